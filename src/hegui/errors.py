@@ -1,0 +1,134 @@
+"""Every error hegui raises on purpose, with its HTTP status and its CLI exit code.
+
+    HeguiError                      500 / exit 1
+    ├── ConfigError                 invalid settings or policy file; names the key and the file (exit 2)
+    ├── RequestError                400  the client sent something we cannot serve
+    │   ├── PayloadTooLarge         413
+    │   ├── UnknownModel            404  no upstream serves that model
+    │   └── UnsupportedMediaType    415
+    ├── AuthenticationError         401  missing or wrong API key
+    │   └── PermissionDenied        403  the key's role may not do this
+    ├── UpstreamError               502  the model server failed or answered badly
+    │   ├── UpstreamUnavailable     502  connection refused, or the circuit breaker is open
+    │   └── UpstreamTimeout         504  no answer within the configured timeout
+    ├── CheckFailed                 500  a check raised; the request is refused, never passed unchecked
+    ├── StorageError                503  the database could not record a decision; nothing is sent
+    └── AuditChainBroken            exit 1  `hegui audit verify` found an entry that does not verify
+
+The mapping to OpenAI-shaped error bodies (``{"error": {"message", "type", "param", "code"}}``) and to
+exit codes happens at the boundary (gateway, CLI) through the attributes on each class; nothing else
+in the package turns an error into a status code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class HeguiError(Exception):
+    """Base of every deliberate hegui error."""
+
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+    error_type: ClassVar[str] = "server_error"
+    code: ClassVar[str | None] = None
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+    def to_openai(self) -> dict[str, Any]:
+        """The OpenAI-shaped error body."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.error_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+class ConfigError(HeguiError):
+    """The settings or the policy file are invalid. The message names the file and the key."""
+
+    exit_code = 2
+    code = "invalid_configuration"
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
+        where = ", ".join(part for part in (file and f"file {file}", key and f"key {key!r}") if part)
+        super().__init__(f"{where}: {message}" if where else message, param=key)
+        self.file = file
+        self.key = key
+
+
+class RequestError(HeguiError):
+    http_status = 400
+    exit_code = 2
+    error_type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class PayloadTooLarge(RequestError):
+    http_status = 413
+    code = "request_too_large"
+
+
+class UnknownModel(RequestError):
+    http_status = 404
+    code = "model_not_found"
+
+
+class UnsupportedMediaType(RequestError):
+    http_status = 415
+    code = "unsupported_media_type"
+
+
+class AuthenticationError(HeguiError):
+    http_status = 401
+    exit_code = 2
+    error_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(AuthenticationError):
+    http_status = 403
+    error_type = "permission_error"
+    code = "insufficient_permissions"
+
+
+class UpstreamError(HeguiError):
+    http_status = 502
+    error_type = "upstream_error"
+    code = "upstream_error"
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    http_status = 504
+    code = "upstream_timeout"
+
+
+class CheckFailed(HeguiError):
+    """A check raised. The pipeline refuses instead of letting the text through unchecked."""
+
+    code = "check_failed"
+
+
+class StorageError(HeguiError):
+    http_status = 503
+    code = "storage_unavailable"
+
+
+class AuditChainBroken(HeguiError):
+    """Raised by the verifier with the sequence number of the first entry that does not verify."""
+
+    code = "audit_chain_broken"
+
+    def __init__(self, message: str, *, seq: int | None) -> None:
+        super().__init__(message)
+        self.seq = seq

@@ -1,0 +1,52 @@
+"""The literal deny-list: terms from the policy file, matched with an Aho–Corasick automaton.
+
+Matching is literal apart from ASCII case, which is folded (a length-preserving fold, so spans stay
+spans of the original text). Evasion-resistant matching (normalization, homoglyphs, pinyin) is the
+lexicon engine's job, not this check's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import ahocorasick_rs
+
+from hegui.guard.types import Action, Context, Finding, Stage
+
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+class DenyListCheck:
+    """Finds every occurrence of the configured terms (leftmost-longest, non-overlapping)."""
+
+    def __init__(
+        self,
+        name: str,
+        terms: Iterable[str],
+        *,
+        stages: Iterable[Stage] = (Stage.INPUT, Stage.OUTPUT),
+        action: Action = Action.REFUSE,
+        category: str = "A.1h",
+    ) -> None:
+        folded = sorted({t.translate(_ASCII_FOLD) for t in terms if t.strip()})
+        if not folded:
+            raise ValueError(f"deny-list {name!r} has no terms")
+        self.name = name
+        self.stages = frozenset(stages)
+        self.action = action
+        self.category = category
+        self._terms = folded
+        self._automaton = ahocorasick_rs.AhoCorasick(folded, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        self.horizon: int | None = max(len(t) for t in folded)
+        self.version = hashlib.sha256("\n".join(folded).encode()).hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        folded = text.translate(_ASCII_FOLD)
+        return [
+            Finding(self.name, self.category, start, end, text[start:end], self.action)
+            for _, start, end in self._automaton.find_matches_as_indexes(folded)
+        ]

@@ -1,0 +1,90 @@
+"""The pipeline: runs the checks of a stage, merges their findings, and decides.
+
+A check that raises makes the pipeline raise `CheckFailed`: a text is never passed because the thing
+that should have inspected it broke.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from hegui.errors import CheckFailed
+from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict
+
+#: Called after every check with (check name, stage, seconds); the gateway feeds its metrics from it.
+CheckObserver = Callable[[str, Stage, float], None]
+
+
+class Pipeline:
+    """Built once from the policy; immutable afterwards; safe to share between requests."""
+
+    def __init__(
+        self,
+        checks: Sequence[Check],
+        *,
+        policy_version: str,
+        mask_char: str = "*",
+        observer: CheckObserver | None = None,
+    ) -> None:
+        names = [c.name for c in checks]
+        duplicated = {n for n in names if names.count(n) > 1}
+        if duplicated:
+            raise ValueError(f"check names must be unique; repeated: {sorted(duplicated)}")
+        self.checks = tuple(checks)
+        self.policy_version = policy_version
+        self.mask_char = mask_char
+        self._observer = observer
+        self._by_stage = {stage: tuple(c for c in checks if stage in c.stages) for stage in Stage}
+
+    def checks_for(self, stage: Stage) -> tuple[Check, ...]:
+        return self._by_stage[stage]
+
+    def horizon(self, stage: Stage) -> int | None:
+        """The longest horizon of the stage's checks; None when one of them needs the whole text."""
+        horizons = [c.horizon for c in self._by_stage[stage]]
+        if any(h is None for h in horizons):
+            return None
+        return max((h for h in horizons if h is not None), default=1)
+
+    def versions(self, stage: Stage) -> dict[str, str]:
+        return {c.name: c.version for c in self._by_stage[stage]}
+
+    def findings(self, stage: Stage, text: str, ctx: Context) -> list[Finding]:
+        """Every finding of the stage's checks, sorted by position. Raises CheckFailed."""
+        found: list[Finding] = []
+        for check in self._by_stage[stage]:
+            started = time.perf_counter()
+            try:
+                found.extend(check.inspect(text, ctx))
+            except Exception as exc:  # any failure of a check refuses the text: fail closed
+                raise CheckFailed(f"check {check.name!r} failed at stage {stage.value}: {exc!r}") from exc
+            finally:
+                if self._observer is not None:
+                    self._observer(check.name, stage, time.perf_counter() - started)
+        found.sort(key=lambda f: (f.start, -f.end, f.check))
+        return found
+
+    def run(self, stage: Stage, text: str, ctx: Context) -> Verdict:
+        found = self.findings(stage, text, ctx)
+        action = max((f.action for f in found), default=Action.ALLOW)
+        released = apply_masks(text, found, self.mask_char) if action == Action.MASK else text
+        return Verdict(action, tuple(found), released, self.policy_version, self.versions(stage))
+
+
+def apply_masks(text: str, findings: Iterable[Finding], mask_char: str = "*") -> str:
+    """Rewrite the spans of mask findings. Overlapping spans are merged; the first replacement wins."""
+    spans = sorted((f.start, f.end, f.replacement) for f in findings if f.action == Action.MASK)
+    if not spans:
+        return text
+    out: list[str] = []
+    pos = 0
+    for start, end, replacement in spans:
+        if end <= pos:
+            continue
+        start = max(start, pos)
+        out.append(text[pos:start])
+        out.append(replacement if replacement is not None else mask_char * (end - start))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,83 @@
+"""From the policy's ``[[checks]]`` tables to a Pipeline.
+
+Each check type has a factory: ``factory(spec, base_dir) -> Check``. Built-in types register here the
+same way a plugin's would (pass ``extra_types``). A factory validates its own options and raises
+ConfigError naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hegui.errors import ConfigError
+from hegui.guard.denylist import DenyListCheck
+from hegui.guard.pipeline import CheckObserver, Pipeline
+from hegui.guard.types import Check
+from hegui.policy import CheckPolicy, Policy
+
+T = TypeVar("T", bound=BaseModel)
+
+CheckFactory = Callable[[CheckPolicy, Path, int, str], Check]
+"""(spec, base directory for relative paths, index of the check in the policy, policy source) -> Check"""
+
+
+def check_options(model: type[T], spec: CheckPolicy, index: int, source: str) -> T:
+    """Validate a check's type-specific options; errors name ``checks[index].<key>``."""
+    try:
+        return model.model_validate(spec.options())
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = f"checks[{index}]." + ".".join(str(p) for p in err["loc"])
+        raise ConfigError(err["msg"], file=source, key=key) from None
+
+
+class _DenyListOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    terms: list[str] = []
+    terms_file: str | None = None
+
+
+def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    opts = check_options(_DenyListOptions, spec, index, source)
+    terms = list(opts.terms)
+    if opts.terms_file:
+        path = Path(opts.terms_file)
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            terms += path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read terms file {path}: {exc}", file=source,
+                              key=f"checks[{index}].terms_file") from None
+    if not any(t.strip() for t in terms):
+        raise ConfigError("a deny-list needs terms or a terms_file", file=source, key=f"checks[{index}].terms")
+    return DenyListCheck(spec.name, terms, stages=spec.stages, action=spec.action, category=spec.category)
+
+
+def builtin_check_types() -> dict[str, CheckFactory]:
+    return {"denylist": _denylist}
+
+
+def build_pipeline(
+    policy: Policy,
+    *,
+    extra_types: Mapping[str, CheckFactory] | None = None,
+    observer: CheckObserver | None = None,
+) -> Pipeline:
+    types = builtin_check_types() | dict(extra_types or {})
+    checks: list[Check] = []
+    for i, spec in enumerate(policy.checks):
+        if not spec.enabled:
+            continue
+        factory = types.get(spec.type)
+        if factory is None:
+            raise ConfigError(
+                f"unknown check type {spec.type!r}; known: {', '.join(sorted(types))}",
+                file=policy.source, key=f"checks[{i}].type",
+            )
+        checks.append(factory(spec, policy.base_dir, i, policy.source))
+    return Pipeline(checks, policy_version=policy.full_version, observer=observer)

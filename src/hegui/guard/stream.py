@@ -1,0 +1,136 @@
+"""Inspection of an output stream: release only text that no later character can change.
+
+The inspector keeps the whole original text of one stream and the position up to which it has released
+text. After every chunk it inspects the unreleased tail (with ``horizon`` characters of left context)
+and
+
+- acts on a finding once it is *settled*: ``horizon - 1`` characters follow it, or the stream ended;
+  a refusing finding stops the stream, a masking one rewrites its span before release;
+- releases up to ``len(text) - (horizon - 1)``, but never past the start of an unsettled finding:
+  any match that a future character could complete lies entirely in the held-back tail.
+
+A check whose horizon is None needs the whole text, so the stream is held back until it ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hegui.guard.pipeline import Pipeline
+from hegui.guard.types import Action, Context, Finding, Stage, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStep:
+    """What one chunk (or the end of the stream) allows: text to release, and whether to stop."""
+
+    release: str
+    stopped: bool
+    findings: tuple[Finding, ...]
+
+
+class StreamInspector:
+    def __init__(self, pipeline: Pipeline, stage: Stage, ctx: Context) -> None:
+        self._pipeline = pipeline
+        self._stage = stage
+        self._ctx = ctx
+        horizon = pipeline.horizon(stage)
+        self._holdback = None if horizon is None else max(horizon, 1) - 1
+        self._lookback = None if horizon is None else max(horizon, 1)
+        self._text = ""
+        self._released = 0
+        self._out: list[str] = []
+        self._acted: dict[tuple[str, str, int, int], Finding] = {}
+        self._stopped = False
+        self._finished = False
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
+    def pending(self) -> int:
+        """Characters received but not yet released."""
+        return len(self._text) - self._released
+
+    def feed(self, chunk: str) -> StreamStep:
+        if self._stopped or self._finished:
+            return StreamStep("", self._stopped, ())
+        self._text += chunk
+        return self._step(final=False)
+
+    def finish(self) -> StreamStep:
+        if self._stopped or self._finished:
+            return StreamStep("", self._stopped, ())
+        step = self._step(final=True)
+        self._finished = True
+        return step
+
+    def verdict(self) -> Verdict:
+        """The decision on everything seen so far, with spans in the whole original text."""
+        findings = tuple(sorted(self._acted.values(), key=lambda f: (f.start, -f.end, f.check)))
+        action = max((f.action for f in findings), default=Action.ALLOW)
+        return Verdict(
+            action, findings, "".join(self._out), self._pipeline.policy_version,
+            self._pipeline.versions(self._stage),
+        )
+
+    def _step(self, *, final: bool) -> StreamStep:
+        end = len(self._text)
+        if self._holdback is None or self._lookback is None:
+            if not final:
+                return StreamStep("", False, ())
+            window_start, holdback = 0, 0
+        else:
+            window_start, holdback = max(0, self._released - self._lookback), self._holdback
+        window = self._text[window_start:]
+        found = [f.shifted(window_start) for f in self._pipeline.findings(self._stage, window, self._ctx)]
+
+        release_to = end if final else end - holdback
+        new: list[Finding] = []
+        for f in found:
+            if f.end <= self._released:
+                continue  # decided when its text was released; seen again only with less context
+            key = (f.check, f.category, f.start, f.end)
+            if final or f.end + holdback <= end or f.start < self._released:
+                if key not in self._acted:
+                    self._acted[key] = f
+                    new.append(f)
+                    if f.action.stops:
+                        self._stopped = True
+            else:
+                release_to = min(release_to, f.start)
+        if self._stopped:
+            return StreamStep("", True, tuple(new))
+        for f in self._acted.values():
+            if f.action == Action.MASK and f.replacement is not None and f.start < release_to < f.end:
+                release_to = f.start
+        release_to = max(release_to, self._released)
+        piece = self._rewrite(self._released, release_to)
+        self._released = release_to
+        self._out.append(piece)
+        return StreamStep(piece, False, tuple(new))
+
+    def _rewrite(self, start: int, end: int) -> str:
+        if start >= end:
+            return ""
+        masks = sorted(
+            (f for f in self._acted.values() if f.action == Action.MASK and f.start < end and f.end > start),
+            key=lambda f: f.start,
+        )
+        if not masks:
+            return self._text[start:end]
+        out: list[str] = []
+        pos = start
+        for f in masks:
+            s, e = max(f.start, pos), min(f.end, end)
+            if e <= pos:
+                continue
+            out.append(self._text[pos:s])
+            if f.replacement is None:
+                out.append(self._pipeline.mask_char * (e - s))
+            elif f.start >= start:
+                out.append(f.replacement)
+            pos = e
+        out.append(self._text[pos:end])
+        return "".join(out)

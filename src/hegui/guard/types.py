@@ -1,0 +1,173 @@
+"""The core types of the guard: Stage, Action, Finding, Verdict, Context and the Check protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal, Protocol, runtime_checkable
+
+
+class Stage(str, Enum):
+    """Where in a request's path a check runs."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    EGRESS = "egress"
+    INGEST = "ingest"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_ACTION_RANK = {"allow": 0, "label": 1, "mask": 2, "refuse": 3, "block_user": 4}
+
+
+class Action(str, Enum):
+    """What a finding asks for. Ordered: allow < label < mask < refuse < block_user."""
+
+    ALLOW = "allow"
+    LABEL = "label"
+    MASK = "mask"
+    REFUSE = "refuse"
+    BLOCK_USER = "block_user"
+
+    @property
+    def rank(self) -> int:
+        return _ACTION_RANK[self.value]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Action):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Action):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Action):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Action):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def stops(self) -> bool:
+        """True when the text must not be released (refuse or block the user)."""
+        return self.rank >= _ACTION_RANK["refuse"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a check found, with its span in the *original* text (``text[start:end]``)."""
+
+    check: str
+    category: str
+    start: int
+    end: int
+    evidence: str
+    action: Action
+    score: float = 1.0
+    explanation: str = ""
+    #: What masking writes instead of the span; None means one mask character per original character.
+    replacement: str | None = None
+
+    def shifted(self, offset: int) -> Finding:
+        """The same finding with its span moved by ``offset`` characters."""
+        if offset == 0:
+            return self
+        return Finding(
+            self.check, self.category, self.start + offset, self.end + offset, self.evidence,
+            self.action, self.score, self.explanation, self.replacement,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "category": self.category,
+            "start": self.start,
+            "end": self.end,
+            "evidence": self.evidence,
+            "action": self.action.value,
+            "score": self.score,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What the audit chain keeps: never the evidence, only where and what kind."""
+        return {
+            "check": self.check,
+            "category": self.category,
+            "start": self.start,
+            "end": self.end,
+            "action": self.action.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The pipeline's decision on one text at one stage."""
+
+    action: Action
+    findings: tuple[Finding, ...]
+    #: The text to release: the original, or the masked rewrite when the action is ``mask``.
+    text: str
+    policy_version: str
+    #: Version (e.g. lexicon hash) of every check that ran, by check name.
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def stops(self) -> bool:
+        return self.action.stops
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action.value, "findings": [f.to_json() for f in self.findings]}
+
+
+@runtime_checkable
+class SessionMemory(Protocol):
+    """What a check may know of the session's past: earlier turns and earlier violations."""
+
+    def recent_turns(self, limit: int) -> Sequence[str]: ...
+
+    def violations(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who is asking, through which channel, towards which upstream."""
+
+    tenant: str = "default"
+    user: str | None = None
+    session: str | None = None
+    channel: Literal["api", "chat"] = "api"
+    upstream_region: str | None = None
+    request_id: str | None = None
+    consent: Mapping[str, bool] = field(default_factory=dict)
+    memory: SessionMemory | None = None
+
+
+@runtime_checkable
+class Check(Protocol):
+    """A content check: one method, ``inspect``, returning findings with spans in the given text.
+
+    ``horizon`` is the longest stretch of original characters a finding of this check can depend on,
+    the matched span plus any context the check looks at (for example, an allow-list word that
+    contains a deny-listed term). The stream inspector holds back ``horizon - 1`` characters and acts
+    on a finding only once ``horizon - 1`` characters follow it. ``None`` means the check needs the
+    whole text: a stream through it is held back until the end.
+    """
+
+    name: str
+    stages: frozenset[Stage]
+    horizon: int | None
+    version: str
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]: ...

@@ -1,0 +1,181 @@
+"""The policy file (``hegui.toml``): upstreams, checks per stage, actions, wording, retention.
+
+Loaded and validated once at start-up. Any problem raises `ConfigError` naming the file and the key
+(``checks[0].terms``), so that `hegui serve` refuses to start and `hegui config validate` can say the
+same without starting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hegui.errors import ConfigError
+from hegui.guard.types import Action, Stage
+from hegui.taxonomy import is_risk
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderPolicy(_Strict):
+    name: str = Field("hegui-demo-provider", description="The provider's name, as shown to users.")
+    region: str = Field("CN", description="The provider's jurisdiction; upstreams elsewhere are cross-border.")
+
+
+class GatewayPolicy(_Strict):
+    refusal_text: str = Field(
+        "抱歉，我无法协助处理这个请求。Sorry, I can't help with that request.",
+        description="The answer sent when an input is refused.",
+    )
+    output_stop_text: str = Field(
+        "",
+        description="Text appended to an answer whose output was stopped by a check (empty: none).",
+    )
+    recent_turns: int = Field(
+        4, ge=1, le=64,
+        description="How many recent user turns are joined and inspected together, so that a term split "
+        "across turns does not pass.",
+    )
+
+
+class UpstreamPolicy(_Strict):
+    name: str
+    type: Literal["openai", "demo"] = "openai"
+    base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible API, ending in /v1.")
+    api_key_env: str | None = Field(None, description="Environment variable holding the upstream's API key.")
+    region: str | None = Field(None, description="Where the upstream runs; defaults to the provider's region.")
+    models: list[str] = Field(min_length=1, description="Model names routed to this upstream.")
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(60.0, gt=0, description="Longest wait for any byte of the answer.")
+    total_timeout: float = Field(120.0, gt=0, description="Longest wait for a whole non-streamed answer.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries on connection errors only.")
+    max_connections: int = Field(100, ge=1)
+    breaker_failures: int = Field(5, ge=1, description="Consecutive failures that open the circuit.")
+    breaker_reset_seconds: float = Field(30.0, gt=0, description="How long an open circuit stays open.")
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> UpstreamPolicy:
+        if self.type == "openai":
+            if not self.base_url:
+                raise ValueError("an upstream of type 'openai' needs base_url")
+            if not self.base_url.startswith(("http://", "https://")):
+                raise ValueError(f"base_url must start with http:// or https://, got {self.base_url!r}")
+        return self
+
+
+class CheckPolicy(BaseModel):
+    """One check. Fields beyond these are the options of the check's type (validated by its factory)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str
+    type: str
+    stages: list[Stage] = Field(default_factory=lambda: [Stage.INPUT, Stage.OUTPUT])
+    action: Action = Action.REFUSE
+    category: str = "A.1h"
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _known_category(self) -> CheckPolicy:
+        if not is_risk(self.category):
+            raise ValueError(f"unknown risk category {self.category!r}; expected A.1a … A.5b")
+        return self
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RetentionPolicy(_Strict):
+    network_log_days: int = Field(181, ge=181, description="Network logs are kept at least 6 months (CSL 21).")
+    prompt_days: int = Field(30, ge=0, description="Stored prompts are kept no longer than this.")
+
+
+class Policy(_Strict):
+    version: str = Field("1", description="Your name for this policy revision; recorded in every audit entry.")
+    provider: ProviderPolicy = ProviderPolicy()
+    gateway: GatewayPolicy = GatewayPolicy()
+    upstreams: list[UpstreamPolicy] = Field(min_length=1)
+    checks: list[CheckPolicy] = Field(default_factory=list)
+    retention: RetentionPolicy = RetentionPolicy()
+
+    #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
+    source: str = Field("<bundled>", exclude=True)
+    digest: str = Field("", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Policy:
+        seen: dict[str, str] = {}
+        for i, up in enumerate(self.upstreams):
+            for model in up.models:
+                if model in seen:
+                    raise ValueError(
+                        f"upstreams[{i}]: model {model!r} is already served by upstream {seen[model]!r}"
+                    )
+                seen[model] = up.name
+        names = [u.name for u in self.upstreams]
+        if len(set(names)) != len(names):
+            raise ValueError("upstream names must be unique")
+        checks = [c.name for c in self.checks]
+        if len(set(checks)) != len(checks):
+            raise ValueError("check names must be unique")
+        return self
+
+    @property
+    def full_version(self) -> str:
+        """The version as recorded in audit entries: the declared name plus a digest of the file."""
+        return f"{self.version}+{self.digest[:12]}" if self.digest else self.version
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source).parent if self.source != "<bundled>" else Path(".")
+
+    def upstream_region(self, upstream: UpstreamPolicy) -> str:
+        return upstream.region or self.provider.region
+
+
+def bundled_policy_text() -> str:
+    return resources.files("hegui").joinpath("default_policy.toml").read_text(encoding="utf-8")
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=source) from None
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _loc(tuple(p for p in err["loc"] if not str(p).startswith("function-after")))
+        msg = err["msg"].removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(msg + more, file=source, key=key or None) from None
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return policy.model_copy(update={"source": source, "digest": digest})
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy at ``path``, or the bundled default when ``path`` is None."""
+    if path is None:
+        return parse_policy(bundled_policy_text(), "<bundled>")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
+    return parse_policy(text, str(path))

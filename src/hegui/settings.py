@@ -1,0 +1,64 @@
+"""Deployment facts from the environment (``HEGUI_*``), typed and validated once at start-up.
+
+Policy (what to check, how to act, which upstreams) lives in the policy file, see `hegui.policy`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hegui.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Every field can be set as ``HEGUI_<NAME>`` (for example ``HEGUI_DATA_DIR``)."""
+
+    model_config = SettingsConfigDict(env_prefix="HEGUI_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        Path("hegui-data"),
+        description="Directory for the embedded SQLite database and generated secrets.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; defaults to SQLite at <data_dir>/hegui.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    policy_file: Path | None = Field(None, description="The policy file (hegui.toml); the bundled default if unset.")
+    host: str = Field("127.0.0.1", description="Address `hegui serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `hegui serve` binds to.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description="SQLite synchronous mode. FULL: an entry survives power loss once committed; "
+        "NORMAL: survives a process crash only.",
+    )
+    audit_batch_max: int = Field(256, ge=1, description="Most audit entries written in one group commit.")
+    audit_content_key: str | None = Field(
+        None,
+        description="Secret for the keyed content hash in audit entries; generated into <data_dir> if unset.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    first_key: bool = Field(
+        True,
+        description="On first start with no API keys, create a client key and print it once.",
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hegui.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with keyword overrides; a bad value raises ConfigError naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = "HEGUI_" + "_".join(str(p) for p in err["loc"]).upper()
+        raise ConfigError(err["msg"], file="environment", key=key) from None
