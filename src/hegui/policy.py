@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hegui.errors import ConfigError
 from hegui.guard.types import Action, Stage
+from hegui.label.config import LabelPolicy
 from hegui.taxonomy import is_risk
 
 
@@ -104,6 +105,7 @@ class Policy(_Strict):
     upstreams: list[UpstreamPolicy] = Field(min_length=1)
     checks: list[CheckPolicy] = Field(default_factory=list)
     retention: RetentionPolicy = RetentionPolicy()
+    labels: LabelPolicy = LabelPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)

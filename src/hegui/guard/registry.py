@@ -59,7 +59,9 @@ def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Che
 
 
 def builtin_check_types() -> dict[str, CheckFactory]:
-    return {"denylist": _denylist}
+    from hegui.guard.factories import content, lexicon
+
+    return {"denylist": _denylist} | lexicon.check_types() | content.check_types()
 
 
 def build_pipeline(
