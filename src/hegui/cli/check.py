@@ -1,9 +1,62 @@
-"""`hegui check`."""
+"""`hegui check`: the command-line face of the pipeline."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import typer
+
+from hegui.errors import HeguiError, RequestError
+from hegui.guard import Context, Pipeline, Stage
+from hegui.guard.registry import build_pipeline
+from hegui.policy import load_policy
+
+
+def _pipeline(policy_file: Path | None) -> Pipeline:
+    return build_pipeline(load_policy(policy_file))
+
+
+def _read_text(text: str) -> str:
+    if text != "-":
+        return text
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"standard input is not valid UTF-8 (byte {exc.start})") from None
+
+
+def check(
+    text: str = typer.Argument(..., help="The text to check, or - to read it from standard input."),
+    policy: Path | None = typer.Option(
+        None, "--policy", envvar="HEGUI_POLICY_FILE", help="Policy file (default: the bundled policy)."
+    ),
+    stage: Stage = typer.Option(Stage.INPUT, "--stage", help="The stage whose checks run."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: action and findings."),
+) -> None:
+    """Run the policy's checks on TEXT and print the verdict.
+
+    Exit code: 0 when the text may pass (allow, label, mask), 1 when it is refused, 2 on bad input.
+    """
+    try:
+        pipeline = _pipeline(policy)
+        original = _read_text(text)
+        verdict = pipeline.run(stage, original, Context(channel="api"))
+    except HeguiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(exc.exit_code if exc.exit_code != 1 else 2) from None
+    if as_json:
+        typer.echo(json.dumps(verdict.to_json(), ensure_ascii=False))
+    else:
+        typer.echo(f"action: {verdict.action.value}")
+        for f in verdict.findings:
+            typer.echo(f"  {f.check} {f.category} [{f.start}:{f.end}] {f.evidence!r} -> {f.action.value}")
+        if verdict.text != original:
+            typer.echo(f"rewritten: {verdict.text}")
+    raise typer.Exit(1 if verdict.stops else 0)
 
 
 def register(app: typer.Typer) -> None:
-    """Not built yet."""
+    app.command("check")(check)
