@@ -1,0 +1,286 @@
+"""The audit chain: one entry per decision, hash-chained, written with group commit.
+
+Each entry's hash covers its fields and the previous entry's hash, so changing, removing or reordering
+any stored row breaks the chain from there on. `AuditLog.append` returns only once the entry is
+durable (committed); concurrent appends share one transaction (group commit), so one fsync serves
+many requests. Entries hold where findings are and what kind they are, never the content: the content
+is represented by a keyed hash (HMAC-SHA256), which proves what was said to whoever holds the text and
+the key, and tells nothing to anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from hegui.errors import AuditChainBroken, StorageError
+from hegui.records.tables import AuditEntryRow, AuditHeadRow
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+_HEAD_ID = 1
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditDraft:
+    """What a caller records; the log adds sequence number, time and hashes."""
+
+    request_id: str
+    stage: str
+    action: str
+    policy_version: str
+    content_hash: str
+    tenant: str = "default"
+    end_user: str | None = None
+    findings: Sequence[Mapping[str, Any]] = ()
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    request_id: str
+    ts: str
+    tenant: str
+    end_user: str | None
+    stage: str
+    action: str
+    findings: str
+    detail: str
+    policy_version: str
+    content_hash: str
+    prev_hash: str
+    entry_hash: str
+
+    def hashed_fields(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "request_id": self.request_id, "ts": self.ts, "tenant": self.tenant,
+            "end_user": self.end_user, "stage": self.stage, "action": self.action,
+            "findings": self.findings, "detail": self.detail, "policy_version": self.policy_version,
+            "content_hash": self.content_hash, "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(canonical(self.hashed_fields()).encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.hashed_fields() | {"entry_hash": self.entry_hash}
+        out["findings"] = json.loads(self.findings)
+        out["detail"] = json.loads(self.detail)
+        return out
+
+
+def content_hasher(key: bytes) -> Any:
+    """A function text -> keyed hash (hex) of its UTF-8 bytes."""
+
+    def content_hash(text: str) -> str:
+        return hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    return content_hash
+
+
+def _seal(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
+    entry = AuditEntry(
+        seq=seq, request_id=draft.request_id, ts=utc_now(), tenant=draft.tenant, end_user=draft.end_user,
+        stage=draft.stage, action=draft.action, findings=canonical(list(draft.findings)),
+        detail=canonical(dict(draft.detail)), policy_version=draft.policy_version,
+        content_hash=draft.content_hash, prev_hash=prev_hash, entry_hash="",
+    )
+    return AuditEntry(**(entry.hashed_fields() | {"entry_hash": entry.compute_hash()}))
+
+
+def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
+    """Append ``drafts`` in one transaction, holding the head row's lock. Returns the sealed entries."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        head = conn.execute(
+            select(AuditHeadRow.seq, AuditHeadRow.entry_hash).where(AuditHeadRow.id == _HEAD_ID).with_for_update()
+        ).first()
+        seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
+        sealed: list[AuditEntry] = []
+        for draft in drafts:
+            seq += 1
+            entry = _seal(draft, seq, prev)
+            sealed.append(entry)
+            prev = entry.entry_hash
+        conn.execute(insert(AuditEntryRow), [{**e.hashed_fields(), "entry_hash": e.entry_hash} for e in sealed])
+        if head:
+            conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == _HEAD_ID).values(seq=seq, entry_hash=prev))
+        else:
+            conn.execute(insert(AuditHeadRow).values(id=_HEAD_ID, seq=seq, entry_hash=prev))
+    return sealed
+
+
+_STOP = object()
+
+
+class AuditLog:
+    """Appends entries from any thread or coroutine through one writer thread (group commit)."""
+
+    def __init__(self, engine: Engine, *, batch_max: int = 256) -> None:
+        self._engine = engine
+        self._batch_max = batch_max
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._failed: str | None = None
+        self.batches = 0
+        self.entries = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="hegui-audit-writer", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Write everything queued, then stop the writer."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    @property
+    def healthy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._failed is None
+
+    def submit(self, draft: AuditDraft) -> concurrent.futures.Future[AuditEntry]:
+        """Queue an entry; the future resolves once it is committed (or fails with StorageError)."""
+        if self._thread is None:
+            raise StorageError("the audit log is not running")
+        fut: concurrent.futures.Future[AuditEntry] = concurrent.futures.Future()
+        self._queue.put((draft, fut))
+        return fut
+
+    async def append(self, draft: AuditDraft) -> AuditEntry:
+        """Append and wait until the entry is durable."""
+        return await asyncio.wrap_future(self.submit(draft))
+
+    def append_sync(self, draft: AuditDraft) -> AuditEntry:
+        return self.submit(draft).result()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            stop = item is _STOP
+            batch = [] if stop else [item]
+            while len(batch) < self._batch_max:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    continue
+                batch.append(nxt)
+            if batch:
+                self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]]) -> None:
+        drafts = [d for d, _ in batch]
+        for attempt in range(3):
+            try:
+                sealed = write_batch(self._engine, drafts)
+            except OperationalError as exc:  # e.g. "database is locked" from another process
+                if attempt < 2:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                self._fail(batch, exc)
+                return
+            except SQLAlchemyError as exc:
+                self._fail(batch, exc)
+                return
+            break
+        self._failed = None
+        self.batches += 1
+        self.entries += len(sealed)
+        for (_, fut), entry in zip(batch, sealed, strict=True):
+            fut.set_result(entry)
+
+    def _fail(self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]], exc: Exception) -> None:
+        self._failed = repr(exc)
+        log.error("audit write failed; %d decisions not recorded and their responses withheld: %r", len(batch), exc)
+        err = StorageError(f"could not record the audit entry: {exc.__class__.__name__}")
+        for _, fut in batch:
+            fut.set_exception(err)
+
+
+_T = AuditEntryRow.__table__
+_ENTRY = select(*_T.columns)
+
+
+def iter_entries(engine: Engine, *, page: int = 2000) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(_ENTRY.where(_T.c.seq > last).order_by(_T.c.seq).limit(page)).all()
+        if not rows:
+            return
+        for r in rows:
+            yield AuditEntry(**r._mapping)
+        last = rows[-1].seq
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    entries: int
+    head_seq: int
+    head_hash: str
+
+
+def verify_chain(engine: Engine) -> ChainReport:
+    """Walk the whole chain. Raises AuditChainBroken naming the first entry that does not verify."""
+    expected_seq, prev = 1, GENESIS
+    count = 0
+    for entry in iter_entries(engine):
+        if entry.seq != expected_seq:
+            raise AuditChainBroken(
+                f"entry {expected_seq} is missing (next stored entry is {entry.seq})", seq=expected_seq
+            )
+        if entry.prev_hash != prev:
+            raise AuditChainBroken(
+                f"entry {entry.seq}: prev_hash does not match the hash of entry {entry.seq - 1}", seq=entry.seq
+            )
+        if entry.compute_hash() != entry.entry_hash:
+            raise AuditChainBroken(f"entry {entry.seq}: content does not match its entry_hash", seq=entry.seq)
+        prev, expected_seq, count = entry.entry_hash, expected_seq + 1, count + 1
+    with engine.connect() as conn:
+        head = conn.execute(
+            select(AuditHeadRow.seq, AuditHeadRow.entry_hash).where(AuditHeadRow.id == _HEAD_ID)
+        ).first()
+    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
+    if head_seq != count or head_hash != prev:
+        raise AuditChainBroken(
+            f"the chain head says entry {head_seq} but the chain ends at entry {count}: "
+            "entries were removed from the end, or the head was changed",
+            seq=min(head_seq, count) + 1,
+        )
+    return ChainReport(count, head_seq, head_hash)
+
+
+def find_by_request(engine: Engine, request_id: str) -> list[AuditEntry]:
+    with engine.connect() as conn:
+        rows = conn.execute(_ENTRY.where(_T.c.request_id == request_id).order_by(_T.c.seq)).all()
+    return [AuditEntry(**r._mapping) for r in rows]
