@@ -1,0 +1,109 @@
+"""The lexicon check, and the reloadable lexicon it reads from.
+
+`ReloadableLexicon` holds the compiled lexicon and swaps in a new one on `reload()` (one reference
+assignment: a request sees the old or the new lexicon, never a mix). The check reads the current one
+once per call, so a reload takes effect on the next call without a restart. A failed reload raises
+and keeps the old lexicon: the service keeps filtering with what it had.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+
+from hegui.guard.lexicon.matcher import DEFAULT_MAX_GAP, CompiledLexicon, LexiconMatch
+from hegui.guard.lexicon.model import Lexicon
+from hegui.guard.types import Action, Context, Finding, Stage
+
+
+class ReloadableLexicon:
+    """A compiled lexicon that can be replaced while the service runs."""
+
+    def __init__(self, load: Callable[[], Lexicon], *, max_gap: int = DEFAULT_MAX_GAP) -> None:
+        self._load = load
+        self._max_gap = max_gap
+        self._lock = threading.Lock()  # one reload at a time; readers never wait
+        self._current = CompiledLexicon(load(), max_gap=max_gap)
+
+    @classmethod
+    def fixed(cls, lexicon: Lexicon, *, max_gap: int = DEFAULT_MAX_GAP) -> ReloadableLexicon:
+        return cls(lambda: lexicon, max_gap=max_gap)
+
+    @property
+    def current(self) -> CompiledLexicon:
+        return self._current
+
+    def reload(self) -> bool:
+        """Load and compile again; True when the version changed. Raises (keeping the old one) on error."""
+        with self._lock:
+            compiled = CompiledLexicon(self._load(), max_gap=self._max_gap)
+            changed = compiled.version != self._current.version
+            self._current = compiled
+            return changed
+
+
+class LexiconCheck:
+    """Finds lexicon terms in a text, evasions included; one finding per occurrence.
+
+    The action of a finding is the term's own action if it has one, else the action configured for
+    its category, else the check's action. Occurrences inside a longer occurrence that already asks
+    for at least the same action are left out (one finding per thing found).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        lexicon: ReloadableLexicon,
+        *,
+        stages: Iterable[Stage] = (Stage.INPUT, Stage.OUTPUT),
+        action: Action = Action.REFUSE,
+        category_actions: Mapping[str, Action] | None = None,
+    ) -> None:
+        self.name = name
+        self.stages = frozenset(stages)
+        self.action = action
+        self.category_actions = dict(category_actions or {})
+        self._lexicon = lexicon
+
+    @property
+    def lexicon(self) -> ReloadableLexicon:
+        return self._lexicon
+
+    @property
+    def horizon(self) -> int | None:
+        return self._lexicon.current.horizon
+
+    @property
+    def version(self) -> str:
+        return self._lexicon.current.version
+
+    def _action(self, m: LexiconMatch) -> Action:
+        if m.term.action is not None:
+            return m.term.action
+        return self.category_actions.get(m.term.category, self.action)
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        matches = self._lexicon.current.find(text)
+        if not matches:
+            return []
+        scored = sorted(((m, self._action(m)) for m in matches), key=lambda p: (p[0].start, -p[0].end))
+        findings: list[Finding] = []
+        for m, action in scored:
+            if any(
+                o.start <= m.start and m.end <= o.end and (o.start, o.end) != (m.start, m.end) and a >= action
+                for o, a in scored
+            ):
+                continue
+            explanation = f"lexicon term via {m.via}; risks {', '.join(m.term.categories)}"
+            finding = Finding(
+                self.name,
+                m.term.category,
+                m.start,
+                m.end,
+                text[m.start : m.end],
+                action,
+                explanation=explanation,
+            )
+            if finding not in findings:
+                findings.append(finding)
+        return findings

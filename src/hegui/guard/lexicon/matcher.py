@@ -1,0 +1,160 @@
+"""The compiled lexicon: one Aho–Corasick automaton over the normalized terms, and the match rules.
+
+Terms and text go through the same `Normalizer`, so a term written with traditional characters,
+full-width letters, look-alikes, inserted separators, invisible characters or doubled characters meets
+its plain form. The automaton is ahocorasick-rs (Rust), chosen by measurement on Chinese text (see
+benchmarks/RESULTS.md): it reports every overlapping occurrence, and the rules below filter them:
+
+- **Doubled letters of the term itself** (``6666``, ``hello``): the text's run at each position must be
+  at least as long as the term's.
+- **Inserted characters cap**: at most ``max_gap`` dropped characters (separators, invisible ones,
+  extra repetitions) per gap between two characters of the term. This keeps the horizon finite
+  (``len + max_gap * (len - 1)`` original characters) and stops matches that straddle sentences.
+- **Latin word boundaries**: where a term (or its pinyin spelling) begins or ends with a Latin letter
+  or digit, the original text must not continue with one there (``sex`` does not hit ``Essex``).
+- **Allow-list exemption**: an occurrence inside an occurrence of an allow-listed word (``路口交通``
+  around ``口交``) is not a finding.
+
+Spans are mapped back to the original text through the normalizer's offset map, only for the few
+occurrences found. This module never decides an action; the check does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import ahocorasick_rs
+
+from hegui.guard.lexicon.model import Lexicon, Term
+from hegui.text.normalize import NormalizedText, Normalizer, default_normalizer
+from hegui.text.pinyin import spellings
+
+Via = Literal["text", "pinyin", "initials"]
+DEFAULT_MAX_GAP = 3
+
+
+def _alnum_ascii(code: int) -> bool:
+    return 0x30 <= code <= 0x39 or 0x61 <= code <= 0x7A
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    term: int  # index into the lexicon's terms; -1 for an allow-listed word
+    runs: tuple[int, ...] | None  # the term's run lengths, when any is above 1
+    size: int  # the term's characters after dropping (sum of runs)
+    left: bool  # the term begins with a Latin letter or digit
+    right: bool  # the term ends with one
+    via: Via
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconMatch:
+    """One occurrence of a term, with its span in the original text."""
+
+    term: Term
+    start: int
+    end: int
+    via: Via
+
+
+class CompiledLexicon:
+    """Immutable: safe to share between threads; a reload builds a new one."""
+
+    def __init__(
+        self, lexicon: Lexicon, *, max_gap: int = DEFAULT_MAX_GAP, normalizer: Normalizer | None = None
+    ) -> None:
+        if max_gap < 0:
+            raise ValueError("max_gap must be 0 or more")
+        self.lexicon = lexicon
+        self.max_gap = max_gap
+        self.normalizer = normalizer or default_normalizer()
+        self.skipped: list[str] = []  # terms that normalize to nothing (only separators)
+        index: dict[str, list[_Entry]] = {}
+        for i, term in enumerate(lexicon.terms):
+            if not self._add(index, term.text, i, "text"):
+                self.skipped.append(term.text)
+            if term.pinyin:
+                sp = spellings(term.text)
+                if sp is not None:
+                    self._add(index, sp.full, i, "pinyin")
+                    if len(sp.initials) >= 2:
+                        self._add(index, sp.initials, i, "initials")
+        for word in lexicon.allow:
+            self._add(index, word, -1, "text")
+        self._patterns = list(index)
+        self._entries = [tuple(index[p]) for p in self._patterns]
+        if not any(e.term >= 0 for es in self._entries for e in es):
+            raise ValueError("the lexicon has no term that can match")
+        self._automaton = ahocorasick_rs.AhoCorasick(
+            self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard
+        )
+        widest = max(
+            e.size + max_gap * (e.size - 1) + int(e.left) + int(e.right) for es in self._entries for e in es
+        )
+        self.horizon = widest
+        self.version = f"{lexicon.version}.g{max_gap}"
+
+    def _add(self, index: dict[str, list[_Entry]], text: str, term: int, via: Via) -> bool:
+        nt = self.normalizer.normalize(text)
+        if not nt.text:
+            return False
+        runs = tuple(int(r) for r in nt.runs)
+        entry = _Entry(
+            term,
+            runs if max(runs) > 1 else None,
+            sum(runs),
+            _alnum_ascii(ord(nt.text[0])),
+            _alnum_ascii(ord(nt.text[-1])),
+            via,
+        )
+        index.setdefault(nt.text, []).append(entry)
+        return True
+
+    @property
+    def patterns(self) -> int:
+        return len(self._patterns)
+
+    def find(self, text: str) -> list[LexiconMatch]:
+        """Every occurrence of a term in ``text`` that the rules above let stand."""
+        nt = self.normalizer.normalize(text)
+        if not nt.text:
+            return []
+        hits = self._automaton.find_matches_as_indexes(nt.text, overlapping=True)
+        if not hits:
+            return []
+        allowed: list[tuple[int, int]] = []
+        found: list[tuple[int, int, int, int, _Entry]] = []
+        for pid, s, e in hits:
+            for entry in self._entries[pid]:
+                span = self._span(nt, s, e, entry)
+                if span is None:
+                    continue
+                if entry.term < 0:
+                    allowed.append((s, e))
+                else:
+                    found.append((s, e, span[0], span[1], entry))
+        terms = self.lexicon.terms
+        return [
+            LexiconMatch(terms[entry.term], start, end, entry.via)
+            for s, e, start, end, entry in found
+            if not any(a_s <= s and e <= a_e for a_s, a_e in allowed)
+        ]
+
+    def _span(self, nt: NormalizedText, s: int, e: int, entry: _Entry) -> tuple[int, int] | None:
+        runs = entry.runs
+        if runs is not None and any(int(nt.runs[s + i]) < r for i, r in enumerate(runs)):
+            return None
+        start, end = nt.span(s, e, runs[0] if runs else 1, runs[-1] if runs else 1)
+        if end - start - entry.size > self.max_gap * (entry.size - 1):
+            return None
+        folded = nt.folded
+        if entry.left:
+            before = nt.run_bounds(s)[0] - 1
+            if before >= 0 and _alnum_ascii(int(folded[before])):
+                return None
+        if entry.right:
+            after = nt.run_bounds(e - 1)[1] + 1
+            if after < len(folded) and _alnum_ascii(int(folded[after])):
+                return None
+        return start, end

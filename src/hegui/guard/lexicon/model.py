@@ -1,0 +1,82 @@
+"""The lexicon as data: terms with their risk category and action, an allow-list, a version hash.
+
+A `Lexicon` is immutable and knows nothing of matching; `hegui.guard.lexicon.matcher` compiles it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from hegui.guard.types import Action
+from hegui.taxonomy import is_risk
+
+#: Default mapping of the sensitive-word tag codes (houbb/sensitive-word) to GB/T 45654 risk ids.
+#: 0 politics → subversion (A.1a), 1 drugs → other unlawful (A.1h), 2 pornography → violence or
+#: obscenity (A.1f), 3 gambling → other unlawful (A.1h), 4 illegal → other unlawful (A.1h).
+DEFAULT_TAG_MAP: dict[str, str] = {"0": "A.1a", "1": "A.1h", "2": "A.1f", "3": "A.1h", "4": "A.1h"}
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One lexicon entry. ``categories`` are taxonomy ids, most important first (never empty)."""
+
+    text: str
+    categories: tuple[str, ...]
+    #: None: the action the check is configured with.
+    action: Action | None = None
+    #: Also match the term's pinyin and pinyin initials.
+    pinyin: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.categories:
+            raise ValueError(f"term {self.text!r} has no risk category")
+        for c in self.categories:
+            if not is_risk(c):
+                raise ValueError(f"term {self.text!r}: unknown risk category {c!r}")
+
+    @property
+    def category(self) -> str:
+        return self.categories[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Terms (one per distinct text), allow-listed words, and where they came from."""
+
+    terms: tuple[Term, ...]
+    allow: tuple[str, ...] = ()
+    source: str = "<memory>"
+    version: str = field(default="", compare=False)
+
+    @classmethod
+    def build(cls, terms: Iterable[Term], allow: Iterable[str] = (), source: str = "<memory>") -> Lexicon:
+        """Merge duplicates (a term seen twice keeps every category, first one first) and hash."""
+        merged: dict[str, Term] = {}
+        for t in terms:
+            text = t.text.strip()
+            if not text:
+                continue
+            old = merged.get(text)
+            if old is None:
+                merged[text] = Term(text, t.categories, t.action, t.pinyin)
+                continue
+            cats = old.categories + tuple(c for c in t.categories if c not in old.categories)
+            action = max((a for a in (old.action, t.action) if a is not None), default=None)
+            merged[text] = Term(text, cats, action, old.pinyin or t.pinyin)
+        allowed = tuple(sorted({a.strip() for a in allow if a.strip()}))
+        ordered = tuple(merged[k] for k in sorted(merged))
+        digest = hashlib.sha256()
+        for t in ordered:
+            digest.update(f"{t.text}\t{','.join(t.categories)}\t{t.action or ''}\t{int(t.pinyin)}\n".encode())
+        digest.update(b"\x00allow\n")
+        for a in allowed:
+            digest.update(f"{a}\n".encode())
+        return cls(ordered, allowed, source, digest.hexdigest()[:16])
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def with_allow(self, allow: Iterable[str]) -> Lexicon:
+        return Lexicon.build(self.terms, (*self.allow, *allow), self.source)

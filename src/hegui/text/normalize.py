@@ -1,0 +1,157 @@
+"""Normalization for matching, with an offset map back to the original text.
+
+One table, built once, folds every code point to the one character it is matched as: NFKC (full-width
+forms, compatibility ideographs, styled letters and digits), case, look-alike letters of other scripts
+(`homoglyphs`), and traditional → simplified Chinese (OpenCC ``t2s``, character by character). The same
+table marks the characters that are dropped: invisible ones (zero-width, bidi and tag characters,
+variation selectors, combining marks) and separators (white space, punctuation, symbols, emoji) that
+can be inserted between the characters of a term. Runs of the same character are then collapsed to
+one, and the length of each run is kept so that a matcher can ask for a term's own doubled letters.
+
+Every step works on whole arrays (numpy over the text's UTF-32 code units), never character by
+character in Python: a 2,000-character prompt normalizes in microseconds, and the offset map costs two
+array operations. Every folded character comes from exactly one original character, which is what
+makes spans exact.
+
+This module must never change the text it is given, and never report a span that is not a span of the
+original text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import opencc
+
+from hegui.text.homoglyphs import HOMOGLYPHS, INVISIBLE_EXTRA
+
+#: Value of a dropped character in the fold table.
+DROP = 0
+
+_SEPARATOR_CATEGORIES = ("Z", "P", "S", "C", "M")
+# Code points above the BMP/SMP that need folding: CJK extensions (t2s) and plane 14 (tags, selectors).
+_RANGES = (range(0x20000), range(0x20000, 0x32000), range(0xE0000, 0xE1000))
+
+Codes = npt.NDArray[np.uint32]
+Index = npt.NDArray[np.intp]
+
+
+def _fold_char(c: str) -> str:
+    nf = unicodedata.normalize("NFKC", c)
+    if len(nf) != 1:
+        nf = c
+    low = nf.casefold()
+    if len(low) != 1:
+        low = nf.lower() if len(nf.lower()) == 1 else nf
+    return HOMOGLYPHS.get(low, low)
+
+
+def _dropped(c: str, folded: str) -> bool:
+    if c in INVISIBLE_EXTRA or c == "\x00":
+        return True
+    return unicodedata.category(c)[0] in _SEPARATOR_CATEGORIES or (
+        unicodedata.category(folded)[0] in _SEPARATOR_CATEGORIES
+    )
+
+
+@lru_cache(maxsize=1)
+def fold_table() -> Codes:
+    """The fold table: code point → folded code point, or DROP. Built once per process (~0.3 s)."""
+    table = np.arange(0x110000, dtype=np.uint32)
+    cjk: list[str] = []
+    for rng in _RANGES:
+        for cp in rng:
+            c = chr(cp)
+            if 0xD800 <= cp < 0xE000:
+                continue
+            folded = _fold_char(c)
+            if _dropped(c, folded):
+                table[cp] = DROP
+                continue
+            if folded != c:
+                table[cp] = ord(folded)
+            if unicodedata.category(folded) == "Lo" and ord(folded) >= 0x3400:
+                cjk.append(folded)
+    # t2s character by character: one character per line, so that no phrase rule spans two of them.
+    simplified = opencc.OpenCC("t2s").convert("\n".join(cjk)).split("\n")
+    if len(simplified) == len(cjk):
+        for trad, simp in zip(cjk, simplified, strict=True):
+            if len(simp) == 1 and simp != trad:
+                table[ord(trad)] = table[ord(simp)]
+    # Re-folding a folded character must not change it again (the table is applied once).
+    table[:] = table[table]
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """The normalized text and the map back to the original.
+
+    ``text[i]`` stands for a run of ``runs[i]`` equal folded characters; the first of them is the
+    original character ``kept[first[i]]``, the last ``kept[first[i] + runs[i] - 1]``. ``kept`` lists
+    the original positions of the characters that were not dropped. ``folded`` is the fold of every
+    original character (DROP for dropped ones), for context checks such as word boundaries.
+    """
+
+    original: str
+    text: str
+    folded: Codes
+    kept: Index
+    first: Index
+    runs: Index
+
+    def span(self, start: int, end: int, need_first: int = 1, need_last: int = 1) -> tuple[int, int]:
+        """The original span of normalized ``text[start:end]``.
+
+        Of the first run only its last ``need_first`` characters belong to the span, of the last run
+        only its first ``need_last``: extra repetitions on the outside are not part of a match.
+        """
+        k_first = int(self.first[start] + self.runs[start] - need_first)
+        k_last = int(self.first[end - 1] + need_last - 1)
+        return int(self.kept[k_first]), int(self.kept[k_last]) + 1
+
+    def run_bounds(self, index: int) -> tuple[int, int]:
+        """Original positions of the first and the last character of normalized character ``index``."""
+        k = int(self.first[index])
+        return int(self.kept[k]), int(self.kept[k + int(self.runs[index]) - 1])
+
+
+class Normalizer:
+    """Folds, drops invisible characters and separators, and collapses repeats; see the module doc."""
+
+    def __init__(self) -> None:
+        self._table = fold_table()
+
+    def fold_codes(self, text: str) -> Codes:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return self._table[codes]
+
+    def normalize(self, text: str) -> NormalizedText:
+        folded = self.fold_codes(text)
+        kept = np.flatnonzero(folded)
+        chars = folded[kept]
+        n = len(chars)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.intp)
+            return NormalizedText(text, "", folded, kept, empty, empty)
+        starts = np.empty(n, dtype=bool)
+        starts[0] = True
+        np.not_equal(chars[1:], chars[:-1], out=starts[1:])
+        first = np.flatnonzero(starts)
+        runs = np.diff(first, append=n)
+        out = chars[first].tobytes().decode("utf-32-le", "surrogatepass")
+        return NormalizedText(text, out, folded, kept, first, runs)
+
+    def fold(self, text: str) -> str:
+        """The text with every character folded and dropped ones removed (repeats kept)."""
+        folded = self.fold_codes(text)
+        return str(folded[folded != DROP].tobytes().decode("utf-32-le", "surrogatepass"))
+
+
+@lru_cache(maxsize=1)
+def default_normalizer() -> Normalizer:
+    return Normalizer()
