@@ -1,0 +1,755 @@
+"""Proxy overhead: the same chat requests directly to a local upstream, through hegui, through LiteLLM.
+
+Issue 3's acceptance benchmark. It starts ``upstream_stub.py`` (a fast OpenAI-compatible upstream on
+loopback), ``hegui serve`` with a deny-list check on input and output, and the LiteLLM proxy (installed
+in its own environment, ``benchmarks/.venv-litellm``) configured to the same stub. Then:
+
+1. **Latency at concurrency 1**: one Python client sends the requests one after another, round-robin
+   over the targets (so background load hits every target alike), and times each to the last byte.
+   Added latency = percentile through the proxy minus the same percentile direct.
+2. **Maximum requests/s**: Debian's ``wrk`` (C, one thread) with a Lua script for the POST body, at
+   concurrency 1, 2, 4, … ; a target's search stops when two steps in a row do not beat its best by
+   3 %, or at the top step. Steps are interleaved across targets too. For every step the CPU time of
+   the stub, the proxy, wrk and everything else on the machine is read from ``/proc`` and reported.
+
+Every response in phase 1 is parsed and compared with the stub's fixed answer; in phase 2 wrk counts
+non-2xx answers and socket errors, and a step with any is reported as such. Everything binds to
+127.0.0.1; every loop is bounded in count and in time (``--max-seconds``); every process it starts is
+stopped on the way out. It must never tune hegui or LiteLLM to flatter either: both run as a user would
+run them (one process, default logging, a key check), and the figures are written as measured.
+
+Run: ``.venv/bin/python benchmarks/proxy_overhead.py`` (``--help`` for the knobs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import machine, write_section
+from upstream_stub import ANSWER
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work" / "proxy_overhead"
+LITELLM_VENV = HERE / ".venv-litellm"
+MODEL = "bench-model"
+PROMPT = (
+    "Please summarise the following note in one sentence. The quarterly report covers sales in three "
+    "regions, staffing changes and the new support hours. 请用一句话概括以下内容：季度报告涵盖三个地区的"
+    "销售情况、人员变动以及新的客服时间。"
+)
+MODES = ("whole", "stream")
+TARGET_P50_MS = 3.0
+TARGET_P99_MS = 15.0
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot go on (a service did not start, an answer was wrong): stop and say why."""
+
+
+# ---------------------------------------------------------------- processes and CPU accounting
+
+
+def _clock_ticks() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+def _proc_tree(root: int) -> list[int]:
+    """``root`` and its living descendants (a proxy may run workers as child processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process ended while we looked; it has no CPU left to count
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process tree so far."""
+    ticks = 0
+    for pid in _proc_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / _clock_ticks()
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / _clock_ticks()
+
+
+@dataclass
+class Service:
+    """A process this benchmark started; stopped by its own pid, never by name."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as exc:
+            return f"(no log: {exc})"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(name: str, argv: list[str], env: dict[str, str] | None = None) -> Service:
+    log = WORK / f"{name}.log"
+    handle = log.open("wb")
+    proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=WORK)
+    handle.close()
+    return Service(name, proc, log)
+
+
+def wait_ready(service: Service, url: str, timeout: float) -> float:
+    """Poll ``url`` until 200; return seconds taken. Raises BenchError with the log tail otherwise."""
+    started = time.monotonic()
+    host, port, path = _split(url)
+    while time.monotonic() - started < timeout:
+        if service.proc.poll() is not None:
+            raise BenchError(f"{service.name} exited with {service.proc.returncode}:\n{service.tail()}")
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=2)
+            conn.request("GET", path)
+            status = conn.getresponse().status
+            conn.close()
+            if status == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass  # not listening yet; the loop is bounded by `timeout`
+        time.sleep(0.2)
+    raise BenchError(f"{service.name} not ready at {url} after {timeout:.0f} s:\n{service.tail()}")
+
+
+def _split(url: str) -> tuple[str, int, str]:
+    rest = url.removeprefix("http://")
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    return host, int(port), "/" + path
+
+
+# ---------------------------------------------------------------- the targets
+
+
+@dataclass
+class Target:
+    name: str
+    base: str  # http://127.0.0.1:PORT (no /v1)
+    headers: dict[str, str]
+    service: Service | None  # the proxy process (None: direct to the stub)
+    note: str = ""
+
+
+def start_stub(stop_after: float) -> tuple[Service, int]:
+    service = start(
+        "upstream_stub",
+        [sys.executable, str(HERE / "upstream_stub.py"), "--port", "0", "--stop-after", str(stop_after)],
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for line in service.log.read_text(errors="replace").splitlines():
+            if line.startswith("READY "):
+                return service, int(line.split()[1])
+        if service.proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise BenchError(f"upstream stub did not start:\n{service.tail()}")
+
+
+def hegui_policy(stub_port: int) -> str:
+    return f"""version = "bench"
+
+[[upstreams]]
+name = "stub"
+type = "openai"
+base_url = "http://127.0.0.1:{stub_port}/v1"
+models = ["{MODEL}"]
+
+[[checks]]
+name = "bench-denylist"
+type = "denylist"
+stages = ["input", "output"]
+terms = ["hegui-forbidden-demo", "演示违禁词"]
+"""
+
+
+def start_hegui(stub_port: int, timeout: float) -> Target:
+    hegui = REPO / ".venv" / "bin" / "hegui"
+    if not hegui.exists():
+        raise BenchError(f"{hegui} not found: run scripts/bootstrap first")
+    data = WORK / "hegui-data"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    policy = WORK / "hegui-bench.toml"
+    policy.write_text(hegui_policy(stub_port), encoding="utf-8")
+    env = {**os.environ, "HEGUI_DATA_DIR": str(data), "HEGUI_POLICY_FILE": str(policy)}
+    made = subprocess.run(
+        [str(hegui), "keys", "create", "--name", "bench", "--role", "client"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=WORK,
+    )
+    lines = made.stdout.strip().splitlines()
+    if made.returncode != 0 or not lines:
+        raise BenchError(f"hegui keys create failed ({made.returncode}): {made.stderr.strip()[-800:]}")
+    key = lines[-1].strip()
+    port = free_port()
+    service = start("hegui", [str(hegui), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    took = wait_ready(service, f"http://127.0.0.1:{port}/readyz", timeout)
+    return Target(
+        "hegui",
+        f"http://127.0.0.1:{port}",
+        {"Authorization": f"Bearer {key}"},
+        service,
+        note=f"`hegui serve`, deny-list on input and output, fresh SQLite data dir; ready in {took:.1f} s",
+    )
+
+
+def ensure_litellm(spec: str, timeout: float) -> tuple[Path, str]:
+    """The LiteLLM proxy in its own venv (created on first use); returns its executable and a note."""
+    exe = LITELLM_VENV / "bin" / "litellm"
+    python = LITELLM_VENV / "bin" / "python"
+    note = ""
+    if not exe.exists():
+        started = time.monotonic()
+        print(f"creating {LITELLM_VENV} and installing {spec!r} (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True, timeout=timeout)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", spec],
+            check=True,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+        )
+        note = f"installed in {time.monotonic() - started:.0f} s; "
+    version = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    return exe, f"{note}LiteLLM {version}"
+
+
+def start_litellm(stub_port: int, spec: str, timeout: float) -> Target:
+    exe, note = ensure_litellm(spec, timeout=900)
+    master = "sk-bench-litellm-master"
+    config = WORK / "litellm.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL}\n"
+        f"      api_base: http://127.0.0.1:{stub_port}/v1\n"
+        "      api_key: sk-stub-not-a-secret\n"
+        "general_settings:\n"
+        f"  master_key: {master}\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    # Loopback only: use the cost map bundled with the package instead of fetching it from the internet.
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    argv = [
+        str(exe),
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
+    service = start("litellm", argv, env=env)
+    took = wait_ready(service, f"http://127.0.0.1:{port}/health/readiness", timeout)
+    return Target(
+        "litellm",
+        f"http://127.0.0.1:{port}",
+        {"Authorization": f"Bearer {master}"},
+        service,
+        note=f"{note}, `litellm --config` (uvicorn, 1 worker), master key, no DB; ready in {took:.1f} s",
+    )
+
+
+# ---------------------------------------------------------------- requests and answers
+
+
+def request_body(stream: bool) -> bytes:
+    body: dict[str, object] = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
+    if stream:
+        body["stream"] = True
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def answer_text(raw: bytes, stream: bool) -> str:
+    """The assistant text of a whole or streamed chat completion (raises on anything malformed)."""
+    if not stream:
+        return str(json.loads(raw)["choices"][0]["message"]["content"])
+    parts: list[str] = []
+    for line in raw.decode().splitlines():
+        if not line.startswith("data:") or line.strip() == "data: [DONE]":
+            continue
+        for choice in json.loads(line[5:])["choices"]:
+            parts.append(choice.get("delta", {}).get("content") or "")
+    return "".join(parts)
+
+
+class Client:
+    """One keep-alive connection to one target; times each request to its last byte."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        host, port, _ = _split(target.base + "/")
+        self._host, self._port = host, port
+        self._conn: http.client.HTTPConnection | None = None
+        self.reconnects = 0
+
+    def post(self, body: bytes) -> tuple[int, bytes, float]:
+        headers = {"Content-Type": "application/json", **self.target.headers}
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+            self.reconnects += 1
+        started = time.perf_counter_ns()
+        self._conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+        response = self._conn.getresponse()
+        raw = response.read()
+        elapsed = (time.perf_counter_ns() - started) / 1e6
+        if response.will_close:
+            self._conn.close()
+            self._conn = None
+        return response.status, raw, elapsed
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def check_answers(targets: list[Target]) -> None:
+    """Every target answers both modes with the stub's text, read by the official openai client."""
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
+
+    for target in targets:
+        client = openai.OpenAI(
+            base_url=target.base + "/v1", api_key=target.headers["Authorization"].split()[-1], max_retries=0
+        )
+        messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": PROMPT}]
+        whole = client.chat.completions.create(model=MODEL, messages=messages)
+        chunks = client.chat.completions.create(model=MODEL, messages=messages, stream=True)
+        streamed = "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
+        for mode, text in (("whole", whole.choices[0].message.content), ("stream", streamed)):
+            if text != ANSWER:
+                raise BenchError(f"{target.name} ({mode}) answered {text!r}, not the stub's answer")
+        client.close()
+
+
+# ---------------------------------------------------------------- phase 1: latency at concurrency 1
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+@dataclass
+class Latency:
+    samples: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    errors: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def measure_latency(targets: list[Target], count: int, warmup: int, deadline: float) -> Latency:
+    result = Latency()
+    clients = {t.name: Client(t) for t in targets}
+    bodies = {mode: request_body(mode == "stream") for mode in MODES}
+    try:
+        for mode in MODES:
+            for i in range(warmup + count):
+                if time.monotonic() > deadline:
+                    raise BenchError("time limit reached during the latency phase")
+                order = targets[i % len(targets) :] + targets[: i % len(targets)]
+                for target in order:
+                    key = (target.name, mode)
+                    status, raw, ms = clients[target.name].post(bodies[mode])
+                    ok = status == 200 and answer_text(raw, mode == "stream") == ANSWER
+                    if not ok:
+                        result.errors[key] = result.errors.get(key, 0) + 1
+                    elif i >= warmup:
+                        result.samples.setdefault(key, []).append(ms)
+    finally:
+        for client in clients.values():
+            client.close()
+    return result
+
+
+# ---------------------------------------------------------------- phase 2: throughput with wrk
+
+
+@dataclass
+class Step:
+    target: str
+    mode: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    bad: int  # non-2xx answers + socket errors
+    cpu: dict[str, float]  # share of one core: stub, proxy, wrk, other
+
+
+def lua_string(text: str) -> str:
+    """A Lua string literal of ``text``'s UTF-8 bytes (LuaJIT has no \\u escape; \\ddd is portable)."""
+    safe = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?-_{}[]()/+=*&%$#@")
+    return '"' + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in text.encode()) + '"'
+
+
+def wrk_script(target: Target, mode: str) -> Path:
+    path = WORK / f"wrk-{target.name}-{mode}.lua"
+    body = request_body(mode == "stream").decode()
+    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body)}"]
+    lines.append('wrk.headers["Content-Type"] = "application/json"')
+    lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in target.headers.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _wrk_ms(text: str) -> float:
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+    for unit in ("us", "ms", "s", "m"):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
+            return float(text[: -len(unit)]) * scale[unit]
+    raise BenchError(f"cannot read wrk latency {text!r}")
+
+
+def parse_wrk(out: str) -> tuple[float, float, float, int]:
+    rps, p50, p99, bad = 0.0, float("nan"), float("nan"), 0
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            rps = float(parts[1])
+        elif parts[:1] == ["50%"]:
+            p50 = _wrk_ms(parts[1])
+        elif parts[:1] == ["99%"]:
+            p99 = _wrk_ms(parts[1])
+        elif line.strip().startswith("Non-2xx"):
+            bad += int(parts[-1])
+        elif line.strip().startswith("Socket errors"):
+            bad += sum(int(p.rstrip(",")) for p in parts[3::2])
+    if rps == 0.0:
+        raise BenchError(f"wrk printed no Requests/sec:\n{out[-800:]}")
+    return rps, p50, p99, bad
+
+
+def run_wrk(target: Target, mode: str, conns: int, seconds: float, stub: Service) -> Step:
+    script = wrk_script(target, mode)
+    url = target.base + "/v1/chat/completions"
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{conns}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    proxy_pid = target.service.proc.pid if target.service else None
+    before_stub, before_proxy = cpu_seconds(stub.proc.pid), cpu_seconds(proxy_pid) if proxy_pid else 0.0
+    before_kids, before_all = resource.getrusage(resource.RUSAGE_CHILDREN), machine_busy_seconds()
+    self_before = resource.getrusage(resource.RUSAGE_SELF)
+    wall0 = time.monotonic()
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=False)
+    wall = time.monotonic() - wall0
+    kids, self_after = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    stub_s = cpu_seconds(stub.proc.pid) - before_stub
+    proxy_s = (cpu_seconds(proxy_pid) - before_proxy) if proxy_pid else 0.0
+    wrk_s = (kids.ru_utime + kids.ru_stime) - (before_kids.ru_utime + before_kids.ru_stime)
+    own_s = (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
+    other_s = max(0.0, machine_busy_seconds() - before_all - stub_s - proxy_s - wrk_s - own_s)
+    if out.returncode != 0:
+        raise BenchError(f"wrk failed ({out.returncode}): {out.stderr.strip()[-500:]}")
+    rps, p50, p99, bad = parse_wrk(out.stdout)
+    cpu = {k: v / wall for k, v in (("stub", stub_s), ("proxy", proxy_s), ("wrk", wrk_s), ("other", other_s))}
+    return Step(target.name, mode, conns, rps, p50, p99, bad, cpu)
+
+
+def search_max(
+    targets: list[Target],
+    stub: Service,
+    levels: list[int],
+    *,
+    seconds: float,
+    deadline: float,
+    log: Callable[[str], None],
+) -> list[Step]:
+    """Raise concurrency per target until rps stops growing; steps interleaved across targets."""
+    steps: list[Step] = []
+    for mode in MODES:
+        for target in targets:  # a short warm-up, not measured
+            run_wrk(target, mode, 2, 1, stub)
+        best: dict[str, float] = {}
+        stale: dict[str, int] = {t.name: 0 for t in targets}
+        for conns in levels:
+            for target in targets:
+                if stale[target.name] >= 2:
+                    continue
+                if time.monotonic() + seconds + 5 > deadline:
+                    log(f"time limit: stopping the search at {conns} connections")
+                    return steps
+                step = run_wrk(target, mode, conns, seconds, stub)
+                steps.append(step)
+                log(
+                    f"  {target.name:8} {mode:6} c={conns:<4} {step.rps:9.0f} req/s  "
+                    f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:7.2f} ms  bad {step.bad}  "
+                    f"cpu {_cpu_text(step.cpu)}"
+                )
+                if step.bad:
+                    stale[target.name] = 2  # errors: past the useful maximum
+                elif step.rps > best.get(target.name, 0.0) * 1.03:
+                    best[target.name] = step.rps
+                    stale[target.name] = 0
+                else:
+                    stale[target.name] += 1
+    return steps
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    return " ".join(f"{k} {v * 100:.0f}%" for k, v in cpu.items())
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(
+    targets: list[Target],
+    latency: Latency,
+    steps: list[Step],
+    skipped: dict[str, str],
+    args: argparse.Namespace,
+) -> str:
+    lines = ["## Proxy overhead (issue 3)", "", machine(), ""]
+    lines.append(
+        f"Latency: {args.requests} requests per path and mode at concurrency 1 after {args.warmup} warm-up, "
+        "round-robin over the paths, one Python `http.client` keep-alive connection each, timed to the "
+        "last byte. *Added* = the proxy's percentile minus the direct percentile. Throughput: `wrk -t1` "
+        f"with a Lua POST script, {args.step_seconds:g} s per step at {', '.join(map(str, args.levels))} connections "
+        "until two steps in a row add < 3 %; max = best step without errors. CPU = share of one core during "
+        "that step (the machine has "
+        f"{os.cpu_count()}); *other* = everything else running (other users' work included)."
+    )
+    lines += [
+        "",
+        "| path | mode | p50 ms | p99 ms | added p50 ms | added p99 ms | max req/s | at conns |"
+        " wrk p99 ms there | CPU there: stub / proxy / wrk / other |",
+        "|" + "---|" * 10,
+    ]
+    for target in targets:
+        for mode in MODES:
+            samples = latency.samples.get((target.name, mode), [])
+            direct = latency.samples.get(("direct", mode), [])
+            errors = latency.errors.get((target.name, mode), 0)
+            if samples:
+                p50, p99 = percentile(samples, 50), percentile(samples, 99)
+                lat = f"{p50:.2f} | {p99:.2f}"
+                if target.name == "direct":
+                    added = "— | —"
+                else:
+                    added = f"{p50 - percentile(direct, 50):+.2f} | {p99 - percentile(direct, 99):+.2f}"
+            else:
+                lat, added = "— | —", "— | —"
+            if errors:
+                added += f" ({errors} wrong answers)"
+            ok = [s for s in steps if s.target == target.name and s.mode == mode and not s.bad]
+            if ok:
+                top = max(ok, key=lambda s: s.rps)
+                c = top.cpu
+                thr = (
+                    f"{top.rps:,.0f} | {top.connections} | {top.p99_ms:.1f} | "
+                    f"{c['stub']:.0%} / {c['proxy']:.0%} / {c['wrk']:.0%} / {c['other']:.0%}"
+                )
+            else:
+                thr = "— | — | — | —"
+            lines.append(f"| {target.name} | {mode} | {lat} | {added} | {thr} |")
+    lines += ["", "Throughput search (req/s per connection count; `!` = errors at that step):", ""]
+    levels = sorted({s.connections for s in steps})
+    lines += [
+        "| path | mode | " + " | ".join(f"c={c}" for c in levels) + " |",
+        "|" + "---|" * (len(levels) + 2),
+    ]
+    for target in targets:
+        for mode in MODES:
+            by = {s.connections: s for s in steps if s.target == target.name and s.mode == mode}
+            cells = [(f"{by[c].rps:,.0f}" + ("!" if by[c].bad else "")) if c in by else "" for c in levels]
+            lines.append(f"| {target.name} | {mode} | " + " | ".join(cells) + " |")
+    lines += ["", "Targets (issue 3): added p50 ≤ 3 ms, added p99 ≤ 15 ms, hegui max req/s ≥ LiteLLM's.", ""]
+    lines += verdicts(latency, steps)
+    lines += ["", "Paths:"]
+    lines += [f"- **{t.name}**: {t.note}" for t in targets]
+    lines += [f"- **{name}**: not measured — {why}" for name, why in skipped.items()]
+    return "\n".join(lines) + "\n"
+
+
+def verdicts(latency: Latency, steps: list[Step]) -> list[str]:
+    out: list[str] = []
+    for mode in MODES:
+        direct, hegui = latency.samples.get(("direct", mode)), latency.samples.get(("hegui", mode))
+        if not direct or not hegui:
+            out.append(f"- {mode}: hegui latency not measured")
+            continue
+        a50 = percentile(hegui, 50) - percentile(direct, 50)
+        a99 = percentile(hegui, 99) - percentile(direct, 99)
+        out.append(
+            f"- {mode}: added p50 {a50:.2f} ms ({'met' if a50 <= TARGET_P50_MS else 'NOT met'}), "
+            f"added p99 {a99:.2f} ms ({'met' if a99 <= TARGET_P99_MS else 'NOT met'})"
+        )
+        best = {
+            name: max(
+                (s.rps for s in steps if s.target == name and s.mode == mode and not s.bad), default=0.0
+            )
+            for name in ("hegui", "litellm")
+        }
+        if best["hegui"] and best["litellm"]:
+            ratio = best["hegui"] / best["litellm"]
+            met = "met" if best["hegui"] >= best["litellm"] else "NOT met"
+            hegui_rps, litellm_rps = best["hegui"], best["litellm"]
+            out.append(
+                f"  max req/s hegui {hegui_rps:,.0f} vs LiteLLM {litellm_rps:,.0f} (×{ratio:.2f}, {met})"
+            )
+    return out
+
+
+# ---------------------------------------------------------------- main
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="hegui proxy overhead versus direct and LiteLLM (loopback).")
+    parser.add_argument("--targets", default="hegui,litellm", help="proxies to measure besides direct")
+    parser.add_argument("--requests", type=int, default=2000, help="timed requests per path and mode")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed requests per path and mode first")
+    parser.add_argument("--step-seconds", type=float, default=5.0, help="wrk duration of each step")
+    parser.add_argument(
+        "--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 8, 16, 32, 64, 128]
+    )
+    parser.add_argument("--max-seconds", type=float, default=1200.0, help="hard limit for the whole run")
+    parser.add_argument(
+        "--start-timeout", type=float, default=120.0, help="seconds a proxy may take to be ready"
+    )
+    parser.add_argument(
+        "--litellm-spec", default="litellm[proxy]", help="what pip installs into .venv-litellm"
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    if args.requests < 10 or args.requests > 100_000 or not args.levels or max(args.levels) > 1024:
+        parser.error("--requests must be 10..100000 and --levels at most 1024 connections")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install wrk (listed in scripts/debian-packages.txt)", file=sys.stderr)
+        return 2
+    deadline = time.monotonic() + args.max_seconds
+    WORK.mkdir(parents=True, exist_ok=True)
+    services: list[Service] = []
+    skipped: dict[str, str] = {}
+    try:
+        stub, stub_port = start_stub(stop_after=args.max_seconds + 60)
+        services.append(stub)
+        stub_note = "`upstream_stub.py`: raw asyncio + httptools on uvloop, one process"
+        targets = [
+            Target(
+                "direct", f"http://127.0.0.1:{stub_port}", {"Authorization": "Bearer none"}, None, stub_note
+            )
+        ]
+
+        def litellm(port: int, timeout: float) -> Target:
+            return start_litellm(port, args.litellm_spec, timeout)
+
+        starters: dict[str, Callable[[int, float], Target]] = {"hegui": start_hegui, "litellm": litellm}
+        for name in [n.strip() for n in args.targets.split(",") if n.strip()]:
+            if name not in starters:
+                raise BenchError(f"unknown target {name!r}; known: {', '.join(starters)}")
+            try:
+                target = starters[name](stub_port, args.start_timeout)
+            except (BenchError, subprocess.SubprocessError, OSError) as exc:
+                skipped[name] = str(exc).splitlines()[0][:300]
+                print(f"{name}: not measured: {exc}", file=sys.stderr)
+                continue
+            assert target.service is not None
+            services.append(target.service)
+            targets.append(target)
+        check_answers(targets)
+        print(f"latency: {args.requests} requests per path and mode at concurrency 1 ...", flush=True)
+        latency = measure_latency(targets, args.requests, args.warmup, deadline)
+        print("throughput search with wrk:", flush=True)
+        steps = search_max(targets, stub, args.levels, seconds=args.step_seconds, deadline=deadline, log=_say)
+        text = report(targets, latency, steps, skipped, args)
+    except BenchError as exc:
+        print(f"proxy_overhead: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for service in reversed(services):
+            service.stop()
+    print()
+    print(text)
+    if not args.no_write:
+        write_section("proxy_overhead", text)
+        print(f"written to {HERE / 'RESULTS.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
