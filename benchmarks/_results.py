@@ -28,17 +28,24 @@ def machine() -> str:
     except OSError:
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         commit = "?"
-    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · commit {commit or '?'} · {cpu} · "
-            f"{__import__('os').cpu_count()} cores · Python {platform.python_version()}")
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · commit {commit or '?'} · {cpu} · "
+        f"{__import__('os').cpu_count()} cores · Python {platform.python_version()}"
+    )
 
 
 def write_section(name: str, body: str) -> None:
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else _HEADER
     section = f"<!-- begin {name} -->\n{body.rstrip()}\n<!-- end {name} -->"
     pattern = re.compile(rf"<!-- begin {re.escape(name)} -->.*?<!-- end {re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
     RESULTS.write_text(text, encoding="utf-8")

@@ -5,11 +5,13 @@
     ├── RequestError                400  the client sent something we cannot serve
     │   ├── PayloadTooLarge         413
     │   ├── UnknownModel            404  no upstream serves that model
-    │   └── UnsupportedMediaType    415
+    │   ├── UnsupportedMediaType    415
+    │   └── ContentRefused          400  an input that cannot be answered with a refusal text (embeddings)
     ├── AuthenticationError         401  missing or wrong API key
     │   └── PermissionDenied        403  the key's role may not do this
     ├── UpstreamError               502  the model server failed or answered badly
     │   ├── UpstreamUnavailable     502  connection refused, or the circuit breaker is open
+    │   ├── UpstreamRejected        the upstream's own 4xx, passed on with its status
     │   └── UpstreamTimeout         504  no answer within the configured timeout
     ├── CheckFailed                 500  a check raised; the request is refused, never passed unchecked
     ├── StorageError                503  the database could not record a decision; nothing is sent
@@ -37,6 +39,10 @@ class HeguiError(Exception):
         super().__init__(message)
         self.message = message
         self.param = param
+
+    def status(self) -> int:
+        """The HTTP status this error is answered with."""
+        return self.http_status
 
     def to_openai(self) -> dict[str, Any]:
         """The OpenAI-shaped error body."""
@@ -85,6 +91,10 @@ class UnsupportedMediaType(RequestError):
     code = "unsupported_media_type"
 
 
+class ContentRefused(RequestError):
+    code = "content_filter"
+
+
 class AuthenticationError(HeguiError):
     http_status = 401
     exit_code = 2
@@ -106,6 +116,20 @@ class UpstreamError(HeguiError):
 
 class UpstreamUnavailable(UpstreamError):
     code = "upstream_unavailable"
+
+
+class UpstreamRejected(UpstreamError):
+    """The upstream answered 4xx (a bad parameter, say): the client gets that status and message."""
+
+    error_type = "invalid_request_error"
+    code = "upstream_rejected"
+
+    def __init__(self, message: str, *, upstream_status: int) -> None:
+        super().__init__(message)
+        self.upstream_status = upstream_status
+
+    def status(self) -> int:
+        return self.upstream_status
 
 
 class UpstreamTimeout(UpstreamError):

@@ -27,7 +27,9 @@ class _Strict(BaseModel):
 
 class ProviderPolicy(_Strict):
     name: str = Field("hegui-demo-provider", description="The provider's name, as shown to users.")
-    region: str = Field("CN", description="The provider's jurisdiction; upstreams elsewhere are cross-border.")
+    region: str = Field(
+        "CN", description="The provider's jurisdiction; upstreams elsewhere are cross-border."
+    )
 
 
 class GatewayPolicy(_Strict):
@@ -40,7 +42,9 @@ class GatewayPolicy(_Strict):
         description="Text appended to an answer whose output was stopped by a check (empty: none).",
     )
     recent_turns: int = Field(
-        4, ge=1, le=64,
+        4,
+        ge=1,
+        le=64,
         description="How many recent user turns are joined and inspected together, so that a term split "
         "across turns does not pass.",
     )
@@ -51,7 +55,9 @@ class UpstreamPolicy(_Strict):
     type: Literal["openai", "demo"] = "openai"
     base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible API, ending in /v1.")
     api_key_env: str | None = Field(None, description="Environment variable holding the upstream's API key.")
-    region: str | None = Field(None, description="Where the upstream runs; defaults to the provider's region.")
+    region: str | None = Field(
+        None, description="Where the upstream runs; defaults to the provider's region."
+    )
     models: list[str] = Field(min_length=1, description="Model names routed to this upstream.")
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(60.0, gt=0, description="Longest wait for any byte of the answer.")
@@ -94,12 +100,16 @@ class CheckPolicy(BaseModel):
 
 
 class RetentionPolicy(_Strict):
-    network_log_days: int = Field(181, ge=181, description="Network logs are kept at least 6 months (CSL 21).")
+    network_log_days: int = Field(
+        181, ge=181, description="Network logs are kept at least 6 months (CSL 21)."
+    )
     prompt_days: int = Field(30, ge=0, description="Stored prompts are kept no longer than this.")
 
 
 class Policy(_Strict):
-    version: str = Field("1", description="Your name for this policy revision; recorded in every audit entry.")
+    version: str = Field(
+        "1", description="Your name for this policy revision; recorded in every audit entry."
+    )
     provider: ProviderPolicy = ProviderPolicy()
     gateway: GatewayPolicy = GatewayPolicy()
     upstreams: list[UpstreamPolicy] = Field(min_length=1)

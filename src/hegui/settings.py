@@ -28,7 +28,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; defaults to SQLite at <data_dir>/hegui.db. "
         "PostgreSQL: postgresql+psycopg://user:pass@host/db",
     )
-    policy_file: Path | None = Field(None, description="The policy file (hegui.toml); the bundled default if unset.")
+    policy_file: Path | None = Field(
+        None, description="The policy file (hegui.toml); the bundled default if unset."
+    )
     host: str = Field("127.0.0.1", description="Address `hegui serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `hegui serve` binds to.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")

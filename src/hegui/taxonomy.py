@@ -26,14 +26,30 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 _TABLE: tuple[tuple[str, str, str], ...] = (
-    ("A.1a", "煽动颠覆国家政权、推翻社会主义制度", "Inciting subversion of state power or the socialist system"),
-    ("A.1b", "危害国家安全和利益、损害国家形象", "Endangering national security and interests, harming the national image"),
-    ("A.1c", "煽动分裂国家、破坏国家统一和社会稳定", "Inciting separatism, undermining national unity and social stability"),
+    (
+        "A.1a",
+        "煽动颠覆国家政权、推翻社会主义制度",
+        "Inciting subversion of state power or the socialist system",
+    ),
+    (
+        "A.1b",
+        "危害国家安全和利益、损害国家形象",
+        "Endangering national security and interests, harming the national image",
+    ),
+    (
+        "A.1c",
+        "煽动分裂国家、破坏国家统一和社会稳定",
+        "Inciting separatism, undermining national unity and social stability",
+    ),
     ("A.1d", "宣扬恐怖主义、极端主义", "Promoting terrorism or extremism"),
     ("A.1e", "宣扬民族仇恨", "Promoting ethnic hatred"),
     ("A.1f", "宣扬暴力、淫秽色情", "Promoting violence, obscenity or pornography"),
     ("A.1g", "传播虚假有害信息", "Spreading false and harmful information"),
-    ("A.1h", "其他法律、行政法规禁止的内容", "Other content prohibited by laws and administrative regulations"),
+    (
+        "A.1h",
+        "其他法律、行政法规禁止的内容",
+        "Other content prohibited by laws and administrative regulations",
+    ),
     ("A.2a", "民族歧视内容", "Ethnic discrimination"),
     ("A.2b", "信仰歧视内容", "Discrimination by belief"),
     ("A.2c", "国别歧视内容", "Discrimination by nationality"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """hegui (合规): runtime compliance for generative-AI services."""
 
@@ -58,8 +59,14 @@ def _register() -> None:
 
     for module in (serve, check):
         module.register(app)
-    for name, module in (("audit", audit), ("config", config), ("keys", keys), ("label", label),
-                         ("lexicon", lexicon), ("licenses", licenses)):
+    for name, module in (
+        ("audit", audit),
+        ("config", config),
+        ("keys", keys),
+        ("label", label),
+        ("lexicon", lexicon),
+        ("licenses", licenses),
+    ):
         app.add_typer(module.app, name=name)
 
 
@@ -71,4 +78,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -37,7 +37,9 @@ class DenyListCheck:
         self.action = action
         self.category = category
         self._terms = folded
-        self._automaton = ahocorasick_rs.AhoCorasick(folded, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        self._automaton = ahocorasick_rs.AhoCorasick(
+            folded, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest
+        )
         self.horizon: int | None = max(len(t) for t in folded)
         self.version = hashlib.sha256("\n".join(folded).encode()).hexdigest()[:16]
 

@@ -82,9 +82,9 @@ def apply_masks(text: str, findings: Iterable[Finding], mask_char: str = "*") ->
     for start, end, replacement in spans:
         if end <= pos:
             continue
-        start = max(start, pos)
-        out.append(text[pos:start])
-        out.append(replacement if replacement is not None else mask_char * (end - start))
+        begin = max(start, pos)
+        out.append(text[pos:begin])
+        out.append(replacement if replacement is not None else mask_char * (end - begin))
         pos = end
     out.append(text[pos:])
     return "".join(out)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -51,10 +50,13 @@ def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Che
         try:
             terms += path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read terms file {path}: {exc}", file=source,
-                              key=f"checks[{index}].terms_file") from None
+            raise ConfigError(
+                f"cannot read terms file {path}: {exc}", file=source, key=f"checks[{index}].terms_file"
+            ) from None
     if not any(t.strip() for t in terms):
-        raise ConfigError("a deny-list needs terms or a terms_file", file=source, key=f"checks[{index}].terms")
+        raise ConfigError(
+            "a deny-list needs terms or a terms_file", file=source, key=f"checks[{index}].terms"
+        )
     return DenyListCheck(spec.name, terms, stages=spec.stages, action=spec.action, category=spec.category)
 
 
@@ -79,7 +81,8 @@ def build_pipeline(
         if factory is None:
             raise ConfigError(
                 f"unknown check type {spec.type!r}; known: {', '.join(sorted(types))}",
-                file=policy.source, key=f"checks[{i}].type",
+                file=policy.source,
+                key=f"checks[{i}].type",
             )
         checks.append(factory(spec, policy.base_dir, i, policy.source))
     return Pipeline(checks, policy_version=policy.full_version, observer=observer)

@@ -71,7 +71,10 @@ class StreamInspector:
         findings = tuple(sorted(self._acted.values(), key=lambda f: (f.start, -f.end, f.check)))
         action = max((f.action for f in findings), default=Action.ALLOW)
         return Verdict(
-            action, findings, "".join(self._out), self._pipeline.policy_version,
+            action,
+            findings,
+            "".join(self._out),
+            self._pipeline.policy_version,
             self._pipeline.versions(self._stage),
         )
 

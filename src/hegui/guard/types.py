@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """Where in a request's path a check runs."""
 
     INPUT = "input"
@@ -23,7 +23,7 @@ class Stage(str, Enum):
 _ACTION_RANK = {"allow": 0, "label": 1, "mask": 2, "refuse": 3, "block_user": 4}
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a finding asks for. Ordered: allow < label < mask < refuse < block_user."""
 
     ALLOW = "allow"
@@ -85,8 +85,15 @@ class Finding:
         if offset == 0:
             return self
         return Finding(
-            self.check, self.category, self.start + offset, self.end + offset, self.evidence,
-            self.action, self.score, self.explanation, self.replacement,
+            self.check,
+            self.category,
+            self.start + offset,
+            self.end + offset,
+            self.evidence,
+            self.action,
+            self.score,
+            self.explanation,
+            self.replacement,
         )
 
     def to_json(self) -> dict[str, Any]:

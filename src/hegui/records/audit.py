@@ -77,10 +77,18 @@ class AuditEntry:
 
     def hashed_fields(self) -> dict[str, Any]:
         return {
-            "seq": self.seq, "request_id": self.request_id, "ts": self.ts, "tenant": self.tenant,
-            "end_user": self.end_user, "stage": self.stage, "action": self.action,
-            "findings": self.findings, "detail": self.detail, "policy_version": self.policy_version,
-            "content_hash": self.content_hash, "prev_hash": self.prev_hash,
+            "seq": self.seq,
+            "request_id": self.request_id,
+            "ts": self.ts,
+            "tenant": self.tenant,
+            "end_user": self.end_user,
+            "stage": self.stage,
+            "action": self.action,
+            "findings": self.findings,
+            "detail": self.detail,
+            "policy_version": self.policy_version,
+            "content_hash": self.content_hash,
+            "prev_hash": self.prev_hash,
         }
 
     def compute_hash(self) -> str:
@@ -104,10 +112,19 @@ def content_hasher(key: bytes) -> Any:
 
 def _seal(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
     entry = AuditEntry(
-        seq=seq, request_id=draft.request_id, ts=utc_now(), tenant=draft.tenant, end_user=draft.end_user,
-        stage=draft.stage, action=draft.action, findings=canonical(list(draft.findings)),
-        detail=canonical(dict(draft.detail)), policy_version=draft.policy_version,
-        content_hash=draft.content_hash, prev_hash=prev_hash, entry_hash="",
+        seq=seq,
+        request_id=draft.request_id,
+        ts=utc_now(),
+        tenant=draft.tenant,
+        end_user=draft.end_user,
+        stage=draft.stage,
+        action=draft.action,
+        findings=canonical(list(draft.findings)),
+        detail=canonical(dict(draft.detail)),
+        policy_version=draft.policy_version,
+        content_hash=draft.content_hash,
+        prev_hash=prev_hash,
+        entry_hash="",
     )
     return AuditEntry(**(entry.hashed_fields() | {"entry_hash": entry.compute_hash()}))
 
@@ -116,7 +133,9 @@ def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry
     """Append ``drafts`` in one transaction, holding the head row's lock. Returns the sealed entries."""
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         head = conn.execute(
-            select(AuditHeadRow.seq, AuditHeadRow.entry_hash).where(AuditHeadRow.id == _HEAD_ID).with_for_update()
+            select(AuditHeadRow.seq, AuditHeadRow.entry_hash)
+            .where(AuditHeadRow.id == _HEAD_ID)
+            .with_for_update()
         ).first()
         seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
         sealed: list[AuditEntry] = []
@@ -125,9 +144,13 @@ def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry
             entry = _seal(draft, seq, prev)
             sealed.append(entry)
             prev = entry.entry_hash
-        conn.execute(insert(AuditEntryRow), [{**e.hashed_fields(), "entry_hash": e.entry_hash} for e in sealed])
+        conn.execute(
+            insert(AuditEntryRow), [{**e.hashed_fields(), "entry_hash": e.entry_hash} for e in sealed]
+        )
         if head:
-            conn.execute(update(AuditHeadRow).where(AuditHeadRow.id == _HEAD_ID).values(seq=seq, entry_hash=prev))
+            conn.execute(
+                update(AuditHeadRow).where(AuditHeadRow.id == _HEAD_ID).values(seq=seq, entry_hash=prev)
+            )
         else:
             conn.execute(insert(AuditHeadRow).values(id=_HEAD_ID, seq=seq, entry_hash=prev))
     return sealed
@@ -219,9 +242,13 @@ class AuditLog:
         for (_, fut), entry in zip(batch, sealed, strict=True):
             fut.set_result(entry)
 
-    def _fail(self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]], exc: Exception) -> None:
+    def _fail(
+        self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]], exc: Exception
+    ) -> None:
         self._failed = repr(exc)
-        log.error("audit write failed; %d decisions not recorded and their responses withheld: %r", len(batch), exc)
+        log.error(
+            "audit write failed; %d decisions not recorded and their responses withheld: %r", len(batch), exc
+        )
         err = StorageError(f"could not record the audit entry: {exc.__class__.__name__}")
         for _, fut in batch:
             fut.set_exception(err)
@@ -261,7 +288,8 @@ def verify_chain(engine: Engine) -> ChainReport:
             )
         if entry.prev_hash != prev:
             raise AuditChainBroken(
-                f"entry {entry.seq}: prev_hash does not match the hash of entry {entry.seq - 1}", seq=entry.seq
+                f"entry {entry.seq}: prev_hash does not match the hash of entry {entry.seq - 1}",
+                seq=entry.seq,
             )
         if entry.compute_hash() != entry.entry_hash:
             raise AuditChainBroken(f"entry {entry.seq}: content does not match its entry_hash", seq=entry.seq)

@@ -44,8 +44,14 @@ def _hash(plaintext: str) -> str:
 
 
 _COLS = select(
-    ApiKeyRow.id, ApiKeyRow.prefix, ApiKeyRow.name, ApiKeyRow.tenant, ApiKeyRow.role, ApiKeyRow.channel,
-    ApiKeyRow.created_at, ApiKeyRow.revoked_at,
+    ApiKeyRow.id,
+    ApiKeyRow.prefix,
+    ApiKeyRow.name,
+    ApiKeyRow.tenant,
+    ApiKeyRow.role,
+    ApiKeyRow.channel,
+    ApiKeyRow.created_at,
+    ApiKeyRow.revoked_at,
 )
 
 
@@ -59,19 +65,31 @@ class KeyStore:
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
         self._lock = threading.Lock()
 
-    def create(self, *, name: str, tenant: str = "default", role: str = "client", channel: str = "api") -> tuple[str, ApiKey]:
+    def create(
+        self, *, name: str, tenant: str = "default", role: str = "client", channel: str = "api"
+    ) -> tuple[str, ApiKey]:
         if role not in ROLES:
             raise RequestError(f"role must be one of {', '.join(ROLES)}, got {role!r}", param="role")
         if channel not in CHANNELS:
-            raise RequestError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}", param="channel")
+            raise RequestError(
+                f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}", param="channel"
+            )
         if not name.strip() or not tenant.strip():
             raise RequestError("name and tenant must not be empty")
         plaintext = "hg-" + secrets.token_urlsafe(32)
         with self._engine.begin() as conn:
-            conn.execute(insert(ApiKeyRow).values(
-                key_hash=_hash(plaintext), prefix=plaintext[:_PREFIX_LEN], name=name, tenant=tenant,
-                role=role, channel=channel, created_at=utc_now(), revoked_at=None,
-            ))
+            conn.execute(
+                insert(ApiKeyRow).values(
+                    key_hash=_hash(plaintext),
+                    prefix=plaintext[:_PREFIX_LEN],
+                    name=name,
+                    tenant=tenant,
+                    role=role,
+                    channel=channel,
+                    created_at=utc_now(),
+                    revoked_at=None,
+                )
+            )
             row = conn.execute(_COLS.where(ApiKeyRow.key_hash == _hash(plaintext))).one()
         return plaintext, ApiKey(**row._mapping)
 

@@ -1,0 +1,152 @@
+"""The app factory: `create_app(settings)` builds a gateway from Settings and the policy file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hegui import __version__
+from hegui.errors import HeguiError
+from hegui.gateway import routes
+from hegui.gateway.http import json_response, state_of
+from hegui.gateway.state import GatewayState
+from hegui.policy import Policy
+from hegui.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+_ENDPOINTS = {
+    "/v1/chat/completions": "chat.completions",
+    "/v1/completions": "completions",
+    "/v1/embeddings": "embeddings",
+    "/v1/models": "models",
+}
+
+
+class RequestMetrics:
+    """Counts requests by endpoint and status (a plain ASGI middleware: no per-request task overhead)."""
+
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        endpoint = _ENDPOINTS.get(scope["path"], "other")
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.state.metrics.requests.labels(endpoint, str(status)).inc()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    policy: Policy | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    """A ready gateway. Raises ConfigError (bad settings or policy) or StorageError (database)."""
+    settings = settings or load_settings()
+    state = GatewayState.build(settings, policy, transports)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.aclose()
+
+    app = FastAPI(
+        title="hegui",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/hegui/docs",
+        redoc_url=None,
+        openapi_url="/hegui/openapi.json",
+        description="Runtime compliance gateway: OpenAI-compatible API with input and output inspection.",
+    )
+    app.state.hegui = state
+
+    @app.exception_handler(HeguiError)
+    async def _hegui_error(_request: Request, exc: HeguiError) -> Response:
+        return json_response(exc.to_openai(), status=exc.status())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        kind = "not_found" if exc.status_code == 404 else "invalid_request_error"
+        message = "Unknown URL." if exc.status_code == 404 else str(exc.detail)
+        body = {"error": {"message": message, "type": kind, "param": None, "code": str(exc.status_code)}}
+        return json_response(body, status=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error; the request was not served")
+        body = {
+            "error": {
+                "message": "Internal error; the request was not served.",
+                "type": "server_error",
+                "param": None,
+                "code": "internal_error",
+            }
+        }
+        return json_response(body, status=500)
+
+    app.add_api_route("/v1/chat/completions", routes.chat_completions, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/v1/completions", routes.completions, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/v1/embeddings", routes.embeddings, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
+    app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> Response:
+        """Liveness: the process answers."""
+        return json_response({"status": "ok", "version": __version__})
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> Response:
+        """Readiness: the database answers and the audit writer runs."""
+        st = state_of(request)
+        problems = []
+        try:
+            with st.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # reported, not swallowed: readiness is exactly this answer
+            problems.append(f"database: {exc.__class__.__name__}")
+        if not st.audit.healthy:
+            problems.append("audit writer is not running or its last write failed")
+        open_circuits = [n for n, u in st.router.upstreams.items() if u.breaker.state == "open"]
+        for name, up in st.router.upstreams.items():
+            st.metrics.breaker_open.labels(name).set(1 if up.breaker.state == "open" else 0)
+        body = {
+            "status": "ok" if not problems else "unavailable",
+            "problems": problems,
+            "open_circuits": open_circuits,
+            "policy": st.pipeline.policy_version,
+        }
+        return json_response(body, status=200 if not problems else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(
+            state_of(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    app.add_middleware(RequestMetrics, state=state)
+    return app

@@ -1,0 +1,138 @@
+"""One request's way through the gateway: input stage, upstream, output stage, audit entries."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from hegui.errors import HeguiError, StorageError
+from hegui.gateway.schemas import Slot
+from hegui.gateway.shapes import Shape
+from hegui.gateway.state import GatewayState, Principal
+from hegui.gateway.upstream import Upstream
+from hegui.guard.types import Action, Context, Finding, Stage, Verdict
+from hegui.records.audit import AuditDraft, AuditEntry, canonical
+
+FieldFinding = tuple[str, Finding]
+
+
+def new_request_id(prefix: str) -> str:
+    return f"{prefix}hg{uuid.uuid4().hex}"
+
+
+class Exchange:
+    def __init__(
+        self,
+        state: GatewayState,
+        principal: Principal,
+        shape: Shape | None,
+        upstream: Upstream,
+        *,
+        model: str,
+        end_user: str | None,
+        endpoint: str,
+        id_prefix: str = "",
+    ) -> None:
+        self.state = state
+        self.principal = principal
+        self.shape = shape
+        self.upstream = upstream
+        self.model = model
+        self.endpoint = endpoint
+        self.request_id = new_request_id(shape.id_prefix if shape else id_prefix)
+        self.ctx = Context(
+            tenant=principal.tenant,
+            user=end_user,
+            channel="chat" if principal.channel == "chat" else "api",
+            upstream_region=upstream.region,
+            request_id=self.request_id,
+        )
+
+    # -- guard --------------------------------------------------------------------------------------
+
+    def run(self, stage: Stage, text: str) -> Verdict:
+        return self.state.pipeline.run(stage, text, self.ctx)
+
+    def inspect_input(
+        self, slots: Sequence[Slot], recent_turns: Sequence[str]
+    ) -> tuple[Action, list[FieldFinding]]:
+        """Run the input stage on every slot and on the join of the recent user turns.
+
+        Masking rewrites the slots in place. In the joined turns only findings that cross a turn
+        boundary count (the others were found in their own message), and only when they refuse:
+        a mask cannot be applied to text that spans two messages.
+        """
+        found: list[FieldFinding] = []
+        action = Action.ALLOW
+        for slot in slots:
+            verdict = self.run(Stage.INPUT, slot.text)
+            found += [(slot.field, f) for f in verdict.findings]
+            action = max(action, verdict.action)
+            if verdict.action == Action.MASK and slot.set is not None:
+                slot.set(verdict.text)
+        if len(recent_turns) > 1:
+            bounds, pos = [], 0
+            for turn in recent_turns[:-1]:
+                pos += len(turn)
+                bounds.append(pos)
+            joined = "".join(recent_turns)
+            for f in self.run(Stage.INPUT, joined).findings:
+                if f.action.stops and any(f.start < b < f.end for b in bounds):
+                    found.append(("recent_user_turns", f))
+                    action = max(action, f.action)
+        for _, f in found:
+            self.state.metrics.decision("input", f.action.value, [f])
+        if not found:
+            self.state.metrics.decision("input", Action.ALLOW.value, [])
+        return action, found
+
+    # -- audit --------------------------------------------------------------------------------------
+
+    def draft(
+        self,
+        stage: str,
+        action: str,
+        content: Any,
+        findings: Sequence[FieldFinding] = (),
+        **detail: Any,
+    ) -> AuditDraft:
+        text = content if isinstance(content, str) else canonical(content)
+        return AuditDraft(
+            request_id=self.request_id,
+            stage=stage,
+            action=action,
+            policy_version=self.state.pipeline.policy_version,
+            content_hash=self.state.content_hash(text),
+            tenant=self.principal.tenant,
+            end_user=self.ctx.user,
+            findings=[f.summary() | {"field": field} for field, f in findings],
+            detail={
+                "endpoint": self.endpoint,
+                "model": self.model,
+                "upstream": self.upstream.name,
+                "key": self.principal.key_prefix,
+            }
+            | detail,
+        )
+
+    async def record(self, draft: AuditDraft) -> AuditEntry:
+        """Append and wait until durable. If it cannot be recorded, nothing may be sent: StorageError."""
+        try:
+            return await self.state.audit.append(draft)
+        except StorageError:
+            self.state.metrics.audit_failures.inc()
+            raise
+
+    def record_later(self, draft: AuditDraft) -> concurrent.futures.Future[AuditEntry]:
+        """Queue an entry; a later `record` (same writer, same order) implies its durability."""
+        return self.state.audit.submit(draft)
+
+    async def record_error(self, stage: str, exc: HeguiError) -> None:
+        draft = self.draft(stage, "error", "", error=exc.code, message=exc.message[:300])
+        # If this cannot be recorded either, the client still gets the original error; the failure
+        # itself is counted (hegui_audit_failures) and logged by the writer.
+        with contextlib.suppress(StorageError):
+            await self.record(draft)

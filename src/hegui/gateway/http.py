@@ -1,0 +1,71 @@
+"""HTTP plumbing shared by the routes: authentication, bounded body reading, JSON responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hegui.errors import AuthenticationError, PayloadTooLarge, PermissionDenied, RequestError
+from hegui.gateway.state import GatewayState, Principal
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(obj), status_code=status, media_type="application/json", headers=headers)
+
+
+def state_of(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.hegui
+    return state
+
+
+def authenticate(request: Request, *, admin: bool = False) -> Principal:
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationError(
+            "You didn't provide an API key. Send it in the Authorization header as 'Bearer <key>'."
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("The Authorization header must be 'Bearer <key>'.")
+    key = state_of(request).keys.authenticate(token.strip())
+    if key is None:
+        raise AuthenticationError("Incorrect API key provided, or the key was revoked.")
+    if admin and key.role != "admin":
+        raise PermissionDenied("This endpoint needs an admin key.")
+    return Principal(key.id, key.prefix, key.tenant, key.role, key.channel)
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The JSON object in the body, read up to ``limit`` bytes; anything else is a 4xx."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"The request body is {int(length)} bytes; the limit is {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+    if not body:
+        raise RequestError("The request body is empty; send a JSON object.")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            raise RequestError(f"The request body is not valid UTF-8 (byte {uexc.start}).") from None
+        raise RequestError(f"We could not parse the JSON body of your request: {exc}.") from None
+    if not isinstance(data, dict):
+        raise RequestError("The request body must be a JSON object.")
+    return data
+
+
+def end_user(request: Request, body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    if isinstance(user, str) and user:
+        return user[:256]
+    header = request.headers.get("x-hegui-user")
+    return header[:256] if header else None

@@ -1,0 +1,55 @@
+"""Prometheus metrics, one registry per app (no process-wide globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from hegui.guard.types import Finding, Stage
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "hegui_requests", "HTTP requests by endpoint and status.", ["endpoint", "status"], registry=r
+        )
+        self.decisions = Counter(
+            "hegui_decisions",
+            "Guard decisions by stage, action and risk category.",
+            ["stage", "action", "category"],
+            registry=r,
+        )
+        self.upstream_latency = Histogram(
+            "hegui_upstream_latency_seconds",
+            "Time to the upstream's answer (first byte for streams).",
+            ["upstream", "outcome"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.check_latency = Histogram(
+            "hegui_check_latency_seconds",
+            "Time spent in each check.",
+            ["check", "stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.audit_failures = Counter(
+            "hegui_audit_failures", "Decisions that could not be recorded.", registry=r
+        )
+        self.breaker_open = Gauge(
+            "hegui_upstream_circuit_open", "1 while an upstream's circuit is open.", ["upstream"], registry=r
+        )
+
+    def observe_check(self, check: str, stage: Stage, seconds: float) -> None:
+        self.check_latency.labels(check, stage.value).observe(seconds)
+
+    def decision(self, stage: str, action: str, findings: list[Finding]) -> None:
+        categories = {f.category for f in findings} or {"none"}
+        for category in categories:
+            self.decisions.labels(stage, action, category).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

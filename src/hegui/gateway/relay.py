@@ -1,0 +1,227 @@
+"""The SSE relay: upstream stream in, inspected stream out.
+
+Every piece of generated text goes through a StreamInspector (one per slot: choice × field), so the
+client receives only text that no later character can turn into a match. On a stopping finding the
+upstream response is closed (generation stops), the output decision is recorded, and the stream ends
+with ``finish_reason: "content_filter"``. The end of a stream (the last text, the finish reasons,
+``[DONE]``) is sent only after the output decision is durable in the audit chain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError, UpstreamTimeout
+from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.shapes import Shape, SlotKey
+from hegui.guard.stream import StreamInspector
+from hegui.guard.types import Action, Stage
+
+log = logging.getLogger(__name__)
+
+
+def sse(obj: Any) -> bytes:
+    return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+def slot_field(key: SlotKey) -> str:
+    return f"choices[{key[0]}]." + (
+        f"tool_calls[{key[2]}].function.arguments" if key[1] == "tool" else str(key[1])
+    )
+
+
+class StreamRelay:
+    def __init__(self, exchange: Exchange, shape: Shape, response: httpx.Response) -> None:
+        self.ex = exchange
+        self.shape = shape
+        self.response = response
+        self.inspectors: dict[SlotKey, StreamInspector] = {}
+        self.template: dict[str, Any] = {
+            "id": exchange.request_id,
+            "object": shape.chunk_object,
+            "created": 0,
+            "model": exchange.model,
+        }
+        self.choices: set[int] = set()
+        self.deferred: list[dict[str, Any]] = []  # chunks held until the output decision is durable
+        self.stopped = False
+        self.error: HeguiError | None = None
+        self.recorded = False
+
+    def _inspector(self, key: SlotKey) -> StreamInspector:
+        insp = self.inspectors.get(key)
+        if insp is None:
+            insp = self.inspectors[key] = StreamInspector(self.ex.state.pipeline, Stage.OUTPUT, self.ex.ctx)
+        return insp
+
+    def _chunk(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.template | {"choices": choices}
+
+    def _handle(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        """Inspect one upstream chunk; return what may be sent now (None: nothing yet)."""
+        chunk["id"] = self.ex.request_id
+        for k in ("created", "model", "system_fingerprint"):
+            if k in chunk:
+                self.template[k] = chunk[k]
+        for slot in self.shape.chunk_slots(chunk):
+            step = self._inspector(slot.key).feed(slot.text)
+            if step.stopped:
+                self.stopped = True
+                return None
+            slot.set(step.release)
+        finishing = []
+        for choice in chunk.get("choices") or []:
+            idx = choice.get("index", 0)
+            self.choices.add(idx)
+            if choice.get("finish_reason"):
+                finishing.append(idx)
+        tails: list[dict[str, Any]] = []
+        for idx in finishing:
+            for key, insp in self.inspectors.items():
+                if key[0] == idx:
+                    step = insp.finish()
+                    if step.stopped:
+                        self.stopped = True
+                        return None
+                    if step.release:
+                        tails.append(self.shape.tail_choice(key, step.release))
+        if finishing or self.deferred:
+            if tails:
+                self.deferred.append(self._chunk(tails))
+            self.deferred.append(chunk)
+            return None
+        return chunk if _meaningful(chunk) else None
+
+    def _finish_all(self) -> None:
+        tails = []
+        for key, insp in self.inspectors.items():
+            step = insp.finish()
+            if step.stopped:
+                self.stopped = True
+                return
+            if step.release:
+                tails.append(self.shape.tail_choice(key, step.release))
+        if tails:
+            self.deferred.insert(0, self._chunk(tails))
+
+    def findings(self) -> tuple[Action, list[FieldFinding]]:
+        found: list[FieldFinding] = []
+        action = Action.ALLOW
+        for key, insp in self.inspectors.items():
+            verdict = insp.verdict()
+            found += [(slot_field(key), f) for f in verdict.findings]
+            action = max(action, verdict.action)
+        return action, found
+
+    async def _record_output(self, **detail: Any) -> None:
+        action, found = self.findings()
+        label = "error" if self.error is not None and action == Action.ALLOW else action.value
+        released = {slot_field(k): i.verdict().text for k, i in self.inspectors.items()}
+        self.ex.state.metrics.decision("output", label, [f for _, f in found])
+        self.recorded = True
+        await self.ex.record(self.ex.draft("output", label, released, found, stream=True, **detail))
+
+    async def events(self) -> AsyncIterator[bytes]:
+        try:
+            async for data in self._upstream_events():
+                try:
+                    chunk = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    self.error = UpstreamError(
+                        f"upstream {self.ex.upstream.name!r} sent invalid JSON in its stream"
+                    )
+                    break
+                if not isinstance(chunk, dict):
+                    continue
+                if "error" in chunk and not chunk.get("choices"):
+                    self.error = UpstreamError(
+                        f"upstream {self.ex.upstream.name!r} failed mid-stream: {str(chunk['error'])[:300]}"
+                    )
+                    break
+                out = self._handle(chunk)
+                if self.stopped:
+                    break
+                if out is not None:
+                    yield sse(out)
+            await self.response.aclose()
+            if self.stopped:
+                await self._record_output(stopped=True)
+                yield sse(
+                    self._chunk(
+                        [
+                            self.shape.stop_choice(i, self.ex.state.policy.gateway.output_stop_text)
+                            for i in sorted(self.choices or {0})
+                        ]
+                    )
+                )
+                yield DONE
+                return
+            self._finish_all()
+            if self.stopped:
+                await self._record_output(stopped=True)
+                yield sse(self._chunk([self.shape.stop_choice(i) for i in sorted(self.choices or {0})]))
+                yield DONE
+                return
+            detail = {"error": self.error.code, "message": self.error.message[:300]} if self.error else {}
+            await self._record_output(**detail)
+            for chunk in self.deferred:
+                yield sse(chunk)
+            if self.error is not None:
+                yield sse(self.error.to_openai())
+            yield DONE
+        except CheckFailed as exc:
+            await self.response.aclose()
+            self.error = exc
+            await self._record_output(error=exc.code, message=exc.message[:300], stopped=True)
+            yield sse(self._chunk([self.shape.stop_choice(i) for i in sorted(self.choices or {0})]))
+            yield DONE
+        except StorageError as exc:
+            # The decision could not be recorded: the rest of the answer is withheld.
+            yield sse(exc.to_openai())
+        finally:
+            await self.response.aclose()
+            if not self.recorded:  # the client went away: record what was released, without waiting
+                action, found = self.findings()
+                self.ex.record_later(
+                    self.ex.draft("output", action.value, "", found, stream=True, client_disconnected=True)
+                )
+
+    async def _upstream_events(self) -> AsyncIterator[str]:
+        try:
+            async for line in self.response.aiter_lines():
+                if line.startswith("data:"):
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    yield data
+        except httpx.TimeoutException:
+            self.error = UpstreamTimeout(f"upstream {self.ex.upstream.name!r} stopped sending (read timeout)")
+        except httpx.TransportError as exc:
+            self.error = UpstreamError(
+                f"upstream {self.ex.upstream.name!r} broke off the stream: {exc.__class__.__name__}"
+            )
+
+
+def _meaningful(chunk: dict[str, Any]) -> bool:
+    if chunk.get("usage"):
+        return True
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta")
+        if delta is None:  # legacy completions: the text itself
+            if choice.get("text"):
+                return True
+            continue
+        for key, value in delta.items():
+            if value not in (None, "", []):
+                return True
+            if key == "role":
+                return True
+    return False

@@ -1,0 +1,191 @@
+"""The OpenAI-compatible routes: chat completions, completions, embeddings, models."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from hegui.errors import CheckFailed, ContentRefused, HeguiError
+from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
+from hegui.gateway.relay import DONE, StreamRelay, slot_field, sse
+from hegui.gateway.schemas import (
+    ChatRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    Slot,
+    chat_input_slots,
+    list_slots,
+    parse,
+    recent_user_turns,
+)
+from hegui.gateway.shapes import ChatShape, CompletionShape, Shape
+from hegui.guard.types import Action, Stage
+
+CHAT = ChatShape()
+COMPLETION = CompletionShape()
+
+
+def _headers(ex: Exchange) -> dict[str, str]:
+    return {"x-hegui-request-id": ex.request_id}
+
+
+async def chat_completions(request: Request) -> Response:
+    state = state_of(request)
+    principal = authenticate(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    req = parse(ChatRequest, body)
+    upstream = state.router.for_model(req.model)
+    ex = Exchange(
+        state,
+        principal,
+        CHAT,
+        upstream,
+        model=req.model,
+        end_user=end_user(request, body),
+        endpoint="chat.completions",
+    )
+    turns = recent_user_turns(body, state.policy.gateway.recent_turns)
+    return await _complete(ex, CHAT, body, chat_input_slots(body), turns, stream=req.stream)
+
+
+async def completions(request: Request) -> Response:
+    state = state_of(request)
+    principal = authenticate(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    req = parse(CompletionRequest, body)
+    upstream = state.router.for_model(req.model)
+    ex = Exchange(
+        state,
+        principal,
+        COMPLETION,
+        upstream,
+        model=req.model,
+        end_user=end_user(request, body),
+        endpoint="completions",
+    )
+    return await _complete(ex, COMPLETION, body, list_slots(body, "prompt"), [], stream=req.stream)
+
+
+async def _inspect_input(
+    ex: Exchange, slots: list[Slot], turns: list[str]
+) -> tuple[Action, list[FieldFinding]]:
+    try:
+        return ex.inspect_input(slots, turns)
+    except CheckFailed as exc:
+        await ex.record_error("input", exc)
+        raise
+
+
+async def _complete(
+    ex: Exchange, shape: Shape, body: dict[str, Any], slots: list[Slot], turns: list[str], *, stream: bool
+) -> Response:
+    state = ex.state
+    action, found = await _inspect_input(ex, slots, turns)
+    inputs = {s.field: s.text for s in slots}
+    input_draft = ex.draft("input", action.value, inputs, found)
+    if action.stops:
+        await ex.record(input_draft)
+        text = state.policy.gateway.refusal_text
+        if stream:
+            chunks = [*(sse(c) for c in shape.refusal_chunks(ex.request_id, ex.model, text)), DONE]
+            return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
+        return json_response(shape.refusal(ex.request_id, ex.model, text), headers=_headers(ex))
+
+    started = time.perf_counter()
+    if stream:
+        await ex.record(input_draft)  # durable before the first byte of the answer
+        try:
+            response = await ex.upstream.open_stream(shape.path, body)
+        except HeguiError as exc:
+            _observe(ex, started, exc.code or "error")
+            await ex.record_error("upstream", exc)
+            raise
+        _observe(ex, started, "ok")
+        relay = StreamRelay(ex, shape, response)
+        return StreamingResponse(relay.events(), media_type="text/event-stream", headers=_headers(ex))
+
+    ex.record_later(input_draft)
+    try:
+        answer = await ex.upstream.post_json(shape.path, body)
+    except HeguiError as exc:
+        _observe(ex, started, exc.code or "error")
+        await ex.record_error("upstream", exc)
+        raise
+    _observe(ex, started, "ok")
+    answer["id"] = ex.request_id
+    out_action, out_found = Action.ALLOW, []
+    try:
+        for slot in shape.response_slots(answer):
+            verdict = ex.run(Stage.OUTPUT, slot.text)
+            out_found += [(slot_field(slot.key), f) for f in verdict.findings]
+            out_action = max(out_action, verdict.action)
+            if verdict.action == Action.MASK:
+                slot.set(verdict.text)
+    except CheckFailed as exc:
+        await ex.record_error("output", exc)
+        raise
+    if out_action.stops:
+        shape.stopped_message(
+            answer, state.policy.gateway.output_stop_text or state.policy.gateway.refusal_text
+        )
+    state.metrics.decision("output", out_action.value, [f for _, f in out_found])
+    outputs = {slot_field(s.key): s.text for s in shape.response_slots(answer)}
+    await ex.record(ex.draft("output", out_action.value, outputs, out_found))
+    return json_response(answer, headers=_headers(ex))
+
+
+def _observe(ex: Exchange, started: float, outcome: str) -> None:
+    ex.state.metrics.upstream_latency.labels(ex.upstream.name, outcome).observe(time.perf_counter() - started)
+
+
+async def embeddings(request: Request) -> Response:
+    state = state_of(request)
+    principal = authenticate(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    req = parse(EmbeddingRequest, body)
+    upstream = state.router.for_model(req.model)
+    ex = Exchange(
+        state,
+        principal,
+        None,
+        upstream,
+        model=req.model,
+        end_user=end_user(request, body),
+        endpoint="embeddings",
+        id_prefix="emb-",
+    )
+    slots = list_slots(body, "input")
+    action, found = await _inspect_input(ex, slots, [])
+    await ex.record(ex.draft("input", action.value, {s.field: s.text for s in slots}, found))
+    if action.stops:
+        raise ContentRefused(state.policy.gateway.refusal_text, param="input")
+    started = time.perf_counter()
+    try:
+        answer = await upstream.post_json("/embeddings", body)
+    except HeguiError as exc:
+        _observe(ex, started, exc.code or "error")
+        await ex.record_error("upstream", exc)
+        raise
+    _observe(ex, started, "ok")
+    return json_response(answer, headers=_headers(ex))
+
+
+async def list_models(request: Request) -> Response:
+    state = state_of(request)
+    authenticate(request)
+    data = [
+        {"id": m, "object": "model", "created": 0, "owned_by": up.name} for m, up in state.router.models()
+    ]
+    return json_response({"object": "list", "data": data})
+
+
+async def get_model(request: Request) -> Response:
+    state = state_of(request)
+    authenticate(request)
+    model = request.path_params["model"]
+    up = state.router.for_model(model)
+    return json_response({"id": model, "object": "model", "created": 0, "owned_by": up.name})

@@ -1,0 +1,69 @@
+"""Everything a running gateway holds, built once by the app factory from Settings and Policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import Engine
+
+from hegui.gateway.metrics import Metrics
+from hegui.gateway.upstream import UpstreamRouter
+from hegui.guard.pipeline import Pipeline
+from hegui.guard.registry import build_pipeline
+from hegui.policy import Policy, load_policy
+from hegui.records.audit import AuditLog, content_hasher
+from hegui.records.db import make_engine, migrate
+from hegui.records.keys import KeyStore
+from hegui.records.secrets import audit_content_key
+from hegui.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who holds the API key of a request."""
+
+    key_id: int
+    key_prefix: str
+    tenant: str
+    role: str
+    channel: str
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    policy: Policy
+    pipeline: Pipeline
+    engine: Engine
+    audit: AuditLog
+    keys: KeyStore
+    router: UpstreamRouter
+    metrics: Metrics
+    content_hash: Callable[[str], str]
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        policy: Policy | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> GatewayState:
+        policy = policy or load_policy(settings.policy_file)
+        metrics = Metrics()
+        pipeline = build_pipeline(policy, observer=metrics.observe_check)
+        engine = make_engine(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        migrate(engine)
+        audit = AuditLog(engine, batch_max=settings.audit_batch_max)
+        router = UpstreamRouter(policy, transports)
+        key = audit_content_key(settings.audit_content_key, settings.data_dir)
+        audit.start()
+        return cls(
+            settings, policy, pipeline, engine, audit, KeyStore(engine), router, metrics, content_hasher(key)
+        )
+
+    async def aclose(self) -> None:
+        await self.router.aclose()
+        self.audit.close()
+        self.engine.dispose()

@@ -1,0 +1,226 @@
+"""Upstream model servers: pooled async httpx clients, timeouts, bounded retries, a circuit breaker.
+
+Retries happen only on connection errors (the request never reached the upstream), so a generation is
+never started twice. Every failure becomes an UpstreamError (502) or UpstreamTimeout (504) within the
+configured timeouts: the gateway never hangs on an upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from hegui.errors import (
+    ConfigError,
+    UnknownModel,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from hegui.policy import Policy, UpstreamPolicy
+
+
+class CircuitBreaker:
+    """closed → (``failures`` consecutive failures) → open for ``reset_seconds`` → half-open: one trial
+    request; its success closes the circuit, its failure opens it again."""
+
+    def __init__(
+        self, failures: int, reset_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._threshold = failures
+        self._reset = reset_seconds
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial = False
+
+    @property
+    def state(self) -> str:
+        if self._opened_at is None:
+            return "closed"
+        return "half-open" if self._clock() - self._opened_at >= self._reset else "open"
+
+    def retry_after(self) -> float:
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._reset - (self._clock() - self._opened_at))
+
+    def allow(self) -> bool:
+        state = self.state
+        if state == "closed":
+            return True
+        if state == "half-open" and not self._trial:
+            self._trial = True
+            return True
+        return False
+
+    def success(self) -> None:
+        self._failures = 0
+        self._opened_at = None
+        self._trial = False
+
+    def failure(self) -> None:
+        self._failures += 1
+        self._trial = False
+        if self._failures >= self._threshold or self._opened_at is not None:
+            self._opened_at = self._clock()
+
+
+def _upstream_message(resp: httpx.Response) -> str:
+    try:
+        body = orjson.loads(resp.content)
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            return str(body["error"].get("message", ""))[:500]
+        if isinstance(body, dict) and "error" in body:
+            return str(body["error"])[:500]
+    except orjson.JSONDecodeError:
+        pass
+    return resp.text[:200]
+
+
+class Upstream:
+    def __init__(
+        self, policy: UpstreamPolicy, region: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.name = policy.name
+        self.policy = policy
+        self.region = region
+        headers = {"content-type": "application/json"}
+        if policy.api_key_env:
+            key = os.environ.get(policy.api_key_env)
+            if not key:
+                raise ConfigError(
+                    f"environment variable {policy.api_key_env} is not set",
+                    key=f"upstreams.{policy.name}.api_key_env",
+                )
+            headers["authorization"] = f"Bearer {key}"
+        self.client = httpx.AsyncClient(
+            base_url=(policy.base_url or "http://demo.invalid/v1").rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(
+                connect=policy.connect_timeout,
+                read=policy.read_timeout,
+                write=policy.read_timeout,
+                pool=policy.connect_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=policy.max_connections, max_keepalive_connections=policy.max_connections
+            ),
+            transport=transport,
+        )
+        self.breaker = CircuitBreaker(policy.breaker_failures, policy.breaker_reset_seconds)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _admit(self) -> None:
+        if not self.breaker.allow():
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} is failing; its circuit is open for another "
+                f"{self.breaker.retry_after():.0f}s"
+            )
+
+    async def _send(self, path: str, body: Mapping[str, Any], *, stream: bool) -> httpx.Response:
+        """Send with retries on connection errors only. Raises Upstream* errors."""
+        self._admit()
+        request = self.client.build_request("POST", path, content=orjson.dumps(body))
+        attempt = 0
+        while True:
+            try:
+                response = await self.client.send(request, stream=stream)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt < self.policy.max_retries:
+                    attempt += 1
+                    await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+                    continue
+                self.breaker.failure()
+                raise UpstreamUnavailable(
+                    f"cannot connect to upstream {self.name!r}: {exc.__class__.__name__}"
+                ) from exc
+            except httpx.TimeoutException as exc:
+                self.breaker.failure()
+                raise UpstreamTimeout(
+                    f"upstream {self.name!r} did not answer in time ({exc.__class__.__name__})"
+                ) from exc
+            except httpx.TransportError as exc:
+                self.breaker.failure()
+                raise UpstreamError(f"upstream {self.name!r} failed: {exc.__class__.__name__}") from exc
+        if response.status_code >= 400:
+            if stream:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            message = _upstream_message(response)
+            if response.status_code >= 500 or response.status_code == 429:
+                if response.status_code >= 500:
+                    self.breaker.failure()
+                raise UpstreamError(f"upstream {self.name!r} answered {response.status_code}: {message}")
+            self.breaker.success()
+            raise UpstreamRejected(f"upstream {self.name!r}: {message}", upstream_status=response.status_code)
+        self.breaker.success()
+        return response
+
+    async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A whole (non-streamed) answer, within ``total_timeout``."""
+        try:
+            async with asyncio.timeout(self.policy.total_timeout):
+                response = await self._send(path, body, stream=False)
+        except TimeoutError as exc:
+            self.breaker.failure()
+            raise UpstreamTimeout(
+                f"upstream {self.name!r} gave no whole answer within {self.policy.total_timeout:g}s"
+            ) from exc
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamError(f"upstream {self.name!r} answered with invalid JSON") from exc
+        if not isinstance(data, dict):
+            raise UpstreamError(f"upstream {self.name!r} answered with JSON that is not an object")
+        return data
+
+    async def open_stream(self, path: str, body: Mapping[str, Any]) -> httpx.Response:
+        """An open streaming response with status 200; the caller must close it."""
+        return await self._send(path, body, stream=True)
+
+
+class UpstreamRouter:
+    """Model name → upstream, from the policy."""
+
+    def __init__(
+        self, policy: Policy, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+    ) -> None:
+        from hegui.gateway.demo import demo_transport
+
+        transports = dict(transports or {})
+        self.upstreams: dict[str, Upstream] = {}
+        self._by_model: dict[str, Upstream] = {}
+        for up in policy.upstreams:
+            transport = transports.get(up.name) or (demo_transport(up.name) if up.type == "demo" else None)
+            upstream = Upstream(up, policy.upstream_region(up), transport)
+            self.upstreams[up.name] = upstream
+            for model in up.models:
+                self._by_model[model] = upstream
+
+    def for_model(self, model: str) -> Upstream:
+        try:
+            return self._by_model[model]
+        except KeyError:
+            raise UnknownModel(
+                f"The model {model!r} does not exist or is not served here.", param="model"
+            ) from None
+
+    def models(self) -> list[tuple[str, Upstream]]:
+        return list(self._by_model.items())
+
+    async def aclose(self) -> None:
+        for upstream in self.upstreams.values():
+            await upstream.aclose()
