@@ -1,9 +1,56 @@
-"""`hegui serve`."""
+"""`hegui serve`: start the gateway with uvicorn."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import typer
+
+from hegui.cli import handled
+from hegui.cli.common import settings as load
+
+
+@handled
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (HEGUI_HOST; default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (HEGUI_PORT; default 8000)."),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy file (HEGUI_POLICY_FILE)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory (HEGUI_DATA_DIR)."),
+    access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request line."),
+) -> None:
+    """Start the gateway: OpenAI-compatible API on /v1, health on /healthz and /readyz, /metrics."""
+    import uvicorn
+
+    from hegui.gateway import create_app
+
+    s = load(policy, host=host, port=port, data_dir=data_dir)
+    logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(s)
+    state = app.state.hegui
+    if s.first_key and state.keys.count() == 0:
+        key, info = state.keys.create(name="first-key", role="client")
+        typer.echo(
+            f"hegui: created the first client API key ({info.prefix}…); it is shown only now:\n  {key}"
+        )
+    models = ", ".join(m for m, _ in state.router.models())
+    typer.echo(
+        f"hegui: policy {state.pipeline.policy_version} ({state.policy.source}); "
+        f"database {state.engine.url.render_as_string()}; models: {models}"
+    )
+    typer.echo(f"hegui: serving on http://{s.host}:{s.port}/v1")
+    uvicorn.run(
+        app,
+        host=s.host,
+        port=s.port,
+        log_level=s.log_level,
+        access_log=access_log,
+        loop="auto",
+        http="auto",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Not built yet."""
+    app.command("serve")(serve)
