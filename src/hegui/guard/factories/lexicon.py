@@ -1,12 +1,147 @@
-"""Check types of this family (see hegui.guard.factories)."""
+"""Check type ``lexicon``: a lexicon file matched with evasion-resistant normalization.
+
+Policy example::
+
+    [[checks]]
+    name = "keywords"
+    type = "lexicon"
+    path = "lexicons/keywords.csv"     # plain, tags, csv or xlsx (format guessed from the suffix)
+    format = "csv"                     # optional
+    tags_file = "sensitive_word_tags.txt"  # optional: categories for a plain list
+    tag_map = { "0" = "A.1a", "2" = "A.1f" }   # optional: merged over the default tag map
+    allow = ["路口交通"]                # optional allow-listed words
+    allow_file = "allow.txt"           # optional
+    category_actions = { "A.1f" = "refuse", "A.1h" = "label" }
+    max_gap = 3                        # inserted characters tolerated between two term characters
+
+The lexicon is read once here; `LexiconCheck.lexicon.reload()` reads the same files again.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hegui.errors import ConfigError
+from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
+from hegui.guard.lexicon.matcher import DEFAULT_MAX_GAP
+from hegui.guard.lexicon.model import DEFAULT_TAG_MAP
+from hegui.guard.lexicon.sources import Format, load_lexicon
+from hegui.guard.types import Action, Stage
+from hegui.taxonomy import is_risk
 
 if TYPE_CHECKING:
     from hegui.guard.registry import CheckFactory
+    from hegui.policy import CheckPolicy
+
+
+def _risk_values(value: Mapping[str, str]) -> Mapping[str, str]:
+    for key, risk in value.items():
+        if not is_risk(risk):
+            raise ValueError(f"{key!r} maps to unknown risk category {risk!r}; expected A.1a … A.5b")
+    return value
+
+
+class LexiconOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    format: Literal["plain", "tags", "csv", "xlsx"] | None = None
+    tags_file: str | None = None
+    tag_map: dict[str, str] = Field(default_factory=dict)
+    category_map: dict[str, str] = Field(default_factory=dict)
+    allow: list[str] = Field(default_factory=list)
+    allow_file: str | None = None
+    category_actions: dict[str, Action] = Field(default_factory=dict)
+    max_gap: int = Field(DEFAULT_MAX_GAP, ge=0, le=8)
+
+    @field_validator("tag_map", "category_map")
+    @classmethod
+    def _maps(cls, value: dict[str, str]) -> dict[str, str]:
+        return dict(_risk_values(value))
+
+    @field_validator("category_actions")
+    @classmethod
+    def _actions(cls, value: dict[str, Action]) -> dict[str, Action]:
+        for key in value:
+            if not is_risk(key):
+                raise ValueError(f"unknown risk category {key!r}; expected A.1a … A.5b")
+        return value
+
+
+def lexicon_check(
+    name: str,
+    path: Path,
+    fmt: Format | None = None,
+    *,
+    stages: Iterable[Stage] = (Stage.INPUT, Stage.OUTPUT),
+    action: Action = Action.REFUSE,
+    category: str = "A.1h",
+    tags_file: Path | None = None,
+    tag_map: Mapping[str, str] | None = None,
+    category_map: Mapping[str, str] | None = None,
+    allow: Iterable[str] = (),
+    allow_file: Path | None = None,
+    category_actions: Mapping[str, Action] | None = None,
+    max_gap: int = DEFAULT_MAX_GAP,
+) -> LexiconCheck:
+    """A reloadable lexicon check over files; raises ConfigError on any problem with them."""
+    tags = DEFAULT_TAG_MAP | dict(tag_map or {})
+    allowed = list(allow)
+
+    try:
+        source = ReloadableLexicon(
+            lambda: load_lexicon(
+                path,
+                fmt,
+                category=category,
+                tags_file=tags_file,
+                tag_map=tags,
+                category_map=category_map,
+                allow=allowed,
+                allow_file=allow_file,
+            ),
+            max_gap=max_gap,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=str(path)) from None
+    return LexiconCheck(name, source, stages=stages, action=action, category_actions=category_actions)
+
+
+def _factory(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> LexiconCheck:
+    from hegui.guard.registry import check_options
+
+    opts = check_options(LexiconOptions, spec, index, source)
+
+    def resolve(value: str | None) -> Path | None:
+        if value is None:
+            return None
+        p = Path(value)
+        return p if p.is_absolute() else base_dir / p
+
+    path = resolve(opts.path)
+    assert path is not None
+    try:
+        return lexicon_check(
+            spec.name,
+            path,
+            opts.format,
+            stages=spec.stages,
+            action=spec.action,
+            category=spec.category,
+            tags_file=resolve(opts.tags_file),
+            tag_map=opts.tag_map,
+            category_map=opts.category_map,
+            allow=opts.allow,
+            allow_file=resolve(opts.allow_file),
+            category_actions=opts.category_actions,
+            max_gap=opts.max_gap,
+        )
+    except ConfigError as exc:
+        raise ConfigError(exc.message, file=source, key=f"checks[{index}].path") from None
 
 
 def check_types() -> dict[str, CheckFactory]:
-    return {}
+    return {"lexicon": _factory}

@@ -69,13 +69,23 @@ class LexiconCheck:
     def lexicon(self) -> ReloadableLexicon:
         return self._lexicon
 
+    # Horizon and version follow the current lexicon. The setters exist only because the Check
+    # protocol declares plain attributes; they refuse, since a reload is the one way to change them.
     @property
     def horizon(self) -> int | None:
         return self._lexicon.current.horizon
 
+    @horizon.setter
+    def horizon(self, value: int | None) -> None:
+        raise AttributeError("a lexicon check's horizon follows its lexicon; reload the lexicon instead")
+
     @property
     def version(self) -> str:
         return self._lexicon.current.version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        raise AttributeError("a lexicon check's version follows its lexicon; reload the lexicon instead")
 
     def _action(self, m: LexiconMatch) -> Action:
         if m.term.action is not None:

@@ -69,7 +69,7 @@ class CompiledLexicon:
         self.lexicon = lexicon
         self.max_gap = max_gap
         self.normalizer = normalizer or default_normalizer()
-        self.skipped: list[str] = []  # terms that normalize to nothing (only separators)
+        self.skipped: list[str] = []  # terms that normalize to nothing usable (see _add)
         index: dict[str, list[_Entry]] = {}
         for i, term in enumerate(lexicon.terms):
             if not self._add(index, term.text, i, "text"):
@@ -97,7 +97,9 @@ class CompiledLexicon:
 
     def _add(self, index: dict[str, list[_Entry]], text: str, term: int, via: Via) -> bool:
         nt = self.normalizer.normalize(text)
-        if not nt.text:
+        if not nt.text or (int(nt.runs.sum()) == 1 and len(text) > 1):
+            # Nothing left, or a longer entry reduced to one character (``b\x7f`` → ``b``): such a
+            # pattern would hit everywhere; it is reported as skipped instead of matched.
             return False
         runs = tuple(int(r) for r in nt.runs)
         entry = _Entry(

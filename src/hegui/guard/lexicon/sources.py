@@ -231,7 +231,7 @@ def write_table(lexicon: Lexicon, path: Path) -> None:
     ]
     if path.suffix.lower() == ".xlsx":
         try:
-            import openpyxl  # type: ignore[import-untyped]
+            import openpyxl
         except ImportError:
             raise ConfigError(
                 "writing .xlsx needs openpyxl: pip install 'hegui[office]'", file=str(path)
