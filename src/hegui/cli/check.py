@@ -14,8 +14,17 @@ from hegui.guard.registry import build_pipeline
 from hegui.policy import load_policy
 
 
-def _pipeline(policy_file: Path | None) -> Pipeline:
-    return build_pipeline(load_policy(policy_file))
+def _pipeline(policy_file: Path | None, lexicon: Path | None = None, lexicon_format: str | None = None) -> Pipeline:
+    pipeline = build_pipeline(load_policy(policy_file))
+    if lexicon is None:
+        return pipeline
+    from hegui.guard.factories.lexicon import lexicon_check  # the lexicon engine loads only when asked
+
+    fmt = lexicon_format if lexicon_format in ("plain", "tags", "csv", "xlsx") else None
+    if lexicon_format is not None and fmt is None:
+        raise RequestError(f"--lexicon-format must be plain, tags, csv or xlsx, not {lexicon_format!r}")
+    extra = lexicon_check("cli-lexicon", lexicon, fmt, stages=(Stage.INPUT, Stage.OUTPUT))  # type: ignore[arg-type]
+    return Pipeline([*pipeline.checks, extra], policy_version=pipeline.policy_version, mask_char=pipeline.mask_char)
 
 
 def _read_text(text: str) -> str:
@@ -35,13 +44,19 @@ def check(
     ),
     stage: Stage = typer.Option(Stage.INPUT, "--stage", help="The stage whose checks run."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object: action and findings."),
+    lexicon: Path | None = typer.Option(
+        None, "--lexicon", help="A lexicon file to check with as well (input and output stages)."
+    ),
+    lexicon_format: str | None = typer.Option(
+        None, "--lexicon-format", help="plain, tags, csv or xlsx (default: from the file suffix)."
+    ),
 ) -> None:
     """Run the policy's checks on TEXT and print the verdict.
 
     Exit code: 0 when the text may pass (allow, label, mask), 1 when it is refused, 2 on bad input.
     """
     try:
-        pipeline = _pipeline(policy)
+        pipeline = _pipeline(policy, lexicon, lexicon_format)
         original = _read_text(text)
         verdict = pipeline.run(stage, original, Context(channel="api"))
     except HeguiError as exc:
