@@ -1,0 +1,108 @@
+"""A scriptable OpenAI-compatible server for the end-to-end tests (run as a separate process).
+
+It stands in for a model server (vLLM, llama.cpp, a hosted API), which cannot run here. What it answers
+is controlled by the request itself, through an extra body field that hegui forwards untouched:
+``"x_script": {"chunks": [...], "delay": seconds, "status": code, "hang": true}``. Every request it
+receives is appended as a JSON line to the file named by FAKE_UPSTREAM_LOG (if set), so a test can see
+exactly what reached the upstream.
+
+Usage: python fake_upstream.py PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+async def chat(request: Request) -> Response:
+    body: dict[str, Any] = await request.json()
+    log = os.environ.get("FAKE_UPSTREAM_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(body, ensure_ascii=False) + "\n")
+    script = body.get("x_script") or {}
+    if script.get("hang"):
+        await asyncio.sleep(3600)
+    if "status" in script:
+        return JSONResponse(
+            {"error": {"message": "scripted failure", "type": "server_error"}},
+            status_code=int(script["status"]),
+        )
+    delay = float(script.get("delay", 0))
+    if delay and not body.get("stream"):
+        await asyncio.sleep(delay)
+    last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    chunks: list[str] = script.get("chunks") or [f"fake upstream heard: {last}"]
+    model = body["model"]
+    if not body.get("stream"):
+        return JSONResponse(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "".join(chunks)},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        )
+
+    async def events() -> Any:
+        base = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
+        yield (
+            "data: "
+            + json.dumps(
+                base | {"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}
+            )
+            + "\n\n"
+        )
+        for piece in chunks:
+            if delay:
+                await asyncio.sleep(delay)
+            yield (
+                "data: "
+                + json.dumps(
+                    base | {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]},
+                    ensure_ascii=False,
+                )
+                + "\n\n"
+            )
+        yield (
+            "data: "
+            + json.dumps(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            + "\n\n"
+        )
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/healthz", healthz)])
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
