@@ -1,14 +1,115 @@
-"""`hegui licenses ...`: placeholder until its issue lands."""
+"""`hegui licenses ...`: scan a stack for license findings, and list the knowledge base.
+
+Exit codes of `scan`: 0 no finding at or above --fail-on; 3 at least one (blocked by default);
+2 bad command-line input; 1 an internal error. Thin: all logic is in hegui.licenses.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="(licenses: not built yet)", no_args_is_help=True)
+from hegui.cli import handled
+from hegui.licenses import scan as run_scan
+from hegui.licenses.cyclonedx import to_cyclonedx
+from hegui.licenses.discover import DEFAULT_EXCLUDES
+from hegui.licenses.knowledge import load_knowledge_base
+from hegui.licenses.report import to_json, to_markdown, to_notice, to_table
+from hegui.licenses.types import Profile, Severity
+
+app = typer.Typer(help="License analyzer: model, data, PyPI and npm dependencies.", no_args_is_help=True)
+EXIT_FINDINGS = 3
 
 
-@app.command("status")
-def status() -> None:
-    """Say that this command group is not built yet."""
-    typer.echo("hegui licenses: not built yet", err=True)
-    raise typer.Exit(2)
+class Format(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    cyclonedx = "cyclonedx"
+    notice = "notice"
+
+
+class DeploymentOpt(StrEnum):
+    saas = "saas"
+    distributed = "distributed"
+    on_device = "on_device"
+    internal = "internal"
+
+
+class FailOn(StrEnum):
+    blocked = "blocked"
+    conflict = "conflict"
+    review = "review"
+    never = "never"
+
+
+_RENDER = {
+    Format.table: to_table,
+    Format.markdown: to_markdown,
+    Format.json: to_json,
+    Format.cyclonedx: to_cyclonedx,
+    Format.notice: to_notice,
+}
+
+
+@app.command("scan")
+@handled
+def scan(
+    path: Path = typer.Argument(..., help="Folder or file to scan."),
+    profile: DeploymentOpt = typer.Option(DeploymentOpt.saas, "--profile", help="How the product ships."),
+    commercial: bool = typer.Option(False, "--commercial/--non-commercial", help="Commercial use."),
+    modified: bool = typer.Option(False, "--modified", help="You modify third-party components."),
+    mau: int = typer.Option(0, "--mau", min=0, help="Monthly active users (licensee and affiliates)."),
+    dau: int = typer.Option(0, "--dau", min=0, help="Daily active users."),
+    revenue: int = typer.Option(0, "--revenue", min=0, help="Annual revenue, US$."),
+    region: str = typer.Option("", "--region", help="Licensee's domicile: ISO country code or EU."),
+    cloud_provider: bool = typer.Option(
+        False, "--cloud-provider", help="Licensee is a software/cloud provider."
+    ),
+    output_format: Format = typer.Option(Format.table, "--format", help="Output format."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    python_env: list[Path] = typer.Option(
+        [], "--python-env", help="Extra virtualenv or site-packages to scan."
+    ),
+    exclude: list[str] = typer.Option(
+        list(DEFAULT_EXCLUDES), "--exclude", help="Folder name patterns to skip."
+    ),
+    fail_on: FailOn = typer.Option(
+        FailOn.blocked, "--fail-on", help="Lowest severity that makes the exit 3."
+    ),
+) -> None:
+    """Inventory PATH and judge each component against the deployment profile."""
+    prof = Profile(
+        deployment=profile.value,
+        commercial=commercial,
+        modified=modified,
+        mau=mau,
+        dau=dau,
+        revenue=revenue,
+        licensee_region=region,
+        is_cloud_provider=cloud_provider,
+    )
+    report = run_scan(path, prof, python_envs=list(python_env), excludes=tuple(exclude))
+    text = _RENDER[output_format](report)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+    if fail_on is not FailOn.never and report.worst is not None and report.worst >= Severity[fail_on.value]:
+        typer.echo(
+            f"hegui licenses: {report.count(Severity.blocked)} blocked, "
+            f"{report.count(Severity.conflict)} conflict finding(s)",
+            err=True,
+        )
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("kb")
+def knowledge_base() -> None:
+    """List every license in the knowledge base with its ids."""
+    kb = load_knowledge_base()
+    for lic in kb.licenses.values():
+        ids = ", ".join(dict.fromkeys(x for x in (lic.spdx, *lic.hf, lic.scancode) if x))
+        typer.echo(f"{lic.id:28} {lic.category:16} {lic.name}  [{ids}]")
