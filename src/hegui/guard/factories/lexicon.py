@@ -13,6 +13,7 @@ Policy example::
     allow_file = "allow.txt"           # optional
     category_actions = { "A.1f" = "refuse", "A.1h" = "label" }
     max_gap = 3                        # inserted characters tolerated between two term characters
+    builtin_allow = true               # also use the bundled context allow-list
 
 The lexicon is read once here; `LexiconCheck.lexicon.reload()` reads the same files again.
 """
@@ -56,6 +57,7 @@ class LexiconOptions(BaseModel):
     allow_file: str | None = None
     category_actions: dict[str, Action] = Field(default_factory=dict)
     max_gap: int = Field(DEFAULT_MAX_GAP, ge=0, le=8)
+    builtin_allow: bool = True
 
     @field_validator("tag_map", "category_map")
     @classmethod
@@ -86,6 +88,7 @@ def lexicon_check(
     allow_file: Path | None = None,
     category_actions: Mapping[str, Action] | None = None,
     max_gap: int = DEFAULT_MAX_GAP,
+    builtin_allow: bool = True,
 ) -> LexiconCheck:
     """A reloadable lexicon check over files; raises ConfigError on any problem with them."""
     tags = DEFAULT_TAG_MAP | dict(tag_map or {})
@@ -102,6 +105,7 @@ def lexicon_check(
                 category_map=category_map,
                 allow=allowed,
                 allow_file=allow_file,
+                with_builtin_allow=builtin_allow,
             ),
             max_gap=max_gap,
         )
@@ -138,6 +142,7 @@ def _factory(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Lexi
             allow_file=resolve(opts.allow_file),
             category_actions=opts.category_actions,
             max_gap=opts.max_gap,
+            builtin_allow=opts.builtin_allow,
         )
     except ConfigError as exc:
         raise ConfigError(exc.message, file=source, key=f"checks[{index}].path") from None

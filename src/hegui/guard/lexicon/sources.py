@@ -178,6 +178,15 @@ def read_table(
     return terms
 
 
+def builtin_allow() -> list[str]:
+    """The bundled context allow-list: harmless words that contain a common sensitive term across a
+    word boundary (口交 in 路口交通). Small by design; a provider adds its own with ``allow_file``."""
+    from importlib import resources
+
+    text = resources.files("hegui.guard.lexicon").joinpath("context_allow.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def load_lexicon(
     path: Path,
     fmt: Format | None = None,
@@ -188,8 +197,9 @@ def load_lexicon(
     category_map: Mapping[str, str] | None = None,
     allow: Iterable[str] = (),
     allow_file: Path | None = None,
+    with_builtin_allow: bool = True,
 ) -> Lexicon:
-    """Read one lexicon file (plus an optional tag file and allow-list) into a Lexicon."""
+    """Read one lexicon file (plus an optional tag file and allow-lists) into a Lexicon."""
     fmt = fmt or guess_format(path)
     if not is_risk(category):
         raise ConfigError(f"unknown risk category {category!r}", file=str(path))
@@ -207,7 +217,7 @@ def load_lexicon(
             terms = overlay_tags(terms, read_tags(tags_file, category, tag_map))
     except ValueError as exc:  # a Term refused its own data (unknown category)
         raise ConfigError(str(exc), file=str(path)) from None
-    allowed = list(allow)
+    allowed = list(allow) + (builtin_allow() if with_builtin_allow else [])
     if allow_file is not None:
         allowed += [line.strip() for line in _read_text(allow_file).splitlines() if line.strip()]
     lexicon = Lexicon.build(terms, allowed, source=str(path))
