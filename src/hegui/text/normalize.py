@@ -53,9 +53,8 @@ def _fold_char(c: str) -> str:
 def _dropped(c: str, folded: str) -> bool:
     if c in INVISIBLE_EXTRA or c == "\x00":
         return True
-    return unicodedata.category(c)[0] in _SEPARATOR_CATEGORIES or (
-        unicodedata.category(folded)[0] in _SEPARATOR_CATEGORIES
-    )
+    # The folded character decides: a Kangxi radical (a symbol) folds to an ideograph and is kept.
+    return unicodedata.category(folded)[0] in _SEPARATOR_CATEGORIES
 
 
 @lru_cache(maxsize=1)

@@ -7,8 +7,9 @@ benchmarks/RESULTS.md): it reports every overlapping occurrence, and the rules b
 
 - **Doubled letters of the term itself** (``6666``, ``hello``): the text's run at each position must be
   at least as long as the term's.
-- **Inserted characters cap**: at most ``max_gap`` dropped characters (separators, invisible ones,
-  extra repetitions) per gap between two characters of the term. This keeps the horizon finite
+- **Inserted characters cap**: at most ``max_gap * (len - 1)`` dropped characters (separators,
+  invisible ones, extra repetitions) inside an occurrence of a term of ``len`` characters, that is
+  ``max_gap`` per gap on average. This keeps the horizon finite
   (``len + max_gap * (len - 1)`` original characters) and stops matches that straddle sentences.
 - **Latin word boundaries**: where a term (or its pinyin spelling) begins or ends with a Latin letter
   or digit, the original text must not continue with one there (``sex`` does not hit ``Essex``).
