@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import resource
 import shutil
@@ -181,6 +182,21 @@ class Target:
     headers: dict[str, str]
     service: Service | None  # the proxy process (None: direct to the stub)
     note: str = ""
+    ready_path: str = "/health"  # GET answers 200 while the path can serve
+
+    def problem(self) -> str | None:
+        """None while the path is up, else what is wrong (a step may have broken it)."""
+        if self.service is not None and self.service.proc.poll() is not None:
+            return f"{self.name} exited with {self.service.proc.returncode}"
+        host, port, _ = _split(self.base + "/")
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=5)
+            conn.request("GET", self.ready_path)
+            status = conn.getresponse().status
+            conn.close()
+        except OSError as exc:
+            return f"{self.name} {self.ready_path}: {exc.__class__.__name__}: {exc}"
+        return None if status == 200 else f"{self.name} {self.ready_path} answered {status}"
 
 
 def start_stub(stop_after: float) -> tuple[Service, int]:
@@ -216,8 +232,7 @@ terms = ["hegui-forbidden-demo", "演示违禁词"]
 """
 
 
-def start_hegui(stub_port: int, timeout: float) -> Target:
-    hegui = REPO / ".venv" / "bin" / "hegui"
+def start_hegui(hegui: Path, stub_port: int, timeout: float) -> Target:
     if not hegui.exists():
         raise BenchError(f"{hegui} not found: run scripts/bootstrap first")
     data = WORK / "hegui-data"
@@ -247,6 +262,7 @@ def start_hegui(stub_port: int, timeout: float) -> Target:
         f"http://127.0.0.1:{port}",
         {"Authorization": f"Bearer {key}"},
         service,
+        ready_path="/readyz",
         note=f"`hegui serve`, deny-list on input and output, fresh SQLite data dir; ready in {took:.1f} s",
     )
 
@@ -313,6 +329,7 @@ def start_litellm(stub_port: int, spec: str, timeout: float) -> Target:
         f"http://127.0.0.1:{port}",
         {"Authorization": f"Bearer {master}"},
         service,
+        ready_path="/health/readiness",
         note=f"{note}, `litellm --config` (uvicorn, 1 worker), master key, no DB; ready in {took:.1f} s",
     )
 
@@ -439,8 +456,13 @@ class Step:
     rps: float
     p50_ms: float
     p99_ms: float
-    bad: int  # non-2xx answers + socket errors
+    bad: int  # non-2xx answers + socket errors (+1 when nothing completed)
     cpu: dict[str, float]  # share of one core: stub, proxy, wrk, other
+    problem: str = ""  # the path was not ready after this step
+
+    @property
+    def good(self) -> bool:
+        return not self.bad and not self.problem
 
 
 def lua_string(text: str) -> str:
@@ -481,8 +503,10 @@ def parse_wrk(out: str) -> tuple[float, float, float, int]:
             bad += int(parts[-1])
         elif line.strip().startswith("Socket errors"):
             bad += sum(int(p.rstrip(",")) for p in parts[3::2])
-    if rps == 0.0:
+    if "Requests/sec:" not in out:
         raise BenchError(f"wrk printed no Requests/sec:\n{out[-800:]}")
+    if rps == 0.0:
+        bad += 1  # not one answer completed in the whole step
     return rps, p50, p99, bad
 
 
@@ -533,10 +557,16 @@ def search_max(
     """Raise concurrency per target until rps stops growing; steps interleaved across targets."""
     steps: list[Step] = []
     for mode in MODES:
+        stale: dict[str, int] = {t.name: 0 for t in targets}
         for target in targets:  # a short warm-up, not measured
             run_wrk(target, mode, 2, 1, stub)
+            if problem := target.problem():
+                log(f"  {target.name:8} {mode:6} not measured: {problem} after the warm-up")
+                steps.append(
+                    Step(target.name, mode, 2, 0.0, math.nan, math.nan, 1, {}, problem + " (warm-up)")
+                )
+                stale[target.name] = 2
         best: dict[str, float] = {}
-        stale: dict[str, int] = {t.name: 0 for t in targets}
         for conns in levels:
             for target in targets:
                 if stale[target.name] >= 2:
@@ -545,13 +575,14 @@ def search_max(
                     log(f"time limit: stopping the search at {conns} connections")
                     return steps
                 step = run_wrk(target, mode, conns, seconds, stub)
+                step.problem = target.problem() or ""
                 steps.append(step)
                 log(
                     f"  {target.name:8} {mode:6} c={conns:<4} {step.rps:9.0f} req/s  "
                     f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:7.2f} ms  bad {step.bad}  "
-                    f"cpu {_cpu_text(step.cpu)}"
+                    f"cpu {_cpu_text(step.cpu)}  {step.problem}"
                 )
-                if step.bad:
+                if step.bad or step.problem:
                     stale[target.name] = 2  # errors: past the useful maximum
                 elif step.rps > best.get(target.name, 0.0) * 1.03:
                     best[target.name] = step.rps
@@ -607,7 +638,7 @@ def report(
                 lat, added = "— | —", "— | —"
             if errors:
                 added += f" ({errors} wrong answers)"
-            ok = [s for s in steps if s.target == target.name and s.mode == mode and not s.bad]
+            ok = [s for s in steps if s.target == target.name and s.mode == mode and s.good]
             if ok:
                 top = max(ok, key=lambda s: s.rps)
                 c = top.cpu
@@ -627,8 +658,11 @@ def report(
     for target in targets:
         for mode in MODES:
             by = {s.connections: s for s in steps if s.target == target.name and s.mode == mode}
-            cells = [(f"{by[c].rps:,.0f}" + ("!" if by[c].bad else "")) if c in by else "" for c in levels]
+            cells = [(f"{by[c].rps:,.0f}" + ("" if by[c].good else "!")) if c in by else "" for c in levels]
             lines.append(f"| {target.name} | {mode} | " + " | ".join(cells) + " |")
+    problems = [f"- {s.target} {s.mode} c={s.connections}: {s.problem}" for s in steps if s.problem]
+    if problems:
+        lines += ["", "Problems (the path stopped being ready; its search ended there):", "", *problems]
     lines += ["", "Targets (issue 3): added p50 ≤ 3 ms, added p99 ≤ 15 ms, hegui max req/s ≥ LiteLLM's.", ""]
     lines += verdicts(latency, steps)
     lines += ["", "Paths:"]
@@ -651,9 +685,7 @@ def verdicts(latency: Latency, steps: list[Step]) -> list[str]:
             f"added p99 {a99:.2f} ms ({'met' if a99 <= TARGET_P99_MS else 'NOT met'})"
         )
         best = {
-            name: max(
-                (s.rps for s in steps if s.target == name and s.mode == mode and not s.bad), default=0.0
-            )
+            name: max((s.rps for s in steps if s.target == name and s.mode == mode and s.good), default=0.0)
             for name in ("hegui", "litellm")
         }
         if best["hegui"] and best["litellm"]:
@@ -689,6 +721,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--litellm-spec", default="litellm[proxy]", help="what pip installs into .venv-litellm"
     )
+    parser.add_argument(
+        "--hegui", type=Path, default=REPO / ".venv" / "bin" / "hegui", help="the hegui executable to run"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     if args.requests < 10 or args.requests > 100_000 or not args.levels or max(args.levels) > 1024:
@@ -715,10 +750,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         ]
 
+        def hegui(port: int, timeout: float) -> Target:
+            return start_hegui(args.hegui, port, timeout)
+
         def litellm(port: int, timeout: float) -> Target:
             return start_litellm(port, args.litellm_spec, timeout)
 
-        starters: dict[str, Callable[[int, float], Target]] = {"hegui": start_hegui, "litellm": litellm}
+        starters: dict[str, Callable[[int, float], Target]] = {"hegui": hegui, "litellm": litellm}
         for name in [n.strip() for n in args.targets.split(",") if n.strip()]:
             if name not in starters:
                 raise BenchError(f"unknown target {name!r}; known: {', '.join(starters)}")
