@@ -1,0 +1,81 @@
+"""`hegui lexicon import|stats|test` and `hegui check --lexicon`, through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hegui.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def tags(tmp_path: Path) -> Path:
+    path = tmp_path / "tags.txt"
+    path.write_text("违禁词 2\n测试词 0,4\n", encoding="utf-8")
+    return path
+
+
+def test_import_writes_the_filing_table(tmp_path: Path, tags: Path) -> None:
+    out = tmp_path / "lex.csv"
+    result = runner.invoke(app, ["lexicon", "import", str(tags), "--format", "tags", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("2 terms → ")
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "关键词,一级分类,二级分类,处置,拼音",
+        '测试词,A.1,"A.1a,A.1h",,否',
+        "违禁词,A.1,A.1f,,否",
+    ]
+
+
+def test_stats_says_what_is_short(tags: Path) -> None:
+    result = runner.invoke(app, ["lexicon", "stats", str(tags), "--format", "tags", "--json", "--strict"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert (data["total"], data["meets_minimums"]) == (2, False)
+    assert data["shortfalls"][0] == "2 terms in all; the minimum is 10,000 (9,998 short)"
+    a1a = next(r for r in data["risks"] if r["risk"] == "A.1a")
+    assert a1a == {"risk": "A.1a", "count": 1, "minimum": 200, "short": 199}
+
+
+def test_test_command_shows_spans(tags: Path) -> None:
+    result = runner.invoke(app, ["lexicon", "test", str(tags), "--format", "tags", "这是違 禁 詞"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == "[2:7] '違 禁 詞' term='违禁词' risks=A.1f via=text"
+
+
+def test_bad_format_is_exit_2(tags: Path) -> None:
+    result = runner.invoke(app, ["lexicon", "stats", str(tags), "--format", "docx"])
+    assert result.exit_code == 2
+    assert "--format must be one of" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "action"), [("这是违\u200b禁词", 1, "refuse"), ("你好", 0, "allow")]
+)
+def test_check_with_lexicon(tags: Path, text: str, code: int, action: str) -> None:
+    result = runner.invoke(
+        app, ["check", "--lexicon", str(tags), "--lexicon-format", "tags", "--json", "-"], input=text
+    )
+    assert result.exit_code == code, result.output
+    verdict = json.loads(result.output)
+    assert verdict["action"] == action
+    if code:
+        assert [
+            (f["check"], f["category"], f["start"], f["end"], f["evidence"]) for f in verdict["findings"]
+        ] == [("cli-lexicon", "A.1f", 2, 6, "违\u200b禁词")]
+
+
+def test_check_with_the_shared_lexicon(shared_data: Path) -> None:
+    path = shared_data / "sensitive-word" / "src" / "main" / "resources" / "sensitive_word_dict.txt"
+    result = runner.invoke(
+        app,
+        ["check", "--lexicon", str(path), "--lexicon-format", "plain", "--json", "-"],
+        input="我们去路口交通站",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"action": "allow", "findings": []}
