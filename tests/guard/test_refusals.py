@@ -1,0 +1,84 @@
+"""Refusal texts: lookup from risk id to category to default, languages, configuration, notices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from hegui.guard import Action, Finding
+from hegui.guard.refusals import DEFAULT_TEXTS, NOTICE_KINDS, RefusalCatalog, RefusalPolicy, RefusalText
+from hegui.taxonomy import CATEGORIES, RISKS
+
+
+@pytest.mark.parametrize(
+    ("category", "language", "expected"),
+    [
+        ("A.4f", "zh", DEFAULT_TEXTS["A.4f"].zh),  # exact risk id
+        ("A.4c", "en", DEFAULT_TEXTS["A.4"].en),  # falls back to its category
+        ("A.1d", "zh", DEFAULT_TEXTS["A.1"].zh),
+        (None, "en", DEFAULT_TEXTS["default"].en),
+        ("A.2e", "both", f"{DEFAULT_TEXTS['A.2'].zh} {DEFAULT_TEXTS['A.2'].en}"),
+    ],
+)
+def test_lookup_order_and_languages(category: str | None, language: str, expected: str) -> None:
+    assert RefusalCatalog().for_category(category, language) == expected  # type: ignore[arg-type]
+
+
+def test_every_risk_has_a_text_in_both_languages() -> None:
+    catalog = RefusalCatalog()
+    for rid in RISKS:
+        assert catalog.for_category(rid, "zh") and catalog.for_category(rid, "en")
+    assert set(CATEGORIES) <= set(DEFAULT_TEXTS)
+    assert set(NOTICE_KINDS) <= set(DEFAULT_TEXTS)
+    for text in DEFAULT_TEXTS.values():
+        assert any("\u4e00" <= c <= "\u9fff" for c in text.zh)
+        assert text.en.isascii()
+
+
+def test_configured_texts_override_defaults() -> None:
+    policy = RefusalPolicy.model_validate(
+        {
+            "language": "zh",
+            "texts": {"A.1": {"zh": "不行。", "en": "No."}, "default": {"zh": "抱歉。", "en": "Sorry."}},
+        }
+    )
+    catalog = RefusalCatalog(policy)
+    assert catalog.for_category("A.1h") == "不行。"
+    assert catalog.for_category("A.3a") == DEFAULT_TEXTS["A.3"].zh
+    assert catalog.for_category(None, "en") == "Sorry."
+
+
+def test_most_severe_finding_chooses_the_text() -> None:
+    findings = (
+        Finding("pii", "A.4f", 0, 3, "x", Action.MASK),
+        Finding("deny", "A.1h", 4, 6, "y", Action.REFUSE),
+        Finding("cls", "A.2i", 0, 9, "z", Action.REFUSE),
+    )
+    assert RefusalCatalog().for_findings(findings, "en") == DEFAULT_TEXTS["A.1"].en
+
+
+def test_notices() -> None:
+    until = datetime(2025, 9, 8, 12, 0, tzinfo=UTC)
+    assert "2025-09-08 12:00 UTC" in RefusalCatalog().notice("suspend", until=until, language="zh")
+    assert RefusalCatalog().notice("terminate", language="en") == DEFAULT_TEXTS["terminate"].en
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"texts": {"A.9z": {"zh": "x", "en": "y"}}},
+        {"texts": {"A.1": {"zh": "", "en": "y"}}},
+        {"texts": {"A.1": {"zh": "x"}}},
+        {"language": "fr"},
+    ],
+)
+def test_invalid_configuration_is_refused(raw: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        RefusalPolicy.model_validate(raw)
+
+
+def test_refusal_text_is_frozen() -> None:
+    with pytest.raises(ValidationError):
+        RefusalText(zh="a", en="b").zh = "c"  # type: ignore[misc]
