@@ -237,8 +237,10 @@ class KnowledgeBase:
     def known_model(self, repo_id: str) -> KnownModel | None:
         """The first known-model pattern matching a Hugging Face repo id (case-insensitive)."""
         lowered = repo_id.strip().lower()
+        bare = "/" not in lowered  # a local folder name: match the repo part of the pattern
         for model in self.models:
-            if fnmatch.fnmatchcase(lowered, model.pattern.lower()):
+            pattern = model.pattern.lower()
+            if fnmatch.fnmatchcase(lowered, pattern.split("/", 1)[-1] if bare else pattern):
                 return model
         return None
 

@@ -68,6 +68,20 @@ class Rule:
 
 
 RULES: list[Rule] = []
+# Findings not made by a component rule: the evaluator, the stack rule and the scanners emit these.
+OTHER_RULES = {
+    "merge-naming-clash": "merged parents demand mutually exclusive name prefixes (rule 19)",
+    "missing-license": "no license declared: all rights reserved (rule 20)",
+    "unknown-license": "a license string the knowledge base does not know",
+    "dual-license-choice": "an OR expression: the branch with the mildest findings is chosen",
+    "unresolved-dependencies": "declared packages whose license metadata is not available",
+    "gpl2-incompatible": "GPL-2.0-only combined with Apache-2.0 / GPL-3 / AGPL in one conveyed program (rules 2, 5)",
+    "unreadable-input": "a file the scanner could not parse",
+    "card-without-metadata": "a model or dataset card without YAML front matter",
+    "license-other-without-name": "a card with license: other and no license_name",
+    "private-data-provenance": "private fine-tune data without owner or warranty (aibom.yaml)",
+    "ownership-undeclared": "ownership of model and outputs not declared (aibom.yaml)",
+}
 
 
 def rule(rule_id: str, summary: str) -> Callable[[RuleFn], RuleFn]:
@@ -303,10 +317,12 @@ def _built_with(ctx: Ctx) -> Iterator[Finding]:
 
 @rule("notice-file", "NOTICE / attribution text required when weights or code are distributed (rule 13)")
 def _notice(ctx: Ctx) -> Iterator[Finding]:
+    done: set[str] = set()
     for term in ctx.terms:
         lic = term.license
-        if not lic.notice or term.relation == "outputs":
+        if not lic.notice or term.relation == "outputs" or lic.id in done:
             continue
+        done.add(lic.id)
         hosted = ctx.profile.deployment == "saas" and (lic.notice_on_hosted or lic.saas_is_distribution)
         if (ctx.profile.conveyed or hosted) and (
             ctx.comp.kind in ("model", "dataset") or ctx.profile.conveyed
@@ -448,13 +464,17 @@ def _attribution(ctx: Ctx) -> Iterator[Finding]:
     for term in ctx.terms:
         lic = term.license
         if (
-            lic.category not in ("permissive", "data")
+            lic.category not in ("permissive", "data", "share-alike")
             or not lic.attribution
             or lic.attribution == "none required"
         ):
             continue
         code = _conveyed_code(ctx)
-        data = ctx.comp.kind in ("model", "dataset") and ctx.profile.made_available and lic.category == "data"
+        data = (
+            ctx.comp.kind in ("model", "dataset")
+            and ctx.profile.made_available
+            and lic.category in ("data", "share-alike")
+        )
         if code or data:
             yield ctx.find(
                 "attribution",

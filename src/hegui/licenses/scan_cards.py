@@ -70,7 +70,9 @@ def looks_like_card(path: Path) -> bool:
         head = path.read_text(encoding="utf-8", errors="replace")[:4000]
     except OSError:
         return False
-    data, _ = front_matter(head if head.count("\n---") else head + "\n---")
+    data, error = front_matter(head if head.count("\n---") else head + "\n---")
+    if head.startswith("---") and error:
+        return True  # it tries to be a card: report the broken header rather than skip it
     if not data:
         return False
     return bool(set(data) & (_MODEL_KEYS | _DATASET_KEYS)) or "license" in data
