@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hegui.errors import ConfigError
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         True,
         description="On first start with no API keys, create a client key and print it once.",
     )
+
+    @field_validator("policy_file", "database_url", "audit_content_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,73 @@
+"""StreamInspector table tests (property tests live in test_stream_properties.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hegui.guard import Action, Context, Pipeline, Stage, StreamInspector
+from hegui.guard.denylist import DenyListCheck
+
+
+def pipeline(*checks: DenyListCheck) -> Pipeline:
+    return Pipeline(list(checks) or [DenyListCheck("d", ["违禁词"])], policy_version="v")
+
+
+def run(chunks: list[str], p: Pipeline | None = None) -> tuple[list[str], bool, StreamInspector]:
+    insp = StreamInspector(p or pipeline(), Stage.OUTPUT, Context())
+    released = []
+    for c in chunks:
+        step = insp.feed(c)
+        released.append(step.release)
+        if step.stopped:
+            return released, True, insp
+    end = insp.finish()
+    released.append(end.release)
+    return released, end.stopped, insp
+
+
+def test_holds_back_exactly_horizon_minus_one() -> None:
+    released, stopped, _ = run(["abcdef", "gh"])
+    assert released == ["abcd", "ef", "gh"] and not stopped
+
+
+@pytest.mark.parametrize(
+    "chunks", [["前文违", "禁词"], ["前文违禁", "词后"], ["前", "文", "违", "禁", "词"], ["前文违禁词"]]
+)
+def test_term_is_never_released(chunks: list[str]) -> None:
+    released, stopped, insp = run(chunks)
+    assert stopped
+    assert "".join(released) in ("", "前", "前文")
+    assert insp.verdict().action == Action.REFUSE
+    assert [(f.start, f.end) for f in insp.verdict().findings] == [(2, 5)]
+
+
+def test_stream_mask_spanning_chunks() -> None:
+    p = pipeline(DenyListCheck("m", ["13800138000"], action=Action.MASK))
+    released, stopped, insp = run(["call 1380", "0138", "000 now"], p)
+    assert not stopped
+    assert "".join(released) == "call *********** now"
+    assert insp.verdict().text == "call *********** now"
+
+
+def test_nothing_after_stop() -> None:
+    insp = StreamInspector(pipeline(), Stage.OUTPUT, Context())
+    insp.feed("违禁词")
+    assert insp.finish().stopped
+    after = insp.feed("more text")
+    assert (after.release, after.stopped) == ("", True)
+    assert insp.finish().release == ""
+
+
+class WholeText:
+    name = "whole"
+    stages = frozenset({Stage.OUTPUT})
+    horizon: int | None = None
+    version = "1"
+
+    def inspect(self, text: str, ctx: Context) -> list:  # type: ignore[type-arg]
+        return []
+
+
+def test_a_whole_text_check_holds_everything_until_the_end() -> None:
+    released, stopped, _ = run(["abc", "def"], Pipeline([WholeText()], policy_version="v"))
+    assert released == ["", "", "abcdef"] and not stopped
