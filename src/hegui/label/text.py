@@ -59,9 +59,11 @@ def explicit_positions(text: str, wording: str | None = None) -> list[str]:
         spans = [(m.start(), m.end()) for m in pattern.finditer(text) if explicit_wording_ok(m.group(0))]
     positions: list[str] = []
     for start, end in spans:
-        where = "start" if start < WINDOW else "end" if end > len(text) - WINDOW else "middle"
-        if where not in positions:
-            positions.append(where)
+        # In a short text one label can sit in the start and the end window at once.
+        where = [w for w, inside in (("start", start < WINDOW), ("end", end > len(text) - WINDOW)) if inside]
+        for w in where or ["middle"]:
+            if w not in positions:
+                positions.append(w)
     return positions
 
 
