@@ -99,8 +99,10 @@ def test_threshold_and_window_validation(model: NgramModel) -> None:
         (b"not gzip", "cannot load"),
         (gzip.compress(b"[1, 2]"), "not an object"),
         (gzip.compress(json.dumps({"format": "other"}).encode()), "unsupported format"),
-        (gzip.compress(json.dumps({"format": "hegui-char-ngram-lr/1", "ngram_range": [1, 3]}).encode()),
-         "malformed"),
+        (
+            gzip.compress(json.dumps({"format": "hegui-char-ngram-lr/1", "ngram_range": [1, 3]}).encode()),
+            "malformed",
+        ),
     ],
 )
 def test_malformed_artifacts_are_refused(tmp_path: Path, payload: bytes, message: str) -> None:
@@ -108,3 +110,19 @@ def test_malformed_artifacts_are_refused(tmp_path: Path, payload: bytes, message
     path.write_bytes(payload)
     with pytest.raises(ValueError, match=re.escape(message)):
         NgramModel.load(path)
+
+
+def test_classifier_check_type_in_a_policy(tmp_path: Path) -> None:
+    from hegui.errors import ConfigError
+    from hegui.guard.registry import build_pipeline
+    from hegui.policy import parse_policy
+
+    head = '[[upstreams]]\nname = "demo"\ntype = "demo"\nmodels = ["m"]\n[[checks]]\nname = "cls"\ntype = "classifier"\n'
+    pipeline = build_pipeline(parse_policy(head + "threshold = 0.6\n", "t.toml"))
+    (check,) = pipeline.checks
+    assert isinstance(check, ClassifierCheck)
+    assert (check.threshold, check.category, check.horizon) == (0.6, "A.2i", None)
+    (tmp_path / "bad.json.gz").write_bytes(b"x")
+    with pytest.raises(ConfigError) as err:
+        build_pipeline(parse_policy(head + 'model_path = "bad.json.gz"\n', str(tmp_path / "t.toml")))
+    assert err.value.key == "checks[0].model_path"

@@ -198,3 +198,24 @@ def test_configuration_errors() -> None:
         GuardModelCheck("g", base_url="http://x/v1", model="m", output_format="shieldgemma")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="timeout"):
         GuardModelCheck("g", base_url="http://x/v1", model="m", timeout=0)
+
+
+def test_guard_model_check_type_in_a_policy(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hegui.errors import ConfigError
+    from hegui.guard.registry import build_pipeline
+    from hegui.policy import parse_policy
+
+    head = '[[upstreams]]\nname = "demo"\ntype = "demo"\nmodels = ["m"]\n'
+    table = (
+        f'[[checks]]\nname = "g"\ntype = "guard_model"\nbase_url = "{server}"\nmodel = "lg"\n'
+        'output_format = "llama_guard"\napi_key_env = "HEGUI_TEST_GUARD_KEY"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        build_pipeline(parse_policy(head + table, "t.toml"))
+    assert err.value.key == "checks[0].api_key_env"
+    monkeypatch.setenv("HEGUI_TEST_GUARD_KEY", "k")
+    pipeline = build_pipeline(parse_policy(head + table, "t.toml"))
+    verdict = pipeline.run(Stage.INPUT, "x LG_UNSAFE", Context())
+    assert verdict.stops and [f.category for f in verdict.findings] == ["A.2i", "A.4e"]
+    assert _Handler.requests[-1]["auth"] == "Bearer k"
+    assert pipeline.checks_for(Stage.OUTPUT) == ()

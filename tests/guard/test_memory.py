@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +151,39 @@ def test_configuration_errors() -> None:
         SplitTurnCheck("s", DenyListCheck("d", TERMS), turns=0)
     with pytest.raises(ValueError):
         NearDuplicateCheck("n", threshold=0)
+
+
+HEAD = '[[upstreams]]\nname = "demo"\ntype = "demo"\nmodels = ["m"]\n'
+
+
+def test_memory_check_types_in_a_policy(tmp_path: Path) -> None:
+    from hegui.guard.registry import build_pipeline
+    from hegui.policy import parse_policy
+
+    (tmp_path / "terms.txt").write_text("演示违禁词\n", encoding="utf-8")
+    text = (
+        HEAD + '[[checks]]\nname = "split"\ntype = "split_turns"\nterms_file = "terms.txt"\nturns = 2\n'
+        '[[checks]]\nname = "dup"\ntype = "near_duplicate"\nthreshold = 0.5\n'
+    )
+    pipeline = build_pipeline(parse_policy(text, str(tmp_path / "hegui.toml")))
+    assert [c.name for c in pipeline.checks_for(Stage.INPUT)] == ["split", "dup"]
+    assert pipeline.checks_for(Stage.OUTPUT) == ()
+    assert _session(InMemoryMemoryStore(), pipeline, ["演示违", "禁词"]) == [Action.ALLOW, Action.REFUSE]
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ('type = "split_turns"\n', "checks[0].terms"),
+        ('type = "split_turns"\nterms = ["x"]\nstages = ["output"]\n', "checks[0].stages"),
+        ('type = "near_duplicate"\nthreshold = 2\n', "checks[0].threshold"),
+    ],
+)
+def test_memory_policy_errors_name_the_key(table: str, key: str) -> None:
+    from hegui.errors import ConfigError
+    from hegui.guard.registry import build_pipeline
+    from hegui.policy import parse_policy
+
+    with pytest.raises(ConfigError) as err:
+        build_pipeline(parse_policy(HEAD + f'[[checks]]\nname = "c"\n{table}', "t.toml"))
+    assert err.value.key == key

@@ -158,3 +158,50 @@ def test_refusing_pii_check_and_horizon() -> None:
 def test_unknown_entity_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown personal-information entities"):
         recognizers_for(["social_security"])
+
+
+POLICY_HEAD = """
+[[upstreams]]
+name = "demo"
+type = "demo"
+models = ["m"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "text", "expected"),
+    [
+        ('type = "pii"', "电话13812345678", ("mask", "A.4f", "电话138****5678")),
+        (
+            'type = "pii"\nmask_style = "label"\nentities = ["mobile"]',
+            "电话13812345678 a@b.cn",
+            ("mask", "A.4f", "电话[手机号] a@b.cn"),
+        ),
+        ('type = "pii"\naction = "refuse"\ncategory = "A.4e"', "a@example.com", ("refuse", "A.4e", None)),
+    ],
+)
+def test_pii_check_type_in_a_policy(table: str, text: str, expected: tuple[str, str, str | None]) -> None:
+    from hegui.guard.registry import build_pipeline
+    from hegui.policy import parse_policy
+
+    policy = parse_policy(POLICY_HEAD + f'[[checks]]\nname = "pii"\n{table}\n', "test.toml")
+    verdict = build_pipeline(policy).run(Stage.INPUT, text, Context())
+    action, category, rewritten = expected
+    assert (verdict.action.value, verdict.findings[0].category) == (action, category)
+    if rewritten is not None:
+        assert verdict.text == rewritten
+
+
+def test_pii_policy_errors_name_the_key() -> None:
+    from hegui.errors import ConfigError
+    from hegui.guard.registry import build_pipeline
+    from hegui.policy import parse_policy
+
+    for table, key in [
+        ('entities = ["ssn"]', "checks[0].entities"),
+        ('mask_style = "blur"', "checks[0].mask_style"),
+    ]:
+        policy = parse_policy(POLICY_HEAD + f'[[checks]]\nname = "p"\ntype = "pii"\n{table}\n', "test.toml")
+        with pytest.raises(ConfigError) as err:
+            build_pipeline(policy)
+        assert err.value.key == key

@@ -1,12 +1,258 @@
-"""Check types of this family (see hegui.guard.factories)."""
+"""Check types ``pii``, ``classifier``, ``guard_model``, ``split_turns`` and ``near_duplicate``.
+
+Policy examples (every option is documented in docs/guard-checks.md)::
+
+    [[checks]]
+    name = "personal-info"
+    type = "pii"                      # action defaults to mask, category to A.4f
+    entities = ["resident_id", "mobile", "bank_card", "email"]   # default: all
+    mask_style = "partial"            # full | partial | label
+
+    [[checks]]
+    name = "offensive"
+    type = "classifier"               # category defaults to A.2i
+    threshold = 0.49                  # default: the artifact's own
+    model_path = "models/my.json.gz"  # default: the bundled COLD model
+
+    [[checks]]
+    name = "qwen-guard"
+    type = "guard_model"
+    base_url = "http://127.0.0.1:8001/v1"
+    model = "Qwen/Qwen3Guard-Gen-0.6B"
+    output_format = "qwen3guard"      # or llama_guard
+    api_key_env = "GUARD_API_KEY"
+    timeout = 10.0
+
+    [[checks]]
+    name = "split-terms"
+    type = "split_turns"              # input stage only
+    terms_file = "terms.txt"
+    turns = 4
+
+    [[checks]]
+    name = "reworded"
+    type = "near_duplicate"           # input stage only
+    threshold = 0.5
+
+A factory reads files and environment variables here, at start-up, so that the checks stay pure.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hegui.errors import ConfigError
+from hegui.guard.types import Action, Check, Stage
+from hegui.taxonomy import is_risk
 
 if TYPE_CHECKING:
     from hegui.guard.registry import CheckFactory
+    from hegui.policy import CheckPolicy
+
+
+def _category(spec: CheckPolicy, default: str) -> str:
+    return spec.category if "category" in spec.model_fields_set else default
+
+
+def _action(spec: CheckPolicy, default: Action) -> Action:
+    return spec.action if "action" in spec.model_fields_set else default
+
+
+def _stages(spec: CheckPolicy, only: frozenset[Stage] | None, index: int, source: str) -> list[Stage]:
+    if only is None:
+        return list(spec.stages)
+    if "stages" not in spec.model_fields_set:
+        return sorted(only)
+    bad = [s.value for s in spec.stages if s not in only]
+    if bad:
+        raise ConfigError(
+            f"check type {spec.type!r} runs only at {sorted(s.value for s in only)}, not {bad}",
+            file=source,
+            key=f"checks[{index}].stages",
+        )
+    return list(spec.stages)
+
+
+def _path(value: str, base_dir: Path) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else base_dir / p
+
+
+class _PIIOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entities: list[str] | None = None
+    mask_style: Literal["full", "partial", "label"] = "partial"
+    label_language: Literal["zh", "en"] = "zh"
+
+
+def _pii(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    from hegui.guard.pii import PII_CATEGORY, PIIAnalyzer, PIICheck, recognizers_for
+    from hegui.guard.registry import check_options
+
+    opts = check_options(_PIIOptions, spec, index, source)
+    try:
+        analyzer = PIIAnalyzer(recognizers_for(opts.entities))
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=source, key=f"checks[{index}].entities") from None
+    return PIICheck(
+        spec.name,
+        analyzer,
+        stages=_stages(spec, None, index, source),
+        action=_action(spec, Action.MASK),
+        category=_category(spec, PII_CATEGORY),
+        mask_style=opts.mask_style,
+        label_language=opts.label_language,
+    )
+
+
+class _ClassifierOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    threshold: float | None = Field(None, gt=0, lt=1)
+    window: int = Field(128, ge=16, le=4096)
+    model_path: str | None = None
+
+
+def _classifier(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    from hegui.guard.classifier import DEFAULT_CATEGORY, ClassifierCheck, NgramModel
+    from hegui.guard.registry import check_options
+
+    opts = check_options(_ClassifierOptions, spec, index, source)
+    try:
+        model = NgramModel.load(_path(opts.model_path, base_dir) if opts.model_path else None)
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=source, key=f"checks[{index}].model_path") from None
+    return ClassifierCheck(
+        spec.name,
+        model,
+        stages=_stages(spec, None, index, source),
+        action=spec.action,
+        category=_category(spec, DEFAULT_CATEGORY),
+        threshold=opts.threshold,
+        window=opts.window,
+    )
+
+
+class _GuardModelOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    base_url: str
+    model: str = Field(min_length=1)
+    output_format: Literal["qwen3guard", "llama_guard"] = "qwen3guard"
+    moderate: Literal["prompt", "response"] = "prompt"
+    api_key_env: str | None = None
+    timeout: float = Field(10.0, gt=0, le=300)
+    controversial_action: Action | None = None
+    category_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {v!r}")
+        return v
+
+    @field_validator("category_map")
+    @classmethod
+    def _risks(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = {k: r for k, r in v.items() if not is_risk(r)}
+        if bad:
+            raise ValueError(f"unknown risk categories {bad}; expected A.1a … A.5b")
+        return v
+
+
+def _guard_model(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    from hegui.guard.guardmodel import GuardModelCheck
+    from hegui.guard.registry import check_options
+
+    opts = check_options(_GuardModelOptions, spec, index, source)
+    api_key = None
+    if opts.api_key_env:
+        api_key = os.environ.get(opts.api_key_env)
+        if not api_key:
+            raise ConfigError(
+                f"environment variable {opts.api_key_env} is not set",
+                file=source,
+                key=f"checks[{index}].api_key_env",
+            )
+    return GuardModelCheck(
+        spec.name,
+        base_url=opts.base_url,
+        model=opts.model,
+        output_format=opts.output_format,
+        moderate=opts.moderate,
+        api_key=api_key,
+        timeout=opts.timeout,
+        stages=_stages(spec, None, index, source) if "stages" in spec.model_fields_set else [Stage.INPUT],
+        action=spec.action,
+        controversial_action=opts.controversial_action,
+        fallback_category=spec.category,
+        category_map=opts.category_map,
+    )
+
+
+class _SplitTurnOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    terms: list[str] = Field(default_factory=list)
+    terms_file: str | None = None
+    turns: int = Field(4, ge=1, le=64)
+
+
+_INPUT_ONLY = frozenset({Stage.INPUT})
+
+
+def _split_turns(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    from hegui.guard.denylist import DenyListCheck
+    from hegui.guard.memory import SplitTurnCheck
+    from hegui.guard.registry import check_options
+
+    opts = check_options(_SplitTurnOptions, spec, index, source)
+    _stages(spec, _INPUT_ONLY, index, source)
+    terms = list(opts.terms)
+    if opts.terms_file:
+        path = _path(opts.terms_file, base_dir)
+        try:
+            terms += path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"cannot read terms file {path}: {exc}", file=source, key=f"checks[{index}].terms_file"
+            ) from None
+    if not any(t.strip() for t in terms):
+        raise ConfigError(
+            "split_turns needs terms or a terms_file", file=source, key=f"checks[{index}].terms"
+        )
+    inner = DenyListCheck(f"{spec.name}.terms", terms, action=spec.action, category=spec.category)
+    return SplitTurnCheck(spec.name, inner, turns=opts.turns)
+
+
+class _NearDuplicateOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    threshold: float = Field(0.5, gt=0, le=1)
+    min_shingles: int = Field(6, ge=1)
+
+
+def _near_duplicate(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    from hegui.guard.memory import NearDuplicateCheck
+    from hegui.guard.registry import check_options
+
+    opts = check_options(_NearDuplicateOptions, spec, index, source)
+    _stages(spec, _INPUT_ONLY, index, source)
+    return NearDuplicateCheck(
+        spec.name,
+        threshold=opts.threshold,
+        min_shingles=opts.min_shingles,
+        action=spec.action,
+        category=spec.category,
+    )
 
 
 def check_types() -> dict[str, CheckFactory]:
-    return {}
+    return {
+        "pii": _pii,
+        "classifier": _classifier,
+        "guard_model": _guard_model,
+        "split_turns": _split_turns,
+        "near_duplicate": _near_duplicate,
+    }
