@@ -81,7 +81,7 @@ def sign(
         raise ConfigError(f"cannot read the C2PA certificate or key: {exc}", key="labels.c2pa") from None
     alg = getattr(c2pa.C2paSigningAlg, policy.algorithm.upper())
     try:
-        signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg, cert.decode(), key.decode(), None))
+        signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(alg, cert, key, None))
         with signer, c2pa.Builder(manifest_definition(policy, title)) as builder:
             out = io.BytesIO()
             builder.sign(signer, mime, io.BytesIO(data), out)
