@@ -32,8 +32,12 @@ def policy() -> LabelPolicy:
 
 
 def _ffmpeg(args: list[str]) -> None:
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def _image(fmt: str, size: tuple[int, int] = (320, 240)) -> bytes:
@@ -60,9 +64,28 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         _ffmpeg(["-i", str(tmp / "in.wav"), "-c:a", codec, str(tmp / f"a.{kind}")])
         out[kind] = (tmp / f"a.{kind}").read_bytes()
     for kind in ("mp4", "mov"):
-        _ffmpeg(["-f", "lavfi", "-i", "color=c=0x5aa0dc:size=320x240:rate=10:duration=4",
-                 "-f", "lavfi", "-i", "sine=frequency=330:duration=4", "-c:v", "libx264", "-preset",
-                 "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(tmp / f"v.{kind}")])
+        _ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=0x5aa0dc:size=320x240:rate=10:duration=4",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=330:duration=4",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-shortest",
+                str(tmp / f"v.{kind}"),
+            ]
+        )
         out[kind] = (tmp / f"v.{kind}").read_bytes()
     pdf = io.BytesIO()
     Image.new("RGB", (595, 842), (255, 255, 255)).save(pdf, "PDF")
@@ -80,8 +103,12 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hegui tests")])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hegui tests"),
+        ]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -89,27 +116,48 @@ def c2pa_pem() -> C2paPem:
     """A CA and an ES256 leaf certificate made for this run (C2PA refuses self-signed leaves)."""
     now = dt.datetime.now(dt.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    usage = dict(content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False,
-                 encipher_only=False, decipher_only=False)
-    ca = (x509.CertificateBuilder().subject_name(_name("hegui test CA")).issuer_name(_name("hegui test CA"))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=7))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **usage),
-                         critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder().subject_name(_name("hegui test signer")).issuer_name(_name("hegui test CA"))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage),
-                           critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    usage = dict(
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("hegui test CA"))
+        .issuer_name(_name("hegui test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=False, key_cert_sign=True, crl_sign=True, **usage), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name("hegui test signer"))
+        .issuer_name(_name("hegui test CA"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False, **usage), critical=True
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     return C2paPem(
         cert=leaf.public_bytes(pem) + ca.public_bytes(pem),

@@ -16,8 +16,13 @@ from hegui.label.implicit import AigcLabel
 
 
 def _exif(exiftool: str, path: Path, *tags: str) -> dict[str, object]:
-    done = subprocess.run([exiftool, "-j", "-G1", "-u", "-b", *tags, str(path)], capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        [exiftool, "-j", "-G1", "-u", "-b", *tags, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     result: dict[str, object] = json.loads(done.stdout)[0]
     return result
 
@@ -37,8 +42,9 @@ def _exif(exiftool: str, path: Path, *tags: str) -> dict[str, object]:
         ("pdf", "PDF:AIGC"),
     ],
 )
-def test_exiftool_reads_the_label(kind: str, tag: str, exiftool: str, tmp_path: Path,
-                                  labelled: dict[str, tuple[AigcLabel, bytes]]) -> None:
+def test_exiftool_reads_the_label(
+    kind: str, tag: str, exiftool: str, tmp_path: Path, labelled: dict[str, tuple[AigcLabel, bytes]]
+) -> None:
     label, data = labelled[kind]
     path = tmp_path / f"x.{kind}"
     path.write_bytes(data)
@@ -53,8 +59,9 @@ def test_exiftool_reads_the_label(kind: str, tag: str, exiftool: str, tmp_path: 
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg", "webp"])
-def test_exiftool_reads_the_iptc_source_type(kind: str, exiftool: str, tmp_path: Path,
-                                             labelled: dict[str, tuple[AigcLabel, bytes]]) -> None:
+def test_exiftool_reads_the_iptc_source_type(
+    kind: str, exiftool: str, tmp_path: Path, labelled: dict[str, tuple[AigcLabel, bytes]]
+) -> None:
     path = tmp_path / f"x.{kind}"
     path.write_bytes(labelled[kind][1])
     tags = _exif(exiftool, path, "-XMP-iptcExt:DigitalSourceType")
@@ -62,19 +69,26 @@ def test_exiftool_reads_the_iptc_source_type(kind: str, exiftool: str, tmp_path:
 
 
 @pytest.mark.parametrize("kind", ["mp4", "mov"])
-def test_ffprobe_reads_the_mp4_key(kind: str, ffprobe: str, tmp_path: Path,
-                                   labelled: dict[str, tuple[AigcLabel, bytes]]) -> None:
+def test_ffprobe_reads_the_mp4_key(
+    kind: str, ffprobe: str, tmp_path: Path, labelled: dict[str, tuple[AigcLabel, bytes]]
+) -> None:
     label, data = labelled[kind]
     path = tmp_path / f"x.{kind}"
     path.write_bytes(data)
-    done = subprocess.run([ffprobe, "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
-                          capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        [ffprobe, "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert json.loads(json.loads(done.stdout)["format"]["tags"]["AIGC"]) == label.as_dict()
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg", "webp", "mp3", "wav", "mp4"])
-def test_c2pa_manifest_beside_the_gb_label(kind: str, media: dict[str, bytes], policy: LabelPolicy,
-                                          c2pa_pem: C2paPem) -> None:
+def test_c2pa_manifest_beside_the_gb_label(
+    kind: str, media: dict[str, bytes], policy: LabelPolicy, c2pa_pem: C2paPem
+) -> None:
     label = AigcLabel.first_write(policy.producer, f"c2pa-{kind}")
     out = files.label_bytes(media[kind], kind, label, explicit=False, policy=policy, c2pa=c2pa_pem)
     result = provenance.read(out, kind)
@@ -88,7 +102,9 @@ def test_c2pa_manifest_beside_the_gb_label(kind: str, media: dict[str, bytes], p
 
 def test_c2pa_detects_a_changed_file(media: dict[str, bytes], policy: LabelPolicy, c2pa_pem: C2paPem) -> None:
     label = AigcLabel.first_write(policy.producer, "c2pa-tamper")
-    out = bytearray(files.label_bytes(media["wav"], "wav", label, explicit=False, policy=policy, c2pa=c2pa_pem))
+    out = bytearray(
+        files.label_bytes(media["wav"], "wav", label, explicit=False, policy=policy, c2pa=c2pa_pem)
+    )
     out[-10] ^= 0xFF  # a sample in the data chunk, covered by the manifest's hash
     result = provenance.read(bytes(out), "wav")
     assert result.present

@@ -44,15 +44,25 @@ def test_implicit_only_leaves_pixels_alone(kind: str, media: dict[str, bytes], p
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_verify_passes_on_labelled_files(kind: str, labelled: dict[str, tuple[AigcLabel, bytes]],
-                                         policy: LabelPolicy) -> None:
+def test_verify_passes_on_labelled_files(
+    kind: str, labelled: dict[str, tuple[AigcLabel, bytes]], policy: LabelPolicy
+) -> None:
     _, data = labelled[kind]
     report = verify_bytes(data, f"x.{kind}", policy)
     assert report.passed, [r for r in report.results if not r.passed]
     ids = {r.requirement for r in report.results}
     assert {"LBL-01", "LBL-02", "LBL-03", "LBL-04", "LBL-05", "LBL-07", "LBL-08"} <= ids
-    explicit_id = {"png": "LBL-11", "jpeg": "LBL-11", "webp": "LBL-11", "mp4": "LBL-12", "mov": "LBL-12",
-                   "mp3": "LBL-13", "wav": "LBL-13", "flac": "LBL-13", "ogg": "LBL-13"}.get(kind, "LBL-14")
+    explicit_id = {
+        "png": "LBL-11",
+        "jpeg": "LBL-11",
+        "webp": "LBL-11",
+        "mp4": "LBL-12",
+        "mov": "LBL-12",
+        "mp3": "LBL-13",
+        "wav": "LBL-13",
+        "flac": "LBL-13",
+        "ogg": "LBL-13",
+    }.get(kind, "LBL-14")
     assert explicit_id in ids
 
 
@@ -71,8 +81,14 @@ def test_plain_text_gets_the_explicit_label_only(media: dict[str, bytes], policy
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("a.JPG", "jpeg"), ("image/png", "png"), ("b.markdown", "md"), ("video/quicktime", "mov"),
-     ("audio/mpeg", "mp3"), ("x.docx", "docx")],
+    [
+        ("a.JPG", "jpeg"),
+        ("image/png", "png"),
+        ("b.markdown", "md"),
+        ("video/quicktime", "mov"),
+        ("audio/mpeg", "mp3"),
+        ("x.docx", "docx"),
+    ],
 )
 def test_kind_of(name: str, kind: str) -> None:
     assert files.kind_of(name) == kind
