@@ -39,7 +39,7 @@ class GatewayPolicy(_Strict):
     )
     output_stop_text: str = Field(
         "",
-        description="Text appended to an answer whose output was stopped by a check (empty: none).",
+        description="Text sent when a check stops an answer: it replaces a whole answer (empty: the refusal text) and ends a stream (empty: nothing).",
     )
     recent_turns: int = Field(
         4,
