@@ -97,7 +97,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     buffer = io.BytesIO()
     document.save(buffer)
     out["docx"] = buffer.getvalue()
-    out["md"] = "---\ntitle: demo\n---\n# Heading\n\nA generated paragraph.\n".encode()
+    out["md"] = b"---\ntitle: demo\n---\n# Heading\n\nA generated paragraph.\n"
     out["txt"] = b"A generated paragraph.\n"
     return out
 
@@ -116,14 +116,14 @@ def c2pa_pem() -> C2paPem:
     """A CA and an ES256 leaf certificate made for this run (C2PA refuses self-signed leaves)."""
     now = dt.datetime.now(dt.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    usage = dict(
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    usage = {
+        "content_commitment": False,
+        "key_encipherment": False,
+        "data_encipherment": False,
+        "key_agreement": False,
+        "encipher_only": False,
+        "decipher_only": False,
+    }
     ca = (
         x509.CertificateBuilder()
         .subject_name(_name("hegui test CA"))
