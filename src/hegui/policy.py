@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hegui.errors import ConfigError
+from hegui.guard.refusals import RefusalPolicy
+from hegui.guard.sanctions import SanctionPolicy
 from hegui.guard.types import Action, Stage
 from hegui.label.config import LabelPolicy
 from hegui.taxonomy import is_risk
@@ -116,6 +118,8 @@ class Policy(_Strict):
     checks: list[CheckPolicy] = Field(default_factory=list)
     retention: RetentionPolicy = RetentionPolicy()
     labels: LabelPolicy = LabelPolicy()
+    sanctions: SanctionPolicy = SanctionPolicy()
+    refusals: RefusalPolicy = RefusalPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)

@@ -82,3 +82,13 @@ def test_invalid_configuration_is_refused(raw: dict[str, object]) -> None:
 def test_refusal_text_is_frozen() -> None:
     with pytest.raises(ValidationError):
         RefusalText(zh="a", en="b").zh = "c"  # type: ignore[misc]
+
+
+def test_refusals_table_in_the_policy_file() -> None:
+    from hegui.policy import parse_policy
+
+    head = '[[upstreams]]\nname = "d"\ntype = "demo"\nmodels = ["m"]\n'
+    policy = parse_policy(
+        head + '[refusals]\nlanguage = "en"\n[refusals.texts."A.2"]\nzh = "不"\nen = "No."\n', "t"
+    )
+    assert RefusalCatalog(policy.refusals).for_category("A.2e") == "No."

@@ -118,3 +118,17 @@ def test_users_and_tenants_are_separate() -> None:
 def test_invalid_policies_are_refused(fields: dict[str, int]) -> None:
     with pytest.raises(ValidationError):
         SanctionPolicy(**fields)  # type: ignore[arg-type]
+
+
+def test_thresholds_come_from_the_policy_file() -> None:
+    from hegui.errors import ConfigError
+    from hegui.policy import parse_policy
+
+    head = '[[upstreams]]\nname = "d"\ntype = "demo"\nmodels = ["m"]\n'
+    policy = parse_policy(
+        head + "[sanctions]\nwarn_after = 2\nrestrict_after = 4\nsuspend_after = 6\n", "t.toml"
+    )
+    assert SanctionLadder(policy.sanctions).level_for(4) == Sanction.RESTRICT
+    with pytest.raises(ConfigError) as err:
+        parse_policy(head + "[sanctions]\nwarn_after = 5\n", "t.toml")
+    assert err.value.key == "sanctions"
