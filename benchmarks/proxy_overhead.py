@@ -28,9 +28,7 @@ import http.client
 import json
 import math
 import os
-import resource
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +37,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _loopback import (
+    BenchError,
+    Service,
+    children_cpu_seconds,
+    cpu_seconds,
+    free_port,
+    http_status,
+    machine_busy_seconds,
+    own_cpu_seconds,
+    split_url,
+    start,
+    wait_ready,
+)
 from _results import machine, write_section
 from upstream_stub import ANSWER
 
@@ -57,121 +68,6 @@ TARGET_P50_MS = 3.0
 TARGET_P99_MS = 15.0
 
 
-class BenchError(RuntimeError):
-    """The benchmark cannot go on (a service did not start, an answer was wrong): stop and say why."""
-
-
-# ---------------------------------------------------------------- processes and CPU accounting
-
-
-def _clock_ticks() -> int:
-    return os.sysconf("SC_CLK_TCK")
-
-
-def _proc_tree(root: int) -> list[int]:
-    """``root`` and its living descendants (a proxy may run workers as child processes)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # the process ended while we looked; it has no CPU left to count
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of a process tree so far."""
-    ticks = 0
-    for pid in _proc_tree(root):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / _clock_ticks()
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values[:8]) - idle) / _clock_ticks()
-
-
-@dataclass
-class Service:
-    """A process this benchmark started; stopped by its own pid, never by name."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError as exc:
-            return f"(no log: {exc})"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(name: str, argv: list[str], env: dict[str, str] | None = None) -> Service:
-    log = WORK / f"{name}.log"
-    handle = log.open("wb")
-    proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=WORK)
-    handle.close()
-    return Service(name, proc, log)
-
-
-def wait_ready(service: Service, url: str, timeout: float) -> float:
-    """Poll ``url`` until 200; return seconds taken. Raises BenchError with the log tail otherwise."""
-    started = time.monotonic()
-    host, port, path = _split(url)
-    while time.monotonic() - started < timeout:
-        if service.proc.poll() is not None:
-            raise BenchError(f"{service.name} exited with {service.proc.returncode}:\n{service.tail()}")
-        try:
-            conn = http.client.HTTPConnection(host, port, timeout=2)
-            conn.request("GET", path)
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return time.monotonic() - started
-        except OSError:
-            pass  # not listening yet; the loop is bounded by `timeout`
-        time.sleep(0.2)
-    raise BenchError(f"{service.name} not ready at {url} after {timeout:.0f} s:\n{service.tail()}")
-
-
-def _split(url: str) -> tuple[str, int, str]:
-    rest = url.removeprefix("http://")
-    hostport, _, path = rest.partition("/")
-    host, _, port = hostport.partition(":")
-    return host, int(port), "/" + path
-
-
 # ---------------------------------------------------------------- the targets
 
 
@@ -188,12 +84,8 @@ class Target:
         """None while the path is up, else what is wrong (a step may have broken it)."""
         if self.service is not None and self.service.proc.poll() is not None:
             return f"{self.name} exited with {self.service.proc.returncode}"
-        host, port, _ = _split(self.base + "/")
         try:
-            conn = http.client.HTTPConnection(host, port, timeout=5)
-            conn.request("GET", self.ready_path)
-            status = conn.getresponse().status
-            conn.close()
+            status = http_status(self.base + self.ready_path, timeout=5)
         except OSError as exc:
             return f"{self.name} {self.ready_path}: {exc.__class__.__name__}: {exc}"
         return None if status == 200 else f"{self.name} {self.ready_path} answered {status}"
@@ -203,6 +95,7 @@ def start_stub(stop_after: float) -> tuple[Service, int]:
     service = start(
         "upstream_stub",
         [sys.executable, str(HERE / "upstream_stub.py"), "--port", "0", "--stop-after", str(stop_after)],
+        WORK,
     )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -255,7 +148,8 @@ def start_hegui(hegui: Path, stub_port: int, timeout: float) -> Target:
         raise BenchError(f"hegui keys create failed ({made.returncode}): {made.stderr.strip()[-800:]}")
     key = lines[-1].strip()
     port = free_port()
-    service = start("hegui", [str(hegui), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env)
+    argv = [str(hegui), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    service = start("hegui", argv, WORK, env=env)
     took = wait_ready(service, f"http://127.0.0.1:{port}/readyz", timeout)
     return Target(
         "hegui",
@@ -322,7 +216,7 @@ def start_litellm(stub_port: int, spec: str, timeout: float) -> Target:
         "--num_workers",
         "1",
     ]
-    service = start("litellm", argv, env=env)
+    service = start("litellm", argv, WORK, env=env)
     took = wait_ready(service, f"http://127.0.0.1:{port}/health/readiness", timeout)
     return Target(
         "litellm",
@@ -362,7 +256,7 @@ class Client:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        host, port, _ = _split(target.base + "/")
+        host, port, _ = split_url(target.base + "/")
         self._host, self._port = host, port
         self._conn: http.client.HTTPConnection | None = None
         self.reconnects = 0
@@ -419,14 +313,22 @@ def percentile(values: list[float], q: float) -> float:
 class Latency:
     samples: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     errors: dict[tuple[str, str], int] = field(default_factory=dict)
+    cpu_ms: dict[tuple[str, str], float] = field(default_factory=dict)  # server CPU per request
+    other: dict[str, float] = field(default_factory=dict)  # per mode: share of one core used by others
 
 
-def measure_latency(targets: list[Target], count: int, warmup: int, deadline: float) -> Latency:
+def measure_latency(
+    targets: list[Target], stub: Service, count: int, warmup: int, deadline: float
+) -> Latency:
     result = Latency()
     clients = {t.name: Client(t) for t in targets}
     bodies = {mode: request_body(mode == "stream") for mode in MODES}
+    # The server of a path: its proxy process; for the direct path the stub (which every path reaches once).
+    pids = {t.name: (t.service or stub).proc.pid for t in targets}
     try:
         for mode in MODES:
+            cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            busy0, own0, wall0 = machine_busy_seconds(), own_cpu_seconds(), time.monotonic()
             for i in range(warmup + count):
                 if time.monotonic() > deadline:
                     raise BenchError("time limit reached during the latency phase")
@@ -439,6 +341,13 @@ def measure_latency(targets: list[Target], count: int, warmup: int, deadline: fl
                         result.errors[key] = result.errors.get(key, 0) + 1
                     elif i >= warmup:
                         result.samples.setdefault(key, []).append(ms)
+            spent = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+            sent = warmup + count
+            for name in pids:
+                per = sent * len(targets) if name == "direct" else sent
+                result.cpu_ms[(name, mode)] = spent[name] / per * 1000
+            others = machine_busy_seconds() - busy0 - sum(spent.values()) - (own_cpu_seconds() - own0)
+            result.other[mode] = max(0.0, others) / (time.monotonic() - wall0)
     finally:
         for client in clients.values():
             client.close()
@@ -527,16 +436,13 @@ def run_wrk(target: Target, mode: str, conns: int, seconds: float, stub: Service
     ]
     proxy_pid = target.service.proc.pid if target.service else None
     before_stub, before_proxy = cpu_seconds(stub.proc.pid), cpu_seconds(proxy_pid) if proxy_pid else 0.0
-    before_kids, before_all = resource.getrusage(resource.RUSAGE_CHILDREN), machine_busy_seconds()
-    self_before = resource.getrusage(resource.RUSAGE_SELF)
+    before_wrk, before_all, before_own = children_cpu_seconds(), machine_busy_seconds(), own_cpu_seconds()
     wall0 = time.monotonic()
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=False)
     wall = time.monotonic() - wall0
-    kids, self_after = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    wrk_s, own_s = children_cpu_seconds() - before_wrk, own_cpu_seconds() - before_own
     stub_s = cpu_seconds(stub.proc.pid) - before_stub
     proxy_s = (cpu_seconds(proxy_pid) - before_proxy) if proxy_pid else 0.0
-    wrk_s = (kids.ru_utime + kids.ru_stime) - (before_kids.ru_utime + before_kids.ru_stime)
-    own_s = (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
     other_s = max(0.0, machine_busy_seconds() - before_all - stub_s - proxy_s - wrk_s - own_s)
     if out.returncode != 0:
         raise BenchError(f"wrk failed ({out.returncode}): {out.stderr.strip()[-500:]}")
@@ -562,9 +468,10 @@ def search_max(
             run_wrk(target, mode, 2, 1, stub)
             if problem := target.problem():
                 log(f"  {target.name:8} {mode:6} not measured: {problem} after the warm-up")
-                steps.append(
-                    Step(target.name, mode, 2, 0.0, math.nan, math.nan, 1, {}, problem + " (warm-up)")
+                warm = Step(
+                    target.name, mode, 0, 0.0, math.nan, math.nan, 1, {}, problem + " after the warm-up"
                 )
+                steps.append(warm)  # connections 0 marks the warm-up in the tables
                 stale[target.name] = 2
         best: dict[str, float] = {}
         for conns in levels:
@@ -599,6 +506,67 @@ def _cpu_text(cpu: dict[str, float]) -> str:
 # ---------------------------------------------------------------- report
 
 
+def _latency_rows(targets: list[Target], latency: Latency) -> list[str]:
+    rows = [
+        "| path | mode | p50 ms | p99 ms | added p50 ms | added p99 ms | server CPU ms/request |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for target in targets:
+        for mode in MODES:
+            samples = latency.samples.get((target.name, mode), [])
+            direct = latency.samples.get(("direct", mode), [])
+            cells = ["—"] * 5
+            if samples:
+                p50, p99 = percentile(samples, 50), percentile(samples, 99)
+                cells[:2] = [f"{p50:.2f}", f"{p99:.2f}"]
+                if target.name != "direct" and direct:
+                    cells[2:4] = [
+                        f"{p50 - percentile(direct, 50):+.2f}",
+                        f"{p99 - percentile(direct, 99):+.2f}",
+                    ]
+            if (target.name, mode) in latency.cpu_ms:
+                cells[4] = f"{latency.cpu_ms[(target.name, mode)]:.2f}"
+            if errors := latency.errors.get((target.name, mode), 0):
+                cells[1] += f" ({errors} wrong answers)"
+            rows.append(f"| {target.name} | {mode} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _throughput_rows(targets: list[Target], steps: list[Step]) -> list[str]:
+    rows = [
+        "| path | mode | max req/s | at conns | wrk p50 / p99 ms there | server CPU ms/request there |"
+        " CPU there: stub / proxy / wrk / other |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for target in targets:
+        for mode in MODES:
+            ok = [s for s in steps if s.target == target.name and s.mode == mode and s.good]
+            if not ok:
+                rows.append(f"| {target.name} | {mode} | — | — | — | — | — |")
+                continue
+            top = max(ok, key=lambda s: s.rps)
+            c = top.cpu
+            server = c["proxy"] if target.service else c["stub"]
+            rows.append(
+                f"| {target.name} | {mode} | {top.rps:,.0f} | {top.connections} | "
+                f"{top.p50_ms:.1f} / {top.p99_ms:.1f} | {server / top.rps * 1000:.2f} | "
+                f"{c['stub']:.0%} / {c['proxy']:.0%} / {c['wrk']:.0%} / {c['other']:.0%} |"
+            )
+    return rows
+
+
+def _search_rows(targets: list[Target], steps: list[Step]) -> list[str]:
+    levels = sorted({s.connections for s in steps})
+    heads = ["warm-up" if c == 0 else f"c={c}" for c in levels]
+    rows = ["| path | mode | " + " | ".join(heads) + " |", "|" + "---|" * (len(levels) + 2)]
+    for target in targets:
+        for mode in MODES:
+            by = {s.connections: s for s in steps if s.target == target.name and s.mode == mode}
+            cells = [(f"{by[c].rps:,.0f}" + ("" if by[c].good else "!")) if c in by else "" for c in levels]
+            rows.append(f"| {target.name} | {mode} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def report(
     targets: list[Target],
     latency: Latency,
@@ -606,61 +574,35 @@ def report(
     skipped: dict[str, str],
     args: argparse.Namespace,
 ) -> str:
+    other = ", ".join(f"{mode} {share:.0%}" for mode, share in latency.other.items())
     lines = ["## Proxy overhead (issue 3)", "", machine(), ""]
-    lines.append(
-        f"Latency: {args.requests} requests per path and mode at concurrency 1 after {args.warmup} warm-up, "
-        "round-robin over the paths, one Python `http.client` keep-alive connection each, timed to the "
-        "last byte. *Added* = the proxy's percentile minus the direct percentile. Throughput: `wrk -t1` "
-        f"with a Lua POST script, {args.step_seconds:g} s per step at {', '.join(map(str, args.levels))} connections "
-        "until two steps in a row add < 3 %; max = best step without errors. CPU = share of one core during "
-        "that step (the machine has "
-        f"{os.cpu_count()}); *other* = everything else running (other users' work included)."
-    )
     lines += [
+        f"**Latency at concurrency 1**: {args.requests} timed requests per path and mode after "
+        f"{args.warmup} warm-up, sent one at a time round-robin over the paths from one Python "
+        "`http.client` keep-alive connection per path, each timed to its last byte and checked against the "
+        "stub's answer. *Added* = the proxy's percentile minus the direct one. *Server CPU* = CPU time of "
+        "the proxy process (direct: of the stub) per request. Other processes on the machine used "
+        f"{other or '—'} of one core meanwhile.",
         "",
-        "| path | mode | p50 ms | p99 ms | added p50 ms | added p99 ms | max req/s | at conns |"
-        " wrk p99 ms there | CPU there: stub / proxy / wrk / other |",
-        "|" + "---|" * 10,
+        *_latency_rows(targets, latency),
+        "",
+        f"**Maximum requests/s**: `wrk -t1` with a Lua POST script, {args.step_seconds:g} s per step at "
+        f"{', '.join(map(str, args.levels))} connections, steps interleaved across paths; a path's search "
+        "ends after two steps in a row that add < 3 %, or at a step with errors. Max = its best step without "
+        f"errors. CPU = share of one core during that step ({os.cpu_count()} cores); *other* = every other "
+        "process on the machine (other users' work included).",
+        "",
+        *_throughput_rows(targets, steps),
+        "",
+        "Search (req/s per connection count; `!` = errors or the path stopped being ready):",
+        "",
+        *_search_rows(targets, steps),
     ]
-    for target in targets:
-        for mode in MODES:
-            samples = latency.samples.get((target.name, mode), [])
-            direct = latency.samples.get(("direct", mode), [])
-            errors = latency.errors.get((target.name, mode), 0)
-            if samples:
-                p50, p99 = percentile(samples, 50), percentile(samples, 99)
-                lat = f"{p50:.2f} | {p99:.2f}"
-                if target.name == "direct":
-                    added = "— | —"
-                else:
-                    added = f"{p50 - percentile(direct, 50):+.2f} | {p99 - percentile(direct, 99):+.2f}"
-            else:
-                lat, added = "— | —", "— | —"
-            if errors:
-                added += f" ({errors} wrong answers)"
-            ok = [s for s in steps if s.target == target.name and s.mode == mode and s.good]
-            if ok:
-                top = max(ok, key=lambda s: s.rps)
-                c = top.cpu
-                thr = (
-                    f"{top.rps:,.0f} | {top.connections} | {top.p99_ms:.1f} | "
-                    f"{c['stub']:.0%} / {c['proxy']:.0%} / {c['wrk']:.0%} / {c['other']:.0%}"
-                )
-            else:
-                thr = "— | — | — | —"
-            lines.append(f"| {target.name} | {mode} | {lat} | {added} | {thr} |")
-    lines += ["", "Throughput search (req/s per connection count; `!` = errors at that step):", ""]
-    levels = sorted({s.connections for s in steps})
-    lines += [
-        "| path | mode | " + " | ".join(f"c={c}" for c in levels) + " |",
-        "|" + "---|" * (len(levels) + 2),
+    problems = [
+        f"- {s.target} {s.mode} {f'c={s.connections}' if s.connections else 'warm-up'}: {s.problem}"
+        for s in steps
+        if s.problem
     ]
-    for target in targets:
-        for mode in MODES:
-            by = {s.connections: s for s in steps if s.target == target.name and s.mode == mode}
-            cells = [(f"{by[c].rps:,.0f}" + ("" if by[c].good else "!")) if c in by else "" for c in levels]
-            lines.append(f"| {target.name} | {mode} | " + " | ".join(cells) + " |")
-    problems = [f"- {s.target} {s.mode} c={s.connections}: {s.problem}" for s in steps if s.problem]
     if problems:
         lines += ["", "Problems (the path stopped being ready; its search ended there):", "", *problems]
     lines += ["", "Targets (issue 3): added p50 ≤ 3 ms, added p99 ≤ 15 ms, hegui max req/s ≥ LiteLLM's.", ""]
@@ -771,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
             targets.append(target)
         check_answers(targets)
         print(f"latency: {args.requests} requests per path and mode at concurrency 1 ...", flush=True)
-        latency = measure_latency(targets, args.requests, args.warmup, deadline)
+        latency = measure_latency(targets, stub, args.requests, args.warmup, deadline)
         print("throughput search with wrk:", flush=True)
         steps = search_max(targets, stub, args.levels, seconds=args.step_seconds, deadline=deadline, log=_say)
         text = report(targets, latency, steps, skipped, args)
