@@ -116,7 +116,7 @@ def start(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None 
 
 
 def wait_ready(service: Service, url: str, timeout: float) -> float:
-    """Poll ``url`` until 200; return seconds taken. Raises BenchError with the log tail otherwise."""
+    """Poll ``url`` until 200; return seconds taken. Otherwise stop the service and raise BenchError."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if service.proc.poll() is not None:
@@ -127,6 +127,7 @@ def wait_ready(service: Service, url: str, timeout: float) -> float:
         except OSError:
             pass  # not listening yet; the loop is bounded by `timeout`
         time.sleep(0.2)
+    service.stop()
     raise BenchError(f"{service.name} not ready at {url} after {timeout:.0f} s:\n{service.tail()}")
 
 
