@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `hegui serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `hegui serve` binds to.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above).")
+    max_upload_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest file accepted by POST /hegui/api/label (413 above)."
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL",
         description="SQLite synchronous mode. FULL: an entry survives power loss once committed; "

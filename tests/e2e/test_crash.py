@@ -17,7 +17,7 @@ import pytest
 from openai import OpenAI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import VENV_BIN, create_key, fake_upstream, free_port, hegui_env, wait_ready  # noqa: E402
+from servers import VENV_BIN, create_key, fake_upstream, free_port, hegui_env, wait_ready
 
 from hegui.records.audit import find_by_request, verify_chain
 from hegui.records.db import make_engine

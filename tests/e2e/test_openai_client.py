@@ -22,6 +22,12 @@ pytestmark = pytest.mark.e2e
 
 TERM = "演示违禁词"
 TEXT = f"前文{TERM}后文"
+LABEL = "\n\n【AI生成】"  # the bundled policy's explicit label, at the end of every answer
+
+
+def unlabelled(text: str) -> str:
+    assert text.endswith(LABEL), f"no explicit label at the end of {text!r}"
+    return text.removesuffix(LABEL)
 
 
 def client(gw: Gateway, **kw: object) -> OpenAI:
@@ -115,20 +121,20 @@ def test_deny_listed_output_split_in_two_is_never_released(gateway: Gateway, cut
     text, finish, rid = stream_text(gateway, "fake-model", "hi", x_script={"chunks": chunks})
     assert finish == "content_filter"
     assert TERM[0] not in text, "no character of the term may be released"
-    assert "前文".startswith(text)
+    assert "前文".startswith(unlabelled(text))
     assert audit_actions(gateway, rid) == [("input", "allow"), ("output", "refuse")]
 
 
 def test_deny_listed_output_one_character_per_chunk(gateway: Gateway) -> None:
     text, finish, _ = stream_text(gateway, "fake-model", "hi", x_script={"chunks": list(TEXT)})
     assert finish == "content_filter"
-    assert "前文".startswith(text)
+    assert "前文".startswith(unlabelled(text))
 
 
 def test_clean_output_in_many_chunks_arrives_whole(gateway: Gateway) -> None:
     clean = "这是一段没有问题的回答，共二十几个字而已。"
     text, finish, _ = stream_text(gateway, "fake-model", "hi", x_script={"chunks": list(clean)})
-    assert (text, finish) == (clean, "stop")
+    assert (text, finish) == (clean + LABEL, "stop")
 
 
 def test_upstream_down_is_502_within_the_timeout(gateway: Gateway) -> None:

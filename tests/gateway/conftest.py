@@ -42,6 +42,11 @@ MakeClient = Callable[..., TestClient]
 
 
 @pytest.fixture
+def base_policy() -> str:
+    return BASE_POLICY
+
+
+@pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[MakeClient]:
     clients: list[TestClient] = []
 

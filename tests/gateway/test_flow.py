@@ -14,6 +14,13 @@ from hegui.guard import Context, Finding, Pipeline, Stage
 from hegui.records.audit import iter_entries
 
 TERM = "演示违禁词"
+LABEL = "\n\n【AI生成】"  # the bundled policy's explicit label, at the end of every answer
+
+
+def unlabelled(text: str) -> str:
+    """The answer without its explicit label, which must be there."""
+    assert text.endswith(LABEL), f"no explicit label at the end of {text!r}"
+    return text.removesuffix(LABEL)
 
 
 def sse_transport(
@@ -123,7 +130,7 @@ def test_term_split_in_three_chunks_is_never_released(make_client: Any, i: int, 
     client = make_client(mock=sse_transport([{"content": p} for p in pieces]))
     content, _, finish = read_stream(chat(client, stream=True))
     assert finish == "content_filter"
-    assert "开头".startswith(content)
+    assert "开头".startswith(unlabelled(content))
 
 
 def test_tool_call_arguments_are_inspected_in_streams(make_client: Any) -> None:
@@ -154,7 +161,7 @@ def test_masked_output(make_client: Any, stream: bool) -> None:
     client = make_client(mock=sse_transport([{"content": "电话1380013"}, {"content": "8000，请回电"}]))
     response = chat(client, stream=stream)
     text = read_stream(response)[0] if stream else response.json()["choices"][0]["message"]["content"]
-    assert text == "电话***********，请回电"
+    assert unlabelled(text) == "电话***********，请回电"
     entries = list(iter_entries(client.app.state.hegui.engine))
     assert [(e.stage, e.action) for e in entries] == [("input", "allow"), ("output", "mask")]
 

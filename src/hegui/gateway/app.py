@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__
 from hegui.errors import HeguiError
-from hegui.gateway import routes
+from hegui.gateway import media, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.state import GatewayState
 from hegui.policy import Policy
@@ -29,6 +29,8 @@ _ENDPOINTS = {
     "/v1/completions": "completions",
     "/v1/embeddings": "embeddings",
     "/v1/models": "models",
+    "/v1/images/generations": "images.generations",
+    "/hegui/api/label": "label",
 }
 
 
@@ -111,6 +113,8 @@ def create_app(
     app.add_api_route("/v1/chat/completions", routes.chat_completions, methods=["POST"], tags=["OpenAI"])
     app.add_api_route("/v1/completions", routes.completions, methods=["POST"], tags=["OpenAI"])
     app.add_api_route("/v1/embeddings", routes.embeddings, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/v1/images/generations", media.images_generations, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/hegui/api/label", media.label_upload, methods=["POST"], tags=["labels"])
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
 

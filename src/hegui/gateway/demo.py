@@ -40,6 +40,10 @@ def demo_transport(name: str = "demo") -> httpx.MockTransport:
         model = body.get("model", "hegui-demo")
         created = int(time.time())
         path = request.url.path
+        if request.method == "GET" and "/demo-images/" in path:
+            return httpx.Response(200, headers={"content-type": "image/png"}, content=_image_from_path(path))
+        if path.endswith("/images/generations"):
+            return _images(body, created, str(request.url.copy_with(path="/v1/demo-images/")))
         if path.endswith("/chat/completions"):
             users = [m for m in body.get("messages", []) if m.get("role") == "user"]
             answer = demo_answer(_text_of(users[-1].get("content")) if users else "")
@@ -61,6 +65,53 @@ def demo_transport(name: str = "demo") -> httpx.MockTransport:
         )
 
     return httpx.MockTransport(handler)
+
+
+def _size(value: object) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in str(value).lower().split("x"))
+    except ValueError:
+        return 256, 256
+    return max(16, min(w, 1024)), max(16, min(h, 1024))
+
+
+def _png(seed: str, width: int, height: int) -> bytes:
+    """A deterministic picture (a gradient whose colours come from the prompt): not a generated image."""
+    import io
+
+    from PIL import Image
+
+    digest = hashlib.sha256(seed.encode()).digest()
+    top, bottom = digest[:3], digest[3:6]
+    img = Image.new("RGB", (width, height))
+    for y in range(height):
+        t = y / max(height - 1, 1)
+        img.paste(
+            tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)), (0, y, width, y + 1)
+        )
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def _image_from_path(path: str) -> bytes:
+    name = path.rsplit("/", 1)[-1].removesuffix(".png")
+    seed, _, size = name.rpartition("_")
+    return _png(seed, *_size(size))
+
+
+def _images(body: dict[str, Any], created: int, url_base: str) -> httpx.Response:
+    prompt = str(body.get("prompt", ""))
+    n = max(1, min(int(body.get("n") or 1), 4))
+    width, height = _size(body.get("size", "256x256"))
+    seeds = [hashlib.sha256(f"{prompt}|{i}".encode()).hexdigest()[:16] for i in range(n)]
+    if body.get("response_format") == "b64_json":
+        import base64
+
+        data = [{"b64_json": base64.b64encode(_png(seed, width, height)).decode()} for seed in seeds]
+    else:
+        data = [{"url": f"{url_base}{seed}_{width}x{height}.png"} for seed in seeds]
+    return httpx.Response(200, json={"created": created, "data": data})
 
 
 def _vector(text: str) -> list[float]:

@@ -18,6 +18,7 @@ import orjson
 
 from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError, UpstreamTimeout
 from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.shapes import Shape, SlotKey
 from hegui.guard.stream import StreamInspector
 from hegui.guard.types import Action, Stage
@@ -55,6 +56,9 @@ class StreamRelay:
         self.stopped = False
         self.error: HeguiError | None = None
         self.recorded = False
+        self.labeller = exchange.state.labeller
+        self.begun: set[int] = set()  # choices whose generated text has begun (and got the label prefix)
+        self.closed: set[int] = set()  # choices that got the label suffix
 
     def _inspector(self, key: SlotKey) -> StreamInspector:
         insp = self.inspectors.get(key)
@@ -76,14 +80,18 @@ class StreamRelay:
             if step.stopped:
                 self.stopped = True
                 return None
-            slot.set(step.release)
+            release = step.release
+            if slot.key[1] == self.shape.content_field and slot.key[0] not in self.begun:
+                self.begun.add(slot.key[0])
+                release = self.labeller.prefix + release
+            slot.set(release)
         finishing = []
         for choice in chunk.get("choices") or []:
             idx = choice.get("index", 0)
             self.choices.add(idx)
             if choice.get("finish_reason"):
                 finishing.append(idx)
-        tails: list[dict[str, Any]] = []
+        tails: list[tuple[SlotKey, str]] = []
         for idx in finishing:
             for key, insp in self.inspectors.items():
                 if key[0] == idx:
@@ -92,25 +100,51 @@ class StreamRelay:
                         self.stopped = True
                         return None
                     if step.release:
-                        tails.append(self.shape.tail_choice(key, step.release))
+                        tails.append((key, step.release))
+            tails += self._suffix(idx)
         if finishing or self.deferred:
-            if tails:
-                self.deferred.append(self._chunk(tails))
+            self.deferred += self._tail_chunks(tails)
             self.deferred.append(chunk)
             return None
         return chunk if _meaningful(chunk) else None
 
     def _finish_all(self) -> None:
-        tails = []
+        tails: list[tuple[SlotKey, str]] = []
         for key, insp in self.inspectors.items():
             step = insp.finish()
             if step.stopped:
                 self.stopped = True
                 return
             if step.release:
-                tails.append(self.shape.tail_choice(key, step.release))
-        if tails:
-            self.deferred.insert(0, self._chunk(tails))
+                tails.append((key, step.release))
+        for idx in sorted(self.begun):  # choices the upstream never finished
+            tails += self._suffix(idx)
+        self.deferred[:0] = self._tail_chunks(tails)
+
+    def _suffix(self, idx: int) -> list[tuple[SlotKey, str]]:
+        """The explicit label's tail for a choice whose text has begun (once)."""
+        if idx not in self.begun or idx in self.closed or not self.labeller.suffix:
+            return []
+        self.closed.add(idx)
+        return [((idx, self.shape.content_field), self.labeller.suffix)]
+
+    def _tail_chunks(self, tails: list[tuple[SlotKey, str]]) -> list[dict[str, Any]]:
+        """One chunk per slot for the text released at the end (pieces of one slot joined)."""
+        merged: dict[SlotKey, str] = {}
+        for key, text in tails:
+            merged[key] = merged.get(key, "") + text
+        return [self._chunk([self.shape.tail_choice(key, text)]) for key, text in merged.items()]
+
+    def _stop_chunk(self, text: str = "") -> dict[str, Any]:
+        """The last chunk of a stopped stream: content_filter, and the label for text already sent."""
+        choices = []
+        for idx in sorted(self.choices or {0}):
+            tail = self.labeller.suffix if idx in self.begun and idx not in self.closed else ""
+            choices.append(self.shape.stop_choice(idx, text + tail))
+        chunk = self._chunk(choices)
+        if self.begun:
+            chunk[BODY_FIELD] = self.labeller.body_field(self.ex.request_id)
+        return chunk
 
     def findings(self) -> tuple[Action, list[FieldFinding]]:
         found: list[FieldFinding] = []
@@ -154,24 +188,19 @@ class StreamRelay:
             await self.response.aclose()
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(
-                    self._chunk(
-                        [
-                            self.shape.stop_choice(i, self.ex.state.policy.gateway.output_stop_text)
-                            for i in sorted(self.choices or {0})
-                        ]
-                    )
-                )
+                yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))
                 yield DONE
                 return
             self._finish_all()
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(self._chunk([self.shape.stop_choice(i) for i in sorted(self.choices or {0})]))
+                yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))
                 yield DONE
                 return
             detail = {"error": self.error.code, "message": self.error.message[:300]} if self.error else {}
             await self._record_output(**detail)
+            if self.deferred and self.begun:
+                self.deferred[-1][BODY_FIELD] = self.labeller.body_field(self.ex.request_id)
             for chunk in self.deferred:
                 yield sse(chunk)
             if self.error is not None:
@@ -181,7 +210,7 @@ class StreamRelay:
             await self.response.aclose()
             self.error = exc
             await self._record_output(error=exc.code, message=exc.message[:300], stopped=True)
-            yield sse(self._chunk([self.shape.stop_choice(i) for i in sorted(self.choices or {0})]))
+            yield sse(self._stop_chunk())
             yield DONE
         except StorageError as exc:
             # The decision could not be recorded: the rest of the answer is withheld.

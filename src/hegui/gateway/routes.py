@@ -106,7 +106,8 @@ async def _complete(
             raise
         _observe(ex, started, "ok")
         relay = StreamRelay(ex, shape, response)
-        return StreamingResponse(relay.events(), media_type="text/event-stream", headers=_headers(ex))
+        headers = _headers(ex) | state.labeller.headers(ex.request_id)
+        return StreamingResponse(relay.events(), media_type="text/event-stream", headers=headers)
 
     ex.record_later(input_draft)
     try:
@@ -135,7 +136,10 @@ async def _complete(
     state.metrics.decision("output", out_action.value, [f for _, f in out_found])
     outputs = {slot_field(s.key): s.text for s in shape.response_slots(answer)}
     await ex.record(ex.draft("output", out_action.value, outputs, out_found))
-    return json_response(answer, headers=_headers(ex))
+    if out_action.stops:
+        return json_response(answer, headers=_headers(ex))
+    state.labeller.label_answer(answer, ex.request_id)
+    return json_response(answer, headers=_headers(ex) | state.labeller.headers(ex.request_id))
 
 
 def _observe(ex: Exchange, started: float, outcome: str) -> None:

@@ -34,6 +34,7 @@ class ChatShape:
     object = "chat.completion"
     chunk_object = "chat.completion.chunk"
     id_prefix = "chatcmpl-"
+    content_field = "content"
     text_fields = ("content", "reasoning_content")
 
     def response_slots(self, response: dict[str, Any]) -> list[OutSlot]:
@@ -120,6 +121,7 @@ class CompletionShape:
     object = "text_completion"
     chunk_object = "text_completion"
     id_prefix = "cmpl-"
+    content_field = "text"
 
     def response_slots(self, response: dict[str, Any]) -> list[OutSlot]:
         return [

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Engine
 
+from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.upstream import UpstreamRouter
 from hegui.guard.pipeline import Pipeline
@@ -42,6 +43,7 @@ class GatewayState:
     router: UpstreamRouter
     metrics: Metrics
     content_hash: Callable[[str], str]
+    labeller: Labeller
 
     @classmethod
     def build(
@@ -53,6 +55,7 @@ class GatewayState:
         policy = policy or load_policy(settings.policy_file)
         metrics = Metrics()
         pipeline = build_pipeline(policy, observer=metrics.observe_check)
+        labeller = Labeller(policy.labels, policy.provider.name, source=policy.source)
         engine = make_engine(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
         migrate(engine)
         audit = AuditLog(engine, batch_max=settings.audit_batch_max)
@@ -60,7 +63,16 @@ class GatewayState:
         key = audit_content_key(settings.audit_content_key, settings.data_dir)
         audit.start()
         return cls(
-            settings, policy, pipeline, engine, audit, KeyStore(engine), router, metrics, content_hasher(key)
+            settings,
+            policy,
+            pipeline,
+            engine,
+            audit,
+            KeyStore(engine),
+            router,
+            metrics,
+            content_hasher(key),
+            labeller,
         )
 
     async def aclose(self) -> None:

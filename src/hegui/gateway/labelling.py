@@ -1,0 +1,59 @@
+"""Labels in the response path (GB 45438-2025; LBL-01 … LBL-14): the explicit label in generated text,
+streamed or whole, and the implicit AIGC object in a body field and a header.
+
+The implicit object's ProduceID is the response id, which is also the request id of the response's audit
+entries, so a label found on content leads back to its decisions (`hegui audit show PRODUCE_ID`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hegui.errors import ConfigError
+from hegui.label.config import LabelPolicy
+from hegui.label.implicit import AigcLabel, LabelError
+from hegui.label.text import prefix, suffix
+
+#: Name of the body extension field (Annex E a: the field name contains AIGC) and of the HTTP header.
+BODY_FIELD = "AIGC"
+HEADER = "X-AIGC-Label"
+
+_TEXT_FIELDS = ("content", "text")
+
+
+class Labeller:
+    """Built once at start-up; a producer that cannot go into a label stops the start."""
+
+    def __init__(self, policy: LabelPolicy, provider_name: str, *, source: str = "<bundled>") -> None:
+        self.policy = policy
+        # ContentProducer is "the provider's name or code" (Annex E): the configured provider code, else
+        # the provider's name (then `hegui label verify` reports LBL-07, the code format, as failing).
+        self.producer = policy.producer or provider_name
+        self.prefix = prefix(policy)
+        self.suffix = suffix(policy)
+        try:
+            self.implicit("check")
+        except LabelError as exc:
+            key = "labels.producer" if policy.producer else "provider.name"
+            raise ConfigError(
+                f"cannot be written into an AIGC label: {exc.message}", file=source, key=key
+            ) from None
+
+    def implicit(self, produce_id: str) -> AigcLabel:
+        return AigcLabel.first_write(self.producer, produce_id)
+
+    def headers(self, produce_id: str) -> dict[str, str]:
+        return {HEADER: self.implicit(produce_id).to_json()}
+
+    def body_field(self, produce_id: str) -> dict[str, str]:
+        return self.implicit(produce_id).as_dict()
+
+    def label_answer(self, answer: dict[str, Any], produce_id: str) -> None:
+        """Explicit label around each choice's text, implicit object in the body (whole answers)."""
+        for choice in answer.get("choices") or []:
+            message = choice.get("message")
+            holder = message if isinstance(message, dict) else choice
+            for name in _TEXT_FIELDS:
+                if isinstance(holder.get(name), str) and holder[name]:
+                    holder[name] = self.prefix + holder[name] + self.suffix
+        answer[BODY_FIELD] = self.body_field(produce_id)

@@ -1,0 +1,216 @@
+"""Routes that return labelled files: ``POST /v1/images/generations`` and ``POST /hegui/api/label``.
+
+Every generated image leaves with the explicit label (a visible plate, text height ≥ 5 % of the shortest
+side) and the implicit AIGC object in its XMP, read back before it is sent; images the upstream gives as
+URLs are fetched from the upstream and returned labelled, as ``b64_json``. The prompt is inspected at the
+input stage; the pictures themselves are not inspected by any check (hegui has no image classifier yet),
+which docs/gateway.md states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import time
+from typing import Any
+
+import httpx
+from pydantic import Field, StrictStr
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hegui.errors import ContentRefused, HeguiError, RequestError, UpstreamError
+from hegui.gateway.exchange import Exchange
+from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
+from hegui.gateway.labelling import BODY_FIELD
+from hegui.gateway.schemas import _Open, list_slots, parse
+from hegui.guard.types import Action, Stage
+
+
+class ImageRequest(_Open):
+    model: StrictStr = Field(min_length=1)
+    prompt: StrictStr = Field(min_length=1)
+    user: StrictStr | None = None
+
+
+def _label_file(data: bytes, name: str, ex: Exchange, *, explicit: bool) -> bytes:
+    from hegui.label.files import label_bytes
+
+    labeller = ex.state.labeller
+    return label_bytes(
+        data, name, labeller.implicit(ex.request_id), explicit=explicit, policy=labeller.policy
+    )
+
+
+async def _image_bytes(ex: Exchange, item: dict[str, Any]) -> bytes:
+    if isinstance(item.get("b64_json"), str):
+        try:
+            return base64.b64decode(item["b64_json"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise UpstreamError(f"upstream {ex.upstream.name!r} sent an image that is not base64") from exc
+    url = item.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise UpstreamError(
+            f"upstream {ex.upstream.name!r} sent an image with neither b64_json nor an http URL"
+        )
+    try:
+        response = await ex.upstream.client.get(url)
+    except httpx.TimeoutException as exc:
+        raise UpstreamError(f"fetching an image from upstream {ex.upstream.name!r} timed out") from exc
+    except httpx.TransportError as exc:
+        raise UpstreamError(f"fetching an image from upstream {ex.upstream.name!r} failed: {exc!r}") from exc
+    if response.status_code != 200:
+        raise UpstreamError(
+            f"fetching an image from upstream {ex.upstream.name!r}: HTTP {response.status_code}"
+        )
+    return response.content
+
+
+async def images_generations(request: Request) -> Response:
+    state = state_of(request)
+    principal = authenticate(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    req = parse(ImageRequest, body)
+    upstream = state.router.for_model(req.model)
+    ex = Exchange(
+        state,
+        principal,
+        None,
+        upstream,
+        model=req.model,
+        end_user=end_user(request, body),
+        endpoint="images.generations",
+        id_prefix="img-",
+    )
+    slots = list_slots(body, "prompt")
+    try:
+        action, found = ex.inspect_input(slots, [])
+    except HeguiError as exc:
+        await ex.record_error("input", exc)
+        raise
+    input_draft = ex.draft("input", action.value, {s.field: s.text for s in slots}, found)
+    if action.stops:
+        await ex.record(input_draft)
+        raise ContentRefused(state.policy.gateway.refusal_text, param="prompt")
+    ex.record_later(input_draft)
+    started = time.perf_counter()
+    try:
+        answer = await upstream.post_json("/images/generations", body)
+        items = answer.get("data")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise UpstreamError(f"upstream {upstream.name!r} answered without a list of images")
+        images = [await _image_bytes(ex, item) for item in items]
+    except HeguiError as exc:
+        await ex.record_error("upstream", exc)
+        raise
+    state.metrics.upstream_latency.labels(upstream.name, "ok").observe(time.perf_counter() - started)
+
+    out_found = []
+    out_action = Action.ALLOW
+    for i, item in enumerate(items):
+        if isinstance(item.get("revised_prompt"), str):
+            verdict = ex.run(Stage.OUTPUT, item["revised_prompt"])
+            out_found += [(f"data[{i}].revised_prompt", f) for f in verdict.findings]
+            out_action = max(out_action, verdict.action)
+            item["revised_prompt"] = verdict.text
+    if out_action.stops:
+        await ex.record(ex.draft("output", out_action.value, "", out_found, images=len(images)))
+        raise ContentRefused(state.policy.gateway.refusal_text, param="prompt")
+    try:
+        labelled = [await asyncio.to_thread(_label_file, data, "", ex, explicit=True) for data in images]
+    except HeguiError as exc:
+        await ex.record_error("label", exc)
+        raise
+    digests = [hashlib.sha256(d).hexdigest() for d in labelled]
+    await ex.record(
+        ex.draft(
+            "output", out_action.value, {"images": digests}, out_found, images=len(images), labelled=True
+        )
+    )
+    data = []
+    for item, image in zip(items, labelled, strict=True):
+        out = {k: v for k, v in item.items() if k not in ("url", "b64_json")}
+        data.append(out | {"b64_json": base64.b64encode(image).decode("ascii")})
+    answer["data"] = data
+    answer[BODY_FIELD] = state.labeller.body_field(ex.request_id)
+    return json_response(
+        answer, headers={"x-hegui-request-id": ex.request_id} | state.labeller.headers(ex.request_id)
+    )
+
+
+async def label_upload(request: Request) -> Response:
+    """Label an uploaded file: the body is the file, ``?filename=`` names its format, ``?explicit=false``
+    leaves out the visible/audible label. The answer is the labelled file."""
+    from hegui.label.files import kind_of
+
+    state = state_of(request)
+    principal = authenticate(request)
+    filename = request.query_params.get("filename", "")
+    if not filename:
+        raise RequestError(
+            "Give the file's name as ?filename=… (its suffix selects the label carrier).", param="filename"
+        )
+    explicit_param = request.query_params.get("explicit", "true").lower()
+    if explicit_param not in ("true", "false", "1", "0"):
+        raise RequestError("explicit must be true or false", param="explicit")
+    data = await _read_bytes(request, state.settings.max_upload_bytes)
+    kind = kind_of(filename, data)
+    first = next(iter(state.router.upstreams.values()))
+    ex = Exchange(
+        state,
+        principal,
+        None,
+        first,
+        model="",
+        end_user=request.headers.get("x-hegui-user"),
+        endpoint="label",
+        id_prefix="label-",
+    )
+    explicit = explicit_param in ("true", "1")
+    labelled = await asyncio.to_thread(_label_file, data, filename, ex, explicit=explicit)
+    await ex.record(
+        ex.draft(
+            "label",
+            "label",
+            {"file": hashlib.sha256(labelled).hexdigest()},
+            kind=kind,
+            explicit=explicit,
+            bytes=len(labelled),
+        )
+    )
+    headers = {"x-hegui-request-id": ex.request_id} | state.labeller.headers(ex.request_id)
+    return Response(labelled, media_type=_MEDIA.get(kind, "application/octet-stream"), headers=headers)
+
+
+_MEDIA = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "pdf": "application/pdf",
+    "md": "text/markdown; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+}
+
+
+async def _read_bytes(request: Request, limit: int) -> bytes:
+    from hegui.errors import PayloadTooLarge
+
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"The upload is {int(length)} bytes; the limit is {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
+    if not body:
+        raise RequestError("The upload is empty.")
+    return bytes(body)
