@@ -14,7 +14,9 @@ from hegui.guard.registry import build_pipeline
 from hegui.policy import load_policy
 
 
-def _pipeline(policy_file: Path | None, lexicon: Path | None = None, lexicon_format: str | None = None) -> Pipeline:
+def _pipeline(
+    policy_file: Path | None, lexicon: Path | None = None, lexicon_format: str | None = None
+) -> Pipeline:
     pipeline = build_pipeline(load_policy(policy_file))
     if lexicon is None:
         return pipeline
@@ -24,7 +26,9 @@ def _pipeline(policy_file: Path | None, lexicon: Path | None = None, lexicon_for
     if lexicon_format is not None and fmt is None:
         raise RequestError(f"--lexicon-format must be plain, tags, csv or xlsx, not {lexicon_format!r}")
     extra = lexicon_check("cli-lexicon", lexicon, fmt, stages=(Stage.INPUT, Stage.OUTPUT))  # type: ignore[arg-type]
-    return Pipeline([*pipeline.checks, extra], policy_version=pipeline.policy_version, mask_char=pipeline.mask_char)
+    return Pipeline(
+        [*pipeline.checks, extra], policy_version=pipeline.policy_version, mask_char=pipeline.mask_char
+    )
 
 
 def _read_text(text: str) -> str:
