@@ -83,12 +83,21 @@ class Target:
     def problem(self) -> str | None:
         """None while the path is up, else what is wrong (a step may have broken it)."""
         if self.service is not None and self.service.proc.poll() is not None:
-            return f"{self.name} exited with {self.service.proc.returncode}"
+            return f"{self.name} exited with {self.service.proc.returncode}{self._last_error()}"
         try:
             status = http_status(self.base + self.ready_path, timeout=5)
         except OSError as exc:
-            return f"{self.name} {self.ready_path}: {exc.__class__.__name__}: {exc}"
-        return None if status == 200 else f"{self.name} {self.ready_path} answered {status}"
+            return f"{self.name} {self.ready_path}: {exc.__class__.__name__}: {exc}{self._last_error()}"
+        return (
+            None if status == 200 else f"{self.name} {self.ready_path} answered {status}{self._last_error()}"
+        )
+
+    def _last_error(self) -> str:
+        """The last error line in the proxy's log, so that the report says why it stopped."""
+        if self.service is None:
+            return ""
+        found = [line for line in self.service.tail(400).splitlines() if "Error" in line or "ERROR" in line]
+        return f"; its log: `{found[-1].strip()[:200]}`" if found else ""
 
 
 def start_stub(stop_after: float) -> tuple[Service, int]:
