@@ -9,6 +9,7 @@
     │   └── ContentRefused          400  an input that cannot be answered with a refusal text (embeddings)
     ├── AuthenticationError         401  missing or wrong API key
     │   └── PermissionDenied        403  the key's role may not do this
+    │       └── UserSuspended       403  the end user is suspended or terminated (sanction ladder)
     ├── UpstreamError               502  the model server failed or answered badly
     │   ├── UpstreamUnavailable     502  connection refused, or the circuit breaker is open
     │   ├── UpstreamRejected        the upstream's own 4xx, passed on with its status
@@ -106,6 +107,10 @@ class PermissionDenied(AuthenticationError):
     http_status = 403
     error_type = "permission_error"
     code = "insufficient_permissions"
+
+
+class UserSuspended(PermissionDenied):
+    code = "user_suspended"
 
 
 class UpstreamError(HeguiError):

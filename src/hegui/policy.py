@@ -36,8 +36,9 @@ class ProviderPolicy(_Strict):
 
 class GatewayPolicy(_Strict):
     refusal_text: str = Field(
-        "抱歉，我无法协助处理这个请求。Sorry, I can't help with that request.",
-        description="The answer sent when an input is refused.",
+        "",
+        description="If set, the answer sent for every refused input; if empty, the [refusals] catalog's "
+        "text for the refused risk category.",
     )
     output_stop_text: str = Field(
         "",

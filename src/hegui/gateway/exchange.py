@@ -6,17 +6,24 @@ import concurrent.futures
 import contextlib
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from hegui.errors import HeguiError, StorageError
+from hegui.errors import HeguiError, StorageError, UserSuspended
 from hegui.gateway.schemas import Slot
 from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
 from hegui.gateway.upstream import Upstream
+from hegui.guard.memory import SessionKey, SessionView, remember
+from hegui.guard.sanctions import Violation
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
 from hegui.records.audit import AuditDraft, AuditEntry, canonical
 
 FieldFinding = tuple[str, Finding]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def new_request_id(prefix: str) -> str:
@@ -35,6 +42,7 @@ class Exchange:
         end_user: str | None,
         endpoint: str,
         id_prefix: str = "",
+        session: str | None = None,
     ) -> None:
         self.state = state
         self.principal = principal
@@ -43,13 +51,66 @@ class Exchange:
         self.model = model
         self.endpoint = endpoint
         self.request_id = new_request_id(shape.id_prefix if shape else id_prefix)
+        self.session_key = SessionKey(principal.tenant, end_user, session)
         self.ctx = Context(
             tenant=principal.tenant,
             user=end_user,
+            session=session,
             channel="chat" if principal.channel == "chat" else "api",
             upstream_region=upstream.region,
             request_id=self.request_id,
+            memory=SessionView(state.memory, self.session_key) if end_user else None,
         )
+
+    # -- the end user's standing (Interim Measures Art. 14) ------------------------------------------
+
+    async def check_standing(self) -> None:
+        """A suspended or terminated end user is not served; the refusal is recorded."""
+        user = self.ctx.user
+        if user is None:
+            return
+        standing = self.state.ladder.standing(self.state.sanctions, self.principal.tenant, user, _now())
+        if standing.may_use:
+            return
+        notice = self.state.refusals.notice(standing.level.value, until=standing.until)  # type: ignore[arg-type]
+        await self.record(self.draft("input", "block_user", "", sanction=standing.level.value))
+        raise UserSuspended(notice)
+
+    async def refusal_text(self, found: Sequence[FieldFinding]) -> str:
+        """The refusal for these findings; counts the violation on the user's ladder (and records a step)."""
+        policy = self.state.policy.gateway
+        text = policy.refusal_text or self.state.refusals.for_findings(tuple(f for _, f in found))
+        user = self.ctx.user
+        if user is None:
+            return text
+        worst = max((f.action for _, f in found), default=Action.REFUSE)
+        categories = tuple(dict.fromkeys(f.category for _, f in found if f.action.stops))
+        violation = Violation(
+            self.principal.tenant, user, _now(), worst, categories, self.request_id, self.ctx.session
+        )
+        step = self.state.ladder.record(self.state.sanctions, violation)
+        if step is None:
+            return text
+        self.record_later(
+            self.draft(
+                "sanction",
+                step.level.value,
+                "",
+                previous=step.previous.value,
+                violations=step.violations,
+                reason=step.reason,
+                until=step.until.isoformat() if step.until else None,
+            )
+        )
+        notice = self.state.refusals.notice(step.level.value, until=step.until)  # type: ignore[arg-type]
+        return f"{text}\n\n{notice}"
+
+    def remember_turn(self, text: str, action: Action, found: Sequence[FieldFinding]) -> None:
+        """Keep the user's turn in the session memory (near-duplicate and split-turn checks use it)."""
+        if self.ctx.user is None or not text:
+            return
+        verdict = Verdict(action, tuple(f for _, f in found), text, self.state.pipeline.policy_version)
+        remember(self.state.memory, self.session_key, text, verdict, _now())
 
     # -- guard --------------------------------------------------------------------------------------
 

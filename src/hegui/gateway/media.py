@@ -83,17 +83,20 @@ async def images_generations(request: Request) -> Response:
         end_user=end_user(request, body),
         endpoint="images.generations",
         id_prefix="img-",
+        session=request.headers.get("x-hegui-session"),
     )
     slots = list_slots(body, "prompt")
+    await ex.check_standing()
     try:
         action, found = ex.inspect_input(slots, [])
     except HeguiError as exc:
         await ex.record_error("input", exc)
         raise
+    ex.remember_turn(req.prompt, action, found)
     input_draft = ex.draft("input", action.value, {s.field: s.text for s in slots}, found)
     if action.stops:
         await ex.record(input_draft)
-        raise ContentRefused(state.policy.gateway.refusal_text, param="prompt")
+        raise ContentRefused(await ex.refusal_text(found), param="prompt")
     ex.record_later(input_draft)
     started = time.perf_counter()
     try:
@@ -117,7 +120,7 @@ async def images_generations(request: Request) -> Response:
             item["revised_prompt"] = verdict.text
     if out_action.stops:
         await ex.record(ex.draft("output", out_action.value, "", out_found, images=len(images)))
-        raise ContentRefused(state.policy.gateway.refusal_text, param="prompt")
+        raise ContentRefused(state.refusals.for_findings(tuple(f for _, f in out_found)), param="prompt")
     try:
         labelled = [await asyncio.to_thread(_label_file, data, "", ex, explicit=True) for data in images]
     except HeguiError as exc:

@@ -47,6 +47,7 @@ async def chat_completions(request: Request) -> Response:
         model=req.model,
         end_user=end_user(request, body),
         endpoint="chat.completions",
+        session=request.headers.get("x-hegui-session"),
     )
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
     return await _complete(ex, CHAT, body, chat_input_slots(body), turns, stream=req.stream)
@@ -66,30 +67,44 @@ async def completions(request: Request) -> Response:
         model=req.model,
         end_user=end_user(request, body),
         endpoint="completions",
+        session=request.headers.get("x-hegui-session"),
     )
     return await _complete(ex, COMPLETION, body, list_slots(body, "prompt"), [], stream=req.stream)
 
 
 async def _inspect_input(
-    ex: Exchange, slots: list[Slot], turns: list[str]
+    ex: Exchange, slots: list[Slot], turns: list[str], body: dict[str, Any]
 ) -> tuple[Action, list[FieldFinding]]:
+    """The end user's standing, then the input stage; the user's latest turn (as released, so masked
+    when masked) goes to the session memory."""
+    await ex.check_standing()
     try:
-        return ex.inspect_input(slots, turns)
+        action, found = ex.inspect_input(slots, turns)
     except CheckFailed as exc:
         await ex.record_error("input", exc)
         raise
+    ex.remember_turn(_latest_turn(body), action, found)
+    return action, found
+
+
+def _latest_turn(body: dict[str, Any]) -> str:
+    if "messages" in body:
+        turns = recent_user_turns(body, 1)
+        return turns[-1] if turns else ""
+    value = body.get("prompt", body.get("input"))
+    return value if isinstance(value, str) else "\n".join(v for v in value or [] if isinstance(v, str))
 
 
 async def _complete(
     ex: Exchange, shape: Shape, body: dict[str, Any], slots: list[Slot], turns: list[str], *, stream: bool
 ) -> Response:
     state = ex.state
-    action, found = await _inspect_input(ex, slots, turns)
+    action, found = await _inspect_input(ex, slots, turns, body)
     inputs = {s.field: s.text for s in slots}
     input_draft = ex.draft("input", action.value, inputs, found)
     if action.stops:
         await ex.record(input_draft)
-        text = state.policy.gateway.refusal_text
+        text = await ex.refusal_text(found)
         if stream:
             chunks = [*(sse(c) for c in shape.refusal_chunks(ex.request_id, ex.model, text)), DONE]
             return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
@@ -131,7 +146,9 @@ async def _complete(
         raise
     if out_action.stops:
         shape.stopped_message(
-            answer, state.policy.gateway.output_stop_text or state.policy.gateway.refusal_text
+            answer,
+            state.policy.gateway.output_stop_text
+            or state.refusals.for_findings(tuple(f for _, f in out_found)),
         )
     state.metrics.decision("output", out_action.value, [f for _, f in out_found])
     outputs = {slot_field(s.key): s.text for s in shape.response_slots(answer)}
@@ -161,12 +178,13 @@ async def embeddings(request: Request) -> Response:
         end_user=end_user(request, body),
         endpoint="embeddings",
         id_prefix="emb-",
+        session=request.headers.get("x-hegui-session"),
     )
     slots = list_slots(body, "input")
-    action, found = await _inspect_input(ex, slots, [])
+    action, found = await _inspect_input(ex, slots, [], body)
     await ex.record(ex.draft("input", action.value, {s.field: s.text for s in slots}, found))
     if action.stops:
-        raise ContentRefused(state.policy.gateway.refusal_text, param="input")
+        raise ContentRefused(await ex.refusal_text(found), param="input")
     started = time.perf_counter()
     try:
         answer = await upstream.post_json("/embeddings", body)

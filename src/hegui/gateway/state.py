@@ -11,8 +11,11 @@ from sqlalchemy import Engine
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.upstream import UpstreamRouter
+from hegui.guard.memory import InMemoryMemoryStore, MemoryStore
 from hegui.guard.pipeline import Pipeline
+from hegui.guard.refusals import RefusalCatalog
 from hegui.guard.registry import build_pipeline
+from hegui.guard.sanctions import InMemorySanctionStore, SanctionLadder, SanctionStore
 from hegui.policy import Policy, load_policy
 from hegui.records.audit import AuditLog, content_hasher
 from hegui.records.db import make_engine, migrate
@@ -44,6 +47,10 @@ class GatewayState:
     metrics: Metrics
     content_hash: Callable[[str], str]
     labeller: Labeller
+    refusals: RefusalCatalog
+    ladder: SanctionLadder
+    sanctions: SanctionStore
+    memory: MemoryStore
 
     @classmethod
     def build(
@@ -73,6 +80,10 @@ class GatewayState:
             metrics,
             content_hasher(key),
             labeller,
+            RefusalCatalog(policy.refusals),
+            SanctionLadder(policy.sanctions),
+            InMemorySanctionStore(),
+            InMemoryMemoryStore(),
         )
 
     async def aclose(self) -> None:

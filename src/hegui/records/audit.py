@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hegui.errors import AuditChainBroken, StorageError
 from hegui.records.tables import AuditEntryRow, AuditHeadRow
@@ -226,7 +226,7 @@ class AuditLog:
         for attempt in range(3):
             try:
                 sealed = write_batch(self._engine, drafts)
-            except OperationalError as exc:  # e.g. "database is locked" from another process
+            except (OperationalError, IntegrityError) as exc:  # locked by, or lost a race to, another writer
                 if attempt < 2:
                     time.sleep(0.05 * (attempt + 1))
                     continue
