@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hegui.errors import ConfigError
-from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
-from hegui.guard.lexicon.matcher import DEFAULT_MAX_GAP
-from hegui.guard.lexicon.model import DEFAULT_TAG_MAP
-from hegui.guard.lexicon.sources import Format, load_lexicon
+from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, DEFAULT_TAG_MAP
 from hegui.guard.types import Action, Stage
 from hegui.taxonomy import is_risk
 
 if TYPE_CHECKING:
+    from hegui.guard.lexicon.check import LexiconCheck
+    from hegui.guard.lexicon.sources import Format
     from hegui.guard.registry import CheckFactory
     from hegui.policy import CheckPolicy
 
@@ -91,6 +90,10 @@ def lexicon_check(
     builtin_allow: bool = True,
 ) -> LexiconCheck:
     """A reloadable lexicon check over files; raises ConfigError on any problem with them."""
+    # The engine (numpy, OpenCC, pypinyin) is imported only when a policy actually has a lexicon.
+    from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
+    from hegui.guard.lexicon.sources import load_lexicon
+
     tags = DEFAULT_TAG_MAP | dict(tag_map or {})
     allowed = list(allow)
 

@@ -11,10 +11,37 @@ Pure: reads files only when asked to load one; no HTTP, no database.
 
 from __future__ import annotations
 
-from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
-from hegui.guard.lexicon.matcher import CompiledLexicon, LexiconMatch
-from hegui.guard.lexicon.model import DEFAULT_TAG_MAP, Lexicon, Term
-from hegui.guard.lexicon.sources import FORMATS, load_lexicon, write_table
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
+    from hegui.guard.lexicon.matcher import CompiledLexicon, LexiconMatch
+    from hegui.guard.lexicon.model import DEFAULT_TAG_MAP, Lexicon, Term
+    from hegui.guard.lexicon.sources import FORMATS, load_lexicon, write_table
+
+# Imported on first use: the matcher pulls in numpy, OpenCC and pypinyin (about 70 MB), which a
+# gateway whose policy has no lexicon check should not pay for.
+_LAZY = {
+    "LexiconCheck": "check",
+    "ReloadableLexicon": "check",
+    "CompiledLexicon": "matcher",
+    "LexiconMatch": "matcher",
+    "DEFAULT_TAG_MAP": "model",
+    "Lexicon": "model",
+    "Term": "model",
+    "FORMATS": "sources",
+    "load_lexicon": "sources",
+    "write_table": "sources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "DEFAULT_TAG_MAP",

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
-from hegui.guard.lexicon.matcher import DEFAULT_MAX_GAP, CompiledLexicon, LexiconMatch
-from hegui.guard.lexicon.model import Lexicon
+from hegui.guard.lexicon.matcher import CompiledLexicon, LexiconMatch
+from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon
 from hegui.guard.types import Action, Context, Finding, Stage
 
 

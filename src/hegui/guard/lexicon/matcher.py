@@ -27,12 +27,10 @@ from typing import Literal
 
 import ahocorasick_rs
 
-from hegui.guard.lexicon.model import Lexicon, Term
+from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Term
 from hegui.text.normalize import NormalizedText, Normalizer, default_normalizer
-from hegui.text.pinyin import spellings
 
 Via = Literal["text", "pinyin", "initials"]
-DEFAULT_MAX_GAP = 3
 
 
 def _alnum_ascii(code: int) -> bool:
@@ -76,6 +74,8 @@ class CompiledLexicon:
             if not self._add(index, term.text, i, "text"):
                 self.skipped.append(term.text)
             if term.pinyin:
+                from hegui.text.pinyin import spellings  # pypinyin only when a term asks for it
+
                 sp = spellings(term.text)
                 if sp is not None:
                     self._add(index, sp.full, i, "pinyin")

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from hegui.guard.types import Action
 from hegui.taxonomy import is_risk
 
+#: Most characters tolerated between the characters of a term, in all (see matcher).
+DEFAULT_MAX_GAP = 3
+
 #: Default mapping of the sensitive-word tag codes (houbb/sensitive-word) to GB/T 45654 risk ids.
 #: 0 politics → subversion (A.1a), 1 drugs → other unlawful (A.1h), 2 pornography → violence or
 #: obscenity (A.1f), 3 gambling → other unlawful (A.1h), 4 illegal → other unlawful (A.1h).
