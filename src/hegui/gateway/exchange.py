@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from hegui.errors import HeguiError, StorageError, UserSuspended
 from hegui.gateway.schemas import Slot
@@ -20,6 +21,7 @@ from hegui.guard.types import Action, Context, Finding, Stage, Verdict
 from hegui.records.audit import AuditDraft, AuditEntry, canonical
 
 FieldFinding = tuple[str, Finding]
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -149,6 +151,25 @@ class Exchange:
         if not found:
             self.state.metrics.decision("input", Action.ALLOW.value, [])
         return action, found
+
+    # -- upstream -----------------------------------------------------------------------------------
+
+    async def upstream_call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run an upstream call, timing it; a failure is recorded (stage ``upstream``) and re-raised."""
+        started = time.perf_counter()
+        try:
+            result = await call()
+        except HeguiError as exc:
+            self._observe(started, exc.code or "error")
+            await self.record_error("upstream", exc)
+            raise
+        self._observe(started, "ok")
+        return result
+
+    def _observe(self, started: float, outcome: str) -> None:
+        self.state.metrics.upstream_latency.labels(self.upstream.name, outcome).observe(
+            time.perf_counter() - started
+        )
 
     # -- audit --------------------------------------------------------------------------------------
 

@@ -38,23 +38,29 @@ def authenticate(request: Request, *, admin: bool = False) -> Principal:
     return Principal(key.id, key.prefix, key.tenant, key.role, key.channel)
 
 
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The JSON object in the body, read up to ``limit`` bytes; anything else is a 4xx."""
+async def read_body(request: Request, limit: int, what: str = "request body") -> bytes:
+    """The body, read up to ``limit`` bytes (413 above, without reading the rest); 400 when empty."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(f"The request body is {int(length)} bytes; the limit is {limit} bytes.")
+        raise PayloadTooLarge(f"The {what} is {int(length)} bytes; the limit is {limit} bytes.")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
+            raise PayloadTooLarge(f"The {what} is larger than the limit of {limit} bytes.")
     if not body:
-        raise RequestError("The request body is empty; send a JSON object.")
+        raise RequestError(f"The {what} is empty.")
+    return bytes(body)
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The JSON object in the body, read up to ``limit`` bytes; anything else is a 4xx."""
+    body = await read_body(request, limit)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         try:
-            bytes(body).decode("utf-8")
+            body.decode("utf-8")
         except UnicodeDecodeError as uexc:
             raise RequestError(f"The request body is not valid UTF-8 (byte {uexc.start}).") from None
         raise RequestError(f"We could not parse the JSON body of your request: {exc}.") from None

@@ -13,7 +13,6 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import time
 from typing import Any
 
 import httpx
@@ -23,7 +22,7 @@ from starlette.responses import Response
 
 from hegui.errors import ContentRefused, HeguiError, RequestError, UpstreamError
 from hegui.gateway.exchange import Exchange
-from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
+from hegui.gateway.http import authenticate, end_user, json_response, read_body, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.schemas import _Open, list_slots, parse
 from hegui.guard.types import Action, Stage
@@ -98,17 +97,15 @@ async def images_generations(request: Request) -> Response:
         await ex.record(input_draft)
         raise ContentRefused(await ex.refusal_text(found), param="prompt")
     ex.record_later(input_draft)
-    started = time.perf_counter()
-    try:
+
+    async def generate() -> tuple[list[dict[str, Any]], list[bytes], dict[str, Any]]:
         answer = await upstream.post_json("/images/generations", body)
         items = answer.get("data")
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise UpstreamError(f"upstream {upstream.name!r} answered without a list of images")
-        images = [await _image_bytes(ex, item) for item in items]
-    except HeguiError as exc:
-        await ex.record_error("upstream", exc)
-        raise
-    state.metrics.upstream_latency.labels(upstream.name, "ok").observe(time.perf_counter() - started)
+        return items, [await _image_bytes(ex, item) for item in items], answer
+
+    items, images, answer = await ex.upstream_call(generate)
 
     out_found = []
     out_action = Action.ALLOW
@@ -158,7 +155,7 @@ async def label_upload(request: Request) -> Response:
     explicit_param = request.query_params.get("explicit", "true").lower()
     if explicit_param not in ("true", "false", "1", "0"):
         raise RequestError("explicit must be true or false", param="explicit")
-    data = await _read_bytes(request, state.settings.max_upload_bytes)
+    data = await read_body(request, state.settings.max_upload_bytes, "upload")
     kind = kind_of(filename, data)
     first = next(iter(state.router.upstreams.values()))
     ex = Exchange(
@@ -201,19 +198,3 @@ _MEDIA = {
     "md": "text/markdown; charset=utf-8",
     "txt": "text/plain; charset=utf-8",
 }
-
-
-async def _read_bytes(request: Request, limit: int) -> bytes:
-    from hegui.errors import PayloadTooLarge
-
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(f"The upload is {int(length)} bytes; the limit is {limit} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The upload is larger than the limit of {limit} bytes.")
-    if not body:
-        raise RequestError("The upload is empty.")
-    return bytes(body)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hegui.errors import CheckFailed, ContentRefused, HeguiError
+from hegui.errors import CheckFailed, ContentRefused
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
 from hegui.gateway.relay import DONE, StreamRelay, slot_field, sse
@@ -110,28 +109,15 @@ async def _complete(
             return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
         return json_response(shape.refusal(ex.request_id, ex.model, text), headers=_headers(ex))
 
-    started = time.perf_counter()
     if stream:
         await ex.record(input_draft)  # durable before the first byte of the answer
-        try:
-            response = await ex.upstream.open_stream(shape.path, body)
-        except HeguiError as exc:
-            _observe(ex, started, exc.code or "error")
-            await ex.record_error("upstream", exc)
-            raise
-        _observe(ex, started, "ok")
+        response = await ex.upstream_call(lambda: ex.upstream.open_stream(shape.path, body))
         relay = StreamRelay(ex, shape, response)
         headers = _headers(ex) | state.labeller.headers(ex.request_id)
         return StreamingResponse(relay.events(), media_type="text/event-stream", headers=headers)
 
     ex.record_later(input_draft)
-    try:
-        answer = await ex.upstream.post_json(shape.path, body)
-    except HeguiError as exc:
-        _observe(ex, started, exc.code or "error")
-        await ex.record_error("upstream", exc)
-        raise
-    _observe(ex, started, "ok")
+    answer = await ex.upstream_call(lambda: ex.upstream.post_json(shape.path, body))
     answer["id"] = ex.request_id
     out_action, out_found = Action.ALLOW, []
     try:
@@ -159,10 +145,6 @@ async def _complete(
     return json_response(answer, headers=_headers(ex) | state.labeller.headers(ex.request_id))
 
 
-def _observe(ex: Exchange, started: float, outcome: str) -> None:
-    ex.state.metrics.upstream_latency.labels(ex.upstream.name, outcome).observe(time.perf_counter() - started)
-
-
 async def embeddings(request: Request) -> Response:
     state = state_of(request)
     principal = authenticate(request)
@@ -185,14 +167,7 @@ async def embeddings(request: Request) -> Response:
     await ex.record(ex.draft("input", action.value, {s.field: s.text for s in slots}, found))
     if action.stops:
         raise ContentRefused(await ex.refusal_text(found), param="input")
-    started = time.perf_counter()
-    try:
-        answer = await upstream.post_json("/embeddings", body)
-    except HeguiError as exc:
-        _observe(ex, started, exc.code or "error")
-        await ex.record_error("upstream", exc)
-        raise
-    _observe(ex, started, "ok")
+    answer = await ex.upstream_call(lambda: upstream.post_json("/embeddings", body))
     return json_response(answer, headers=_headers(ex))
 
 

@@ -41,22 +41,33 @@ class _DenyListOptions(BaseModel):
     terms_file: str | None = None
 
 
-def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
-    opts = check_options(_DenyListOptions, spec, index, source)
-    terms = list(opts.terms)
-    if opts.terms_file:
-        path = Path(opts.terms_file)
+def read_terms(
+    terms: list[str],
+    terms_file: str | None,
+    base_dir: Path,
+    index: int,
+    source: str,
+    kind: str = "a deny-list",
+) -> list[str]:
+    """The ``terms`` plus the lines of ``terms_file`` (relative to the policy file); at least one term."""
+    out = list(terms)
+    if terms_file:
+        path = Path(terms_file)
         path = path if path.is_absolute() else base_dir / path
         try:
-            terms += path.read_text(encoding="utf-8").splitlines()
+            out += path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(
                 f"cannot read terms file {path}: {exc}", file=source, key=f"checks[{index}].terms_file"
             ) from None
-    if not any(t.strip() for t in terms):
-        raise ConfigError(
-            "a deny-list needs terms or a terms_file", file=source, key=f"checks[{index}].terms"
-        )
+    if not any(t.strip() for t in out):
+        raise ConfigError(f"{kind} needs terms or a terms_file", file=source, key=f"checks[{index}].terms")
+    return out
+
+
+def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    opts = check_options(_DenyListOptions, spec, index, source)
+    terms = read_terms(opts.terms, opts.terms_file, base_dir, index, source)
     return DenyListCheck(spec.name, terms, stages=spec.stages, action=spec.action, category=spec.category)
 
 

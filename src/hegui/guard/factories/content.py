@@ -206,23 +206,11 @@ _INPUT_ONLY = frozenset({Stage.INPUT})
 def _split_turns(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.denylist import DenyListCheck
     from hegui.guard.memory import SplitTurnCheck
-    from hegui.guard.registry import check_options
+    from hegui.guard.registry import check_options, read_terms
 
     opts = check_options(_SplitTurnOptions, spec, index, source)
     _stages(spec, _INPUT_ONLY, index, source)
-    terms = list(opts.terms)
-    if opts.terms_file:
-        path = _path(opts.terms_file, base_dir)
-        try:
-            terms += path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"cannot read terms file {path}: {exc}", file=source, key=f"checks[{index}].terms_file"
-            ) from None
-    if not any(t.strip() for t in terms):
-        raise ConfigError(
-            "split_turns needs terms or a terms_file", file=source, key=f"checks[{index}].terms"
-        )
+    terms = read_terms(opts.terms, opts.terms_file, base_dir, index, source, kind="split_turns")
     inner = DenyListCheck(f"{spec.name}.terms", terms, action=spec.action, category=spec.category)
     return SplitTurnCheck(spec.name, inner, turns=opts.turns)
 
