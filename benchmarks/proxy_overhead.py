@@ -320,9 +320,10 @@ def check_answers(target: Target) -> None:
 
 
 def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile: the smallest sample with at least q % of the samples at or below it."""
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
+    return ordered[rank - 1]
 
 
 @dataclass
