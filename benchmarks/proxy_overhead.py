@@ -166,7 +166,8 @@ def start_hegui(hegui: Path, stub_port: int, timeout: float) -> Target:
         {"Authorization": f"Bearer {key}"},
         service,
         ready_path="/readyz",
-        note=f"`hegui serve`, deny-list on input and output, fresh SQLite data dir; ready in {took:.1f} s",
+        note=f"`hegui serve` (defaults: one process, no access log), deny-list on input and output, "
+        f"audit entries in a fresh SQLite data dir; ready in {took:.1f} s",
     )
 
 
@@ -233,7 +234,8 @@ def start_litellm(stub_port: int, spec: str, timeout: float) -> Target:
         {"Authorization": f"Bearer {master}"},
         service,
         ready_path="/health/readiness",
-        note=f"{note}, `litellm --config` (uvicorn, 1 worker), master key, no DB; ready in {took:.1f} s",
+        note=f"{note}, `litellm --config` (defaults: uvicorn, 1 worker, access log on), master key, "
+        f"no database; ready in {took:.1f} s",
     )
 
 
