@@ -6,7 +6,8 @@
     │   ├── PayloadTooLarge         413
     │   ├── UnknownModel            404  no upstream serves that model
     │   ├── UnsupportedMediaType    415
-    │   └── ContentRefused          400  an input that cannot be answered with a refusal text (embeddings)
+    │   ├── ContentRefused          400  an input that cannot be answered with a refusal text (embeddings)
+    │   └── RecordNotFound          404  no such agreement, request, user or export
     ├── AuthenticationError         401  missing or wrong API key
     │   └── PermissionDenied        403  the key's role may not do this
     │       └── UserSuspended       403  the end user is suspended or terminated (sanction ladder)
@@ -16,6 +17,7 @@
     │   └── UpstreamTimeout         504  no answer within the configured timeout
     ├── CheckFailed                 500  a check raised; the request is refused, never passed unchecked
     ├── StorageError                503  the database could not record a decision; nothing is sent
+    │   └── ContentErased           410  the end user's data key was deleted (crypto-shredding)
     └── AuditChainBroken            exit 1  `hegui audit verify` found an entry that does not verify
 
 The mapping to OpenAI-shaped error bodies (``{"error": {"message", "type", "param", "code"}}``) and to
@@ -96,6 +98,12 @@ class ContentRefused(RequestError):
     code = "content_filter"
 
 
+class RecordNotFound(RequestError):
+    http_status = 404
+    exit_code = 1
+    code = "not_found"
+
+
 class AuthenticationError(HeguiError):
     http_status = 401
     exit_code = 2
@@ -151,6 +159,13 @@ class CheckFailed(HeguiError):
 class StorageError(HeguiError):
     http_status = 503
     code = "storage_unavailable"
+
+
+class ContentErased(StorageError):
+    """The stored content can no longer be decrypted: its owner's data key was deleted on purpose."""
+
+    http_status = 410
+    code = "content_erased"
 
 
 class AuditChainBroken(HeguiError):

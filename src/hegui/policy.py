@@ -20,6 +20,7 @@ from hegui.guard.refusals import RefusalPolicy
 from hegui.guard.sanctions import SanctionPolicy
 from hegui.guard.types import Action, Stage
 from hegui.label.config import LabelPolicy
+from hegui.records.config import RecordsPolicy
 from hegui.taxonomy import is_risk
 
 
@@ -121,6 +122,7 @@ class Policy(_Strict):
     labels: LabelPolicy = LabelPolicy()
     sanctions: SanctionPolicy = SanctionPolicy()
     refusals: RefusalPolicy = RefusalPolicy()
+    records: RecordsPolicy = RecordsPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)

@@ -47,13 +47,18 @@ class Settings(BaseSettings):
         None,
         description="Secret for the keyed content hash in audit entries; generated into <data_dir> if unset.",
     )
+    master_key: str | None = Field(
+        None,
+        description="64 hex characters: the master key that wraps every end user's data key. Generated into "
+        "<data_dir>/master.key if unset; production must set it and back it up separately from the database.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     first_key: bool = Field(
         True,
         description="On first start with no API keys, create a client key and print it once.",
     )
 
-    @field_validator("policy_file", "database_url", "audit_content_key", mode="before")
+    @field_validator("policy_file", "database_url", "audit_content_key", "master_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

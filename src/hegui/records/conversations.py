@@ -1,0 +1,107 @@
+"""The conversation store: every turn encrypted under its end user's own data key (see `vault`).
+
+Separate from the training pool: a stored turn is kept for the user's own access requests and for the
+provider's duties, never for training. Without an end-user id nothing is stored (there would be no key
+to shred). This module never writes plaintext to the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select
+
+from hegui.records.audit import utc_now
+from hegui.records.tables_records import ConversationTurnRow
+from hegui.records.vault import Vault
+
+ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTurn:
+    id: int
+    session: str | None
+    request_id: str
+    role: str
+    text: str
+    marks: dict[str, Any]
+    at: str
+
+
+def store_turn(
+    engine: Engine,
+    vault: Vault,
+    *,
+    tenant: str,
+    user: str,
+    session: str | None,
+    request_id: str,
+    role: str,
+    text: str,
+    marks: Mapping[str, Any] | None = None,
+    at: str | None = None,
+) -> int:
+    """Encrypt and store one turn; returns its id. ``marks`` are the guard's (action, trainable, …)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    token = vault.encrypt(tenant, user, text)
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(ConversationTurnRow)
+                .values(
+                    tenant=tenant,
+                    user_id=user,
+                    session=session,
+                    request_id=request_id,
+                    role=role,
+                    ciphertext=token,
+                    marks=json.dumps(dict(marks or {}), sort_keys=True, ensure_ascii=False),
+                    at=at or utc_now(),
+                )
+                .returning(ConversationTurnRow.id)
+            ).scalar_one()
+        )
+
+
+def turns_of(engine: Engine, vault: Vault, tenant: str, user: str) -> list[StoredTurn]:
+    """Every stored turn of ``user``, decrypted (ContentErased if rows remain but the key is gone)."""
+    t = ConversationTurnRow
+    q = (
+        select(t.id, t.session, t.request_id, t.role, t.ciphertext, t.marks, t.at)
+        .where((t.tenant == tenant) & (t.user_id == user))
+        .order_by(t.id)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [
+        StoredTurn(
+            r.id,
+            r.session,
+            r.request_id,
+            r.role,
+            vault.decrypt(tenant, user, r.ciphertext),
+            json.loads(r.marks),
+            r.at,
+        )
+        for r in rows
+    ]
+
+
+def ciphertexts_of(engine: Engine, tenant: str, user: str) -> list[str]:
+    """The raw stored ciphertexts (for backups and tests of crypto-shredding)."""
+    t = ConversationTurnRow
+    with engine.connect() as conn:
+        return list(
+            conn.execute(select(t.ciphertext).where((t.tenant == tenant) & (t.user_id == user))).scalars()
+        )
+
+
+def purge_before(engine: Engine, cutoff: str) -> int:
+    """Delete turns stored before ``cutoff`` (ISO UTC); returns how many."""
+    with engine.begin() as conn:
+        return int(conn.execute(delete(ConversationTurnRow).where(ConversationTurnRow.at < cutoff)).rowcount)
