@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -139,8 +140,11 @@ def admit_to_pool(
     analyzer = analyzer or PIIAnalyzer()
     clean_prompt, found_p = scrub(prompt, analyzer)
     clean_answer, found_a = scrub(answer, analyzer)
-    if len(clean_prompt.strip()) < max(policy.pool_min_chars, 1):
-        return _reject(engine, tenant, user, request_id, "too_short", str(len(clean_prompt.strip())))
+    # Judge the length without the placeholders: a prompt that was nothing but personal information
+    # has nothing left to learn from.
+    left = len(re.sub(r"\[[a-z_]+\]", "", clean_prompt).strip())
+    if left < max(policy.pool_min_chars, 1):
+        return _reject(engine, tenant, user, request_id, "too_short", str(left))
     m = _minhash(clean_prompt + "\n" + clean_answer)
     bands = _bands(m)
     record_hash = hashlib.sha256(
