@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__
 from hegui.errors import HeguiError
-from hegui.gateway import media, routes
+from hegui.gateway import admin, media, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.state import GatewayState
 from hegui.policy import Policy
@@ -117,6 +117,7 @@ def create_app(
     app.add_api_route("/hegui/api/label", media.label_upload, methods=["POST"], tags=["labels"])
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
+    admin.register(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:

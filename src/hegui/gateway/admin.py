@@ -1,0 +1,245 @@
+"""Admin routes of the records room under ``/hegui/api/`` (admin key only): real-name verification,
+agreements, training consent, data-subject requests, pool export and check.
+
+Each route authenticates first, validates its body, and calls one function of `hegui.records`; errors
+are `HeguiError` subclasses answered OpenAI-shaped by the app's handler. The database work runs in the
+thread pool so that the event loop keeps serving model traffic. These routes never return another
+tenant's data: the tenant is the admin key's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hegui.errors import RequestError
+from hegui.gateway.http import authenticate, json_response, read_json, state_of
+from hegui.gateway.state import Principal
+from hegui.records import agreements, consent, dsr, export
+from hegui.records.keys import CHANNELS
+from hegui.records.vault import Vault, master_key
+
+T = TypeVar("T")
+
+
+def vault_of(request: Request) -> Vault:
+    vault: Vault = request.app.state.hegui_vault
+    return vault
+
+
+def _field(body: dict[str, Any], name: str, kind: type[T], default: Any = ...) -> T:
+    value = body.get(name, default)
+    if value is ...:
+        raise RequestError(f"missing field {name!r}", param=name)
+    if value is not None and not isinstance(value, kind):
+        raise RequestError(f"{name!r} must be a {kind.__name__}", param=name)
+    return value  # type: ignore[return-value]
+
+
+def _channel(body: dict[str, Any], principal: Principal) -> str:
+    channel = _field(body, "channel", str, principal.channel)
+    if channel not in CHANNELS:
+        raise RequestError(f"channel must be one of {', '.join(CHANNELS)}", param="channel")
+    return channel
+
+
+async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def put_verification(request: Request) -> Response:
+    principal = authenticate(request, admin=True)
+    body = await read_json(request, state_of(request).settings.max_body_bytes)
+    user = request.path_params["user"]
+    verified = _field(body, "verified", bool)
+    method = _field(body, "method", str, "provider")
+    await _call(
+        agreements.set_verification, state_of(request).engine, principal.tenant, user, verified, method
+    )
+    return json_response({"user": user, "verified": verified, "method": method})
+
+
+async def publish_agreement(request: Request) -> Response:
+    authenticate(request, admin=True)
+    body = await read_json(request, state_of(request).settings.max_body_bytes)
+    published = await _call(
+        agreements.publish,
+        state_of(request).engine,
+        _field(body, "kind", str),
+        _field(body, "version", str),
+        _field(body, "text", str),
+    )
+    return json_response(asdict(published), status=201)
+
+
+async def list_agreements(request: Request) -> Response:
+    authenticate(request, admin=True)
+    engine = state_of(request).engine
+    out = {k: await _call(agreements.current, engine, k) for k in agreements.KINDS}
+    return json_response({k: asdict(v) if v else None for k, v in out.items()})
+
+
+async def accept_agreement(request: Request) -> Response:
+    principal = authenticate(request, admin=True)
+    body = await read_json(request, state_of(request).settings.max_body_bytes)
+    user = request.path_params["user"]
+    accepted = await _call(
+        agreements.accept,
+        state_of(request).engine,
+        principal.tenant,
+        user,
+        _field(body, "kind", str),
+        _field(body, "version", str, None),
+        _channel(body, principal),
+    )
+    return json_response({"user": user, **asdict(accepted)}, status=201)
+
+
+async def post_consent(request: Request) -> Response:
+    """Opt in or out in one call: ``{"granted": false}`` withdraws and tombstones the user's pool records."""
+    principal = authenticate(request, admin=True)
+    body = await read_json(request, state_of(request).settings.max_body_bytes)
+    user = request.path_params["user"]
+    change = await _call(
+        consent.record_consent,
+        state_of(request).engine,
+        principal.tenant,
+        user,
+        _field(body, "granted", bool),
+        channel=_channel(body, principal),
+        source=_field(body, "source", str, "admin-api"),
+    )
+    return json_response(
+        {"user": user, "event": asdict(change.event), "tombstoned": change.tombstoned}, status=201
+    )
+
+
+async def get_consent(request: Request) -> Response:
+    principal = authenticate(request, admin=True)
+    state = state_of(request)
+    user = request.path_params["user"]
+    channel = request.query_params.get("channel", principal.channel)
+    if channel not in CHANNELS:
+        raise RequestError(f"channel must be one of {', '.join(CHANNELS)}", param="channel")
+    now = await _call(consent.consent_at, state.engine, state.policy.records, principal.tenant, user, channel)
+    events = await _call(consent.history, state.engine, principal.tenant, user)
+    return json_response({"user": user, "effective": asdict(now), "events": [asdict(e) for e in events]})
+
+
+def _dsr_json(req: dsr.DsrRequest) -> dict[str, Any]:
+    return asdict(req) | {"object": "dsr_request"}
+
+
+async def create_dsr(request: Request) -> Response:
+    principal = authenticate(request, admin=True)
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    req = await _call(
+        dsr.open_request,
+        state.engine,
+        principal.tenant,
+        _field(body, "user", str),
+        _field(body, "kind", str),
+        detail=_field(body, "detail", dict, {}),
+        deadline_days=state.policy.records.dsr_deadline_days,
+        policy_version=state.policy.full_version,
+    )
+    return json_response(_dsr_json(req), status=201)
+
+
+async def list_dsr(request: Request) -> Response:
+    principal = authenticate(request, admin=True)
+    overdue = request.query_params.get("overdue") in ("1", "true")
+    status = request.query_params.get("status")
+    today = datetime.now(UTC).date()
+    reqs = await _call(
+        dsr.list_requests,
+        state_of(request).engine,
+        tenant=principal.tenant,
+        status=status,
+        overdue_on=today if overdue else None,
+    )
+    return json_response({"object": "list", "data": [_dsr_json(r) for r in reqs]})
+
+
+async def complete_dsr(request: Request) -> Response:
+    principal = authenticate(request, admin=True)
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    try:
+        rid = int(request.path_params["id"])
+    except ValueError:
+        raise RequestError("the request id must be a number", param="id") from None
+    req = await _call(dsr.get, state.engine, rid)
+    if req.tenant != principal.tenant:
+        raise RequestError(f"no data-subject request {rid} for this tenant", param="id")
+    closed, result = await _call(
+        dsr.complete_request,
+        state.engine,
+        vault_of(request),
+        rid,
+        resolution=_field(body, "resolution", str, ""),
+        policy_version=state.policy.full_version,
+    )
+    return json_response({"request": _dsr_json(closed), "result": result})
+
+
+async def export_pool(request: Request) -> Response:
+    """Export the tenant's pool to ``<data_dir>/exports/<name>`` (a plain name, never a path)."""
+    principal = authenticate(request, admin=True)
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    name = _field(body, "name", str)
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise RequestError("name must be a plain directory name", param="name")
+    out = Path(state.settings.data_dir) / "exports" / name
+    report = await _call(export.export_pool, state.engine, out, tenant=principal.tenant)
+    return json_response(
+        {"export_id": report.export_id, "path": str(report.path), "records": report.records}, status=201
+    )
+
+
+async def check_pool_export(request: Request) -> Response:
+    authenticate(request, admin=True)
+    state = state_of(request)
+    name = request.path_params["name"]
+    if "/" in name or name.startswith("."):
+        raise RequestError("name must be a plain directory name", param="name")
+    report = await _call(export.check_export, state.engine, Path(state.settings.data_dir) / "exports" / name)
+    return json_response(
+        {
+            "export_id": report.export_id,
+            "records": report.records,
+            "intact": report.intact,
+            "clean": report.clean,
+            "flagged": [asdict(f) for f in report.flagged],
+        }
+    )
+
+
+def register(app: FastAPI) -> None:
+    """Add the records admin routes to a gateway built by `create_app`."""
+    state = app.state.hegui
+    app.state.hegui_vault = Vault(state.engine, master_key(state.settings))
+    for path, fn, method in (
+        ("/hegui/api/users/{user}/verification", put_verification, "PUT"),
+        ("/hegui/api/users/{user}/agreements", accept_agreement, "POST"),
+        ("/hegui/api/users/{user}/consent", post_consent, "POST"),
+        ("/hegui/api/users/{user}/consent", get_consent, "GET"),
+        ("/hegui/api/agreements", publish_agreement, "POST"),
+        ("/hegui/api/agreements", list_agreements, "GET"),
+        ("/hegui/api/dsr", create_dsr, "POST"),
+        ("/hegui/api/dsr", list_dsr, "GET"),
+        ("/hegui/api/dsr/{id}/complete", complete_dsr, "POST"),
+        ("/hegui/api/pool/exports", export_pool, "POST"),
+        ("/hegui/api/pool/exports/{name}/check", check_pool_export, "GET"),
+    ):
+        app.add_api_route(path, fn, methods=[method], tags=["records"])
