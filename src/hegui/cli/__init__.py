@@ -55,13 +55,14 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, keys, label, lexicon, licenses, serve
+    from hegui.cli import audit, check, config, data, keys, label, lexicon, licenses, serve
 
     for module in (serve, check):
         module.register(app)
     for name, module in (
         ("audit", audit),
         ("config", config),
+        ("data", data),
         ("keys", keys),
         ("label", label),
         ("lexicon", lexicon),

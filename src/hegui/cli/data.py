@@ -1,0 +1,119 @@
+"""`hegui data export|check|delete|purge|dsr …`: the training pool, erasure, retention and data-subject
+requests from the command line. Thin: every command calls one function of `hegui.records`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from hegui.cli import handled
+from hegui.cli.common import engine, settings
+from hegui.policy import load_policy
+from hegui.records import dsr as dsr_mod
+from hegui.records.dsr import erase_user
+from hegui.records.export import check_export, export_pool
+from hegui.records.retention import purge as purge_job
+from hegui.records.vault import Vault, master_key
+
+app = typer.Typer(help="Training pool, erasure, retention and data-subject requests.", no_args_is_help=True)
+dsr = typer.Typer(help="Data-subject requests (PIPL 44–47).", no_args_is_help=True)
+app.add_typer(dsr, name="dsr")
+
+TENANT = typer.Option("default", "--tenant", help="The tenant the user belongs to.")
+
+
+@app.command("export")
+@handled
+def export(
+    out_dir: Path = typer.Argument(..., help="New directory for records.jsonl and manifest.json."),
+    tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's records (default: all)."),
+) -> None:
+    """Export the training pool without tombstoned records."""
+    report = export_pool(engine(settings()), out_dir, tenant=tenant)
+    typer.echo(f"exported {report.records} records to {report.path} (export {report.export_id})")
+
+
+@app.command("check")
+@handled
+def check(export_dir: Path = typer.Argument(..., help="An earlier export directory.")) -> None:
+    """Flag records of an earlier export that must now be purged. Exit 1 when any is flagged."""
+    report = check_export(engine(settings()), export_dir)
+    for flag in report.flagged:
+        typer.echo(f"{flag.record_hash}\t{flag.reason}")
+    if not report.intact:
+        typer.echo("records.jsonl does not match the manifest (changed or missing)", err=True)
+    typer.echo(f"{len(report.flagged)} of {report.records} records must be purged", err=True)
+    if not report.clean:
+        raise typer.Exit(1)
+
+
+@app.command("delete")
+@handled
+def delete(user: str = typer.Argument(..., help="The end-user id."), tenant: str = TENANT) -> None:
+    """Erase an end user: delete their data key (crypto-shredding), turns and pool records."""
+    s = settings()
+    eng = engine(s)
+    result = erase_user(eng, Vault(eng, master_key(s)), tenant, user)
+    typer.echo(json.dumps(asdict(result)))
+
+
+@app.command("purge")
+@handled
+def purge() -> None:
+    """Remove what the [retention] policy no longer allows; print what was removed."""
+    s = settings()
+    policy = load_policy(s.policy_file)
+    report = purge_job(engine(s), policy.retention, policy_version=policy.full_version)
+    typer.echo(json.dumps(asdict(report)))
+
+
+@dsr.command("open")
+@handled
+def dsr_open(
+    user: str = typer.Argument(...),
+    kind: str = typer.Argument(..., help="access, correction, deletion or withdrawal."),
+    tenant: str = TENANT,
+) -> None:
+    """Record a request; prints it with its due date."""
+    s = settings()
+    policy = load_policy(s.policy_file)
+    req = dsr_mod.open_request(
+        engine(s),
+        tenant,
+        user,
+        kind,
+        deadline_days=policy.records.dsr_deadline_days,
+        policy_version=policy.full_version,
+    )
+    typer.echo(json.dumps(asdict(req), ensure_ascii=False))
+
+
+@dsr.command("list")
+@handled
+def dsr_list(
+    overdue: bool = typer.Option(False, "--overdue", help="Only open requests past their due date."),
+) -> None:
+    """List requests as JSON lines."""
+    today = datetime.now(UTC).date()
+    for req in dsr_mod.list_requests(engine(settings()), overdue_on=today if overdue else None):
+        typer.echo(json.dumps(asdict(req), ensure_ascii=False))
+
+
+@dsr.command("complete")
+@handled
+def dsr_complete(
+    request_id: int = typer.Argument(...),
+    resolution: str = typer.Option("", "--resolution", help="What was done (required for a correction)."),
+) -> None:
+    """Carry out and close a request; prints its result (for access: everything held about the user)."""
+    s = settings()
+    eng = engine(s)
+    policy = load_policy(s.policy_file)
+    _, result = dsr_mod.complete_request(
+        eng, Vault(eng, master_key(s)), request_id, resolution=resolution, policy_version=policy.full_version
+    )
+    typer.echo(json.dumps(result, ensure_ascii=False))
