@@ -21,8 +21,8 @@ ANSWER = "从前有一只小猫，它去河边钓鱼……"
 
 
 def admit(
-    engine: Engine, user: str | None, channel: str, rid: str, prompt: str = PROMPT, **kw: object
-) -> object:
+    engine: Engine, user: str | None, channel: str, rid: str, prompt: str = PROMPT, **kw: Any
+) -> Admission:
     args: dict[str, Any] = {"input_action": "allow", "output_action": "allow", "answer": ANSWER} | kw
     return admit_to_pool(
         engine,
