@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hegui.errors import ConfigError
+from hegui.guard.egress import EgressPolicy
 from hegui.guard.refusals import RefusalPolicy
 from hegui.guard.sanctions import SanctionPolicy
 from hegui.guard.types import Action, Stage
@@ -123,6 +124,7 @@ class Policy(_Strict):
     sanctions: SanctionPolicy = SanctionPolicy()
     refusals: RefusalPolicy = RefusalPolicy()
     records: RecordsPolicy = RecordsPolicy()
+    egress: EgressPolicy = EgressPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)
