@@ -10,7 +10,8 @@
     │   └── RecordNotFound          404  no such agreement, request, user or export
     ├── AuthenticationError         401  missing or wrong API key
     │   └── PermissionDenied        403  the key's role may not do this
-    │       └── UserSuspended       403  the end user is suspended or terminated (sanction ladder)
+    │       ├── UserSuspended       403  the end user is suspended or terminated (sanction ladder)
+    │       └── NotAccepted         403  the end user has not accepted the agreement / is not verified
     ├── UpstreamError               502  the model server failed or answered badly
     │   ├── UpstreamUnavailable     502  connection refused, or the circuit breaker is open
     │   ├── UpstreamRejected        the upstream's own 4xx, passed on with its status
@@ -119,6 +120,10 @@ class PermissionDenied(AuthenticationError):
 
 class UserSuspended(PermissionDenied):
     code = "user_suspended"
+
+
+class NotAccepted(PermissionDenied):
+    code = "agreement_required"
 
 
 class UpstreamError(HeguiError):

@@ -96,7 +96,7 @@ def test_consent_withdrawal_export_check_and_dsr(make_client: MakeClient) -> Non
     state = c.app.state.hegui  # type: ignore[attr-defined]
     store_turn(
         state.engine,
-        c.app.state.hegui_vault,
+        c.app.state.hegui.vault,
         tenant="default",
         user="api-user",
         session=None,  # type: ignore[attr-defined]

@@ -25,13 +25,13 @@ from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.state import Principal
 from hegui.records import agreements, consent, dsr, export
 from hegui.records.keys import CHANNELS
-from hegui.records.vault import Vault, master_key
+from hegui.records.vault import Vault
 
 T = TypeVar("T")
 
 
 def vault_of(request: Request) -> Vault:
-    vault: Vault = request.app.state.hegui_vault
+    vault: Vault = request.app.state.hegui.vault
     return vault
 
 
@@ -227,8 +227,6 @@ async def check_pool_export(request: Request) -> Response:
 
 def register(app: FastAPI) -> None:
     """Add the records admin routes to a gateway built by `create_app`."""
-    state = app.state.hegui
-    app.state.hegui_vault = Vault(state.engine, master_key(state.settings))
     for path, fn, method in (
         ("/hegui/api/users/{user}/verification", put_verification, "PUT"),
         ("/hegui/api/users/{user}/agreements", accept_agreement, "POST"),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from hegui.errors import HeguiError, StorageError, UserSuspended
+from sqlalchemy.exc import SQLAlchemyError
+
+from hegui.errors import HeguiError, NotAccepted, StorageError, UserSuspended
 from hegui.gateway.schemas import Slot
 from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
@@ -18,8 +22,12 @@ from hegui.gateway.upstream import Upstream
 from hegui.guard.memory import SessionKey, SessionView, remember
 from hegui.guard.sanctions import Violation
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
+from hegui.records.agreements import may_serve
 from hegui.records.audit import AuditDraft, AuditEntry, canonical
+from hegui.records.conversations import store_turn
+from hegui.records.pool import admit_to_pool
 
+log = logging.getLogger(__name__)
 FieldFinding = tuple[str, Finding]
 T = TypeVar("T")
 
@@ -54,6 +62,9 @@ class Exchange:
         self.endpoint = endpoint
         self.request_id = new_request_id(shape.id_prefix if shape else id_prefix)
         self.session_key = SessionKey(principal.tenant, end_user, session)
+        #: The user's latest turn as forwarded (masked when masked), and the input decision.
+        self.prompt = ""
+        self.input_action = Action.ALLOW
         self.ctx = Context(
             tenant=principal.tenant,
             user=end_user,
@@ -77,6 +88,65 @@ class Exchange:
         notice = self.state.refusals.notice(standing.level.value, until=standing.until)  # type: ignore[arg-type]
         await self.record(self.draft("input", "block_user", "", sanction=standing.level.value))
         raise UserSuspended(notice)
+
+    async def check_may_serve(self) -> None:
+        """Agreement accepted and real-name verification, as the [records] policy requires (IM 9, DS 9)."""
+        policy = self.state.policy.records
+        if not (policy.require_agreement or policy.require_verification):
+            return
+        ok, reason = await asyncio.to_thread(
+            may_serve, self.state.engine, policy, self.principal.tenant, self.ctx.user, self.ctx.channel
+        )
+        if not ok:
+            await self.record(self.draft("input", "refuse", "", not_served=reason))
+            raise NotAccepted(f"This user cannot be served yet: {reason}.")
+
+    async def keep(self, prompt: str, answer: str, input_action: Action, output_action: Action) -> None:
+        """After the decisions: the turn into the user's encrypted conversation store, and the training pool
+        offered the turn (it admits only by rule: consent, nothing refused or masked, PI scrubbed). A
+        failure here does not withhold the answer; it is logged and counted."""
+        user = self.ctx.user
+        if user is None:
+            return
+        state, tenant = self.state, self.principal.tenant
+
+        def work() -> None:
+            if state.policy.records.store_conversations:
+                for role, text, action in (
+                    ("user", prompt, input_action),
+                    ("assistant", answer, output_action),
+                ):
+                    if text:
+                        marks = {"action": action.value, "trainable": action < Action.MASK}
+                        store_turn(
+                            state.engine,
+                            state.vault,
+                            tenant=tenant,
+                            user=user,
+                            session=self.ctx.session,
+                            request_id=self.request_id,
+                            role=role,
+                            text=text,
+                            marks=marks,
+                        )
+            admit_to_pool(
+                state.engine,
+                state.policy.records,
+                tenant=tenant,
+                user=user,
+                channel=self.ctx.channel,
+                request_id=self.request_id,
+                prompt=prompt,
+                answer=answer,
+                input_action=input_action,
+                output_action=output_action,
+            )
+
+        try:
+            await asyncio.to_thread(work)
+        except (HeguiError, SQLAlchemyError) as exc:
+            state.metrics.records_failures.inc()
+            log.error("request %s: conversation/pool record failed: %r", self.request_id, exc)
 
     async def refusal_text(self, found: Sequence[FieldFinding]) -> str:
         """The refusal for these findings; counts the violation on the user's ladder (and records a step)."""

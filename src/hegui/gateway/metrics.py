@@ -39,6 +39,11 @@ class Metrics:
         self.audit_failures = Counter(
             "hegui_audit_failures", "Decisions that could not be recorded.", registry=r
         )
+        self.records_failures = Counter(
+            "hegui_records_failures",
+            "Turns that could not be stored or offered to the training pool.",
+            registry=r,
+        )
         self.breaker_open = Gauge(
             "hegui_upstream_circuit_open", "1 while an upstream's circuit is open.", ["upstream"], registry=r
         )

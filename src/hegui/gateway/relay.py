@@ -162,6 +162,8 @@ class StreamRelay:
         self.ex.state.metrics.decision("output", label, [f for _, f in found])
         self.recorded = True
         await self.ex.record(self.ex.draft("output", label, released, found, stream=True, **detail))
+        answer = "\n".join(t for k, t in released.items() if k.endswith(f".{self.shape.content_field}"))
+        await self.ex.keep(self.ex.prompt, answer, self.ex.input_action, action)
 
     async def events(self) -> AsyncIterator[bytes]:
         try:

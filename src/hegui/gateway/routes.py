@@ -74,15 +74,17 @@ async def completions(request: Request) -> Response:
 async def _inspect_input(
     ex: Exchange, slots: list[Slot], turns: list[str], body: dict[str, Any]
 ) -> tuple[Action, list[FieldFinding]]:
-    """The end user's standing, then the input stage; the user's latest turn (as released, so masked
-    when masked) goes to the session memory."""
+    """The end user's standing and admission, then the input stage; the user's latest turn (as released,
+    so masked when masked) goes to the session memory."""
     await ex.check_standing()
+    await ex.check_may_serve()
     try:
         action, found = ex.inspect_input(slots, turns)
     except CheckFailed as exc:
         await ex.record_error("input", exc)
         raise
-    ex.remember_turn(_latest_turn(body), action, found)
+    ex.prompt, ex.input_action = _latest_turn(body), action
+    ex.remember_turn(ex.prompt, action, found)
     return action, found
 
 
@@ -104,6 +106,7 @@ async def _complete(
     if action.stops:
         await ex.record(input_draft)
         text = await ex.refusal_text(found)
+        await ex.keep(ex.prompt, text, action, action)
         if stream:
             chunks = [*(sse(c) for c in shape.refusal_chunks(ex.request_id, ex.model, text)), DONE]
             return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
@@ -139,6 +142,8 @@ async def _complete(
     state.metrics.decision("output", out_action.value, [f for _, f in out_found])
     outputs = {slot_field(s.key): s.text for s in shape.response_slots(answer)}
     await ex.record(ex.draft("output", out_action.value, outputs, out_found))
+    released = [s.text for s in shape.response_slots(answer) if s.key[1] == shape.content_field]
+    await ex.keep(ex.prompt, "\n".join(released), action, out_action)
     if out_action.stops:
         return json_response(answer, headers=_headers(ex))
     state.labeller.label_answer(answer, ex.request_id)

@@ -21,6 +21,7 @@ from hegui.records.audit import AuditLog, content_hasher
 from hegui.records.db import make_engine, migrate
 from hegui.records.keys import KeyStore
 from hegui.records.secrets import audit_content_key
+from hegui.records.vault import Vault, master_key
 from hegui.settings import Settings
 
 
@@ -51,6 +52,7 @@ class GatewayState:
     ladder: SanctionLadder
     sanctions: SanctionStore
     memory: MemoryStore
+    vault: Vault
 
     @classmethod
     def build(
@@ -84,6 +86,7 @@ class GatewayState:
             SanctionLadder(policy.sanctions),
             InMemorySanctionStore(),
             InMemoryMemoryStore(),
+            Vault(engine, master_key(settings)),
         )
 
     async def aclose(self) -> None:
