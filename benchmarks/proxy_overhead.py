@@ -487,10 +487,8 @@ def search_max(
             run_wrk(target, mode, 2, 1, stub)
             if problem := target.problem():
                 log(f"  {target.name:8} {mode:6} not measured: {problem} after the warm-up")
-                warm = Step(
-                    target.name, mode, 0, 0.0, math.nan, math.nan, 1, {}, problem + " after the warm-up"
-                )
-                steps.append(warm)  # connections 0 marks the warm-up in the tables
+                # connections 0 marks the warm-up in the tables
+                steps.append(Step(target.name, mode, 0, 0.0, math.nan, math.nan, 1, {}, problem))
                 stale[target.name] = 2
         best: dict[str, float] = {}
         for conns in levels:
