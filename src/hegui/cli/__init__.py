@@ -55,7 +55,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, data, keys, label, lexicon, licenses, serve
+    from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve
 
     for module in (serve, check):
         module.register(app)
@@ -63,6 +63,7 @@ def _register() -> None:
         ("audit", audit),
         ("config", config),
         ("data", data),
+        ("egress", egress),
         ("keys", keys),
         ("label", label),
         ("lexicon", lexicon),
