@@ -337,8 +337,13 @@ class Latency:
 
 
 def measure_latency(
-    targets: list[Target], stub: Service, count: int, warmup: int, deadline: float
+    targets: list[Target], stub: Service, count: int, warmup: int, block: int, deadline: float
 ) -> Latency:
+    """Requests one at a time, ``block`` in a row to one path, the paths in rotating order per round.
+
+    Blocks spread background load over all paths alike while a path still sees back-to-back requests;
+    ``block=1`` alternates on every request (each proxy then runs after the others touched the caches).
+    """
     result = Latency()
     clients = {t.name: Client(t) for t in targets}
     bodies = {mode: request_body(mode == "stream") for mode in MODES}
@@ -348,20 +353,21 @@ def measure_latency(
         for mode in MODES:
             cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
             busy0, own0, wall0 = machine_busy_seconds(), own_cpu_seconds(), time.monotonic()
-            for i in range(warmup + count):
+            sent = warmup + count
+            for first in range(0, sent, block):
                 if time.monotonic() > deadline:
                     raise BenchError("time limit reached during the latency phase")
-                order = targets[i % len(targets) :] + targets[: i % len(targets)]
-                for target in order:
+                turn = (first // block) % len(targets)
+                for target in targets[turn:] + targets[:turn]:
                     key = (target.name, mode)
-                    status, raw, ms = clients[target.name].post(bodies[mode])
-                    ok = status == 200 and carries_answer(answer_text(raw, mode == "stream"))
-                    if not ok:
-                        result.errors[key] = result.errors.get(key, 0) + 1
-                    elif i >= warmup:
-                        result.samples.setdefault(key, []).append(ms)
+                    for i in range(first, min(first + block, sent)):
+                        status, raw, ms = clients[target.name].post(bodies[mode])
+                        ok = status == 200 and carries_answer(answer_text(raw, mode == "stream"))
+                        if not ok:
+                            result.errors[key] = result.errors.get(key, 0) + 1
+                        elif i >= warmup:
+                            result.samples.setdefault(key, []).append(ms)
             spent = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
-            sent = warmup + count
             for name in pids:
                 per = sent * len(targets) if name == "direct" else sent
                 result.cpu_ms[(name, mode)] = spent[name] / per * 1000
@@ -595,7 +601,8 @@ def report(
     lines = ["## Proxy overhead (issue 3)", "", machine(), ""]
     lines += [
         f"**Latency at concurrency 1**: {args.requests} timed requests per path and mode after "
-        f"{args.warmup} warm-up, sent one at a time round-robin over the paths from one Python "
+        f"{args.warmup} warm-up, sent one at a time in blocks of {args.block} per path, the paths in "
+        "rotating order (background load falls on all alike), from one Python "
         "`http.client` keep-alive connection per path, each timed to its last byte and checked against the "
         "stub's answer. *Added* = the proxy's percentile minus the direct one. *Server CPU* = CPU time of "
         "the proxy process (direct: of the stub) per request. Other processes on the machine used "
@@ -669,6 +676,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--targets", default="hegui,litellm", help="proxies to measure besides direct")
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per path and mode")
     parser.add_argument("--warmup", type=int, default=200, help="untimed requests per path and mode first")
+    parser.add_argument(
+        "--block", type=int, default=100, help="latency: requests in a row to one path (1: alternate each)"
+    )
     parser.add_argument("--step-seconds", type=float, default=5.0, help="wrk duration of each step")
     parser.add_argument(
         "--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 8, 16, 32, 64, 128]
@@ -687,6 +697,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.requests < 10 or args.requests > 100_000 or not args.levels or max(args.levels) > 1024:
         parser.error("--requests must be 10..100000 and --levels at most 1024 connections")
+    if args.block < 1:
+        parser.error("--block must be at least 1")
     return args
 
 
@@ -734,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
             targets.append(target)
         check_answers(targets[0])
         print(f"latency: {args.requests} requests per path and mode at concurrency 1 ...", flush=True)
-        latency = measure_latency(targets, stub, args.requests, args.warmup, deadline)
+        latency = measure_latency(targets, stub, args.requests, args.warmup, args.block, deadline)
         print("throughput search with wrk:", flush=True)
         steps = search_max(targets, stub, args.levels, seconds=args.step_seconds, deadline=deadline, log=_say)
         text = report(targets, latency, steps, skipped, args)
