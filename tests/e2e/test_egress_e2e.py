@@ -1,8 +1,7 @@
 """End to end: egress control through a started gateway whose upstream is marked foreign.
 
 The fake upstream (a local server started by the test) logs every body it receives, so the test sees
-exactly what crossed the border. Skipped until the gateway calls the egress guard (issue 5 item 7):
-the wiring belongs to the gateway's owner; docs/egress.md says what it must call.
+exactly what crossed the border.
 """
 
 from __future__ import annotations
@@ -26,12 +25,7 @@ from hegui.policy import load_policy
 from hegui.records.db import make_engine
 from hegui.records.egress import counting_year, year_counts
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skip(
-        reason="the gateway does not call the egress guard yet (issue 5 item 7, wired by the lead)"
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 RID = "11010519491231002X"
 PHONE = "13812345678"

@@ -20,11 +20,13 @@ from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
 from hegui.gateway.upstream import Upstream
 from hegui.guard.memory import SessionKey, SessionView, remember
+from hegui.guard.pii import PseudonymVault
 from hegui.guard.sanctions import Violation
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
 from hegui.records.agreements import may_serve
 from hegui.records.audit import AuditDraft, AuditEntry, canonical
 from hegui.records.conversations import store_turn
+from hegui.records.egress import has_separate_consent, record_export
 from hegui.records.pool import admit_to_pool
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ class Exchange:
         #: The user's latest turn as forwarded (masked when masked), and the input decision.
         self.prompt = ""
         self.input_action = Action.ALLOW
+        #: Pseudonyms of this request's personal information, when it crossed the border.
+        self.egress_vault: PseudonymVault | None = None
         self.ctx = Context(
             tenant=principal.tenant,
             user=end_user,
@@ -221,6 +225,58 @@ class Exchange:
         if not found:
             self.state.metrics.decision("input", Action.ALLOW.value, [])
         return action, found
+
+    # -- egress (PIPL 38/39; the DCB thresholds) ------------------------------------------------------
+
+    async def egress(self, slots: Sequence[Slot], body: dict[str, Any]) -> None:
+        """When the upstream is outside the provider's region: pseudonymize personal information in the
+        request (restored in the answer), refuse sensitive information without a separate consent on
+        record, count the persons exported. Raises ContentRefused; records the decision."""
+        guard, state = self.state.egress, self.state
+        region = self.upstream.region
+        if not guard.applies(region):
+            return
+        tenant, user = self.principal.tenant, self.ctx.user
+        consent = False
+        if user is not None:
+            consent = await asyncio.to_thread(
+                has_separate_consent, state.engine, tenant, user, self.upstream.name
+            )
+        decision = guard.inspect(
+            slots, upstream_region=region, tenant=tenant, user=user, separate_consent=consent
+        )
+        detail: dict[str, Any] = {
+            "region": region,
+            "kinds": list(decision.kinds),
+            "sensitive": list(decision.sensitive_kinds),
+        }
+        if decision.refused:
+            await self.record(self.draft("egress", "refuse", "", **detail))
+            raise decision.refusal_error()
+        if user is not None and "user" in body:
+            body["user"] = guard.user_digest(tenant, user)
+        self.egress_vault = decision.vault
+        action = "mask" if decision.replaced else "allow"
+        self.record_later(
+            self.draft(
+                "egress", action, "", replaced=decision.replaced, persons=len(decision.persons), **detail
+            )
+        )
+        await asyncio.to_thread(
+            record_export,
+            state.engine,
+            state.policy.egress,
+            decision.persons,
+            request_id=self.request_id,
+            tenant=tenant,
+            policy_version=state.pipeline.policy_version,
+        )
+
+    def restore(self, text: str) -> str:
+        """The answer's pseudonyms turned back into the user's own values (whole text)."""
+        if self.egress_vault is None:
+            return text
+        return self.state.egress.restore(text, self.egress_vault)
 
     # -- upstream -----------------------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ async def images_generations(request: Request) -> Response:
         await ex.record(input_draft)
         raise ContentRefused(await ex.refusal_text(found), param="prompt")
     ex.record_later(input_draft)
+    await ex.egress(slots, body)
 
     async def generate() -> tuple[list[dict[str, Any]], list[bytes], dict[str, Any]]:
         answer = await upstream.post_json("/images/generations", body)

@@ -57,6 +57,8 @@ class StreamRelay:
         self.error: HeguiError | None = None
         self.recorded = False
         self.labeller = exchange.state.labeller
+        vault = exchange.egress_vault
+        self.restorer = exchange.state.egress.restorer(vault) if vault is not None else None
         self.begun: set[int] = set()  # choices whose generated text has begun (and got the label prefix)
         self.closed: set[int] = set()  # choices that got the label suffix
 
@@ -76,7 +78,8 @@ class StreamRelay:
             if k in chunk:
                 self.template[k] = chunk[k]
         for slot in self.shape.chunk_slots(chunk):
-            step = self._inspector(slot.key).feed(slot.text)
+            text = self.restorer.feed(slot.key, slot.text) if self.restorer else slot.text
+            step = self._inspector(slot.key).feed(text)
             if step.stopped:
                 self.stopped = True
                 return None
@@ -95,12 +98,11 @@ class StreamRelay:
         for idx in finishing:
             for key, insp in self.inspectors.items():
                 if key[0] == idx:
-                    step = insp.finish()
-                    if step.stopped:
-                        self.stopped = True
+                    released = self._finish(key, insp)
+                    if self.stopped:
                         return None
-                    if step.release:
-                        tails.append((key, step.release))
+                    if released:
+                        tails.append((key, released))
             tails += self._suffix(idx)
         if finishing or self.deferred:
             self.deferred += self._tail_chunks(tails)
@@ -111,15 +113,31 @@ class StreamRelay:
     def _finish_all(self) -> None:
         tails: list[tuple[SlotKey, str]] = []
         for key, insp in self.inspectors.items():
-            step = insp.finish()
-            if step.stopped:
-                self.stopped = True
+            released = self._finish(key, insp)
+            if self.stopped:
                 return
-            if step.release:
-                tails.append((key, step.release))
+            if released:
+                tails.append((key, released))
         for idx in sorted(self.begun):  # choices the upstream never finished
             tails += self._suffix(idx)
         self.deferred[:0] = self._tail_chunks(tails)
+
+    def _finish(self, key: SlotKey, insp: StreamInspector) -> str:
+        """End one slot: the restorer's held-back tail through the inspector, then the inspector's."""
+        released = ""
+        if self.restorer is not None:
+            tail = self.restorer.finish(key)
+            if tail:
+                step = insp.feed(tail)
+                if step.stopped:
+                    self.stopped = True
+                    return ""
+                released = step.release
+        step = insp.finish()
+        if step.stopped:
+            self.stopped = True
+            return ""
+        return released + step.release
 
     def _suffix(self, idx: int) -> list[tuple[SlotKey, str]]:
         """The explicit label's tail for a choice whose text has begun (once)."""

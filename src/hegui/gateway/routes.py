@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -112,20 +113,23 @@ async def _complete(
             return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
         return json_response(shape.refusal(ex.request_id, ex.model, text), headers=_headers(ex))
 
+    recorded = ex.record_later(input_draft)
+    await ex.egress(slots, body)
     if stream:
-        await ex.record(input_draft)  # durable before the first byte of the answer
+        await asyncio.wrap_future(recorded)  # the input decision is durable before the first byte
         response = await ex.upstream_call(lambda: ex.upstream.open_stream(shape.path, body))
         relay = StreamRelay(ex, shape, response)
         headers = _headers(ex) | state.labeller.headers(ex.request_id)
         return StreamingResponse(relay.events(), media_type="text/event-stream", headers=headers)
 
-    ex.record_later(input_draft)
     answer = await ex.upstream_call(lambda: ex.upstream.post_json(shape.path, body))
     answer["id"] = ex.request_id
     out_action, out_found = Action.ALLOW, []
     try:
         for slot in shape.response_slots(answer):
-            verdict = ex.run(Stage.OUTPUT, slot.text)
+            text = ex.restore(slot.text)  # the user's own values back, before the output stage
+            slot.set(text)
+            verdict = ex.run(Stage.OUTPUT, text)
             out_found += [(slot_field(slot.key), f) for f in verdict.findings]
             out_action = max(out_action, verdict.action)
             if verdict.action == Action.MASK:
@@ -172,6 +176,7 @@ async def embeddings(request: Request) -> Response:
     await ex.record(ex.draft("input", action.value, {s.field: s.text for s in slots}, found))
     if action.stops:
         raise ContentRefused(await ex.refusal_text(found), param="input")
+    await ex.egress(slots, body)
     answer = await ex.upstream_call(lambda: upstream.post_json("/embeddings", body))
     return json_response(answer, headers=_headers(ex))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -11,6 +13,7 @@ from sqlalchemy import Engine
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.upstream import UpstreamRouter
+from hegui.guard.egress import EgressGuard
 from hegui.guard.memory import InMemoryMemoryStore, MemoryStore
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.refusals import RefusalCatalog
@@ -53,6 +56,7 @@ class GatewayState:
     sanctions: SanctionStore
     memory: MemoryStore
     vault: Vault
+    egress: EgressGuard
 
     @classmethod
     def build(
@@ -70,6 +74,7 @@ class GatewayState:
         audit = AuditLog(engine, batch_max=settings.audit_batch_max)
         router = UpstreamRouter(policy, transports)
         key = audit_content_key(settings.audit_content_key, settings.data_dir)
+        master = master_key(settings)
         audit.start()
         return cls(
             settings,
@@ -86,7 +91,8 @@ class GatewayState:
             SanctionLadder(policy.sanctions),
             InMemorySanctionStore(),
             InMemoryMemoryStore(),
-            Vault(engine, master_key(settings)),
+            Vault(engine, master),
+            EgressGuard.from_policy(policy, hmac.new(master, b"egress-person", hashlib.sha256).digest()),
         )
 
     async def aclose(self) -> None:
