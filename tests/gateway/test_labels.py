@@ -139,3 +139,30 @@ def test_label_upload_bad_input(make_client: Any, query: str, body: bytes, statu
     response = make_client().post(f"/hegui/api/label{query}", content=body)
     assert response.status_code == status
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_signed_labels_when_the_policy_asks(make_client: Any, base_policy: str, tmp_path: Any) -> None:
+    from hegui.label.integrity import Sm2Key, verify
+
+    key = Sm2Key.generate()
+    key_file = tmp_path / "sm2.key"
+    key_file.write_text(key.private, encoding="ascii")
+    client = make_client(
+        policy=base_policy + f'[labels]\nsign_reserved_code = true\nsm2_key_file = "{key_file}"\n'
+    )
+    response = chat(client)
+    label = response.json()["AIGC"]
+    assert json.loads(response.headers["x-aigc-label"]) == label
+    check = verify(label, trusted_public=key.public)
+    assert check.present and check.valid, check
+    forged = label | {"ProduceID": "chatcmpl-someone-else"}
+    assert not verify(forged, trusted_public=key.public).valid
+
+
+def test_an_unreadable_signing_key_stops_the_start(make_client: Any, base_policy: str, tmp_path: Any) -> None:
+    from hegui.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"labels\.sm2_key_file"):
+        make_client(
+            policy=base_policy + f'[labels]\nsign_reserved_code = true\nsm2_key_file = "{tmp_path}/nope"\n'
+        )

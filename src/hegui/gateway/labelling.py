@@ -7,11 +7,14 @@ entries, so a label found on content leads back to its decisions (`hegui audit s
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 from hegui.errors import ConfigError
 from hegui.label.config import LabelPolicy
 from hegui.label.implicit import AigcLabel, LabelError
+from hegui.label.integrity import Sm2Key, sign
 from hegui.label.text import prefix, suffix
 
 #: Name of the body extension field (Annex E a: the field name contains AIGC) and of the HTTP header.
@@ -31,6 +34,17 @@ class Labeller:
         self.producer = policy.producer or provider_name
         self.prefix = prefix(policy)
         self.suffix = suffix(policy)
+        self._key: Sm2Key | None = None
+        if policy.sign_reserved_code:
+            try:
+                key_text = Path(policy.sm2_key_file).read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(
+                    f"cannot read the SM2 key: {exc}", file=source, key="labels.sm2_key_file"
+                ) from None
+            self._key = Sm2Key.from_private(key_text)
+        # One response asks for its label several times (header, body, files); sign it once (~5 ms).
+        self.implicit = functools.lru_cache(maxsize=256)(self._implicit)  # type: ignore[method-assign]
         try:
             self.implicit("check")
         except LabelError as exc:
@@ -40,7 +54,12 @@ class Labeller:
             ) from None
 
     def implicit(self, produce_id: str) -> AigcLabel:
-        return AigcLabel.first_write(self.producer, produce_id)
+        """The implicit label of a response (signed into ReservedCode1 when the policy asks)."""
+        return self._implicit(produce_id)
+
+    def _implicit(self, produce_id: str) -> AigcLabel:
+        label = AigcLabel.first_write(self.producer, produce_id)
+        return sign(label, self._key) if self._key is not None else label
 
     def headers(self, produce_id: str) -> dict[str, str]:
         return {HEADER: self.implicit(produce_id).to_json()}
