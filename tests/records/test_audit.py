@@ -174,3 +174,20 @@ def test_iter_entries_pages_through_everything(engine: Engine, log: AuditLog) ->
     for i in range(7):
         log.append_sync(draft(i))
     assert [e.seq for e in iter_entries(engine, page=3)] == list(range(1, 8))
+
+
+def test_cancelled_waits_neither_lose_entries_nor_stop_the_writer(engine: Engine, log: AuditLog) -> None:
+    """A client that disconnects cancels its wait (asyncio cancels the wrapped future); the decision is
+    still recorded and the writer goes on (it used to die on set_result, and every later request hung)."""
+
+    async def disconnecting_clients() -> None:
+        tasks = [asyncio.ensure_future(log.append(draft(i))) for i in range(200)]
+        await asyncio.sleep(0)
+        for t in tasks[::2]:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(disconnecting_clients())
+    assert log.submit(draft(999)).result(timeout=30).seq == 201
+    assert log.healthy
+    assert verify_chain(engine).entries == 201

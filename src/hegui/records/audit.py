@@ -189,7 +189,7 @@ class AuditLog:
 
     def submit(self, draft: AuditDraft) -> concurrent.futures.Future[AuditEntry]:
         """Queue an entry; the future resolves once it is committed (or fails with StorageError)."""
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             raise StorageError("the audit log is not running")
         fut: concurrent.futures.Future[AuditEntry] = concurrent.futures.Future()
         self._queue.put((draft, fut))
@@ -217,7 +217,14 @@ class AuditLog:
                     continue
                 batch.append(nxt)
             if batch:
-                self._write(batch)
+                # A waiter that went away (a client that disconnected) cancels only its wait: the
+                # decision is still recorded. Marking the futures running makes them uncancellable.
+                for _, fut in batch:
+                    fut.set_running_or_notify_cancel()
+                try:
+                    self._write(batch)
+                except Exception as exc:  # the writer must outlive any one batch: fail it, go on
+                    self._fail(batch, exc)
             if stop:
                 return
 
@@ -240,7 +247,8 @@ class AuditLog:
         self.batches += 1
         self.entries += len(sealed)
         for (_, fut), entry in zip(batch, sealed, strict=True):
-            fut.set_result(entry)
+            if not fut.done():
+                fut.set_result(entry)
 
     def _fail(
         self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]], exc: Exception
@@ -251,7 +259,8 @@ class AuditLog:
         )
         err = StorageError(f"could not record the audit entry: {exc.__class__.__name__}")
         for _, fut in batch:
-            fut.set_exception(err)
+            if not fut.done():
+                fut.set_exception(err)
 
 
 _T = AuditEntryRow.__table__
