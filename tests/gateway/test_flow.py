@@ -277,3 +277,14 @@ def test_health_and_readiness(make_client: Any) -> None:
     assert ready.status_code == 200 and ready.json()["problems"] == []
     client.app.state.hegui.audit.close()
     assert client.get("/readyz").status_code == 503
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_no_answer_leaves_when_decisions_cannot_be_recorded(make_client: Any, stream: bool) -> None:
+    seen: list[dict[str, Any]] = []
+    client = make_client(mock=sse_transport([{"content": "an answer"}], seen))
+    client.app.state.hegui.audit.close()  # the writer is gone: nothing can be recorded
+    response = chat(client, stream=stream)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "storage_unavailable"
+    assert "an answer" not in response.text

@@ -26,6 +26,8 @@ def serve(
 
     s = load(policy, host=host, port=port, data_dir=data_dir)
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if s.log_level != "debug":  # httpx logs every forwarded request at INFO: one line per request is noise
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(s)
     state = app.state.hegui
     if s.first_key and state.keys.count() == 0:

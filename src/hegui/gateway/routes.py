@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -89,6 +90,17 @@ async def _inspect_input(
     return action, found
 
 
+async def _discard(opening: asyncio.Future[httpx.Response]) -> None:
+    """Stop an upstream stream that may not be used (its input decision could not be recorded)."""
+    if not opening.done():
+        opening.cancel()
+    try:
+        response = await opening
+    except BaseException:  # cancelled or failed: there is nothing to close
+        return
+    await response.aclose()
+
+
 def _latest_turn(body: dict[str, Any]) -> str:
     if "messages" in body:
         turns = recent_user_turns(body, 1)
@@ -116,8 +128,14 @@ async def _complete(
     recorded = ex.record_later(input_draft)
     await ex.egress(slots, body)
     if stream:
-        await asyncio.wrap_future(recorded)  # the input decision is durable before the first byte
-        response = await ex.upstream_call(lambda: ex.upstream.open_stream(shape.path, body))
+        # Open the upstream while the input decision commits; the first byte waits for both.
+        opening = asyncio.ensure_future(ex.upstream_call(lambda: ex.upstream.open_stream(shape.path, body)))
+        try:
+            await asyncio.wrap_future(recorded)
+        except BaseException:
+            await _discard(opening)
+            raise
+        response = await opening
         relay = StreamRelay(ex, shape, response)
         headers = _headers(ex) | state.labeller.headers(ex.request_id)
         return StreamingResponse(relay.events(), media_type="text/event-stream", headers=headers)
