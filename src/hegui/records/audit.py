@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hegui.errors import AuditChainBroken, StorageError
@@ -129,14 +129,25 @@ def _seal(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
     return AuditEntry(**(entry.hashed_fields() | {"entry_hash": entry.compute_hash()}))
 
 
+# Built once: constructing statements per batch cost more than the commit itself.
+_HEAD_FOR_UPDATE = (
+    select(AuditHeadRow.seq, AuditHeadRow.entry_hash).where(AuditHeadRow.id == _HEAD_ID).with_for_update()
+)
+_INSERT_ENTRIES = insert(AuditEntryRow)
+_UPDATE_HEAD = (
+    update(AuditHeadRow)
+    .where(AuditHeadRow.id == _HEAD_ID)
+    .values(seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"))
+)
+_INSERT_HEAD = insert(AuditHeadRow).values(
+    id=_HEAD_ID, seq=bindparam("head_seq"), entry_hash=bindparam("head_hash")
+)
+
+
 def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
     """Append ``drafts`` in one transaction, holding the head row's lock. Returns the sealed entries."""
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        head = conn.execute(
-            select(AuditHeadRow.seq, AuditHeadRow.entry_hash)
-            .where(AuditHeadRow.id == _HEAD_ID)
-            .with_for_update()
-        ).first()
+        head = conn.execute(_HEAD_FOR_UPDATE).first()
         seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
         sealed: list[AuditEntry] = []
         for draft in drafts:
@@ -144,15 +155,8 @@ def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry
             entry = _seal(draft, seq, prev)
             sealed.append(entry)
             prev = entry.entry_hash
-        conn.execute(
-            insert(AuditEntryRow), [{**e.hashed_fields(), "entry_hash": e.entry_hash} for e in sealed]
-        )
-        if head:
-            conn.execute(
-                update(AuditHeadRow).where(AuditHeadRow.id == _HEAD_ID).values(seq=seq, entry_hash=prev)
-            )
-        else:
-            conn.execute(insert(AuditHeadRow).values(id=_HEAD_ID, seq=seq, entry_hash=prev))
+        conn.execute(_INSERT_ENTRIES, [{**e.hashed_fields(), "entry_hash": e.entry_hash} for e in sealed])
+        conn.execute(_UPDATE_HEAD if head else _INSERT_HEAD, {"head_seq": seq, "head_hash": prev})
     return sealed
 
 
