@@ -1,24 +1,34 @@
-"""`hegui lexicon import|stats|test`: bring lexicon files into the filing table, count, try them.
+"""`hegui lexicon import|stats|test|calibrate`: bring lexicon files into the filing table, count, try
+them, and propose per-term actions from a labelled corpus.
 
-Thin: reading, matching and counting live in `hegui.guard.lexicon`.
+Thin: reading, matching, counting and calibrating live in `hegui.guard.lexicon`. `calibrate` only
+writes the overrides file it is told to write; it never changes the lexicon or the policy.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
 from hegui.cli import handled
 from hegui.errors import RequestError
+from hegui.guard.lexicon.calibrate import ActionResolver, CalibrationRule, LabelledRow, calibrate
 from hegui.guard.lexicon.coverage import coverage
 from hegui.guard.lexicon.model import DEFAULT_TAG_MAP
+from hegui.guard.lexicon.overrides import write_overrides
 from hegui.guard.lexicon.sources import FORMATS, Format, load_lexicon, write_table
+from hegui.guard.types import Action
 from hegui.taxonomy import is_risk
 
-app = typer.Typer(help="Keyword lexicons: import, coverage statistics, trial matching.", no_args_is_help=True)
+app = typer.Typer(
+    help="Keyword lexicons: import, coverage statistics, trial matching, calibration.", no_args_is_help=True
+)
 
 _FORMAT_HELP = "plain, tags, csv or xlsx (default: from the file suffix; .txt is plain)."
 
@@ -140,3 +150,137 @@ def test(
     typer.echo(f"{len(matches)} match(es) · lexicon version {compiled.version}")
     if matches:
         raise typer.Exit(1)
+
+
+def _corpus(path: Path, text_col: str, label_col: str, safe: str, unsafe: str | None) -> list[LabelledRow]:
+    """Rows of a labelled CSV corpus; every problem is a RequestError naming the row."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RequestError(f"cannot read the corpus {path}: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    columns = reader.fieldnames or []
+    for flag, name in (("--text-column", text_col), ("--label-column", label_col)):
+        if name not in columns:
+            raise RequestError(f"{flag} {name!r} is not a column of {path} (columns: {', '.join(columns)})")
+    rows: list[LabelledRow] = []
+    for n, record in enumerate(reader, start=2):
+        label = (record.get(label_col) or "").strip()
+        if label == safe:
+            is_unsafe = False
+        elif unsafe is None or label == unsafe:
+            if not label:
+                raise RequestError(f"{path} row {n}: empty label in column {label_col!r}")
+            is_unsafe = True
+        else:
+            raise RequestError(
+                f"{path} row {n}: label {label!r} is neither --safe-value {safe!r} nor --unsafe-value {unsafe!r}"
+            )
+        rows.append(LabelledRow(record.get(text_col) or "", is_unsafe))
+    if not rows:
+        raise RequestError(f"the corpus {path} has no rows")
+    return rows
+
+
+def _category_actions(pairs: list[str]) -> dict[str, Action]:
+    out: dict[str, Action] = {}
+    for pair in pairs:
+        risk, sep, action = pair.partition("=")
+        try:
+            if not sep or not is_risk(risk.strip()):
+                raise ValueError
+            out[risk.strip()] = Action(action.strip())
+        except ValueError:
+            raise RequestError(
+                f"--category-action takes RISK_ID=ACTION (e.g. A.1h=label), not {pair!r}"
+            ) from None
+    return out
+
+
+def _action(value: str, flag: str) -> Action:
+    try:
+        return Action(value)
+    except ValueError:
+        raise RequestError(
+            f"{flag} must be one of {', '.join(a.value for a in Action)}, not {value!r}"
+        ) from None
+
+
+@app.command("calibrate")
+@handled
+def calibrate_(
+    source: Path = typer.Argument(..., help="The lexicon file."),
+    corpus: Path = typer.Option(..., "--corpus", help="Labelled CSV corpus (header row)."),
+    text_col: str = typer.Option(..., "--text-column", help="Column holding the text."),
+    label_col: str = typer.Option(..., "--label-column", help="Column holding the label."),
+    safe_value: str = typer.Option(..., "--safe-value", help="Label value of a safe row."),
+    unsafe_value: str | None = typer.Option(
+        None, "--unsafe-value", help="Label value of an unsafe row (default: every value but --safe-value)."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the overrides CSV."),
+    fmt: str | None = typer.Option(None, "--lexicon-format", "--format", help=_FORMAT_HELP),
+    tags: Path | None = _Tags,
+    allow: Path | None = _Allow,
+    maps: list[str] = _Map,
+    category: str = _Cat,
+    default_action: str = typer.Option("refuse", "--action", help="The check's action (as in the policy)."),
+    category_actions: list[str] = typer.Option(
+        [], "--category-action", help="RISK_ID=ACTION as the policy's category_actions (repeatable)."
+    ),
+    pins: list[str] = typer.Option([], "--pin", help="A term never to change (repeatable)."),
+    pin_file: Path | None = typer.Option(None, "--pin-file", help="Terms never to change, one per line."),
+    min_safe: int = typer.Option(3, "--min-safe", min=1, help="Least safe rows a term must hit."),
+    max_share: float = typer.Option(
+        0.5, "--max-unsafe-share", min=0.0, max=1.0, help="Downgrade when the unsafe share is below this."
+    ),
+    to: str = typer.Option("label", "--to", help="Action for downgraded terms (allow, label or mask)."),
+    unbalanced: bool = typer.Option(
+        False, "--unbalanced", help="Share of raw hit counts instead of per-class hit rates."
+    ),
+) -> None:
+    """Count each term's hits on safe and unsafe rows and write per-term action overrides to review."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from hegui.guard.lexicon.matcher import CompiledLexicon
+
+    try:
+        rule = CalibrationRule(min_safe, max_share, _action(to, "--to"), not unbalanced)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+    resolver = ActionResolver(_action(default_action, "--action"), _category_actions(category_actions))
+    rows = _corpus(corpus, text_col, label_col, safe_value, unsafe_value)
+    lexicon = _load(source, fmt, tags, allow, maps, category)
+    pinned = set(pins) | {t.text for t in lexicon.terms if t.action is not None}
+    if pin_file is not None:
+        try:
+            pinned |= {w.strip() for w in pin_file.read_text(encoding="utf-8-sig").splitlines() if w.strip()}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RequestError(f"cannot read --pin-file {pin_file}: {exc}") from None
+    compiled = CompiledLexicon(lexicon)
+    with Progress(
+        TextColumn("matching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("rows", total=len(rows))
+        result = calibrate(compiled, rows, rule, resolver, pinned, lambda n: bar.advance(task, n))
+    write_overrides(result.overrides, output)
+    b, a = result.before, result.after
+    typer.echo(
+        f"{len(rows):,} rows ({result.n_safe:,} safe, {result.n_unsafe:,} unsafe) · lexicon {len(lexicon):,} "
+        f"terms, version {lexicon.version} · {result.terms_hit:,} terms hit"
+    )
+    typer.echo(
+        f"{len(result.overrides):,} term(s) → {rule.to.value}"
+        + (f" ({result.pinned_skipped} more met the rule but are pinned)" if result.pinned_skipped else "")
+        + f" · written to {output}"
+    )
+    typer.echo("on these rows        before    after")
+    typer.echo(f"  safe refused     {b.safe_refused:8.1%} {a.safe_refused:8.1%}")
+    typer.echo(f"  unsafe refused   {b.unsafe_refused:8.1%} {a.unsafe_refused:8.1%}")
+    typer.echo(f"  safe found       {b.safe_found:8.1%} {a.safe_found:8.1%}")
+    typer.echo(f"  unsafe found     {b.unsafe_found:8.1%} {a.unsafe_found:8.1%}")
+    typer.echo("Review the file, then set actions_file in the lexicon check. Measure on rows not used here.")

@@ -14,8 +14,10 @@ Policy example::
     category_actions = { "A.1f" = "refuse", "A.1h" = "label" }
     max_gap = 3                        # inserted characters tolerated between two term characters
     builtin_allow = true               # also use the bundled context allow-list
+    actions_file = "calibration.csv"   # optional: reviewed per-term actions (`hegui lexicon calibrate`)
 
-The lexicon is read once here; `LexiconCheck.lexicon.reload()` reads the same files again.
+The lexicon is read once here; `LexiconCheck.lexicon.reload()` reads the same files again (the
+actions file included).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class LexiconOptions(BaseModel):
     category_actions: dict[str, Action] = Field(default_factory=dict)
     max_gap: int = Field(DEFAULT_MAX_GAP, ge=0, le=8)
     builtin_allow: bool = True
+    actions_file: str | None = None
 
     @field_validator("tag_map", "category_map")
     @classmethod
@@ -88,30 +91,36 @@ def lexicon_check(
     category_actions: Mapping[str, Action] | None = None,
     max_gap: int = DEFAULT_MAX_GAP,
     builtin_allow: bool = True,
+    actions_file: Path | None = None,
 ) -> LexiconCheck:
     """A reloadable lexicon check over files; raises ConfigError on any problem with them."""
     # The engine (numpy, OpenCC, pypinyin) is imported only when a policy actually has a lexicon.
     from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
+    from hegui.guard.lexicon.model import Lexicon
+    from hegui.guard.lexicon.overrides import apply_overrides, read_overrides
     from hegui.guard.lexicon.sources import load_lexicon
 
     tags = DEFAULT_TAG_MAP | dict(tag_map or {})
     allowed = list(allow)
 
-    try:
-        source = ReloadableLexicon(
-            lambda: load_lexicon(
-                path,
-                fmt,
-                category=category,
-                tags_file=tags_file,
-                tag_map=tags,
-                category_map=category_map,
-                allow=allowed,
-                allow_file=allow_file,
-                with_builtin_allow=builtin_allow,
-            ),
-            max_gap=max_gap,
+    def load() -> Lexicon:
+        lexicon = load_lexicon(
+            path,
+            fmt,
+            category=category,
+            tags_file=tags_file,
+            tag_map=tags,
+            category_map=category_map,
+            allow=allowed,
+            allow_file=allow_file,
+            with_builtin_allow=builtin_allow,
         )
+        if actions_file is None:
+            return lexicon
+        return apply_overrides(lexicon, read_overrides(actions_file), file=str(actions_file))
+
+    try:
+        source = ReloadableLexicon(load, max_gap=max_gap)
     except ValueError as exc:
         raise ConfigError(str(exc), file=str(path)) from None
     return LexiconCheck(name, source, stages=stages, action=action, category_actions=category_actions)
@@ -130,6 +139,7 @@ def _factory(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Lexi
 
     path = resolve(opts.path)
     assert path is not None
+    actions_file = resolve(opts.actions_file)
     try:
         return lexicon_check(
             spec.name,
@@ -146,9 +156,11 @@ def _factory(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Lexi
             category_actions=opts.category_actions,
             max_gap=opts.max_gap,
             builtin_allow=opts.builtin_allow,
+            actions_file=actions_file,
         )
     except ConfigError as exc:
-        raise ConfigError(exc.message, file=source, key=f"checks[{index}].path") from None
+        key = "actions_file" if actions_file is not None and exc.file == str(actions_file) else "path"
+        raise ConfigError(exc.message, file=source, key=f"checks[{index}].{key}") from None
 
 
 def check_types() -> dict[str, CheckFactory]:
