@@ -1,0 +1,124 @@
+"""`DbSanctionStore`: the sanction ladder's `SanctionStore` on the records database.
+
+Violations and steps are rows (`tables_sanctions`), so an end user's level survives a restart and is
+the same on every replica that shares the database; art. 14 of the Interim Measures asks for these
+records. The ladder's decisions stay in `hegui.guard.sanctions`; this module only stores and reads.
+It never stores user text (a violation is its action, categories, request and session ids), and it
+never lowers a level: only a recorded step does. Times are kept as ISO-8601 UTC strings; a naive
+datetime is refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select
+
+from hegui.guard.sanctions import Sanction, SanctionStep, Violation
+from hegui.guard.types import Action
+from hegui.records.tables_sanctions import SanctionStepRow, SanctionViolationRow
+
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def iso(at: datetime) -> str:
+    """``at`` as the tables' ISO-8601 UTC string; a naive datetime is an error (no silent local time)."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"a stored time must carry its time zone, got naive {at.isoformat()}")
+    return at.astimezone(UTC).strftime(_FORMAT)
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+
+
+_S = SanctionStepRow
+_STEP_COLS = select(
+    _S.tenant,
+    _S.user_id,
+    _S.at,
+    _S.previous,
+    _S.level,
+    _S.violations,
+    _S.reason,
+    _S.decided_by,
+    _S.request_id,
+    _S.until,
+)
+
+
+def _step(r: Any) -> SanctionStep:
+    return SanctionStep(
+        r.tenant,
+        r.user_id,
+        parse_iso(r.at),
+        Sanction(r.previous),
+        Sanction(r.level),
+        int(r.violations),
+        r.reason,
+        decided_by=r.decided_by,
+        request_id=r.request_id,
+        until=parse_iso(r.until) if r.until else None,
+    )
+
+
+class DbSanctionStore:
+    """A `SanctionStore` on SQLite or PostgreSQL. Thread-safe: every call takes its own connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add_violation(self, violation: Violation) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(SanctionViolationRow).values(
+                    tenant=violation.tenant,
+                    user_id=violation.user,
+                    at=iso(violation.at),
+                    action=Action(violation.action).value,
+                    categories=json.dumps(list(violation.categories), ensure_ascii=False),
+                    request_id=violation.request_id,
+                    session=violation.session,
+                )
+            )
+
+    def count_violations(self, tenant: str, user: str, since: datetime | None) -> int:
+        v = SanctionViolationRow
+        q = select(func.count()).select_from(v).where((v.tenant == tenant) & (v.user_id == user))
+        if since is not None:
+            q = q.where(v.at >= iso(since))
+        with self._engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def add_step(self, step: SanctionStep) -> None:
+        if not step.decided_by.strip() or not step.reason.strip():
+            raise ValueError("a sanction step needs who decided it and why")
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(SanctionStepRow).values(
+                    tenant=step.tenant,
+                    user_id=step.user,
+                    at=iso(step.at),
+                    previous=Sanction(step.previous).value,
+                    level=Sanction(step.level).value,
+                    violations=step.violations,
+                    reason=step.reason,
+                    decided_by=step.decided_by,
+                    request_id=step.request_id,
+                    until=iso(step.until) if step.until is not None else None,
+                )
+            )
+
+    def last_step(self, tenant: str, user: str) -> SanctionStep | None:
+        q = _STEP_COLS.where((_S.tenant == tenant) & (_S.user_id == user)).order_by(_S.id.desc()).limit(1)
+        with self._engine.connect() as conn:
+            row = conn.execute(q).first()
+        return _step(row) if row is not None else None
+
+    def steps(self, tenant: str, user: str) -> Sequence[SanctionStep]:
+        q = _STEP_COLS.where((_S.tenant == tenant) & (_S.user_id == user)).order_by(_S.id)
+        with self._engine.connect() as conn:
+            return tuple(_step(r) for r in conn.execute(q))
