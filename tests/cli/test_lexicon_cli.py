@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hegui.cli import app
+from hegui.guard.lexicon.sources import load_lexicon
 
 runner = CliRunner()
 
@@ -79,3 +80,77 @@ def test_check_with_the_shared_lexicon(shared_data: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"action": "allow", "findings": []}
+
+
+CORPUS = [
+    ("text", "label"),
+    *[("这个违禁词不行", "1")] * 4,
+    *[("测试词的讨论", "0")] * 4,
+    ("测试词", "1"),
+    ("没有", "0"),
+]
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus.csv"
+    path.write_text("\n".join(f"{t},{lab}" for t, lab in CORPUS) + "\n", encoding="utf-8")
+    return path
+
+
+def test_calibrate_writes_overrides_and_summarizes(tmp_path: Path, tags: Path, corpus: Path) -> None:
+    out = tmp_path / "cal.csv"
+    args = ["lexicon", "calibrate", str(tags), "--lexicon-format", "tags", "--corpus", str(corpus)]
+    args += ["--text-column", "text", "--label-column", "label", "--safe-value", "0", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"10 rows (5 safe, 5 unsafe) · lexicon 2 terms, version {load_lexicon(tags, 'tags').version} · 2 terms hit",
+        f"1 term(s) → label · written to {out}",
+        "on these rows        before    after",
+        "  safe refused        80.0%     0.0%",
+        "  unsafe refused     100.0%    80.0%",
+        "  safe found          80.0%    80.0%",
+        "  unsafe found       100.0%   100.0%",
+        "Review the file, then set actions_file in the lexicon check. Measure on rows not used here.",
+    ]
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "term,action,reason,safe_hits,unsafe_hits",
+        '测试词,label,"calibrated: 4 safe / 1 unsafe rows, unsafe share 0.20 < 0.5; was refuse",4,1',
+    ]
+    # a pinned term is never changed, whatever its counts
+    pinned = runner.invoke(app, [*args, "--pin", "测试词"])
+    assert pinned.exit_code == 0, pinned.output
+    assert "0 term(s) → label (1 more met the rule but are pinned)" in pinned.output
+    assert out.read_text(encoding="utf-8") == "term,action,reason,safe_hits,unsafe_hits\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--text-column", "TEXT"], "--text-column 'TEXT' is not a column of"),
+        (["--unsafe-value", "2"], "row 2: label '1' is neither --safe-value '0' nor --unsafe-value '2'"),
+        (["--to", "refuse"], "the target action must not stop the text"),
+        (["--to", "nope"], "--to must be one of"),
+        (["--category-action", "A.9=label"], "--category-action takes RISK_ID=ACTION"),
+    ],
+)
+def test_calibrate_bad_input_is_exit_2(
+    tmp_path: Path, tags: Path, corpus: Path, extra: list[str], message: str
+) -> None:
+    args = [
+        "lexicon",
+        "calibrate",
+        str(tags),
+        "--format",
+        "tags",
+        "--corpus",
+        str(corpus),
+        "-o",
+        str(tmp_path / "o.csv"),
+    ]
+    args += ["--text-column", "text", "--label-column", "label", "--safe-value", "0", *extra]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "o.csv").exists()

@@ -257,13 +257,15 @@ def calibrate_(
         except (OSError, UnicodeDecodeError) as exc:
             raise RequestError(f"cannot read --pin-file {pin_file}: {exc}") from None
     compiled = CompiledLexicon(lexicon)
+    console = Console(stderr=True)
     with Progress(
         TextColumn("matching"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,  # a log file gets the summary only
     ) as bar:
         task = bar.add_task("rows", total=len(rows))
         result = calibrate(compiled, rows, rule, resolver, pinned, lambda n: bar.advance(task, n))
