@@ -1,63 +1,41 @@
 """Implicit labels in audio files: MP3 (ID3v2 ``TXXX:AIGC``), WAV (RIFF chunk ``AIGC``), FLAC and Ogg
 (Vorbis comment ``AIGC``), per PG-202510A.
 
-MP3, FLAC and Ogg go through mutagen on in-memory buffers; WAV is a plain RIFF chunk list, handled by the
-RIFF helpers in `hegui.label.images` (mutagen writes only ID3 into WAV). Each writer replaces an earlier
-AIGC value instead of adding a second one (GB 6.1 c) and never removes a label without writing one.
+The carriers are written by hand in small modules (`hegui.label.id3`, `hegui.label.flac`,
+`hegui.label.ogg`, `hegui.label.vorbiscomment`): hegui is Apache-2.0, and the only maintained Python
+libraries that write these tags (mutagen, eyed3, pytaglib) are GPL, which would make a distributed hegui
+a combined work under the GPL; tinytag, the permissive one, only reads. WAV is a plain RIFF chunk list,
+handled by the RIFF helpers in `hegui.label.images`. Each writer replaces an earlier AIGC value instead
+of adding a second one (GB 6.1 c) and never removes a label without writing one; malformed files raise
+`ContainerError`, never a bare IndexError.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
-from typing import Any
-
-from mutagen import MutagenError
-from mutagen.flac import FLAC
-from mutagen.id3 import ID3, TXXX, ID3NoHeaderError
-from mutagen.oggopus import OggOpus
-from mutagen.oggvorbis import OggVorbis
-
+from hegui.label import flac, id3, ogg
 from hegui.label.images import ContainerError, _riff_chunks, riff_chunk, riff_file
 from hegui.label.implicit import ParsedLabel, parse_label
+from hegui.label.vorbiscomment import VorbisComment, is_label_key
+
+LABEL_KEY = "AIGC"
 
 # --- MP3 -------------------------------------------------------------------------------------------
 
 
-# mutagen's ID3 API is untyped; the frames are handled as Any.
-_ID3: Any = ID3
-_TXXX: Any = TXXX
-
-
 def mp3_read(data: bytes) -> list[ParsedLabel]:
-    try:
-        tags = _ID3(io.BytesIO(data))
-    except ID3NoHeaderError:
+    tag = id3.read_tag(data)
+    if tag is None:
         return []
-    except MutagenError as exc:
-        raise ContainerError(f"unreadable ID3 tag: {exc}") from None
-    found: list[ParsedLabel] = []
-    for frame in tags.getall("TXXX"):
-        if "AIGC" in frame.desc.upper():
-            found += [parse_label(str(text), f"mp3:ID3:TXXX:{frame.desc}") for text in frame.text]
-    return found
+    return [
+        parse_label(value, f"mp3:ID3:TXXX:{description}")
+        for description, values in id3.user_texts(tag)
+        if "AIGC" in description.upper()
+        for value in values
+    ]
 
 
 def mp3_write(data: bytes, label_json: str) -> bytes:
-    buffer = io.BytesIO(data)
-    try:
-        tags = _ID3(buffer)
-    except ID3NoHeaderError:
-        tags = _ID3()
-    except MutagenError as exc:
-        raise ContainerError(f"unreadable ID3 tag: {exc}") from None
-    for frame in list(tags.getall("TXXX")):
-        if "AIGC" in frame.desc.upper():
-            tags.delall(frame.HashKey)  # replaced by the frame added below (one label per file)
-    tags.add(_TXXX(encoding=3, desc="AIGC", text=[label_json]))
-    buffer.seek(0)
-    tags.save(buffer, v2_version=4)
-    return buffer.getvalue()
+    return id3.write_user_text(data, LABEL_KEY, label_json)
 
 
 # --- WAV -------------------------------------------------------------------------------------------
@@ -96,40 +74,27 @@ def wav_write(data: bytes, label_json: str) -> bytes:
 
 # --- FLAC and Ogg (Vorbis comments) ----------------------------------------------------------------
 
-_VORBIS: dict[str, Callable[[io.BytesIO], Any]] = {
-    "flac": FLAC,
-    "ogg": OggVorbis,
-    "opus": OggOpus,
-}
 
-
-def _vorbis_open(data: bytes, kind: str) -> tuple[io.BytesIO, Any]:
-    buffer = io.BytesIO(data)
-    try:
-        return buffer, _VORBIS[kind](buffer)
-    except MutagenError as exc:
-        raise ContainerError(f"not a readable {kind.upper()} file: {exc}") from None
+def _comments(data: bytes, kind: str) -> list[VorbisComment]:
+    if kind == "flac":
+        return flac.comments(data)
+    if kind in ("ogg", "opus"):
+        return [ogg.comment(data)[1]]
+    raise ContainerError(f"no Vorbis comment carrier in .{kind}")
 
 
 def vorbis_read(data: bytes, kind: str) -> list[ParsedLabel]:
-    _, audio = _vorbis_open(data, kind)
-    if audio.tags is None:
-        return []
     return [
         parse_label(value, f"{kind}:VorbisComment:{key}")
-        for key, values in audio.tags.items()
-        if "AIGC" in key.upper()
-        for value in values
+        for block in _comments(data, kind)
+        for key, value in block.items()
+        if is_label_key(key)
     ]
 
 
 def vorbis_write(data: bytes, label_json: str, kind: str) -> bytes:
-    buffer, audio = _vorbis_open(data, kind)
-    if audio.tags is None:
-        audio.add_tags()
-    for key in [k for k in audio.tags.keys() if "AIGC" in k.upper()]:  # noqa: SIM118 - mutagen mapping
-        del audio.tags[key]
-    audio.tags["AIGC"] = [label_json]
-    buffer.seek(0)
-    audio.save(buffer)
-    return buffer.getvalue()
+    if kind == "flac":
+        return flac.write_label(data, LABEL_KEY, label_json)
+    if kind in ("ogg", "opus"):
+        return ogg.write_label(data, LABEL_KEY, label_json)
+    raise ContainerError(f"no Vorbis comment carrier in .{kind}")
