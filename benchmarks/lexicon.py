@@ -5,7 +5,8 @@ ahocorasick-rs and pyahocorasick on the raw text (no normalization), flashtext, 
 DFA (the dict-of-dicts trie common in Chinese projects). Reports chars/s, p50/p99 latency for a
 2,000-character prompt, the memory of each loaded lexicon (RSS growth, measured in a fresh process),
 the RSS of a process holding a whole pipeline with the lexicon, and the false-positive rate on the
-safe rows of COLDataset's dev split. Writes the ``lexicon`` section of benchmarks/RESULTS.md.
+safe rows of COLDataset's dev split before and after calibrating per-term actions on its train split
+with `hegui.guard.lexicon.calibrate` (the code of `hegui lexicon calibrate`). Writes the ``lexicon`` section of benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/lexicon.py [--no-write]
 """
@@ -184,50 +185,70 @@ def speed(
     return chars / total, cpu[len(cpu) // 2], p99(cpu), p99(wall)
 
 
+def labelled(split: str) -> list[Any]:
+    from hegui.guard.lexicon.calibrate import LabelledRow
+
+    return [LabelledRow(text, label != 0) for label, text in cold(split)]
+
+
+def mined_context_allow(compiled: Any, rows: list[Any], skip: set[str]) -> list[str]:
+    """The experiment of a context allow-list mined from train: each hit of a term that calibration
+    left refusing, widened by one character on each side; windows seen in >= 3 safe rows and no unsafe
+    row become allow-listed words."""
+    safe: Counter[str] = Counter()
+    unsafe: Counter[str] = Counter()
+    for row in rows:
+        for m in compiled.find(row.text):
+            if m.term.text not in skip:
+                (unsafe if row.unsafe else safe)[row.text[max(0, m.start - 1) : m.end + 1]] += 1
+    return sorted(w for w, n in safe.items() if n >= 3 and not unsafe[w])
+
+
 def false_positives() -> list[str]:
-    """FP on COLD dev safe rows; recall proxy on its offensive rows; and with train-calibrated actions."""
-    from hegui.guard.lexicon import CompiledLexicon, Lexicon, LexiconCheck, ReloadableLexicon, Term
-    from hegui.guard.types import Action, Context
+    """Calibrate on COLD train with `hegui.guard.lexicon.calibrate` (what `hegui lexicon calibrate`
+    runs); report refusals and findings on the dev split, before and after."""
+    from hegui.guard.lexicon import CompiledLexicon
+    from hegui.guard.lexicon.calibrate import CalibrationRule, count_hits, propose, refusal_rates
 
     lex = hegui_lexicon()
     compiled = CompiledLexicon(lex)
-    # Calibration on the train split only: a term that hits more safe than offensive rows there (and
-    # at least 3 safe rows) is a topic word, not a marker; it is demoted to "label" (still a finding).
-    safe_hits: Counter[str] = Counter()
-    off_hits: Counter[str] = Counter()
-    for label, text in cold("train"):
-        for term in {m.term.text for m in compiled.find(text)}:
-            (off_hits if label else safe_hits)[term] += 1
-    demote = {t for t, n in safe_hits.items() if n >= 3 and n > off_hits[t]}
-    calibrated = Lexicon.build(
-        [
-            Term(t.text, t.categories, Action.LABEL if t.text in demote else t.action, t.pinyin)
-            for t in lex.terms
-        ],
-        lex.allow,
-        lex.source,
-    )
-    rows = cold("dev")
+    train, dev = labelled("train"), labelled("dev")
+    train_hits, dev_hits = count_hits(compiled, train), count_hits(compiled, dev)
+    n_safe, n_off = dev_hits.n_safe, dev_hits.n_unsafe
     lines = [
-        "| lexicon | safe rows with a finding | safe rows refused (FP) | offensive rows with a finding | offensive rows refused |",
-        "|---|---:|---:|---:|---:|",
+        f"Calibrated on train ({train_hits.n_safe:,} safe, {train_hits.n_unsafe:,} offensive comments), "
+        f"measured on dev ({n_safe:,} safe, {n_off:,} offensive). *Refused* = some finding stops the "
+        "text; *found* = some lexicon finding (a downgraded term still yields a `label` finding).",
+        "",
+        "| lexicon | terms → label | safe found | safe refused (FP) | offensive found | offensive refused |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, lexicon in (
-        ("64k as shipped", lex),
-        (f"64k, {len(demote)} topic words → label (train-calibrated)", calibrated),
-    ):
-        check = LexiconCheck("kw", ReloadableLexicon.fixed(lexicon))
-        counts = Counter()
-        for label, text in rows:
-            found = check.inspect(text, Context())
-            counts[(label, "any")] += bool(found)
-            counts[(label, "refuse")] += any(f.action.stops for f in found)
-        n_safe = sum(1 for label, _ in rows if label == 0)
-        n_off = len(rows) - n_safe
-        lines.append(
-            f"| {name} | {counts[(0, 'any')] / n_safe:.1%} | {counts[(0, 'refuse')] / n_safe:.1%} | "
-            f"{counts[(1, 'any')] / n_off:.1%} | {counts[(1, 'refuse')] / n_off:.1%} |"
+
+    def row(name: str, n: int, rates: Any) -> str:
+        return (
+            f"| {name} | {n} | {rates.safe_found:.1%} | {rates.safe_refused:.1%} | "
+            f"{rates.unsafe_found:.1%} | {rates.unsafe_refused:.1%} |"
         )
+
+    lines.append(row("64k as shipped", 0, refusal_rates(lex.terms, dev_hits)))
+    default = CalibrationRule()
+    variants = [default] + [
+        CalibrationRule(min_safe=m, max_unsafe_share=s) for m in (3, 5, 10) for s in (0.3, 0.5, 0.6)
+    ]
+    chosen: list[Any] = []
+    for rule in dict.fromkeys(variants):
+        overrides, _ = propose(lex.terms, train_hits, rule)
+        if rule == default:
+            chosen = overrides
+        name = f"calibrated, min_safe {rule.min_safe}, max_unsafe_share {rule.max_unsafe_share:g}"
+        name = f"**{name} (default)**" if rule == default else name
+        lines.append(row(name, len(overrides), refusal_rates(lex.terms, dev_hits, overrides=overrides)))
+    allow = mined_context_allow(compiled, train, {o.term for o in chosen})
+    widened = lex.with_allow(allow)
+    rates = refusal_rates(widened.terms, count_hits(CompiledLexicon(widened), dev), overrides=chosen)
+    lines.append(
+        row(f"default calibration + {len(allow)} context allow words mined from train", len(chosen), rates)
+    )
     return lines
 
 
@@ -292,7 +313,10 @@ def main() -> None:
         f"RSS of a whole process that built the pipeline with this lexicon and ran 2,000 prompts: "
         f"**{rss:.0f} MiB** (limit for the rules-only gateway: 500 MiB).",
         "",
-        "False positives on COLDataset dev (3,220 safe and 3,211 offensive comments):",
+        "False positives on COLDataset with the 64k lexicon, per-term actions calibrated with "
+        "`hegui lexicon calibrate` (rule: downgrade to `label` a term that refuses today, hit at least "
+        "`min_safe` safe train rows, and whose class-balanced unsafe share is below `max_unsafe_share`; "
+        "the default 3 / 0.5 was fixed before looking at dev, the other rows show the trade-off):",
         "",
         *fp,
     ]
