@@ -5,6 +5,8 @@
     matcher   CompiledLexicon: normalization + Aho–Corasick + match rules, spans in the original
     check     LexiconCheck (the Check protocol) and ReloadableLexicon (atomic swap on reload)
     coverage  counts per risk against the GB/T 45654 keyword-library minimums
+    calibrate per-term action overrides proposed from a labelled corpus (safe / unsafe rows)
+    overrides the reviewed overrides file (CSV): read, write, apply to a Lexicon
 
 Pure: reads files only when asked to load one; no HTTP, no database.
 """
