@@ -24,6 +24,7 @@ from hegui.records.agreements import acceptances, is_verified
 from hegui.records.audit import AuditDraft, utc_now, write_batch
 from hegui.records.consent import history, record_consent
 from hegui.records.conversations import turns_of
+from hegui.records.memory_store import erase_memory
 from hegui.records.tables_records import ConsentEventRow, ConversationTurnRow, DsrRequestRow, PoolRecordRow
 from hegui.records.tombstones import tombstone_user
 from hegui.records.vault import Vault
@@ -219,6 +220,7 @@ def erase_user(engine: Engine, vault: Vault, tenant: str, user: str) -> Erasure:
             )
         ).rowcount
         pool = tombstone_user(conn, tenant, user, "deleted", at)
+        erase_memory(conn, tenant, user)  # the gateway's session memory: turns and refused-prompt sketches
         conn.execute(
             insert(ConsentEventRow).values(
                 tenant=tenant,
