@@ -14,15 +14,17 @@ from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.upstream import UpstreamRouter
 from hegui.guard.egress import EgressGuard
-from hegui.guard.memory import InMemoryMemoryStore, MemoryStore
+from hegui.guard.memory import MemoryStore
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.refusals import RefusalCatalog
 from hegui.guard.registry import build_pipeline
-from hegui.guard.sanctions import InMemorySanctionStore, SanctionLadder, SanctionStore
+from hegui.guard.sanctions import SanctionLadder, SanctionStore
 from hegui.policy import Policy, load_policy
 from hegui.records.audit import AuditLog, content_hasher
 from hegui.records.db import make_engine, migrate
 from hegui.records.keys import KeyStore
+from hegui.records.memory_store import memory_store_for
+from hegui.records.sanctions_store import sanction_store_for
 from hegui.records.secrets import audit_content_key
 from hegui.records.vault import Vault, master_key
 from hegui.settings import Settings
@@ -75,6 +77,7 @@ class GatewayState:
         router = UpstreamRouter(policy, transports)
         key = audit_content_key(settings.audit_content_key, settings.data_dir)
         master = master_key(settings)
+        vault = Vault(engine, master)
         audit.start()
         return cls(
             settings,
@@ -89,9 +92,9 @@ class GatewayState:
             labeller,
             RefusalCatalog(policy.refusals),
             SanctionLadder(policy.sanctions),
-            InMemorySanctionStore(),
-            InMemoryMemoryStore(),
-            Vault(engine, master),
+            sanction_store_for(policy.records, engine),
+            memory_store_for(policy.records, engine, vault),
+            vault,
             EgressGuard.from_policy(policy, hmac.new(master, b"egress-person", hashlib.sha256).digest()),
         )
 

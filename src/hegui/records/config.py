@@ -3,6 +3,8 @@ training-pool admission settings. Validated with the rest of the policy file; ne
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -45,6 +47,20 @@ class RecordsPolicy(BaseModel):
     )
     pool_min_chars: int = Field(
         1, ge=0, description="Turns whose scrubbed prompt is shorter than this are not admitted."
+    )
+    sanction_store: Literal["database", "memory"] = Field(
+        "database",
+        description="Where the sanction ladder keeps violations and steps: the database (survives restarts, "
+        "shared by replicas; IM 14 records) or process memory (tests, throw-away demos).",
+    )
+    memory_store: Literal["database", "memory"] = Field(
+        "memory",
+        description="Where session memory (recent turns, refused-prompt sketches) lives: process memory "
+        "(fast, lost on restart, per replica) or the database (turns encrypted under the user's key; "
+        "needed when replicas share sessions).",
+    )
+    memory_turns: int = Field(
+        64, ge=1, le=1024, description="Recent turns kept per session for the split-turn checks."
     )
 
     def consent_default(self, channel: str) -> bool:

@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, select
 
 from hegui.errors import ContentErased
-from hegui.guard.memory import InMemoryMemoryStore, SessionKey, Sketch, Turn
+from hegui.guard.memory import InMemoryMemoryStore, MemoryStore, SessionKey, Sketch, Turn
 from hegui.guard.types import Action
 from hegui.records.audit import utc_now
+from hegui.records.config import RecordsPolicy
 from hegui.records.sanctions_store import iso, parse_iso
 from hegui.records.tables_sanctions import MemorySketchRow, MemoryTurnRow
 from hegui.records.vault import Vault
@@ -162,3 +163,10 @@ def purge_memory_before(engine: Engine, cutoff: str) -> int:
         for row in (_T, _K):
             n += int(conn.execute(delete(row).where(row.at < cutoff)).rowcount)
     return n
+
+
+def memory_store_for(policy: RecordsPolicy, engine: Engine, vault: Vault) -> MemoryStore:
+    """The store ``[records] memory_store`` names, keeping ``memory_turns`` turns per session."""
+    if policy.memory_store == "database":
+        return DbMemoryStore(engine, vault, max_turns=policy.memory_turns)
+    return InMemoryMemoryStore(max_turns=policy.memory_turns)

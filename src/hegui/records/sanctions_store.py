@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from hegui.guard.sanctions import Sanction, SanctionStep, Violation
+from hegui.guard.sanctions import InMemorySanctionStore, Sanction, SanctionStep, SanctionStore, Violation
 from hegui.guard.types import Action
+from hegui.records.config import RecordsPolicy
 from hegui.records.tables_sanctions import SanctionStepRow, SanctionViolationRow
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -122,3 +123,10 @@ class DbSanctionStore:
         q = _STEP_COLS.where((_S.tenant == tenant) & (_S.user_id == user)).order_by(_S.id)
         with self._engine.connect() as conn:
             return tuple(_step(r) for r in conn.execute(q))
+
+
+def sanction_store_for(policy: RecordsPolicy, engine: Engine) -> SanctionStore:
+    """The store ``[records] sanction_store`` names: the database (default) or process memory."""
+    if policy.sanction_store == "memory":
+        return InMemorySanctionStore()
+    return DbSanctionStore(engine)
