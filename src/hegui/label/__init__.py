@@ -18,7 +18,7 @@ Modules:
 The regulations (LBL 10, DS 18) forbid tools that remove, tamper with or forge labels: nothing in this
 room removes a label except to replace it by exactly one new label in the same write (GB 6.1 c).
 Only `config`, `implicit` and `text` are imported by the gateway's text path; the file modules need the
-``label`` extra (Pillow, mutagen, imageio-ffmpeg, pypdf, python-docx).
+``label`` extra (Pillow, imageio-ffmpeg, pypdf, python-docx).
 """
 
 from __future__ import annotations
