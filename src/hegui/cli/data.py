@@ -1,5 +1,5 @@
-"""`hegui data export|check|delete|purge|dsr …`: the training pool, erasure, retention and data-subject
-requests from the command line. Thin: every command calls one function of `hegui.records`."""
+"""`hegui data export|check|delete|purge|dsr|sanctions|lift …`: the training pool, erasure, retention,
+data-subject requests and end users' sanctions from the command line. Thin: every command calls one function of `hegui.records`."""
 
 from __future__ import annotations
 
@@ -9,18 +9,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+from sqlalchemy import Engine
 
 from hegui.cli import handled
 from hegui.cli.common import engine, settings
 from hegui.cli.egress import crossborder_report
-from hegui.policy import load_policy
+from hegui.errors import ConfigError
+from hegui.guard.sanctions import SanctionLadder
+from hegui.policy import Policy, load_policy
 from hegui.records import dsr as dsr_mod
+from hegui.records.audit import write_batch
 from hegui.records.dsr import erase_user
 from hegui.records.export import check_export, export_pool
 from hegui.records.retention import purge as purge_job
+from hegui.records.sanctions_store import DbSanctionStore, lift_draft, parse_lift, record_json, step_json
 from hegui.records.vault import Vault, master_key
 
-app = typer.Typer(help="Training pool, erasure, retention and data-subject requests.", no_args_is_help=True)
+app = typer.Typer(
+    help="Training pool, erasure, retention, data-subject requests and sanctions.", no_args_is_help=True
+)
 dsr = typer.Typer(help="Data-subject requests (PIPL 44–47).", no_args_is_help=True)
 app.add_typer(dsr, name="dsr")
 
@@ -70,6 +77,48 @@ def purge() -> None:
     policy = load_policy(s.policy_file)
     report = purge_job(engine(s), policy.retention, policy_version=policy.full_version)
     typer.echo(json.dumps(asdict(report)))
+
+
+def _sanction_store(policy: Policy, eng: Engine) -> DbSanctionStore:
+    if policy.records.sanction_store != "database":
+        raise ConfigError(
+            'sanctions are kept in the gateway\'s process memory ([records] sanction_store = "memory"); '
+            "use GET/POST /hegui/api/users/USER/sanctions on the running gateway",
+            key="records.sanction_store",
+        )
+    return DbSanctionStore(eng)
+
+
+@app.command("sanctions")
+@handled
+def sanctions(user: str = typer.Argument(..., help="The end-user id."), tenant: str = TENANT) -> None:
+    """Show an end user's sanction level now and every recorded step (IM 14), as JSON."""
+    s = settings()
+    policy = load_policy(s.policy_file)
+    store = _sanction_store(policy, engine(s))
+    record = record_json(SanctionLadder(policy.sanctions), store, tenant, user, datetime.now(UTC))
+    typer.echo(json.dumps(record, ensure_ascii=False))
+
+
+@app.command("lift")
+@handled
+def lift(
+    user: str = typer.Argument(..., help="The end-user id."),
+    to: str = typer.Option(..., "--to", help="The new level: none, warn, restrict, suspend or terminate."),
+    by: str = typer.Option(..., "--by", help="Who decided (a staff id); recorded with the step."),
+    reason: str = typer.Option(..., "--reason", help="Why (an appeal upheld, say); recorded with the step."),
+    tenant: str = TENANT,
+) -> None:
+    """Set an end user's sanction level by hand: a recorded step and an audit entry. Prints the step."""
+    s = settings()
+    policy = load_policy(s.policy_file)
+    eng = engine(s)
+    level, who, why = parse_lift(to, by, reason)
+    step = SanctionLadder(policy.sanctions).lift(
+        _sanction_store(policy, eng), tenant, user, to=level, by=who, reason=why, now=datetime.now(UTC)
+    )
+    write_batch(eng, [lift_draft(step, policy.full_version)])
+    typer.echo(json.dumps(step_json(step), ensure_ascii=False))
 
 
 @dsr.command("open")

@@ -1,5 +1,5 @@
 """Admin routes of the records room under ``/hegui/api/`` (admin key only): real-name verification,
-agreements, training consent, data-subject requests, pool export and check.
+agreements, training consent, data-subject requests, pool export and check, end users' sanctions.
 
 Each route authenticates first, validates its body, and calls one function of `hegui.records`; errors
 are `HeguiError` subclasses answered OpenAI-shaped by the app's handler. The database work runs in the
@@ -23,7 +23,7 @@ from starlette.responses import Response
 from hegui.errors import RequestError
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.state import Principal
-from hegui.records import agreements, consent, dsr, export
+from hegui.records import agreements, consent, dsr, export, sanctions_store
 from hegui.records.keys import CHANNELS
 from hegui.records.vault import Vault
 
@@ -225,6 +225,45 @@ async def check_pool_export(request: Request) -> Response:
     )
 
 
+async def get_sanctions(request: Request) -> Response:
+    """The end user's standing on the sanction ladder (IM 14) and every recorded step."""
+    principal = authenticate(request, admin=True)
+    state = state_of(request)
+    record = await _call(
+        sanctions_store.record_json,
+        state.ladder,
+        state.sanctions,
+        principal.tenant,
+        request.path_params["user"],
+        datetime.now(UTC),
+    )
+    return json_response(record)
+
+
+async def post_sanction(request: Request) -> Response:
+    """A person sets the user's level (an appeal upheld, say): recorded as a step and in the audit chain."""
+    principal = authenticate(request, admin=True)
+    state = state_of(request)
+    body = await read_json(request, state.settings.max_body_bytes)
+    user = request.path_params["user"]
+    level, by, reason = sanctions_store.parse_lift(body.get("level"), body.get("by"), body.get("reason"))
+    step = await _call(
+        state.ladder.lift,
+        state.sanctions,
+        principal.tenant,
+        user,
+        to=level,
+        by=by,
+        reason=reason,
+        now=datetime.now(UTC),
+    )
+    await state.audit.append(sanctions_store.lift_draft(step, state.policy.full_version))
+    record = await _call(
+        sanctions_store.record_json, state.ladder, state.sanctions, principal.tenant, user, datetime.now(UTC)
+    )
+    return json_response({"step": sanctions_store.step_json(step), "record": record}, status=201)
+
+
 def register(app: FastAPI) -> None:
     """Add the records admin routes to a gateway built by `create_app`."""
     for path, fn, method in (
@@ -232,6 +271,8 @@ def register(app: FastAPI) -> None:
         ("/hegui/api/users/{user}/agreements", accept_agreement, "POST"),
         ("/hegui/api/users/{user}/consent", post_consent, "POST"),
         ("/hegui/api/users/{user}/consent", get_consent, "GET"),
+        ("/hegui/api/users/{user}/sanctions", get_sanctions, "GET"),
+        ("/hegui/api/users/{user}/sanctions", post_sanction, "POST"),
         ("/hegui/api/agreements", publish_agreement, "POST"),
         ("/hegui/api/agreements", list_agreements, "GET"),
         ("/hegui/api/dsr", create_dsr, "POST"),

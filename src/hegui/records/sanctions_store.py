@@ -11,14 +11,24 @@ datetime is refused rather than guessed.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from hegui.guard.sanctions import InMemorySanctionStore, Sanction, SanctionStep, SanctionStore, Violation
+from hegui.errors import RequestError
+from hegui.guard.sanctions import (
+    InMemorySanctionStore,
+    Sanction,
+    SanctionLadder,
+    SanctionStep,
+    SanctionStore,
+    Violation,
+)
 from hegui.guard.types import Action
+from hegui.records.audit import AuditDraft
 from hegui.records.config import RecordsPolicy
 from hegui.records.tables_sanctions import SanctionStepRow, SanctionViolationRow
 
@@ -130,3 +140,66 @@ def sanction_store_for(policy: RecordsPolicy, engine: Engine) -> SanctionStore:
     if policy.sanction_store == "memory":
         return InMemorySanctionStore()
     return DbSanctionStore(engine)
+
+
+# --- the record as the admin API and the CLI show it, and a manual change of level -------------------
+
+
+def step_json(step: SanctionStep) -> dict[str, Any]:
+    return {
+        "at": iso(step.at),
+        "previous": step.previous.value,
+        "level": step.level.value,
+        "violations": step.violations,
+        "reason": step.reason,
+        "decided_by": step.decided_by,
+        "request_id": step.request_id,
+        "until": iso(step.until) if step.until is not None else None,
+    }
+
+
+def record_json(
+    ladder: SanctionLadder, store: SanctionStore, tenant: str, user: str, now: datetime
+) -> dict[str, Any]:
+    """The user's standing now and every recorded step, oldest first."""
+    standing = ladder.standing(store, tenant, user, now)
+    return {
+        "object": "sanction_record",
+        "user": user,
+        "level": standing.level.value,
+        "until": iso(standing.until) if standing.until is not None else None,
+        "may_use": standing.may_use,
+        "violations": standing.violations,
+        "steps": [step_json(s) for s in store.steps(tenant, user)],
+    }
+
+
+def parse_lift(level: object, by: object, reason: object) -> tuple[Sanction, str, str]:
+    """Validate a manual change: a known level, who decided it and why (RequestError names the field)."""
+    if not isinstance(level, str) or level not in Sanction.__members__.values():
+        raise RequestError(f"level must be one of {', '.join(s.value for s in Sanction)}", param="level")
+    for name, value in (("by", by), ("reason", reason)):
+        if not isinstance(value, str) or not value.strip():
+            raise RequestError(f"a manual sanction change needs {name!r}: who decided it and why", param=name)
+    return Sanction(level), str(by).strip(), str(reason).strip()
+
+
+def lift_draft(step: SanctionStep, policy_version: str) -> AuditDraft:
+    """The audit entry of a manual change (the ladder's own steps are audited by the gateway)."""
+    return AuditDraft(
+        request_id=f"sanction-{uuid.uuid4().hex}",
+        stage="sanction",
+        action=step.level.value,
+        policy_version=policy_version,
+        content_hash="",
+        tenant=step.tenant,
+        end_user=step.user,
+        detail={
+            "previous": step.previous.value,
+            "violations": step.violations,
+            "reason": step.reason,
+            "decided_by": step.decided_by,
+            "until": iso(step.until) if step.until is not None else None,
+            "manual": True,
+        },
+    )
