@@ -2,7 +2,9 @@
 
 Violations and steps are rows (`tables_sanctions`), so an end user's level survives a restart and is
 the same on every replica that shares the database; art. 14 of the Interim Measures asks for these
-records. The ladder's decisions stay in `hegui.guard.sanctions`; this module only stores and reads.
+records. The ladder's decisions stay in `hegui.guard.sanctions`; this module stores and reads, and
+shapes the record and a manual change for the admin API and the CLI (`record_json`, `parse_lift`,
+`lift_draft`), so that both show and audit it the same way.
 It never stores user text (a violation is its action, categories, request and session ids), and it
 never lowers a level: only a recorded step does. Times are kept as ISO-8601 UTC strings; a naive
 datetime is refused rather than guessed.
