@@ -113,3 +113,25 @@ def test_session_memory_survives_a_restart_only_in_the_database(
     )
     second = chat(apps.start(records), "禁词是什么", session="s1").json()
     assert (second["choices"][0]["finish_reason"] == "content_filter") is caught
+
+
+# A store read inside a check fails the check (the pipeline's rule: CheckFailed, 500); the standing
+# check before it is the store's own StorageError (503). Either way nothing is answered.
+@pytest.mark.parametrize(
+    ("records", "table", "status", "code"),
+    [
+        ("", "sanction_steps", 503, "storage_unavailable"),
+        ('memory_store = "database"', "memory_turns", 500, "check_failed"),
+    ],
+)
+def test_a_store_that_cannot_be_read_serves_nothing(
+    apps: Apps, records: str, table: str, status: int, code: str
+) -> None:
+    from sqlalchemy import text
+
+    client = apps.start(records)
+    with client.app.state.hegui.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f"DROP TABLE {table}"))
+    r = chat(client, "你好", session="s1")
+    assert (r.status_code, r.json()["error"]["code"]) == (status, code)
+    assert "choices" not in r.json()

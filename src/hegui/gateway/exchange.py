@@ -86,7 +86,9 @@ class Exchange:
         user = self.ctx.user
         if user is None:
             return
-        standing = self.state.ladder.standing(self.state.sanctions, self.principal.tenant, user, _now())
+        standing = await asyncio.to_thread(  # the sanction store may be a database: off the event loop
+            self.state.ladder.standing, self.state.sanctions, self.principal.tenant, user, _now()
+        )
         if standing.may_use:
             return
         notice = self.state.refusals.notice(standing.level.value, until=standing.until)  # type: ignore[arg-type]
@@ -164,7 +166,7 @@ class Exchange:
         violation = Violation(
             self.principal.tenant, user, _now(), worst, categories, self.request_id, self.ctx.session
         )
-        step = self.state.ladder.record(self.state.sanctions, violation)
+        step = await asyncio.to_thread(self.state.ladder.record, self.state.sanctions, violation)
         if step is None:
             return text
         self.record_later(

@@ -25,7 +25,7 @@ from hegui.guard.memory import InMemoryMemoryStore, MemoryStore, SessionKey, Ske
 from hegui.guard.types import Action
 from hegui.records.audit import utc_now
 from hegui.records.config import RecordsPolicy
-from hegui.records.sanctions_store import iso, parse_iso
+from hegui.records.sanctions_store import iso, parse_iso, storage_errors
 from hegui.records.tables_sanctions import MemorySketchRow, MemoryTurnRow
 from hegui.records.vault import Vault
 
@@ -87,7 +87,7 @@ class DbMemoryStore:
             self._local.append_turn(key, turn)
             return
         token = self._vault.encrypt(key.tenant, key.user, turn.text)
-        with self._engine.begin() as conn:
+        with storage_errors("remembering a turn"), self._engine.begin() as conn:
             conn.execute(
                 insert(_T).values(
                     tenant=key.tenant,
@@ -111,7 +111,7 @@ class DbMemoryStore:
             .order_by(_T.id.desc())
             .limit(min(limit, self._max_turns))
         )
-        with self._engine.connect() as conn:
+        with storage_errors("reading session memory"), self._engine.connect() as conn:
             rows = conn.execute(q).all()
         out: list[Turn] = []
         for r in reversed(rows):
@@ -127,7 +127,7 @@ class DbMemoryStore:
         if key.user is None:
             self._local.add_refused(key, sketch)
             return
-        with self._engine.begin() as conn:
+        with storage_errors("remembering a refused prompt"), self._engine.begin() as conn:
             conn.execute(
                 insert(_K).values(
                     tenant=key.tenant,
@@ -143,7 +143,7 @@ class DbMemoryStore:
         if key.user is None:
             return self._local.refused(key)
         q = select(_K.sketch).where(_same_session(_K, key)).order_by(_K.id.desc()).limit(self._max_refused)
-        with self._engine.connect() as conn:
+        with storage_errors("reading refused prompts"), self._engine.connect() as conn:
             rows = list(conn.execute(q).scalars())
         return tuple(_sketch_of(s) for s in reversed(rows))
 

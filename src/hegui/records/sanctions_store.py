@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from hegui.errors import RequestError
+from hegui.errors import RequestError, StorageError
 from hegui.guard.sanctions import (
     InMemorySanctionStore,
     Sanction,
@@ -46,6 +48,15 @@ def iso(at: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+
+
+@contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """A database failure as `StorageError` (503): the request is not served unchecked, and says why."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StorageError(f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from exc
 
 
 _S = SanctionStepRow
@@ -85,7 +96,7 @@ class DbSanctionStore:
         self._engine = engine
 
     def add_violation(self, violation: Violation) -> None:
-        with self._engine.begin() as conn:
+        with storage_errors("recording a violation"), self._engine.begin() as conn:
             conn.execute(
                 insert(SanctionViolationRow).values(
                     tenant=violation.tenant,
@@ -103,13 +114,13 @@ class DbSanctionStore:
         q = select(func.count()).select_from(v).where((v.tenant == tenant) & (v.user_id == user))
         if since is not None:
             q = q.where(v.at >= iso(since))
-        with self._engine.connect() as conn:
+        with storage_errors("counting violations"), self._engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
 
     def add_step(self, step: SanctionStep) -> None:
         if not step.decided_by.strip() or not step.reason.strip():
             raise ValueError("a sanction step needs who decided it and why")
-        with self._engine.begin() as conn:
+        with storage_errors("recording a sanction step"), self._engine.begin() as conn:
             conn.execute(
                 insert(SanctionStepRow).values(
                     tenant=step.tenant,
@@ -127,13 +138,13 @@ class DbSanctionStore:
 
     def last_step(self, tenant: str, user: str) -> SanctionStep | None:
         q = _STEP_COLS.where((_S.tenant == tenant) & (_S.user_id == user)).order_by(_S.id.desc()).limit(1)
-        with self._engine.connect() as conn:
+        with storage_errors("reading the sanction level"), self._engine.connect() as conn:
             row = conn.execute(q).first()
         return _step(row) if row is not None else None
 
     def steps(self, tenant: str, user: str) -> Sequence[SanctionStep]:
         q = _STEP_COLS.where((_S.tenant == tenant) & (_S.user_id == user)).order_by(_S.id)
-        with self._engine.connect() as conn:
+        with storage_errors("reading sanction steps"), self._engine.connect() as conn:
             return tuple(_step(r) for r in conn.execute(q))
 
 
