@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from hegui.errors import ConfigError, RecordNotFound, RequestError
+from hegui.errors import RecordNotFound, RequestError
 from hegui.records.audit import find_by_request, verify_chain
 from hegui.records.config import RecordsPolicy
 from hegui.records.consent import consent_at
@@ -37,9 +37,14 @@ def test_deadlines_on_the_chinese_working_day_calendar(start: date, days: int, d
     assert add_working_days(start, days) == due
 
 
-def test_a_year_without_calendar_data_is_an_error() -> None:
-    with pytest.raises(ConfigError, match="no data"):
-        add_working_days(date(2099, 1, 1), 15)
+def test_a_year_without_calendar_data_counts_weekdays_and_warns(caplog: pytest.LogCaptureFixture) -> None:
+    """A request is never refused for want of calendar data; holidays only move deadlines later, so a
+    Monday-to-Friday count errs early."""
+    with caplog.at_level("WARNING"):
+        assert add_working_days(date(2099, 1, 2), 15) == date(2099, 1, 23)  # Fri 2 Jan + 15 weekdays
+    assert "no holiday data for 2099" in caplog.text
+    # Across the year boundary: the known year keeps its holidays, the unknown one counts weekdays.
+    assert add_working_days(date(2026, 12, 24), 10) == date(2027, 1, 7)
 
 
 def _setup(engine: Engine) -> Vault:

@@ -11,7 +11,9 @@ prove the lawful basis of what was done before, and hold no content.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import chinese_calendar
 from sqlalchemy import Engine, delete, insert, select, update
 
-from hegui.errors import ConfigError, RecordNotFound, RequestError
+from hegui.errors import RecordNotFound, RequestError
 from hegui.records.agreements import acceptances, is_verified
 from hegui.records.audit import AuditDraft, utc_now, write_batch
 from hegui.records.consent import history, record_consent
@@ -29,23 +31,39 @@ from hegui.records.tables_records import ConsentEventRow, ConversationTurnRow, D
 from hegui.records.tombstones import tombstone_user
 from hegui.records.vault import Vault
 
+log = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = ("access", "correction", "deletion", "withdrawal")
 
 
 def add_working_days(start: date, days: int) -> date:
-    """The ``days``-th working day after ``start`` (``start`` itself is not counted)."""
+    """The ``days``-th working day after ``start`` (``start`` itself is not counted).
+
+    For a year the installed chinese-calendar has no data for yet (the State Council publishes each
+    year's schedule late in the year before), Monday to Friday count as working days and a warning is
+    logged: public holidays only move a deadline later, so the deadline given is no later than the true
+    one (short of a make-up working weekend without its holiday inside the span). Upgrade the package to
+    get exact deadlines; a request is never refused for want of calendar data."""
     d, left = start, days
     while left > 0:
         d += timedelta(days=1)
         try:
             work = chinese_calendar.is_workday(d)
-        except NotImplementedError as exc:
-            raise ConfigError(
-                f"the working-day calendar has no data for {d.year} ({exc}); upgrade chinese-calendar"
-            ) from None
+        except NotImplementedError:
+            _warn_no_calendar(d.year)
+            work = d.weekday() < 5
         if work:
             left -= 1
     return d
+
+
+@functools.cache
+def _warn_no_calendar(year: int) -> None:
+    log.warning(
+        "chinese-calendar has no holiday data for %d: DSR deadlines in %d count Monday to Friday (they may "
+        "come a few days early); upgrade chinese-calendar",
+        year,
+        year,
+    )
 
 
 @dataclass(frozen=True, slots=True)
