@@ -41,3 +41,15 @@ def test_users_are_served_only_once_admitted(make_client: Any, base_policy: str)
 
 def test_no_gate_by_default(make_client: Any) -> None:
     assert chat(make_client(), "dave").status_code == 200
+
+
+def test_every_route_honours_the_gate(make_client: Any, base_policy: str) -> None:
+    client = make_client(policy=base_policy + GATE)
+    for path, body in (
+        ("/v1/completions", {"model": "hegui-demo", "prompt": "你好", "user": "erin"}),
+        ("/v1/embeddings", {"model": "hegui-demo", "input": "你好", "user": "erin"}),
+        ("/v1/images/generations", {"model": "hegui-demo", "prompt": "山", "user": "erin"}),
+    ):
+        response = client.post(path, json=body)
+        assert response.status_code == 403, path
+        assert response.json()["error"]["code"] == "agreement_required"

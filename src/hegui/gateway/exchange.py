@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hegui.errors import HeguiError, NotAccepted, StorageError, UserSuspended
+from hegui.errors import CheckFailed, HeguiError, NotAccepted, StorageError, UserSuspended
 from hegui.gateway.schemas import Slot
 from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
@@ -194,6 +194,23 @@ class Exchange:
 
     def run(self, stage: Stage, text: str) -> Verdict:
         return self.state.pipeline.run(stage, text, self.ctx)
+
+    async def input_stage(
+        self, slots: Sequence[Slot], recent_turns: Sequence[str], latest: Callable[[], str]
+    ) -> tuple[Action, list[FieldFinding]]:
+        """The end user's standing and admission, then the input stage. ``latest()`` gives the user's
+        newest turn as forwarded (so masked when masked: it is read after the stage); it goes to the
+        session memory."""
+        await self.check_standing()
+        await self.check_may_serve()
+        try:
+            action, found = self.inspect_input(slots, recent_turns)
+        except CheckFailed as exc:
+            await self.record_error("input", exc)
+            raise
+        self.prompt, self.input_action = latest(), action
+        self.remember_turn(self.prompt, action, found)
+        return action, found
 
     def inspect_input(
         self, slots: Sequence[Slot], recent_turns: Sequence[str]

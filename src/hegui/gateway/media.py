@@ -22,8 +22,9 @@ from starlette.responses import Response
 
 from hegui.errors import ContentRefused, HeguiError, RequestError, UpstreamError
 from hegui.gateway.exchange import Exchange
-from hegui.gateway.http import authenticate, end_user, json_response, read_body, read_json, state_of
+from hegui.gateway.http import authenticate, json_response, read_body, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
+from hegui.gateway.routes import open_exchange
 from hegui.gateway.schemas import _Open, list_slots, parse
 from hegui.guard.types import Action, Stage
 
@@ -72,26 +73,12 @@ async def images_generations(request: Request) -> Response:
     principal = authenticate(request)
     body = await read_json(request, state.settings.max_body_bytes)
     req = parse(ImageRequest, body)
-    upstream = state.router.for_model(req.model)
-    ex = Exchange(
-        state,
-        principal,
-        None,
-        upstream,
-        model=req.model,
-        end_user=end_user(request, body),
-        endpoint="images.generations",
-        id_prefix="img-",
-        session=request.headers.get("x-hegui-session"),
+    ex = open_exchange(
+        request, principal, body, req.model, shape=None, endpoint="images.generations", id_prefix="img-"
     )
+    upstream = ex.upstream
     slots = list_slots(body, "prompt")
-    await ex.check_standing()
-    try:
-        action, found = ex.inspect_input(slots, [])
-    except HeguiError as exc:
-        await ex.record_error("input", exc)
-        raise
-    ex.remember_turn(req.prompt, action, found)
+    action, found = await ex.input_stage(slots, [], lambda: str(body["prompt"]))
     input_draft = ex.draft("input", action.value, {s.field: s.text for s in slots}, found)
     if action.stops:
         await ex.record(input_draft)

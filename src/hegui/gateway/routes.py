@@ -24,6 +24,7 @@ from hegui.gateway.schemas import (
     recent_user_turns,
 )
 from hegui.gateway.shapes import ChatShape, CompletionShape, Shape
+from hegui.gateway.state import Principal
 from hegui.guard.types import Action, Stage
 
 CHAT = ChatShape()
@@ -39,17 +40,7 @@ async def chat_completions(request: Request) -> Response:
     principal = authenticate(request)
     body = await read_json(request, state.settings.max_body_bytes)
     req = parse(ChatRequest, body)
-    upstream = state.router.for_model(req.model)
-    ex = Exchange(
-        state,
-        principal,
-        CHAT,
-        upstream,
-        model=req.model,
-        end_user=end_user(request, body),
-        endpoint="chat.completions",
-        session=request.headers.get("x-hegui-session"),
-    )
+    ex = open_exchange(request, principal, body, req.model, shape=CHAT, endpoint="chat.completions")
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
     return await _complete(ex, CHAT, body, chat_input_slots(body), turns, stream=req.stream)
 
@@ -59,35 +50,39 @@ async def completions(request: Request) -> Response:
     principal = authenticate(request)
     body = await read_json(request, state.settings.max_body_bytes)
     req = parse(CompletionRequest, body)
-    upstream = state.router.for_model(req.model)
-    ex = Exchange(
-        state,
-        principal,
-        COMPLETION,
-        upstream,
-        model=req.model,
-        end_user=end_user(request, body),
-        endpoint="completions",
-        session=request.headers.get("x-hegui-session"),
-    )
+    ex = open_exchange(request, principal, body, req.model, shape=COMPLETION, endpoint="completions")
     return await _complete(ex, COMPLETION, body, list_slots(body, "prompt"), [], stream=req.stream)
 
 
 async def _inspect_input(
     ex: Exchange, slots: list[Slot], turns: list[str], body: dict[str, Any]
 ) -> tuple[Action, list[FieldFinding]]:
-    """The end user's standing and admission, then the input stage; the user's latest turn (as released,
-    so masked when masked) goes to the session memory."""
-    await ex.check_standing()
-    await ex.check_may_serve()
-    try:
-        action, found = ex.inspect_input(slots, turns)
-    except CheckFailed as exc:
-        await ex.record_error("input", exc)
-        raise
-    ex.prompt, ex.input_action = _latest_turn(body), action
-    ex.remember_turn(ex.prompt, action, found)
-    return action, found
+    return await ex.input_stage(slots, turns, lambda: _latest_turn(body))
+
+
+def open_exchange(
+    request: Request,
+    principal: Principal,
+    body: dict[str, Any],
+    model: str,
+    *,
+    shape: Shape | None,
+    endpoint: str,
+    id_prefix: str = "",
+) -> Exchange:
+    """The exchange of one request: the model's upstream (404 if none), the end user, the session."""
+    state = state_of(request)
+    return Exchange(
+        state,
+        principal,
+        shape,
+        state.router.for_model(model),
+        model=model,
+        end_user=end_user(request, body),
+        endpoint=endpoint,
+        id_prefix=id_prefix,
+        session=request.headers.get("x-hegui-session"),
+    )
 
 
 async def _discard(opening: asyncio.Future[httpx.Response]) -> None:
@@ -177,17 +172,8 @@ async def embeddings(request: Request) -> Response:
     principal = authenticate(request)
     body = await read_json(request, state.settings.max_body_bytes)
     req = parse(EmbeddingRequest, body)
-    upstream = state.router.for_model(req.model)
-    ex = Exchange(
-        state,
-        principal,
-        None,
-        upstream,
-        model=req.model,
-        end_user=end_user(request, body),
-        endpoint="embeddings",
-        id_prefix="emb-",
-        session=request.headers.get("x-hegui-session"),
+    ex = open_exchange(
+        request, principal, body, req.model, shape=None, endpoint="embeddings", id_prefix="emb-"
     )
     slots = list_slots(body, "input")
     action, found = await _inspect_input(ex, slots, [], body)
@@ -195,7 +181,7 @@ async def embeddings(request: Request) -> Response:
     if action.stops:
         raise ContentRefused(await ex.refusal_text(found), param="input")
     await ex.egress(slots, body)
-    answer = await ex.upstream_call(lambda: upstream.post_json("/embeddings", body))
+    answer = await ex.upstream_call(lambda: ex.upstream.post_json("/embeddings", body))
     return json_response(answer, headers=_headers(ex))
 
 
