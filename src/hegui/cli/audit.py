@@ -7,8 +7,8 @@ import json
 import typer
 
 from hegui.cli import handled
-from hegui.cli.common import engine, settings
-from hegui.records.audit import find_by_request, verify_chain
+from hegui.cli.common import engine, progress, settings
+from hegui.records.audit import chain_length, find_by_request, verify_chain
 
 app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 
@@ -17,7 +17,9 @@ app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 @handled
 def verify(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Walk the whole chain. Exit 0 when every entry verifies; 1 naming the first broken entry."""
-    report = verify_chain(engine(settings(), migrate_schema=False))
+    eng = engine(settings(), migrate_schema=False)
+    with progress("verifying the audit chain", chain_length(eng)) as advance:
+        report = verify_chain(eng, progress=advance)
     if as_json:
         typer.echo(json.dumps({"ok": True, "entries": report.entries, "head": report.head_hash}))
     else:

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from hegui.cli import handled
+from hegui.cli.common import progress
 from hegui.errors import RequestError
 from hegui.label.config import LabelPolicy
 from hegui.policy import load_policy
@@ -135,21 +136,29 @@ def verify(
     policy: Path | None = _POLICY,
 ) -> None:
     """Check labels requirement by requirement (LBL-01 …); exit 1 when any fails."""
-    from hegui.label.verify import verify_bytes
-
     labels = _labels(policy)
     failed = False
-    for target in _targets(path):
-        report = verify_bytes(_read(target), target.name, labels, explicit=explicit)
-        report = type(report)(str(target), report.kind, report.results)
-        failed = failed or not report.passed
-        if as_json:
-            typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
-            continue
-        typer.echo(
-            f"{target} ({report.kind}): {'PASS' if report.passed else 'FAIL ' + ' '.join(report.failed())}"
-        )
-        for r in report.results:
-            typer.echo(f"  {r.requirement:7} {'pass' if r.passed else 'FAIL'}  {r.reason}")
+    targets = list(_targets(path))
+    with progress("verifying labels", len(targets)) as advance:
+        for target in targets:
+            failed = _verify_one(target, labels, explicit, as_json) or failed
+            advance(1)
     if failed:
         raise typer.Exit(1)
+
+
+def _verify_one(target: Path, labels: LabelPolicy, explicit: bool, as_json: bool) -> bool:
+    """Print one file's results; True when a requirement failed."""
+    from hegui.label.verify import verify_bytes
+
+    report = verify_bytes(_read(target), target.name, labels, explicit=explicit)
+    report = type(report)(str(target), report.kind, report.results)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return not report.passed
+    typer.echo(
+        f"{target} ({report.kind}): {'PASS' if report.passed else 'FAIL ' + ' '.join(report.failed())}"
+    )
+    for r in report.results:
+        typer.echo(f"  {r.requirement:7} {'pass' if r.passed else 'FAIL'}  {r.reason}")
+    return not report.passed

@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -290,11 +290,21 @@ class ChainReport:
     head_hash: str
 
 
-def verify_chain(engine: Engine) -> ChainReport:
-    """Walk the whole chain. Raises AuditChainBroken naming the first entry that does not verify."""
+def chain_length(engine: Engine) -> int:
+    """The number of entries the head row claims (what `verify_chain` will walk, if intact)."""
+    with engine.connect() as conn:
+        head = conn.execute(select(AuditHeadRow.seq).where(AuditHeadRow.id == _HEAD_ID)).scalar()
+    return int(head or 0)
+
+
+def verify_chain(engine: Engine, *, progress: Callable[[int], None] | None = None) -> ChainReport:
+    """Walk the whole chain. Raises AuditChainBroken naming the first entry that does not verify.
+    ``progress(n)`` is called after every ``n`` entries checked."""
     expected_seq, prev = 1, GENESIS
     count = 0
     for entry in iter_entries(engine):
+        if progress is not None and count and count % 1000 == 0:
+            progress(1000)
         if entry.seq != expected_seq:
             raise AuditChainBroken(
                 f"entry {expected_seq} is missing (next stored entry is {entry.seq})", seq=expected_seq
