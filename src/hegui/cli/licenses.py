@@ -6,16 +6,21 @@ Exit codes of `scan`: 0 no finding at or above --fail-on; 3 at least one (blocke
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from hegui.cli import handled
-from hegui.licenses import scan as run_scan
 from hegui.licenses.cyclonedx import to_cyclonedx
-from hegui.licenses.discover import DEFAULT_EXCLUDES
+from hegui.licenses.discover import DEFAULT_EXCLUDES, discover
+from hegui.licenses.evaluate import evaluate
 from hegui.licenses.knowledge import load_knowledge_base
+from hegui.licenses.pypi import DEFAULT_INDEX, PyPIResolver, resolve_inventory
+from hegui.licenses.pypi import Progress as OnProgress
 from hegui.licenses.report import to_json, to_markdown, to_notice, to_table
 from hegui.licenses.types import Profile, Severity
 
@@ -36,6 +41,11 @@ class DeploymentOpt(StrEnum):
     distributed = "distributed"
     on_device = "on_device"
     internal = "internal"
+
+
+class Resolve(StrEnum):
+    none = "none"
+    pypi = "pypi"
 
 
 class FailOn(StrEnum):
@@ -79,6 +89,28 @@ def scan(
     fail_on: FailOn = typer.Option(
         FailOn.blocked, "--fail-on", help="Lowest severity that makes the exit 3."
     ),
+    resolve: Resolve = typer.Option(
+        Resolve.none,
+        "--resolve",
+        help="Look up declared packages that are not installed: `pypi` asks the PyPI JSON API (network).",
+    ),
+    pypi_url: str = typer.Option(
+        DEFAULT_INDEX, "--pypi-url", envvar="HEGUI_PYPI_URL", help="PyPI JSON API base for --resolve pypi."
+    ),
+    pypi_cache: Path | None = typer.Option(
+        None,
+        "--pypi-cache",
+        envvar="HEGUI_PYPI_CACHE",
+        help="Cache folder for --resolve pypi (default ~/.cache/hegui/pypi).",
+    ),
+    no_pypi_cache: bool = typer.Option(False, "--no-pypi-cache", help="Neither read nor write the cache."),
+    pypi_timeout: float = typer.Option(10.0, "--pypi-timeout", min=0.1, help="Seconds per PyPI request."),
+    pypi_concurrency: int = typer.Option(
+        8, "--pypi-concurrency", min=1, max=64, help="PyPI requests in flight at once."
+    ),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Progress bar on stderr while resolving."
+    ),
 ) -> None:
     """Inventory PATH and judge each component against the deployment profile."""
     prof = Profile(
@@ -91,7 +123,20 @@ def scan(
         licensee_region=region,
         is_cloud_provider=cloud_provider,
     )
-    report = run_scan(path, prof, python_envs=list(python_env), excludes=tuple(exclude))
+    start = time.perf_counter()
+    inventory = discover(path, python_envs=list(python_env), excludes=tuple(exclude))
+    if resolve is Resolve.pypi:
+        resolver = PyPIResolver(
+            index_url=pypi_url,
+            cache_dir=pypi_cache,
+            timeout=pypi_timeout,
+            concurrency=pypi_concurrency,
+            use_cache=not no_pypi_cache,
+        )
+        with _progress_bar(progress) as tick:
+            resolve_inventory(inventory, resolver, tick)
+    report = evaluate(inventory, prof)
+    report.seconds = time.perf_counter() - start
     text = _RENDER[output_format](report)
     if output is not None:
         output.write_text(text, encoding="utf-8")
@@ -104,6 +149,26 @@ def scan(
             err=True,
         )
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[OnProgress | None]:
+    """A rich progress bar on stderr (so that --format json on stdout stays clean)."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("PyPI look-ups"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True)
+    ) as bar:
+        task = bar.add_task("pypi", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield tick
 
 
 @app.command("kb")

@@ -2,8 +2,9 @@
 (requirements*.txt, pyproject.toml, uv.lock, poetry.lock).
 
 Declaration files carry no licenses; a declared package takes its license from the scanned
-environment when it is installed there, and stays unresolved otherwise. It must never fetch anything
-from the network and never let a malformed file raise: it becomes a finding.
+environment when it is installed there, and stays unresolved otherwise (``pypi.py`` can resolve those
+afterwards, only when asked: ``--resolve pypi``). This module must never fetch anything from the
+network and never let a malformed file raise: it becomes a finding.
 """
 
 from __future__ import annotations
