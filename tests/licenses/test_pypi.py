@@ -48,6 +48,7 @@ ROUTES: dict[str, tuple[int, bytes]] = {
         ),
     ),
     "/pypi/nolicense/json": (200, _info("nolicense", "1.0", license=None, classifiers=[])),
+    "/pypi/projectonly/json": (200, _info("projectonly", "2.0", license_expression="ISC")),
     "/pypi/broken/json": (200, b"{not json"),
     "/pypi/noinfo/json": (200, b'{"releases": {}}'),
     "/pypi/oops/json": (500, b"internal error"),
@@ -193,11 +194,11 @@ def test_concurrency_is_bounded_and_progress_reported(index: str, tmp_path: Path
 
 def test_resolve_inventory(index: str, tmp_path: Path) -> None:
     req = tmp_path / "requirements.txt"
-    req.write_text("expr==1.0\nexpr\nclassy>=0.1\nmissing==9\n", encoding="utf-8")
+    req.write_text("expr==1.0\nexpr\nclassy>=0.1\nmissing==9\nprojectonly==1.0\n", encoding="utf-8")
     inv = Inventory(root=str(tmp_path))
     scan_requirements(req, inv, tmp_path, {})
     assert all("unresolved" in c.notes for c in inv.components)
-    assert resolve_inventory(inv, _resolver(index, tmp_path)) == 3
+    assert resolve_inventory(inv, _resolver(index, tmp_path)) == 4
     by_line = {c.evidence.field if c.license is None else c.notes[0]: c for c in inv.components}
     pinned = by_line["declared in requirements.txt:line 1"]
     assert (pinned.license, pinned.version) == ("MIT", "1.0")
@@ -206,6 +207,10 @@ def test_resolve_inventory(index: str, tmp_path: Path) -> None:
     assert (latest.license, latest.version) == ("Apache-2.0", "2.0")
     assert "latest release 2.0; not pinned" in latest.evidence.field
     assert "no exact pin" in latest.notes[1]
+    # an index without per-release JSON: the project JSON (latest release) answers, and says so
+    fallback = by_line["declared in requirements.txt:line 5"]
+    assert (fallback.license, fallback.version) == ("ISC", "1.0")
+    assert "latest release 2.0; 1.0 has no JSON on this index" in fallback.evidence.field
     missing = by_line["line 4"]
     assert "unresolved" in missing.notes
     (finding,) = inv.findings

@@ -58,6 +58,7 @@ class Lookup:
     url: str = ""
     error: str = ""
     cached: bool = False
+    fallback: bool = False  # the pinned release had no JSON: the latest release's metadata was read
 
 
 def license_of_json(info: dict[str, object]) -> tuple[str | None, str]:
@@ -162,6 +163,14 @@ class PyPIResolver:
             return Lookup(name, version, url=url, error=f"timed out after {self.timeout:g} s")
         except httpx.HTTPError as exc:
             return Lookup(name, version, url=url, error=f"request failed: {type(exc).__name__}: {exc}")
+        if resp.status_code == 404 and version:
+            # some indexes and mirrors serve only the project JSON; its `info` is the latest release
+            latest = self.fetch(client, name, "")
+            if latest.error:
+                return Lookup(
+                    name, version, url=url, error=f"HTTP 404 (not found on the index); {latest.error}"
+                )
+            return replace(latest, requested=version, fallback=True)
         if resp.status_code != 200:
             what = "not found on the index" if resp.status_code == 404 else "unexpected answer"
             return Lookup(name, version, url=url, error=f"HTTP {resp.status_code} ({what})")
@@ -232,15 +241,22 @@ def resolve_inventory(inv: Inventory, resolver: PyPIResolver, progress: Progress
             continue
         pin = (
             f"PyPI release {got.version} (pinned)"
+            if comp.version and not got.fallback
+            else f"PyPI latest release {got.version}: the pinned {comp.version} has no JSON on the index, "
+            "so its license may differ"
             if comp.version
             else f"PyPI latest release {got.version}: the requirement has no exact pin, so the "
             "installed version may differ"
         )
-        field = got.field if comp.version else f"{got.field} (latest release {got.version}; not pinned)"
+        field = got.field
+        if not comp.version:
+            field += f" (latest release {got.version}; not pinned)"
+        elif got.fallback:
+            field += f" (latest release {got.version}; {comp.version} has no JSON on this index)"
         inv.components[i] = replace(
             comp,
             license=got.license,
-            version=got.version or comp.version,
+            version=comp.version if got.fallback else (got.version or comp.version),
             evidence=Evidence(got.url, field),
             notes=(f"declared in {comp.evidence}", pin),
         )
