@@ -9,7 +9,8 @@ quantizations, adapters and distillation), data, PyPI back end and npm front end
     rules.py        the rules for a deployment profile; evaluate.py runs them
     report.py, cyclonedx.py   table, Markdown, JSON, NOTICE, CycloneDX 1.6 ML-BOM
 
-It reads files only; it never uses the network and never executes scanned code. Its verdicts are a
+It reads files and never executes scanned code; it uses the network only when asked to resolve
+uninstalled requirements on PyPI (`hegui licenses scan --resolve pypi`, `hegui.licenses.pypi`). Its verdicts are a
 compliance aid, not legal advice. Bad input becomes a finding, never an exception.
 """
 
