@@ -159,6 +159,9 @@ class Context:
     request_id: str | None = None
     consent: Mapping[str, bool] = field(default_factory=dict)
     memory: SessionMemory | None = None
+    #: At the output stage: the user's request the answer responds to (the latest user turn), so that
+    #: an answer is judged with its question. None at the input stage or when unknown.
+    prompt: str | None = None
 
 
 @runtime_checkable
