@@ -79,6 +79,10 @@ class Finding:
     explanation: str = ""
     #: What masking writes instead of the span; None means one mask character per original character.
     replacement: str | None = None
+    #: How much the finding weighs on its own: "red-line" (decides alone), "topic" (evidence: raises its
+    #: category's risk, decides only with a model's or the context's support), "model" (a model's score),
+    #: "" for checks that decide as they always have (deny-lists, PII, memory).
+    tier: str = ""
 
     def shifted(self, offset: int) -> Finding:
         """The same finding with its span moved by ``offset`` characters."""
@@ -94,6 +98,7 @@ class Finding:
             self.score,
             self.explanation,
             self.replacement,
+            self.tier,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -105,6 +110,8 @@ class Finding:
             "evidence": self.evidence,
             "action": self.action.value,
             "score": self.score,
+            **({"tier": self.tier} if self.tier else {}),
+            **({"explanation": self.explanation} if self.explanation else {}),
         }
 
     def summary(self) -> dict[str, Any]:
