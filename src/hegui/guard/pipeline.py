@@ -1,4 +1,4 @@
-"""The pipeline: runs the checks of a stage, merges their findings, and decides.
+"""The pipeline: runs the checks of a stage, merges their findings, fuses the evidence, and decides.
 
 A check that raises makes the pipeline raise `CheckFailed`: a text is never passed because the thing
 that should have inspected it broke.
@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from hegui.errors import CheckFailed
+from hegui.guard.fusion import FusionRule, fuse
 from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict
 
 #: Called after every check with (check name, stage, seconds); the gateway feeds its metrics from it.
@@ -26,6 +27,7 @@ class Pipeline:
         policy_version: str,
         mask_char: str = "*",
         observer: CheckObserver | None = None,
+        fusion: FusionRule | None = None,
     ) -> None:
         names = [c.name for c in checks]
         duplicated = {n for n in names if names.count(n) > 1}
@@ -35,6 +37,8 @@ class Pipeline:
         self.policy_version = policy_version
         self.mask_char = mask_char
         self._observer = observer
+        #: How evidence findings (topic terms, model scores) combine; None: every finding as it is.
+        self.fusion = fusion
         self._by_stage = {stage: tuple(c for c in checks if stage in c.stages) for stage in Stage}
 
     def checks_for(self, stage: Stage) -> tuple[Check, ...]:
@@ -63,6 +67,8 @@ class Pipeline:
                 if self._observer is not None:
                     self._observer(check.name, stage, time.perf_counter() - started)
         found.sort(key=lambda f: (f.start, -f.end, f.check))
+        if self.fusion is not None:
+            found = fuse(found, self.fusion, ctx)
         return found
 
     def run(self, stage: Stage, text: str, ctx: Context) -> Verdict:
