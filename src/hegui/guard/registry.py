@@ -96,4 +96,9 @@ def build_pipeline(
                 key=f"checks[{i}].type",
             )
         checks.append(factory(spec, policy.base_dir, i, policy.source))
-    return Pipeline(checks, policy_version=policy.full_version, observer=observer)
+    return Pipeline(
+        checks,
+        policy_version=policy.full_version,
+        observer=observer,
+        sentence_max_chars=policy.gateway.stream_sentence_max_chars,
+    )
