@@ -84,3 +84,27 @@ def test_a_cut_in_a_prefix_is_a_cut_in_every_longer_text(parts: list[str], n: in
     # Judged from the same start, the whole text has a sentence end at ``cut`` (the last end of
     # text[:cut + 1] is cut: nothing before it may swallow it).
     assert last_sentence_end(text[: cut + 1], 0, max_chars=10**6) == cut
+
+
+def _reference(text: str, start: int) -> int:
+    """The rules of the module docstring, spelled out one character at a time."""
+    terminators, closers = set("。！？；!?;\n…"), set("”’」』）)】》\"'")
+    found, i = start, start
+    while i < len(text):
+        if text[i] in terminators or (text[i] == "." and i + 1 < len(text) and text[i + 1].isspace()):
+            j = i + 1
+            while j < len(text) and (text[j] in terminators or text[j] in closers or text[j] == "."):
+                j += 1
+            if j < len(text):
+                found = j
+            i = j
+        else:
+            i += 1
+    return found
+
+
+@given(st.lists(PIECES, max_size=30), st.integers(0, 20))
+def test_the_scanner_follows_the_rules(parts: list[str], start: int) -> None:
+    text = "".join(parts)
+    start = min(start, len(text))
+    assert last_sentence_end(text, start, max_chars=10**6) == _reference(text, start)

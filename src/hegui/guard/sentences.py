@@ -21,14 +21,17 @@ It decides what the judge sees and how often it runs.
 
 from __future__ import annotations
 
+import re
+
 #: Characters that end a sentence on their own.
-TERMINATORS = frozenset("。！？；!?;\n…")
+TERMINATORS = "。！？；!?;\n…"
 #: Characters that may follow a terminator and still belong to its sentence.
-CLOSERS = frozenset("”’」』）)】》\"'")
+CLOSERS = "”’」』）)】》\"'"
 
-
-def _extends(ch: str) -> bool:
-    return ch in TERMINATORS or ch in CLOSERS or ch == "."
+_RUN = re.escape(TERMINATORS + CLOSERS + ".")
+#: A terminator (or a dot before whitespace), the run of terminators and closers after it, and then a
+#: character that cannot belong to the run: only that character proves the sentence is over.
+_END = re.compile(rf"(?:[{re.escape(TERMINATORS)}]|\.(?=\s))[{_RUN}]*(?=[^{_RUN}])")
 
 
 def last_sentence_end(text: str, start: int, *, final: bool = False, max_chars: int = 200) -> int:
@@ -40,20 +43,10 @@ def last_sentence_end(text: str, start: int, *, final: bool = False, max_chars: 
     """
     end = len(text)
     if final:
-        return end if end > start else start
+        return max(end, start)
     found = start
-    i = start
-    while i < end:
-        ch = text[i]
-        if ch in TERMINATORS or (ch == "." and i + 1 < end and text[i + 1].isspace()):
-            j = i + 1
-            while j < end and _extends(text[j]):
-                j += 1
-            if j < end:  # a character that cannot belong to this sentence was seen: it is over
-                found = j
-            i = j
-            continue
-        i += 1
+    for match in _END.finditer(text, start):
+        found = match.end()
     if end - found >= max_chars:
         return end
     return found
