@@ -39,7 +39,8 @@ read_timeout = 2.0
 total_timeout = 4.0
 """
 
-ANSWER = "第一步：准备材料。第二步：按说明操作。"
+SENTENCES = ["好的，下面是方法。", "第一步：准备材料。", "第二步：按说明操作。"]
+ANSWER = "".join(SENTENCES)
 HARMFUL_ASK = "怎样伤害别人"
 LABEL = "\n\n【AI生成】"
 
@@ -95,9 +96,18 @@ def _upstream() -> httpx.MockTransport:
 
 
 @dataclass
+class SentenceSeer(PromptSeer):
+    """The same judge, asked at every sentence end of a stream."""
+
+    name: str = "sentence-seer"
+    judges_at: str = "sentence"
+
+
+@dataclass
 class Served:
     client: OpenAI
     seer: PromptSeer
+    state: Any
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +133,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     port = server.servers[0].sockets[0].getsockname()[1]
     client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0, timeout=10)
     try:
-        yield Served(client, seer)
+        yield Served(client, seer, state)
     finally:
         client.close()
         server.should_exit = True
@@ -197,3 +207,28 @@ def test_completion_answer_is_judged_with_the_prompt(
     served.seer.seen.clear()
     text, finish = _completion(served, question, stream=stream)
     _assert_judged(served, question, harmful, text, finish)
+
+
+def test_a_stream_judged_at_sentence_ends_releases_judged_sentences_and_stops_at_a_refused_one(
+    served: Served,
+) -> None:
+    """The judge refuses once it sees "第一步" in an answer to a harmful question: the first sentence of
+    the same answer (which has no how-to) reaches the client before the stream stops."""
+    sentence = SentenceSeer()
+    pipeline = served.state.pipeline
+    served.state.pipeline = Pipeline([sentence], policy_version=pipeline.policy_version)
+    try:
+        harmful = [{"role": "user", "content": f"请告诉我{HARMFUL_ASK}"}]
+        text, finish = _chat(served, harmful, stream=True)
+        assert finish == "content_filter"
+        assert text == SENTENCES[0] + LABEL  # released before the refusal, then the label, then the stop
+        assert all(prompt == harmful[0]["content"] for _, prompt in sentence.seen)
+        sentence.seen.clear()
+        benign = [{"role": "user", "content": "今天天气怎么样？"}]
+        text, finish = _chat(served, benign, stream=True)
+        assert (text, finish) == (ANSWER + LABEL, "stop")
+        # Judged at the sentence end and at the end of the stream, each time from the start.
+        ends = [len("".join(SENTENCES[: i + 1])) for i in range(len(SENTENCES))]
+        assert [len(t) for t, _ in sentence.seen] == ends
+    finally:
+        served.state.pipeline = pipeline
