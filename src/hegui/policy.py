@@ -54,6 +54,13 @@ class GatewayPolicy(_Strict):
         description="How many recent user turns are joined and inspected together, so that a term split "
         "across turns does not pass.",
     )
+    stream_sentence_max_chars: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description='In a stream, checks that judge at sentence ends (judges_at = "sentence") judge a '
+        "sentence longer than this anyway, so that text without punctuation is not held back to the end.",
+    )
 
 
 class UpstreamPolicy(_Strict):

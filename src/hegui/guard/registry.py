@@ -113,4 +113,5 @@ def build_pipeline(
         policy_version=policy.full_version,
         observer=observer,
         fusion=FusionRule.for_preset(policy.guard.preset),
+        sentence_max_chars=policy.gateway.stream_sentence_max_chars,
     )
