@@ -96,7 +96,7 @@ def refusal_reason(address: IPAddress, allow: Sequence[IPNetwork]) -> str | None
                 reason = refusal_reason(inner, allow)
                 if reason is not None:
                     return f"{reason} (inside {address})"
-    for name in ("loopback", "link_local", "private", "multicast", "unspecified", "reserved"):
+    for name in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{name}"):
             return f"{address} is a {name.replace('_', '-')} address"
     if not address.is_global:
