@@ -68,7 +68,7 @@ class GatewayPolicy(_Strict):
         description="Longest wait, in seconds, between two data events of a stream. SSE comments "
         "(`: ping`) do not reset it: a keep-alive proves the connection, not the generation.",
     )
-    max_n: int = Field(10, ge=1, le=128, description="Largest `n` (choices or images) a request may ask for.")
+    max_n: int = Field(10, ge=1, le=16, description="Largest `n` (choices or images) a request may ask for.")
     max_image_side: int = Field(
         4096, ge=16, le=65536, description="Largest width or height in an image request's `size`."
     )

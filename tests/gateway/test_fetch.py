@@ -225,3 +225,22 @@ def test_another_scheme_or_port_on_the_upstreams_host_is_not_its_origin(url: str
             fetch(url, recorder()[1], trusted=TrustedOrigin.of(client))
     finally:
         asyncio.run(client.aclose())
+
+
+def test_the_next_checked_address_is_tried_when_connecting_fails() -> None:
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "2606:4700::1111":
+            raise httpx.ConnectError("no route to host")
+        return httpx.Response(200, content=PNG)
+
+    seen, handler = recorder(respond)
+    assert fetch("https://images.example/a.png", handler, Resolver(["2606:4700::1111", PUBLIC])) == PNG
+    assert [r.url.host for r in seen] == ["2606:4700::1111", PUBLIC]
+    assert all(r.extensions["sni_hostname"] == "images.example" for r in seen)
+
+
+def test_an_ip_literal_is_checked_and_needs_no_resolver() -> None:
+    resolver = Resolver()
+    seen, handler = recorder()
+    assert fetch(f"https://{PUBLIC}/a.png", handler, resolver) == PNG
+    assert resolver.calls == [] and "sni_hostname" not in seen[0].extensions

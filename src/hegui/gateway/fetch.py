@@ -147,12 +147,11 @@ class MediaFetcher:
         current = _parse(url)
         for _hop in range(self.policy.max_redirects + 1):
             if trusted is not None and trusted.owns(current):
-                request = trusted.client.build_request("GET", current)
                 client = trusted.client
+                request = client.build_request("GET", current)
+                response = await client.send(request, stream=True)
             else:
-                request = await self._pinned_request(current)
-                client = self._client
-            response = await client.send(request, stream=True)
+                response = await self._send_pinned(await self._checked_addresses(current), current)
             try:
                 if response.is_redirect:
                     location = response.headers.get("location", "")
@@ -168,21 +167,17 @@ class MediaFetcher:
             "(gateway.media_max_redirects)"
         )
 
-    async def _pinned_request(self, url: httpx.URL) -> httpx.Request:
-        """A request to ``url`` that connects to an address checked against the policy."""
+    async def _checked_addresses(self, url: httpx.URL) -> list[IPAddress]:
+        """Every address ``url``'s host resolves to (once), each checked against the policy."""
         host, port = url.host, _port(url)
         try:
-            literal: IPAddress | None = ipaddress.ip_address(host)
+            addresses: list[IPAddress] = [ipaddress.ip_address(host)]
         except ValueError:
-            literal = None
-        if literal is not None:
-            addresses = [literal]
-        else:
             try:
                 found = await self._resolve(host, port)
             except OSError as exc:
                 raise MediaFetchRefused(f"fetching {_show(url)}: cannot resolve {host!r} ({exc})") from None
-            addresses = [ipaddress.ip_address(a.split("%")[0]) for a in found]
+            addresses = list(dict.fromkeys(ipaddress.ip_address(a.split("%")[0]) for a in found))
         if not addresses:
             raise MediaFetchRefused(f"fetching {_show(url)}: {host!r} resolves to no address")
         for address in addresses:
@@ -191,13 +186,25 @@ class MediaFetcher:
                 raise MediaFetchRefused(
                     f"fetching {_show(url)} refused: {reason} (gateway.media_allow_networks)"
                 )
-        extensions = {"sni_hostname": host} if url.scheme == "https" and literal is None else {}
-        return self._client.build_request(
-            "GET",
-            url.copy_with(host=str(addresses[0])),
-            headers={"host": url.netloc.decode("ascii")},
-            extensions=extensions,
-        )
+        return addresses
+
+    async def _send_pinned(self, addresses: list[IPAddress], url: httpx.URL) -> httpx.Response:
+        """Connect to the checked addresses in turn (the next one only if connecting failed); the
+        request keeps the name in ``Host`` and, for https, in SNI and the certificate check."""
+        extensions = {"sni_hostname": url.host} if url.scheme == "https" and _is_name(url.host) else {}
+        for i, address in enumerate(addresses):
+            request = self._client.build_request(
+                "GET",
+                url.copy_with(host=str(address)),
+                headers={"host": url.netloc.decode("ascii")},
+                extensions=extensions,
+            )
+            try:
+                return await self._client.send(request, stream=True)
+            except httpx.ConnectError:
+                if i == len(addresses) - 1:
+                    raise
+        raise AssertionError("unreachable: addresses is never empty")
 
     async def _read(self, response: httpx.Response, url: httpx.URL) -> bytes:
         limit = self.policy.max_bytes
@@ -215,6 +222,14 @@ class MediaFetcher:
                     f"fetching {_show(url)}: more than {limit} bytes (gateway.media_max_bytes)"
                 )
         return bytes(content)
+
+
+def _is_name(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return False
 
 
 def _parse(url: str) -> httpx.URL:
