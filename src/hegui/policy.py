@@ -72,6 +72,12 @@ class GatewayPolicy(_Strict):
     max_image_side: int = Field(
         4096, ge=16, le=65536, description="Largest width or height in an image request's `size`."
     )
+    max_answer_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024,
+        description="Largest upstream answer read, a whole body or all of a stream; past it the answer is "
+        "refused (upstream_malformed) instead of filling the gateway's memory.",
+    )
     media_max_bytes: int = Field(
         20 * 1024 * 1024,
         ge=1024,

@@ -103,3 +103,8 @@ def test_the_request_deadline_ends_a_stream_that_keeps_sending() -> None:
     with pytest.raises(UpstreamTimeout, match="request_deadline"):
         run([CHUNK] * 100, delay=0.05, idle=1.0, deadline=0.4)
     assert 0.35 < time.monotonic() - started < 1.0
+
+
+def test_a_stream_over_the_answer_limit_is_refused() -> None:
+    with pytest.raises(UpstreamMalformed, match="max_answer_bytes"):
+        run([CHUNK] * 100 + [DONE], max_total=len(CHUNK) * 10)

@@ -235,7 +235,11 @@ class StreamRelay:
         """The upstream's checked chunks; a fault (bad chunk, no [DONE], a deadline) ends them and is
         kept in ``self.error``."""
         gateway = self.ex.state.policy.gateway
-        limits = StreamLimits(deadline=gateway.request_deadline, idle=gateway.stream_idle_timeout)
+        limits = StreamLimits(
+            deadline=gateway.request_deadline,
+            idle=gateway.stream_idle_timeout,
+            max_total=gateway.max_answer_bytes,
+        )
         try:
             async for chunk in upstream_chunks(self.ex.upstream.name, self.shape.path, self.response, limits):
                 yield chunk

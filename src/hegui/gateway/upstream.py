@@ -183,15 +183,41 @@ class Upstream:
         limit = min(self.policy.total_timeout, self.gateway.request_deadline)
         try:
             async with asyncio.timeout(limit):
-                response = await self._send(path, body, stream=False)
+                response = await self._send(path, body, stream=True)
+                try:
+                    content = await self._read_whole(response)
+                finally:
+                    await response.aclose()
         except TimeoutError as exc:
             self.breaker.failure()
             raise UpstreamTimeout(f"upstream {self.name!r} gave no whole answer within {limit:g}s") from exc
         try:
-            return check_whole(self.name, path, response.content, max_n=self.gateway.max_n)
+            return check_whole(self.name, path, content, max_n=self.gateway.max_n)
         except UpstreamError:
             self.breaker.failure()
             raise
+
+    async def _read_whole(self, response: httpx.Response) -> bytes:
+        """The body, at most ``gateway.max_answer_bytes`` (an upstream cannot fill the gateway's memory)."""
+        limit = self.gateway.max_answer_bytes
+        content = bytearray()
+        try:
+            async for piece in response.aiter_bytes():
+                content += piece
+                if len(content) > limit:
+                    raise UpstreamMalformed(
+                        f"upstream {self.name!r} sent an answer over {limit} bytes (gateway.max_answer_bytes)"
+                    )
+        except httpx.TimeoutException as exc:
+            self.breaker.failure()
+            raise UpstreamTimeout(f"upstream {self.name!r} stopped sending its answer") from exc
+        except httpx.TransportError as exc:
+            self.breaker.failure()
+            raise UpstreamError(f"upstream {self.name!r} failed: {exc.__class__.__name__}") from exc
+        except UpstreamMalformed:
+            self.breaker.failure()
+            raise
+        return bytes(content)
 
     async def open_stream(self, path: str, body: Mapping[str, Any]) -> httpx.Response:
         """An open streaming response with status 200 and server-sent events; the caller must close it.

@@ -11,7 +11,8 @@ Everything else ends the stream with an Upstream* error the relay turns into an 
   dropped but do not reset this wait: a keep-alive shows that the connection is open, not that anything
   is being generated, and an upstream that only pings would otherwise hold the stream open for ever;
 - the whole stream past its ``deadline`` → ``UpstreamTimeout``;
-- a line longer than ``max_line`` bytes → ``UpstreamMalformed`` (memory is bounded per event).
+- a line longer than ``max_line`` bytes, or more than ``max_total`` bytes in all → ``UpstreamMalformed``
+  (memory is bounded per event and per answer).
 
 Each ``data:`` line is taken as one event, as the OpenAI API sends them (one JSON object per line);
 ``event:``, ``id:`` and ``retry:`` lines are allowed and ignored.
@@ -39,13 +40,21 @@ class StreamLimits:
 
     deadline: float
     idle: float
+    max_total: int = 256 * 1024 * 1024
     max_line: int = MAX_LINE
 
 
-async def _lines(chunks: AsyncIterator[bytes], upstream: str, max_line: int) -> AsyncGenerator[str]:
+async def _lines(
+    chunks: AsyncIterator[bytes], upstream: str, max_line: int, max_total: int
+) -> AsyncGenerator[str]:
     """Lines of a byte stream (``\\n``, ``\\r\\n``), strictly UTF-8, each at most ``max_line`` bytes."""
-    buffer = b""
+    buffer, total = b"", 0
     async for piece in chunks:
+        total += len(piece)
+        if total > max_total:
+            raise UpstreamMalformed(
+                f"upstream {upstream!r} sent a stream over {max_total} bytes (gateway.max_answer_bytes)"
+            )
         buffer += piece
         while True:
             cut = buffer.find(b"\n")
@@ -90,7 +99,7 @@ async def upstream_chunks(
     """The checked chunks of an open upstream stream, up to ``[DONE]``; raises Upstream* errors."""
     loop = asyncio.get_running_loop()
     end = loop.time() + limits.deadline
-    lines = _lines(response.aiter_bytes(), upstream, limits.max_line)
+    lines = _lines(response.aiter_bytes(), upstream, limits.max_line, limits.max_total)
     try:
         while True:
             remaining = end - loop.time()
