@@ -100,6 +100,8 @@ GOOD_CHUNKS = [
 ]
 BAD_CHUNKS = [
     ("/chat/completions", '{"choices": [5]}', "choices[0]"),
+    ("/chat/completions", '{"choices": [{"index": 4, "delta": {}}]}', "choices[0].index"),  # max_n = 4
+    ("/chat/completions", '{"choices": [{"index": -1, "delta": {}}]}', "choices[0].index"),
     ("/chat/completions", '{"choices": "zzz"}', "choices: expected a list"),
     ("/chat/completions", '{"id": "x"}', "choices: missing"),
     ("/chat/completions", '{"choices": [{"delta": "text"}]}', "choices[0].delta"),
@@ -115,16 +117,16 @@ BAD_CHUNKS = [
 
 @pytest.mark.parametrize(("path", "data"), GOOD_CHUNKS)
 def test_good_chunks_pass(path: str, data: str) -> None:
-    assert check_chunk("u", path, data) == json.loads(data)
+    assert check_chunk("u", path, data, max_n=4) == json.loads(data)
 
 
 @pytest.mark.parametrize(("path", "data", "message"), BAD_CHUNKS)
 def test_bad_chunks_are_malformed(path: str, data: str, message: str) -> None:
     with pytest.raises(UpstreamMalformed, match=message.replace("[", r"\[")):
-        check_chunk("u", path, data)
+        check_chunk("u", path, data, max_n=4)
 
 
 def test_an_error_chunk_is_the_upstreams_own_failure() -> None:
     with pytest.raises(UpstreamError, match="boom") as err:
-        check_chunk("u", "/chat/completions", '{"error": {"message": "boom"}}')
+        check_chunk("u", "/chat/completions", '{"error": {"message": "boom"}}', max_n=4)
     assert type(err.value) is UpstreamError

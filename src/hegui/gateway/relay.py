@@ -239,6 +239,7 @@ class StreamRelay:
             deadline=gateway.request_deadline,
             idle=gateway.stream_idle_timeout,
             max_total=gateway.max_answer_bytes,
+            max_n=gateway.max_n,
         )
         try:
             async for chunk in upstream_chunks(self.ex.upstream.name, self.shape.path, self.response, limits):

@@ -23,6 +23,8 @@ import orjson
 from hegui.errors import UpstreamError, UpstreamMalformed
 
 Checker = Callable[[str, dict[str, Any], int], None]
+#: Indices of tool calls and embeddings have no policy bound; this one only keeps them sane.
+_NO_LIMIT = 1 << 31
 
 
 class _Bad(Exception):
@@ -59,10 +61,10 @@ def _opt_obj(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return {} if value is None else _obj(value, f"{where}.{key}")
 
 
-def _index(choice: dict[str, Any], where: str) -> None:
+def _index(choice: dict[str, Any], where: str, below: int = _NO_LIMIT) -> None:
     value = choice.get("index", 0)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _Bad(f"{where}.index", f"expected a non-negative integer, got {value!r:.40}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < below:
+        raise _Bad(f"{where}.index", f"expected an integer from 0 to {below - 1}, got {value!r:.40}")
 
 
 def _object_is(body: dict[str, Any], expected: str) -> None:
@@ -102,7 +104,7 @@ def _message(message: dict[str, Any], where: str) -> None:
     _opt_str(audio, "transcript", f"{where}.audio")
 
 
-def _choices(body: dict[str, Any], *, whole: bool) -> list[tuple[str, dict[str, Any]]]:
+def _choices(body: dict[str, Any], *, whole: bool, max_n: int) -> list[tuple[str, dict[str, Any]]]:
     if "choices" not in body:
         raise _Bad("choices", "missing")
     items = _list(body["choices"], "choices")
@@ -112,7 +114,7 @@ def _choices(body: dict[str, Any], *, whole: bool) -> list[tuple[str, dict[str, 
     for i, item in enumerate(items):
         where = f"choices[{i}]"
         choice = _obj(item, where)
-        _index(choice, where)
+        _index(choice, where, max_n)  # a choice index is below the request's n, so below max_n
         _opt_str(choice, "finish_reason", where)
         out.append((where, choice))
     usage = body.get("usage")
@@ -121,19 +123,19 @@ def _choices(body: dict[str, Any], *, whole: bool) -> list[tuple[str, dict[str, 
     return out
 
 
-def _chat(kind: str, body: dict[str, Any], _max_n: int) -> None:
+def _chat(kind: str, body: dict[str, Any], max_n: int) -> None:
     whole = kind == "whole"
     _object_is(body, "chat.completion" if whole else "chat.completion.chunk")
-    for where, choice in _choices(body, whole=whole):
+    for where, choice in _choices(body, whole=whole, max_n=max_n):
         key = "message" if whole else "delta"
         if whole and key not in choice:
             raise _Bad(f"{where}.message", "missing")
         _message(_opt_obj(choice, key, where), f"{where}.{key}")
 
 
-def _text(kind: str, body: dict[str, Any], _max_n: int) -> None:
+def _text(kind: str, body: dict[str, Any], max_n: int) -> None:
     _object_is(body, "text_completion")
-    for where, choice in _choices(body, whole=kind == "whole"):
+    for where, choice in _choices(body, whole=kind == "whole", max_n=max_n):
         if kind == "whole" and not isinstance(choice.get("text"), str):
             raise _Bad(f"{where}.text", f"expected a string, got {_kind(choice.get('text'))}")
         _opt_str(choice, "text", where)
@@ -203,7 +205,7 @@ def check_whole(upstream: str, path: str, content: bytes, *, max_n: int) -> dict
     return body
 
 
-def check_chunk(upstream: str, path: str, data: str) -> dict[str, Any]:
+def check_chunk(upstream: str, path: str, data: str, *, max_n: int) -> dict[str, Any]:
     """Parse and check one ``data:`` event of a stream from ``path``; raise Upstream* errors."""
     try:
         chunk = orjson.loads(data)
@@ -219,7 +221,7 @@ def check_chunk(upstream: str, path: str, data: str) -> dict[str, Any]:
     checker = _BY_PATH.get(path)
     if checker is not None:
         try:
-            checker("chunk", chunk, 0)
+            checker("chunk", chunk, max_n)
         except _Bad as exc:
             raise UpstreamMalformed(f"upstream {upstream!r} sent a bad stream chunk: {exc}") from None
     return chunk

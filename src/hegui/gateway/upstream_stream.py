@@ -41,6 +41,7 @@ class StreamLimits:
     deadline: float
     idle: float
     max_total: int = 256 * 1024 * 1024
+    max_n: int = 16
     max_line: int = MAX_LINE
 
 
@@ -123,7 +124,7 @@ async def upstream_chunks(
                 raise UpstreamIncomplete(f"upstream {upstream!r} closed the stream before [DONE]")
             if data == "[DONE]":
                 return
-            yield check_chunk(upstream, path, data)
+            yield check_chunk(upstream, path, data, max_n=limits.max_n)
     except httpx.TimeoutException:
         raise UpstreamTimeout(f"upstream {upstream!r} stopped sending (read timeout)") from None
     except httpx.TransportError as exc:
