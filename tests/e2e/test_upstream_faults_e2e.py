@@ -455,3 +455,45 @@ def test_chat_n_is_bounded(setup: Setup, n: int) -> None:
             model="fault-model", messages=[{"role": "user", "content": "hi"}], n=n
         )
     assert err.value.body["param"] == "n"  # type: ignore[index]
+
+
+# -- the other endpoints ---------------------------------------------------------------------------------
+
+
+def test_a_bad_completions_chunk_ends_the_stream_with_an_error(setup: Setup) -> None:
+    good = {"object": "text_completion", "choices": [{"index": 0, "text": "Hello", "finish_reason": None}]}
+    audit = Audit(setup.db)
+    with pytest.raises(openai.APIError) as err:
+        for _ in client(setup).completions.create(
+            model="fault-model",
+            prompt="hi",
+            stream=True,
+            extra_body={"x_fault": {"events": ["data: " + json.dumps(good), 'data: {"choices": [5]}']}},
+        ):
+            pass
+    assert isinstance(err.value.body, dict) and err.value.body["code"] == "upstream_malformed"
+    assert audit.steps() == [("input", "allow", None), ("output", "error", "upstream_malformed")]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("completions", '{"object": "text_completion", "choices": "zzz"}'),
+        ("embeddings", '{"object": "list", "data": "zzz"}'),
+        ("embeddings", '{"object": "list", "data": [{"index": 0, "embedding": ["a"]}]}'),
+        ("images", '{"data": [{"url": 5}]}'),
+    ],
+)
+def test_bad_whole_answers_on_every_endpoint_are_502(setup: Setup, endpoint: str, body: str) -> None:
+    audit = Audit(setup.db)
+    fault = {"x_fault": {"body": body, "content_type": "application/json"}}
+    with pytest.raises(openai.APIStatusError) as err:
+        if endpoint == "completions":
+            client(setup).completions.create(model="fault-model", prompt="hi", extra_body=fault)
+        elif endpoint == "embeddings":
+            client(setup).embeddings.create(model="fault-model", input="hi", extra_body=fault)
+        else:
+            client(setup).images.generate(model="fault-model", prompt="a cat", extra_body=fault)
+    assert err.value.status_code == 502
+    assert err.value.body["code"] == "upstream_malformed"  # type: ignore[index]
+    assert audit.steps() == [("input", "allow", None), ("upstream", "error", "upstream_malformed")]
