@@ -93,6 +93,7 @@ def test_an_error_body_is_the_upstreams_own_failure() -> None:
 GOOD_CHUNKS = [
     ("/chat/completions", json.dumps(CHUNK)),
     ("/chat/completions", '{"choices": [], "usage": {"total_tokens": 3}}'),  # include_usage's last chunk
+    ("/chat/completions", '{"object": "", "choices": [], "prompt_filter_results": []}'),  # Azure's first
     ("/chat/completions", '{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}'),
     ("/chat/completions", '{"choices": [{"index": 0, "finish_reason": "stop"}]}'),  # no delta
     ("/chat/completions", '{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {}}]}}]}'),
