@@ -127,7 +127,15 @@ def test_bad_chunks_are_malformed(path: str, data: str, message: str) -> None:
         check_chunk("u", path, data, max_n=4)
 
 
-def test_an_error_chunk_is_the_upstreams_own_failure() -> None:
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"error": {"message": "boom", "type": "server_error"}}',  # OpenAI, SGLang
+        '{"error": "boom"}',
+        '{"object": "error", "message": "boom", "type": "BadRequestError", "code": 400}',  # vLLM
+    ],
+)
+def test_an_error_chunk_is_the_upstreams_own_failure(data: str) -> None:
     with pytest.raises(UpstreamError, match="boom") as err:
-        check_chunk("u", "/chat/completions", '{"error": {"message": "boom"}}', max_n=4)
+        check_chunk("u", "/chat/completions", data, max_n=4)
     assert type(err.value) is UpstreamError

@@ -175,11 +175,15 @@ _BY_PATH: dict[str, Checker] = {
 
 
 def _upstream_failure(upstream: str, body: dict[str, Any]) -> UpstreamError | None:
-    """An ``{"error": …}`` body without choices: the upstream says it failed."""
-    if "error" not in body or body.get("choices") or body.get("data"):
+    """The upstream says it failed: ``{"error": …}`` without choices (OpenAI, SGLang), or
+    ``{"object": "error", "message": …}`` (vLLM)."""
+    if body.get("object") == "error":
+        message = body.get("message")
+    elif "error" in body and not body.get("choices") and not body.get("data"):
+        error = body["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+    else:
         return None
-    error = body["error"]
-    message = error.get("message") if isinstance(error, dict) else error
     return UpstreamError(f"upstream {upstream!r} failed: {str(message)[:300]}")
 
 
