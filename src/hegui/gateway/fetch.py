@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -113,11 +114,13 @@ class MediaFetcher:
         *,
         resolver: Resolver = system_resolver,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.policy = policy
         self._resolve = resolver
         self._client = httpx.AsyncClient(
             transport=transport,
+            verify=verify,
             trust_env=False,  # an environment proxy would connect by name, around the address check
             follow_redirects=False,
             timeout=httpx.Timeout(policy.timeout),
