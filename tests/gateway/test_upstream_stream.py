@@ -108,3 +108,10 @@ def test_the_request_deadline_ends_a_stream_that_keeps_sending() -> None:
 def test_a_stream_over_the_answer_limit_is_refused() -> None:
     with pytest.raises(UpstreamMalformed, match="max_answer_bytes"):
         run([CHUNK] * 100 + [DONE], max_total=len(CHUNK) * 10)
+
+
+def test_one_byte_at_a_time_and_a_long_line() -> None:
+    long = b'data: {"choices": [{"delta": {"content": "' + b"x" * 100_000 + b'"}}]}\n\n'
+    stream = CHUNK * 50 + long + DONE
+    got = run([stream[i : i + 1] for i in range(len(stream))])
+    assert len(got) == 51 and len(got[-1]["choices"][0]["delta"]["content"]) == 100_000

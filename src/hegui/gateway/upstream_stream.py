@@ -48,25 +48,29 @@ class StreamLimits:
 async def _lines(
     chunks: AsyncIterator[bytes], upstream: str, max_line: int, max_total: int
 ) -> AsyncGenerator[str]:
-    """Lines of a byte stream (``\\n``, ``\\r\\n``), strictly UTF-8, each at most ``max_line`` bytes."""
-    buffer, total = b"", 0
+    """Lines of a byte stream (``\n``, ``\r\n``), strictly UTF-8, each at most ``max_line`` bytes.
+
+    Each piece is scanned once and the partial line grows in place, so an upstream that sends one byte at
+    a time costs linear time, not quadratic."""
+    partial, total = bytearray(), 0
     async for piece in chunks:
         total += len(piece)
         if total > max_total:
             raise UpstreamMalformed(
                 f"upstream {upstream!r} sent a stream over {max_total} bytes (gateway.max_answer_bytes)"
             )
-        buffer += piece
-        while True:
-            cut = buffer.find(b"\n")
-            if cut < 0:
-                break
-            line, buffer = buffer[:cut], buffer[cut + 1 :]
+        start = 0
+        while (cut := piece.find(b"\n", start)) >= 0:
+            partial += piece[start:cut]
+            line = bytes(partial)
+            partial.clear()
+            start = cut + 1
             yield _decode(line.removesuffix(b"\r"), upstream, max_line)
-        if len(buffer) > max_line:
+        partial += piece[start:]
+        if len(partial) > max_line:
             raise UpstreamMalformed(f"upstream {upstream!r} sent a stream line over {max_line} bytes")
-    if buffer:
-        yield _decode(buffer.removesuffix(b"\r"), upstream, max_line)
+    if partial:
+        yield _decode(bytes(partial).removesuffix(b"\r"), upstream, max_line)
 
 
 def _decode(line: bytes, upstream: str, max_line: int) -> str:
