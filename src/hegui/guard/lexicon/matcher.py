@@ -15,6 +15,11 @@ benchmarks/RESULTS.md): it reports every overlapping occurrence, and the rules b
   or digit, the original text must not continue with one there (``sex`` does not hit ``Essex``).
 - **Allow-list exemption**: an occurrence inside an occurrence of an allow-listed word (``路口交通``
   around ``口交``) is not a finding.
+- **Chinese word boundaries** (when the lexicon is compiled with a `WordBoundary`): an occurrence of a
+  term of at most three Chinese characters whose span does not start and end at word boundaries of
+  the segmenter (代开 in 朝代开始) is not a finding, unless the term is red-line (its tier is
+  ``red-line`` or not set): a red-line term is matched wherever it occurs. The segmenter reads a small
+  window of the *normalized* text, so evasions keep their recall, and runs only for those hits.
 
 Spans are mapped back to the original text through the normalizer's offset map, only for the few
 occurrences found. This module never decides an action; the check does.
@@ -27,7 +32,8 @@ from typing import Literal
 
 import ahocorasick_rs
 
-from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Term
+from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Term, Tier
+from hegui.guard.lexicon.segment import WordBoundary, is_short_cjk
 from hegui.text.normalize import NormalizedText, Normalizer, default_normalizer
 
 Via = Literal["text", "pinyin", "initials"]
@@ -45,6 +51,7 @@ class _Entry:
     left: bool  # the term begins with a Latin letter or digit
     right: bool  # the term ends with one
     via: Via
+    bounded: bool  # the word-boundary rule applies: a short CJK term that is not red-line
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +68,18 @@ class CompiledLexicon:
     """Immutable: safe to share between threads; a reload builds a new one."""
 
     def __init__(
-        self, lexicon: Lexicon, *, max_gap: int = DEFAULT_MAX_GAP, normalizer: Normalizer | None = None
+        self,
+        lexicon: Lexicon,
+        *,
+        max_gap: int = DEFAULT_MAX_GAP,
+        normalizer: Normalizer | None = None,
+        boundary: WordBoundary | None = None,
     ) -> None:
         if max_gap < 0:
             raise ValueError("max_gap must be 0 or more")
         self.lexicon = lexicon
         self.max_gap = max_gap
+        self.boundary = boundary
         self.normalizer = normalizer or default_normalizer()
         self.skipped: list[str] = []  # terms that normalize to nothing usable (see _add)
         index: dict[str, list[_Entry]] = {}
@@ -94,7 +107,7 @@ class CompiledLexicon:
             e.size + max_gap * (e.size - 1) + int(e.left) + int(e.right) for es in self._entries for e in es
         )
         self.horizon = widest
-        self.version = f"{lexicon.version}.g{max_gap}"
+        self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
 
     def _add(self, index: dict[str, list[_Entry]], text: str, term: int, via: Via) -> bool:
         nt = self.normalizer.normalize(text)
@@ -103,6 +116,7 @@ class CompiledLexicon:
             # pattern would hit everywhere; it is reported as skipped instead of matched.
             return False
         runs = tuple(int(r) for r in nt.runs)
+        tier = self.lexicon.terms[term].tier if term >= 0 else None
         entry = _Entry(
             term,
             runs if max(runs) > 1 else None,
@@ -110,6 +124,7 @@ class CompiledLexicon:
             _alnum_ascii(ord(nt.text[0])),
             _alnum_ascii(ord(nt.text[-1])),
             via,
+            self.boundary is not None and tier not in (None, Tier.RED_LINE) and is_short_cjk(nt.text),
         )
         index.setdefault(nt.text, []).append(entry)
         return True
@@ -138,10 +153,12 @@ class CompiledLexicon:
                 else:
                     found.append((s, e, span[0], span[1], entry))
         terms = self.lexicon.terms
+        boundary = self.boundary
         return [
             LexiconMatch(terms[entry.term], start, end, entry.via)
             for s, e, start, end, entry in found
             if not any(a_s <= s and e <= a_e for a_s, a_e in allowed)
+            and not (entry.bounded and boundary is not None and not boundary.aligned(nt.text, s, e))
         ]
 
     def _span(self, nt: NormalizedText, s: int, e: int, entry: _Entry) -> tuple[int, int] | None:
