@@ -285,6 +285,9 @@ def calibrate_(
     red_line_share: float = typer.Option(
         0.9, "--red-line-share", min=0.5, max=1.0, help="tiers: least unsafe share for red-line."
     ),
+    red_line_max_safe: int = typer.Option(
+        2, "--red-line-max-safe", min=0, help="tiers: most safe rows a red-line term may hit."
+    ),
     segmenter_name: str = typer.Option(
         "rjieba", "--segmenter", help="tiers: dictionary of common words (rjieba, jieba; none: no prior)."
     ),
@@ -301,7 +304,7 @@ def calibrate_(
         raise RequestError(f"--mode must be actions or tiers, not {mode!r}")
     try:
         rule = CalibrationRule(min_safe or 3, max_share, _action(to, "--to"), not unbalanced)
-        tier_rule = TierRule(min_unsafe, red_line_share, min_safe or 5, not unbalanced)
+        tier_rule = TierRule(min_unsafe, red_line_share, min_safe or 5, not unbalanced, red_line_max_safe)
     except ValueError as exc:
         raise RequestError(str(exc)) from None
     is_common = _common_words(segmenter_name) if mode == "tiers" else None

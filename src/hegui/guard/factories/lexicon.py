@@ -16,7 +16,7 @@ Policy example::
     builtin_allow = true               # also use the bundled context allow-list
     actions_file = "calibration.csv"   # optional: reviewed per-term actions (`hegui lexicon calibrate`)
     tiers_file = "tiers.csv"           # optional: reviewed per-term tiers (`hegui lexicon calibrate --mode tiers`)
-    tier_default = "auto"              # tier of a term without one: "red-line", "topic" or "auto"
+    tier_default = "topic"             # tier of a term without one: "red-line", "topic" or "auto"
     word_boundary = true               # short Chinese terms must align with word boundaries (unless red-line)
     segmenter = "rjieba"               # "rjieba", "jieba" or "none"
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 
 #: The tier of a term that neither the tiers file nor its own action decides (see docs/guard.md).
-DEFAULT_TIER: TierDefault = "auto"
+DEFAULT_TIER: TierDefault = "topic"
 
 
 def _risk_values(value: Mapping[str, str]) -> Mapping[str, str]:

@@ -25,8 +25,10 @@ but the text is not refused):
 **Tiers mode** (`propose_tiers`, `calibrate_tiers`): the same hit table gives every term that hit a row
 a tier (`TierRule`), written to the tiers file (`hegui.guard.lexicon.tiers`) for review:
 
-- **red-line**: it hit at least ``min_unsafe`` unsafe rows, its unsafe share is at least
-  ``red_line_share``, and it is not a common word (``is_common``; a common word names a subject
+- **red-line**: it hit at least ``min_unsafe`` unsafe rows and at most ``max_safe`` safe rows (almost
+  never harmless text, however many unsafe rows repeat it: jailbreak templates repeat words such as
+  伦理 across thousands of harmful rows), its unsafe share is at least ``red_line_share``, and it is
+  not a common word (``is_common``; a common word names a subject
   harmless text also talks about, so it stays a topic whatever one corpus says);
 - **noise**: it hit at least ``min_safe`` safe rows and no unsafe row;
 - **topic**: every other term that hit a row. Terms that hit nothing are not written: the check's
@@ -134,10 +136,13 @@ class TierRule:
     red_line_share: float = 0.9
     min_safe: int = 5
     balanced: bool = True
+    max_safe: int = 2
 
     def __post_init__(self) -> None:
         if self.min_unsafe < 1 or self.min_safe < 1:
             raise ValueError("min_unsafe and min_safe must be 1 or more")
+        if self.max_safe < 0:
+            raise ValueError("max_safe must be 0 or more")
         if not 0.5 <= self.red_line_share <= 1.0:
             raise ValueError("red_line_share must be between 0.5 and 1")
 
@@ -296,8 +301,16 @@ def propose_tiers(
         common = is_common is not None and is_common(term.text)
         if unsafe == 0 and safe >= rule.min_safe:
             tier, why = Tier.NOISE, f"no unsafe row, ≥ {rule.min_safe} safe"
-        elif unsafe >= rule.min_unsafe and share >= rule.red_line_share and not common:
-            tier, why = Tier.RED_LINE, f"≥ {rule.min_unsafe} unsafe, share ≥ {rule.red_line_share:g}"
+        elif (
+            unsafe >= rule.min_unsafe
+            and safe <= rule.max_safe
+            and share >= rule.red_line_share
+            and not common
+        ):
+            tier, why = (
+                Tier.RED_LINE,
+                f"≥ {rule.min_unsafe} unsafe, ≤ {rule.max_safe} safe, share ≥ {rule.red_line_share:g}",
+            )
         else:
             tier, why = Tier.TOPIC, "a common word" if common else "mixed or too few hits"
         out.append(TierRow(term.text, tier, f"calibrated: {counts}; {why}", safe, unsafe))
