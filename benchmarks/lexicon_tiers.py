@@ -1,6 +1,6 @@
 """Lexicon tiers and the word-boundary rule: calibrate on TRAIN, measure on DEV (64k sensitive-word lexicon).
 
-    python benchmarks/lexicon_tiers.py [--no-write] [--recalibrate] [--segmenters-only]
+    python benchmarks/lexicon_tiers.py [--no-write] [--recalibrate] [--segmenters-only] [--choose-rule]
 
 1. `calibrate_train()` counts each term's hits on every *train* input row of `scripts/guard_data.py`
    (harmful vs benign + borderline; prompts, jailbreaks, dialogue turns, COLD and SWSR comments) with
@@ -194,15 +194,85 @@ def segmenters(dev: list[guard_data.Example], limit: int = 20_000) -> list[str]:
     ]
 
 
+CALIB_SALT = "hegui-calib-v1:"
+
+
+def in_calibration_part(group: str) -> bool:
+    """The carve-out of train used to choose the tier rule's defaults (never dev)."""
+    import hashlib
+
+    return int(hashlib.sha256((CALIB_SALT + group).encode("utf-8")).hexdigest(), 16) % 10 == 0
+
+
+def choose_rule(examples: list[guard_data.Example]) -> list[str]:
+    """Tier rules side by side: calibrated on 90 % of train, measured on the calibration carve-out.
+
+    Refusals depend only on red-line hits, which the boundary rule never drops, so the hit tables of
+    the plain matcher give them exactly.
+    """
+    from hegui.guard.lexicon.calibrate import TierRule, count_hits, propose_tiers, tier_rates
+    from hegui.guard.lexicon.matcher import CompiledLexicon
+    from hegui.guard.lexicon.segment import common_words, segmenter
+    from hegui.guard.lexicon.sources import load_lexicon
+
+    files = lexicon_files()
+    lexicon = load_lexicon(
+        files["path"], "plain", tags_file=files["tags_file"], allow_file=files["allow_file"]
+    )
+    compiled = CompiledLexicon(lexicon)
+    train = [e for e in examples if e.split == "train"]
+    fit = count_hits(compiled, _labelled("train", (e for e in train if not in_calibration_part(e.group))))
+    held = [e for e in train if in_calibration_part(e.group)]
+    prompts = [e for e in held if e.kind.startswith("prompt") or e.label == "harmful"]
+    tables = {
+        "all": count_hits(compiled, _labelled("train", held)),
+        "prompts": count_hits(compiled, _labelled("train", (e for e in held if e.kind.startswith("prompt")))),
+    }
+    is_common = common_words(segmenter("rjieba"))
+    lines = [
+        f"Calibrated on 90 % of train, measured on the carve-out (sha256({CALIB_SALT!r} + group) % 10 == 0; "
+        f"{len(held):,} rows, {len(prompts):,} of them prompts or harmful):",
+        "",
+        "| rule | red-line terms | benign refused | harmful refused | benign prompts refused | harmful prompts refused |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, rule in (
+        ("max_safe 2, share 0.9", TierRule(max_safe=2, red_line_share=0.9)),
+        ("max_safe 0, share 0.9", TierRule(max_safe=0, red_line_share=0.9)),
+        ("max_safe 5, share 0.9", TierRule(max_safe=5, red_line_share=0.9)),
+        ("no max_safe, share 0.9", TierRule(max_safe=10**9, red_line_share=0.9)),
+        ("no max_safe, share 0.95", TierRule(max_safe=10**9, red_line_share=0.95)),
+        ("max_safe 5, share 0.95", TierRule(max_safe=5, red_line_share=0.95)),
+        ("**max_safe 10, share 0.97 (default)**", TierRule()),
+        ("max_safe 3, share 0.95", TierRule(max_safe=3, red_line_share=0.95)),
+        ("no max_safe, share 0.98", TierRule(max_safe=10**9, red_line_share=0.98)),
+        ("max_safe 10, share 0.97, no common-word guard", None),
+    ):
+        rows = propose_tiers(lexicon.terms, fit, rule or TierRule(), None if rule is None else is_common)
+        red = sum(r.tier.value == "red-line" for r in rows)
+        a = tier_rates(lexicon.terms, tables["all"], rows=rows)
+        p = tier_rates(lexicon.terms, tables["prompts"], rows=rows)
+        lines.append(
+            f"| {name} | {red} | {a.safe_refused:.1%} | {a.unsafe_refused:.1%} | {p.safe_refused:.1%} "
+            f"| {p.unsafe_refused:.1%} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     if not SW.is_dir():
         sys.exit(f"shared data not found under {DATA} (set HEGUI_SHARED_DATA)")
     examples = guard_data.load_inputs()
     dev = [e for e in examples if e.split == "dev"]
+    if "--choose-rule" in sys.argv:
+        choose_rule(examples)
+        return
     seg_lines = segmenters(dev)
     print("\n".join(seg_lines), flush=True)
     if "--segmenters-only" in sys.argv:
         return
+    rule_lines = choose_rule(examples)
     calibrate_train(examples=examples, force="--recalibrate" in sys.argv)
     sizes = {g: sum(GROUPS[g](e) for e in dev) for g in GROUPS}
     table = [
@@ -234,6 +304,12 @@ def main() -> None:
         "`label`.",
         "",
         *table,
+        "",
+        "How the tier rule's defaults were chosen (train only):",
+        "",
+        *rule_lines,
+        "",
+        "Segmenters for the word-boundary rule:",
         "",
         *seg_lines,
     ]

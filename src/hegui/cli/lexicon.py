@@ -162,8 +162,8 @@ def test(
         raise typer.Exit(1)
 
 
-def _records(path: Path, text_col: str, label_col: str) -> Iterator[tuple[int, str, str]]:
-    """(row or line number, text, label) of a CSV corpus (header row) or a JSONL one (``.jsonl``)."""
+def _records(path: Path, text_col: str, label_col: str) -> Iterator[tuple[str, str, str]]:
+    """("row N" or "line N", text, label) of a CSV corpus (header row) or a JSONL one (``.jsonl``)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -179,7 +179,7 @@ def _records(path: Path, text_col: str, label_col: str) -> Iterator[tuple[int, s
             if not isinstance(record, dict) or not isinstance(record.get(text_col), str):
                 raise RequestError(f"{path} line {n}: expected an object with a string {text_col!r}")
             label = record.get(label_col)
-            yield n, record[text_col], "" if label is None else str(label).strip()
+            yield f"line {n}", record[text_col], "" if label is None else str(label).strip()
         return
     reader = csv.DictReader(io.StringIO(text))
     columns = reader.fieldnames or []
@@ -187,7 +187,7 @@ def _records(path: Path, text_col: str, label_col: str) -> Iterator[tuple[int, s
         if name not in columns:
             raise RequestError(f"{flag} {name!r} is not a column of {path} (columns: {', '.join(columns)})")
     for n, record in enumerate(reader, start=2):
-        yield n, record.get(text_col) or "", (record.get(label_col) or "").strip()
+        yield f"row {n}", record.get(text_col) or "", (record.get(label_col) or "").strip()
 
 
 def _corpus(
@@ -196,16 +196,16 @@ def _corpus(
     """Rows of labelled corpora (CSV or JSONL); every problem is a RequestError naming the row or line."""
     rows: list[LabelledRow] = []
     for path in paths:
-        for n, text, label in _records(path, text_col, label_col):
+        for where, text, label in _records(path, text_col, label_col):
             if label in safe:
                 is_unsafe = False
             elif not unsafe or label in unsafe:
                 if not label:
-                    raise RequestError(f"{path} row {n}: empty label in {label_col!r}")
+                    raise RequestError(f"{path} {where}: empty label in {label_col!r}")
                 is_unsafe = True
             else:
                 raise RequestError(
-                    f"{path} row {n}: label {label!r} is neither a --safe-value ({', '.join(safe)}) "
+                    f"{path} {where}: label {label!r} is neither a --safe-value ({', '.join(safe)}) "
                     f"nor an --unsafe-value ({', '.join(unsafe)})"
                 )
             rows.append(LabelledRow(text, is_unsafe))
@@ -283,10 +283,10 @@ def calibrate_(
     ),
     min_unsafe: int = typer.Option(3, "--min-unsafe", min=1, help="tiers: least unsafe rows for red-line."),
     red_line_share: float = typer.Option(
-        0.9, "--red-line-share", min=0.5, max=1.0, help="tiers: least unsafe share for red-line."
+        0.97, "--red-line-share", min=0.5, max=1.0, help="tiers: least unsafe share for red-line."
     ),
     red_line_max_safe: int = typer.Option(
-        2, "--red-line-max-safe", min=0, help="tiers: most safe rows a red-line term may hit."
+        10, "--red-line-max-safe", min=0, help="tiers: most safe rows a red-line term may hit."
     ),
     segmenter_name: str = typer.Option(
         "rjieba", "--segmenter", help="tiers: dictionary of common words (rjieba, jieba; none: no prior)."

@@ -133,10 +133,10 @@ class TierRule:
     """When a term that hit the corpus is red-line, noise or topic (see the module docstring)."""
 
     min_unsafe: int = 3
-    red_line_share: float = 0.9
+    red_line_share: float = 0.97
     min_safe: int = 5
     balanced: bool = True
-    max_safe: int = 2
+    max_safe: int = 10
 
     def __post_init__(self) -> None:
         if self.min_unsafe < 1 or self.min_safe < 1:
