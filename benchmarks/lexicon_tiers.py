@@ -277,15 +277,17 @@ def main() -> None:
     sizes = {g: sum(GROUPS[g](e) for e in dev) for g in GROUPS}
     table = [
         "| configuration | benign prompts refused | dialogue turns refused | COLD safe refused "
-        "| COLD offensive refused | harmful prompts: red-line | harmful prompts: any finding |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| COLD offensive refused | harmful prompts: red-line | harmful prompts: any finding "
+        "| benign prompts: any finding | dialogue turns: any finding | COLD safe: any finding |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for config in CONFIGS:
         r = measure(config, dev)
         row = (
             f"| {config.name} | {r['benign prompts'][0]:.1%} | {r['dialogue turns'][0]:.1%} "
             f"| {r['COLD safe'][0]:.1%} | {r['COLD offensive'][0]:.1%} | {r['harmful prompts'][1]:.1%} "
-            f"| {r['harmful prompts'][2]:.1%} |"
+            f"| {r['harmful prompts'][2]:.1%} | {r['benign prompts'][2]:.1%} | {r['dialogue turns'][2]:.1%} "
+            f"| {r['COLD safe'][2]:.1%} |"
         )
         print(row, flush=True)
         table.append(row)

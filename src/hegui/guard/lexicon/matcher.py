@@ -51,7 +51,7 @@ class _Entry:
     left: bool  # the term begins with a Latin letter or digit
     right: bool  # the term ends with one
     via: Via
-    bounded: bool  # the word-boundary rule applies: a short CJK term that is not red-line
+    bounded: bool  # the word-boundary rule applies: a short CJK term of the topic tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,8 @@ class CompiledLexicon:
             _alnum_ascii(ord(nt.text[0])),
             _alnum_ascii(ord(nt.text[-1])),
             via,
-            self.boundary is not None and tier not in (None, Tier.RED_LINE) and is_short_cjk(nt.text),
+            # Only topic terms: red-line ones match anywhere, noise hits are dropped by the check anyway.
+            self.boundary is not None and tier is Tier.TOPIC and is_short_cjk(nt.text),
         )
         index.setdefault(nt.text, []).append(entry)
         return True
@@ -153,13 +154,15 @@ class CompiledLexicon:
                 else:
                     found.append((s, e, span[0], span[1], entry))
         terms = self.lexicon.terms
+        kept = [f for f in found if not any(a_s <= f[0] and f[1] <= a_e for a_s, a_e in allowed)]
         boundary = self.boundary
-        return [
-            LexiconMatch(terms[entry.term], start, end, entry.via)
-            for s, e, start, end, entry in found
-            if not any(a_s <= s and e <= a_e for a_s, a_e in allowed)
-            and not (entry.bounded and boundary is not None and not boundary.aligned(nt.text, s, e))
-        ]
+        if boundary is not None:
+            bounded = [i for i, f in enumerate(kept) if f[4].bounded]
+            if bounded:
+                ok = boundary.aligned_many(nt.text, [(kept[i][0], kept[i][1]) for i in bounded])
+                cut = {i for i, aligned in zip(bounded, ok, strict=True) if not aligned}
+                kept = [f for i, f in enumerate(kept) if i not in cut]
+        return [LexiconMatch(terms[entry.term], start, end, entry.via) for _, _, start, end, entry in kept]
 
     def _span(self, nt: NormalizedText, s: int, e: int, entry: _Entry) -> tuple[int, int] | None:
         runs = entry.runs
