@@ -446,3 +446,38 @@ def test_stage_output_uses_the_same_tiers(tmp_path: Path) -> None:
     p = pipeline(tmp_path)
     v = p.run(Stage.OUTPUT, "朝代开始，专业代开增值税发票", CTX)  # type: ignore[attr-defined]
     assert [(f.evidence, f.action, f.tier) for f in v.findings] == [("代开", Action.LABEL, "topic")]
+
+
+def test_horizon_covers_the_boundary_window() -> None:
+    lexicon = Lexicon.build([Term("代开", ("A.1h",), tier=Tier.TOPIC)])
+    plain = CompiledLexicon(lexicon)
+    bounded = CompiledLexicon(lexicon, boundary=WordBoundary(segmenter("rjieba")))
+    assert bounded.horizon == plain.horizon + 2 * 4 * (3 + 1)
+    red = Lexicon.build([Term("代开", ("A.1h",), tier=Tier.RED_LINE)])
+    assert CompiledLexicon(red, boundary=WordBoundary(segmenter("rjieba"))).horizon == plain.horizon
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        (
+            ["朝代", "开始了，", "很好"],
+            [],
+        ),  # the hit at the end of the first chunk is dropped once 始 arrives
+        (["专业代", "开", "增值税发票"], [("代开", "label", "topic")]),
+        (["可以代开", "发票吗"], []),  # 代|开发票: the later context decides against the hit
+    ],
+)
+def test_stream_decides_with_the_right_context(
+    chunks: list[str], expected: list[tuple[str, str, str]]
+) -> None:
+    from hegui.guard.pipeline import Pipeline
+    from hegui.guard.stream import StreamInspector
+
+    lexicon = Lexicon.build([Term("代开", ("A.1h",), tier=Tier.TOPIC)])
+    check = LexiconCheck("kw", ReloadableLexicon.fixed(lexicon, boundary=WordBoundary(segmenter("rjieba"))))
+    inspector = StreamInspector(Pipeline([check], policy_version="test"), Stage.OUTPUT, CTX)
+    steps = [inspector.feed(chunk) for chunk in chunks] + [inspector.finish()]
+    assert "".join(step.release for step in steps) == "".join(chunks)
+    assert [(f.evidence, f.action.value, f.tier) for step in steps for f in step.findings] == expected
+    assert found(check, "".join(chunks)) == expected

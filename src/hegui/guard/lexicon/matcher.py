@@ -106,6 +106,10 @@ class CompiledLexicon:
         widest = max(
             e.size + max_gap * (e.size - 1) + int(e.left) + int(e.right) for es in self._entries for e in es
         )
+        if boundary is not None and any(e.bounded for es in self._entries for e in es):
+            # A boundary decision reads `window` normalized characters on each side of the hit; in the
+            # original text that is up to window * (max_gap + 1) characters (as the gap cap counts).
+            widest += 2 * boundary.window * (max_gap + 1)
         self.horizon = widest
         self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
 
