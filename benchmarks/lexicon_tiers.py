@@ -1,6 +1,6 @@
 """Lexicon tiers and the word-boundary rule: calibrate on TRAIN, measure on DEV (64k sensitive-word lexicon).
 
-    python benchmarks/lexicon_tiers.py [--no-write] [--recalibrate] [--segmenters-only] [--choose-rule]
+    python benchmarks/lexicon_tiers.py [--no-write] [--recalibrate] [--segmenters-only] [--choose-rule] [--speed]
 
 1. `calibrate_train()` counts each term's hits on every *train* input row of `scripts/guard_data.py`
    (harmful vs benign + borderline; prompts, jailbreaks, dialogue turns, COLD and SWSR comments) with
@@ -184,14 +184,52 @@ def segmenters(dev: list[guard_data.Example], limit: int = 20_000) -> list[str]:
         len(cases), 1
     )
     print(f"segmenters on {len(cases):,} hits: agreement {agree:.2%} ({time.perf_counter() - started:.1f} s)")
+    from hegui.guard.lexicon.segment import DEFAULT_WINDOW
+
     return [
-        f"{len(cases):,} hits of short Chinese terms in dev rows; the same window (6 characters each side "
-        f"of the normalized text) segmented by each. **Agreement on the decision: {agree:.2%}.**",
+        f"{len(cases):,} hits of short Chinese terms in dev rows; the same window ({DEFAULT_WINDOW} characters "
+        f"each side of the normalized text) segmented by each. **Agreement on the decision: {agree:.2%}.**",
         "",
         "| segmenter | time per hit (CPU) | load | hits kept (aligned) |",
         "|---|---:|---:|---:|",
         *lines,
     ]
+
+
+def matching_speed(rounds: int = 3) -> list[str]:
+    """Matching with and without tiers + word boundary, interleaved on the same prompts (CPU time).
+
+    The prompts are those of benchmarks/lexicon.py (COLD comments cut into 2,000 characters). Both run
+    in turn in one process, so a loaded machine slows both alike and the ratio stays meaningful.
+    """
+    from lexicon import PROMPT, cold
+
+    corpus = "".join(t for _, t in cold("train") + cold("dev"))
+    prompts = [corpus[i : i + PROMPT] for i in range(0, len(corpus) - PROMPT + 1, PROMPT)]
+    finders = {
+        "every term red-line (no boundary work)": build_check(Config("", False, "red-line", False)),
+        "every term topic + word boundary (the slowest case)": build_check(Config("", False, "topic", True)),
+        "tiers file (train) + topic + word boundary": build_check(Config("", True, "topic", True)),
+    }
+    best = dict.fromkeys(finders, 0.0)
+    for _ in range(rounds):
+        for name, check in finders.items():
+            find = check.lexicon.current.find
+            started = time.process_time()
+            for p in prompts:
+                find(p)
+            best[name] = max(best[name], len(prompts) * PROMPT / (time.process_time() - started))
+    base = best["every term red-line (no boundary work)"]
+    lines = [
+        f"Matching speed, {len(prompts):,} prompts of {PROMPT:,} characters, best of {rounds} interleaved "
+        "rounds (CPU time, one process):",
+        "",
+        "| lexicon | chars/s | relative |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {cps / 1e6:.2f} M | {cps / base:.0%} |" for name, cps in best.items()]
+    print("\n".join(lines), flush=True)
+    return lines
 
 
 CALIB_SALT = "hegui-calib-v1:"
@@ -268,11 +306,15 @@ def main() -> None:
     if "--choose-rule" in sys.argv:
         choose_rule(examples)
         return
+    if "--speed" in sys.argv:
+        matching_speed()
+        return
     seg_lines = segmenters(dev)
     print("\n".join(seg_lines), flush=True)
     if "--segmenters-only" in sys.argv:
         return
     rule_lines = choose_rule(examples)
+    speed_lines = matching_speed()
     calibrate_train(examples=examples, force="--recalibrate" in sys.argv)
     sizes = {g: sum(GROUPS[g](e) for e in dev) for g in GROUPS}
     table = [
@@ -314,6 +356,8 @@ def main() -> None:
         "Segmenters for the word-boundary rule:",
         "",
         *seg_lines,
+        "",
+        *speed_lines,
     ]
     if "--no-write" not in sys.argv:
         write_section("lexicon-tiers", "\n".join(body))
