@@ -184,7 +184,7 @@ def test_hand_written_tiers_file(tmp_path: Path) -> None:
         ("term,action\n代开,label\n".encode(), "key 'line 1': the header row has no tier column"),
         ("term,tier\n代开,maybe\n".encode(), "key 'line 2': unknown tier 'maybe'"),
         ("term,tier\n代开,topic\n代开,noise\n".encode(), "key 'line 3': term '代开' is listed twice"),
-        ("term,tier\n,topic\n".encode(), "key 'line 2': empty term"),
+        (b"term,tier\n,topic\n", "key 'line 2': empty term"),
         ("term,tier,safe_hits\n代开,topic,-1\n".encode(), "key 'line 2': safe_hits must be a whole number"),
     ],
 )
@@ -236,7 +236,7 @@ def test_the_tiers_file_wins_over_everything() -> None:
 
 
 def test_assign_tiers_errors() -> None:
-    with pytest.raises(ConfigError, match="file t.csv: 1 term\\(s\\) not in the lexicon"):
+    with pytest.raises(ConfigError, match=r"file t\.csv: 1 term\(s\) not in the lexicon"):
         assign_tiers(LEX, [TierRow("别的词", Tier.TOPIC)], file="t.csv")
     with pytest.raises(ValueError, match="needs a word-frequency dictionary"):
         assign_tiers(LEX, default="auto")
