@@ -15,17 +15,33 @@ from hegui.policy import load_policy
 
 
 def _pipeline(
-    policy_file: Path | None, lexicon: Path | None = None, lexicon_format: str | None = None
+    policy_file: Path | None,
+    lexicon: Path | None = None,
+    lexicon_format: str | None = None,
+    lexicon_tiers: Path | None = None,
+    tier_default: str | None = None,
 ) -> Pipeline:
     pipeline = build_pipeline(load_policy(policy_file))
     if lexicon is None:
         return pipeline
-    from hegui.guard.factories.lexicon import lexicon_check  # the lexicon engine loads only when asked
+    from hegui.guard.factories.lexicon import DEFAULT_TIER, lexicon_check  # the engine loads only when asked
 
     fmt = lexicon_format if lexicon_format in ("plain", "tags", "csv", "xlsx") else None
     if lexicon_format is not None and fmt is None:
         raise RequestError(f"--lexicon-format must be plain, tags, csv or xlsx, not {lexicon_format!r}")
-    extra = lexicon_check("cli-lexicon", lexicon, fmt, stages=(Stage.INPUT, Stage.OUTPUT))  # type: ignore[arg-type]
+    from hegui.guard.lexicon.tiers import TIER_DEFAULTS
+
+    tier = tier_default or DEFAULT_TIER
+    if tier not in TIER_DEFAULTS:
+        raise RequestError(f"--lexicon-tier-default must be {', '.join(TIER_DEFAULTS)}, not {tier!r}")
+    extra = lexicon_check(
+        "cli-lexicon",
+        lexicon,
+        fmt,  # type: ignore[arg-type]
+        stages=(Stage.INPUT, Stage.OUTPUT),
+        tiers_file=lexicon_tiers,
+        tier_default=tier,
+    )
     return Pipeline(
         [*pipeline.checks, extra], policy_version=pipeline.policy_version, mask_char=pipeline.mask_char
     )
@@ -54,13 +70,21 @@ def check(
     lexicon_format: str | None = typer.Option(
         None, "--lexicon-format", help="plain, tags, csv or xlsx (default: from the file suffix)."
     ),
+    lexicon_tiers: Path | None = typer.Option(
+        None, "--lexicon-tiers", help="A tiers file for --lexicon (term,tier: red-line, topic, noise)."
+    ),
+    tier_default: str | None = typer.Option(
+        None,
+        "--lexicon-tier-default",
+        help="Tier of --lexicon terms without one: red-line, topic (default), auto.",
+    ),
 ) -> None:
     """Run the policy's checks on TEXT and print the verdict.
 
     Exit code: 0 when the text may pass (allow, label, mask), 1 when it is refused, 2 on bad input.
     """
     try:
-        pipeline = _pipeline(policy, lexicon, lexicon_format)
+        pipeline = _pipeline(policy, lexicon, lexicon_format, lexicon_tiers, tier_default)
         original = _read_text(text)
         verdict = pipeline.run(stage, original, Context(channel="api"))
     except HeguiError as exc:
