@@ -21,7 +21,9 @@ only train rows. Writes the ``guard_quality`` section of benchmarks/RESULTS.md, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import json
 import os
 import random
@@ -570,13 +572,28 @@ def batch_throughput(
     def mark(rate: float) -> str:
         return f"{rate:,.0f} " + ("met" if rate >= 1000 else "**not met**")
 
+    from hegui.cli.check import _pipeline, _run_batch  # the command's own code, in this process
+
+    pipeline = _pipeline(None, LEX_DICT, "plain", LEX_TAGS)
+
+    def in_process(path: Path, stage: Stage) -> float:
+        """CPU seconds of the command's batch loop (read, parse, judge, write JSON) once built."""
+        started = time.thread_time()
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            _run_batch(pipeline, stage, str(path), "auto")
+        seconds = time.thread_time() - started
+        if out.getvalue().count("\n") != lines:
+            raise RuntimeError(f"the batch loop wrote {out.getvalue().count(chr(10))} verdicts, not {lines}")
+        return seconds
+
     for (form, stage), text in files.items():
         path = workdir / f"batch-{stage}-{form.split()[0].lower()}.txt"
         path.write_text(text + "\n", encoding="utf-8")
         wall, cpu = (min(x) for x in zip(*(timed(path, stage, lines) for _ in range(2)), strict=True))
+        loop = min(in_process(path, stage) for _ in range(2))
         rows.append(
             f"| {form} | {stage} | {lines:,} | {wall:.2f} s | {cpu:.2f} s | {mark(lines / cpu)} | "
-            f"{mark((lines - 1) / max(1e-9, cpu - startup_cpu))} |"
+            f"{mark(lines / loop)} |"
         )
     return [
         f"`hegui check --batch FILE --stage S --lexicon sensitive_word_dict.txt --lexicon-format plain "
@@ -584,8 +601,9 @@ def batch_throughput(
         f"two runs), on {lines:,}-line files made from the dev rows (answers repeated to fill {lines:,} "
         f"lines). Start-up (imports and building the 64k lexicon, measured on a 1-line file): "
         f"{startup:.2f} s wall, {startup_cpu:.2f} s CPU. Rates are in CPU time of the process (the machine "
-        "is shared; wall time includes waiting for the core). *Once started* = (lines − 1) / (CPU − "
-        "start-up CPU). Target of issue 10: ≥ 1,000 texts/s.",
+        "is shared; wall time includes waiting for the core). *Once started*: the command's batch loop "
+        "(read the file, parse, judge, write the JSON verdicts) timed in this process with the pipeline "
+        "already built, CPU time of the thread, best of two. Target of issue 10: ≥ 1,000 texts/s.",
         "",
         *rows,
     ]
