@@ -67,7 +67,7 @@ def test_evaluate_and_render(bench: ModuleType, tmp_path: Path) -> None:
         bench.PolicySpec("z", "no tiers", None, unavailable="no tiers file: none here"),
         bench.PolicySpec("o", "output only", DENY, stages=(bench.Stage.OUTPUT,)),
     ]
-    results = bench.evaluate(specs, inputs, answers, tmp_path)
+    results = bench.evaluate(specs, inputs, answers, tmp_path, long_prompts=["长" * 2000] * 3)
     x, y, z, o = results
     assert x.available and not y.available and not z.available and o.available
     assert "unknown check type 'no_such_check'" in y.reason
@@ -75,6 +75,7 @@ def test_evaluate_and_render(bench: ModuleType, tmp_path: Path) -> None:
     assert x.runs[bench.Stage.INPUT].refused == [True, False, False, False, True, False, False]
     assert x.runs[bench.Stage.OUTPUT].refused == [True, False, False]
     assert set(o.runs) == {bench.Stage.OUTPUT}
+    assert x.long_p99 is not None and o.long_p99 is None  # the 2,000-char p99 is an input-stage figure
     text = bench.render(results, inputs, answers, ["a note"])
     rows: dict[str, str] = {}
     for line in text.splitlines():
