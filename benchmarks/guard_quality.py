@@ -5,12 +5,11 @@ Every policy is built from TOML text here and judges the same dev rows through
 
 (a) the bundled default policy; (b) the 64k sensitive-word lexicon alone, as the old guard used it
 (its tags file, every hit refuses); (c) the same lexicon with tiers (``tiers_file`` calibrated on the
-TRAIN split by ``hegui lexicon calibrate --tiers``; ``word_boundary = true``); (d) ``prompt_model``
+TRAIN split by ``hegui lexicon calibrate --mode tiers``; ``word_boundary = true``); (d) ``prompt_model``
 alone (input stage); (e) ``answer_model`` alone (output stage); (f0) the bundled default plus the
-lexicon without tiers (what ``hegui check --lexicon`` adds today, a reference while tiers are missing);
+lexicon with no tiers file (the check's own defaults: what the calibrated tiers add shows against it);
 (f) the fused policy: the bundled default plus the lexicon with tiers, what a user gets who adds a
-lexicon; (g) the fused policy under
-``[guard] preset = "strict"`` and ``"lenient"``. A policy whose check type, option or preset this
+lexicon; (g) the fused policy under ``[guard] preset = "strict"`` and ``"lenient"``. A policy whose check type, option or preset this
 checkout does not have is reported as *not available* with the reason, not a crash.
 
 Rows with ``split == "train"`` are never judged (`evaluate` refuses them); the tiers calibration sees
@@ -148,8 +147,17 @@ def _q(path: Path) -> str:
     return json.dumps(str(path), ensure_ascii=False)  # a TOML basic string
 
 
-def lexicon_toml(tiers: Path | None) -> str:
+def lexicon_toml(tiers: Path | None, *, old_guard: bool = False) -> str:
+    """The 64k lexicon as a check; with ``tiers`` its tiers file and the word-boundary rule. With
+    ``old_guard`` every hit refuses as before tiers existed (red-line default, no boundary rule), as far
+    as this checkout's lexicon check has those options."""
     extra = f"tiers_file = {_q(tiers)}\nword_boundary = true\n" if tiers is not None else ""
+    if old_guard:
+        from hegui.guard.factories.lexicon import LexiconOptions
+
+        options = set(LexiconOptions.model_fields)
+        extra += 'tier_default = "red-line"\n' if "tier_default" in options else ""
+        extra += "word_boundary = false\n" if "word_boundary" in options else ""
     return (
         '\n[[checks]]\nname = "lexicon-64k"\ntype = "lexicon"\nstages = ["input", "output"]\n'
         f'action = "refuse"\npath = {_q(LEX_DICT)}\nformat = "plain"\ntags_file = {_q(LEX_TAGS)}\n'
@@ -181,7 +189,11 @@ def policies(tiers: Path | str) -> list[PolicySpec]:
     fused = bundled_policy_text().rstrip() + "\n" + tiers_toml if tiers_toml else None
     out = [
         PolicySpec("a", "bundled default", bundled_policy_text()),
-        PolicySpec("b", "64k lexicon alone (tags, all refuse)", HEADER.format(key="b") + lexicon_toml(None)),
+        PolicySpec(
+            "b",
+            "64k lexicon alone (tags, all refuse)",
+            HEADER.format(key="b") + lexicon_toml(None, old_guard=True),
+        ),
         PolicySpec(
             "c",
             "64k lexicon with tiers",
@@ -204,7 +216,7 @@ def policies(tiers: Path | str) -> list[PolicySpec]:
         ),
         PolicySpec(
             "f0",
-            "default + 64k lexicon without tiers (`hegui check --lexicon` today)",
+            "default + 64k lexicon, no tiers file (the lexicon check's defaults)",
             bundled_policy_text().rstrip() + "\n" + lexicon_toml(None),
         ),
         PolicySpec("f", "fused: default + 64k lexicon with tiers (balanced)", fused, unavailable=no_tiers),
@@ -518,7 +530,7 @@ def _env() -> dict[str, str]:
 
 
 def make_tiers(train: Sequence[Example], workdir: Path) -> Path | str:
-    """Calibrate the 64k lexicon's tiers on TRAIN rows with ``hegui lexicon calibrate --tiers``; the
+    """Calibrate the 64k lexicon's tiers on TRAIN rows with ``hegui lexicon calibrate --mode tiers``; the
     tiers file, or why there is none. The corpus is a CSV (text, label: unsafe for harmful rows, safe
     for benign and borderline ones) written to the work directory.
 
@@ -528,8 +540,8 @@ def make_tiers(train: Sequence[Example], workdir: Path) -> Path | str:
     helptext = subprocess.run(
         _cli("lexicon", "calibrate", "--help"), capture_output=True, text=True, env=_env(), timeout=120
     ).stdout
-    if "--tiers" not in helptext:
-        return "`hegui lexicon calibrate` has no tiers mode (--tiers) in this checkout"
+    if "--mode" not in helptext or "tiers" not in helptext:
+        return "`hegui lexicon calibrate` has no tiers mode (--mode tiers) in this checkout"
     corpus, out = workdir / "train-corpus.csv", workdir / "tiers.csv"
     with corpus.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
@@ -538,12 +550,12 @@ def make_tiers(train: Sequence[Example], workdir: Path) -> Path | str:
     args = [
         *("lexicon", "calibrate", str(LEX_DICT), "--lexicon-format", "plain", "--tags", str(LEX_TAGS)),
         *("--allow", str(LEX_ALLOW), "--corpus", str(corpus), "--text-column", "text"),
-        *("--label-column", "label", "--safe-value", "safe", "--tiers", "-o", str(out)),
+        *("--label-column", "label", "--safe-value", "safe", "--mode", "tiers", "-o", str(out)),
     ]
     done = subprocess.run(_cli(*args), capture_output=True, text=True, env=_env(), timeout=900)
     if done.returncode != 0 or not out.is_file():
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        return f"`hegui lexicon calibrate --tiers` failed (exit {done.returncode}): {last}"
+        return f"`hegui lexicon calibrate --mode tiers` failed (exit {done.returncode}): {last}"
     return out
 
 
@@ -602,7 +614,7 @@ def batch_throughput(
 
     from hegui.cli.check import _pipeline, _run_batch  # the command's own code, in this process
 
-    pipeline = _pipeline(None, LEX_DICT, "plain", LEX_TAGS)
+    pipeline = _pipeline(None, LEX_DICT, "plain", lexicon_tags=LEX_TAGS)
 
     def in_process(path: Path, stage: Stage) -> float:
         """CPU seconds of the command's batch loop (read, parse, judge, write JSON) once built."""
@@ -689,7 +701,7 @@ def main() -> None:
         f"judged. The lexicon is the 64,419-term sensitive-word list with its tags and allow files. "
         + (
             f"Tiers for (c), (f), (g) calibrated on {len(train):,} train rows with "
-            "`hegui lexicon calibrate --tiers`."
+            "`hegui lexicon calibrate --mode tiers`."
             if isinstance(tiers, Path)
             else f"Tiers: not available ({tiers})."
         )

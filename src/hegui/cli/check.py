@@ -140,7 +140,7 @@ def check(
     try:
         if (text is None) == (batch is None):
             raise RequestError("give either TEXT (or -) or --batch FILE")
-        pipeline = _pipeline(policy, lexicon, lexicon_format, lexicon_tags)
+        pipeline = _pipeline(policy, lexicon, lexicon_format, lexicon_tags=lexicon_tags)
         if batch is not None:
             raise typer.Exit(_run_batch(pipeline, stage, batch, batch_format))
         assert text is not None
