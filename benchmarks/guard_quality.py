@@ -333,7 +333,7 @@ def evaluate(
     return results
 
 
-def long_prompts(inputs: Sequence[Example], count: int, size: int = 2000) -> list[str]:
+def cut_prompts(inputs: Sequence[Example], count: int, size: int = 2000) -> list[str]:
     """``count`` prompts of ``size`` characters cut from the dev texts joined in order."""
     corpus = "".join(e.text for e in inputs)
     return [corpus[i : i + size] for i in range(0, len(corpus) - size + 1, size)][:count]
@@ -686,7 +686,7 @@ def main() -> None:
         answers,
         WORK,
         log=lambda s: print(s, flush=True),
-        long_prompts=long_prompts(inputs, 100 if args.quick else 500),
+        long_prompts=cut_prompts(inputs, 100 if args.quick else 500),
     )
     throughput = batch_throughput(inputs, answers, batch_lines, WORK)
     elapsed = time.perf_counter() - started
