@@ -9,6 +9,8 @@ import typer
 
 from hegui.cli import handled
 from hegui.cli.common import settings as load
+from hegui.gateway.preflight import preflight
+from hegui.policy import load_policy
 
 
 @handled
@@ -25,10 +27,11 @@ def serve(
     from hegui.gateway import create_app
 
     s = load(policy, host=host, port=port, data_dir=data_dir)
+    checked = preflight(load_policy(s.policy_file))  # before the database: validate and serve agree
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if s.log_level != "debug":  # httpx logs every forwarded request at INFO: one line per request is noise
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_app(s)
+    app = create_app(s, policy=checked.policy)
     state = app.state.hegui
     if s.first_key and state.keys.count() == 0:
         key, info = state.keys.create(name="first-key", role="client")
@@ -40,6 +43,8 @@ def serve(
         f"hegui: policy {state.pipeline.policy_version} ({state.policy.source}); "
         f"database {state.engine.url.render_as_string()}; models: {models}"
     )
+    for warning in checked.warnings:
+        typer.echo(f"hegui: warning: {warning}", err=True)
     typer.echo(f"hegui: serving on http://{s.host}:{s.port}/v1")
     uvicorn.run(
         app,
