@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import typer
 
 from hegui.cli import handled
 from hegui.cli.common import settings as load
-from hegui.gateway.preflight import preflight
+from hegui.gateway.preflight import Preflight, preflight
 from hegui.policy import load_policy
+from hegui.records import writer_lock
+from hegui.settings import Settings
 
 
 @handled
@@ -21,13 +24,23 @@ def serve(
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory (HEGUI_DATA_DIR)."),
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request line."),
 ) -> None:
-    """Start the gateway: OpenAI-compatible API on /v1, health on /healthz and /readyz, /metrics."""
+    """Start the gateway: OpenAI-compatible API on /v1, health on /healthz and /readyz, /metrics.
+    One gateway per SQLite file: a second one on the same data directory refuses to start (exit 2)."""
+    s = load(policy, host=host, port=port, data_dir=data_dir)
+    checked = preflight(load_policy(s.policy_file))  # before the database: validate and serve agree
+    lock = writer_lock.acquire(s.resolved_database_url(), f"pid {os.getpid()}, http://{s.host}:{s.port}")
+    try:
+        _serve(s, checked, access_log)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _serve(s: Settings, checked: Preflight, access_log: bool) -> None:
     import uvicorn
 
     from hegui.gateway import create_app
 
-    s = load(policy, host=host, port=port, data_dir=data_dir)
-    checked = preflight(load_policy(s.policy_file))  # before the database: validate and serve agree
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if s.log_level != "debug":  # httpx logs every forwarded request at INFO: one line per request is noise
         logging.getLogger("httpx").setLevel(logging.WARNING)

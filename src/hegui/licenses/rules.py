@@ -2,7 +2,7 @@
 deployment profile, say what is blocked, what conflicts, what is owed, and what needs review.
 
 Each rule is a small function registered in ``RULES`` with its id and a one-line summary (the ids are
-what findings, docs and tests name). Facts: ../shared/spec/licenses.md §3. A rule must never
+what findings, docs and tests name). Facts: docs/license-facts.md §3. A rule must never
 silently pass a term it does not understand: unknown means a finding.
 """
 
