@@ -44,7 +44,8 @@ class GatewayPolicy(_Strict):
     )
     output_stop_text: str = Field(
         "",
-        description="Text sent when a check stops an answer: it replaces a whole answer (empty: the refusal text) and ends a stream (empty: nothing).",
+        description="Text sent when a check stops an answer: it replaces a whole answer (empty: the refusal "
+        "text) and ends a stream (empty: the [refusals] catalog's output_stopped text).",
     )
     recent_turns: int = Field(
         4,
