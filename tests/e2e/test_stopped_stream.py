@@ -4,9 +4,9 @@ gateway: it ends with a short stop text in the catalog's language, and only gene
 from __future__ import annotations
 
 import pytest
-from conftest import Gateway
 from openai import OpenAI
 
+from conftest import Gateway
 from hegui.guard.refusals import RefusalCatalog
 
 pytestmark = pytest.mark.e2e
