@@ -92,7 +92,9 @@ class GatewayState:
             metrics,
             content_hasher(key),
             labeller,
-            RefusalCatalog(policy.refusals),
+            RefusalCatalog(
+                policy.refusals, time_zone=policy.provider.time_zone, appeal=policy.sanctions.appeal_channel
+            ),
             SanctionLadder(policy.sanctions),
             sanction_store_for(policy.records, engine),
             memory_store_for(policy.records, engine, vault),
