@@ -16,6 +16,8 @@ from servers import VENV_BIN, create_key, free_port, hegui_env, hegui_server
 
 from hegui.gateway.http import FRONTEND_SCOPE
 
+pytestmark = pytest.mark.e2e
+
 
 @dataclass(frozen=True)
 class Keys:

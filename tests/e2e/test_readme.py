@@ -30,6 +30,8 @@ import pytest
 from openai import OpenAI
 from servers import HERE, fake_upstream, free_port, running
 
+pytestmark = pytest.mark.e2e
+
 ROOT = HERE.parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)

@@ -13,6 +13,8 @@ from servers import VENV_BIN, free_port, hegui_env, hegui_server
 from hegui.errors import DatabaseInUse
 from hegui.records.writer_lock import acquire, sqlite_file
 
+pytestmark = pytest.mark.e2e
+
 
 def test_a_second_serve_on_the_same_data_refuses(tmp_path: Path) -> None:
     data = tmp_path / "data"
