@@ -129,3 +129,28 @@ def test_a_keyless_upstream_is_sent_no_authorization_header(tmp_path: Path) -> N
         )
     assert response.status_code == 200, response.text
     assert len(seen) == 1 and "authorization" not in seen[0].headers
+
+
+def test_an_unreadable_signing_key_fails_validate_and_serve_alike(tmp_path: Path) -> None:
+    policy = tmp_path / "hegui.toml"
+    policy.write_text(
+        bundled_policy_text() + '\n[labels]\nsign_reserved_code = true\nsm2_key_file = "missing.key"\n',
+        encoding="utf-8",
+    )
+    env = _env(tmp_path)
+    validate = subprocess.run(
+        [str(HEGUI), "config", "validate", str(policy)], env=env, capture_output=True, text=True, timeout=60
+    )
+    serve = subprocess.run(
+        [str(HEGUI), "serve", "--policy", str(policy), "--port", "9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert validate.returncode == serve.returncode == 2
+    assert validate.stderr == serve.stderr
+    assert validate.stderr.startswith(
+        f"error: file {policy}, key 'labels.sm2_key_file': cannot read the SM2 key"
+    )
+    assert not (tmp_path / "data").exists()

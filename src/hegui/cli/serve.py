@@ -27,7 +27,9 @@ def serve(
     """Start the gateway: OpenAI-compatible API on /v1, health on /healthz and /readyz, /metrics.
     One gateway per SQLite file: a second one on the same data directory refuses to start (exit 2)."""
     s = load(policy, host=host, port=port, data_dir=data_dir)
-    checked = preflight(load_policy(s.policy_file))  # before the database: validate and serve agree
+    # Before the lock and the database: the checks `config validate` runs (the pipeline is built by the
+    # gateway itself, also before the database), so that validate and serve agree.
+    checked = preflight(load_policy(s.policy_file), build_checks=False)
     lock = writer_lock.acquire(s.resolved_database_url(), f"pid {os.getpid()}, http://{s.host}:{s.port}")
     try:
         _serve(s, checked, access_log)

@@ -52,12 +52,19 @@ def upstream_api_key(
     return key
 
 
-def preflight(policy: Policy, environ: Mapping[str, str] | None = None) -> Preflight:
+def preflight(
+    policy: Policy, environ: Mapping[str, str] | None = None, *, build_checks: bool = True
+) -> Preflight:
     """Check everything `serve` checks before it opens the database; raise ConfigError on the first
-    problem, and return the warnings that do not stop a start."""
+    problem, and return the warnings that do not stop a start.
+
+    ``build_checks=False`` skips building the check pipeline (lexicons, classifiers: the slow part):
+    `serve` passes it because the gateway builds its pipeline anyway, also before the database."""
+    from hegui.gateway.labelling import Labeller
     from hegui.label.producer import producer_warning
 
-    pipeline = build_pipeline(policy)
+    checks = len(build_pipeline(policy).checks) if build_checks else len(policy.checks)
+    Labeller(policy.labels, source=policy.source)  # the SM2 key and the producer, as the gateway loads them
     upstreams: list[str] = []
     for up in policy.upstreams:
         if up.type == "demo":
@@ -70,4 +77,4 @@ def preflight(policy: Policy, environ: Mapping[str, str] | None = None) -> Prefl
     producer = producer_warning(policy.labels.producer)
     if producer:
         warnings.append(producer)
-    return Preflight(policy, len(pipeline.checks), tuple(upstreams), tuple(warnings))
+    return Preflight(policy, checks, tuple(upstreams), tuple(warnings))
