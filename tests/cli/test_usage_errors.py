@@ -18,6 +18,7 @@ runner = CliRunner()
             "error: hegui keys create: missing option '--name' (see hegui keys create --help)\n",
         ),
         (["nosuch"], "error: hegui: no such command 'nosuch' (see hegui --help)\n"),
+        (["--bogus"], "error: hegui: no such option: --bogus (see hegui --help)\n"),
         (
             ["licenses", "scan"],
             "error: hegui licenses scan: missing argument 'path' (see hegui licenses scan --help)\n",
