@@ -51,7 +51,9 @@ def _serve(s: Settings, checked: Preflight, access_log: bool) -> None:
     if s.first_key and state.keys.count() == 0:
         key, info = state.keys.create(name="first-key", role="client")
         typer.echo(
-            f"hegui: created the first client API key ({info.prefix}…); it is shown only now:\n  {key}"
+            f"hegui: created the first client API key ({info.prefix}…); it is shown only now:\n  {key}\n"
+            "hegui: it is an api-channel key: its users' turns enter the training pool only after they "
+            "consent (`hegui data export` says why turns were left out)"
         )
     models = ", ".join(m for m, _ in state.router.models())
     typer.echo(
