@@ -21,6 +21,7 @@
     │   └── UpstreamTimeout         504  no answer within the configured timeout
     ├── CheckFailed                 500  a check raised; the request is refused, never passed unchecked
     ├── StorageError                503  the database could not record a decision; nothing is sent
+    │   ├── DatabaseInUse           exit 2  another `hegui serve` holds this SQLite file's writer lock
     │   └── ContentErased           410  the end user's data key was deleted (crypto-shredding)
     └── AuditChainBroken            exit 1  `hegui audit verify` found an entry that does not verify
 
@@ -187,6 +188,13 @@ class CheckFailed(HeguiError):
 class StorageError(HeguiError):
     http_status = 503
     code = "storage_unavailable"
+
+
+class DatabaseInUse(StorageError):
+    """Another process already serves from this SQLite file (SQLite takes one writer process)."""
+
+    exit_code = 2
+    code = "database_in_use"
 
 
 class ContentErased(StorageError):

@@ -13,8 +13,9 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hegui.errors import ConfigError
 from hegui.guard.egress import EgressPolicy
@@ -36,6 +37,20 @@ class ProviderPolicy(_Strict):
     region: str = Field(
         "CN", description="The provider's jurisdiction; upstreams elsewhere are cross-border."
     )
+    time_zone: str = Field(
+        "Asia/Shanghai",
+        description="The service's time zone (IANA name): times shown to users, such as the end of a "
+        "suspension, are given in it with their UTC offset.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
 
 
 class GatewayPolicy(_Strict):
@@ -46,7 +61,8 @@ class GatewayPolicy(_Strict):
     )
     output_stop_text: str = Field(
         "",
-        description="Text sent when a check stops an answer: it replaces a whole answer (empty: the refusal text) and ends a stream (empty: nothing).",
+        description="Text sent when a check stops an answer: it replaces a whole answer (empty: the refusal "
+        "text) and ends a stream (empty: the [refusals] catalog's output_stopped text).",
     )
     recent_turns: int = Field(
         4,

@@ -40,10 +40,18 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
 
 @contextmanager
 def running(
-    cmd: list[str], ready_url: str, env: dict[str, str] | None = None, log: Path | None = None
+    cmd: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    *,
+    cwd: Path | None = None,
+    replace_env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """``replace_env``: the whole environment (a new user's), instead of ours plus ``env``."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    full_env = replace_env if replace_env is not None else {**os.environ, **(env or {})}
+    proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
     try:
         wait_ready(ready_url, proc)
         yield proc

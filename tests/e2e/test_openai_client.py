@@ -12,6 +12,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from hegui.guard.refusals import RefusalCatalog
 from hegui.records.audit import find_by_request, verify_chain
 from hegui.records.db import make_engine
 
@@ -28,6 +29,20 @@ LABEL = "\n\n【AI生成】"  # the bundled policy's explicit label, at the end 
 def unlabelled(text: str) -> str:
     assert text.endswith(LABEL), f"no explicit label at the end of {text!r}"
     return text.removesuffix(LABEL)
+
+
+STOP = RefusalCatalog().notice("output_stopped")  # the default end of a stopped stream
+
+
+def generated_before_stop(text: str) -> str:
+    """The generated text of a stopped stream. It ends with the stop text; generated text before it, if
+    any, carries the explicit label, and a stream that released none carries no label at all."""
+    assert text.endswith(STOP), f"no stop text at the end of {text!r}"
+    body = text.removesuffix(STOP)
+    if not body:
+        return ""
+    assert body.endswith(LABEL + "\n\n"), f"generated text without its label in {text!r}"
+    return body.removesuffix(LABEL + "\n\n")
 
 
 def client(gw: Gateway, **kw: object) -> OpenAI:
@@ -121,14 +136,14 @@ def test_deny_listed_output_split_in_two_is_never_released(gateway: Gateway, cut
     text, finish, rid = stream_text(gateway, "fake-model", "hi", x_script={"chunks": chunks})
     assert finish == "content_filter"
     assert TERM[0] not in text, "no character of the term may be released"
-    assert "前文".startswith(unlabelled(text))
+    assert "前文".startswith(generated_before_stop(text))
     assert audit_actions(gateway, rid) == [("input", "allow"), ("output", "refuse")]
 
 
 def test_deny_listed_output_one_character_per_chunk(gateway: Gateway) -> None:
     text, finish, _ = stream_text(gateway, "fake-model", "hi", x_script={"chunks": list(TEXT)})
     assert finish == "content_filter"
-    assert "前文".startswith(unlabelled(text))
+    assert "前文".startswith(generated_before_stop(text))
 
 
 def test_clean_output_in_many_chunks_arrives_whole(gateway: Gateway) -> None:

@@ -36,6 +36,8 @@ type = "denylist"
 action = "mask"
 category = "A.4f"
 terms = ["13800138000"]
+[sanctions]
+incident_minutes = 0  # every refused prompt is an incident: the tests send their bursts within seconds
 """
 
 MakeClient = Callable[..., TestClient]

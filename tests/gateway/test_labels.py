@@ -74,11 +74,13 @@ def test_explicit_text_label_can_be_switched_off_but_not_the_implicit_one(
     assert answer["AIGC"]["ProduceID"] == answer["id"]
 
 
-def test_a_producer_that_cannot_be_labelled_stops_the_start(make_client: Any, base_policy: str) -> None:
-    from hegui.errors import ConfigError
+def test_without_a_producer_labels_carry_the_demo_code_not_the_provider_name(
+    make_client: Any, base_policy: str
+) -> None:
+    from hegui.label.producer import DEMO_PRODUCER
 
-    with pytest.raises(ConfigError, match=r"provider\.name"):
-        make_client(policy=base_policy + '[provider]\nname = "某 公司"\n')
+    answer = chat(make_client(policy=base_policy + '[provider]\nname = "某 公司"\n')).json()
+    assert answer["AIGC"]["ContentProducer"] == DEMO_PRODUCER
 
 
 @pytest.mark.parametrize("response_format", ["url", "b64_json"])

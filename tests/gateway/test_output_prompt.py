@@ -221,7 +221,10 @@ def test_a_stream_judged_at_sentence_ends_releases_judged_sentences_and_stops_at
         harmful = [{"role": "user", "content": f"请告诉我{HARMFUL_ASK}"}]
         text, finish = _chat(served, harmful, stream=True)
         assert finish == "content_filter"
-        assert text == SENTENCES[0] + LABEL  # released before the refusal, then the label, then the stop
+        # released before the refusal, then the label, then the stop text; nothing of the refused sentence
+        assert text.startswith(SENTENCES[0] + LABEL)
+        assert SENTENCES[1] not in text and "第一步" not in text
+        assert "停止" in text[len(SENTENCES[0] + LABEL) :]
         assert all(prompt == harmful[0]["content"] for _, prompt in sentence.seen)
         sentence.seen.clear()
         benign = [{"role": "user", "content": "今天天气怎么样？"}]

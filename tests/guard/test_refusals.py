@@ -61,8 +61,19 @@ def test_most_severe_finding_chooses_the_text() -> None:
 
 def test_notices() -> None:
     until = datetime(2025, 9, 8, 12, 0, tzinfo=UTC)
-    assert "2025-09-08 12:00 UTC" in RefusalCatalog().notice("suspend", until=until, language="zh")
-    assert RefusalCatalog().notice("terminate", language="en") == DEFAULT_TEXTS["terminate"].en
+    assert "暂停服务至 2025-09-08 20:00 (UTC+08:00)。" in RefusalCatalog().notice(
+        "suspend", until=until, language="zh"
+    )
+    assert "until 2025-09-08 12:00 (UTC+00:00) because" in RefusalCatalog(time_zone="UTC").notice(
+        "suspend", until=until, language="en"
+    )
+    assert RefusalCatalog().notice("terminate", language="en") == DEFAULT_TEXTS["terminate"].en.replace(
+        "{appeal}", "the complaints channel"
+    )
+    assert RefusalCatalog(appeal="https://example.cn/appeal").notice("terminate") == (
+        "您的账号因违规已被终止服务。如有异议，可通过https://example.cn/appeal申诉。 Your account has been terminated "
+        "because of violations. You can appeal through https://example.cn/appeal."
+    )
 
 
 @pytest.mark.parametrize(

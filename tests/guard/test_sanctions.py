@@ -66,7 +66,7 @@ def test_every_step_is_recorded_with_its_reason() -> None:
         (Sanction.SUSPEND, Sanction.TERMINATE, 5),
     ]
     assert steps[2].until == T0 + timedelta(hours=2, days=7)
-    assert all(s.decided_by == "ladder" and "violation" in s.reason and s.request_id for s in steps)
+    assert all(s.decided_by == "ladder" and "incident" in s.reason and s.request_id for s in steps)
 
 
 def test_suspension_ends_and_a_further_violation_suspends_again() -> None:

@@ -121,12 +121,13 @@ def test_verify_fails_a_video_label_shorter_than_two_seconds(
     assert {k for k, ok in outcome.items() if not ok} == {"LBL-12"}
 
 
-def test_verify_without_a_configured_producer_fails_lbl07(tmp_path: Path) -> None:
+def test_verify_without_a_policy_passes_another_providers_correct_file(tmp_path: Path) -> None:
     path = tmp_path / "good.png"
     path.write_bytes(images.png_write(_png(), _json()))
     result = runner.invoke(app, ["label", "verify", str(path)], env={"HEGUI_POLICY_FILE": ""})
-    assert result.exit_code == 1
-    assert "LBL-07  FAIL  labels.producer is not configured" in result.stdout
+    assert result.exit_code == 0, result.stdout
+    assert f"{path} (png): PASS\n" in result.stdout
+    assert "  LBL-07  pass  provider code well-formed\n" in result.stdout
 
 
 def test_add_then_verify_a_directory(tmp_path: Path, policy_file: Path, media: dict[str, bytes]) -> None:
@@ -159,13 +160,85 @@ def test_add_then_verify_a_directory(tmp_path: Path, policy_file: Path, media: d
     assert runner.invoke(app, ["label", "verify", "--policy", str(policy_file), str(src)]).exit_code == 1
 
 
-def test_add_without_a_producer_is_refused(tmp_path: Path, media: dict[str, bytes]) -> None:
+def test_add_without_a_producer_labels_with_the_demo_code_and_verify_warns(
+    tmp_path: Path, media: dict[str, bytes]
+) -> None:
+    from hegui.label.producer import DEMO_PRODUCER
+
     path = tmp_path / "x.png"
     path.write_bytes(media["png"])
-    result = runner.invoke(app, ["label", "add", str(path)], env={"HEGUI_POLICY_FILE": ""})
-    assert result.exit_code == 2
-    assert "no provider code" in result.output
+    added = runner.invoke(app, ["label", "add", str(path)], env={"HEGUI_POLICY_FILE": ""})
+    assert added.exit_code == 0, added.output
+    assert added.stderr.startswith(
+        f"warning: labels.producer is not set: labels carry hegui's demo provider code {DEMO_PRODUCER}"
+    )
+    assert f'"ContentProducer":"{DEMO_PRODUCER}"' in added.stdout
+    verified = runner.invoke(
+        app, ["label", "verify", str(tmp_path / "x.aigc.png")], env={"HEGUI_POLICY_FILE": ""}
+    )
+    assert verified.exit_code == 0, verified.stdout
+    assert "(png): PASS with warnings: LBL-07\n" in verified.stdout
+    assert (
+        f"  LBL-07  warn  ContentProducer {DEMO_PRODUCER} is hegui's demo code, not a real provider"
+        in verified.stdout
+    )
+    as_json = runner.invoke(
+        app, ["label", "verify", "--json", str(tmp_path / "x.aigc.png")], env={"HEGUI_POLICY_FILE": ""}
+    )
+    lbl07 = [r for r in json.loads(as_json.stdout)["results"] if r["requirement"] == "LBL-07"]
+    assert lbl07 == [{"requirement": "LBL-07", "passed": True, "reason": lbl07[0]["reason"], "warning": True}]
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("demo", "4 characters, a provider code has 27"),
+        ("11" + PRODUCER[2:], "starts with '11', a provider code starts with '00'"),
+        (PRODUCER[:5] + "a" + PRODUCER[6:], "character 6 is 'a', only 0-9 and A-Z are allowed"),
+        (PRODUCER[:22] + "7" + PRODUCER[23:], "position 23 (counting from 1) is '7', it must be 0, 1 or 2"),
+    ],
+)
+def test_a_bad_producer_is_refused_in_one_line(
+    tmp_path: Path, media: dict[str, bytes], code: str, problem: str
+) -> None:
+    path = tmp_path / "x.png"
+    path.write_bytes(media["png"])
+    result = runner.invoke(
+        app, ["label", "add", str(path), "--producer", code], env={"HEGUI_POLICY_FILE": ""}
+    )
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"error: --producer {code!r} is not a provider code: {problem}\n"
     assert not (tmp_path / "x.aigc.png").exists()
+
+
+def test_errors_name_the_file(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image", encoding="utf-8")
+    env = {"HEGUI_POLICY_FILE": ""}
+    result = runner.invoke(app, ["label", "add", str(fake), "--producer", PRODUCER], env=env)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {fake}: not a readable PNG image (format not recognised)\n",
+    )
+    missing = tmp_path / "missing.png"
+    result = runner.invoke(app, ["label", "add", str(missing), "--producer", PRODUCER], env=env)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {missing}: cannot read: No such file or directory\n",
+    )
+
+
+def test_a_27_character_code_is_not_called_the_wrong_length(tmp_path: Path) -> None:
+    code = PRODUCER[:22] + "9" + PRODUCER[23:]
+    path = tmp_path / "bad.png"
+    path.write_bytes(images.png_write(_png(), _json(ContentProducer=code, ContentPropagator=code)))
+    result = runner.invoke(app, ["label", "verify", str(path)], env={"HEGUI_POLICY_FILE": ""})
+    assert result.exit_code == 1
+    assert (
+        f"  LBL-07  FAIL  ContentProducer {code!r} is not a provider code: position 23 (counting from 1) "
+        "is '9', it must be 0, 1 or 2\n" in result.stdout
+    )
+    assert "27 characters" not in result.stdout
 
 
 def test_read_prints_every_label(tmp_path: Path) -> None:
@@ -236,3 +309,13 @@ def test_propagate_labelled_content_keeps_the_producer(tmp_path: Path, policy_fi
     assert written["ContentProducer"] == PRODUCER and written["ProduceID"] == "bad-0001"
     assert written["ContentPropagator"] == platform and written["PropagateID"] == "post-10"
     assert "is AI-generated" in result.stdout
+
+
+def test_the_demo_and_example_codes_are_well_formed() -> None:
+    from hegui.label.config import PROVIDER_CODE
+    from hegui.label.producer import DEMO_PRODUCER, EXAMPLE_PRODUCER, code_problem
+
+    for code in (DEMO_PRODUCER, EXAMPLE_PRODUCER):
+        assert PROVIDER_CODE.match(code) and code_problem(code) is None
+    assert EXAMPLE_PRODUCER[23 - 1] == "1"  # position 23 counts from 1, as docs/labels.md says
+    assert EXAMPLE_PRODUCER in Path(__file__).parents[2].joinpath("docs", "labels.md").read_text("utf-8")

@@ -8,7 +8,7 @@ import typer
 
 from hegui.cli import handled
 from hegui.cli.common import settings
-from hegui.guard.registry import build_pipeline
+from hegui.gateway.preflight import preflight
 from hegui.policy import bundled_policy_text, load_policy
 
 app = typer.Typer(help="Settings and the policy file.", no_args_is_help=True)
@@ -21,14 +21,19 @@ def validate(
         None, help="Policy file (default: HEGUI_POLICY_FILE, else bundled)."
     ),
 ) -> None:
-    """Validate the environment and the policy file the way `hegui serve` does; exit 2 naming the bad key."""
+    """Validate the environment and the policy file exactly as `hegui serve` does before it opens the
+    database (upstream API keys included); exit 2 naming the bad key. Warnings go to stderr."""
     s = settings(policy)
-    pol = load_policy(s.policy_file)
-    pipeline = build_pipeline(pol)
+    checked = preflight(load_policy(s.policy_file))
+    pol = checked.policy
     typer.echo(
-        f"policy OK: {pol.source}, version {pipeline.policy_version}, "
-        f"{len(pol.upstreams)} upstream(s), {len(pipeline.checks)} check(s)"
+        f"policy OK: {pol.source}, version {pol.full_version}, "
+        f"{len(pol.upstreams)} upstream(s), {checked.checks} check(s)"
     )
+    for line in checked.upstreams:
+        typer.echo(f"  {line}")
+    for warning in checked.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 @app.command("default")

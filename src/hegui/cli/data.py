@@ -43,6 +43,8 @@ def export(
     """Export the training pool without tombstoned records."""
     report = export_pool(engine(settings()), out_dir, tenant=tenant)
     typer.echo(f"exported {report.records} records to {report.path} (export {report.export_id})")
+    for item in report.left_out:
+        typer.echo(f"  left out: {item.count} {item.reason}: {item.meaning}")
 
 
 @app.command("check")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
 from hegui.cli import handled
 from hegui.cli.common import progress
-from hegui.errors import RequestError
+from hegui.errors import HeguiError, RequestError
 from hegui.label.config import LabelPolicy
 from hegui.policy import load_policy
 
@@ -31,7 +33,34 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise RequestError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise RequestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _about(path: Path) -> Iterator[None]:
+    """Errors while working on ``path`` name it first (``error: x.png: not a readable PNG image``)."""
+    try:
+        yield
+    except HeguiError as exc:
+        if not exc.message.startswith(f"{path}: "):
+            exc.message = f"{path}: {exc.message}"
+        raise
+
+
+def _producer_code(given: str | None, labels: LabelPolicy) -> str:
+    """One rule with the gateway: --producer must be a well-formed code; none given and none configured
+    means hegui's demo code, with a warning on stderr."""
+    from hegui.label.producer import code_problem, effective_producer, producer_warning
+
+    if given is not None:
+        problem = code_problem(given)
+        if problem is not None:
+            raise RequestError(f"--producer {given!r} is not a provider code: {problem}")
+        return given
+    warning = producer_warning(labels.producer)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
+    return effective_producer(labels.producer)
 
 
 def _default_out(path: Path) -> Path:
@@ -61,22 +90,22 @@ def add(
     from hegui.label.propagate import propagate
 
     labels = _labels(policy)
+    code = None if propagator else _producer_code(producer, labels)
     data = _read(file)
-    kind = files.kind_of(file.name, data)
     the_id = produce_id or f"hegui-{uuid.uuid4().hex}"
-    if propagator:
-        found = files.read_labels(data, kind) if kind != "txt" else []
-        result = propagate(found, propagator, the_id, declared=declared, detected=detected)
-        label, notice = result.label, result.notice
-    else:
-        code = producer or labels.producer
-        if not code:
-            raise RequestError("no provider code: set labels.producer in the policy file or pass --producer")
-        label, notice = AigcLabel.first_write(code, the_id), ""
+    with _about(file):
+        kind = files.kind_of(file.name, data)
+        if code is None:
+            found = files.read_labels(data, kind) if kind != "txt" else []
+            result = propagate(found, str(propagator), the_id, declared=declared, detected=detected)
+            label, notice = result.label, result.notice
+        else:
+            label, notice = AigcLabel.first_write(code, the_id), ""
     if labels.sign_reserved_code:
         key_text = _read(Path(labels.sm2_key_file)).decode("ascii", "replace")
         label = integrity.sign(label, integrity.Sm2Key.from_private(key_text))
-    labelled = files.label_bytes(data, file.name, label, explicit=explicit, policy=labels)
+    with _about(file):
+        labelled = files.label_bytes(data, file.name, label, explicit=explicit, policy=labels)
     target = out or _default_out(file)
     target.write_bytes(labelled)
     typer.echo(f"{target}: {label.to_json()}")
@@ -91,7 +120,8 @@ def read(file: Path = typer.Argument(..., help="The file whose AIGC labels to pr
     from hegui.label import files
 
     data = _read(file)
-    found = files.read_labels(data, files.kind_of(file.name, data))
+    with _about(file):
+        found = files.read_labels(data, files.kind_of(file.name, data))
     for parsed in found:
         typer.echo(
             json.dumps(
@@ -151,14 +181,19 @@ def _verify_one(target: Path, labels: LabelPolicy, explicit: bool, as_json: bool
     """Print one file's results; True when a requirement failed."""
     from hegui.label.verify import verify_bytes
 
-    report = verify_bytes(_read(target), target.name, labels, explicit=explicit)
+    data = _read(target)
+    with _about(target):
+        report = verify_bytes(data, target.name, labels, explicit=explicit)
     report = type(report)(str(target), report.kind, report.results)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
         return not report.passed
+    warned = " ".join(r.requirement for r in report.warnings())
+    outcome = "PASS" + (f" with warnings: {warned}" if warned else "")
     typer.echo(
-        f"{target} ({report.kind}): {'PASS' if report.passed else 'FAIL ' + ' '.join(report.failed())}"
+        f"{target} ({report.kind}): {outcome if report.passed else 'FAIL ' + ' '.join(report.failed())}"
     )
     for r in report.results:
-        typer.echo(f"  {r.requirement:7} {'pass' if r.passed else 'FAIL'}  {r.reason}")
+        status = "FAIL" if not r.passed else ("warn" if r.warning else "pass")
+        typer.echo(f"  {r.requirement:7} {status}  {r.reason}")
     return not report.passed

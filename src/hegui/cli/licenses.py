@@ -15,13 +15,14 @@ from pathlib import Path
 import typer
 
 from hegui.cli import handled
+from hegui.errors import RequestError
 from hegui.licenses.cyclonedx import to_cyclonedx
 from hegui.licenses.discover import DEFAULT_EXCLUDES, discover
 from hegui.licenses.evaluate import evaluate
 from hegui.licenses.knowledge import load_knowledge_base
 from hegui.licenses.pypi import DEFAULT_INDEX, PyPIResolver, resolve_inventory
 from hegui.licenses.pypi import Progress as OnProgress
-from hegui.licenses.report import to_json, to_markdown, to_notice, to_table
+from hegui.licenses.report import NOT_COMMERCIAL_NOTE, to_json, to_markdown, to_notice, to_table
 from hegui.licenses.types import Profile, Severity
 
 app = typer.Typer(help="License analyzer: model, data, PyPI and npm dependencies.", no_args_is_help=True)
@@ -69,7 +70,11 @@ _RENDER = {
 def scan(
     path: Path = typer.Argument(..., help="Folder or file to scan."),
     profile: DeploymentOpt = typer.Option(DeploymentOpt.saas, "--profile", help="How the product ships."),
-    commercial: bool = typer.Option(False, "--commercial/--non-commercial", help="Commercial use."),
+    commercial: bool | None = typer.Option(
+        None,
+        "--commercial/--non-commercial",
+        help="Commercial use. Neither given: non-commercial is assumed, and the output says so.",
+    ),
     modified: bool = typer.Option(False, "--modified", help="You modify third-party components."),
     mau: int = typer.Option(0, "--mau", min=0, help="Monthly active users (licensee and affiliates)."),
     dau: int = typer.Option(0, "--dau", min=0, help="Daily active users."),
@@ -115,7 +120,7 @@ def scan(
     """Inventory PATH and judge each component against the deployment profile."""
     prof = Profile(
         deployment=profile.value,
-        commercial=commercial,
+        commercial=bool(commercial),
         modified=modified,
         mau=mau,
         dau=dau,
@@ -123,6 +128,8 @@ def scan(
         licensee_region=region,
         is_cloud_provider=cloud_provider,
     )
+    if not path.exists():  # a typo in a CI step must fail the step, not scan nothing and pass
+        raise RequestError(f"{path}: no such file or folder")
     start = time.perf_counter()
     inventory = discover(path, python_envs=list(python_env), excludes=tuple(exclude))
     if resolve is Resolve.pypi:
@@ -137,6 +144,8 @@ def scan(
             resolve_inventory(inventory, resolver, tick)
     report = evaluate(inventory, prof)
     report.seconds = time.perf_counter() - start
+    if commercial is None:
+        report.notes.append(NOT_COMMERCIAL_NOTE)
     text = _RENDER[output_format](report)
     if output is not None:
         output.write_text(text, encoding="utf-8")

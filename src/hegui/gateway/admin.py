@@ -1,5 +1,7 @@
 """Admin routes of the records room under ``/hegui/api/`` (admin key only): real-name verification,
 agreements, training consent, data-subject requests, pool export and check, end users' sanctions.
+A ``frontend`` key may call four of them (``frontend=True``): accept an agreement, record consent, open
+a DSR for a user of its tenant, and read the current agreements; nothing else.
 
 Each route authenticates first, validates its body, and calls one function of `hegui.records`; errors
 are `HeguiError` subclasses answered OpenAI-shaped by the app's handler. The database work runs in the
@@ -81,14 +83,14 @@ async def publish_agreement(request: Request) -> Response:
 
 
 async def list_agreements(request: Request) -> Response:
-    authenticate(request, admin=True)
+    authenticate(request, admin=True, frontend=True)
     engine = state_of(request).engine
     out = {k: await _call(agreements.current, engine, k) for k in agreements.KINDS}
     return json_response({k: asdict(v) if v else None for k, v in out.items()})
 
 
 async def accept_agreement(request: Request) -> Response:
-    principal = authenticate(request, admin=True)
+    principal = authenticate(request, admin=True, frontend=True)
     body = await read_json(request, state_of(request).settings.max_body_bytes)
     user = request.path_params["user"]
     accepted = await _call(
@@ -105,7 +107,7 @@ async def accept_agreement(request: Request) -> Response:
 
 async def post_consent(request: Request) -> Response:
     """Opt in or out in one call: ``{"granted": false}`` withdraws and tombstones the user's pool records."""
-    principal = authenticate(request, admin=True)
+    principal = authenticate(request, admin=True, frontend=True)
     body = await read_json(request, state_of(request).settings.max_body_bytes)
     user = request.path_params["user"]
     change = await _call(
@@ -115,7 +117,7 @@ async def post_consent(request: Request) -> Response:
         user,
         _field(body, "granted", bool),
         channel=_channel(body, principal),
-        source=_field(body, "source", str, "admin-api"),
+        source=_field(body, "source", str, "frontend" if principal.role == "frontend" else "admin-api"),
     )
     return json_response(
         {"user": user, "event": asdict(change.event), "tombstoned": change.tombstoned}, status=201
@@ -139,7 +141,7 @@ def _dsr_json(req: dsr.DsrRequest) -> dict[str, Any]:
 
 
 async def create_dsr(request: Request) -> Response:
-    principal = authenticate(request, admin=True)
+    principal = authenticate(request, admin=True, frontend=True)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
     req = await _call(

@@ -21,7 +21,16 @@ def state_of(request: Request) -> GatewayState:
     return state
 
 
-def authenticate(request: Request, *, admin: bool = False) -> Principal:
+FRONTEND_SCOPE = (
+    "A frontend key may only record agreement acceptance, consent events and data-subject requests for "
+    "its own tenant's users, and read the current agreements."
+)
+
+
+def authenticate(request: Request, *, admin: bool = False, frontend: bool = False) -> Principal:
+    """The key's holder. ``admin``: the route manages records (admin keys only). ``frontend``: a
+    ``frontend`` key may call it too (a chat frontend's few writes on behalf of its users); every other
+    route, model traffic included, refuses a frontend key."""
     header = request.headers.get("authorization")
     if not header:
         raise AuthenticationError(
@@ -33,7 +42,9 @@ def authenticate(request: Request, *, admin: bool = False) -> Principal:
     key = state_of(request).keys.authenticate(token.strip())
     if key is None:
         raise AuthenticationError("Incorrect API key provided, or the key was revoked.")
-    if admin and key.role != "admin":
+    if key.role == "frontend" and not frontend:
+        raise PermissionDenied(FRONTEND_SCOPE)
+    if admin and key.role not in ("admin", "frontend"):
         raise PermissionDenied("This endpoint needs an admin key.")
     return Principal(key.id, key.prefix, key.tenant, key.role, key.channel)
 

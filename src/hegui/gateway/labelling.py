@@ -15,6 +15,7 @@ from hegui.errors import ConfigError
 from hegui.label.config import LabelPolicy
 from hegui.label.implicit import AigcLabel, LabelError
 from hegui.label.integrity import Sm2Key, sign
+from hegui.label.producer import effective_producer
 from hegui.label.text import prefix, suffix
 
 #: Name of the body extension field (Annex E a: the field name contains AIGC) and of the HTTP header.
@@ -27,11 +28,11 @@ _TEXT_FIELDS = ("content", "text")
 class Labeller:
     """Built once at start-up; a producer that cannot go into a label stops the start."""
 
-    def __init__(self, policy: LabelPolicy, provider_name: str, *, source: str = "<bundled>") -> None:
+    def __init__(self, policy: LabelPolicy, *, source: str = "<bundled>") -> None:
         self.policy = policy
-        # ContentProducer is "the provider's name or code" (Annex E): the configured provider code, else
-        # the provider's name (then `hegui label verify` reports LBL-07, the code format, as failing).
-        self.producer = policy.producer or provider_name
+        # ContentProducer is the configured provider code, else hegui's demo code: well-formed, and
+        # reported by `hegui label verify` as a demo code (and by `hegui serve` at start) until set.
+        self.producer = effective_producer(policy.producer)
         self.prefix = prefix(policy)
         self.suffix = suffix(policy)
         self._key: Sm2Key | None = None
@@ -48,9 +49,8 @@ class Labeller:
         try:
             self.implicit("check")
         except LabelError as exc:
-            key = "labels.producer" if policy.producer else "provider.name"
             raise ConfigError(
-                f"cannot be written into an AIGC label: {exc.message}", file=source, key=key
+                f"cannot be written into an AIGC label: {exc.message}", file=source, key="labels.producer"
             ) from None
 
     def implicit(self, produce_id: str) -> AigcLabel:

@@ -20,6 +20,7 @@ from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.shapes import Shape, SlotKey
+from hegui.gateway.stopping import stop_content, stream_stop_text
 from hegui.gateway.upstream_stream import StreamLimits, upstream_chunks
 from hegui.guard.stream import StreamInspector
 from hegui.guard.types import Action, Stage
@@ -84,11 +85,7 @@ class StreamRelay:
             if step.stopped:
                 self.stopped = True
                 return None
-            release = step.release
-            if slot.key[1] == self.shape.content_field and slot.key[0] not in self.begun:
-                self.begun.add(slot.key[0])
-                release = self.labeller.prefix + release
-            slot.set(release)
+            slot.set(self._open(slot.key, step.release))
         finishing = []
         for choice in chunk.get("choices") or []:
             idx = choice.get("index", 0)
@@ -103,7 +100,7 @@ class StreamRelay:
                     if self.stopped:
                         return None
                     if released:
-                        tails.append((key, released))
+                        tails.append((key, self._open(key, released)))
             tails += self._suffix(idx)
         if finishing or self.deferred:
             self.deferred += self._tail_chunks(tails)
@@ -118,7 +115,7 @@ class StreamRelay:
             if self.stopped:
                 return
             if released:
-                tails.append((key, released))
+                tails.append((key, self._open(key, released)))
         for idx in sorted(self.begun):  # choices the upstream never finished
             tails += self._suffix(idx)
         self.deferred[:0] = self._tail_chunks(tails)
@@ -140,6 +137,14 @@ class StreamRelay:
             return ""
         return released + step.release
 
+    def _open(self, key: SlotKey, release: str) -> str:
+        """Released text of a slot; the first generated text of a choice gets the label's prefix (a
+        choice that never releases generated text is never labelled)."""
+        if key[1] == self.shape.content_field and release and key[0] not in self.begun:
+            self.begun.add(key[0])
+            return self.labeller.prefix + release
+        return release
+
     def _suffix(self, idx: int) -> list[tuple[SlotKey, str]]:
         """The explicit label's tail for a choice whose text has begun (once)."""
         if idx not in self.begun or idx in self.closed or not self.labeller.suffix:
@@ -155,11 +160,12 @@ class StreamRelay:
         return [self._chunk([self.shape.tail_choice(key, text)]) for key, text in merged.items()]
 
     def _stop_chunk(self, text: str = "") -> dict[str, Any]:
-        """The last chunk of a stopped stream: content_filter, and the label for text already sent."""
+        """The last chunk of a stopped stream: content_filter, the label for generated text already sent
+        (none when none was), and the stop text."""
         choices = []
         for idx in sorted(self.choices or {0}):
             tail = self.labeller.suffix if idx in self.begun and idx not in self.closed else ""
-            choices.append(self.shape.stop_choice(idx, text + tail))
+            choices.append(self.shape.stop_choice(idx, stop_content(text, tail)))
         chunk = self._chunk(choices)
         if self.begun:
             chunk[BODY_FIELD] = self.labeller.body_field(self.ex.request_id)
@@ -195,7 +201,7 @@ class StreamRelay:
             await self.response.aclose()
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))
+                yield sse(self._stop_chunk(stream_stop_text(self.ex.state)))
                 yield DONE
                 return
             if isinstance(self.error, UpstreamError):
@@ -205,7 +211,7 @@ class StreamRelay:
             self._finish_all()
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))
+                yield sse(self._stop_chunk(stream_stop_text(self.ex.state)))
                 yield DONE
                 return
             await self._record_output()
@@ -218,7 +224,7 @@ class StreamRelay:
             await self.response.aclose()
             self.error = exc
             await self._record_output(error=exc.code, message=exc.message[:300], stopped=True)
-            yield sse(self._stop_chunk())
+            yield sse(self._stop_chunk(self.ex.state.refusals.notice("check_failed")))
             yield DONE
         except StorageError as exc:
             # The decision could not be recorded: the rest of the answer is withheld.

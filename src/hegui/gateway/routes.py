@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 from hegui.errors import CheckFailed, ContentRefused
 from hegui.gateway.bounds import check_bounds
 from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.history import without_own_labels
 from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
 from hegui.gateway.relay import DONE, StreamRelay, slot_field, sse
 from hegui.gateway.schemas import (
@@ -125,6 +126,7 @@ async def _complete(
 
     recorded = ex.record_later(input_draft)
     await ex.egress(slots, body)
+    without_own_labels(body, state.labeller.prefix, state.labeller.suffix)  # the upstream's copy only
     if stream:
         # Open the upstream while the input decision commits; the first byte waits for both.
         opening = asyncio.ensure_future(ex.upstream_call(lambda: ex.upstream.open_stream(shape.path, body)))

@@ -70,11 +70,13 @@ class GatewayState:
         policy = policy or load_policy(settings.policy_file)
         metrics = Metrics()
         pipeline = build_pipeline(policy, observer=metrics.observe_check)
-        labeller = Labeller(policy.labels, policy.provider.name, source=policy.source)
+        labeller = Labeller(policy.labels, source=policy.source)
+        # Everything the configuration can get wrong is checked before the database is touched, so a bad
+        # policy or a missing upstream key never leaves a half-migrated database behind.
+        router = UpstreamRouter(policy, transports)
         engine = make_engine(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
         migrate(engine)
         audit = AuditLog(engine, batch_max=settings.audit_batch_max)
-        router = UpstreamRouter(policy, transports)
         key = audit_content_key(settings.audit_content_key, settings.data_dir)
         master = master_key(settings)
         vault = Vault(engine, master)
@@ -90,7 +92,9 @@ class GatewayState:
             metrics,
             content_hasher(key),
             labeller,
-            RefusalCatalog(policy.refusals),
+            RefusalCatalog(
+                policy.refusals, time_zone=policy.provider.time_zone, appeal=policy.sanctions.appeal_channel
+            ),
             SanctionLadder(policy.sanctions),
             sanction_store_for(policy.records, engine),
             memory_store_for(policy.records, engine, vault),

@@ -8,7 +8,6 @@ configured timeouts: the gateway never hangs on an upstream.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,7 +16,6 @@ import httpx
 import orjson
 
 from hegui.errors import (
-    ConfigError,
     UnknownModel,
     UpstreamError,
     UpstreamMalformed,
@@ -25,6 +23,7 @@ from hegui.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from hegui.gateway.preflight import upstream_api_key
 from hegui.gateway.upstream_shapes import check_whole
 from hegui.policy import GatewayPolicy, Policy, UpstreamPolicy
 
@@ -101,13 +100,8 @@ class Upstream:
         #: The gateway's bounds on every upstream: the request deadline, the largest ``n``.
         self.gateway = gateway or GatewayPolicy()
         headers = {"content-type": "application/json"}
-        if policy.api_key_env:
-            key = os.environ.get(policy.api_key_env)
-            if not key:
-                raise ConfigError(
-                    f"environment variable {policy.api_key_env} is not set",
-                    key=f"upstreams.{policy.name}.api_key_env",
-                )
+        key = upstream_api_key(policy)  # the same rule `hegui config validate` applies
+        if key is not None:
             headers["authorization"] = f"Bearer {key}"
         self.client = httpx.AsyncClient(
             base_url=(policy.base_url or "http://demo.invalid/v1").rstrip("/"),

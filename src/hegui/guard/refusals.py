@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -65,24 +66,25 @@ DEFAULT_TEXTS: dict[str, RefusalText] = {
         "抱歉，我无法就这个问题提供可靠的回答。",
         "Sorry, I can't give a reliable answer to this question.",
     ),
+    # The notices are true whatever the count (the first warning comes after one incident by default),
+    # and name the appeal channel ([sanctions] appeal_channel) where a user can contest them.
     "warn": _t(
-        "提醒：您的请求多次涉及违规内容，继续违规将导致账号功能受限、暂停乃至终止服务。",
-        "Notice: several of your requests involved prohibited content. Further violations will lead to "
-        "restriction, suspension or termination of your account.",
+        "提醒：您的请求涉及违规内容，继续违规将导致账号功能受限、暂停乃至终止服务。",
+        "Notice: your request involved prohibited content. Further violations will lead to restriction, "
+        "suspension or termination of your account.",
     ),
     "restrict": _t(
-        "您的账号因多次违规已被限制部分功能。如有异议，可通过投诉渠道申诉。",
-        "Some features of your account are restricted after repeated violations. You can appeal through "
-        "the complaints channel.",
+        "您的账号因违规已被限制部分功能。如有异议，可通过{appeal}申诉。",
+        "Some features of your account are restricted because of violations. You can appeal through "
+        "{appeal}.",
     ),
     "suspend": _t(
-        "您的账号因违规已被暂停服务至 {until}。如有异议，可通过投诉渠道申诉。",
-        "Your account is suspended until {until} because of violations. You can appeal through the "
-        "complaints channel.",
+        "您的账号因违规已被暂停服务至 {until}。如有异议，可通过{appeal}申诉。",
+        "Your account is suspended until {until} because of violations. You can appeal through {appeal}.",
     ),
     "terminate": _t(
-        "您的账号因违规已被终止服务。如有异议，可通过投诉渠道申诉。",
-        "Your account has been terminated because of violations. You can appeal through the complaints channel.",
+        "您的账号因违规已被终止服务。如有异议，可通过{appeal}申诉。",
+        "Your account has been terminated because of violations. You can appeal through {appeal}.",
     ),
     "check_failed": _t(
         "抱歉，内容安全检查暂时不可用，请稍后再试。",
@@ -125,10 +127,14 @@ class RefusalPolicy(BaseModel):
 class RefusalCatalog:
     """Immutable; built once from the policy."""
 
-    def __init__(self, policy: RefusalPolicy | None = None) -> None:
+    def __init__(
+        self, policy: RefusalPolicy | None = None, *, time_zone: str = "Asia/Shanghai", appeal: str = ""
+    ) -> None:
         policy = policy or RefusalPolicy()
         self.language: Language = policy.language
         self.texts: Mapping[str, RefusalText] = {**DEFAULT_TEXTS, **policy.texts}
+        self.zone = ZoneInfo(time_zone)
+        self.appeal = RefusalText(zh=appeal or "投诉渠道", en=appeal or "the complaints channel")
 
     def _render(self, text: RefusalText, language: Language | None) -> str:
         lang = language or self.language
@@ -155,5 +161,15 @@ class RefusalCatalog:
     def notice(
         self, kind: NoticeKind, *, until: datetime | None = None, language: Language | None = None
     ) -> str:
-        text = self._render(self.texts[kind], language)
-        return text.replace("{until}", until.strftime("%Y-%m-%d %H:%M %Z").strip() if until else "—")
+        text = self.texts[kind]
+        when = local_time(until, self.zone) if until else "—"
+        zh = text.zh.replace("{appeal}", self.appeal.zh).replace("{until}", when)
+        en = text.en.replace("{appeal}", self.appeal.en).replace("{until}", when)
+        return self._render(RefusalText(zh=zh, en=en), language)
+
+
+def local_time(at: datetime, zone: ZoneInfo) -> str:
+    """``at`` in the service's time zone with its UTC offset, as users read it: 2026-12-07 18:30 (UTC+08:00)."""
+    local = at.astimezone(zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"

@@ -46,11 +46,22 @@ class SanctionPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    warn_after: int = Field(1, ge=1, description="Violations in the window before a warning.")
-    restrict_after: int = Field(3, ge=1, description="Violations in the window before restriction.")
-    suspend_after: int = Field(5, ge=1, description="Violations in the window before suspension.")
-    terminate_after: int = Field(10, ge=1, description="Violations in the window before termination.")
-    window_days: int = Field(30, ge=0, description="Only violations this recent count; 0 counts all.")
+    warn_after: int = Field(1, ge=1, description="Incidents in the window before a warning.")
+    restrict_after: int = Field(3, ge=1, description="Incidents in the window before restriction.")
+    suspend_after: int = Field(5, ge=1, description="Incidents in the window before suspension.")
+    terminate_after: int = Field(10, ge=1, description="Incidents in the window before termination.")
+    window_days: int = Field(30, ge=0, description="Only incidents this recent count; 0 counts all.")
+    incident_minutes: int = Field(
+        10,
+        ge=0,
+        description="Violations within this many minutes of an incident's first violation belong to that "
+        "incident, so a burst of refused prompts counts once; 0 counts every violation as an incident.",
+    )
+    appeal_channel: str = Field(
+        "",
+        description="Where a user appeals a sanction (a URL, an e-mail address, a phone number), named in the "
+        "restrict, suspend and terminate notices; empty: 'the complaints channel'.",
+    )
     suspend_days: int = Field(7, ge=1, description="How long a suspension lasts before it drops to restrict.")
     block_user_suspends: bool = Field(
         True, description="A finding whose action is block_user suspends at once, whatever the count."
@@ -117,6 +128,9 @@ class SanctionStore(Protocol):
 
     def count_violations(self, tenant: str, user: str, since: datetime | None) -> int: ...
 
+    def violation_times(self, tenant: str, user: str, since: datetime | None) -> Sequence[datetime]:
+        """When each violation since ``since`` happened, oldest first (for counting incidents)."""
+
     def add_step(self, step: SanctionStep) -> None: ...
 
     def last_step(self, tenant: str, user: str) -> SanctionStep | None: ...
@@ -154,7 +168,7 @@ class SanctionLadder:
         now = violation.at
         current = self.effective(last, now)
         target = self.level_for(violations)
-        reason = f"{violations} violation(s) in the window"
+        reason = f"{violations} incident(s) in the window"
         blocking = self.policy.block_user_suspends and violation.action == Action.BLOCK_USER
         if blocking and target.rank < Sanction.SUSPEND.rank:
             target, reason = Sanction.SUSPEND, "a finding asked to block the user"
@@ -177,10 +191,24 @@ class SanctionLadder:
     def _since(self, now: datetime) -> datetime | None:
         return now - timedelta(days=self.policy.window_days) if self.policy.window_days else None
 
+    def incidents(self, times: Sequence[datetime]) -> int:
+        """How many incidents these violation times make: a violation within ``incident_minutes`` of the
+        first violation of the current incident joins it; a later one starts the next incident."""
+        gap = timedelta(minutes=self.policy.incident_minutes)
+        count, start = 0, None
+        for at in sorted(times):
+            if start is None or at - start >= gap or not gap:
+                count, start = count + 1, at
+        return count
+
+    def count(self, store: SanctionStore, tenant: str, user: str, now: datetime) -> int:
+        """The incidents in the window, the number the thresholds are compared with."""
+        return self.incidents(store.violation_times(tenant, user, self._since(now)))
+
     def record(self, store: SanctionStore, violation: Violation) -> SanctionStep | None:
         """Store the violation, decide, store the step (if any) and return it."""
         store.add_violation(violation)
-        count = store.count_violations(violation.tenant, violation.user, self._since(violation.at))
+        count = self.count(store, violation.tenant, violation.user, violation.at)
         step = self.decide(store.last_step(violation.tenant, violation.user), violation, count)
         if step is not None:
             store.add_step(step)
@@ -190,7 +218,7 @@ class SanctionLadder:
         last = store.last_step(tenant, user)
         level = self.effective(last, now)
         until = last.until if last is not None and level == Sanction.SUSPEND else None
-        return Standing(level, until, store.count_violations(tenant, user, self._since(now)))
+        return Standing(level, until, self.count(store, tenant, user, now))
 
     def lift(
         self,
@@ -213,7 +241,7 @@ class SanctionLadder:
             now,
             previous,
             to,
-            store.count_violations(tenant, user, self._since(now)),
+            self.count(store, tenant, user, now),
             reason,
             decided_by=by,
             until=now + timedelta(days=self.policy.suspend_days) if to == Sanction.SUSPEND else None,
@@ -235,9 +263,12 @@ class InMemorySanctionStore:
             self._violations.setdefault((violation.tenant, violation.user), []).append(violation)
 
     def count_violations(self, tenant: str, user: str, since: datetime | None) -> int:
+        return len(self.violation_times(tenant, user, since))
+
+    def violation_times(self, tenant: str, user: str, since: datetime | None) -> Sequence[datetime]:
         with self._lock:
             found = self._violations.get((tenant, user), [])
-            return sum(1 for v in found if since is None or v.at >= since)
+            return sorted(v.at for v in found if since is None or v.at >= since)
 
     def add_step(self, step: SanctionStep) -> None:
         with self._lock:

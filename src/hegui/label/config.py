@@ -99,10 +99,13 @@ class LabelPolicy(BaseModel):
     @field_validator("producer")
     @classmethod
     def _producer_code(cls, value: str) -> str:
-        if value and not PROVIDER_CODE.match(value):
+        from hegui.label.producer import code_problem
+
+        problem = code_problem(value) if value else None
+        if problem is not None:
             raise ValueError(
-                f"producer must be a 27-character provider code ^00[0-9A-Z]{{25}}$ with position 23 in "
-                f"0/1/2 (got {len(value)} characters: {value!r})"
+                f"{value!r} is not a provider code: {problem} (a code is 00 + 25 of 0-9/A-Z, with "
+                "position 23, counting from 1, in 0/1/2)"
             )
         return value
 

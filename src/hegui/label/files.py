@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hegui.errors import ConfigError, UnsupportedMediaType
 
 try:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     from hegui.label import audio, audiocue, documents, images, text, video, visible
 except ImportError as exc:  # pragma: no cover - the dev environment has every extra
@@ -226,8 +226,10 @@ def _image_explicit(data: bytes, kind: str, policy: LabelPolicy) -> bytes:
                 corner=policy.image_corner,
                 font_file=policy.font_file,
             )
+    except UnidentifiedImageError:  # its message names an in-memory buffer, which tells a user nothing
+        raise images.ContainerError(f"not a readable {kind.upper()} image (format not recognised)") from None
     except (OSError, ValueError) as exc:
-        raise images.ContainerError(f"not a readable image: {exc}") from None
+        raise images.ContainerError(f"not a readable {kind.upper()} image: {exc}") from None
     out = io.BytesIO()
     options: dict[str, object] = {"quality": 95} if kind in ("jpeg", "webp") else {}
     if kind == "jpeg" and labelled.mode not in ("RGB", "L"):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hegui.errors import RequestError
-from hegui.label.config import PROVIDER_CODE
 
 KEYS: tuple[str, ...] = (
     "Label",
@@ -185,11 +184,9 @@ def _value_issues(values: dict[str, Any], *, first_write: bool = False) -> list[
 
 def provider_code_issue(code: object, field_name: str = "ContentProducer") -> LabelIssue | None:
     """LBL-07 for one code, or None when it is well-formed."""
-    if not isinstance(code, str) or not PROVIDER_CODE.match(code):
-        length = len(code) if isinstance(code, str) else 0
-        return LabelIssue(
-            "LBL-07",
-            f"{field_name} {code!r} is not a 27-character provider code "
-            f"(00 + 25 of [0-9A-Z], position 23 in 0/1/2; got {length} characters)",
-        )
+    from hegui.label.producer import code_problem
+
+    problem = code_problem(code)
+    if problem is not None:
+        return LabelIssue("LBL-07", f"{field_name} {code!r} is not a provider code: {problem}")
     return None

@@ -46,6 +46,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: What the scan assumed rather than was told (shown under the summary and in JSON).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def worst(self) -> Severity | None:

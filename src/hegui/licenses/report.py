@@ -24,6 +24,12 @@ _STYLE = {
 }
 
 
+NOT_COMMERCIAL_NOTE = (
+    "--commercial not given: non-commercial use assumed, so non-commercial, commercial-authorization "
+    "and commercial-only user-threshold terms were not checked; pass --commercial for a commercial product"
+)
+
+
 def summary(report: Report) -> str:
     counts = ", ".join(f"{report.count(s)} {s}" for s in sorted(Severity, reverse=True))
     p = report.profile
@@ -51,6 +57,8 @@ def to_table(report: Report, width: int = 160) -> str:
         )
     console.print(table)
     console.print(summary(report))
+    for note in report.notes:
+        console.print(f"note: {note}")
     return buffer.getvalue()
 
 
@@ -64,6 +72,7 @@ def to_markdown(report: Report) -> str:
         "",
         summary(report),
         "",
+        *(f"Note: {note}\n" for note in report.notes),
         "## Findings",
         "",
         "| severity | rule | component | finding | evidence | remedy |",
@@ -136,6 +145,7 @@ def to_json(report: Report) -> str:
         "summary": {str(s): report.count(s) for s in Severity},
         "blocked": report.count(Severity.blocked) > 0,
         "sources": report.sources,
+        "notes": report.notes,
         "findings": [finding_dict(f) for f in report.findings],
         "components": [verdict_dict(v) for v in report.verdicts],
     }

@@ -2,7 +2,7 @@
 deployment profile, say what is blocked, what conflicts, what is owed, and what needs review.
 
 Each rule is a small function registered in ``RULES`` with its id and a one-line summary (the ids are
-what findings, docs and tests name). Facts: ../shared/spec/licenses.md §3. A rule must never
+what findings, docs and tests name). Facts: docs/license-facts.md §3. A rule must never
 silently pass a term it does not understand: unknown means a finding.
 """
 
@@ -139,10 +139,14 @@ def _authorization(ctx: Ctx) -> Iterator[Finding]:
 
 @rule("user-threshold", "MAU / DAU / revenue above the license's ceiling (rule 15)")
 def _threshold(ctx: Ctx) -> Iterator[Finding]:
+    # One ceiling is one breach: a fine-tune of a fine-tune inherits the same license at every lineage
+    # step, and the nearest step (the declared license first) is the one to report.
+    seen: set[str] = set()
     for term in _model_terms(ctx):
         thr = term.license.threshold
-        if thr is None or (thr.commercial_only and not ctx.profile.commercial):
+        if thr is None or (thr.commercial_only and not ctx.profile.commercial) or term.license.id in seen:
             continue
+        seen.add(term.license.id)
         value = {"mau": ctx.profile.mau, "dau": ctx.profile.dau, "revenue": ctx.profile.revenue}[thr.metric]
         over = value >= thr.limit if thr.metric == "dau" else value > thr.limit
         if over:

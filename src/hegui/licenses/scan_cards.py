@@ -86,12 +86,43 @@ def _strings(value: Any) -> tuple[str, ...]:
     return ()
 
 
+_TITLE_CUTS = (":", "：", " — ", " – ", " - ", " | ")
+
+
+def _title(body: str) -> str:
+    """The card's first ``# `` heading, cut at a subtitle (``zh-chat-8b: a fine-tune of …``); "" when
+    the heading reads as a sentence rather than a name."""
+    for line in body.splitlines():
+        if line.startswith("# "):
+            title = line[2:].strip()
+            for cut in _TITLE_CUTS:
+                title = title.split(cut, 1)[0].strip()
+            return title if 0 < len(title) <= 64 and len(title.split()) <= 3 else ""
+    return ""
+
+
+def card_name(data: dict[str, Any], body: str, folder: str) -> str:
+    """A model's component name comes from its card: ``model_name``, ``model-index[0].name``,
+    ``pretty_name``, the ``# title``; the folder only when the card names nothing. A name equal to one
+    of its own base models is not taken (the folder is): a fine-tune is not its base."""
+    index = data.get("model-index")
+    indexed = (
+        index[0].get("name") if isinstance(index, list) and index and isinstance(index[0], dict) else None
+    )
+    bases = {b.rstrip("/").rsplit("/", 1)[-1].lower() for b in _strings(data.get("base_model"))}
+    for candidate in (data.get("model_name"), indexed, data.get("pretty_name"), _title(body)):
+        if isinstance(candidate, str) and candidate.strip() and candidate.strip().lower() not in bases:
+            return candidate.strip()
+    return folder
+
+
 def scan_card(path: Path, inv: Inventory, root: Path, kind: Kind | None = None) -> None:
     try:
         rel = str(path.relative_to(root)) or path.name
     except ValueError:
         rel = str(path)
-    name = path.parent.name if path.parent != root.parent else path.stem
+    folder = path.parent.name if path.parent != root.parent else path.stem
+    name = folder
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -119,6 +150,9 @@ def scan_card(path: Path, inv: Inventory, root: Path, kind: Kind | None = None) 
         return
     if kind is None:
         kind = "dataset" if set(data) & _DATASET_KEYS and not set(data) & _MODEL_KEYS else "model"
+    if kind == "model":
+        end = text.find("\n---", 3)
+        name = card_name(data, text[end + 4 :] if end >= 0 else "", folder)
     declared = data.get("license")
     field = "license"
     if isinstance(declared, list):
@@ -143,7 +177,7 @@ def scan_card(path: Path, inv: Inventory, root: Path, kind: Kind | None = None) 
     layer: Layer = "data" if kind == "dataset" else "model"
     inv.add(
         Component(
-            name=str(data.get("model_name") or data.get("pretty_name") or name) if kind == "model" else name,
+            name=name,
             kind=kind,
             license=str(declared) if declared else None,
             evidence=Evidence(rel, field),

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, case, func, insert, select
 
 from hegui.errors import RecordNotFound, RequestError
 from hegui.records.audit import utc_now
-from hegui.records.tables_records import PoolExportRow, PoolRecordRow, PoolTombstoneRow
+from hegui.records.tables import AuditEntryRow
+from hegui.records.tables_records import PoolExportRow, PoolRecordRow, PoolRejectionRow, PoolTombstoneRow
 from hegui.records.tombstones import tombstone_reasons
 
 FORMAT = "hegui-pool-export/1"
@@ -32,11 +33,70 @@ MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOut:
+    """How many turns were left out of the pool for one reason, and what that reason means."""
+
+    reason: str
+    count: int
+    meaning: str
+
+
+#: What each admission rule's refusal means to someone who expected records (see `hegui.records.pool`).
+MEANINGS = {
+    "no_user": "the request carried no end-user id (`user`)",
+    "no_consent:default:api": "API-channel users are opt-in (records.consent_default_api = false) and no "
+    "training consent was recorded for them",
+    "no_consent:default:chat": "chat-channel users are opt-in here (records.consent_default_chat = false) "
+    "and no training consent was recorded for them",
+    "no_consent:event": "the user refused or withdrew training consent",
+    "refused_or_masked": "the guard refused or masked the input or the answer",
+    "too_short": "too little text was left once personal information was scrubbed",
+    "near_duplicate": "a near-duplicate of a record already in the pool",
+    "tombstoned": "admitted, then withdrawn or deleted (never exported)",
+}
+
+
+@dataclass(frozen=True, slots=True)
 class ExportReport:
     export_id: str
     path: Path
     records: int
     tombstones: int
+    #: Why turns are not in this export, counted per reason (most frequent first).
+    left_out: tuple[LeftOut, ...] = ()
+
+
+def left_out(engine: Engine, tenant: str | None = None) -> tuple[LeftOut, ...]:
+    """Turns the pool never admitted, per reason (consent refusals split by their basis), plus the
+    tombstoned records: the answer to "why did the export hold fewer records than turns?"."""
+    t = PoolRejectionRow
+    detail = case((t.reason == "no_consent", t.detail), else_="")
+    q = select(t.reason, detail, func.count()).group_by(t.reason, detail)
+    if tenant is not None:
+        q = q.where(t.tenant == tenant)
+    tomb = select(func.count()).select_from(PoolTombstoneRow)
+    # The gateway offers the pool only turns of a known end user; answers without one are found in the
+    # audit chain (an output decision with no end user), so that they are counted too.
+    a = AuditEntryRow
+    anonymous = select(func.count(func.distinct(a.request_id))).where(
+        a.end_user.is_(None) & (a.stage == "output")
+    )
+    if tenant is not None:
+        tomb = tomb.where(PoolTombstoneRow.tenant == tenant)
+        anonymous = anonymous.where(a.tenant == tenant)
+    with engine.connect() as conn:
+        counts: dict[str, int] = {}
+        for reason, basis, count in conn.execute(q):
+            key = f"{reason}:{'event' if basis == 'event' else basis}" if reason == "no_consent" else reason
+            counts[key] = counts.get(key, 0) + int(count)
+        tombstoned = int(conn.execute(tomb).scalar_one())
+        no_user = int(conn.execute(anonymous).scalar_one())
+    if no_user:
+        counts["no_user"] = counts.get("no_user", 0) + no_user
+    if tombstoned:
+        counts["tombstoned"] = tombstoned
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(LeftOut(k, n, MEANINGS.get(k, "see hegui.records.pool")) for k, n in ordered)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -111,6 +171,7 @@ def export_pool(engine: Engine, out_dir: Path, *, tenant: str | None = None) -> 
         "count": len(entries),
         "tombstones_at_export": tombstones,
         "rules_versions": sorted({e["rules_version"] for e in entries}),
+        "left_out": {item.reason: item.count for item in left_out(engine, tenant)},
         "records": entries,
     }
     with (tmp / MANIFEST).open("w", encoding="utf-8") as fh:
@@ -130,7 +191,7 @@ def export_pool(engine: Engine, out_dir: Path, *, tenant: str | None = None) -> 
                 created_at=created,
             )
         )
-    return ExportReport(export_id, out_dir, len(entries), tombstones)
+    return ExportReport(export_id, out_dir, len(entries), tombstones, left_out(engine, tenant))
 
 
 @dataclass(frozen=True, slots=True)

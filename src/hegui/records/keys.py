@@ -18,7 +18,9 @@ from hegui.records.tables import ApiKeyRow
 
 Role = Literal["client", "admin"]
 Channel = Literal["api", "chat"]
-ROLES: tuple[str, ...] = ("client", "admin")
+#: client: model traffic; admin: model traffic and records management; frontend: a chat frontend's
+#: records writes for its own users (agreement acceptance, consent, DSR submission) and nothing else.
+ROLES: tuple[str, ...] = ("client", "admin", "frontend")
 CHANNELS: tuple[str, ...] = ("api", "chat")
 _PREFIX_LEN = 11  # "hg-" + 8 characters: enough to name a key in lists, useless for guessing it
 

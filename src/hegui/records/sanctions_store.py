@@ -117,6 +117,14 @@ class DbSanctionStore:
         with storage_errors("counting violations"), self._engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
 
+    def violation_times(self, tenant: str, user: str, since: datetime | None) -> list[datetime]:
+        v = SanctionViolationRow
+        q = select(v.at).where((v.tenant == tenant) & (v.user_id == user)).order_by(v.at)
+        if since is not None:
+            q = q.where(v.at >= iso(since))
+        with storage_errors("reading violation times"), self._engine.connect() as conn:
+            return [datetime.fromisoformat(at) for (at,) in conn.execute(q)]
+
     def add_step(self, step: SanctionStep) -> None:
         if not step.decided_by.strip() or not step.reason.strip():
             raise ValueError("a sanction step needs who decided it and why")

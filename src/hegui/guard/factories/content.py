@@ -51,6 +51,7 @@ from hegui.guard.types import Action, Check, Stage
 from hegui.taxonomy import is_risk
 
 if TYPE_CHECKING:
+    from hegui.guard.pii.recognizers import Recognizer
     from hegui.guard.registry import CheckFactory
     from hegui.policy import CheckPolicy
 
@@ -88,6 +89,9 @@ class _PIIOptions(BaseModel):
     entities: list[str] | None = None
     mask_style: Literal["full", "partial", "label"] = "partial"
     label_language: Literal["zh", "en"] = "zh"
+    #: True: a resident ID is taken only with a valid birth date and check character (fewer false
+    #: positives); False: every ID-shaped number is taken, a mistyped one included.
+    resident_id_checksum: bool = True
 
 
 def _pii(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
@@ -96,7 +100,7 @@ def _pii(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
 
     opts = check_options(_PIIOptions, spec, index, source)
     try:
-        analyzer = PIIAnalyzer(recognizers_for(opts.entities))
+        analyzer = PIIAnalyzer(_shape_only_ids(recognizers_for(opts.entities), opts.resident_id_checksum))
     except ValueError as exc:
         raise ConfigError(str(exc), file=source, key=f"checks[{index}].entities") from None
     return PIICheck(
@@ -107,6 +111,14 @@ def _pii(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
         category=_category(spec, PII_CATEGORY),
         mask_style=opts.mask_style,
         label_language=opts.label_language,
+    )
+
+
+def _shape_only_ids(recognizers: tuple[Recognizer, ...], checksum: bool) -> tuple[Recognizer, ...]:
+    from hegui.guard.pii.recognizers import RESIDENT_ID, RESIDENT_ID_SHAPE
+
+    return (
+        recognizers if checksum else tuple(RESIDENT_ID_SHAPE if r is RESIDENT_ID else r for r in recognizers)
     )
 
 

@@ -108,6 +108,20 @@ RESIDENT_ID = PatternRecognizer(
     explanation="18-character resident identity number with a valid birth date and check character",
 )
 
+#: RESIDENT_ID without the check: every 18-character ID-shaped number, for a policy that would rather mask
+#: a mistyped ID (wrong check character or date) than let it through (`resident_id_checksum = false`).
+RESIDENT_ID_SHAPE = PatternRecognizer(
+    "resident_id",
+    "身份证号",
+    "ID_NUMBER",
+    RESIDENT_ID.pattern,
+    max_span=22,
+    sensitive=True,
+    validator=None,
+    score=0.9,
+    explanation="18-character number shaped like a resident identity number (check character not validated)",
+)
+
 MOBILE = PatternRecognizer(
     "mobile",
     "手机号",
