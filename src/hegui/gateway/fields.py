@@ -1,0 +1,315 @@
+"""Where the text is in a request or an answer: a small language for declaring every field, and its walk.
+
+A *field map* (see fieldmap.py) declares, per endpoint, what each field of the request and of the answer
+is: text to inspect, an identifier inspected whole, an enumerated value, a number, binary data, a
+token-level echo (logprobs), or something hegui cannot inspect (refused). The walk applies a map to a
+JSON body and lists the texts to inspect, each with its path and a setter (masking rewrites in place).
+
+A field the map does not declare, or a value whose JSON type the map does not expect, is never passed on
+unseen: the fallback inspects every string in it (and every key of its objects) as text; in a request, a
+list of integers in such a field is refused, because it may be token ids, which hegui cannot read.
+
+This module knows nothing of HTTP; it raises `FieldRefused`, which the routes turn into a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+Segment = str | int
+Path = tuple[Segment, ...]
+
+
+class Kind(StrEnum):
+    """What a leaf field is, and so what the gateway does with it."""
+
+    TEXT = "text"  # inspected; masked in place; streamed through a StreamInspector per (choice, field)
+    WHOLE = "whole"  # inspected as one piece (identifiers, keys): also in streams, chunk by chunk
+    ENUM = "enum"  # a known value passes as it is; any other string is inspected whole
+    MODEL = "model"  # the request's model name: must be routed by the policy (else 404)
+    NUMBER = "number"  # numbers, booleans, null: no text
+    BINARY = "binary"  # base64 data (images, audio, embeddings): not text; its own rule (media, audio)
+    TOKENS = "tokens"  # token-level echoes (logprobs): dropped or released by the [gateway] policy
+    TOKEN_ID = "token_id"  # a key that must be a token id (digits), as in logit_bias; else refused
+    REFUSED = "refused"  # content hegui cannot inspect (image/audio/file parts, token arrays): 400
+
+
+class FieldRefused(Exception):
+    """A request field holds content hegui cannot inspect."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    kind: Kind
+    values: frozenset[str] = frozenset()  # ENUM: the values that pass as they are
+    reason: str = ""  # REFUSED / BINARY / TOKENS: why, for the 400 message and the docs
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    """A JSON object with declared fields; undeclared ones go to the fallback."""
+
+    fields: Mapping[str, Spec]
+
+
+@dataclass(frozen=True, slots=True)
+class Arr:
+    """A JSON array. ``index_key``: the items carry their own index (choices, streamed tool calls), which
+    names them in paths, so that the pieces of one item in successive chunks share a path."""
+
+    item: Spec
+    index_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    """A JSON object with free keys (metadata, logit_bias): keys and values each have a spec."""
+
+    key: Leaf
+    value: Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Either:
+    """A field that may be a string, a list, an object or a number (``content``: string or parts)."""
+
+    str_: Spec | None = None
+    list_: Spec | None = None
+    obj: Spec | None = None
+    num: Spec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """Objects told apart by a tag field (``type``): one spec per tag; ``default`` for other tags."""
+
+    tag: str
+    variants: Mapping[str, Spec]
+    default: Spec | None = None  # None: the fallback (every string inspected)
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """Free-form JSON (JSON schemas, tool formats): every string and every key in it is text."""
+
+    why: str = ""
+
+
+Spec = Leaf | Obj | Arr | Map | Either | Tagged | Tree
+
+TEXT = Leaf(Kind.TEXT)
+WHOLE = Leaf(Kind.WHOLE)
+NUM = Leaf(Kind.NUMBER)
+MODEL = Leaf(Kind.MODEL)
+
+
+def enum(*values: str) -> Leaf:
+    return Leaf(Kind.ENUM, frozenset(values))
+
+
+def refused(reason: str) -> Leaf:
+    return Leaf(Kind.REFUSED, reason=reason)
+
+
+def binary(reason: str) -> Leaf:
+    return Leaf(Kind.BINARY, reason=reason)
+
+
+def tokens(reason: str) -> Leaf:
+    return Leaf(Kind.TOKENS, reason=reason)
+
+
+def obj(**fields: Spec) -> Obj:
+    return Obj(fields)
+
+
+# -- the walk ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Text:
+    """One string to inspect: where it is, what it says, how to replace it."""
+
+    path: Path
+    text: str
+    set: Callable[[str], None]
+    kind: Kind  # TEXT or WHOLE
+    declared: bool = True  # False: found by the fallback (the map does not know the field)
+
+
+@dataclass(slots=True)
+class Echo:
+    """A token-level echo (a ``logprobs`` object) and how to replace it."""
+
+    path: Path
+    value: Any
+    set: Callable[[Any], None]
+
+
+@dataclass(slots=True)
+class Walk:
+    texts: list[Text] = field(default_factory=list)
+    echoes: list[Echo] = field(default_factory=list)
+    binaries: list[Path] = field(default_factory=list)
+
+
+def render(path: Path) -> str:
+    """``("messages", 0, "content")`` → ``messages[0].content``."""
+    out = ""
+    for seg in path:
+        out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else seg)
+    return out
+
+
+def _item_setter(container: Any, key: Any) -> Callable[[Any], None]:
+    def set_(value: Any) -> None:
+        container[key] = value
+
+    return set_
+
+
+def _key_setter(container: dict[str, Any], old: str) -> Callable[[str], None]:
+    def set_(new: str) -> None:
+        if new == old:
+            return
+        items = list(container.items())
+        container.clear()
+        container.update((new if k == old else k, v) for k, v in items)
+
+    return set_
+
+
+class Walker:
+    """Applies a spec to a JSON value. ``request``: refusals raise (the request is a 400)."""
+
+    def __init__(self, *, request: bool) -> None:
+        self.request = request
+        self.out = Walk()
+
+    def walk(self, spec: Spec, value: Any, path: Path, set_: Callable[[Any], None]) -> None:
+        if value is None:
+            return None
+        if isinstance(spec, Leaf):
+            self._leaf(spec, value, path, set_)
+        elif isinstance(spec, Obj):
+            if not isinstance(value, dict):
+                return self.fallback(value, path, set_)
+            for key, item in value.items():
+                sub = spec.fields.get(key)
+                if sub is None:
+                    self.fallback(item, (*path, key), _item_setter(value, key))
+                    self._key(value, key, path)
+                else:
+                    self.walk(sub, item, (*path, key), _item_setter(value, key))
+        elif isinstance(spec, Arr):
+            if not isinstance(value, list):
+                return self.fallback(value, path, set_)
+            for i, item in enumerate(value):
+                name = i
+                if spec.index_key and isinstance(item, dict) and type(item.get(spec.index_key)) is int:
+                    name = item[spec.index_key]
+                self.walk(spec.item, item, (*path, name), _item_setter(value, i))
+        elif isinstance(spec, Map):
+            if not isinstance(value, dict):
+                return self.fallback(value, path, set_)
+            for key in list(value):
+                self._leaf(spec.key, key, (*path, key), _key_setter(value, key), is_key=True)
+            for key, item in value.items():
+                self.walk(spec.value, item, (*path, key), _item_setter(value, key))
+        elif isinstance(spec, Either):
+            branch = _branch(spec, value)
+            if branch is None:
+                return self.fallback(value, path, set_)
+            self.walk(branch, value, path, set_)
+        elif isinstance(spec, Tagged):
+            if not isinstance(value, dict):
+                return self.fallback(value, path, set_)
+            tag = value.get(spec.tag)
+            variant = spec.variants.get(tag) if isinstance(tag, str) else None
+            chosen = variant if variant is not None else spec.default
+            if chosen is None:
+                return self.fallback(value, path, set_)
+            self.walk(chosen, value, path, set_)
+        else:  # Tree
+            self.fallback(value, path, set_, declared=True)
+        return None
+
+    def _leaf(
+        self, spec: Leaf, value: Any, path: Path, set_: Callable[[Any], None], *, is_key: bool = False
+    ) -> None:
+        kind = spec.kind
+        if kind == Kind.REFUSED:
+            self._refuse(path, spec.reason)
+        elif kind == Kind.TOKENS:
+            self.out.echoes.append(Echo(path, value, set_))
+        elif kind == Kind.BINARY:
+            if isinstance(value, str):
+                self.out.binaries.append(path)
+            else:
+                self.fallback(value, path, set_)
+        elif kind == Kind.TOKEN_ID:
+            if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+                self._refuse(path, "must be a token id (digits)")
+        elif not isinstance(value, str):
+            self.fallback(value, path, set_)
+        elif kind == Kind.TEXT:
+            self.out.texts.append(Text(path, value, set_, Kind.WHOLE if is_key else Kind.TEXT))
+        elif (
+            (kind in (Kind.WHOLE, Kind.MODEL) and not (kind == Kind.MODEL and self.request))
+            or (kind == Kind.ENUM and value not in spec.values)
+            or kind == Kind.NUMBER
+        ):
+            self.out.texts.append(Text(path, value, set_, Kind.WHOLE))
+
+    def _key(self, container: dict[str, Any], key: str, path: Path) -> None:
+        """An undeclared key is text too (it may carry words: ``{"…": 1}``)."""
+        self.out.texts.append(Text((*path, key), key, _key_setter(container, key), Kind.WHOLE, False))
+
+    def _refuse(self, path: Path, reason: str) -> None:
+        if self.request:
+            raise FieldRefused(render(path), reason)
+
+    def fallback(
+        self, value: Any, path: Path, set_: Callable[[Any], None], *, declared: bool = False
+    ) -> None:
+        """Every string (and key) inside ``value`` is text; in a request, integer lists are refused."""
+        if isinstance(value, str):
+            self.out.texts.append(Text(path, value, set_, Kind.TEXT, declared))
+        elif isinstance(value, dict):
+            for key in list(value):
+                self.out.texts.append(Text((*path, key), key, _key_setter(value, key), Kind.WHOLE, declared))
+            for key, item in value.items():
+                self.fallback(item, (*path, key), _item_setter(value, key), declared=declared)
+        elif isinstance(value, list):
+            if self.request and value and all(type(v) is int for v in value) and not declared:
+                self._refuse(path, "a list of integers may be token ids, which hegui cannot read")
+            for i, item in enumerate(value):
+                self.fallback(item, (*path, i), _item_setter(value, i), declared=declared)
+
+
+def _branch(spec: Either, value: Any) -> Spec | None:
+    if isinstance(value, str):
+        return spec.str_
+    if isinstance(value, list):
+        return spec.list_
+    if isinstance(value, dict):
+        return spec.obj
+    if isinstance(value, bool | int | float):
+        return spec.num
+    return None
+
+
+def walk(spec: Spec, body: Any, *, request: bool) -> Walk:
+    """The texts, echoes and binary fields of ``body`` under ``spec``; raises FieldRefused (request)."""
+    walker = Walker(request=request)
+    holder = [body]
+    walker.walk(spec, body, (), _item_setter(holder, 0))
+    return walker.out
