@@ -42,7 +42,9 @@ def inspect_answer(ex: Exchange, shape: Shape, answer: dict[str, Any]) -> tuple[
         action = max(action, verdict.action)
         unchanged = verdict.action == Action.ALLOW and text == slot.text
         released[slot.key] = slot.text if unchanged else None
-        if verdict.text != slot.text:
+        if verdict.action.stops:
+            slot.set("")  # stopped_message replaces the choices; this also empties fields outside them
+        elif verdict.text != slot.text:
             slot.set(verdict.text)
         pieces.setdefault(slot.key[0], []).append(Piece(name, text))
     for group in pieces.values():
