@@ -162,7 +162,7 @@ def _object(spec: Spec, tp: Any, fields: dict[str, Any], path: str, seen: frozen
             chosen = spec.default
         if chosen is None:
             return [f"{path}: {tp.__name__} (tag {tag!r}) has no variant"]
-        return _one(chosen, tp, path, seen)
+        return _one(chosen, tp, path, seen - {tp})
     if not isinstance(spec, Obj):
         return [f"{path}: an object ({tp.__name__}), declared as {type(spec).__name__}"]
     out: list[str] = []
