@@ -188,7 +188,11 @@ def _key_setter(container: dict[str, Any], old: str) -> Callable[[str], None]:
 
 
 class Walker:
-    """Applies a spec to a JSON value. ``request``: refusals raise (the request is a 400)."""
+    """Applies a spec to a JSON value. ``request``: refusals raise (the request is a 400).
+
+    Texts are listed in the body's order, an object's keys after its values; apply their setters in
+    that order (a key's setter renames the key).
+    """
 
     def __init__(self, *, request: bool) -> None:
         self.request = request
@@ -220,10 +224,11 @@ class Walker:
         elif isinstance(spec, Map):
             if not isinstance(value, dict):
                 return self.fallback(value, path, set_)
-            for key in list(value):
-                self._leaf(spec.key, key, (*path, key), _key_setter(value, key), is_key=True)
+            # values before keys: a key's setter renames it, which the values' setters must not see
             for key, item in value.items():
                 self.walk(spec.value, item, (*path, key), _item_setter(value, key))
+            for key in list(value):
+                self._leaf(spec.key, key, (*path, key), _key_setter(value, key), is_key=True)
         elif isinstance(spec, Either):
             branch = _branch(spec, value)
             if branch is None:
@@ -284,10 +289,10 @@ class Walker:
         if isinstance(value, str):
             self.out.texts.append(Text(path, value, set_, Kind.TEXT, declared))
         elif isinstance(value, dict):
-            for key in list(value):
-                self.out.texts.append(Text((*path, key), key, _key_setter(value, key), Kind.WHOLE, declared))
             for key, item in value.items():
                 self.fallback(item, (*path, key), _item_setter(value, key), declared=declared)
+            for key in list(value):  # after the values (see Map)
+                self.out.texts.append(Text((*path, key), key, _key_setter(value, key), Kind.WHOLE, declared))
         elif isinstance(value, list):
             if self.request and value and all(type(v) is int for v in value) and not declared:
                 self._refuse(path, "a list of integers may be token ids, which hegui cannot read")
