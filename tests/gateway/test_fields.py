@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -356,3 +357,21 @@ def test_stream_echoes_dropped_mode_and_killed_slots() -> None:
     keep.fed((0, "content"), "ab")
     keep.kill((0, "content"))  # masked
     assert keep.release((0, "content"), 2) == []
+
+
+def test_escaped_tool_arguments_are_inspected_and_sent_as_characters() -> None:
+    escaped = json.dumps({"q": T})  # {"q": "\u6f14..."}
+    assert T not in escaped
+    body: dict[str, Any] = {
+        "messages": [
+            {
+                "role": "assistant",
+                "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": escaped}}],
+            }
+        ]
+    }
+    slots = {s.field: s.text for s in request_slots(fm.CHAT.request, body)}
+    assert slots["messages[0].tool_calls[0].function.arguments"] == json.dumps({"q": T}, ensure_ascii=False)
+    assert T in body["messages"][0]["tool_calls"][0]["function"]["arguments"]  # what the upstream receives
+    not_json = {"messages": [{"role": "assistant", "function_call": {"name": "f", "arguments": "{\\u6f14"}}]}
+    assert request_slots(fm.CHAT.request, not_json)[1].text == "{\\u6f14"

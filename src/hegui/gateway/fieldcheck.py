@@ -9,6 +9,7 @@ so one StreamInspector follows each field across chunks.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,25 @@ def request_slots(spec: Spec, body: dict[str, Any]) -> list[Slot]:
         raise RequestError(
             f"{exc.path}: {exc.reason}; it is refused rather than forwarded unchecked", param=param
         ) from None
-    return [Slot(render(t.path), t.text, t.set) for t in texts if t.text]
+    return [Slot(render(t.path), _canonical(t), t.set) for t in texts if t.text]
+
+
+def _canonical(t: Text) -> str:
+    """Tool-call arguments are JSON, where ``\\u6f14`` means 演: escaped text would pass a check that
+    reads the characters as written. Arguments with escapes are rewritten in place as the same JSON
+    value with the characters themselves (``ensure_ascii=False``), and that is what is inspected and
+    sent. Arguments that are not JSON (yet: a stream's piece) are inspected as they are."""
+    if not (t.path and t.path[-1] == "arguments" and "\\" in t.text):
+        return t.text
+    try:
+        value = json.loads(t.text)
+    except ValueError:
+        return t.text
+    canonical = json.dumps(value, ensure_ascii=False)
+    if canonical != t.text:
+        t.set(canonical)
+        t.text = canonical
+    return canonical
 
 
 @dataclass(slots=True)
@@ -60,7 +79,8 @@ def answer_slots(spec: Spec, body: dict[str, Any], container: str | None) -> lis
 
 
 def _slot(t: Text, container: str | None) -> AnswerSlot:
-    return AnswerSlot(slot_key(t.path, container), t.text, t.set, t.kind == Kind.WHOLE, t.declared)
+    text = _canonical(t)
+    return AnswerSlot(slot_key(t.path, container), text, t.set, t.kind == Kind.WHOLE, t.declared)
 
 
 def field_name(key: SlotKey) -> str:
