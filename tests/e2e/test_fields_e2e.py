@@ -637,6 +637,7 @@ def test_streamed_released_logprobs_follow_the_released_text(released: Gateway) 
     )
     content, tokens, finish, early = _tokens_never_ahead(stream)
     assert finish == "stop"
+    assert content.startswith("".join(pieces))
     assert tokens == pieces  # every entry, each only once its text was released
     assert early, "no entry was released mid-stream: the test did not exercise the hold-back"
 

@@ -16,8 +16,9 @@ from hegui.records.audit import find_by_request, verify_chain
 from hegui.records.db import make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import Gateway
 from fake_upstream import script
+
+from conftest import Gateway
 
 pytestmark = pytest.mark.e2e
 
