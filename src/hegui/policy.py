@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hegui.errors import ConfigError
 from hegui.guard.egress import EgressPolicy
+from hegui.guard.fusion import PresetName
 from hegui.guard.refusals import RefusalPolicy
 from hegui.guard.sanctions import SanctionPolicy
 from hegui.guard.types import Action, Stage
@@ -58,6 +59,13 @@ class GatewayPolicy(_Strict):
         description="Token-level echoes of answers (logprobs) while any output check is active: 'drop' "
         "nulls them; 'released' passes only entries for text the inspector has released unchanged, "
         "without the alternatives (top_logprobs).",
+    )
+    stream_sentence_max_chars: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description='In a stream, checks that judge at sentence ends (judges_at = "sentence") judge a '
+        "sentence longer than this anyway, so that text without punctuation is not held back to the end.",
     )
 
 
@@ -110,6 +118,15 @@ class CheckPolicy(BaseModel):
         return dict(self.model_extra or {})
 
 
+class GuardPolicy(_Strict):
+    """How the guard weighs its evidence (docs/guard.md, "Fusion and presets")."""
+
+    preset: PresetName = Field(
+        "balanced",
+        description="strict, balanced or lenient: the models' thresholds and how topic terms combine.",
+    )
+
+
 class RetentionPolicy(_Strict):
     network_log_days: int = Field(
         181, ge=181, description="Network logs are kept at least 6 months (CSL 21)."
@@ -125,6 +142,7 @@ class Policy(_Strict):
     gateway: GatewayPolicy = GatewayPolicy()
     upstreams: list[UpstreamPolicy] = Field(min_length=1)
     checks: list[CheckPolicy] = Field(default_factory=list)
+    guard: GuardPolicy = GuardPolicy()
     retention: RetentionPolicy = RetentionPolicy()
     labels: LabelPolicy = LabelPolicy()
     sanctions: SanctionPolicy = SanctionPolicy()

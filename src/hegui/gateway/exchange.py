@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -210,6 +211,8 @@ class Exchange:
             await self.record_error("input", exc)
             raise
         self.prompt, self.input_action = latest(), action
+        # From here on the context is the output stage's: an answer is judged with its question.
+        self.ctx = replace(self.ctx, prompt=self.prompt)
         self.remember_turn(self.prompt, action, found)
         return action, found
 

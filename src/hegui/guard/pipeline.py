@@ -1,4 +1,4 @@
-"""The pipeline: runs the checks of a stage, merges their findings, and decides.
+"""The pipeline: runs the checks of a stage, merges their findings, fuses the evidence, and decides.
 
 A check that raises makes the pipeline raise `CheckFailed`: a text is never passed because the thing
 that should have inspected it broke.
@@ -8,12 +8,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from hegui.errors import CheckFailed
-from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict
+from hegui.guard.fusion import FusionRule, fuse
+from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict, judges_at
 
 #: Called after every check with (check name, stage, seconds); the gateway feeds its metrics from it.
 CheckObserver = Callable[[str, Stage, float], None]
+
+#: A sentence longer than this is judged anyway (see hegui.guard.sentences).
+SENTENCE_MAX_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """How a stream is inspected at one stage: which checks act by horizon, which at sentence ends."""
+
+    #: Checks judged by their horizon on the unreleased tail (or, with horizon None, at the end).
+    span_checks: tuple[Check, ...]
+    #: Checks that need the whole text but may judge it at sentence ends.
+    sentence_checks: tuple[Check, ...]
+    #: The longest horizon of the span checks; None when one of them needs the whole text.
+    horizon: int | None
 
 
 class Pipeline:
@@ -26,6 +43,8 @@ class Pipeline:
         policy_version: str,
         mask_char: str = "*",
         observer: CheckObserver | None = None,
+        fusion: FusionRule | None = None,
+        sentence_max_chars: int = SENTENCE_MAX_CHARS,
     ) -> None:
         names = [c.name for c in checks]
         duplicated = {n for n in names if names.count(n) > 1}
@@ -33,8 +52,13 @@ class Pipeline:
             raise ValueError(f"check names must be unique; repeated: {sorted(duplicated)}")
         self.checks = tuple(checks)
         self.policy_version = policy_version
+        if sentence_max_chars < 1:
+            raise ValueError("sentence_max_chars must be at least 1")
         self.mask_char = mask_char
+        self.sentence_max_chars = sentence_max_chars
         self._observer = observer
+        #: How evidence findings (topic terms, model scores) combine; None: every finding as it is.
+        self.fusion = fusion
         self._by_stage = {stage: tuple(c for c in checks if stage in c.stages) for stage in Stage}
 
     def checks_for(self, stage: Stage) -> tuple[Check, ...]:
@@ -47,13 +71,26 @@ class Pipeline:
             return None
         return max((h for h in horizons if h is not None), default=1)
 
+    def stream_plan(self, stage: Stage) -> StreamPlan:
+        """The stage's checks split for a stream: by horizon, and at sentence ends."""
+        checks = self._by_stage[stage]
+        sentence = tuple(c for c in checks if judges_at(c) == "sentence")
+        span = tuple(c for c in checks if judges_at(c) == "end")
+        horizons = [c.horizon for c in span]
+        if any(h is None for h in horizons):
+            return StreamPlan(span, sentence, None)
+        return StreamPlan(span, sentence, max((h for h in horizons if h is not None), default=1))
+
     def versions(self, stage: Stage) -> dict[str, str]:
         return {c.name: c.version for c in self._by_stage[stage]}
 
-    def findings(self, stage: Stage, text: str, ctx: Context) -> list[Finding]:
-        """Every finding of the stage's checks, sorted by position. Raises CheckFailed."""
+    def findings(
+        self, stage: Stage, text: str, ctx: Context, *, checks: Sequence[Check] | None = None
+    ) -> list[Finding]:
+        """Every finding of the stage's checks (or of ``checks``, some of them), sorted by position.
+        Raises CheckFailed."""
         found: list[Finding] = []
-        for check in self._by_stage[stage]:
+        for check in self._by_stage[stage] if checks is None else checks:
             started = time.perf_counter()
             try:
                 found.extend(check.inspect(text, ctx))
@@ -63,6 +100,8 @@ class Pipeline:
                 if self._observer is not None:
                     self._observer(check.name, stage, time.perf_counter() - started)
         found.sort(key=lambda f: (f.start, -f.end, f.check))
+        if self.fusion is not None:
+            found = fuse(found, self.fusion, ctx)
         return found
 
     def run(self, stage: Stage, text: str, ctx: Context) -> Verdict:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hegui.errors import ConfigError
 from hegui.guard.denylist import DenyListCheck
+from hegui.guard.fusion import FusionRule
 from hegui.guard.pipeline import CheckObserver, Pipeline
 from hegui.guard.types import Check
 from hegui.policy import CheckPolicy, Policy
@@ -71,6 +72,10 @@ def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Che
     return DenyListCheck(spec.name, terms, stages=spec.stages, action=spec.action, category=spec.category)
 
 
+#: Check types whose thresholds come from the policy's ``[guard] preset`` unless the check sets its own.
+PRESET_TYPES = frozenset({"prompt_model", "answer_model"})
+
+
 def builtin_check_types() -> dict[str, CheckFactory]:
     from hegui.guard.factories import content, lexicon
 
@@ -95,5 +100,18 @@ def build_pipeline(
                 file=policy.source,
                 key=f"checks[{i}].type",
             )
-        checks.append(factory(spec, policy.base_dir, i, policy.source))
-    return Pipeline(checks, policy_version=policy.full_version, observer=observer)
+        if spec.type in PRESET_TYPES and "preset" not in spec.options():
+            checks.append(
+                factory(
+                    spec.model_copy(update={"preset": policy.guard.preset}), policy.base_dir, i, policy.source
+                )
+            )
+        else:
+            checks.append(factory(spec, policy.base_dir, i, policy.source))
+    return Pipeline(
+        checks,
+        policy_version=policy.full_version,
+        observer=observer,
+        fusion=FusionRule.for_preset(policy.guard.preset),
+        sentence_max_chars=policy.gateway.stream_sentence_max_chars,
+    )

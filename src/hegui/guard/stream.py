@@ -9,7 +9,17 @@ and
 - releases up to ``len(text) - (horizon - 1)``, but never past the start of an unsettled finding:
   any match that a future character could complete lies entirely in the held-back tail.
 
-A check whose horizon is None needs the whole text, so the stream is held back until it ends.
+A check whose horizon is None needs the whole text, so the stream is held back until it ends, unless
+it declares ``judges_at = "sentence"`` (see `hegui.guard.types.judges_at`). Such *sentence checks* are
+run on the text from its start up to the last sentence end (`hegui.guard.sentences`) whenever a new
+sentence has ended, and once more on the whole text at the end; nothing past the last judged sentence
+end is released, whatever the horizon of the other checks allows. Their latest judgement replaces the
+one before (it saw more), so the final verdict holds their findings on the whole text. A refusal at a
+later sentence stops the stream there: the sentences released before it stay released. That is the
+trade-off of judging at sentence ends instead of at the end: the first sentence reaches the user
+while the answer is still being written, and a check that changes its mind about an earlier sentence
+once it sees a later one can no longer take that sentence back. Checks whose judgement of a prefix
+stands for the whole text (a refused prefix stays refused) lose nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hegui.guard.pipeline import Pipeline
+from hegui.guard.sentences import last_sentence_end
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
 
 
@@ -34,13 +45,20 @@ class StreamInspector:
         self._pipeline = pipeline
         self._stage = stage
         self._ctx = ctx
-        horizon = pipeline.horizon(stage)
+        plan = pipeline.stream_plan(stage)
+        self._span_checks = plan.span_checks
+        self._sentence_checks = plan.sentence_checks
+        self._max_sentence = pipeline.sentence_max_chars
+        horizon = plan.horizon
         self._holdback = None if horizon is None else max(horizon, 1) - 1
         self._lookback = None if horizon is None else max(horizon, 1)
         self._text = ""
         self._released = 0
         self._out: list[str] = []
         self._acted: dict[tuple[str, str, int, int], Finding] = {}
+        #: How far the sentence checks have judged, and their findings on ``text[:judged]``.
+        self._judged = 0
+        self._judgement: tuple[Finding, ...] = ()
         self._stopped = False
         self._finished = False
 
@@ -68,7 +86,8 @@ class StreamInspector:
 
     def verdict(self) -> Verdict:
         """The decision on everything seen so far, with spans in the whole original text."""
-        findings = tuple(sorted(self._acted.values(), key=lambda f: (f.start, -f.end, f.check)))
+        found = [*self._acted.values(), *self._judgement]
+        findings = tuple(sorted(found, key=lambda f: (f.start, -f.end, f.check)))
         action = max((f.action for f in findings), default=Action.ALLOW)
         return Verdict(
             action,
@@ -79,19 +98,36 @@ class StreamInspector:
         )
 
     def _step(self, *, final: bool) -> StreamStep:
+        new: list[Finding] = []
+        release_to = self._span_step(final, new)
+        if self._sentence_checks and not self._stopped and (final or self._holdback is not None):
+            release_to = min(release_to, self._sentence_step(final, new))
+        if self._stopped:
+            return StreamStep("", True, tuple(new))
+        for f in self._masks():
+            if f.replacement is not None and f.start < release_to < f.end:
+                release_to = f.start
+        release_to = max(release_to, self._released)
+        piece = self._rewrite(self._released, release_to)
+        self._released = release_to
+        self._out.append(piece)
+        return StreamStep(piece, False, tuple(new))
+
+    def _span_step(self, final: bool, new: list[Finding]) -> int:
+        """Run the horizon checks on the unreleased tail; act on settled findings; return how far the
+        text may be released as far as they are concerned."""
         end = len(self._text)
         if self._holdback is None or self._lookback is None:
             if not final:
-                return StreamStep("", False, ())
+                return self._released
             window_start, holdback = 0, 0
         else:
             window_start, holdback = max(0, self._released - self._lookback), self._holdback
         window = self._text[window_start:]
-        found = [f.shifted(window_start) for f in self._pipeline.findings(self._stage, window, self._ctx)]
+        found = self._pipeline.findings(self._stage, window, self._ctx, checks=self._span_checks)
 
         release_to = end if final else end - holdback
-        new: list[Finding] = []
-        for f in found:
+        for f in (f.shifted(window_start) for f in found):
             if f.end <= self._released:
                 continue  # decided when its text was released; seen again only with less context
             key = (f.check, f.category, f.start, f.end)
@@ -103,24 +139,31 @@ class StreamInspector:
                         self._stopped = True
             else:
                 release_to = min(release_to, f.start)
-        if self._stopped:
-            return StreamStep("", True, tuple(new))
-        for f in self._acted.values():
-            if f.action == Action.MASK and f.replacement is not None and f.start < release_to < f.end:
-                release_to = f.start
-        release_to = max(release_to, self._released)
-        piece = self._rewrite(self._released, release_to)
-        self._released = release_to
-        self._out.append(piece)
-        return StreamStep(piece, False, tuple(new))
+        return release_to
+
+    def _sentence_step(self, final: bool, new: list[Finding]) -> int:
+        """Judge the text up to the last sentence end, if a sentence ended since the last judgement;
+        return how far the text has been judged."""
+        cut = last_sentence_end(self._text, self._judged, final=final, max_chars=self._max_sentence)
+        if cut <= self._judged:
+            return self._judged
+        found = self._pipeline.findings(
+            self._stage, self._text[:cut], self._ctx, checks=self._sentence_checks
+        )
+        before = {(f.check, f.category, f.start, f.end) for f in self._judgement}
+        new += [f for f in found if (f.check, f.category, f.start, f.end) not in before]
+        self._judged, self._judgement = cut, tuple(found)
+        if any(f.action.stops for f in found):
+            self._stopped = True
+        return cut
+
+    def _masks(self) -> list[Finding]:
+        return [f for f in (*self._acted.values(), *self._judgement) if f.action == Action.MASK]
 
     def _rewrite(self, start: int, end: int) -> str:
         if start >= end:
             return ""
-        masks = sorted(
-            (f for f in self._acted.values() if f.action == Action.MASK and f.start < end and f.end > start),
-            key=lambda f: f.start,
-        )
+        masks = sorted((f for f in self._masks() if f.start < end and f.end > start), key=lambda f: f.start)
         if not masks:
             return self._text[start:end]
         out: list[str] = []

@@ -179,7 +179,12 @@ class Check(Protocol):
     the matched span plus any context the check looks at (for example, an allow-list word that
     contains a deny-listed term). The stream inspector holds back ``horizon - 1`` characters and acts
     on a finding only once ``horizon - 1`` characters follow it. ``None`` means the check needs the
-    whole text: a stream through it is held back until the end.
+    whole text: a stream through it is held back until the end, unless the check also declares
+    ``judges_at = "sentence"`` (an optional attribute, read by `judges_at`; checks without it keep
+    the old meaning). Such a check is run during a stream on the text from its start up to the last
+    sentence end, and a sentence is released only once it has been judged; its judgement of a prefix
+    must be one it would stand by for the whole text (a refusal of a prefix stops the stream there,
+    and what was released before stays released).
     """
 
     name: str
@@ -188,3 +193,17 @@ class Check(Protocol):
     version: str
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]: ...
+
+
+#: When a check that needs the whole text (horizon None) can give its judgement in a stream: only at
+#: the end, or at every sentence end (on the text so far).
+JudgesAt = Literal["end", "sentence"]
+
+
+def judges_at(check: Check) -> JudgesAt:
+    """``"sentence"`` for a check with horizon None that declares ``judges_at = "sentence"``, else
+    ``"end"``. A check with a horizon is judged by its horizon whatever it declares: that is finer."""
+    declared = getattr(check, "judges_at", "end")
+    if declared not in ("end", "sentence"):
+        raise ValueError(f"check {check.name!r}: judges_at must be 'end' or 'sentence', not {declared!r}")
+    return "sentence" if declared == "sentence" and check.horizon is None else "end"

@@ -20,6 +20,7 @@ Policy examples (every option is documented in docs/guard-checks.md)::
     base_url = "http://127.0.0.1:8001/v1"
     model = "Qwen/Qwen3Guard-Gen-0.6B"
     output_format = "qwen3guard"      # or llama_guard
+    stages = ["input", "output"]      # at the output stage the answer is judged with its question
     api_key_env = "GUARD_API_KEY"
     timeout = 10.0
 
@@ -141,11 +142,15 @@ class _GuardModelOptions(BaseModel):
     base_url: str
     model: str = Field(min_length=1)
     output_format: Literal["qwen3guard", "llama_guard"] = "qwen3guard"
-    moderate: Literal["prompt", "response"] = "prompt"
+    moderate: Literal["auto", "prompt", "response"] = "auto"
     api_key_env: str | None = None
     timeout: float = Field(10.0, gt=0, le=300)
     controversial_action: Action | None = None
+    controversial_score: float = Field(0.5, ge=0, le=1)
     category_map: dict[str, str] = Field(default_factory=dict)
+    logprobs: bool = False
+    content_format: Literal["string", "parts"] = "string"
+    judges_at: Literal["end", "sentence"] = "end"
 
     @field_validator("base_url")
     @classmethod
@@ -188,8 +193,12 @@ def _guard_model(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> 
         stages=_stages(spec, None, index, source) if "stages" in spec.model_fields_set else [Stage.INPUT],
         action=spec.action,
         controversial_action=opts.controversial_action,
+        controversial_score=opts.controversial_score,
         fallback_category=spec.category,
         category_map=opts.category_map,
+        logprobs=opts.logprobs,
+        content_format=opts.content_format,
+        judges_at=opts.judges_at,
     )
 
 

@@ -1,0 +1,236 @@
+"""What judging at sentence ends costs a stream: time to first released text, against the horizon-only
+inspector and against holding the whole answer back.
+
+Three output-stage pipelines inspect the same streamed answers:
+
+- **horizon only**: a deny-list (horizon 8) and the mobile/ID/bank-card PII recognizers, the checks that
+  hold back only ``horizon - 1`` characters;
+- **+ sentence check**: the same plus a stand-in answer model that judges at sentence ends
+  (``judges_at = "sentence"``) and costs ``--judge-ms`` (0.3 ms) of CPU per call, the measured cost of a
+  small linear answer model on a few hundred characters;
+- **+ whole-text check**: the same stand-in declared as needing the whole text (``judges_at = "end"``),
+  which is what a horizon-None check did before sentence judging.
+
+The answers are the safe answers of ``load_answers()`` (``scripts/guard_data.py``; jade-db v3 safe
+answers, refusals and CrossWOZ system turns) of at least 60 characters, or a built-in answer when the
+shared data is absent. Each answer is streamed as the upstream would send it: chunks of 1–2 characters
+(one token) every ``--token-ms`` (25 ms, 40 tokens/s). The clock is simulated: chunk *i* arrives at
+``i × token_ms``; the inspector's real CPU time for each chunk (measured with perf_counter) is added
+when it is busy. Time to first released text (TTFT) is counted from the first chunk's arrival; the tail
+is the wait after the last chunk until everything is released. Writes the ``stream_sentences`` section
+of benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/stream_sentences.py [--answers 300] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from hegui.guard import Context, Finding, Pipeline, Stage, StreamInspector  # noqa: E402
+from hegui.guard.denylist import DenyListCheck  # noqa: E402
+from hegui.guard.pii import PIIAnalyzer, PIICheck, recognizers_for  # noqa: E402
+
+FALLBACK = (
+    "这个问题可以分几步来看。首先，需要了解相关的法律规定，违法的行为不应尝试。"
+    "其次，如果遇到困难，可以向专业人士寻求帮助，比如律师或者社区工作人员。"
+    "最后，保持冷静，理性处理问题，才能得到更好的结果。希望这些建议对你有帮助！"
+)
+
+
+@dataclass
+class StandInJudge:
+    """Spins for ``cost`` seconds per call, like a small answer model; finds nothing."""
+
+    name: str
+    cost: float
+    judges_at: str
+    stages: frozenset[Stage] = frozenset({Stage.OUTPUT})
+    horizon: int | None = None
+    version: str = "stand-in"
+    calls: int = 0
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        self.calls += 1
+        until = time.perf_counter() + self.cost
+        while time.perf_counter() < until:
+            pass
+        return []
+
+
+@dataclass
+class Timing:
+    ttft_ms: float
+    tail_ms: float
+    cpu_ms: float
+    calls: int
+
+
+def answers(limit: int) -> list[str]:
+    try:
+        from guard_data import DataMissing, load_answers
+    except ImportError:
+        return [FALLBACK]
+    try:
+        rows = [a.response for a in load_answers() if a.label == "safe" and len(a.response) >= 60]
+    except DataMissing:
+        return [FALLBACK]
+    random.Random(7).shuffle(rows)
+    return rows[:limit] or [FALLBACK]
+
+
+def chunked(text: str, rng: random.Random) -> list[str]:
+    out, pos = [], 0
+    while pos < len(text):
+        size = rng.choice((1, 2))
+        out.append(text[pos : pos + size])
+        pos += size
+    return out
+
+
+def span_checks() -> list[object]:
+    deny = DenyListCheck(
+        "deny", ["演示违禁词", "hegui-forbidden-demo", "一个八字的示例词"], stages=[Stage.OUTPUT]
+    )
+    pii = PIICheck(
+        "pii", PIIAnalyzer(recognizers_for(["mobile", "resident_id", "bank_card"])), stages=[Stage.OUTPUT]
+    )
+    return [deny, pii]
+
+
+def stream(pipeline: Pipeline, chunks: list[str], token_s: float, judge: StandInJudge | None) -> Timing:
+    ctx = Context(prompt="问题")
+    insp = StreamInspector(pipeline, Stage.OUTPUT, ctx)
+    clock, first, cpu = 0.0, None, 0.0
+    calls_before = judge.calls if judge else 0
+    for i, chunk in enumerate(chunks):
+        clock = max(clock, i * token_s)
+        started = time.perf_counter()
+        step = insp.feed(chunk)
+        spent = time.perf_counter() - started
+        clock += spent
+        cpu += spent
+        if first is None and step.release:
+            first = clock
+    clock = max(clock, (len(chunks) - 1) * token_s)
+    last_arrival = clock
+    started = time.perf_counter()
+    step = insp.finish()
+    spent = time.perf_counter() - started
+    clock += spent
+    cpu += spent
+    if first is None and step.release:
+        first = clock
+    assert not step.stopped
+    calls = (judge.calls - calls_before) if judge else 0
+    return Timing((first or clock) * 1000, (clock - last_arrival) * 1000, cpu * 1000, calls)
+
+
+def pct(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--answers", type=int, default=300)
+    parser.add_argument("--token-ms", type=float, default=25.0)
+    parser.add_argument("--judge-ms", type=float, default=0.3)
+    parser.add_argument("--max-chars", type=int, default=200)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    texts = answers(args.answers)
+    rng = random.Random(11)
+    streams = [chunked(t, rng) for t in texts]
+    token_s, cost = args.token_ms / 1000, args.judge_ms / 1000
+    sentence = StandInJudge("answer-sentence", cost, "sentence")
+    whole = StandInJudge("answer-whole", cost, "end")
+    configs: list[tuple[str, Pipeline, StandInJudge | None]] = [
+        ("horizon only (deny-list + PII)", Pipeline(span_checks(), policy_version="b"), None),  # type: ignore[arg-type]
+        (
+            "+ sentence check (judges_at = sentence)",
+            Pipeline([*span_checks(), sentence], policy_version="b", sentence_max_chars=args.max_chars),  # type: ignore[list-item]
+            sentence,
+        ),
+        (
+            "+ whole-text check (judges_at = end)",
+            Pipeline([*span_checks(), whole], policy_version="b"),  # type: ignore[list-item]
+            whole,
+        ),
+    ]
+    results: dict[str, list[Timing]] = {name: [] for name, _, _ in configs}
+    for chunks in streams:  # the configurations take turns on every answer: background load hits all alike
+        for name, pipeline, judge in configs:
+            results[name].append(stream(pipeline, chunks, token_s, judge))
+
+    lengths = [len(t) for t in texts]
+    firsts = []
+    from hegui.guard.sentences import last_sentence_end
+
+    for t in texts:  # the first sentence end the inspector would see (or the whole text)
+        firsts.append(
+            next(
+                (
+                    last_sentence_end(t[:n], 0, max_chars=args.max_chars)
+                    for n in range(1, len(t) + 1)
+                    if last_sentence_end(t[:n], 0, max_chars=args.max_chars)
+                ),
+                len(t),
+            )
+        )
+    rows = []
+    base = [t.ttft_ms for t in results[configs[0][0]]]
+    for name, timings in results.items():
+        ttft = [t.ttft_ms for t in timings]
+        tail = [t.tail_ms for t in timings]
+        extra = statistics.median(a - b for a, b in zip(ttft, base, strict=True))
+        rows.append(
+            f"| {name} | {statistics.median(ttft):,.0f} | {pct(ttft, 90):,.0f} | {extra:+,.0f} | "
+            f"{statistics.median(tail):.2f} | {pct(tail, 99):.2f} | "
+            f"{statistics.mean(t.cpu_ms for t in timings):.2f} | {statistics.mean(t.calls for t in timings):.1f} |"
+        )
+    from _results import machine, write_section
+
+    body = "\n".join(
+        [
+            "## Sentence-level judging in streams (`benchmarks/stream_sentences.py`)",
+            "",
+            machine(),
+            "",
+            f"{len(texts)} answers ({'load_answers() safe answers' if texts[0] != FALLBACK else 'built-in'}), "
+            f"median {statistics.median(lengths):.0f} characters, median first sentence "
+            f"{statistics.median(firsts):.0f} characters; streamed as 1–2 characters per token every "
+            f"{args.token_ms:g} ms (simulated clock, real inspector CPU time); stand-in sentence check "
+            f"{args.judge_ms:g} ms per call; sentences longer than {args.max_chars} characters judged anyway.",
+            "",
+            "| output-stage checks | TTFT p50 (ms) | TTFT p90 (ms) | TTFT − horizon only, p50 of pairs (ms) "
+            "| tail after last chunk p50 (ms) | tail p99 (ms) | inspector CPU per answer (ms) "
+            "| judge calls per answer |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            "TTFT: from the first chunk's arrival to the first released text. The sentence check's cost is "
+            "waiting for the first sentence to be written (its length ÷ the generation rate) plus one judge "
+            "call; the whole-text check makes the user wait for the whole answer.",
+        ]
+    )
+    print(body)
+    if not args.no_write:
+        write_section("stream_sentences", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The fusion of evidence: topic terms refuse only with a model's or the session's support, per preset."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from hegui.errors import ConfigError
+from hegui.guard.fusion import FusionRule, fuse
+from hegui.guard.pipeline import Pipeline
+from hegui.guard.types import Action, Context, Finding, Stage
+from hegui.policy import parse_policy
+
+
+def topic(start: int = 0, end: int = 2) -> Finding:
+    return Finding("lexicon", "A.1h", start, end, "xx", Action.LABEL, tier="topic", explanation="term 'xx'")
+
+
+def model(score: float, action: Action = Action.LABEL) -> Finding:
+    return Finding("prompt-model", "A.4a", 0, 10, "text", action, score, tier="model")
+
+
+class Memory:
+    def __init__(self, violations: int) -> None:
+        self._violations = violations
+
+    def recent_turns(self, limit: int) -> Sequence[str]:
+        return []
+
+    def violations(self) -> int:
+        return self._violations
+
+
+def actions(found: list[Finding]) -> list[tuple[str, Action]]:
+    return [(f.check, f.action) for f in found]
+
+
+def test_topic_alone_is_evidence_under_balanced() -> None:
+    out = fuse([topic()], FusionRule.for_preset("balanced"), Context())
+    assert actions(out) == [("lexicon", Action.LABEL)]
+
+
+def test_topic_alone_refuses_under_strict() -> None:
+    out = fuse([topic()], FusionRule.for_preset("strict"), Context())
+    assert actions(out) == [("lexicon", Action.REFUSE)]
+    assert "strict" in out[0].explanation and "term 'xx'" in out[0].explanation
+
+
+@pytest.mark.parametrize("preset", ["strict", "balanced", "lenient"])
+def test_topic_with_model_evidence_refuses(preset: str) -> None:
+    out = fuse([topic(), model(0.41)], FusionRule.for_preset(preset), Context())  # type: ignore[arg-type]
+    assert actions(out) == [("lexicon", Action.REFUSE), ("prompt-model", Action.LABEL)]
+    assert "prompt-model" in out[0].explanation and "0.410" in out[0].explanation
+
+
+def test_model_evidence_alone_never_refuses() -> None:
+    out = fuse([model(0.6)], FusionRule.for_preset("strict"), Context())
+    assert actions(out) == [("prompt-model", Action.LABEL)]
+
+
+def test_session_history_supports_topic_except_lenient() -> None:
+    ctx = Context(memory=Memory(2))
+    assert actions(fuse([topic()], FusionRule.for_preset("balanced"), ctx)) == [("lexicon", Action.REFUSE)]
+    assert actions(fuse([topic()], FusionRule.for_preset("lenient"), ctx)) == [("lexicon", Action.LABEL)]
+    no_history = Context(memory=Memory(0))
+    assert actions(fuse([topic()], FusionRule.for_preset("balanced"), no_history)) == [
+        ("lexicon", Action.LABEL)
+    ]
+
+
+def test_red_line_and_other_findings_untouched() -> None:
+    red = Finding("lexicon", "A.1a", 0, 2, "yy", Action.REFUSE, tier="red-line")
+    pii = Finding("pii", "A.4f", 3, 8, "12345", Action.MASK)
+    out = fuse([red, pii], FusionRule.for_preset("strict"), Context())
+    assert out == [red, pii]
+
+
+class StubCheck:
+    """A check that returns fixed findings: stands in for the lexicon and the models."""
+
+    def __init__(self, name: str, found: list[Finding]) -> None:
+        self.name = name
+        self.stages = frozenset({Stage.INPUT})
+        self.horizon: int | None = None
+        self.version = "stub"
+        self._found = found
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        return list(self._found)
+
+
+def test_pipeline_applies_the_fusion() -> None:
+    checks = [StubCheck("lexicon", [topic()]), StubCheck("prompt-model", [model(0.5)])]
+    fused = Pipeline(checks, policy_version="t", fusion=FusionRule.for_preset("balanced"))
+    plain = Pipeline(checks, policy_version="t")
+    assert fused.run(Stage.INPUT, "xx and more", Context()).action == Action.REFUSE
+    assert plain.run(Stage.INPUT, "xx and more", Context()).action == Action.LABEL
+
+
+_POLICY = """
+[[upstreams]]
+name = "demo"
+type = "demo"
+models = ["m"]
+"""
+
+
+def test_policy_preset_default_and_error() -> None:
+    assert parse_policy(_POLICY, "t.toml").guard.preset == "balanced"
+    assert parse_policy(_POLICY + '\n[guard]\npreset = "strict"\n', "t.toml").guard.preset == "strict"
+    with pytest.raises(ConfigError, match=r"guard\.preset"):
+        parse_policy(_POLICY + '\n[guard]\npreset = "paranoid"\n', "t.toml")

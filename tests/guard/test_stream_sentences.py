@@ -1,0 +1,231 @@
+"""Sentence-level judging in `StreamInspector`: checks that need the whole text but may judge it at
+sentence ends (``judges_at = "sentence"``), alone and with horizon checks.
+
+Properties, for any chunking: every released character was judged by the sentence checks first; the
+released text is a prefix of the whole-text verdict's text (all of it when nothing stops); a stream
+stops exactly when the whole text is refused, before the refused sentence; and the final verdict equals
+the whole-text verdict for checks whose judgement of a prefix stands (monotone checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from hegui.errors import CheckFailed
+from hegui.guard import Action, Context, Finding, Pipeline, Stage, StreamInspector
+from hegui.guard.denylist import DenyListCheck
+from hegui.guard.pii import PIIAnalyzer, PIICheck, recognizers_for
+from hegui.guard.pipeline import apply_masks
+from hegui.guard.types import judges_at
+
+CTX = Context(prompt="问题")
+
+
+@dataclass
+class SentenceJudge:
+    """A monotone stand-in for an answer model: refuses at the first 坏, labels at the first 药.
+
+    Its finding on a prefix is its finding on every longer text, so streaming must reproduce the
+    whole-text verdict. It records the length of every text it judged.
+    """
+
+    name: str = "judge"
+    stages: frozenset[Stage] = frozenset({Stage.OUTPUT})
+    horizon: int | None = None
+    version: str = "t"
+    judges_at: str = "sentence"
+    judged: list[int] = field(default_factory=list)
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        assert ctx.prompt == "问题"
+        self.judged.append(len(text))
+        found = []
+        for ch, action, category in (("坏", Action.REFUSE, "A.1h"), ("药", Action.LABEL, "A.5a")):
+            pos = text.find(ch)
+            if pos >= 0:
+                found.append(Finding(self.name, category, pos, pos + 1, ch, action, 0.9, tier="model"))
+        return found
+
+
+def _deny() -> DenyListCheck:
+    return DenyListCheck("deny", ["违禁词", "abc"], stages=[Stage.OUTPUT])
+
+
+def _pii() -> PIICheck:
+    return PIICheck("pii", PIIAnalyzer(recognizers_for(["mobile"])), stages=[Stage.OUTPUT])
+
+
+@dataclass
+class Run:
+    out: str
+    stopped: bool
+    inspector: StreamInspector
+    judge: SentenceJudge
+
+
+def _stream(chunks: Sequence[str], *extra: object, max_chars: int = 200) -> Run:
+    judge = SentenceJudge()
+    pipeline = Pipeline([judge, *extra], policy_version="t", sentence_max_chars=max_chars)  # type: ignore[list-item]
+    insp = StreamInspector(pipeline, Stage.OUTPUT, CTX)
+    out: list[str] = []
+    for chunk in chunks:
+        step = insp.feed(chunk)
+        out.append(step.release)
+        # Nothing unjudged is released: every released character was in a text the judge saw.
+        assert len("".join(out)) <= max(judge.judged, default=0), (chunks, out, judge.judged)
+        if step.stopped:
+            return Run("".join(out), True, insp, judge)
+    step = insp.finish()
+    out.append(step.release)
+    return Run("".join(out), step.stopped, insp, judge)
+
+
+def _key(f: Finding) -> tuple[str, str, int, int, str]:
+    return (f.check, f.category, f.start, f.end, f.action.value)
+
+
+def _assert_sound(text: str, chunks: Sequence[str], *extra: object, max_chars: int = 200) -> None:
+    assert "".join(chunks) == text
+    whole_pipeline = Pipeline([SentenceJudge(), *extra], policy_version="t")  # type: ignore[list-item]
+    whole = whole_pipeline.run(Stage.OUTPUT, text, CTX)
+    run = _stream(chunks, *extra, max_chars=max_chars)
+    assert run.stopped == whole.stops, (text, chunks, run.out)
+    # A refused whole text is not masked by the pipeline; what a stream released of it was.
+    masked = apply_masks(text, [f for f in whole.findings if f.action == Action.MASK], "*")
+    assert masked.startswith(run.out), (text, chunks, run.out, masked)
+    verdict = run.inspector.verdict()
+    assert verdict.text == run.out
+    assert verdict.action == whole.action
+    if whole.stops:
+        first_stop = min(f.start for f in whole.findings if f.action.stops)
+        assert len(run.out) <= first_stop, (text, chunks, run.out)
+        assert {_key(f) for f in verdict.findings if f.action.stops} <= {_key(f) for f in whole.findings}
+    else:
+        assert run.out == whole.text
+        assert sorted(map(_key, verdict.findings)) == sorted(map(_key, whole.findings))
+
+
+def _sized(text: str, sizes: list[int]) -> list[str]:
+    chunks, pos, i = [], 0, 0
+    while pos < len(text):
+        chunks.append(text[pos : pos + sizes[i % len(sizes)]])
+        pos, i = pos + sizes[i % len(sizes)], i + 1
+    return chunks
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+
+def test_a_sentence_is_released_once_judged_and_not_before() -> None:
+    judge = SentenceJudge()
+    insp = StreamInspector(Pipeline([judge], policy_version="t"), Stage.OUTPUT, CTX)
+    assert insp.feed("第一句").release == ""
+    assert insp.feed("。").release == ""  # a closing quote may still follow
+    assert insp.feed("第二").release == "第一句。"
+    assert judge.judged == [4]
+    assert insp.feed("句").release == ""
+    end = insp.finish()
+    assert end.release == "第二句" and not end.stopped
+    assert judge.judged == [4, 7]
+
+
+def test_a_refusal_at_a_later_sentence_stops_the_stream_there() -> None:
+    run = _stream(["好的。这是", "说明。坏", "事的做法。后面"])
+    assert run.stopped
+    assert run.out == "好的。这是说明。"  # released before the refusal: stays released
+    assert run.inspector.verdict().action == Action.REFUSE
+    assert [f.start for f in run.inspector.verdict().findings] == [8]
+
+
+def test_horizon_checks_and_sentence_checks_hold_back_together() -> None:
+    judge = SentenceJudge()
+    pipeline = Pipeline([judge, _deny()], policy_version="t")
+    insp = StreamInspector(pipeline, Stage.OUTPUT, CTX)
+    # The sentence has ended, but the deny-list's horizon (3) holds back the last two characters.
+    assert insp.feed("一句。二句。x违").release == "一句。二句。"
+    assert insp.feed("禁词").release == ""
+    assert insp.finish().stopped  # the match is settled at the end (nothing may extend it)
+    assert insp.verdict().action == Action.REFUSE
+
+
+def test_sentence_judging_needs_every_other_check_to_have_a_horizon() -> None:
+    whole_text = DenyListCheck("whole", ["x"], stages=[Stage.OUTPUT])
+    whole_text.horizon = None
+    judge = SentenceJudge()
+    insp = StreamInspector(Pipeline([judge, whole_text], policy_version="t"), Stage.OUTPUT, CTX)
+    assert insp.feed("一句。二句。三").release == ""
+    assert judge.judged == []  # no sentence judging while everything waits for the end anyway
+    assert insp.finish().release == "一句。二句。三"
+    assert judge.judged == [7]
+
+
+def test_a_long_sentence_is_judged_at_the_maximum_length() -> None:
+    run = _stream(["x" * 15, "y" * 10], max_chars=10)
+    assert run.judge.judged == [15, 25]
+    assert run.out == "x" * 15 + "y" * 10
+
+
+def test_masks_inside_a_judged_sentence_are_applied() -> None:
+    run = _stream(["电话13812", "345678。药", "品说明"], _pii())
+    assert not run.stopped
+    assert run.out == "电话138****5678。药品说明"
+    assert {f.category for f in run.inspector.verdict().findings} == {"A.5a", "A.4f"}
+
+
+def test_a_failing_sentence_check_fails_the_stream_closed() -> None:
+    class Broken(SentenceJudge):
+        def inspect(self, text: str, ctx: Context) -> list[Finding]:
+            raise RuntimeError("model gone")
+
+    insp = StreamInspector(Pipeline([Broken()], policy_version="t"), Stage.OUTPUT, CTX)
+    assert insp.feed("半句").release == ""
+    with pytest.raises(CheckFailed):
+        insp.feed("话。下一句")
+
+
+def test_judges_at_default_and_validation() -> None:
+    assert judges_at(_deny()) == "end"
+    assert judges_at(SentenceJudge()) == "sentence"
+    with_horizon = SentenceJudge()
+    with_horizon.horizon = 5
+    assert judges_at(with_horizon) == "end"  # a horizon is finer than sentences
+    wrong = SentenceJudge()
+    wrong.judges_at = "paragraph"
+    with pytest.raises(ValueError, match="judges_at"):
+        judges_at(wrong)
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+PARTS = st.sampled_from(
+    [*"。！？；…\n.,好的说明坏药x ", "3.14", "...", "违禁词", "abc", "13812345678", "好。"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(PARTS, max_size=30), st.lists(st.integers(1, 7), min_size=1, max_size=8))
+@example(["好。", "坏"], [1])
+@example(["说明", "药", "。", "x"], [2])
+def test_sentence_judge_alone(parts: list[str], sizes: list[int]) -> None:
+    text = "".join(parts)
+    for i in range(len(text) + 1):
+        _assert_sound(text, [text[:i], text[i:]])
+    _assert_sound(text, _sized(text, sizes))
+    _assert_sound(text, _sized(text, sizes), max_chars=5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(PARTS, max_size=24), st.lists(st.integers(1, 7), min_size=1, max_size=8))
+@example(["好。", "违禁词", "坏"], [2])
+@example(["138123", "45678", "。"], [3])
+def test_sentence_judge_with_horizon_checks(parts: list[str], sizes: list[int]) -> None:
+    text = "".join(parts)
+    for i in range(len(text) + 1):
+        _assert_sound(text, [text[:i], text[i:]], _deny(), _pii())
+    _assert_sound(text, _sized(text, sizes), _deny(), _pii())
+    _assert_sound(text, _sized(text, sizes), _deny(), _pii(), max_chars=4)
