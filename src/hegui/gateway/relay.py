@@ -24,7 +24,7 @@ from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.outputs import stream_echoes, strip_chunk
 from hegui.gateway.shapes import Shape
 from hegui.guard.stream import StreamInspector
-from hegui.guard.types import Action, Stage
+from hegui.guard.types import Action, Stage, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class StreamRelay:
         self.closed: set[int] = set()  # choices that got the label suffix
         self.whole_found: list[FieldFinding] = []  # findings in fields inspected whole (ids, unknown)
         self.whole_action = Action.ALLOW
+        self.whole_seen: dict[str, Verdict] = {}
         self.echoes = stream_echoes(exchange, shape, self.restorer is None)
         self.tail_echoes: dict[int, dict[str, list[Entry]]] = {}
 
@@ -152,10 +153,16 @@ class StreamRelay:
 
     def _whole(self, slot: AnswerSlot) -> None:
         """A field inspected as one piece, in the chunk that carries it (identifiers, unknown top-level
-        strings): a stopping finding stops the stream, a mask rewrites it."""
-        verdict = self.ex.run(Stage.OUTPUT, self.ex.restore(slot.text))
-        self.whole_found += [(field_name(slot.key), f) for f in verdict.findings]
-        self.whole_action = max(self.whole_action, verdict.action)
+        strings): a stopping finding stops the stream, a mask rewrites it. A value is inspected once per
+        stream (``model`` and ``system_fingerprint`` come with every chunk); the response id and the
+        requested model name are hegui's and the operator's own words and are not inspected."""
+        if slot.text in (self.ex.request_id, self.ex.model):
+            return
+        verdict = self.whole_seen.get(slot.text)
+        if verdict is None:
+            verdict = self.whole_seen[slot.text] = self.ex.run(Stage.OUTPUT, self.ex.restore(slot.text))
+            self.whole_found += [(field_name(slot.key), f) for f in verdict.findings]
+            self.whole_action = max(self.whole_action, verdict.action)
         if verdict.action.stops:
             self.stopped = True
         elif verdict.text != slot.text:
