@@ -216,7 +216,10 @@ IMAGE_REQUEST = obj(
 USAGE = FREE  # numbers; any string in it is inspected
 AUDIO_OUT = obj(
     id=WHOLE,
-    data=binary("speech of the transcript: released only when the transcript is released unchanged"),
+    data=binary(
+        "speech: in whole answers released only with its transcript released unchanged (speech cannot "
+        "be masked); dropped from streams while output checks are active"
+    ),
     expires_at=NUM,
     transcript=TEXT,
 )
@@ -243,7 +246,7 @@ ANSWER_MESSAGE = obj(
 )
 FINISH = enum("stop", "length", "tool_calls", "content_filter", "function_call")
 ANSWER_TOP: dict[str, Spec] = {
-    "id": WHOLE,
+    "id": Leaf(Kind.WHOLE, reason="replaced by hegui's response id"),
     "object": enum("chat.completion", "chat.completion.chunk", "text_completion"),
     "created": NUM,
     "model": MODEL,

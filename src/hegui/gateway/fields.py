@@ -318,3 +318,54 @@ def walk(spec: Spec, body: Any, *, request: bool) -> Walk:
     holder = [body]
     walker.walk(spec, body, (), _item_setter(holder, 0))
     return walker.out
+
+
+# -- description (docs/gateway.md's tables; a test keeps them in step) --------------------------------
+
+_WHAT = {
+    Kind.TEXT: "text: inspected",
+    Kind.WHOLE: "inspected whole",
+    Kind.ENUM: "enumerated: other values inspected whole",
+    Kind.MODEL: "model: routed (request), inspected whole unless the requested name (answer)",
+    Kind.NUMBER: "number (a string here is inspected)",
+    Kind.BINARY: "binary",
+    Kind.TOKENS: "token echo: [gateway] logprobs",
+    Kind.TOKEN_ID: "token id (digits), else refused",
+    Kind.REFUSED: "refused (400)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    path: str
+    what: str
+
+
+def rows(spec: Spec, path: str = "") -> list[Row]:
+    """The declared fields of ``spec`` as rows: ``messages[].tool_calls[].function.name`` → what it is.
+    Numbers and enumerations are left out (no text); variants are named ``<type>``."""
+    if isinstance(spec, Leaf):
+        if spec.kind in (Kind.NUMBER, Kind.ENUM):
+            return []
+        note = f" — {spec.reason}" if spec.reason else ""
+        return [Row(path, _WHAT[spec.kind] + note)]
+    if isinstance(spec, Tree):
+        return [Row(path, f"every string and key inspected — {spec.why}")]
+    if isinstance(spec, Obj):
+        return [r for k, v in spec.fields.items() for r in rows(v, f"{path}.{k}" if path else k)]
+    if isinstance(spec, Arr):
+        return rows(spec.item, f"{path}[]")
+    if isinstance(spec, Map):
+        return rows(spec.key, f"{path}{{key}}") + rows(spec.value, f"{path}{{value}}")
+    if isinstance(spec, Either):
+        out: list[Row] = []
+        for branch in (spec.str_, spec.list_, spec.obj, spec.num):
+            if branch is not None:
+                out += rows(branch, path)
+        return out
+    out = []
+    for tag, variant in spec.variants.items():
+        out += rows(variant, f"{path}<{tag}>")
+    if spec.default is not None:
+        out += rows(spec.default, f"{path}<other>")
+    return out
