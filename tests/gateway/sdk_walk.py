@@ -15,7 +15,7 @@ from typing import Any
 import pydantic
 import typing_extensions
 
-from hegui.gateway.fields import Arr, Either, Kind, Leaf, Map, Obj, Spec, Tagged, Tree
+from hegui.gateway.fields import Arr, Counts, Either, Kind, Leaf, Map, Obj, Spec, Tagged, Tree
 
 #: Leaf kinds that account for a free string: inspected, or refused/dropped/released by a stated rule.
 STRING_KINDS = {Kind.TEXT, Kind.WHOLE, Kind.ENUM, Kind.MODEL, Kind.BINARY, Kind.TOKENS, Kind.REFUSED}
@@ -108,7 +108,7 @@ def _one(spec: Spec | None, tp: Any, path: str, seen: frozenset[Any]) -> list[st
         return []
     if spec is None:
         return [f"{path}: not declared ({tp!r})"]
-    if isinstance(spec, Tree):
+    if isinstance(spec, Tree | Counts):
         return []  # every string in it is inspected
     if isinstance(spec, Leaf) and spec.kind in (Kind.TOKENS, Kind.REFUSED, Kind.BINARY):
         return []  # the whole value is refused, dropped or handled by its rule

@@ -375,3 +375,15 @@ def test_escaped_tool_arguments_are_inspected_and_sent_as_characters() -> None:
     assert T in body["messages"][0]["tool_calls"][0]["function"]["arguments"]  # what the upstream receives
     not_json = {"messages": [{"role": "assistant", "function_call": {"name": "f", "arguments": "{\\u6f14"}}]}
     assert request_slots(fm.CHAT.request, not_json)[1].text == "{\\u6f14"
+
+
+def test_usage_counts_pass_and_strings_in_them_are_inspected() -> None:
+    usage = {"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": 0}, "vendor_extra_tokens": 2}
+    answer: dict[str, Any] = {"choices": [], "usage": usage}
+    assert answer_slots(fm.CHAT.answer, answer, "message") == []
+    answer["usage"] = usage | {"note": T, T: 1, "details": {"Odd Key": 3}}
+    assert {s.key for s in answer_slots(fm.CHAT.answer, answer, "message")} == {
+        (None, "usage.note"),
+        (None, f"usage.{T}"),
+        (None, "usage.details.Odd Key"),
+    }

@@ -15,6 +15,7 @@ from hegui.gateway.fields import (
     TEXT,
     WHOLE,
     Arr,
+    Counts,
     Either,
     Kind,
     Leaf,
@@ -213,7 +214,7 @@ IMAGE_REQUEST = obj(
 
 # -- answers ----------------------------------------------------------------------------------------
 
-USAGE = FREE  # numbers; any string in it is inspected
+USAGE = Counts()
 AUDIO_OUT = obj(
     id=WHOLE,
     data=binary(
@@ -307,7 +308,7 @@ IMAGE_ANSWER = obj(
     quality=enum("low", "medium", "high"),
     size=enum("1024x1024", "1024x1536", "1536x1024"),
     usage=USAGE,
-    svg_usage=FREE,
+    svg_usage=USAGE,
     safety_identifier=WHOLE,
     data=Arr(
         obj(

@@ -14,6 +14,7 @@ This module knows nothing of HTTP; it raises `FieldRefused`, which the routes tu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -103,7 +104,15 @@ class Tree:
     why: str = ""
 
 
-Spec = Leaf | Obj | Arr | Map | Either | Tagged | Tree
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Token counts (``usage``): numbers, in objects nested to any depth. Keys that are snake_case
+    names (``prompt_tokens``, ``cached_tokens``: vendors add their own) are taken as names and not run
+    through the checks, which would otherwise see a dozen of them with every answer; any other key and
+    any string value is inspected."""
+
+
+Spec = Leaf | Obj | Arr | Map | Either | Tagged | Tree | Counts
 
 TEXT = Leaf(Kind.TEXT)
 WHOLE = Leaf(Kind.WHOLE)
@@ -211,7 +220,7 @@ class Walker:
                 if sub is None:
                     self.fallback(item, (*path, key), _item_setter(value, key))
                     self._key(value, key, path)
-                else:
+                elif not _settled(sub, item):
                     self.walk(sub, item, (*path, key), _item_setter(value, key))
         elif isinstance(spec, Arr):
             if not isinstance(value, list):
@@ -243,8 +252,23 @@ class Walker:
             if chosen is None:
                 return self.fallback(value, path, set_)
             self.walk(chosen, value, path, set_)
+        elif isinstance(spec, Counts):
+            self._counts(value, path, set_)
         else:  # Tree
             self.fallback(value, path, set_, declared=True)
+        return None
+
+    def _counts(self, value: Any, path: Path, set_: Callable[[Any], None]) -> None:
+        if not isinstance(value, dict):
+            return self.fallback(value, path, set_, declared=True)
+        for key, item in value.items():
+            if isinstance(item, dict):
+                self._counts(item, (*path, key), _item_setter(value, key))
+            elif not _settled(NUM, item):
+                self.fallback(item, (*path, key), _item_setter(value, key), declared=True)
+        for key in list(value):
+            if not _COUNT_NAME.fullmatch(key):
+                self._key(value, key, path)
         return None
 
     def _leaf(
@@ -300,6 +324,22 @@ class Walker:
                 self.fallback(item, (*path, i), _item_setter(value, i), declared=declared)
 
 
+_COUNT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_PLAIN = (Kind.TEXT, Kind.WHOLE, Kind.ENUM, Kind.MODEL, Kind.NUMBER)
+
+
+def _settled(spec: Spec, value: Any) -> bool:
+    """A fast path (every stream chunk is walked): a null, a number under a plain leaf, a known enum
+    value. These carry no text, so walking them would only cost time."""
+    if value is None:
+        return True
+    if type(spec) is not Leaf or spec.kind not in _PLAIN:
+        return False
+    if type(value) in (int, float, bool):
+        return True
+    return spec.kind == Kind.ENUM and type(value) is str and value in spec.values
+
+
 def _branch(spec: Either, value: Any) -> Spec | None:
     if isinstance(value, str):
         return spec.str_
@@ -351,6 +391,8 @@ def rows(spec: Spec, path: str = "") -> list[Row]:
         return [Row(path, _WHAT[spec.kind] + note)]
     if isinstance(spec, Tree):
         return [Row(path, f"every string and key inspected — {spec.why}")]
+    if isinstance(spec, Counts):
+        return [Row(path, "counts: numbers; strings and keys that are not snake_case names inspected")]
     if isinstance(spec, Obj):
         return [r for k, v in spec.fields.items() for r in rows(v, f"{path}.{k}" if path else k)]
     if isinstance(spec, Arr):
