@@ -660,3 +660,52 @@ def test_streamed_logprobs_never_carry_held_back_or_refused_text(
     assert finish == "content_filter"
     assert TERM[0] not in content
     assert TERM[0] not in "".join(tokens)
+
+
+# -- masks reach every field ----------------------------------------------------------------------------
+
+
+def test_a_masked_term_is_masked_in_any_request_field_before_it_is_sent(released: Gateway) -> None:
+    before = upstream_lines(released)
+    client(released).chat.completions.create(
+        model="fake-model",
+        messages=[{"role": "user", "content": "hi", "name": f"n{MASKED}"}],
+        tools=[_tool(description=f"call {MASKED}")],  # type: ignore[list-item]
+        extra_body={"x_note": {"k": MASKED}},
+    )
+    lines = released.upstream_log.read_text(encoding="utf-8").splitlines()[before:]
+    assert len(lines) == 1
+    assert MASKED not in lines[0]
+    sent = json.loads(lines[0])
+    assert sent["messages"][0]["name"] == "n" + "*" * len(MASKED)
+    assert sent["tools"][0]["function"]["description"] == "call " + "*" * len(MASKED)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_a_masked_term_is_masked_in_answer_fields(released: Gateway, stream: bool) -> None:
+    if not stream:
+        upstream_answer = _answer(
+            {"content": None, "refusal": f"号码{MASKED}", "tool_calls": _call(arguments=MASKED)}
+        )
+        raw = client(released).chat.completions.with_raw_response.create(
+            model="fake-model", messages=USER, extra_body={"x_script": script(answer=upstream_answer)}
+        )
+        message = raw.parse().choices[0].message
+        assert MASKED not in raw.http_response.text
+        assert message.refusal == "号码" + "*" * len(MASKED)
+        return
+    events = [*_split("refusal", f"号码{MASKED}。", 5)[:-1], *_split("tool_calls.arguments", MASKED, 4)[1:]]
+    stream_ = client(released).chat.completions.create(
+        model="fake-model", messages=USER, stream=True, extra_body={"x_script": script(events=events)}
+    )
+    refusal, arguments, finish = "", "", None
+    for chunk in stream_:
+        assert MASKED not in chunk.model_dump_json()
+        for choice in chunk.choices:
+            refusal += choice.delta.refusal or ""
+            for call in choice.delta.tool_calls or []:
+                arguments += (call.function.arguments or "") if call.function else ""
+            finish = choice.finish_reason or finish
+    assert finish == "stop"
+    assert refusal == "号码" + "*" * len(MASKED) + "。"
+    assert arguments == "*" * len(MASKED)
