@@ -709,3 +709,53 @@ def test_a_masked_term_is_masked_in_answer_fields(released: Gateway, stream: boo
     assert finish == "stop"
     assert refusal == "号码" + "*" * len(MASKED) + "。"
     assert arguments == "*" * len(MASKED)
+
+
+def test_completions_suffix_is_refused_in_a_stream(gateway: Gateway) -> None:
+    before = upstream_lines(gateway)
+    finish, rid = None, ""
+    for chunk in client(gateway).completions.create(
+        model="fake-model", prompt="hi", stream=True, extra_body={"suffix": f"x{TERM}"}
+    ):
+        rid = chunk.id
+        finish = chunk.choices[0].finish_reason or finish if chunk.choices else finish
+    assert finish == "content_filter"
+    assert audit(gateway, rid) == [("input", "refuse")]
+    assert upstream_lines(gateway) == before
+
+
+@pytest.mark.parametrize("gw_name", ["default", "released"])
+def test_streamed_completion_logprobs_never_carry_held_back_or_refused_text(
+    gateway: Gateway, released: Gateway, gw_name: str
+) -> None:
+    text = f"{PREFIX}{TERM}后文"
+    pieces = [text[i : i + 3] for i in range(0, len(text), 3)]
+    base = {"id": "cmpl-up", "object": "text_completion", "created": 1, "model": "fake-model"}
+
+    def choice(piece: str, finish: str | None = None) -> dict[str, Any]:
+        lp = {"tokens": [piece], "token_logprobs": [-0.1], "top_logprobs": [{TERM: -1.0}], "text_offset": [0]}
+        return {"index": 0, "text": piece, "finish_reason": finish, "logprobs": lp if piece else None}
+
+    events = [base | {"choices": [choice(p)]} for p in pieces] + [base | {"choices": [choice("", "stop")]}]
+    gw = released if gw_name == "released" else gateway
+    out, tokens, finish = "", [], None
+    for chunk in client(gw).completions.create(
+        model="fake-model",
+        prompt="hi",
+        stream=True,
+        logprobs=1,
+        extra_body={"x_script": script(events=events)},
+    ):
+        assert TERM not in chunk.model_dump_json()
+        for c in chunk.choices:
+            out += c.text
+            if c.logprobs is not None:
+                tokens += c.logprobs.tokens or []
+            assert out.startswith("".join(tokens))
+            finish = c.finish_reason or finish
+    assert finish == "content_filter"
+    assert TERM[0] not in out + "".join(tokens)
+    if gw_name == "released":
+        assert tokens, "released text carries its entries"
+    else:
+        assert tokens == []

@@ -233,10 +233,13 @@ class Exchange:
             if verdict.action == Action.MASK and slot.set is not None:
                 slot.set(verdict.text)
         turns = [Piece(f"recent_user_turns[{i}]", t) for i, t in enumerate(recent_turns)]
+        joined: set[tuple[str, str]] = set()  # the same split seen by both joins counts once
         for pieces in ([Piece(s.field, s.text) for s in slots], turns):
             for field, f in crossing(lambda text: self.run(Stage.INPUT, text), pieces):
-                found.append((field, f))
-                action = max(action, f.action)
+                if (f.check, f.evidence) not in joined:
+                    joined.add((f.check, f.evidence))
+                    found.append((field, f))
+                    action = max(action, f.action)
         for _, f in found:
             self.state.metrics.decision("input", f.action.value, [f])
         if not found:
