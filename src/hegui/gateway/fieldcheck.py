@@ -74,8 +74,10 @@ def slot_key(path: Path, container: str | None) -> SlotKey:
     return (None, render(path))
 
 
-def answer_slots(spec: Spec, body: dict[str, Any], container: str | None) -> list[AnswerSlot]:
-    return [_slot(t, container) for t in walk(spec, body, request=False).texts]
+def answer_slots(
+    spec: Spec, body: dict[str, Any], container: str | None, known: frozenset[str] = frozenset()
+) -> list[AnswerSlot]:
+    return [_slot(t, container) for t in walk(spec, body, request=False, known=known).texts]
 
 
 def _slot(t: Text, container: str | None) -> AnswerSlot:

@@ -203,8 +203,9 @@ class Walker:
     that order (a key's setter renames the key).
     """
 
-    def __init__(self, *, request: bool) -> None:
+    def __init__(self, *, request: bool, known: frozenset[str] = frozenset()) -> None:
         self.request = request
+        self.known = known  # identifiers that are hegui's or the operator's own (response id, model)
         self.out = Walk()
 
     def walk(self, spec: Spec, value: Any, path: Path, set_: Callable[[Any], None]) -> None:
@@ -220,6 +221,9 @@ class Walker:
                 if sub is None:
                     self.fallback(item, (*path, key), _item_setter(value, key))
                     self._key(value, key, path)
+                elif type(item) is str and type(sub) is Leaf and sub.kind is Kind.TEXT:
+                    # the common case (content, arguments), without the general dispatch
+                    self.out.texts.append(Text((*path, key), item, _item_setter(value, key), Kind.TEXT))
                 elif not _settled(sub, item):
                     self.walk(sub, item, (*path, key), _item_setter(value, key))
         elif isinstance(spec, Arr):
@@ -291,6 +295,8 @@ class Walker:
             self.fallback(value, path, set_)
         elif kind == Kind.TEXT:
             self.out.texts.append(Text(path, value, set_, Kind.WHOLE if is_key else Kind.TEXT))
+        elif value in self.known and kind in (Kind.WHOLE, Kind.MODEL):
+            return
         elif (
             (kind in (Kind.WHOLE, Kind.MODEL) and not (kind == Kind.MODEL and self.request))
             or (kind == Kind.ENUM and value not in spec.values)
@@ -352,9 +358,10 @@ def _branch(spec: Either, value: Any) -> Spec | None:
     return None
 
 
-def walk(spec: Spec, body: Any, *, request: bool) -> Walk:
-    """The texts, echoes and binary fields of ``body`` under ``spec``; raises FieldRefused (request)."""
-    walker = Walker(request=request)
+def walk(spec: Spec, body: Any, *, request: bool, known: frozenset[str] = frozenset()) -> Walk:
+    """The texts, echoes and binary fields of ``body`` under ``spec``; raises FieldRefused (request).
+    ``known``: identifier values not to inspect (hegui's response id, the requested model name)."""
+    walker = Walker(request=request, known=known)
     holder = [body]
     walker.walk(spec, body, (), _item_setter(holder, 0))
     return walker.out

@@ -34,9 +34,7 @@ def inspect_answer(ex: Exchange, shape: Shape, answer: dict[str, Any]) -> tuple[
     action, found = Action.ALLOW, []
     released: dict[SlotKey, str | None] = {}
     pieces: dict[Any, list[Piece]] = {}
-    for slot in shape.response_slots(answer):
-        if slot.whole and slot.text in (ex.request_id, ex.model):
-            continue  # hegui's own id, the operator's model name
+    for slot in shape.response_slots(answer, frozenset((ex.request_id, ex.model))):
         text = ex.restore(slot.text)  # the user's own values back, before the output stage
         verdict = ex.run(Stage.OUTPUT, text)
         name = field_name(slot.key)

@@ -64,6 +64,7 @@ class StreamRelay:
         self.whole_found: list[FieldFinding] = []  # findings in fields inspected whole (ids, unknown)
         self.whole_action = Action.ALLOW
         self.whole_seen: dict[str, Verdict] = {}
+        self.known = frozenset((exchange.request_id, exchange.model))
         self.echoes = stream_echoes(exchange, shape, self.restorer is None)
         self.tail_echoes: dict[int, dict[str, list[Entry]]] = {}
 
@@ -82,7 +83,7 @@ class StreamRelay:
         choices = [c for c in chunk.get("choices") or [] if isinstance(c, dict)]
         strip_chunk(chunk, choices, self.echoes)
         echoed: dict[int, dict[str, list[Entry]]] = {}
-        for slot in self.shape.chunk_slots(chunk):
+        for slot in self.shape.chunk_slots(chunk, self.known):
             if slot.whole or slot.key[0] is None:
                 self._whole(slot)
             else:
@@ -156,8 +157,6 @@ class StreamRelay:
         strings): a stopping finding stops the stream, a mask rewrites it. A value is inspected once per
         stream (``model`` and ``system_fingerprint`` come with every chunk); the response id and the
         requested model name are hegui's and the operator's own words and are not inspected."""
-        if slot.text in (self.ex.request_id, self.ex.model):
-            return
         verdict = self.whole_seen.get(slot.text)
         if verdict is None:
             verdict = self.whole_seen[slot.text] = self.ex.run(Stage.OUTPUT, self.ex.restore(slot.text))

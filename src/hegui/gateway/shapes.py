@@ -22,11 +22,13 @@ class ChatShape:
     id_prefix = "chatcmpl-"
     content_field = "content"
 
-    def response_slots(self, response: dict[str, Any]) -> list[AnswerSlot]:
-        return answer_slots(fieldmap.CHAT_ANSWER, response, "message")
+    def response_slots(
+        self, response: dict[str, Any], known: frozenset[str] = frozenset()
+    ) -> list[AnswerSlot]:
+        return answer_slots(fieldmap.CHAT_ANSWER, response, "message", known)
 
-    def chunk_slots(self, chunk: dict[str, Any]) -> list[AnswerSlot]:
-        return answer_slots(fieldmap.CHAT_CHUNK, chunk, "delta")
+    def chunk_slots(self, chunk: dict[str, Any], known: frozenset[str] = frozenset()) -> list[AnswerSlot]:
+        return answer_slots(fieldmap.CHAT_CHUNK, chunk, "delta", known)
 
     def tail_choice(self, key: SlotKey, text: str) -> dict[str, Any]:
         """A chunk choice that carries ``text`` in the slot ``key``."""
@@ -78,11 +80,13 @@ class CompletionShape:
     id_prefix = "cmpl-"
     content_field = "text"
 
-    def response_slots(self, response: dict[str, Any]) -> list[AnswerSlot]:
-        return answer_slots(fieldmap.COMPLETION_ANSWER, response, None)
+    def response_slots(
+        self, response: dict[str, Any], known: frozenset[str] = frozenset()
+    ) -> list[AnswerSlot]:
+        return answer_slots(fieldmap.COMPLETION_ANSWER, response, None, known)
 
-    def chunk_slots(self, chunk: dict[str, Any]) -> list[AnswerSlot]:
-        return self.response_slots(chunk)
+    def chunk_slots(self, chunk: dict[str, Any], known: frozenset[str] = frozenset()) -> list[AnswerSlot]:
+        return self.response_slots(chunk, known)
 
     def tail_choice(self, key: SlotKey, text: str) -> dict[str, Any]:
         return {"index": key[0], "finish_reason": None, "logprobs": None} | nest(key[1], text)
