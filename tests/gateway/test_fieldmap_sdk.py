@@ -101,3 +101,10 @@ def test_the_meta_test_fails_when_a_field_is_removed_from_the_map(
     _, spec, sdk_type = next(p for p in PAIRS if p[0] == name)
     problems = uncovered(without(spec, *path), sdk_type)
     assert any(expected in p for p in problems), problems
+
+
+def test_every_exposed_model_endpoint_has_a_field_map(make_client: Any) -> None:
+    """A route added under /v1 that takes a body (responses, messages, …) needs its map first."""
+    app = make_client().app
+    posted = {r.path for r in app.routes if r.path.startswith("/v1/") and "POST" in getattr(r, "methods", ())}
+    assert posted == {e.path for e in fm.ENDPOINTS}

@@ -325,13 +325,16 @@ class EndpointMap:
     """The maps of one endpoint: its request, its whole answer and, if it streams, its chunks."""
 
     name: str
+    path: str
     request: Spec
     answer: Spec
     chunk: Spec | None = None
 
 
-CHAT = EndpointMap("chat.completions", CHAT_REQUEST, CHAT_ANSWER, CHAT_CHUNK)
-COMPLETIONS = EndpointMap("completions", COMPLETION_REQUEST, COMPLETION_ANSWER, COMPLETION_ANSWER)
-EMBEDDINGS = EndpointMap("embeddings", EMBEDDING_REQUEST, EMBEDDING_ANSWER)
-IMAGES = EndpointMap("images.generations", IMAGE_REQUEST, IMAGE_ANSWER)
+CHAT = EndpointMap("chat.completions", "/v1/chat/completions", CHAT_REQUEST, CHAT_ANSWER, CHAT_CHUNK)
+COMPLETIONS = EndpointMap(
+    "completions", "/v1/completions", COMPLETION_REQUEST, COMPLETION_ANSWER, COMPLETION_ANSWER
+)
+EMBEDDINGS = EndpointMap("embeddings", "/v1/embeddings", EMBEDDING_REQUEST, EMBEDDING_ANSWER)
+IMAGES = EndpointMap("images.generations", "/v1/images/generations", IMAGE_REQUEST, IMAGE_ANSWER)
 ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES)
