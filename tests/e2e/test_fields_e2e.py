@@ -759,3 +759,29 @@ def test_streamed_completion_logprobs_never_carry_held_back_or_refused_text(
         assert tokens, "released text carries its entries"
     else:
         assert tokens == []
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_a_term_split_across_two_answer_fields_stops_the_answer(gateway: Gateway, stream: bool) -> None:
+    if not stream:
+        upstream_answer = _answer({"content": "前文演示", "refusal": "违禁词后文"})
+        raw = client(gateway).chat.completions.with_raw_response.create(
+            model="fake-model", messages=USER, extra_body={"x_script": script(answer=upstream_answer)}
+        )
+        assert raw.parse().choices[0].finish_reason == "content_filter"
+        assert "演示" not in raw.http_response.text
+        return
+    events = [
+        _chunk({"role": "assistant"}),
+        _chunk({"content": "前文演示"}),
+        _chunk({"refusal": "违禁词后文"}),
+        _chunk({}, "stop"),
+    ]
+    dumped, finish, rid = _dump(
+        client(gateway).chat.completions.create(
+            model="fake-model", messages=USER, stream=True, extra_body={"x_script": script(events=events)}
+        )
+    )
+    assert finish == "content_filter"
+    assert "演示" not in dumped and "违禁词" not in dumped  # both ends were still held back
+    assert audit(gateway, rid) == [("input", "allow"), ("output", "refuse")]

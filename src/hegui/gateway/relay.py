@@ -20,6 +20,7 @@ from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError, U
 from hegui.gateway.echoes import Entry
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fieldcheck import AnswerSlot, SlotKey, field_name
+from hegui.gateway.joined import Piece, crossing
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.outputs import stream_echoes, strip_chunk
 from hegui.gateway.shapes import Shape
@@ -64,6 +65,7 @@ class StreamRelay:
         self.whole_found: list[FieldFinding] = []  # findings in fields inspected whole (ids, unknown)
         self.whole_action = Action.ALLOW
         self.whole_seen: dict[str, Verdict] = {}
+        self.joined_choices: set[int] = set()
         self.known = frozenset((exchange.request_id, exchange.model))
         self.echoes = stream_echoes(exchange, shape, self.restorer is None)
         self.tail_echoes: dict[int, dict[str, list[Entry]]] = {}
@@ -110,6 +112,9 @@ class StreamRelay:
                         return None
                     if released:
                         tails.append((key, released))
+            self._join_choice(idx)
+            if self.stopped:
+                return None
             tails += self._suffix(idx)
         if finishing:
             head, end = self._split_finish(chunk, choices)
@@ -191,9 +196,26 @@ class StreamRelay:
                 return
             if released:
                 tails.append((key, released))
+        for idx in sorted({key[0] for key in self.inspectors}):
+            self._join_choice(idx)
+            if self.stopped:
+                return
         for idx in sorted(self.begun):  # choices the upstream never finished
             tails += self._suffix(idx)
         self.deferred[:0] = self._tail_chunks(tails)
+
+    def _join_choice(self, idx: int) -> None:
+        """At the end of a choice, before its held-back tails leave: its fields joined (joined.py), so a
+        term split across two fields (the end of one, the start of the next) stops the stream; the
+        parts still held back are then never sent."""
+        if idx in self.joined_choices:
+            return
+        self.joined_choices.add(idx)
+        pieces = [Piece(field_name(k), i.verdict().text) for k, i in self.inspectors.items() if k[0] == idx]
+        for name, f in crossing(lambda text: self.ex.run(Stage.OUTPUT, text), pieces):
+            self.whole_found.append((name, f))
+            self.whole_action = max(self.whole_action, f.action)
+            self.stopped = True
 
     def _finish(self, key: SlotKey, insp: StreamInspector) -> str:
         """End one slot: the restorer's held-back tail through the inspector, then the inspector's."""
