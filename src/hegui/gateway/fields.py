@@ -211,21 +211,33 @@ class Walker:
     def walk(self, spec: Spec, value: Any, path: Path, set_: Callable[[Any], None]) -> None:
         if value is None:
             return None
-        if isinstance(spec, Leaf):
+        if type(spec) is Leaf:
             self._leaf(spec, value, path, set_)
-        elif isinstance(spec, Obj):
+        elif type(spec) is Obj:
             if not isinstance(value, dict):
                 return self.fallback(value, path, set_)
+            fields = spec.fields
             for key, item in value.items():
-                sub = spec.fields.get(key)
+                sub = fields.get(key)
                 if sub is None:
                     self.fallback(item, (*path, key), _item_setter(value, key))
                     self._key(value, key, path)
-                elif type(item) is str and type(sub) is Leaf and sub.kind is Kind.TEXT:
-                    # the common case (content, arguments), without the general dispatch
-                    self.out.texts.append(Text((*path, key), item, _item_setter(value, key), Kind.TEXT))
-                elif not _settled(sub, item):
-                    self.walk(sub, item, (*path, key), _item_setter(value, key))
+                    continue
+                # fast paths (every stream chunk is walked): nulls, numbers and known enum values under
+                # plain leaves carry no text; a text leaf holding a string needs no dispatch
+                if item is None:
+                    continue
+                if type(sub) is Leaf:
+                    kind, item_type = sub.kind, type(item)
+                    if item_type is str:
+                        if kind is Kind.TEXT:
+                            self.out.texts.append(Text((*path, key), item, _item_setter(value, key), kind))
+                            continue
+                        if kind is Kind.ENUM and item in sub.values:
+                            continue
+                    elif item_type in _NUMBERS and kind in _PLAIN:
+                        continue
+                self.walk(sub, item, (*path, key), _item_setter(value, key))
         elif isinstance(spec, Arr):
             if not isinstance(value, list):
                 return self.fallback(value, path, set_)
@@ -331,7 +343,8 @@ class Walker:
 
 
 _COUNT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_PLAIN = (Kind.TEXT, Kind.WHOLE, Kind.ENUM, Kind.MODEL, Kind.NUMBER)
+_PLAIN = frozenset((Kind.TEXT, Kind.WHOLE, Kind.ENUM, Kind.MODEL, Kind.NUMBER))
+_NUMBERS = frozenset((int, float, bool))
 
 
 def _settled(spec: Spec, value: Any) -> bool:
