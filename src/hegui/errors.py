@@ -15,6 +15,9 @@
     ├── UpstreamError               502  the model server failed or answered badly
     │   ├── UpstreamUnavailable     502  connection refused, or the circuit breaker is open
     │   ├── UpstreamRejected        the upstream's own 4xx, passed on with its status
+    │   ├── UpstreamMalformed       502  an answer or chunk not of the shape its API gives
+    │   ├── UpstreamIncomplete      502  a stream that closed without its end (``[DONE]``)
+    │   ├── MediaFetchRefused       502  an image URL in an answer the fetch policy does not allow
     │   └── UpstreamTimeout         504  no answer within the configured timeout
     ├── CheckFailed                 500  a check raised; the request is refused, never passed unchecked
     ├── StorageError                503  the database could not record a decision; nothing is sent
@@ -148,6 +151,26 @@ class UpstreamRejected(UpstreamError):
 
     def status(self) -> int:
         return self.upstream_status
+
+
+class UpstreamMalformed(UpstreamError):
+    """A 200 whose body or chunk is not of the shape the API gives (HTML, invalid JSON, ``{"choices": 5}``,
+    a whole answer where a stream was asked): nothing of it is released."""
+
+    code = "upstream_malformed"
+
+
+class UpstreamIncomplete(UpstreamError):
+    """A stream that ended without ``data: [DONE]``: what arrived may be a truncated answer."""
+
+    code = "upstream_incomplete"
+
+
+class MediaFetchRefused(UpstreamError):
+    """An image URL in an upstream's answer that the media fetch policy does not allow (address, size,
+    scheme, redirects)."""
+
+    code = "media_fetch_refused"
 
 
 class UpstreamTimeout(UpstreamError):

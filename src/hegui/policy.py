@@ -8,6 +8,7 @@ same without starting.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -67,6 +68,56 @@ class GatewayPolicy(_Strict):
         description='In a stream, checks that judge at sentence ends (judges_at = "sentence") judge a '
         "sentence longer than this anyway, so that text without punctuation is not held back to the end.",
     )
+    request_deadline: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description="Longest time, in seconds, for the whole of one upstream answer, streamed or not; a "
+        "stream still running then ends with an upstream_timeout error event.",
+    )
+    stream_idle_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="Longest wait, in seconds, between two data events of a stream. SSE comments "
+        "(`: ping`) do not reset it: a keep-alive proves the connection, not the generation.",
+    )
+    max_n: int = Field(10, ge=1, le=16, description="Largest `n` (choices or images) a request may ask for.")
+    max_image_side: int = Field(
+        4096, ge=16, le=65536, description="Largest width or height in an image request's `size`."
+    )
+    max_answer_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024,
+        description="Largest upstream answer read, a whole body or all of a stream; past it the answer is "
+        "refused (upstream_malformed) instead of filling the gateway's memory.",
+    )
+    media_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        description="Largest image the gateway downloads from a URL in an upstream's answer; reading "
+        "stops past it.",
+    )
+    media_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Longest time, in seconds, for one image download (all hops)."
+    )
+    media_max_redirects: int = Field(
+        3, ge=0, le=10, description="Redirects followed per image download; each hop is checked again."
+    )
+    media_allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) an image URL may point into although they are private, loopback or "
+        "link-local; empty: only public addresses, plus the upstream's own origin.",
+    )
+
+    @model_validator(mode="after")
+    def _networks(self) -> GatewayPolicy:
+        for net in self.media_allow_networks:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"media_allow_networks: {net!r} is not a network: {exc}") from None
+        return self
 
 
 class UpstreamPolicy(_Strict):

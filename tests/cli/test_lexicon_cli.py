@@ -56,19 +56,49 @@ def test_bad_format_is_exit_2(tags: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "code", "action"), [("这是违\u200b禁词", 1, "refuse"), ("你好", 0, "allow")]
+    ("text", "extra", "code", "action", "tier"),
+    [
+        ("这是违\u200b禁词", ["--lexicon-tier-default", "red-line"], 1, "refuse", "red-line"),
+        ("这是违\u200b禁词", [], 0, "label", "topic"),  # default: an unreviewed term is evidence
+        ("你好", [], 0, "allow", None),
+    ],
 )
-def test_check_with_lexicon(tags: Path, text: str, code: int, action: str) -> None:
-    result = runner.invoke(
-        app, ["check", "--lexicon", str(tags), "--lexicon-format", "tags", "--json", "-"], input=text
-    )
+def test_check_with_lexicon(
+    tags: Path, text: str, extra: list[str], code: int, action: str, tier: str
+) -> None:
+    args = ["check", "--lexicon", str(tags), "--lexicon-format", "tags", *extra, "--json", "-"]
+    result = runner.invoke(app, args, input=text)
     assert result.exit_code == code, result.output
     verdict = json.loads(result.output)
     assert verdict["action"] == action
-    if code:
+    if tier:
         assert [
-            (f["check"], f["category"], f["start"], f["end"], f["evidence"]) for f in verdict["findings"]
-        ] == [("cli-lexicon", "A.1f", 2, 6, "违\u200b禁词")]
+            (f["check"], f["category"], f["start"], f["end"], f["evidence"], f["tier"])
+            for f in verdict["findings"]
+        ] == [("cli-lexicon", "A.1f", 2, 6, "违\u200b禁词", tier)]
+
+
+def test_check_with_lexicon_tiers(tmp_path: Path, tags: Path) -> None:
+    tiers = tmp_path / "tiers.csv"
+    tiers.write_text("term,tier\n违禁词,red-line\n测试词,noise\n", encoding="utf-8")
+    args = [
+        "check",
+        "--lexicon",
+        str(tags),
+        "--lexicon-format",
+        "tags",
+        "--lexicon-tiers",
+        str(tiers),
+        "--json",
+    ]
+    refused = runner.invoke(app, [*args, "违禁词和测试词"])
+    assert refused.exit_code == 1, refused.output
+    assert [(f["evidence"], f["tier"]) for f in json.loads(refused.output)["findings"]] == [
+        ("违禁词", "red-line")
+    ]
+    bad = runner.invoke(app, [*args, "--lexicon-tier-default", "maybe", "x"])
+    assert bad.exit_code == 2
+    assert "--lexicon-tier-default must be red-line, topic, auto, not 'maybe'" in bad.output
 
 
 def test_check_with_the_shared_lexicon(shared_data: Path) -> None:
@@ -129,7 +159,7 @@ def test_calibrate_writes_overrides_and_summarizes(tmp_path: Path, tags: Path, c
     ("extra", "message"),
     [
         (["--text-column", "TEXT"], "--text-column 'TEXT' is not a column of"),
-        (["--unsafe-value", "2"], "row 2: label '1' is neither --safe-value '0' nor --unsafe-value '2'"),
+        (["--unsafe-value", "2"], "row 2: label '1' is neither a --safe-value (0) nor an --unsafe-value (2)"),
         (["--to", "refuse"], "the target action must not stop the text"),
         (["--to", "nope"], "--to must be one of"),
         (["--category-action", "A.9=label"], "--category-action takes RISK_ID=ACTION"),

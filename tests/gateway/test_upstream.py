@@ -131,3 +131,61 @@ def test_open_circuit_answers_at_once_without_calling() -> None:
     with pytest.raises(UpstreamUnavailable, match="circuit is open"):
         run(up.post_json("/x", {}))
     assert calls == 2
+
+
+# -- answers that are not of their API's shape (issue 11, part 4) ------------------------------------
+
+WHOLE = {"choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]}
+
+
+def gateway_upstream(handler: Any, **gateway: Any) -> Upstream:
+    from hegui.policy import GatewayPolicy
+
+    policy = UpstreamPolicy(name="u", type="openai", base_url="http://u.invalid/v1", models=["m"])
+    return Upstream(policy, "CN", httpx.MockTransport(handler), GatewayPolicy(**gateway))
+
+
+def test_a_bad_whole_answer_is_malformed_and_counts_as_a_failure() -> None:
+    from hegui.errors import UpstreamMalformed
+
+    up = gateway_upstream(lambda r: httpx.Response(200, json={"choices": "zzz"}))
+    with pytest.raises(UpstreamMalformed, match="choices"):
+        run(up.post_json("/chat/completions", {}))
+    assert up.breaker._failures == 1
+
+
+def test_a_whole_answer_over_the_answer_limit_is_refused() -> None:
+    from hegui.errors import UpstreamMalformed
+
+    big = WHOLE | {"padding": "x" * 5000}
+    up = gateway_upstream(lambda r: httpx.Response(200, json=big), max_answer_bytes=4096)
+    with pytest.raises(UpstreamMalformed, match="max_answer_bytes"):
+        run(up.post_json("/chat/completions", {}))
+    assert run(gateway_upstream(lambda r: httpx.Response(200, json=WHOLE)).post_json("/chat/completions", {}))
+
+
+def test_the_request_deadline_bounds_a_whole_answer() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json=WHOLE)
+
+    with pytest.raises(UpstreamTimeout, match=r"0\.2s"):
+        run(gateway_upstream(slow, request_deadline=0.2).post_json("/chat/completions", {}))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "code"),
+    [
+        ("application/json", b'{"choices": []}', "upstream_malformed"),
+        ("text/html", b"<html>busy</html>", "upstream_malformed"),
+        ("", b"data: {}\n\n", "upstream_malformed"),
+        ("application/json", b'{"error": {"message": "quota"}}', "upstream_error"),
+    ],
+)
+def test_a_stream_answered_with_anything_but_sse_is_refused(
+    content_type: str, body: bytes, code: str
+) -> None:
+    up = gateway_upstream(lambda r: httpx.Response(200, headers={"content-type": content_type}, content=body))
+    with pytest.raises(UpstreamError) as err:
+        run(up.open_stream("/chat/completions", {"stream": True}))
+    assert err.value.code == code

@@ -263,7 +263,9 @@ def test_actions_file_option_and_reload(tmp_path: Path) -> None:
     source = setup_policy(tmp_path)
     cal = tmp_path / "cal.csv"
     write_overrides([Override("电影", Action.LABEL, "reviewed")], cal)
-    pipeline = build_pipeline(parse_policy(POLICY.format(extra='actions_file = "cal.csv"'), source))
+    # tier_default red-line: every term refuses unless the actions file says otherwise (as before tiers)
+    extra = 'actions_file = "cal.csv"\ntier_default = "red-line"'
+    pipeline = build_pipeline(parse_policy(POLICY.format(extra=extra), source))
     verdict = pipeline.run(Stage.INPUT, "看电影", Context())
     assert (verdict.action, [(f.evidence, f.action) for f in verdict.findings]) == (
         Action.LABEL,

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -18,11 +19,20 @@ from rich.console import Console
 
 from hegui.cli import handled
 from hegui.errors import RequestError
-from hegui.guard.lexicon.calibrate import ActionResolver, CalibrationRule, LabelledRow, calibrate
+from hegui.guard.lexicon.calibrate import (
+    ActionResolver,
+    CalibrationRule,
+    LabelledRow,
+    Rates,
+    TierRule,
+    calibrate,
+    calibrate_tiers,
+)
 from hegui.guard.lexicon.coverage import coverage
 from hegui.guard.lexicon.model import DEFAULT_TAG_MAP
 from hegui.guard.lexicon.overrides import write_overrides
 from hegui.guard.lexicon.sources import FORMATS, Format, load_lexicon, write_table
+from hegui.guard.lexicon.tiers import write_tiers
 from hegui.guard.types import Action
 from hegui.taxonomy import is_risk
 
@@ -152,33 +162,55 @@ def test(
         raise typer.Exit(1)
 
 
-def _corpus(path: Path, text_col: str, label_col: str, safe: str, unsafe: str | None) -> list[LabelledRow]:
-    """Rows of a labelled CSV corpus; every problem is a RequestError naming the row."""
+def _records(path: Path, text_col: str, label_col: str) -> Iterator[tuple[str, str, str]]:
+    """("row N" or "line N", text, label) of a CSV corpus (header row) or a JSONL one (``.jsonl``)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RequestError(f"cannot read the corpus {path}: {exc}") from None
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RequestError(f"{path} line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(record, dict) or not isinstance(record.get(text_col), str):
+                raise RequestError(f"{path} line {n}: expected an object with a string {text_col!r}")
+            label = record.get(label_col)
+            yield f"line {n}", record[text_col], "" if label is None else str(label).strip()
+        return
     reader = csv.DictReader(io.StringIO(text))
     columns = reader.fieldnames or []
     for flag, name in (("--text-column", text_col), ("--label-column", label_col)):
         if name not in columns:
             raise RequestError(f"{flag} {name!r} is not a column of {path} (columns: {', '.join(columns)})")
-    rows: list[LabelledRow] = []
     for n, record in enumerate(reader, start=2):
-        label = (record.get(label_col) or "").strip()
-        if label == safe:
-            is_unsafe = False
-        elif unsafe is None or label == unsafe:
-            if not label:
-                raise RequestError(f"{path} row {n}: empty label in column {label_col!r}")
-            is_unsafe = True
-        else:
-            raise RequestError(
-                f"{path} row {n}: label {label!r} is neither --safe-value {safe!r} nor --unsafe-value {unsafe!r}"
-            )
-        rows.append(LabelledRow(record.get(text_col) or "", is_unsafe))
+        yield f"row {n}", record.get(text_col) or "", (record.get(label_col) or "").strip()
+
+
+def _corpus(
+    paths: list[Path], text_col: str, label_col: str, safe: list[str], unsafe: list[str]
+) -> list[LabelledRow]:
+    """Rows of labelled corpora (CSV or JSONL); every problem is a RequestError naming the row or line."""
+    rows: list[LabelledRow] = []
+    for path in paths:
+        for where, text, label in _records(path, text_col, label_col):
+            if label in safe:
+                is_unsafe = False
+            elif not unsafe or label in unsafe:
+                if not label:
+                    raise RequestError(f"{path} {where}: empty label in {label_col!r}")
+                is_unsafe = True
+            else:
+                raise RequestError(
+                    f"{path} {where}: label {label!r} is neither a --safe-value ({', '.join(safe)}) "
+                    f"nor an --unsafe-value ({', '.join(unsafe)})"
+                )
+            rows.append(LabelledRow(text, is_unsafe))
     if not rows:
-        raise RequestError(f"the corpus {path} has no rows")
+        raise RequestError(f"the corpus {', '.join(map(str, paths))} has no rows")
     return rows
 
 
@@ -210,14 +242,23 @@ def _action(value: str, flag: str) -> Action:
 @handled
 def calibrate_(
     source: Path = typer.Argument(..., help="The lexicon file."),
-    corpus: Path = typer.Option(..., "--corpus", help="Labelled CSV corpus (header row)."),
-    text_col: str = typer.Option(..., "--text-column", help="Column holding the text."),
-    label_col: str = typer.Option(..., "--label-column", help="Column holding the label."),
-    safe_value: str = typer.Option(..., "--safe-value", help="Label value of a safe row."),
-    unsafe_value: str | None = typer.Option(
-        None, "--unsafe-value", help="Label value of an unsafe row (default: every value but --safe-value)."
+    corpora: list[Path] = typer.Option(
+        ..., "--corpus", help="Labelled corpus: CSV with a header row, or JSONL (.jsonl); repeatable."
     ),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write the overrides CSV."),
+    text_col: str = typer.Option("text", "--text-column", help="Column (JSONL: key) holding the text."),
+    label_col: str = typer.Option("label", "--label-column", help="Column (JSONL: key) holding the label."),
+    safe_values: list[str] = typer.Option(
+        ..., "--safe-value", help="Label value of a safe row (repeatable: benign and borderline)."
+    ),
+    unsafe_values: list[str] = typer.Option(
+        [], "--unsafe-value", help="Label value of an unsafe row (repeatable; default: every other value)."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the overrides or tiers CSV."),
+    mode: str = typer.Option(
+        "actions",
+        "--mode",
+        help="actions: per-term action overrides; tiers: a tiers file (red-line/topic/noise).",
+    ),
     fmt: str | None = typer.Option(None, "--lexicon-format", "--format", help=_FORMAT_HELP),
     tags: Path | None = _Tags,
     allow: Path | None = _Allow,
@@ -227,28 +268,48 @@ def calibrate_(
     category_actions: list[str] = typer.Option(
         [], "--category-action", help="RISK_ID=ACTION as the policy's category_actions (repeatable)."
     ),
-    pins: list[str] = typer.Option([], "--pin", help="A term never to change (repeatable)."),
-    pin_file: Path | None = typer.Option(None, "--pin-file", help="Terms never to change, one per line."),
-    min_safe: int = typer.Option(3, "--min-safe", min=1, help="Least safe rows a term must hit."),
-    max_share: float = typer.Option(
-        0.5, "--max-unsafe-share", min=0.0, max=1.0, help="Downgrade when the unsafe share is below this."
+    pins: list[str] = typer.Option([], "--pin", help="actions mode: a term never to change (repeatable)."),
+    pin_file: Path | None = typer.Option(
+        None, "--pin-file", help="actions mode: terms never to change, one per line."
     ),
-    to: str = typer.Option("label", "--to", help="Action for downgraded terms (allow, label or mask)."),
+    min_safe: int | None = typer.Option(
+        None, "--min-safe", min=1, help="Least safe rows: to downgrade (actions, 3) / for noise (tiers, 5)."
+    ),
+    max_share: float = typer.Option(
+        0.5, "--max-unsafe-share", min=0.0, max=1.0, help="actions: downgrade when the unsafe share is below."
+    ),
+    to: str = typer.Option(
+        "label", "--to", help="actions: action for downgraded terms (allow, label, mask)."
+    ),
+    min_unsafe: int = typer.Option(3, "--min-unsafe", min=1, help="tiers: least unsafe rows for red-line."),
+    red_line_share: float = typer.Option(
+        0.97, "--red-line-share", min=0.5, max=1.0, help="tiers: least unsafe share for red-line."
+    ),
+    red_line_max_safe: int = typer.Option(
+        10, "--red-line-max-safe", min=0, help="tiers: most safe rows a red-line term may hit."
+    ),
+    segmenter_name: str = typer.Option(
+        "rjieba", "--segmenter", help="tiers: dictionary of common words (rjieba, jieba; none: no prior)."
+    ),
     unbalanced: bool = typer.Option(
         False, "--unbalanced", help="Share of raw hit counts instead of per-class hit rates."
     ),
 ) -> None:
-    """Count each term's hits on safe and unsafe rows and write per-term action overrides to review."""
+    """Count each term's hits on safe and unsafe rows; write per-term action overrides or tiers to review."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from hegui.guard.lexicon.matcher import CompiledLexicon
 
+    if mode not in ("actions", "tiers"):
+        raise RequestError(f"--mode must be actions or tiers, not {mode!r}")
     try:
-        rule = CalibrationRule(min_safe, max_share, _action(to, "--to"), not unbalanced)
+        rule = CalibrationRule(min_safe or 3, max_share, _action(to, "--to"), not unbalanced)
+        tier_rule = TierRule(min_unsafe, red_line_share, min_safe or 5, not unbalanced, red_line_max_safe)
     except ValueError as exc:
         raise RequestError(str(exc)) from None
+    is_common = _common_words(segmenter_name) if mode == "tiers" else None
     resolver = ActionResolver(_action(default_action, "--action"), _category_actions(category_actions))
-    rows = _corpus(corpus, text_col, label_col, safe_value, unsafe_value)
+    rows = _corpus(corpora, text_col, label_col, safe_values, unsafe_values)
     lexicon = _load(source, fmt, tags, allow, maps, category)
     pinned = set(pins) | {t.text for t in lexicon.terms if t.action is not None}
     if pin_file is not None:
@@ -256,7 +317,7 @@ def calibrate_(
             pinned |= {w.strip() for w in pin_file.read_text(encoding="utf-8-sig").splitlines() if w.strip()}
         except (OSError, UnicodeDecodeError) as exc:
             raise RequestError(f"cannot read --pin-file {pin_file}: {exc}") from None
-    compiled = CompiledLexicon(lexicon)
+    compiled = CompiledLexicon(lexicon)  # no word-boundary rule: see calibrate_tiers
     console = Console(stderr=True)
     with Progress(
         TextColumn("matching"),
@@ -268,21 +329,61 @@ def calibrate_(
         disable=not console.is_terminal,  # a log file gets the summary only
     ) as bar:
         task = bar.add_task("rows", total=len(rows))
-        result = calibrate(compiled, rows, rule, resolver, pinned, lambda n: bar.advance(task, n))
-    write_overrides(result.overrides, output)
-    b, a = result.before, result.after
+        if mode == "tiers":
+            tiers = calibrate_tiers(
+                compiled, rows, tier_rule, resolver, is_common, lambda n: bar.advance(task, n)
+            )
+        else:
+            result = calibrate(compiled, rows, rule, resolver, pinned, lambda n: bar.advance(task, n))
+    if mode == "tiers":
+        write_tiers(tiers.rows, output)
+        n_safe, n_unsafe, before, after = tiers.n_safe, tiers.n_unsafe, tiers.before, tiers.after
+        counts = {t: sum(r.tier.value == t for r in tiers.rows) for t in ("red-line", "topic", "noise")}
+        terms_hit = len(tiers.rows)
+        changed = (
+            f"{counts['red-line']:,} red-line · {counts['topic']:,} topic · {counts['noise']:,} noise"
+            f" · written to {output}"
+        )
+        hint = "Review the file, then set tiers_file in the lexicon check. Measure on rows not used here."
+    else:
+        write_overrides(result.overrides, output)
+        n_safe, n_unsafe, before, after = result.n_safe, result.n_unsafe, result.before, result.after
+        terms_hit = result.terms_hit
+        changed = (
+            f"{len(result.overrides):,} term(s) → {rule.to.value}"
+            + (
+                f" ({result.pinned_skipped} more met the rule but are pinned)"
+                if result.pinned_skipped
+                else ""
+            )
+            + f" · written to {output}"
+        )
+        hint = "Review the file, then set actions_file in the lexicon check. Measure on rows not used here."
     typer.echo(
-        f"{len(rows):,} rows ({result.n_safe:,} safe, {result.n_unsafe:,} unsafe) · lexicon {len(lexicon):,} "
-        f"terms, version {lexicon.version} · {result.terms_hit:,} terms hit"
+        f"{len(rows):,} rows ({n_safe:,} safe, {n_unsafe:,} unsafe) · lexicon {len(lexicon):,} "
+        f"terms, version {lexicon.version} · {terms_hit:,} terms hit"
     )
-    typer.echo(
-        f"{len(result.overrides):,} term(s) → {rule.to.value}"
-        + (f" ({result.pinned_skipped} more met the rule but are pinned)" if result.pinned_skipped else "")
-        + f" · written to {output}"
-    )
+    typer.echo(changed)
+    _rates(before, after)
+    typer.echo(hint)
+
+
+def _common_words(name: str) -> Callable[[str], bool] | None:
+    from hegui.guard.lexicon.segment import SEGMENTERS, common_words, segmenter
+
+    if name not in SEGMENTERS:
+        raise RequestError(f"--segmenter must be one of {', '.join(SEGMENTERS)}, not {name!r}")
+    if name == "none":
+        return None
+    try:
+        return common_words(segmenter(name))
+    except ImportError as exc:
+        raise RequestError(str(exc)) from None
+
+
+def _rates(b: Rates, a: Rates) -> None:
     typer.echo("on these rows        before    after")
     typer.echo(f"  safe refused     {b.safe_refused:8.1%} {a.safe_refused:8.1%}")
     typer.echo(f"  unsafe refused   {b.unsafe_refused:8.1%} {a.unsafe_refused:8.1%}")
     typer.echo(f"  safe found       {b.safe_found:8.1%} {a.safe_found:8.1%}")
     typer.echo(f"  unsafe found     {b.unsafe_found:8.1%} {a.unsafe_found:8.1%}")
-    typer.echo("Review the file, then set actions_file in the lexicon check. Measure on rows not used here.")

@@ -313,7 +313,9 @@ IMAGE_ANSWER = obj(
     data=Arr(
         obj(
             b64_json=binary("the image: returned labelled (visible plate + XMP); no image check exists"),
-            url=binary("the image's address: fetched, labelled and returned as b64_json instead"),
+            url=binary(
+                "the image's address: downloaded under the media fetch policy, labelled, returned as b64_json"
+            ),
             revised_prompt=TEXT,
         )
     ),

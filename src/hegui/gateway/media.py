@@ -15,7 +15,6 @@ import binascii
 import hashlib
 from typing import Any
 
-import httpx
 from pydantic import Field, StrictStr
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +22,7 @@ from starlette.responses import Response
 from hegui.errors import ContentRefused, HeguiError, RequestError, UpstreamError
 from hegui.gateway import fieldmap
 from hegui.gateway.exchange import Exchange
+from hegui.gateway.fetch import FetchPolicy, MediaFetcher, TrustedOrigin
 from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, json_response, read_body, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
@@ -53,21 +53,12 @@ async def _image_bytes(ex: Exchange, item: dict[str, Any]) -> bytes:
         except (binascii.Error, ValueError) as exc:
             raise UpstreamError(f"upstream {ex.upstream.name!r} sent an image that is not base64") from exc
     url = item.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise UpstreamError(
-            f"upstream {ex.upstream.name!r} sent an image with neither b64_json nor an http URL"
-        )
-    try:
-        response = await ex.upstream.client.get(url)
-    except httpx.TimeoutException as exc:
-        raise UpstreamError(f"fetching an image from upstream {ex.upstream.name!r} timed out") from exc
-    except httpx.TransportError as exc:
-        raise UpstreamError(f"fetching an image from upstream {ex.upstream.name!r} failed: {exc!r}") from exc
-    if response.status_code != 200:
-        raise UpstreamError(
-            f"fetching an image from upstream {ex.upstream.name!r}: HTTP {response.status_code}"
-        )
-    return response.content
+    if not isinstance(url, str):
+        raise UpstreamError(f"upstream {ex.upstream.name!r} sent an image with neither b64_json nor a URL")
+    # Credentials only for the upstream's own origin; every other URL under the media fetch policy.
+    policy = FetchPolicy.from_gateway(ex.state.policy.gateway)
+    async with MediaFetcher(policy) as fetcher:
+        return await fetcher.fetch(url, TrustedOrigin.of(ex.upstream.client))
 
 
 async def images_generations(request: Request) -> Response:

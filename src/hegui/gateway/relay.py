@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
-from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError, UpstreamTimeout
+from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError
 from hegui.gateway.echoes import Entry
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fieldcheck import AnswerSlot, SlotKey, field_name
@@ -24,6 +24,7 @@ from hegui.gateway.joined import Piece, crossing
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.outputs import stream_echoes, strip_chunk
 from hegui.gateway.shapes import Shape
+from hegui.gateway.upstream_stream import StreamLimits, upstream_chunks
 from hegui.guard.stream import StreamInspector
 from hegui.guard.types import Action, Stage, Verdict
 
@@ -290,21 +291,7 @@ class StreamRelay:
 
     async def events(self) -> AsyncIterator[bytes]:
         try:
-            async for data in self._upstream_events():
-                try:
-                    chunk = orjson.loads(data)
-                except orjson.JSONDecodeError:
-                    self.error = UpstreamError(
-                        f"upstream {self.ex.upstream.name!r} sent invalid JSON in its stream"
-                    )
-                    break
-                if not isinstance(chunk, dict):
-                    continue
-                if "error" in chunk and not chunk.get("choices"):
-                    self.error = UpstreamError(
-                        f"upstream {self.ex.upstream.name!r} failed mid-stream: {str(chunk['error'])[:300]}"
-                    )
-                    break
+            async for chunk in self._upstream_events():
                 out = self._handle(chunk)
                 if self.stopped:
                     break
@@ -316,20 +303,21 @@ class StreamRelay:
                 yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))
                 yield DONE
                 return
+            if isinstance(self.error, UpstreamError):
+                async for event in self._fail(self.error):
+                    yield event
+                return
             self._finish_all()
             if self.stopped:
                 await self._record_output(stopped=True)
                 yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))
                 yield DONE
                 return
-            detail = {"error": self.error.code, "message": self.error.message[:300]} if self.error else {}
-            await self._record_output(**detail)
+            await self._record_output()
             if self.deferred and self.begun:
                 self.deferred[-1][BODY_FIELD] = self.labeller.body_field(self.ex.request_id)
             for chunk in self.deferred:
                 yield sse(chunk)
-            if self.error is not None:
-                yield sse(self.error.to_openai())
             yield DONE
         except CheckFailed as exc:
             await self.response.aclose()
@@ -348,20 +336,37 @@ class StreamRelay:
                     self.ex.draft("output", action.value, "", found, stream=True, client_disconnected=True)
                 )
 
-    async def _upstream_events(self) -> AsyncIterator[str]:
+    async def _upstream_events(self) -> AsyncIterator[dict[str, Any]]:
+        """The upstream's checked chunks; a fault (bad chunk, no [DONE], a deadline) ends them and is
+        kept in ``self.error``."""
+        gateway = self.ex.state.policy.gateway
+        limits = StreamLimits(
+            deadline=gateway.request_deadline,
+            idle=gateway.stream_idle_timeout,
+            max_total=gateway.max_answer_bytes,
+            max_n=gateway.max_n,
+        )
         try:
-            async for line in self.response.aiter_lines():
-                if line.startswith("data:"):
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    yield data
-        except httpx.TimeoutException:
-            self.error = UpstreamTimeout(f"upstream {self.ex.upstream.name!r} stopped sending (read timeout)")
-        except httpx.TransportError as exc:
-            self.error = UpstreamError(
-                f"upstream {self.ex.upstream.name!r} broke off the stream: {exc.__class__.__name__}"
-            )
+            async for chunk in upstream_chunks(self.ex.upstream.name, self.shape.path, self.response, limits):
+                yield chunk
+        except UpstreamError as exc:
+            self.error = exc
+
+    async def _fail(self, error: UpstreamError) -> AsyncIterator[bytes]:
+        """End a stream on an upstream fault: text the inspectors still hold back is dropped, never
+        released (it was not inspected whole); choices whose text has begun get the label's tail; the
+        fault is recorded (and durable) before the client sees the error event. No ``[DONE]`` follows,
+        as with the OpenAI API, so a client that ignores the error event still cannot take the
+        truncated answer for a whole one; the official clients raise ``APIError`` on it."""
+        self.ex.upstream.breaker.failure()
+        await self._record_output(error=error.code, message=error.message[:300], fault="upstream")
+        tails = [t for idx in sorted(self.begun) for t in self._suffix(idx)]
+        if tails:
+            last = self._tail_chunks(tails)
+            last[-1][BODY_FIELD] = self.labeller.body_field(self.ex.request_id)
+            for chunk in last:
+                yield sse(chunk)
+        yield sse(error.to_openai())
 
 
 def _meaningful(chunk: dict[str, Any]) -> bool:

@@ -11,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from hegui.errors import CheckFailed, ContentRefused
 from hegui.gateway import fieldmap
+from hegui.gateway.bounds import check_bounds
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
@@ -73,8 +74,10 @@ def open_exchange(
     endpoint: str,
     id_prefix: str = "",
 ) -> Exchange:
-    """The exchange of one request: the model's upstream (404 if none), the end user, the session."""
+    """The exchange of one request: the model's upstream (404 if none), the end user, the session.
+    A request that asks for more than the policy allows (``n``, ``size``) is a 400 here."""
     state = state_of(request)
+    check_bounds(body, state.policy.gateway, endpoint)
     return Exchange(
         state,
         principal,

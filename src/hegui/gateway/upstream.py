@@ -20,11 +20,13 @@ from hegui.errors import (
     ConfigError,
     UnknownModel,
     UpstreamError,
+    UpstreamMalformed,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from hegui.policy import Policy, UpstreamPolicy
+from hegui.gateway.upstream_shapes import check_whole
+from hegui.policy import GatewayPolicy, Policy, UpstreamPolicy
 
 
 class CircuitBreaker:
@@ -87,11 +89,17 @@ def _upstream_message(resp: httpx.Response) -> str:
 
 class Upstream:
     def __init__(
-        self, policy: UpstreamPolicy, region: str, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        policy: UpstreamPolicy,
+        region: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        gateway: GatewayPolicy | None = None,
     ) -> None:
         self.name = policy.name
         self.policy = policy
         self.region = region
+        #: The gateway's bounds on every upstream: the request deadline, the largest ``n``.
+        self.gateway = gateway or GatewayPolicy()
         headers = {"content-type": "application/json"}
         if policy.api_key_env:
             key = os.environ.get(policy.api_key_env)
@@ -170,26 +178,87 @@ class Upstream:
         return response
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """A whole (non-streamed) answer, within ``total_timeout``."""
+        """A whole (non-streamed) answer, within ``total_timeout`` and the gateway's request deadline,
+        checked against the shape the API gives for ``path`` (UpstreamMalformed: 502)."""
+        limit = min(self.policy.total_timeout, self.gateway.request_deadline)
         try:
-            async with asyncio.timeout(self.policy.total_timeout):
-                response = await self._send(path, body, stream=False)
+            async with asyncio.timeout(limit):
+                response = await self._send(path, body, stream=True)
+                try:
+                    content = await self._read_whole(response)
+                finally:
+                    await response.aclose()
         except TimeoutError as exc:
             self.breaker.failure()
-            raise UpstreamTimeout(
-                f"upstream {self.name!r} gave no whole answer within {self.policy.total_timeout:g}s"
-            ) from exc
+            raise UpstreamTimeout(f"upstream {self.name!r} gave no whole answer within {limit:g}s") from exc
         try:
-            data = orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise UpstreamError(f"upstream {self.name!r} answered with invalid JSON") from exc
-        if not isinstance(data, dict):
-            raise UpstreamError(f"upstream {self.name!r} answered with JSON that is not an object")
-        return data
+            return check_whole(self.name, path, content, max_n=self.gateway.max_n)
+        except UpstreamError:
+            self.breaker.failure()
+            raise
+
+    async def _read_whole(self, response: httpx.Response) -> bytes:
+        """The body, at most ``gateway.max_answer_bytes`` (an upstream cannot fill the gateway's memory)."""
+        limit = self.gateway.max_answer_bytes
+        content = bytearray()
+        try:
+            async for piece in response.aiter_bytes():
+                content += piece
+                if len(content) > limit:
+                    raise UpstreamMalformed(
+                        f"upstream {self.name!r} sent an answer over {limit} bytes (gateway.max_answer_bytes)"
+                    )
+        except httpx.TimeoutException as exc:
+            self.breaker.failure()
+            raise UpstreamTimeout(f"upstream {self.name!r} stopped sending its answer") from exc
+        except httpx.TransportError as exc:
+            self.breaker.failure()
+            raise UpstreamError(f"upstream {self.name!r} failed: {exc.__class__.__name__}") from exc
+        except UpstreamMalformed:
+            self.breaker.failure()
+            raise
+        return bytes(content)
 
     async def open_stream(self, path: str, body: Mapping[str, Any]) -> httpx.Response:
-        """An open streaming response with status 200; the caller must close it."""
-        return await self._send(path, body, stream=True)
+        """An open streaming response with status 200 and server-sent events; the caller must close it.
+
+        A 200 that is not ``text/event-stream`` (an HTML error page, a whole JSON answer where a stream
+        was asked) is refused here, before the client is answered: UpstreamMalformed (502), or the
+        upstream's own message if the body is an OpenAI-shaped error."""
+        response = await self._send(path, body, stream=True)
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type == "text/event-stream":
+            return response
+        try:
+            content = await _read_some(response, _NOT_A_STREAM_BYTES)
+        finally:
+            await response.aclose()
+        self.breaker.failure()
+        try:
+            check_whole(self.name, path, content, max_n=self.gateway.max_n)
+        except UpstreamError as exc:
+            if type(exc) is UpstreamError:  # an {"error": …} body: the upstream's own failure
+                raise
+        raise UpstreamMalformed(
+            f"upstream {self.name!r} answered a streaming request with {media_type or 'no content type'} "
+            "instead of server-sent events"
+        )
+
+
+_NOT_A_STREAM_BYTES = 64 * 1024
+
+
+async def _read_some(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of a body (enough to say what it is, never all of a huge one)."""
+    content = b""
+    try:
+        async for piece in response.aiter_bytes():
+            content += piece
+            if len(content) >= limit:
+                break
+    except httpx.HTTPError:
+        pass  # what arrived is enough to describe it; the answer is refused either way
+    return content[:limit]
 
 
 class UpstreamRouter:
@@ -205,7 +274,7 @@ class UpstreamRouter:
         self._by_model: dict[str, Upstream] = {}
         for up in policy.upstreams:
             transport = transports.get(up.name) or (demo_transport(up.name) if up.type == "demo" else None)
-            upstream = Upstream(up, policy.upstream_region(up), transport)
+            upstream = Upstream(up, policy.upstream_region(up), transport, policy.gateway)
             self.upstreams[up.name] = upstream
             for model in up.models:
                 self._by_model[model] = upstream

@@ -15,9 +15,13 @@ Policy example::
     max_gap = 3                        # inserted characters tolerated between two term characters
     builtin_allow = true               # also use the bundled context allow-list
     actions_file = "calibration.csv"   # optional: reviewed per-term actions (`hegui lexicon calibrate`)
+    tiers_file = "tiers.csv"           # optional: reviewed per-term tiers (`hegui lexicon calibrate --mode tiers`)
+    tier_default = "topic"             # tier of a term without one: "red-line", "topic" or "auto"
+    word_boundary = true               # short Chinese terms must align with word boundaries (unless red-line)
+    segmenter = "rjieba"               # "rjieba", "jieba" or "none"
 
 The lexicon is read once here; `LexiconCheck.lexicon.reload()` reads the same files again (the
-actions file included).
+actions and tiers files included).
 """
 
 from __future__ import annotations
@@ -30,14 +34,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hegui.errors import ConfigError
 from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, DEFAULT_TAG_MAP
+from hegui.guard.lexicon.segment import SegmenterName
 from hegui.guard.types import Action, Stage
 from hegui.taxonomy import is_risk
 
 if TYPE_CHECKING:
     from hegui.guard.lexicon.check import LexiconCheck
     from hegui.guard.lexicon.sources import Format
+    from hegui.guard.lexicon.tiers import TierDefault
     from hegui.guard.registry import CheckFactory
     from hegui.policy import CheckPolicy
+
+
+#: The tier of a term that neither the tiers file nor its own action decides (see docs/guard.md).
+DEFAULT_TIER: TierDefault = "topic"
 
 
 def _risk_values(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -60,6 +70,10 @@ class LexiconOptions(BaseModel):
     max_gap: int = Field(DEFAULT_MAX_GAP, ge=0, le=8)
     builtin_allow: bool = True
     actions_file: str | None = None
+    tiers_file: str | None = None
+    tier_default: Literal["red-line", "topic", "auto"] = DEFAULT_TIER
+    word_boundary: bool = True
+    segmenter: Literal["rjieba", "jieba", "none"] = "rjieba"
 
     @field_validator("tag_map", "category_map")
     @classmethod
@@ -92,16 +106,35 @@ def lexicon_check(
     max_gap: int = DEFAULT_MAX_GAP,
     builtin_allow: bool = True,
     actions_file: Path | None = None,
+    tiers_file: Path | None = None,
+    tier_default: TierDefault = DEFAULT_TIER,
+    word_boundary: bool = True,
+    segmenter_name: SegmenterName = "rjieba",
 ) -> LexiconCheck:
     """A reloadable lexicon check over files; raises ConfigError on any problem with them."""
     # The engine (numpy, OpenCC, pypinyin) is imported only when a policy actually has a lexicon.
     from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
     from hegui.guard.lexicon.model import Lexicon
     from hegui.guard.lexicon.overrides import apply_overrides, read_overrides
+    from hegui.guard.lexicon.segment import WordBoundary, common_words, segmenter
     from hegui.guard.lexicon.sources import load_lexicon
+    from hegui.guard.lexicon.tiers import assign_tiers, read_tiers
 
     tags = DEFAULT_TAG_MAP | dict(tag_map or {})
     allowed = list(allow)
+    if segmenter_name == "none":
+        if tier_default == "auto":
+            raise ConfigError(
+                'tier_default "auto" reads word frequencies from a segmenter; segmenter is "none"'
+            )
+        seg = None
+    else:
+        try:
+            seg = segmenter(segmenter_name)
+        except ImportError as exc:
+            raise ConfigError(str(exc)) from None
+    boundary = WordBoundary(seg) if seg is not None and word_boundary else None
+    is_common = common_words(seg) if seg is not None else None
 
     def load() -> Lexicon:
         lexicon = load_lexicon(
@@ -115,12 +148,19 @@ def lexicon_check(
             allow_file=allow_file,
             with_builtin_allow=builtin_allow,
         )
-        if actions_file is None:
-            return lexicon
-        return apply_overrides(lexicon, read_overrides(actions_file), file=str(actions_file))
+        if actions_file is not None:
+            lexicon = apply_overrides(lexicon, read_overrides(actions_file), file=str(actions_file))
+        rows = read_tiers(tiers_file) if tiers_file is not None else []
+        return assign_tiers(
+            lexicon,
+            rows,
+            default=tier_default,
+            is_common=is_common,
+            file=str(tiers_file),
+        )
 
     try:
-        source = ReloadableLexicon(load, max_gap=max_gap)
+        source = ReloadableLexicon(load, max_gap=max_gap, boundary=boundary)
     except ValueError as exc:
         raise ConfigError(str(exc), file=str(path)) from None
     return LexiconCheck(name, source, stages=stages, action=action, category_actions=category_actions)
@@ -140,6 +180,7 @@ def _factory(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Lexi
     path = resolve(opts.path)
     assert path is not None
     actions_file = resolve(opts.actions_file)
+    tiers_file = resolve(opts.tiers_file)
     try:
         return lexicon_check(
             spec.name,
@@ -157,9 +198,19 @@ def _factory(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Lexi
             max_gap=opts.max_gap,
             builtin_allow=opts.builtin_allow,
             actions_file=actions_file,
+            tiers_file=tiers_file,
+            tier_default=opts.tier_default,
+            word_boundary=opts.word_boundary,
+            segmenter_name=opts.segmenter,
         )
     except ConfigError as exc:
-        key = "actions_file" if actions_file is not None and exc.file == str(actions_file) else "path"
+        key = "path"
+        if actions_file is not None and exc.file == str(actions_file):
+            key = "actions_file"
+        elif tiers_file is not None and exc.file == str(tiers_file):
+            key = "tiers_file"
+        elif exc.file is None:
+            key = "segmenter"
         raise ConfigError(exc.message, file=source, key=f"checks[{index}].{key}") from None
 
 

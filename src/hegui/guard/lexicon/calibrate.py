@@ -22,6 +22,21 @@ but the text is not refused):
 3. `refusal_rates` says what share of safe and unsafe rows are refused (and have any finding) before
    and after, on the same rows: the figures a reviewer needs before committing the overrides file.
 
+**Tiers mode** (`propose_tiers`, `calibrate_tiers`): the same hit table gives every term that hit a row
+a tier (`TierRule`), written to the tiers file (`hegui.guard.lexicon.tiers`) for review:
+
+- **red-line**: it hit at least ``min_unsafe`` unsafe rows and at most ``max_safe`` safe rows (almost
+  never harmless text, however many unsafe rows repeat it: jailbreak templates repeat words such as
+  伦理 across thousands of harmful rows), its unsafe share is at least ``red_line_share``, and it is
+  not a common word (``is_common``; a common word names a subject
+  harmless text also talks about, so it stays a topic whatever one corpus says);
+- **noise**: it hit at least ``min_safe`` safe rows and no unsafe row;
+- **topic**: every other term that hit a row. Terms that hit nothing are not written: the check's
+  ``tier_default`` decides them.
+
+The hits are counted *without* the word-boundary rule: a term that cuts through harmless words (代开 in
+朝代开始) then shows safe hits and stays a topic, so the boundary rule keeps applying to it.
+
 A row is refused when any term that hits it has an effective action that stops; the lexicon check's
 nesting rule never changes that (a nested finding is dropped only under one asking at least as much).
 
@@ -35,7 +50,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hegui.guard.lexicon.model import Term
+from hegui.guard.lexicon.model import Term, Tier
+from hegui.guard.lexicon.tiers import TierRow
 from hegui.guard.types import Action
 
 if TYPE_CHECKING:  # the matcher (numpy, OpenCC) is loaded by whoever compiles the lexicon
@@ -99,12 +115,36 @@ class CalibrationRule:
             raise ValueError(f"the target action must not stop the text (got {self.to.value!r})")
 
     def unsafe_share(self, safe: int, unsafe: int, n_safe: int, n_unsafe: int) -> float:
-        if self.balanced:
-            s = safe / n_safe if n_safe else 0.0
-            u = unsafe / n_unsafe if n_unsafe else 0.0
-        else:
-            s, u = float(safe), float(unsafe)
-        return u / (u + s) if u + s else 0.0
+        return unsafe_share(safe, unsafe, n_safe, n_unsafe, balanced=self.balanced)
+
+
+def unsafe_share(safe: int, unsafe: int, n_safe: int, n_unsafe: int, *, balanced: bool = True) -> float:
+    """``u / (u + s)`` of per-class hit rates (balanced) or of raw hit counts."""
+    if balanced:
+        s = safe / n_safe if n_safe else 0.0
+        u = unsafe / n_unsafe if n_unsafe else 0.0
+    else:
+        s, u = float(safe), float(unsafe)
+    return u / (u + s) if u + s else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TierRule:
+    """When a term that hit the corpus is red-line, noise or topic (see the module docstring)."""
+
+    min_unsafe: int = 3
+    red_line_share: float = 0.97
+    min_safe: int = 5
+    balanced: bool = True
+    max_safe: int = 10
+
+    def __post_init__(self) -> None:
+        if self.min_unsafe < 1 or self.min_safe < 1:
+            raise ValueError("min_unsafe and min_safe must be 1 or more")
+        if self.max_safe < 0:
+            raise ValueError("max_safe must be 0 or more")
+        if not 0.5 <= self.red_line_share <= 1.0:
+            raise ValueError("red_line_share must be between 0.5 and 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,4 +282,98 @@ def calibrate(
         table.n_unsafe,
         len(table.term_counts()),
         skipped,
+    )
+
+
+def propose_tiers(
+    terms: tuple[Term, ...],
+    table: HitTable,
+    rule: TierRule | None = None,
+    is_common: Callable[[str], bool] | None = None,
+) -> list[TierRow]:
+    """A tier for every term that hit a row, sorted by term, with its counts as the reason."""
+    rule = rule or TierRule()
+    out: list[TierRow] = []
+    for i, (safe, unsafe) in table.term_counts().items():
+        term = terms[i]
+        share = unsafe_share(safe, unsafe, table.n_safe, table.n_unsafe, balanced=rule.balanced)
+        counts = f"{safe} safe / {unsafe} unsafe rows, unsafe share {share:.2f}"
+        common = is_common is not None and is_common(term.text)
+        if unsafe == 0 and safe >= rule.min_safe:
+            tier, why = Tier.NOISE, f"no unsafe row, ≥ {rule.min_safe} safe"
+        elif (
+            unsafe >= rule.min_unsafe
+            and safe <= rule.max_safe
+            and share >= rule.red_line_share
+            and not common
+        ):
+            tier, why = (
+                Tier.RED_LINE,
+                f"≥ {rule.min_unsafe} unsafe, ≤ {rule.max_safe} safe, share ≥ {rule.red_line_share:g}",
+            )
+        else:
+            tier, why = Tier.TOPIC, "a common word" if common else "mixed or too few hits"
+        out.append(TierRow(term.text, tier, f"calibrated: {counts}; {why}", safe, unsafe))
+    out.sort(key=lambda r: r.term)
+    return out
+
+
+def tier_rates(
+    terms: tuple[Term, ...],
+    table: HitTable,
+    resolver: ActionResolver | None = None,
+    rows: Iterable[TierRow] = (),
+) -> Rates:
+    """Refused / found shares with the tiers in force: a row is refused by a red-line hit whose action
+    stops; found by any hit that is not noise. Terms without a row keep their current action."""
+    resolver = resolver or ActionResolver()
+    by_text = {r.term: r.tier for r in rows}
+    tiers = [by_text.get(t.text) for t in terms]
+    stops = [resolver(t).stops and tiers[i] in (None, Tier.RED_LINE) for i, t in enumerate(terms)]
+    refused = [0, 0]
+    found = [0, 0]
+    for unsafe, hit in table.hits:
+        found[int(unsafe)] += any(tiers[i] is not Tier.NOISE for i in hit)
+        refused[int(unsafe)] += any(stops[i] for i in hit)
+
+    def share(n: int, of: int) -> float:
+        return n / of if of else 0.0
+
+    return Rates(
+        share(refused[0], table.n_safe),
+        share(refused[1], table.n_unsafe),
+        share(found[0], table.n_safe),
+        share(found[1], table.n_unsafe),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TierCalibration:
+    """What `calibrate_tiers` found: a tier per term hit, and the effect on the calibration rows."""
+
+    rows: tuple[TierRow, ...]
+    before: Rates
+    after: Rates
+    n_safe: int
+    n_unsafe: int
+
+
+def calibrate_tiers(
+    compiled: CompiledLexicon,
+    rows: Iterable[LabelledRow],
+    rule: TierRule | None = None,
+    resolver: ActionResolver | None = None,
+    is_common: Callable[[str], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TierCalibration:
+    """Count (the compiled lexicon should have no word-boundary rule), propose tiers, measure."""
+    terms = compiled.lexicon.terms
+    table = count_hits(compiled, rows, progress)
+    proposed = propose_tiers(terms, table, rule, is_common)
+    return TierCalibration(
+        tuple(proposed),
+        refusal_rates(terms, table, resolver),
+        tier_rates(terms, table, resolver, proposed),
+        table.n_safe,
+        table.n_unsafe,
     )

@@ -12,22 +12,35 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 
 from hegui.guard.lexicon.matcher import CompiledLexicon, LexiconMatch
-from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon
+from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Tier
+from hegui.guard.lexicon.segment import WordBoundary
 from hegui.guard.types import Action, Context, Finding, Stage
 
 
 class ReloadableLexicon:
     """A compiled lexicon that can be replaced while the service runs."""
 
-    def __init__(self, load: Callable[[], Lexicon], *, max_gap: int = DEFAULT_MAX_GAP) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Lexicon],
+        *,
+        max_gap: int = DEFAULT_MAX_GAP,
+        boundary: WordBoundary | None = None,
+    ) -> None:
         self._load = load
         self._max_gap = max_gap
+        self._boundary = boundary
         self._lock = threading.Lock()  # one reload at a time; readers never wait
-        self._current = CompiledLexicon(load(), max_gap=max_gap)
+        self._current = self._compile()
+
+    def _compile(self) -> CompiledLexicon:
+        return CompiledLexicon(self._load(), max_gap=self._max_gap, boundary=self._boundary)
 
     @classmethod
-    def fixed(cls, lexicon: Lexicon, *, max_gap: int = DEFAULT_MAX_GAP) -> ReloadableLexicon:
-        return cls(lambda: lexicon, max_gap=max_gap)
+    def fixed(
+        cls, lexicon: Lexicon, *, max_gap: int = DEFAULT_MAX_GAP, boundary: WordBoundary | None = None
+    ) -> ReloadableLexicon:
+        return cls(lambda: lexicon, max_gap=max_gap, boundary=boundary)
 
     @property
     def current(self) -> CompiledLexicon:
@@ -36,7 +49,7 @@ class ReloadableLexicon:
     def reload(self) -> bool:
         """Load and compile again; True when the version changed. Raises (keeping the old one) on error."""
         with self._lock:
-            compiled = CompiledLexicon(self._load(), max_gap=self._max_gap)
+            compiled = self._compile()
             changed = compiled.version != self._current.version
             self._current = compiled
             return changed
@@ -46,8 +59,11 @@ class LexiconCheck:
     """Finds lexicon terms in a text, evasions included; one finding per occurrence.
 
     The action of a finding is the term's own action if it has one, else the action configured for
-    its category, else the check's action. Occurrences inside a longer occurrence that already asks
-    for at least the same action are left out (one finding per thing found).
+    its category, else the check's action. Then the term's tier weighs it: a red-line term (or one
+    without a tier) keeps that action; a topic term's hit is evidence, its action capped at ``label``
+    (a non-stopping action such as ``mask`` stays); a noise term's hit is dropped. The finding says
+    its tier. Occurrences inside a longer occurrence that already asks for at least the same action
+    are left out (one finding per thing found).
     """
 
     def __init__(
@@ -88,12 +104,17 @@ class LexiconCheck:
         raise AttributeError("a lexicon check's version follows its lexicon; reload the lexicon instead")
 
     def _action(self, m: LexiconMatch) -> Action:
-        if m.term.action is not None:
-            return m.term.action
-        return self.category_actions.get(m.term.category, self.action)
+        action = (
+            m.term.action
+            if m.term.action is not None
+            else self.category_actions.get(m.term.category, self.action)
+        )
+        if m.term.tier is Tier.TOPIC and action.stops:
+            return Action.LABEL
+        return action
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
-        matches = self._lexicon.current.find(text)
+        matches = [m for m in self._lexicon.current.find(text) if m.term.tier is not Tier.NOISE]
         if not matches:
             return []
         scored = sorted(((m, self._action(m)) for m in matches), key=lambda p: (p[0].start, -p[0].end))
@@ -104,7 +125,8 @@ class LexiconCheck:
                 for o, a in scored
             ):
                 continue
-            explanation = f"lexicon term via {m.via}; risks {', '.join(m.term.categories)}"
+            tier = (m.term.tier or Tier.RED_LINE).value
+            explanation = f"lexicon term via {m.via}; {tier}; risks {', '.join(m.term.categories)}"
             finding = Finding(
                 self.name,
                 m.term.category,
@@ -113,6 +135,7 @@ class LexiconCheck:
                 text[m.start : m.end],
                 action,
                 explanation=explanation,
+                tier=tier,
             )
             if finding not in findings:
                 findings.append(finding)

@@ -15,6 +15,11 @@ benchmarks/RESULTS.md): it reports every overlapping occurrence, and the rules b
   or digit, the original text must not continue with one there (``sex`` does not hit ``Essex``).
 - **Allow-list exemption**: an occurrence inside an occurrence of an allow-listed word (``路口交通``
   around ``口交``) is not a finding.
+- **Chinese word boundaries** (when the lexicon is compiled with a `WordBoundary`): an occurrence of a
+  term of at most three Chinese characters whose span does not start and end at word boundaries of
+  the segmenter (代开 in 朝代开始) is not a finding, unless the term is red-line (its tier is
+  ``red-line`` or not set): a red-line term is matched wherever it occurs. The segmenter reads a small
+  window of the *normalized* text, so evasions keep their recall, and runs only for those hits.
 
 Spans are mapped back to the original text through the normalizer's offset map, only for the few
 occurrences found. This module never decides an action; the check does.
@@ -27,7 +32,8 @@ from typing import Literal
 
 import ahocorasick_rs
 
-from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Term
+from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Term, Tier
+from hegui.guard.lexicon.segment import WordBoundary, is_short_cjk
 from hegui.text.normalize import NormalizedText, Normalizer, default_normalizer
 
 Via = Literal["text", "pinyin", "initials"]
@@ -45,6 +51,7 @@ class _Entry:
     left: bool  # the term begins with a Latin letter or digit
     right: bool  # the term ends with one
     via: Via
+    bounded: bool  # the word-boundary rule applies: a short CJK term of the topic tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +68,18 @@ class CompiledLexicon:
     """Immutable: safe to share between threads; a reload builds a new one."""
 
     def __init__(
-        self, lexicon: Lexicon, *, max_gap: int = DEFAULT_MAX_GAP, normalizer: Normalizer | None = None
+        self,
+        lexicon: Lexicon,
+        *,
+        max_gap: int = DEFAULT_MAX_GAP,
+        normalizer: Normalizer | None = None,
+        boundary: WordBoundary | None = None,
     ) -> None:
         if max_gap < 0:
             raise ValueError("max_gap must be 0 or more")
         self.lexicon = lexicon
         self.max_gap = max_gap
+        self.boundary = boundary
         self.normalizer = normalizer or default_normalizer()
         self.skipped: list[str] = []  # terms that normalize to nothing usable (see _add)
         index: dict[str, list[_Entry]] = {}
@@ -93,8 +106,12 @@ class CompiledLexicon:
         widest = max(
             e.size + max_gap * (e.size - 1) + int(e.left) + int(e.right) for es in self._entries for e in es
         )
+        if boundary is not None and any(e.bounded for es in self._entries for e in es):
+            # A boundary decision reads `window` normalized characters on each side of the hit; in the
+            # original text that is up to window * (max_gap + 1) characters (as the gap cap counts).
+            widest += 2 * boundary.window * (max_gap + 1)
         self.horizon = widest
-        self.version = f"{lexicon.version}.g{max_gap}"
+        self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
 
     def _add(self, index: dict[str, list[_Entry]], text: str, term: int, via: Via) -> bool:
         nt = self.normalizer.normalize(text)
@@ -103,6 +120,7 @@ class CompiledLexicon:
             # pattern would hit everywhere; it is reported as skipped instead of matched.
             return False
         runs = tuple(int(r) for r in nt.runs)
+        tier = self.lexicon.terms[term].tier if term >= 0 else None
         entry = _Entry(
             term,
             runs if max(runs) > 1 else None,
@@ -110,6 +128,8 @@ class CompiledLexicon:
             _alnum_ascii(ord(nt.text[0])),
             _alnum_ascii(ord(nt.text[-1])),
             via,
+            # Only topic terms: red-line ones match anywhere, noise hits are dropped by the check anyway.
+            self.boundary is not None and tier is Tier.TOPIC and is_short_cjk(nt.text),
         )
         index.setdefault(nt.text, []).append(entry)
         return True
@@ -138,11 +158,15 @@ class CompiledLexicon:
                 else:
                     found.append((s, e, span[0], span[1], entry))
         terms = self.lexicon.terms
-        return [
-            LexiconMatch(terms[entry.term], start, end, entry.via)
-            for s, e, start, end, entry in found
-            if not any(a_s <= s and e <= a_e for a_s, a_e in allowed)
-        ]
+        kept = [f for f in found if not any(a_s <= f[0] and f[1] <= a_e for a_s, a_e in allowed)]
+        boundary = self.boundary
+        if boundary is not None:
+            bounded = [i for i, f in enumerate(kept) if f[4].bounded]
+            if bounded:
+                ok = boundary.aligned_many(nt.text, [(kept[i][0], kept[i][1]) for i in bounded])
+                cut = {i for i, aligned in zip(bounded, ok, strict=True) if not aligned}
+                kept = [f for i, f in enumerate(kept) if i not in cut]
+        return [LexiconMatch(terms[entry.term], start, end, entry.via) for _, _, start, end, entry in kept]
 
     def _span(self, nt: NormalizedText, s: int, e: int, entry: _Entry) -> tuple[int, int] | None:
         runs = entry.runs

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from hegui.guard.types import Action
 from hegui.taxonomy import is_risk
@@ -21,6 +22,27 @@ DEFAULT_MAX_GAP = 3
 DEFAULT_TAG_MAP: dict[str, str] = {"0": "A.1a", "1": "A.1h", "2": "A.1f", "3": "A.1h", "4": "A.1h"}
 
 
+class Tier(StrEnum):
+    """How much one hit of a term weighs (see docs/guard.md, "Term tiers").
+
+    ``red-line``: unambiguous, the hit decides alone (the term's action, refuse by default).
+    ``topic``: the term names a risky subject that harmless text also talks about; its hit is evidence
+    (action at most ``label``) that the pipeline's fusion upgrades when a model agrees.
+    ``noise``: the term hits harmless text only; its hits are dropped.
+    """
+
+    RED_LINE = "red-line"
+    TOPIC = "topic"
+    NOISE = "noise"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Which tier wins when one term is listed twice with different tiers: the stronger one.
+_TIER_RANK = {Tier.NOISE: 0, Tier.TOPIC: 1, Tier.RED_LINE: 2}
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """One lexicon entry. ``categories`` are taxonomy ids, most important first (never empty)."""
@@ -31,6 +53,8 @@ class Term:
     action: Action | None = None
     #: Also match the term's pinyin and pinyin initials.
     pinyin: bool = False
+    #: None: not decided (the check treats the hit as red-line, as before tiers existed).
+    tier: Tier | None = None
 
     def __post_init__(self) -> None:
         if not self.categories:
@@ -63,16 +87,23 @@ class Lexicon:
                 continue
             old = merged.get(text)
             if old is None:
-                merged[text] = Term(text, t.categories, t.action, t.pinyin)
+                merged[text] = Term(text, t.categories, t.action, t.pinyin, t.tier)
                 continue
             cats = old.categories + tuple(c for c in t.categories if c not in old.categories)
             action = max((a for a in (old.action, t.action) if a is not None), default=None)
-            merged[text] = Term(text, cats, action, old.pinyin or t.pinyin)
+            tier = max(
+                (x for x in (old.tier, t.tier) if x is not None), key=_TIER_RANK.__getitem__, default=None
+            )
+            merged[text] = Term(text, cats, action, old.pinyin or t.pinyin, tier)
         allowed = tuple(sorted({a.strip() for a in allow if a.strip()}))
         ordered = tuple(merged[k] for k in sorted(merged))
         digest = hashlib.sha256()
         for t in ordered:
-            digest.update(f"{t.text}\t{','.join(t.categories)}\t{t.action or ''}\t{int(t.pinyin)}\n".encode())
+            # The tier joins the hash only when set, so lexicons without tiers keep their versions.
+            tier_col = f"\t{t.tier.value}" if t.tier is not None else ""
+            digest.update(
+                f"{t.text}\t{','.join(t.categories)}\t{t.action or ''}\t{int(t.pinyin)}{tier_col}\n".encode()
+            )
         digest.update(b"\x00allow\n")
         for a in allowed:
             digest.update(f"{a}\n".encode())

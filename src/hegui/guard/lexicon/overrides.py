@@ -130,7 +130,7 @@ def apply_overrides(lexicon: Lexicon, overrides: Iterable[Override], *, file: st
             file=file,
         )
     terms = [
-        Term(t.text, t.categories, by_text[t.text].action, t.pinyin) if t.text in by_text else t
+        Term(t.text, t.categories, by_text[t.text].action, t.pinyin, t.tier) if t.text in by_text else t
         for t in lexicon.terms
     ]
     return Lexicon.build(terms, lexicon.allow, lexicon.source)

@@ -1,0 +1,184 @@
+"""The tiers file (red-line / topic / noise per term) and how every term of a lexicon gets its tier.
+
+Layout (CSV, UTF-8, one header row; written by ``hegui lexicon calibrate --mode tiers``, reviewed)::
+
+    term,tier,reason,safe_hits,unsafe_hits
+    代开,topic,"calibrated: 4 safe / 9 unsafe rows, unsafe share 0.61",4,9
+
+- ``term``: a term of the lexicon exactly as the lexicon lists it (required, once per file).
+- ``tier``: ``red-line``, ``topic`` or ``noise`` (required).
+- ``reason``, ``safe_hits``, ``unsafe_hits``: for the reviewer; counts may be blank.
+
+Each term's tier, first rule that applies (`assign_tiers`):
+
+1. its row in the tiers file;
+2. a term with its own action (the lexicon's ``处置`` or a row of the ``actions_file``): red-line when
+   that action stops the text (a person said refuse), topic otherwise (a person said label or mask);
+3. the check's ``tier_default``: ``red-line``, ``topic``, or ``auto`` (the frequency prior: a term of
+   one character or a common word of the segmenter's dictionary is a topic, any other term red-line).
+
+Every problem raises `ConfigError` naming the file and the line; so does a term the lexicon lacks (a
+stale file after a lexicon update is looked at, not half applied). Never decides a tier from data:
+`hegui.guard.lexicon.calibrate` proposes, a person reviews.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from hegui.errors import ConfigError
+from hegui.guard.lexicon.model import Lexicon, Tier
+
+HEADER = ("term", "tier", "reason", "safe_hits", "unsafe_hits")
+_REQUIRED = ("term", "tier")
+
+TierDefault = Literal["red-line", "topic", "auto"]
+TIER_DEFAULTS: tuple[TierDefault, ...] = ("red-line", "topic", "auto")
+
+
+@dataclass(frozen=True, slots=True)
+class TierRow:
+    """One term's tier, decided by calibration or by a reviewer."""
+
+    term: str
+    tier: Tier
+    reason: str = ""
+    safe_hits: int | None = None
+    unsafe_hits: int | None = None
+
+
+def write_tiers(rows: Iterable[TierRow], path: Path) -> None:
+    """Write the tiers file (rows in the given order)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(HEADER)
+    for r in rows:
+        writer.writerow(
+            [
+                r.term,
+                r.tier.value,
+                r.reason,
+                "" if r.safe_hits is None else r.safe_hits,
+                "" if r.unsafe_hits is None else r.unsafe_hits,
+            ]
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _count(value: str, name: str, file: str, n: int) -> int | None:
+    if not value:
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ConfigError(f"{name} must be a whole number ≥ 0, got {value!r}", file=file, key=f"line {n}")
+    return count
+
+
+def read_tiers(path: Path) -> list[TierRow]:
+    """Read and validate a tiers file."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError("tiers file not found", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 (byte {exc.start})", file=file) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc}", file=file) from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ConfigError("empty tiers file; expected the header " + ",".join(HEADER), file=file)
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in _REQUIRED if c not in header]
+    if missing:
+        raise ConfigError(f"the header row has no {', '.join(missing)} column", file=file, key="line 1")
+    col = {name: header.index(name) for name in HEADER if name in header}
+    out: list[TierRow] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+
+        def cell(name: str, row: list[str] = row) -> str:
+            i = col.get(name)
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        term = cell("term")
+        if not term:
+            raise ConfigError("empty term", file=file, key=f"line {n}")
+        if term in seen:
+            raise ConfigError(f"term {term!r} is listed twice", file=file, key=f"line {n}")
+        seen.add(term)
+        try:
+            tier = Tier(cell("tier").lower())
+        except ValueError:
+            raise ConfigError(
+                f"unknown tier {cell('tier')!r}; expected {', '.join(t.value for t in Tier)}",
+                file=file,
+                key=f"line {n}",
+            ) from None
+        out.append(
+            TierRow(
+                term,
+                tier,
+                cell("reason"),
+                _count(cell("safe_hits"), "safe_hits", file, n),
+                _count(cell("unsafe_hits"), "unsafe_hits", file, n),
+            )
+        )
+    return out
+
+
+def prior_tier(text: str, common_word: bool) -> Tier:
+    """The ``auto`` default: one character or a common word is a topic; a rare longer term red-line."""
+    return Tier.TOPIC if len(text) <= 1 or common_word else Tier.RED_LINE
+
+
+def assign_tiers(
+    lexicon: Lexicon,
+    rows: Iterable[TierRow] = (),
+    *,
+    default: TierDefault = "red-line",
+    is_common: Callable[[str], bool] | None = None,
+    file: str = "<tiers>",
+) -> Lexicon:
+    """The lexicon with every term's tier set by the rules of the module docstring.
+
+    ``is_common`` (needed for ``default = "auto"``) says whether a term is a common word.
+    A row for a term the lexicon lacks is an error naming ``file``.
+    """
+    if default not in TIER_DEFAULTS:
+        raise ValueError(f"unknown tier_default {default!r}; expected {', '.join(TIER_DEFAULTS)}")
+    if default == "auto" and is_common is None:
+        raise ValueError('tier_default "auto" needs a word-frequency dictionary (a segmenter)')
+    by_text = {r.term: r.tier for r in rows}
+    known = {t.text for t in lexicon.terms}
+    unknown = sorted(t for t in by_text if t not in known)
+    if unknown:
+        shown = ", ".join(repr(t) for t in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        raise ConfigError(
+            f"{len(unknown)} term(s) not in the lexicon {lexicon.source}: {shown}; recalibrate or remove them",
+            file=file,
+        )
+    terms = []
+    for t in lexicon.terms:
+        tier = by_text.get(t.text)
+        if tier is None and t.action is not None:
+            tier = Tier.RED_LINE if t.action.stops else Tier.TOPIC
+        if tier is None:
+            if default == "auto":
+                assert is_common is not None
+                tier = prior_tier(t.text, is_common(t.text))
+            else:
+                tier = Tier(default)
+        terms.append(replace(t, tier=tier))
+    return Lexicon.build(terms, lexicon.allow, lexicon.source)
