@@ -71,6 +71,12 @@ class GatewayPolicy(_Strict):
         description="How many recent user turns are joined and inspected together, so that a term split "
         "across turns does not pass.",
     )
+    logprobs: Literal["drop", "released"] = Field(
+        "drop",
+        description="Token-level echoes of answers (logprobs) while any output check is active: 'drop' "
+        "nulls them; 'released' passes only entries for text the inspector has released unchanged, "
+        "without the alternatives (top_logprobs).",
+    )
     stream_sentence_max_chars: int = Field(
         200,
         ge=1,

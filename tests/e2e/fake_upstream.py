@@ -6,12 +6,18 @@ is controlled by the request itself, through an extra body field that hegui forw
 receives is appended as a JSON line to the file named by FAKE_UPSTREAM_LOG (if set), so a test can see
 exactly what reached the upstream.
 
+hegui inspects every string of a request, ``x_script`` included, so a script that carries a deny-listed
+term is given base64-encoded (``"x_script": "<base64 of the JSON>"``, see `script()`). A script may also
+give the whole answer (``"answer": {...}``) or the stream's chunks (``"events": [{...}, ...]``) as they
+are to be sent, on every route (chat, completions, embeddings, images).
+
 Usage: python fake_upstream.py PORT
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -32,6 +38,10 @@ async def chat(request: Request) -> Response:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(body, ensure_ascii=False) + "\n")
     script = body.get("x_script") or {}
+    if isinstance(script, str):
+        script = json.loads(base64.b64decode(script))
+    if "answer" in script or "events" in script:
+        return _raw(script, bool(body.get("stream")))
     if script.get("hang"):
         await asyncio.sleep(3600)
     if "status" in script:
@@ -98,11 +108,38 @@ async def chat(request: Request) -> Response:
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
+def script(**fields: Any) -> str:
+    """A script for ``x_script``, encoded so that hegui's input stage does not read it as text."""
+    return base64.b64encode(json.dumps(fields, ensure_ascii=False).encode()).decode("ascii")
+
+
+def _raw(script: dict[str, Any], stream: bool) -> Response:
+    """The answer or the chunks exactly as scripted."""
+    if not stream:
+        return JSONResponse(script["answer"])
+
+    async def events() -> Any:
+        for chunk in script["events"]:
+            yield "data: " + json.dumps(chunk, ensure_ascii=False) + "\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
 async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/healthz", healthz)])
+app = Starlette(
+    routes=[
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        *(
+            Route(f"/v1/{p}", chat, methods=["POST"])
+            for p in ("completions", "embeddings", "images/generations")
+        ),
+        Route("/healthz", healthz),
+    ]
+)
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

@@ -17,6 +17,8 @@ from hegui.records.audit import find_by_request, verify_chain
 from hegui.records.db import make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fake_upstream import script
+
 from conftest import Gateway
 
 pytestmark = pytest.mark.e2e
@@ -123,7 +125,7 @@ def test_deny_listed_output_is_never_released_non_streaming(gateway: Gateway) ->
     answer = client(gateway).chat.completions.create(
         model="fake-model",
         messages=[{"role": "user", "content": "hi"}],
-        extra_body={"x_script": {"chunks": [TEXT]}},
+        extra_body={"x_script": script(chunks=[TEXT])},
     )
     assert answer.choices[0].finish_reason == "content_filter"
     assert TERM not in (answer.choices[0].message.content or "")
@@ -133,7 +135,7 @@ def test_deny_listed_output_is_never_released_non_streaming(gateway: Gateway) ->
 @pytest.mark.parametrize("cut", range(1, len(TEXT)))
 def test_deny_listed_output_split_in_two_is_never_released(gateway: Gateway, cut: int) -> None:
     chunks = [TEXT[:cut], TEXT[cut:]]
-    text, finish, rid = stream_text(gateway, "fake-model", "hi", x_script={"chunks": chunks})
+    text, finish, rid = stream_text(gateway, "fake-model", "hi", x_script=script(chunks=chunks))
     assert finish == "content_filter"
     assert TERM[0] not in text, "no character of the term may be released"
     assert "前文".startswith(generated_before_stop(text))
@@ -141,7 +143,7 @@ def test_deny_listed_output_split_in_two_is_never_released(gateway: Gateway, cut
 
 
 def test_deny_listed_output_one_character_per_chunk(gateway: Gateway) -> None:
-    text, finish, _ = stream_text(gateway, "fake-model", "hi", x_script={"chunks": list(TEXT)})
+    text, finish, _ = stream_text(gateway, "fake-model", "hi", x_script=script(chunks=list(TEXT)))
     assert finish == "content_filter"
     assert "前文".startswith(generated_before_stop(text))
 

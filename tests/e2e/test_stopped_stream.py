@@ -4,6 +4,7 @@ gateway: it ends with a short stop text in the catalog's language, and only gene
 from __future__ import annotations
 
 import pytest
+from fake_upstream import script
 from openai import OpenAI
 
 from conftest import Gateway
@@ -24,7 +25,7 @@ def stream(gw: Gateway, chunks: list[str]) -> tuple[str, str | None, bool]:
             model="fake-model",
             messages=[{"role": "user", "content": "hi"}],
             stream=True,
-            extra_body={"x_script": {"chunks": chunks}},
+            extra_body={"x_script": script(chunks=chunks)},
         ):
             implicit = implicit or bool((chunk.model_extra or {}).get("AIGC"))
             for choice in chunk.choices:

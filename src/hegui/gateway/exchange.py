@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from hegui.errors import CheckFailed, HeguiError, NotAccepted, StorageError, UserSuspended
+from hegui.gateway.joined import Piece, crossing
 from hegui.gateway.schemas import Slot
 from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
@@ -218,11 +219,10 @@ class Exchange:
     def inspect_input(
         self, slots: Sequence[Slot], recent_turns: Sequence[str]
     ) -> tuple[Action, list[FieldFinding]]:
-        """Run the input stage on every slot and on the join of the recent user turns.
+        """Run the input stage on every slot, on the join of all slots and on the join of the recent
+        user turns (joined.py: only refusing findings that cross a boundary count there).
 
-        Masking rewrites the slots in place. In the joined turns only findings that cross a turn
-        boundary count (the others were found in their own message), and only when they refuse:
-        a mask cannot be applied to text that spans two messages.
+        Masking rewrites the slots in place.
         """
         found: list[FieldFinding] = []
         action = Action.ALLOW
@@ -232,15 +232,13 @@ class Exchange:
             action = max(action, verdict.action)
             if verdict.action == Action.MASK and slot.set is not None:
                 slot.set(verdict.text)
-        if len(recent_turns) > 1:
-            bounds, pos = [], 0
-            for turn in recent_turns[:-1]:
-                pos += len(turn)
-                bounds.append(pos)
-            joined = "".join(recent_turns)
-            for f in self.run(Stage.INPUT, joined).findings:
-                if f.action.stops and any(f.start < b < f.end for b in bounds):
-                    found.append(("recent_user_turns", f))
+        turns = [Piece(f"recent_user_turns[{i}]", t) for i, t in enumerate(recent_turns)]
+        joined: set[tuple[str, str]] = set()  # the same split seen by both joins counts once
+        for pieces in ([Piece(s.field, s.text) for s in slots], turns):
+            for field, f in crossing(lambda text: self.run(Stage.INPUT, text), pieces):
+                if (f.check, f.evidence) not in joined:
+                    joined.add((f.check, f.evidence))
+                    found.append((field, f))
                     action = max(action, f.action)
         for _, f in found:
             self.state.metrics.decision("input", f.action.value, [f])

@@ -20,13 +20,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hegui.errors import ContentRefused, HeguiError, RequestError, UpstreamError
+from hegui.gateway import fieldmap
 from hegui.gateway.exchange import Exchange
 from hegui.gateway.fetch import FetchPolicy, MediaFetcher, TrustedOrigin
+from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, json_response, read_body, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
+from hegui.gateway.outputs import inspect_strings
 from hegui.gateway.routes import open_exchange
-from hegui.gateway.schemas import _Open, list_slots, parse
-from hegui.guard.types import Action, Stage
+from hegui.gateway.schemas import _Open, parse
 
 
 class ImageRequest(_Open):
@@ -68,7 +70,7 @@ async def images_generations(request: Request) -> Response:
         request, principal, body, req.model, shape=None, endpoint="images.generations", id_prefix="img-"
     )
     upstream = ex.upstream
-    slots = list_slots(body, "prompt")
+    slots = request_slots(fieldmap.IMAGES.request, body)
     action, found = await ex.input_stage(slots, [], lambda: str(body["prompt"]))
     input_draft = ex.draft("input", action.value, {s.field: s.text for s in slots}, found)
     if action.stops:
@@ -86,17 +88,8 @@ async def images_generations(request: Request) -> Response:
 
     items, images, answer = await ex.upstream_call(generate)
 
-    out_found = []
-    out_action = Action.ALLOW
-    for i, item in enumerate(items):
-        if isinstance(item.get("revised_prompt"), str):
-            verdict = ex.run(Stage.OUTPUT, item["revised_prompt"])
-            out_found += [(f"data[{i}].revised_prompt", f) for f in verdict.findings]
-            out_action = max(out_action, verdict.action)
-            item["revised_prompt"] = verdict.text
-    if out_action.stops:
-        await ex.record(ex.draft("output", out_action.value, "", out_found, images=len(images)))
-        raise ContentRefused(state.refusals.for_findings(tuple(f for _, f in out_found)), param="prompt")
+    # revised_prompt and every other string of the answer (fieldmap.IMAGE_ANSWER); a stop is a 400
+    out_action, out_found = await inspect_strings(ex, fieldmap.IMAGES.answer, answer)
     try:
         labelled = [await asyncio.to_thread(_label_file, data, "", ex, explicit=True) for data in images]
     except HeguiError as exc:

@@ -17,13 +17,17 @@ import httpx
 import orjson
 
 from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError
+from hegui.gateway.echoes import Entry
 from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.fieldcheck import AnswerSlot, SlotKey, field_name
+from hegui.gateway.joined import Piece, crossing
 from hegui.gateway.labelling import BODY_FIELD
-from hegui.gateway.shapes import Shape, SlotKey
+from hegui.gateway.outputs import stream_echoes, strip_chunk
+from hegui.gateway.shapes import Shape
 from hegui.gateway.stopping import stop_content, stream_stop_text
 from hegui.gateway.upstream_stream import StreamLimits, upstream_chunks
 from hegui.guard.stream import StreamInspector
-from hegui.guard.types import Action, Stage
+from hegui.guard.types import Action, Stage, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +39,7 @@ def sse(obj: Any) -> bytes:
 DONE = b"data: [DONE]\n\n"
 
 
-def slot_field(key: SlotKey) -> str:
-    return f"choices[{key[0]}]." + (
-        f"tool_calls[{key[2]}].function.arguments" if key[1] == "tool" else str(key[1])
-    )
+slot_field = field_name
 
 
 class StreamRelay:
@@ -63,6 +64,13 @@ class StreamRelay:
         self.restorer = exchange.state.egress.restorer(vault) if vault is not None else None
         self.begun: set[int] = set()  # choices whose generated text has begun (and got the label prefix)
         self.closed: set[int] = set()  # choices that got the label suffix
+        self.whole_found: list[FieldFinding] = []  # findings in fields inspected whole (ids, unknown)
+        self.whole_action = Action.ALLOW
+        self.whole_seen: dict[str, Verdict] = {}
+        self.joined_choices: set[int] = set()
+        self.known = frozenset((exchange.request_id, exchange.model))
+        self.echoes = stream_echoes(exchange, shape, self.restorer is None)
+        self.tail_echoes: dict[int, dict[str, list[Entry]]] = {}
 
     def _inspector(self, key: SlotKey) -> StreamInspector:
         insp = self.inspectors.get(key)
@@ -76,20 +84,25 @@ class StreamRelay:
     def _handle(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
         """Inspect one upstream chunk; return what may be sent now (None: nothing yet)."""
         chunk["id"] = self.ex.request_id
+        choices = [c for c in chunk.get("choices") or [] if isinstance(c, dict)]
+        strip_chunk(chunk, choices, self.echoes)
+        echoed: dict[int, dict[str, list[Entry]]] = {}
+        for slot in self.shape.chunk_slots(chunk, self.known):
+            if slot.whole or slot.key[0] is None:
+                self._whole(slot)
+            else:
+                self._feed(slot, echoed)
+            if self.stopped:
+                return None
         for k in ("created", "model", "system_fingerprint"):
             if k in chunk:
                 self.template[k] = chunk[k]
-        for slot in self.shape.chunk_slots(chunk):
-            text = self.restorer.feed(slot.key, slot.text) if self.restorer else slot.text
-            step = self._inspector(slot.key).feed(text)
-            if step.stopped:
-                self.stopped = True
-                return None
-            slot.set(self._open(slot.key, step.release))
         finishing = []
-        for choice in chunk.get("choices") or []:
+        for choice in choices:
             idx = choice.get("index", 0)
             self.choices.add(idx)
+            if self.echoes is not None and idx in echoed:
+                self.echoes.attach(choice, echoed[idx])
             if choice.get("finish_reason"):
                 finishing.append(idx)
         tails: list[tuple[SlotKey, str]] = []
@@ -101,12 +114,77 @@ class StreamRelay:
                         return None
                     if released:
                         tails.append((key, self._open(key, released)))
+            self._join_choice(idx)
+            if self.stopped:
+                return None
             tails += self._suffix(idx)
-        if finishing or self.deferred:
+        if finishing:
+            head, end = self._split_finish(chunk, choices)
+            if _meaningful(head):
+                self.deferred.append(head)
             self.deferred += self._tail_chunks(tails)
+            self.deferred.append(end)
+            return None
+        if self.deferred:
             self.deferred.append(chunk)
             return None
         return chunk if _meaningful(chunk) else None
+
+    def _feed(self, slot: AnswerSlot, echoed: dict[int, dict[str, list[Entry]]]) -> None:
+        """A streamed text slot: through the restorer and its inspector; ``slot`` gets what is released."""
+        text = self.restorer.feed(slot.key, slot.text) if self.restorer else slot.text
+        insp = self._inspector(slot.key)
+        step = insp.feed(text)
+        if step.stopped:
+            self.stopped = True
+            return
+        self._echo(slot.key, text, insp, echoed)
+        slot.set(self._open(slot.key, step.release))
+
+    def _echo(
+        self, key: SlotKey, text: str, insp: StreamInspector, into: dict[int, dict[str, list[Entry]]]
+    ) -> None:
+        """The logprobs entries of ``key`` whose text the inspector has now released unchanged."""
+        if self.echoes is None:
+            return
+        self.echoes.fed(key, text)
+        if any(f.action == Action.MASK for f in insp.verdict().findings):
+            self.echoes.kill(key)
+            return
+        entries = self.echoes.release(key, len(self.echoes.text(key)) - insp.pending)
+        if entries:
+            into.setdefault(key[0], {}).setdefault(key[1], []).extend(entries)
+
+    def _whole(self, slot: AnswerSlot) -> None:
+        """A field inspected as one piece, in the chunk that carries it (identifiers, unknown top-level
+        strings): a stopping finding stops the stream, a mask rewrites it. A value is inspected once per
+        stream (``model`` and ``system_fingerprint`` come with every chunk); the response id and the
+        requested model name are hegui's and the operator's own words and are not inspected."""
+        verdict = self.whole_seen.get(slot.text)
+        if verdict is None:
+            verdict = self.whole_seen[slot.text] = self.ex.run(Stage.OUTPUT, self.ex.restore(slot.text))
+            self.whole_found += [(field_name(slot.key), f) for f in verdict.findings]
+            self.whole_action = max(self.whole_action, verdict.action)
+        if verdict.action.stops:
+            self.stopped = True
+        elif verdict.text != slot.text:
+            slot.set(verdict.text)
+
+    def _split_finish(
+        self, chunk: dict[str, Any], choices: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A finishing chunk as its own text (sent before the held-back tails) and its finish reasons
+        and usage (sent after them), so that the text stays in order."""
+        ends = []
+        for choice in choices:
+            if choice.get("finish_reason"):
+                end = self.shape.tail_choice((choice.get("index", 0), self.shape.content_field), "")
+                ends.append(end | {"finish_reason": choice["finish_reason"], "logprobs": None})
+                choice["finish_reason"] = None
+        end_chunk = self._chunk(ends)
+        if "usage" in chunk:
+            end_chunk["usage"] = chunk.pop("usage")
+        return chunk, end_chunk
 
     def _finish_all(self) -> None:
         tails: list[tuple[SlotKey, str]] = []
@@ -116,9 +194,26 @@ class StreamRelay:
                 return
             if released:
                 tails.append((key, self._open(key, released)))
+        for idx in sorted({key[0] for key in self.inspectors}):
+            self._join_choice(idx)
+            if self.stopped:
+                return
         for idx in sorted(self.begun):  # choices the upstream never finished
             tails += self._suffix(idx)
         self.deferred[:0] = self._tail_chunks(tails)
+
+    def _join_choice(self, idx: int) -> None:
+        """At the end of a choice, before its held-back tails leave: its fields joined (joined.py), so a
+        term split across two fields (the end of one, the start of the next) stops the stream; the
+        parts still held back are then never sent."""
+        if idx in self.joined_choices:
+            return
+        self.joined_choices.add(idx)
+        pieces = [Piece(field_name(k), i.verdict().text) for k, i in self.inspectors.items() if k[0] == idx]
+        for name, f in crossing(lambda text: self.ex.run(Stage.OUTPUT, text), pieces):
+            self.whole_found.append((name, f))
+            self.whole_action = max(self.whole_action, f.action)
+            self.stopped = True
 
     def _finish(self, key: SlotKey, insp: StreamInspector) -> str:
         """End one slot: the restorer's held-back tail through the inspector, then the inspector's."""
@@ -135,6 +230,8 @@ class StreamRelay:
         if step.stopped:
             self.stopped = True
             return ""
+        if self.echoes is not None:
+            self._echo(key, "", insp, self.tail_echoes)
         return released + step.release
 
     def _open(self, key: SlotKey, release: str) -> str:
@@ -153,11 +250,19 @@ class StreamRelay:
         return [((idx, self.shape.content_field), self.labeller.suffix)]
 
     def _tail_chunks(self, tails: list[tuple[SlotKey, str]]) -> list[dict[str, Any]]:
-        """One chunk per slot for the text released at the end (pieces of one slot joined)."""
+        """One chunk per slot for the text released at the end (pieces of one slot joined); a choice's
+        last logprobs entries go with its first tail chunk."""
         merged: dict[SlotKey, str] = {}
         for key, text in tails:
             merged[key] = merged.get(key, "") + text
-        return [self._chunk([self.shape.tail_choice(key, text)]) for key, text in merged.items()]
+        chunks = []
+        for key, text in merged.items():
+            choice = self.shape.tail_choice(key, text)
+            echoed = self.tail_echoes.pop(key[0], None)
+            if echoed and self.echoes is not None:
+                self.echoes.attach(choice, echoed)
+            chunks.append(self._chunk([choice]))
+        return chunks
 
     def _stop_chunk(self, text: str = "") -> dict[str, Any]:
         """The last chunk of a stopped stream: content_filter, the label for generated text already sent
@@ -172,8 +277,8 @@ class StreamRelay:
         return chunk
 
     def findings(self) -> tuple[Action, list[FieldFinding]]:
-        found: list[FieldFinding] = []
-        action = Action.ALLOW
+        found: list[FieldFinding] = list(self.whole_found)
+        action = self.whole_action
         for key, insp in self.inspectors.items():
             verdict = insp.verdict()
             found += [(slot_field(key), f) for f in verdict.findings]

@@ -10,24 +10,25 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hegui.errors import CheckFailed, ContentRefused
+from hegui.gateway import fieldmap
 from hegui.gateway.bounds import check_bounds
 from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.history import without_own_labels
 from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
+from hegui.gateway.outputs import inspect_answer, inspect_strings
 from hegui.gateway.relay import DONE, StreamRelay, slot_field, sse
 from hegui.gateway.schemas import (
     ChatRequest,
     CompletionRequest,
     EmbeddingRequest,
     Slot,
-    chat_input_slots,
-    list_slots,
     parse,
     recent_user_turns,
 )
 from hegui.gateway.shapes import ChatShape, CompletionShape, Shape
 from hegui.gateway.state import Principal
-from hegui.guard.types import Action, Stage
+from hegui.guard.types import Action
 
 CHAT = ChatShape()
 COMPLETION = CompletionShape()
@@ -44,7 +45,8 @@ async def chat_completions(request: Request) -> Response:
     req = parse(ChatRequest, body)
     ex = open_exchange(request, principal, body, req.model, shape=CHAT, endpoint="chat.completions")
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
-    return await _complete(ex, CHAT, body, chat_input_slots(body), turns, stream=req.stream)
+    slots = request_slots(fieldmap.CHAT.request, body)
+    return await _complete(ex, CHAT, body, slots, turns, stream=req.stream)
 
 
 async def completions(request: Request) -> Response:
@@ -53,7 +55,8 @@ async def completions(request: Request) -> Response:
     body = await read_json(request, state.settings.max_body_bytes)
     req = parse(CompletionRequest, body)
     ex = open_exchange(request, principal, body, req.model, shape=COMPLETION, endpoint="completions")
-    return await _complete(ex, COMPLETION, body, list_slots(body, "prompt"), [], stream=req.stream)
+    slots = request_slots(fieldmap.COMPLETIONS.request, body)
+    return await _complete(ex, COMPLETION, body, slots, [], stream=req.stream)
 
 
 async def _inspect_input(
@@ -142,16 +145,8 @@ async def _complete(
 
     answer = await ex.upstream_call(lambda: ex.upstream.post_json(shape.path, body))
     answer["id"] = ex.request_id
-    out_action, out_found = Action.ALLOW, []
     try:
-        for slot in shape.response_slots(answer):
-            text = ex.restore(slot.text)  # the user's own values back, before the output stage
-            slot.set(text)
-            verdict = ex.run(Stage.OUTPUT, text)
-            out_found += [(slot_field(slot.key), f) for f in verdict.findings]
-            out_action = max(out_action, verdict.action)
-            if verdict.action == Action.MASK:
-                slot.set(verdict.text)
+        out_action, out_found = inspect_answer(ex, shape, answer)
     except CheckFailed as exc:
         await ex.record_error("output", exc)
         raise
@@ -180,13 +175,14 @@ async def embeddings(request: Request) -> Response:
     ex = open_exchange(
         request, principal, body, req.model, shape=None, endpoint="embeddings", id_prefix="emb-"
     )
-    slots = list_slots(body, "input")
+    slots = request_slots(fieldmap.EMBEDDINGS.request, body)
     action, found = await _inspect_input(ex, slots, [], body)
     await ex.record(ex.draft("input", action.value, {s.field: s.text for s in slots}, found))
     if action.stops:
         raise ContentRefused(await ex.refusal_text(found), param="input")
     await ex.egress(slots, body)
     answer = await ex.upstream_call(lambda: ex.upstream.post_json("/embeddings", body))
+    await inspect_strings(ex, fieldmap.EMBEDDINGS.answer, answer)
     return json_response(answer, headers=_headers(ex))
 
 
