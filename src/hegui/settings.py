@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         description="64 hex characters: the master key that wraps every end user's data key. Generated into "
         "<data_dir>/master.key if unset; production must set it and back it up separately from the database.",
     )
+    check_workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Threads that run blocking checks (guard model, database-backed memory) off the "
+        "event loop; defaults to the database's connection-pool size.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     first_key: bool = Field(
         True,

@@ -99,7 +99,7 @@ async def images_generations(request: Request) -> Response:
     out_action = Action.ALLOW
     for i, item in enumerate(items):
         if isinstance(item.get("revised_prompt"), str):
-            verdict = ex.run(Stage.OUTPUT, item["revised_prompt"])
+            verdict = await ex.judge(Stage.OUTPUT, item["revised_prompt"])
             out_found += [(f"data[{i}].revised_prompt", f) for f in verdict.findings]
             out_action = max(out_action, verdict.action)
             item["revised_prompt"] = verdict.text

@@ -9,6 +9,7 @@ with ``finish_reason: "content_filter"``. The end of a stream (the last text, th
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -200,7 +201,7 @@ class StreamRelay:
                         f"upstream {self.ex.upstream.name!r} failed mid-stream: {str(chunk['error'])[:300]}"
                     )
                     break
-                out = self._handle(chunk)
+                out = await self.ex.off_loop(Stage.OUTPUT, functools.partial(self._handle, chunk))
                 if self.stopped:
                     break
                 if out is not None:
@@ -211,7 +212,7 @@ class StreamRelay:
                 yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))
                 yield DONE
                 return
-            self._finish_all()
+            await self.ex.off_loop(Stage.OUTPUT, self._finish_all)
             if self.stopped:
                 await self._record_output(stopped=True)
                 yield sse(self._stop_chunk(self.ex.state.policy.gateway.output_stop_text))

@@ -142,7 +142,7 @@ async def _complete(
         for slot in shape.response_slots(answer):
             text = ex.restore(slot.text)  # the user's own values back, before the output stage
             slot.set(text)
-            verdict = ex.run(Stage.OUTPUT, text)
+            verdict = await ex.judge(Stage.OUTPUT, text)
             out_found += [(slot_field(slot.key), f) for f in verdict.findings]
             out_action = max(out_action, verdict.action)
             if verdict.action == Action.MASK:

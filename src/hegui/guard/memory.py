@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict
+from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict, blocks
 
 # --- MinHash over character shingles ---------------------------------------------------------------
 
@@ -207,6 +207,10 @@ class SplitTurnCheck:
         self.horizon: int | None = inner.horizon
         self.version = f"split-turns:{turns}:{inner.version}"
 
+    def blocking(self, ctx: Context) -> bool:
+        """Reads the session memory (a database in production) when the request has one."""
+        return ctx.memory is not None or blocks(self.inner, ctx)
+
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         if ctx.memory is None:
             return []
@@ -256,6 +260,10 @@ class NearDuplicateCheck:
         self.stages = frozenset({Stage.INPUT})
         self.horizon: int | None = None
         self.version = f"near-duplicate:minhash{SKETCH_SIZE}x{SHINGLE}@{threshold}"
+
+    def blocking(self, ctx: Context) -> bool:
+        """Reads the session memory (a database in production) when the request has one."""
+        return ctx.memory is not None
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         memory = ctx.memory
