@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest file accepted by POST /hegui/api/label (413 above)."
     )
+    max_image_pixels: int = Field(
+        36_000_000,
+        ge=1_000_000,
+        description="Largest image (width × height, read from its header before decoding) that "
+        "POST /hegui/api/label accepts (413 above).",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL",
         description="SQLite synchronous mode. FULL: an entry survives power loss once committed; "

@@ -26,6 +26,7 @@ from hegui.gateway.http import authenticate, json_response, read_body, read_json
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.routes import open_exchange
 from hegui.gateway.schemas import _Open, list_slots, parse
+from hegui.gateway.uploads import preflight, unreadable_is_malformed
 from hegui.guard.types import Action, Stage
 
 
@@ -157,7 +158,9 @@ async def label_upload(request: Request) -> Response:
         id_prefix="label-",
     )
     explicit = explicit_param in ("true", "1")
-    labelled = await asyncio.to_thread(_label_file, data, filename, ex, explicit=explicit)
+    preflight(data, kind, max_pixels=state.settings.max_image_pixels)
+    with unreadable_is_malformed(kind):
+        labelled = await asyncio.to_thread(_label_file, data, filename, ex, explicit=explicit)
     await ex.record(
         ex.draft(
             "label",
