@@ -39,6 +39,8 @@ def _field(body: dict[str, Any], name: str, kind: type[T], default: Any = ...) -
     value = body.get(name, default)
     if value is ...:
         raise RequestError(f"missing field {name!r}", param=name)
+    if value is None and default is ...:  # a required field given as null is as good as missing
+        raise RequestError(f"{name!r} must be a {kind.__name__}, not null", param=name)
     if value is not None and not isinstance(value, kind):
         raise RequestError(f"{name!r} must be a {kind.__name__}", param=name)
     if isinstance(value, str):  # no field here needs more; the database cannot store NUL
@@ -119,7 +121,7 @@ async def post_consent(request: Request) -> Response:
         user,
         _field(body, "granted", bool),
         channel=_channel(body, principal),
-        source=text_field(_field(body, "source", str, "admin-api"), "source", 64),
+        source=text_field(_field(body, "source", str, None) or "admin-api", "source", 64),
     )
     return json_response(
         {"user": user, "event": asdict(change.event), "tombstoned": change.tombstoned}, status=201
@@ -200,6 +202,8 @@ async def export_pool(request: Request) -> Response:
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
     out = export_dir(state.settings.data_dir, principal.tenant, body.get("name"))
+    if out.exists():  # said here by name: the records room's message would show the server's path
+        raise RequestError(f"export {out.name!r} already exists; exports never overwrite", param="name")
     report = await _call(export.export_pool, state.engine, out, tenant=principal.tenant)
     return json_response(
         {"export_id": report.export_id, "path": str(report.path), "records": report.records}, status=201
@@ -212,6 +216,8 @@ async def check_pool_export(request: Request) -> Response:
     principal = authenticate(request, admin=True)
     state = state_of(request)
     out = export_dir(state.settings.data_dir, principal.tenant, request.path_params["name"])
+    if not (out / export.MANIFEST).is_file():  # said by name, not by the server's path
+        raise RecordNotFound(f"no export {out.name!r} for this tenant", param="name")
     report = await _call(export.check_export, state.engine, out, tenant=principal.tenant)
     return json_response(
         {

@@ -58,6 +58,30 @@ def image_size(data: bytes) -> tuple[int, int]:
             raise MalformedUpload("The upload is not a readable image.", param="file") from None
 
 
+def iso_boxes(data: bytes) -> list[bytes]:
+    """The top-level box types of an ISO base-media file (MP4, MOV); raises MalformedUpload when the
+    boxes do not tile the file exactly, as in any file that is not one."""
+    types: list[bytes] = []
+    pos = 0
+    while pos < len(data):
+        if len(data) - pos < 8:
+            raise MalformedUpload("The upload is not an MP4/MOV file (a box is cut short).", param="file")
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        header = 8
+        if size == 1 and len(data) - pos >= 16:
+            size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
+        elif size == 0:
+            size = len(data) - pos
+        if size < header or pos + size > len(data) or not all(0x20 <= b < 0x7F for b in kind):
+            raise MalformedUpload(
+                "The upload is not an MP4/MOV file (its boxes do not add up).", param="file"
+            )
+        types.append(kind)
+        pos += size
+    return types
+
+
 def preflight(data: bytes, kind: str, *, max_pixels: int) -> None:
     """Refuse before decoding: text that is not UTF-8, an image with more than ``max_pixels`` pixels."""
     if kind in TEXT_KINDS:
@@ -69,6 +93,9 @@ def preflight(data: bytes, kind: str, *, max_pixels: int) -> None:
                 "are not labelled: convert the file to UTF-8).",
                 param="file",
             ) from None
+    elif kind in ("mp4", "mov"):
+        if b"moov" not in iso_boxes(data):
+            raise MalformedUpload("The upload is not an MP4/MOV file (it has no movie header).", param="file")
     elif kind in IMAGE_KINDS:
         width, height = image_size(data)
         if width * height > max_pixels:
@@ -97,5 +124,5 @@ def unreadable_is_malformed(kind: str) -> Iterator[None]:
         log.info("upload refused: ffmpeg could not read the .%s upload: %s", kind, exc.message)
         raise MalformedUpload(f"The upload could not be read as a .{kind} file.", param="file") from None
     except Exception as exc:  # the decoders raise anything on crafted input; the upload is what failed
-        log.warning("upload refused: the .%s decoder failed on it", kind, exc_info=exc)
+        log.warning("upload refused: the .%s decoder failed on it: %.300r", kind, exc)
         raise MalformedUpload(f"The upload could not be read as a .{kind} file.", param="file") from None

@@ -61,8 +61,10 @@ def probe_video(path: Path) -> tuple[tuple[int, int], float, float]:
     reader = imageio_ffmpeg.read_frames(str(path))
     try:
         meta = next(reader)
-    except (RuntimeError, StopIteration) as exc:
-        raise MediaError(f"cannot read video: {exc}") from None
+    except (RuntimeError, StopIteration, OSError) as exc:
+        # imageio-ffmpeg raises OSError ("Could not load meta information" + ffmpeg's log) on a file
+        # it cannot open; that log is for the operator, not for the error's message.
+        raise MediaError(f"cannot read video: {str(exc).splitlines()[0][:200]}") from None
     finally:
         reader.close()
     size = meta.get("size")
