@@ -150,15 +150,16 @@ def serve(mode: str, guard_ms: float, data_dir: Path) -> None:
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     )
 
-    async def run() -> None:
-        task = asyncio.create_task(server.serve())
-        while not server.started:  # uvicorn offers no event to wait on
-            await asyncio.sleep(0.05)  # noqa: ASYNC110
-        port = server.servers[0].sockets[0].getsockname()[1]
-        print(f"READY {port} {key} workers={state.workers.size}", flush=True)
-        await task
-
-    asyncio.run(run())
+    thread = threading.Thread(target=server.run, name="gateway-loop")
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise SystemExit("the gateway did not start")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    print(f"READY {port} {key} workers={state.workers.size}", flush=True)
+    thread.join()
 
 
 # ---------------------------------------------------------------- the parent: load and figures
