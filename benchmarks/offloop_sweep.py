@@ -66,8 +66,9 @@ PROMPT = "请用一句话概括：季度报告涵盖三个地区的销售情况�
 # ---------------------------------------------------------------- the child: a gateway with a guard model
 
 
-def _fake_guard(delay: float) -> int:
-    """A guard LLM on loopback that answers "safe" after ``delay`` seconds; returns its port."""
+def fake_guard(delay: float) -> None:
+    """A guard LLM on loopback (its own process, as a real one would be) that answers "safe" after
+    ``delay`` seconds; prints its port."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -96,8 +97,8 @@ def _fake_guard(delay: float) -> int:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return int(server.server_address[1])
+    print(f"READY {server.server_address[1]}", flush=True)
+    server.serve_forever()
 
 
 class EndUserGuard:
@@ -124,7 +125,7 @@ class EndUserGuard:
         return list(self.inner.inspect(text, ctx))  # type: ignore[arg-type]
 
 
-def serve(mode: str, guard_ms: float, data_dir: Path) -> None:
+def serve(mode: str, guard_port: int, data_dir: Path) -> None:
     import uvicorn
 
     from hegui.gateway import create_app
@@ -133,7 +134,6 @@ def serve(mode: str, guard_ms: float, data_dir: Path) -> None:
     from hegui.policy import parse_policy
     from hegui.settings import Settings
 
-    guard_port = _fake_guard(guard_ms / 1000)
     app = create_app(Settings(data_dir=data_dir), policy=parse_policy(POLICY, "bench.toml"))
     state = app.state.hegui
     guard = GuardModelCheck(
@@ -202,33 +202,36 @@ async def run_phase(base: str, key: str, plain: int, guarded: int, seconds: floa
     return phase
 
 
-def start_gateway(mode: str, guard_ms: float) -> tuple[Service, str, str, str]:
-    data = WORK / f"data-{mode}"
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
-    argv = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--serve",
-        mode,
-        "--guard-ms",
-        str(guard_ms),
-        "--data",
-        str(data),
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    service = start(f"gateway-{mode}", argv, WORK, env=env)
+def _ready(service: Service) -> list[str]:
+    """The words of the child's ``READY …`` line, once it prints it."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for line in service.log.read_text(errors="replace").splitlines():
             if line.startswith("READY "):
-                _, port, key, workers = line.split()
-                return service, f"http://127.0.0.1:{port}", key, workers
+                return line.split()[1:]
         if service.proc.poll() is not None:
             break
         time.sleep(0.1)
     service.stop()
-    raise BenchError(f"the gateway did not start:\n{service.tail()}")
+    raise BenchError(f"{service.name} did not start:\n{service.tail()}")
+
+
+def start_guard(guard_ms: float) -> tuple[Service, int]:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--fake-guard", str(guard_ms)]
+    service = start("fake-guard", argv, WORK)
+    return service, int(_ready(service)[0])
+
+
+def start_gateway(mode: str, guard_port: int) -> tuple[Service, str, str, str]:
+    data = WORK / f"data-{mode}"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    me = str(Path(__file__).resolve())
+    argv = [sys.executable, me, "--serve", mode, "--guard-port", str(guard_port), "--data", str(data)]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    service = start(f"gateway-{mode}", argv, WORK, env=env)
+    port, key, workers = _ready(service)
+    return service, f"http://127.0.0.1:{port}", key, workers
 
 
 def _p(values: list[float], q: float) -> float:
@@ -272,33 +275,42 @@ def main() -> int:
     )
     parser.add_argument("--serve", choices=("offloop", "inline"), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--guard-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fake-guard", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--guard-ms", type=float, default=50.0, help="the fake guard LLM's time per call")
     parser.add_argument("--levels", default="1,4,16", help="plain clients per step (as many guarded join)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each phase")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
+    if args.fake_guard is not None:
+        fake_guard(args.fake_guard / 1000)
+        return 0
     if args.serve:
-        serve(args.serve, args.guard_ms, args.data)
+        serve(args.serve, args.guard_port, args.data)
         return 0
     WORK.mkdir(parents=True, exist_ok=True)
     levels = [int(x) for x in args.levels.split(",")]
     rows = []
-    for mode, flag in zip(MODES, ("offloop", "inline"), strict=True):
-        service, base, key, workers = start_gateway(flag, args.guard_ms)
-        try:
-            asyncio.run(run_phase(base, key, 2, 2, 1.0))  # warm-up
-            for level in levels:
-                alone = asyncio.run(run_phase(base, key, level, 0, args.seconds))
-                mixed = asyncio.run(run_phase(base, key, level, level, args.seconds))
-                rows.append((mode, workers, level, alone, mixed))
-                print(
-                    f"{mode:13} c={level:3}  plain alone p50 {_p(alone.plain_ms, 50):7.1f} ms  "
-                    f"with guarded p50 {_p(mixed.plain_ms, 50):7.1f} p95 {_p(mixed.plain_ms, 95):7.1f} ms  "
-                    f"guarded p50 {_p(mixed.guarded_ms, 50):7.1f} ms  errors {alone.errors + mixed.errors}",
-                    flush=True,
-                )
-        finally:
-            service.stop()
+    guard, guard_port = start_guard(args.guard_ms)
+    try:
+        for mode, flag in zip(MODES, ("offloop", "inline"), strict=True):
+            service, base, key, workers = start_gateway(flag, guard_port)
+            try:
+                asyncio.run(run_phase(base, key, 2, 2, 1.0))  # warm-up
+                for level in levels:
+                    alone = asyncio.run(run_phase(base, key, level, 0, args.seconds))
+                    mixed = asyncio.run(run_phase(base, key, level, level, args.seconds))
+                    rows.append((mode, workers, level, alone, mixed))
+                    print(
+                        f"{mode:13} c={level:3}  plain alone p50 {_p(alone.plain_ms, 50):7.1f} ms  "
+                        f"with guarded p50 {_p(mixed.plain_ms, 50):7.1f} p95 {_p(mixed.plain_ms, 95):7.1f} ms  "
+                        f"guarded p50 {_p(mixed.guarded_ms, 50):7.1f} ms  errors {alone.errors + mixed.errors}",
+                        flush=True,
+                    )
+            finally:
+                service.stop()
+    finally:
+        guard.stop()
     decision, hop = inline_cost()
     load = os.getloadavg()
     lines = [
@@ -307,7 +319,7 @@ def main() -> int:
         machine(),
         "",
         f"Demo upstream, deny-list on input and output, and the real `GuardModelCheck` against a fake guard "
-        f"LLM on loopback answering after {args.guard_ms:g} ms per call, consulted only for requests with an "
+        f"LLM on loopback (its own process) answering after {args.guard_ms:g} ms per call, consulted only for requests with an "
         f"end user (two calls each: input and output). *Plain* clients send no end user, so their checks do "
         f"not block; *guarded* clients do. Each phase {args.seconds:g} s, whole chat completions over "
         f"keep-alive, load generator in the same machine (asyncio + httpx). *On the loop* is the same check "
