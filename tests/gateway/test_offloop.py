@@ -21,6 +21,15 @@ import uvicorn
 
 from hegui.gateway import create_app
 from hegui.guard import Context, Finding, Pipeline, Stage
+from hegui.guard.denylist import DenyListCheck
+from hegui.guard.guardmodel import GuardModelCheck
+from hegui.guard.memory import (
+    InMemoryMemoryStore,
+    NearDuplicateCheck,
+    SessionKey,
+    SessionView,
+    SplitTurnCheck,
+)
 from hegui.guard.types import blocks
 from hegui.policy import parse_policy
 from hegui.settings import Settings
@@ -193,3 +202,57 @@ def test_the_pool_defaults_to_the_database_pool_size(tmp_path: Path) -> None:
         state.workers.close()
         state.audit.close()
         state.engine.dispose()
+
+
+class _DbLikeStore(InMemoryMemoryStore):
+    """Stands for a database-backed store: one that does not declare ``blocking = False``."""
+
+    blocking = True
+
+
+@pytest.mark.parametrize(
+    ("store", "expected"),
+    [(None, False), (InMemoryMemoryStore(), False), (_DbLikeStore(), True)],
+    ids=["no-memory", "in-process", "database"],
+)
+def test_memory_checks_block_only_on_a_database_backed_memory(
+    store: InMemoryMemoryStore | None, expected: bool
+) -> None:
+    memory = SessionView(store, SessionKey("t", "u", None)) if store is not None else None
+    ctx = Context(user="u", memory=memory)
+    inner = DenyListCheck("inner", ["词"])
+    assert blocks(NearDuplicateCheck("near"), ctx) is expected
+    assert blocks(SplitTurnCheck("split", inner), ctx) is expected
+
+
+def test_the_guard_model_always_blocks() -> None:
+    check = GuardModelCheck("guard", base_url="http://127.0.0.1:9/v1", model="m")
+    try:
+        assert blocks(check, Context()) is True
+    finally:
+        check.close()
+
+
+def test_an_api_key_cache_miss_is_looked_up_off_the_loop(served: Served) -> None:
+    keys = served.state.keys
+    fresh, _ = keys.create(name="fresh")
+    seen: list[tuple[str, bool]] = []
+    original = keys.authenticate
+
+    def recording(plaintext: str) -> Any:
+        seen.append((threading.current_thread().name, keys.is_cached(plaintext)))
+        return original(plaintext)
+
+    keys.authenticate = recording
+    try:
+        for token in (fresh, "hg-not-a-key"):
+            r = httpx.get(
+                served.base + "/v1/models", headers={"authorization": f"Bearer {token}"}, timeout=10
+            )
+            assert r.status_code == (200 if token == fresh else 401)
+    finally:
+        keys.authenticate = original
+    misses = [thread for thread, cached in seen if not cached]
+    assert len(misses) == 2, seen  # one database lookup per key, then the cache (the absence cached too)
+    assert served.loop_thread not in misses, seen
+    assert all(cached for thread, cached in seen if thread == served.loop_thread), seen

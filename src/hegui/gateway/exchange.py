@@ -20,7 +20,7 @@ from hegui.gateway.schemas import Slot
 from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
 from hegui.gateway.upstream import Upstream
-from hegui.guard.memory import InMemoryMemoryStore, SessionKey, SessionView, remember
+from hegui.guard.memory import SessionKey, SessionView, memory_blocks, remember
 from hegui.guard.pii import PseudonymVault
 from hegui.guard.sanctions import Violation
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
@@ -223,7 +223,7 @@ class Exchange:
         self.prompt, self.input_action = latest(), action
         # From here on the context is the output stage's: an answer is judged with its question.
         self.ctx = replace(self.ctx, prompt=self.prompt)
-        if self.ctx.memory is not None and not isinstance(self.state.memory, InMemoryMemoryStore):
+        if memory_blocks(self.ctx):  # a database-backed session memory: its write off the loop too
             await self.state.workers.run(lambda: self.remember_turn(self.prompt, action, found))
         else:
             self.remember_turn(self.prompt, action, found)
