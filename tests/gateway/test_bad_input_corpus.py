@@ -67,6 +67,7 @@ class Case:
     json_body: Any = None
     content: bytes | None = None
     must_fail: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -264,6 +265,40 @@ def table_cases() -> list[Case]:
         Case("model:unknown", "GET", "/v1/models/" + "m" * 300),
         Case("model:nul", "GET", "/v1/models/a%00b"),
         Case("no-key", "GET", "/v1/models/hegui-demo", json_body=None),
+        Case(
+            "session:300",
+            "POST",
+            "/v1/chat/completions",
+            json_body=CHAT,
+            headers=(("x-hegui-session", "s" * 300),),
+        ),
+        Case(
+            "session:empty",
+            "POST",
+            "/v1/chat/completions",
+            json_body=CHAT,
+            headers=(("x-hegui-session", ""),),
+        ),
+        Case(
+            "session:tab",
+            "POST",
+            "/v1/completions",
+            json_body={"model": "hegui-demo", "prompt": "x"},
+            headers=(("x-hegui-session", "a\tb"),),
+        ),
+        Case(
+            "body:too-large",
+            "POST",
+            "/v1/chat/completions",
+            json_body=CHAT | {"messages": [{"role": "user", "content": "长" * 400_000}]},
+        ),
+        Case("method:get-chat", "GET", "/v1/chat/completions"),
+        Case("method:delete-dsr", "DELETE", "/hegui/api/dsr", True),
+        Case("url:unknown", "POST", "/v1/nothing", json_body={}),
+        Case("url:unknown-admin", "GET", "/hegui/api/nothing", True),
+        Case("auth:basic", "GET", "/v1/models", headers=(("authorization", "Basic abc"),)),
+        Case("auth:empty-bearer", "GET", "/v1/models", headers=(("authorization", "Bearer "),)),
+        Case("auth:unknown", "GET", "/v1/models", headers=(("authorization", "Bearer hg-" + "x" * 5000),)),
         # Label uploads: odd files of every carrier.
         _label("random.txt", noise),
         _label("utf16.md", "# 标题\n正文".encode("utf-16")),
@@ -374,6 +409,35 @@ def mutation_cases() -> list[Case]:
                     must_fail=False,
                 )
             )
+    queries = [
+        "x" * 300,
+        "%00",
+        "a%00b",
+        "%ff%fe",
+        "..%2F..%2Fetc",
+        "1e999",
+        "-1",
+        "%E5%90%8D",
+        "true&status=done",
+    ]
+    for q in queries:
+        cases.append(
+            Case(
+                f"query:dsr-status={q}",
+                "GET",
+                f"/hegui/api/dsr?status={q}&overdue={q}",
+                True,
+                must_fail=False,
+            )
+        )
+        cases.append(
+            Case(
+                f"query:consent={q}", "GET", f"/hegui/api/users/u1/consent?channel={q}", True, must_fail=False
+            )
+        )
+        cases.append(Case(f"query:models={q}", "GET", f"/v1/models?limit={q}", must_fail=False))
+        cases.append(_label(f"{q}.txt", "好的".encode(), must_fail=False))
+        cases.append(_label("a.png", _png(), must_fail=False, query=f"&explicit={q}"))
     valid = {
         "img.png": _png(),
         "doc.txt": "好的，这是一段文字。".encode(),
@@ -417,6 +481,8 @@ def _check(gw: Gateway, case: Case) -> None:
     elif case.json_body is not None or case.method in ("POST", "PUT"):
         kwargs["content"] = json.dumps(case.json_body, ensure_ascii=False).encode()
         kwargs["headers"] = {"content-type": "application/json"}
+    if case.headers:
+        kwargs["headers"] = kwargs.get("headers", {}) | dict(case.headers)
     r = who.request(case.method, case.path, **kwargs)
     gw.outcomes[case.name] = r.status_code
     assert r.status_code < 500, f"{case.name}: {r.status_code} {r.text[:300]}"

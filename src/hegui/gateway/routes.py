@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from hegui.errors import CheckFailed, ContentRefused
 from hegui.gateway.exchange import Exchange, FieldFinding
-from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
+from hegui.gateway.http import authenticate, end_user, json_response, read_json, session_of, state_of
 from hegui.gateway.relay import DONE, StreamRelay, slot_field, sse
 from hegui.gateway.schemas import (
     ChatRequest,
@@ -81,7 +81,7 @@ def open_exchange(
         end_user=end_user(request, body),
         endpoint=endpoint,
         id_prefix=id_prefix,
-        session=request.headers.get("x-hegui-session"),
+        session=session_of(request),
     )
 
 
