@@ -256,3 +256,21 @@ def test_an_api_key_cache_miss_is_looked_up_off_the_loop(served: Served) -> None
     assert len(misses) == 2, seen  # one database lookup per key, then the cache (the absence cached too)
     assert served.loop_thread not in misses, seen
     assert all(cached for thread, cached in seen if thread == served.loop_thread), seen
+
+
+def test_readyz_pings_the_database_off_the_loop(served: Served) -> None:
+    engine = served.state.engine
+    threads: list[str] = []
+    original = engine.connect
+
+    def recording() -> Any:
+        threads.append(threading.current_thread().name)
+        return original()
+
+    engine.connect = recording
+    try:
+        r = httpx.get(served.base + "/readyz", timeout=10)
+    finally:
+        del engine.connect  # the instance attribute; the class's method shows through again
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+    assert threads and served.loop_thread not in threads, threads
