@@ -18,8 +18,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PIL import Image, UnidentifiedImageError
-
 from hegui.errors import HeguiError, PayloadTooLarge, RequestError
 
 log = logging.getLogger(__name__)
@@ -43,6 +41,8 @@ class TooManyPixels(PayloadTooLarge):
 
 def image_size(data: bytes) -> tuple[int, int]:
     """Width and height from the image's header, without decoding its pixels."""
+    from PIL import Image, UnidentifiedImageError  # the [label] extra: imported when an image comes
+
     with warnings.catch_warnings():
         # Pillow warns (and past twice its limit refuses) on huge headers; here that is an answer.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
