@@ -131,3 +131,21 @@ def test_users_sanctions_consent_and_verification_are_per_tenant(tenants: Tenant
     from hegui.records.agreements import is_verified
 
     assert is_verified(engine, "acme", "u") and not is_verified(engine, "globex", "u")
+
+
+def test_an_export_copied_into_another_tenants_directory_is_not_checked_there(tenants: Tenants) -> None:
+    """The manifest names its tenant: even placed in globex's directory, acme's export is not globex's."""
+    import shutil
+    from pathlib import Path
+
+    t = tenants
+    t.admit("acme", "alice", "r1")
+    made = _json(t.acme.post("/hegui/api/pool/exports", json={"name": "copied"}), 201)
+    _json(t.globex.post("/hegui/api/pool/exports", json={"name": "own"}), 201)
+    globex_dir = Path(
+        _json(t.globex.post("/hegui/api/pool/exports", json={"name": "own2"}), 201)["path"]
+    ).parent
+    shutil.copytree(made["path"], globex_dir / "copied")
+    r = t.globex.get("/hegui/api/pool/exports/copied/check")
+    assert _json(r, 404)["error"]["code"] == "not_found"
+    assert _json(t.acme.get("/hegui/api/pool/exports/copied/check"), 200)["records"] == 1

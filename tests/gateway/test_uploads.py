@@ -84,3 +84,26 @@ def test_the_route_labels_a_real_video_and_refuses_a_large_image(
     r = client.post("/hegui/api/label?filename=a.png", content=_png(1001, 1000))
     assert r.status_code == 413 and r.json()["error"]["code"] == "image_too_large"
     assert client.post("/hegui/api/label?filename=a.png", content=_png(1000, 1000)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [(png_header(20000, 20000), "past the pixel limit"), (b"not a picture", "not a readable image")],
+    ids=["huge", "garbage"],
+)
+def test_a_bad_generated_image_is_the_upstreams_fault(
+    make_client: MakeClient, image: bytes, message: str
+) -> None:
+    import base64
+
+    import httpx
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"created": 1, "data": [{"b64_json": base64.b64encode(image).decode()}]}
+        )
+
+    client = make_client(mock=httpx.MockTransport(upstream))
+    r = client.post("/v1/images/generations", json={"model": "mock-model", "prompt": "一只猫"})
+    assert r.status_code == 502, r.text
+    assert message in r.json()["error"]["message"]

@@ -26,7 +26,7 @@ from hegui.gateway.http import authenticate, json_response, read_body, read_json
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.routes import open_exchange
 from hegui.gateway.schemas import _Open, list_slots, parse
-from hegui.gateway.uploads import preflight, unreadable_is_malformed
+from hegui.gateway.uploads import check_generated_image, preflight, unreadable_is_malformed
 from hegui.guard.types import Action, Stage
 
 
@@ -108,6 +108,8 @@ async def images_generations(request: Request) -> Response:
         await ex.record(ex.draft("output", out_action.value, "", out_found, images=len(images)))
         raise ContentRefused(state.refusals.for_findings(tuple(f for _, f in out_found)), param="prompt")
     try:
+        for picture in images:
+            check_generated_image(picture, max_pixels=state.settings.max_image_pixels, upstream=upstream.name)
         labelled = [await asyncio.to_thread(_label_file, data, "", ex, explicit=True) for data in images]
     except HeguiError as exc:
         await ex.record_error("label", exc)

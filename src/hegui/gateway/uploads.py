@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hegui.errors import HeguiError, PayloadTooLarge, RequestError
+from hegui.errors import HeguiError, PayloadTooLarge, RequestError, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -126,3 +126,18 @@ def unreadable_is_malformed(kind: str) -> Iterator[None]:
     except Exception as exc:  # the decoders raise anything on crafted input; the upload is what failed
         log.warning("upload refused: the .%s decoder failed on it: %.300r", kind, exc)
         raise MalformedUpload(f"The upload could not be read as a .{kind} file.", param="file") from None
+
+
+def check_generated_image(data: bytes, *, max_pixels: int, upstream: str) -> None:
+    """The same checks on an image an upstream generated, before it is labelled: a failure is the
+    upstream's (502), not the client's, and no decoder runs on a picture past the pixel limit."""
+    try:
+        width, height = image_size(data)
+    except TooManyPixels:
+        raise UpstreamError(f"upstream {upstream!r} sent an image past the pixel limit") from None
+    except MalformedUpload:
+        raise UpstreamError(f"upstream {upstream!r} sent an image that is not a readable image") from None
+    if width * height > max_pixels:
+        raise UpstreamError(
+            f"upstream {upstream!r} sent a {width}×{height} image; the limit is {max_pixels} pixels"
+        )
