@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest file accepted by POST /hegui/api/label (413 above)."
     )
+    max_image_pixels: int = Field(
+        36_000_000,
+        ge=1_000_000,
+        description="Largest image (width × height, read from its header before decoding) that "
+        "POST /hegui/api/label accepts (413 above).",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL",
         description="SQLite synchronous mode. FULL: an entry survives power loss once committed; "
@@ -51,6 +57,13 @@ class Settings(BaseSettings):
         None,
         description="64 hex characters: the master key that wraps every end user's data key. Generated into "
         "<data_dir>/master.key if unset; production must set it and back it up separately from the database.",
+    )
+    check_workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Threads that run blocking checks (guard model, database-backed memory) off the "
+        "event loop; defaults to the database's connection-pool size.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     first_key: bool = Field(

@@ -27,7 +27,7 @@ def test_users_are_served_only_once_admitted(make_client: Any, base_policy: str)
     anonymous = chat(client, None)
     assert anonymous.status_code == 403 and anonymous.json()["error"]["code"] == "agreement_required"
     for kind in agreements.KINDS:
-        agreements.publish(engine, kind, "2026-11", f"{kind} text")
+        agreements.publish(engine, kind, "2026-11", f"{kind} text", tenant="default")
     assert chat(client, "carol").status_code == 403
     for kind in agreements.KINDS:
         agreements.accept(engine, "default", "carol", kind, None, "api")

@@ -11,11 +11,11 @@ from hegui.records.config import RecordsPolicy
 
 
 def test_publish_and_accept(engine: Engine) -> None:
-    publish(engine, "service", "1", "服务协议 v1")
-    publish(engine, "service", "2", "服务协议 v2")
-    assert current(engine, "service").version == "2"  # type: ignore[union-attr]
+    publish(engine, "service", "1", "服务协议 v1", tenant="t")
+    publish(engine, "service", "2", "服务协议 v2", tenant="t")
+    assert current(engine, "service", tenant="t").version == "2"  # type: ignore[union-attr]
     with pytest.raises(RequestError, match="already published"):
-        publish(engine, "service", "2", "again")
+        publish(engine, "service", "2", "again", tenant="t")
     with pytest.raises(RecordNotFound):
         accept(engine, "t", "u", "service", "9", "chat")
     with pytest.raises(RecordNotFound):
@@ -48,10 +48,10 @@ def test_may_serve(
 ) -> None:
     for step in steps:
         if step == "publish":
-            publish(engine, "service", "1", "s")
-            publish(engine, "privacy", "1", "p")
+            publish(engine, "service", "1", "s", tenant="t")
+            publish(engine, "privacy", "1", "p", tenant="t")
         elif step == "republish":
-            publish(engine, "service", "2", "s2")
+            publish(engine, "service", "2", "s2", tenant="t")
         elif step == "accept":
             accept(engine, "t", "u", "service", None, "api")
             accept(engine, "t", "u", "privacy", None, "api")

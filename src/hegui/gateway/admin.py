@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -22,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hegui.errors import RequestError
+from hegui.errors import RecordNotFound, RequestError
+from hegui.gateway.admin_input import export_dir, path_user, record_id, text_field, user_id
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.state import Principal
 from hegui.records import agreements, consent, dsr, export, sanctions_store
@@ -41,8 +41,12 @@ def _field(body: dict[str, Any], name: str, kind: type[T], default: Any = ...) -
     value = body.get(name, default)
     if value is ...:
         raise RequestError(f"missing field {name!r}", param=name)
+    if value is None and default is ...:  # a required field given as null is as good as missing
+        raise RequestError(f"{name!r} must be a {kind.__name__}, not null", param=name)
     if value is not None and not isinstance(value, kind):
         raise RequestError(f"{name!r} must be a {kind.__name__}", param=name)
+    if isinstance(value, str):  # no field here needs more; the database cannot store NUL
+        text_field(value, name, 1_000_000)
     return value  # type: ignore[return-value]
 
 
@@ -60,7 +64,7 @@ async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 async def put_verification(request: Request) -> Response:
     principal = authenticate(request, admin=True)
     body = await read_json(request, state_of(request).settings.max_body_bytes)
-    user = request.path_params["user"]
+    user = path_user(request)
     verified = _field(body, "verified", bool)
     method = _field(body, "method", str, "provider")
     await _call(
@@ -70,7 +74,8 @@ async def put_verification(request: Request) -> Response:
 
 
 async def publish_agreement(request: Request) -> Response:
-    authenticate(request, admin=True)
+    """Publish the admin's tenant's agreement (never another tenant's)."""
+    principal = authenticate(request, admin=True)
     body = await read_json(request, state_of(request).settings.max_body_bytes)
     published = await _call(
         agreements.publish,
@@ -78,21 +83,22 @@ async def publish_agreement(request: Request) -> Response:
         _field(body, "kind", str),
         _field(body, "version", str),
         _field(body, "text", str),
+        tenant=principal.tenant,
     )
     return json_response(asdict(published), status=201)
 
 
 async def list_agreements(request: Request) -> Response:
-    authenticate(request, admin=True, frontend=True)
+    principal = authenticate(request, admin=True, frontend=True)
     engine = state_of(request).engine
-    out = {k: await _call(agreements.current, engine, k) for k in agreements.KINDS}
+    out = {k: await _call(agreements.current, engine, k, tenant=principal.tenant) for k in agreements.KINDS}
     return json_response({k: asdict(v) if v else None for k, v in out.items()})
 
 
 async def accept_agreement(request: Request) -> Response:
     principal = authenticate(request, admin=True, frontend=True)
     body = await read_json(request, state_of(request).settings.max_body_bytes)
-    user = request.path_params["user"]
+    user = path_user(request)
     accepted = await _call(
         agreements.accept,
         state_of(request).engine,
@@ -109,7 +115,7 @@ async def post_consent(request: Request) -> Response:
     """Opt in or out in one call: ``{"granted": false}`` withdraws and tombstones the user's pool records."""
     principal = authenticate(request, admin=True, frontend=True)
     body = await read_json(request, state_of(request).settings.max_body_bytes)
-    user = request.path_params["user"]
+    user = path_user(request)
     change = await _call(
         consent.record_consent,
         state_of(request).engine,
@@ -117,7 +123,12 @@ async def post_consent(request: Request) -> Response:
         user,
         _field(body, "granted", bool),
         channel=_channel(body, principal),
-        source=_field(body, "source", str, "frontend" if principal.role == "frontend" else "admin-api"),
+        source=text_field(
+            _field(body, "source", str, None)
+            or ("frontend" if principal.role == "frontend" else "admin-api"),
+            "source",
+            64,
+        ),
     )
     return json_response(
         {"user": user, "event": asdict(change.event), "tombstoned": change.tombstoned}, status=201
@@ -127,7 +138,7 @@ async def post_consent(request: Request) -> Response:
 async def get_consent(request: Request) -> Response:
     principal = authenticate(request, admin=True)
     state = state_of(request)
-    user = request.path_params["user"]
+    user = path_user(request)
     channel = request.query_params.get("channel", principal.channel)
     if channel not in CHANNELS:
         raise RequestError(f"channel must be one of {', '.join(CHANNELS)}", param="channel")
@@ -148,7 +159,7 @@ async def create_dsr(request: Request) -> Response:
         dsr.open_request,
         state.engine,
         principal.tenant,
-        _field(body, "user", str),
+        user_id(_field(body, "user", str)),
         _field(body, "kind", str),
         detail=_field(body, "detail", dict, {}),
         deadline_days=state.policy.records.dsr_deadline_days,
@@ -176,13 +187,10 @@ async def complete_dsr(request: Request) -> Response:
     principal = authenticate(request, admin=True)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
-    try:
-        rid = int(request.path_params["id"])
-    except ValueError:
-        raise RequestError("the request id must be a number", param="id") from None
+    rid = record_id(request.path_params["id"])
     req = await _call(dsr.get, state.engine, rid)
-    if req.tenant != principal.tenant:
-        raise RequestError(f"no data-subject request {rid} for this tenant", param="id")
+    if req.tenant != principal.tenant:  # as if it did not exist: ids are not secrets, tenants' data is
+        raise RecordNotFound(f"no data-subject request {rid}", param="id")
     closed, result = await _call(
         dsr.complete_request,
         state.engine,
@@ -195,14 +203,14 @@ async def complete_dsr(request: Request) -> Response:
 
 
 async def export_pool(request: Request) -> Response:
-    """Export the tenant's pool to ``<data_dir>/exports/<name>`` (a plain name, never a path)."""
+    """Export the tenant's pool to ``<data_dir>/exports/<tenant dir>/<name>`` (a plain name, never a
+    path; each tenant has its own directory, so names never collide across tenants)."""
     principal = authenticate(request, admin=True)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
-    name = _field(body, "name", str)
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise RequestError("name must be a plain directory name", param="name")
-    out = Path(state.settings.data_dir) / "exports" / name
+    out = export_dir(state.settings.data_dir, principal.tenant, body.get("name"))
+    if out.exists():  # said here by name: the records room's message would show the server's path
+        raise RequestError(f"export {out.name!r} already exists; exports never overwrite", param="name")
     report = await _call(export.export_pool, state.engine, out, tenant=principal.tenant)
     return json_response(
         {"export_id": report.export_id, "path": str(report.path), "records": report.records}, status=201
@@ -210,12 +218,14 @@ async def export_pool(request: Request) -> Response:
 
 
 async def check_pool_export(request: Request) -> Response:
-    authenticate(request, admin=True)
+    """Check one of the tenant's own exports; another tenant's is not found (it is not in this tenant's
+    directory, and its manifest names another tenant)."""
+    principal = authenticate(request, admin=True)
     state = state_of(request)
-    name = request.path_params["name"]
-    if "/" in name or name.startswith("."):
-        raise RequestError("name must be a plain directory name", param="name")
-    report = await _call(export.check_export, state.engine, Path(state.settings.data_dir) / "exports" / name)
+    out = export_dir(state.settings.data_dir, principal.tenant, request.path_params["name"])
+    if not (out / export.MANIFEST).is_file():  # said by name, not by the server's path
+        raise RecordNotFound(f"no export {out.name!r} for this tenant", param="name")
+    report = await _call(export.check_export, state.engine, out, tenant=principal.tenant)
     return json_response(
         {
             "export_id": report.export_id,
@@ -236,7 +246,7 @@ async def get_sanctions(request: Request) -> Response:
         state.ladder,
         state.sanctions,
         principal.tenant,
-        request.path_params["user"],
+        path_user(request),
         datetime.now(UTC),
     )
     return json_response(record)
@@ -247,7 +257,7 @@ async def post_sanction(request: Request) -> Response:
     principal = authenticate(request, admin=True)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
-    user = request.path_params["user"]
+    user = path_user(request)
     level, by, reason = sanctions_store.parse_lift(body.get("level"), body.get("by"), body.get("reason"))
     step = await _call(
         state.ladder.lift,

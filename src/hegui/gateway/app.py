@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from hegui import __version__
 from hegui.errors import HeguiError
 from hegui.gateway import admin, media, routes
 from hegui.gateway.http import json_response, state_of
+from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.state import GatewayState
 from hegui.policy import Policy
 from hegui.settings import Settings, load_settings
@@ -129,9 +131,13 @@ def create_app(
         """Readiness: the database answers and the audit writer runs."""
         st = state_of(request)
         problems = []
-        try:
+
+        def ping() -> None:
             with st.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+
+        try:  # a slow database must not stall the event loop: the ping runs in a thread
+            await asyncio.to_thread(ping)
         except Exception as exc:  # reported, not swallowed: readiness is exactly this answer
             problems.append(f"database: {exc.__class__.__name__}")
         if not st.audit.healthy:
@@ -153,5 +159,6 @@ def create_app(
             state_of(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
+    app.add_middleware(KeyPrefetch, keys=state.keys)
     app.add_middleware(RequestMetrics, state=state)
     return app

@@ -21,7 +21,7 @@ from hegui.gateway.schemas import Slot
 from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
 from hegui.gateway.upstream import Upstream
-from hegui.guard.memory import SessionKey, SessionView, remember
+from hegui.guard.memory import SessionKey, SessionView, memory_blocks, remember
 from hegui.guard.pii import PseudonymVault
 from hegui.guard.sanctions import Violation
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
@@ -197,6 +197,17 @@ class Exchange:
     def run(self, stage: Stage, text: str) -> Verdict:
         return self.state.pipeline.run(stage, text, self.ctx)
 
+    async def off_loop(self, stage: Stage, work: Callable[[], T]) -> T:
+        """``work()`` (this request's checks at ``stage``) in the check workers when a check of the stage
+        blocks for this request, inline otherwise: cheap checks pay no thread hop (hegui.gateway.offload)."""
+        if self.state.pipeline.blocks(stage, self.ctx):
+            return await self.state.workers.run(work)
+        return work()
+
+    async def judge(self, stage: Stage, text: str) -> Verdict:
+        """`run`, off the event loop when the stage blocks for this request."""
+        return await self.off_loop(stage, lambda: self.run(stage, text))
+
     async def input_stage(
         self, slots: Sequence[Slot], recent_turns: Sequence[str], latest: Callable[[], str]
     ) -> tuple[Action, list[FieldFinding]]:
@@ -206,14 +217,17 @@ class Exchange:
         await self.check_standing()
         await self.check_may_serve()
         try:
-            action, found = self.inspect_input(slots, recent_turns)
+            action, found = await self.off_loop(Stage.INPUT, lambda: self.inspect_input(slots, recent_turns))
         except CheckFailed as exc:
             await self.record_error("input", exc)
             raise
         self.prompt, self.input_action = latest(), action
         # From here on the context is the output stage's: an answer is judged with its question.
         self.ctx = replace(self.ctx, prompt=self.prompt)
-        self.remember_turn(self.prompt, action, found)
+        if memory_blocks(self.ctx):  # a database-backed session memory: its write off the loop too
+            await self.state.workers.run(lambda: self.remember_turn(self.prompt, action, found))
+        else:
+            self.remember_turn(self.prompt, action, found)
         return action, found
 
     def inspect_input(

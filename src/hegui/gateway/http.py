@@ -86,3 +86,21 @@ def end_user(request: Request, body: dict[str, Any]) -> str | None:
         return user[:256]
     header = request.headers.get("x-hegui-user")
     return header[:256] if header else None
+
+
+#: The longest session id the records tables hold (their ``session`` columns).
+MAX_SESSION = 256
+
+
+def session_of(request: Request) -> str | None:
+    """The ``X-Hegui-Session`` header: at most 256 characters without control characters, or 400
+    (a longer one is not cut: two sessions must not become one)."""
+    value = request.headers.get("x-hegui-session")
+    if value is None:
+        return None
+    if not value or len(value) > MAX_SESSION or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise RequestError(
+            f"X-Hegui-Session must be 1 to {MAX_SESSION} characters without control characters.",
+            param="x-hegui-session",
+        )
+    return value

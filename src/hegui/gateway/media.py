@@ -29,6 +29,7 @@ from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.outputs import inspect_strings
 from hegui.gateway.routes import open_exchange
 from hegui.gateway.schemas import _Open, parse
+from hegui.gateway.uploads import check_generated_image, preflight, unreadable_is_malformed
 
 
 class ImageRequest(_Open):
@@ -91,6 +92,8 @@ async def images_generations(request: Request) -> Response:
     # revised_prompt and every other string of the answer (fieldmap.IMAGE_ANSWER); a stop is a 400
     out_action, out_found = await inspect_strings(ex, fieldmap.IMAGES.answer, answer)
     try:
+        for picture in images:
+            check_generated_image(picture, max_pixels=state.settings.max_image_pixels, upstream=upstream.name)
         labelled = [await asyncio.to_thread(_label_file, data, "", ex, explicit=True) for data in images]
     except HeguiError as exc:
         await ex.record_error("label", exc)
@@ -141,7 +144,9 @@ async def label_upload(request: Request) -> Response:
         id_prefix="label-",
     )
     explicit = explicit_param in ("true", "1")
-    labelled = await asyncio.to_thread(_label_file, data, filename, ex, explicit=explicit)
+    preflight(data, kind, max_pixels=state.settings.max_image_pixels)
+    with unreadable_is_malformed(kind):
+        labelled = await asyncio.to_thread(_label_file, data, filename, ex, explicit=explicit)
     await ex.record(
         ex.draft(
             "label",

@@ -118,7 +118,7 @@ async def inspect_strings(
     action, found = Action.ALLOW, []
     try:
         for t in walk(spec, answer, request=False).texts:
-            verdict = ex.run(Stage.OUTPUT, ex.restore(t.text))
+            verdict = await ex.judge(Stage.OUTPUT, ex.restore(t.text))
             found += [(render(t.path), f) for f in verdict.findings]
             action = max(action, verdict.action)
             if verdict.text != t.text:

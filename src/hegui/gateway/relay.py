@@ -9,6 +9,7 @@ with ``finish_reason: "content_filter"``. The end of a stream (the last text, th
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -298,7 +299,7 @@ class StreamRelay:
     async def events(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._upstream_events():
-                out = self._handle(chunk)
+                out = await self.ex.off_loop(Stage.OUTPUT, functools.partial(self._handle, chunk))
                 if self.stopped:
                     break
                 if out is not None:
@@ -313,7 +314,7 @@ class StreamRelay:
                 async for event in self._fail(self.error):
                     yield event
                 return
-            self._finish_all()
+            await self.ex.off_loop(Stage.OUTPUT, self._finish_all)
             if self.stopped:
                 await self._record_output(stopped=True)
                 yield sse(self._stop_chunk(stream_stop_text(self.ex.state)))

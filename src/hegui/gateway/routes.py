@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from hegui.gateway.bounds import check_bounds
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.history import without_own_labels
-from hegui.gateway.http import authenticate, end_user, json_response, read_json, state_of
+from hegui.gateway.http import authenticate, end_user, json_response, read_json, session_of, state_of
 from hegui.gateway.outputs import inspect_answer, inspect_strings
 from hegui.gateway.relay import DONE, StreamRelay, slot_field, sse
 from hegui.gateway.schemas import (
@@ -28,7 +29,7 @@ from hegui.gateway.schemas import (
 )
 from hegui.gateway.shapes import ChatShape, CompletionShape, Shape
 from hegui.gateway.state import Principal
-from hegui.guard.types import Action
+from hegui.guard.types import Action, Stage
 
 CHAT = ChatShape()
 COMPLETION = CompletionShape()
@@ -88,7 +89,7 @@ def open_exchange(
         end_user=end_user(request, body),
         endpoint=endpoint,
         id_prefix=id_prefix,
-        session=request.headers.get("x-hegui-session"),
+        session=session_of(request),
     )
 
 
@@ -146,7 +147,9 @@ async def _complete(
     answer = await ex.upstream_call(lambda: ex.upstream.post_json(shape.path, body))
     answer["id"] = ex.request_id
     try:
-        out_action, out_found = inspect_answer(ex, shape, answer)
+        out_action, out_found = await ex.off_loop(
+            Stage.OUTPUT, functools.partial(inspect_answer, ex, shape, answer)
+        )
     except CheckFailed as exc:
         await ex.record_error("output", exc)
         raise

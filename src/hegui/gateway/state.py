@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
+from hegui.gateway.offload import CheckWorkers, database_pool_size
 from hegui.gateway.upstream import UpstreamRouter
 from hegui.guard.egress import EgressGuard
 from hegui.guard.memory import MemoryStore
@@ -59,6 +60,8 @@ class GatewayState:
     memory: MemoryStore
     vault: Vault
     egress: EgressGuard
+    #: Where a request's blocking checks run (hegui.gateway.offload).
+    workers: CheckWorkers
 
     @classmethod
     def build(
@@ -100,9 +103,11 @@ class GatewayState:
             memory_store_for(policy.records, engine, vault),
             vault,
             EgressGuard.from_policy(policy, hmac.new(master, b"egress-person", hashlib.sha256).digest()),
+            CheckWorkers(settings.check_workers or database_pool_size(engine)),
         )
 
     async def aclose(self) -> None:
         await self.router.aclose()
+        self.workers.close()
         self.audit.close()
         self.engine.dispose()

@@ -248,6 +248,8 @@ class GuardModelCheck:
         self.stages = frozenset(stages)
         self.horizon: int | None = None
         self.judges_at: JudgesAt = judges_at
+        #: Every inspection is an HTTP call (up to ``timeout`` seconds): never on an event loop.
+        self.blocking = True
         self.version = f"guard-model:{output_format}:{model}"
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model

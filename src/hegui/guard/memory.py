@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict
+from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict, blocks
 
 # --- MinHash over character shingles ---------------------------------------------------------------
 
@@ -120,6 +120,9 @@ class MemoryStore(Protocol):
 class InMemoryMemoryStore:
     """A bounded `MemoryStore` in process memory; the least recently used sessions are forgotten."""
 
+    #: Reading it never waits on I/O (see `memory_blocks`).
+    blocking = False
+
     def __init__(self, *, max_sessions: int = 10_000, max_turns: int = 64, max_refused: int = 256) -> None:
         self._lock = threading.Lock()
         self._sessions: OrderedDict[SessionKey, tuple[deque[Turn], deque[Sketch]]] = OrderedDict()
@@ -169,6 +172,9 @@ class SessionView:
 
     def __init__(self, store: MemoryStore, key: SessionKey) -> None:
         self.store, self.key = store, key
+        #: Whether reading this memory may wait on I/O: a store says so with ``blocking = False``;
+        #: any other (a database) is taken to block.
+        self.blocking: bool = getattr(store, "blocking", True) is not False
 
     def recent_turns(self, limit: int) -> Sequence[str]:
         return [t.text for t in self.store.turns(self.key, limit)]
@@ -178,6 +184,11 @@ class SessionView:
 
     def refused_sketches(self) -> Sequence[Sketch]:
         return self.store.refused(self.key)
+
+
+def memory_blocks(ctx: Context) -> bool:
+    """Whether the request's session memory may wait on I/O when read (None: there is none)."""
+    return ctx.memory is not None and getattr(ctx.memory, "blocking", True) is not False
 
 
 def remember(store: MemoryStore, key: SessionKey, text: str, verdict: Verdict, at: datetime) -> Turn:
@@ -206,6 +217,10 @@ class SplitTurnCheck:
         self.stages = frozenset({Stage.INPUT})
         self.horizon: int | None = inner.horizon
         self.version = f"split-turns:{turns}:{inner.version}"
+
+    def blocking(self, ctx: Context) -> bool:
+        """Reads the session memory, which blocks when it is a database."""
+        return memory_blocks(ctx) or blocks(self.inner, ctx)
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         if ctx.memory is None:
@@ -256,6 +271,10 @@ class NearDuplicateCheck:
         self.stages = frozenset({Stage.INPUT})
         self.horizon: int | None = None
         self.version = f"near-duplicate:minhash{SKETCH_SIZE}x{SHINGLE}@{threshold}"
+
+    def blocking(self, ctx: Context) -> bool:
+        """Reads the session memory, which blocks when it is a database."""
+        return memory_blocks(ctx)
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         memory = ctx.memory

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from hegui.errors import CheckFailed
 from hegui.guard.fusion import FusionRule, fuse
-from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict, judges_at
+from hegui.guard.types import Action, Check, Context, Finding, Stage, Verdict, blocks, judges_at
 
 #: Called after every check with (check name, stage, seconds); the gateway feeds its metrics from it.
 CheckObserver = Callable[[str, Stage, float], None]
@@ -80,6 +80,11 @@ class Pipeline:
         if any(h is None for h in horizons):
             return StreamPlan(span, sentence, None)
         return StreamPlan(span, sentence, max((h for h in horizons if h is not None), default=1))
+
+    def blocks(self, stage: Stage, ctx: Context) -> bool:
+        """Whether a check of the stage may wait on I/O for this request (see `hegui.guard.types.blocks`):
+        the gateway then runs the stage off its event loop."""
+        return any(blocks(c, ctx) for c in self._by_stage[stage])
 
     def versions(self, stage: Stage) -> dict[str, str]:
         return {c.name: c.version for c in self._by_stage[stage]}

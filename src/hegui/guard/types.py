@@ -185,6 +185,11 @@ class Check(Protocol):
     sentence end, and a sentence is released only once it has been judged; its judgement of a prefix
     must be one it would stand by for the whole text (a refusal of a prefix stops the stream there,
     and what was released before stays released).
+
+    A check that waits on I/O (a guard-model call, a database-backed memory read) declares
+    ``blocking = True``, or a method ``blocking(ctx) -> bool`` when it waits only for some requests
+    (read by `blocks`; checks without it do not block). The gateway runs a stage that has a blocking
+    check for a request in a bounded worker pool instead of on its event loop.
     """
 
     name: str
@@ -207,3 +212,15 @@ def judges_at(check: Check) -> JudgesAt:
     if declared not in ("end", "sentence"):
         raise ValueError(f"check {check.name!r}: judges_at must be 'end' or 'sentence', not {declared!r}")
     return "sentence" if declared == "sentence" and check.horizon is None else "end"
+
+
+def blocks(check: Check, ctx: Context) -> bool:
+    """Whether ``check`` may wait on I/O for this request: its ``blocking`` attribute (a bool, or a
+    method taking the context), False when it declares none. A declaration that is neither is an
+    error: a check whose blocking cannot be known is not guessed to be cheap."""
+    declared = getattr(check, "blocking", False)
+    if callable(declared):
+        declared = declared(ctx)
+    if not isinstance(declared, bool):
+        raise ValueError(f"check {check.name!r}: blocking must be a bool or a method returning one")
+    return declared

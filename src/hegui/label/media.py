@@ -8,6 +8,7 @@ silently unlabelled file.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -54,18 +55,36 @@ def workdir() -> Iterator[Path]:
         yield Path(name)
 
 
-def probe_video(path: Path) -> tuple[tuple[int, int], float, float]:
-    """(width, height), frames per second and duration in seconds of a video file."""
-    import imageio_ffmpeg
+_VIDEO_SIZE = re.compile(r", (\d{1,5})x(\d{1,5})\b")
+_FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
+_DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 
-    reader = imageio_ffmpeg.read_frames(str(path))
+
+def probe_video(path: Path) -> tuple[tuple[int, int], float, float]:
+    """(width, height), frames per second and duration in seconds of a video file, from ffmpeg's
+    description of its input. (Not imageio-ffmpeg's frame reader: when ffmpeg exits before the reader
+    is closed, as it does on a short or unreadable file, the reader leaves its pipes open.)"""
     try:
-        meta = next(reader)
-    except (RuntimeError, StopIteration) as exc:
-        raise MediaError(f"cannot read video: {exc}") from None
-    finally:
-        reader.close()
-    size = meta.get("size")
-    if not size:
+        done = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+            capture_output=True,
+            check=False,
+            timeout=TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        raise MediaError(f"ffmpeg took longer than {TIMEOUT_SECONDS} s to read the video") from None
+    text = done.stderr.decode("utf-8", "replace")
+    if "Input #0" not in text:
+        raise MediaError("cannot read video: ffmpeg does not recognise the file")
+    line = next(
+        (ln for ln in text.splitlines() if ln.lstrip().startswith("Stream ") and " Video: " in ln), None
+    )
+    size = _VIDEO_SIZE.search(line) if line is not None else None
+    if line is None or size is None:
         raise MediaError("the file has no video stream")
-    return (int(size[0]), int(size[1])), float(meta.get("fps") or 0.0), float(meta.get("duration") or 0.0)
+    fps = _FPS.search(line)
+    duration = _DURATION.search(text)
+    seconds = 0.0
+    if duration is not None:
+        seconds = int(duration[1]) * 3600 + int(duration[2]) * 60 + float(duration[3])
+    return (int(size[1]), int(size[2])), float(fps[1]) if fps else 0.0, seconds

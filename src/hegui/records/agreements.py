@@ -1,6 +1,9 @@
 """Service agreements and privacy policies (IM 9), their acceptance per end user, and the real-name
 verification flag (DS 9) that the provider's own system sets; `may_serve` tells the gateway whether a
-user may be served under the policy. Acceptances are kept as evidence and never edited."""
+user may be served under the policy. Acceptances are kept as evidence and never edited.
+
+Agreements belong to a tenant: each tenant publishes its own versions, its users accept those, and one
+tenant's publication never becomes another tenant's current agreement."""
 
 from __future__ import annotations
 
@@ -39,16 +42,19 @@ class Acceptance:
     accepted_at: str
 
 
-def publish(engine: Engine, kind: str, version: str, text: str) -> AgreementVersion:
-    """Publish a new version; it becomes the current one. A version, once published, never changes."""
+def publish(engine: Engine, kind: str, version: str, text: str, *, tenant: str) -> AgreementVersion:
+    """Publish a new version for ``tenant``; it becomes that tenant's current one. A version, once
+    published, never changes."""
     if not version.strip() or not text.strip():
         raise RequestError("version and text must not be empty")
+    if len(version) > 64:
+        raise RequestError("version must be at most 64 characters", param="version")
     at = utc_now()
     try:
         with engine.begin() as conn:
             conn.execute(
                 insert(AgreementVersionRow).values(
-                    kind=_kind(kind), version=version, text=text, published_at=at
+                    tenant=tenant, kind=_kind(kind), version=version, text=text, published_at=at
                 )
             )
     except IntegrityError:
@@ -56,7 +62,8 @@ def publish(engine: Engine, kind: str, version: str, text: str) -> AgreementVers
     return AgreementVersion(kind, version, text, at)
 
 
-def current(engine: Engine, kind: str) -> AgreementVersion | None:
+def current(engine: Engine, kind: str, *, tenant: str) -> AgreementVersion | None:
+    """The tenant's newest published version of ``kind``, or None."""
     q = (
         select(
             AgreementVersionRow.kind,
@@ -64,7 +71,7 @@ def current(engine: Engine, kind: str) -> AgreementVersion | None:
             AgreementVersionRow.text,
             AgreementVersionRow.published_at,
         )
-        .where(AgreementVersionRow.kind == _kind(kind))
+        .where((AgreementVersionRow.tenant == tenant) & (AgreementVersionRow.kind == _kind(kind)))
         .order_by(AgreementVersionRow.id.desc())
         .limit(1)
     )
@@ -78,14 +85,16 @@ def accept(
 ) -> Acceptance:
     """Record that ``user`` accepted ``version`` (the current one when None) of ``kind``."""
     if version is None:
-        cur = current(engine, kind)
+        cur = current(engine, kind, tenant=tenant)
         if cur is None:
             raise RecordNotFound(f"no {kind} agreement is published", param="kind")
         version = cur.version
     with engine.begin() as conn:
         known = conn.execute(
             select(AgreementVersionRow.id).where(
-                (AgreementVersionRow.kind == _kind(kind)) & (AgreementVersionRow.version == version)
+                (AgreementVersionRow.tenant == tenant)
+                & (AgreementVersionRow.kind == _kind(kind))
+                & (AgreementVersionRow.version == version)
             )
         ).first()
         if known is None:
@@ -138,7 +147,7 @@ def may_serve(
     if policy.require_agreement:
         accepted = {(a.kind, a.version) for a in acceptances(engine, tenant, user)}
         for kind in KINDS:
-            cur = current(engine, kind)
+            cur = current(engine, kind, tenant=tenant)
             if cur is None:
                 return False, f"no {kind} agreement is published, and the policy requires acceptance"
             if (kind, cur.version) not in accepted:

@@ -159,7 +159,10 @@ def export_pool(engine: Engine, out_dir: Path, *, tenant: str | None = None) -> 
         fh.flush()
         os.fsync(fh.fileno())
     with engine.connect() as conn:
-        tombstones = int(conn.execute(select(func.count()).select_from(PoolTombstoneRow)).scalar_one())
+        counted = select(func.count()).select_from(PoolTombstoneRow)
+        if tenant is not None:  # another tenant's withdrawals are not this tenant's business
+            counted = counted.where(PoolTombstoneRow.tenant == tenant)
+        tombstones = int(conn.execute(counted).scalar_one())
     created = utc_now()
     manifest = {
         "format": FORMAT,
@@ -212,8 +215,9 @@ class CheckReport:
         return self.intact and not self.flagged
 
 
-def check_export(engine: Engine, export_dir: Path) -> CheckReport:
-    """Flag the records of an export that must now be purged (tombstoned, or gone from the pool)."""
+def check_export(engine: Engine, export_dir: Path, *, tenant: str | None = None) -> CheckReport:
+    """Flag the records of an export that must now be purged (tombstoned, or gone from the pool).
+    With ``tenant``, only that tenant's own export is checked: another's is not found."""
     try:
         manifest = json.loads((export_dir / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -222,8 +226,10 @@ def check_export(engine: Engine, export_dir: Path) -> CheckReport:
         ) from None
     except json.JSONDecodeError as exc:
         raise RequestError(f"{export_dir / MANIFEST} is not valid JSON: {exc}") from None
-    if manifest.get("format") != FORMAT:
-        raise RequestError(f"{export_dir / MANIFEST}: unknown format {manifest.get('format')!r}")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise RequestError(f"{export_dir / MANIFEST}: not a {FORMAT} manifest")
+    if tenant is not None and manifest.get("tenant") != tenant:
+        raise RecordNotFound(f"no export {export_dir.name!r} for this tenant")
     digest = hashlib.sha256()
     try:
         with (export_dir / manifest["records_file"]).open("rb") as fh:

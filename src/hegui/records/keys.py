@@ -118,6 +118,13 @@ class KeyStore:
             self._cache.clear()
         return ApiKey(**row._mapping)
 
+    def is_cached(self, plaintext: str) -> bool:
+        """Whether `authenticate` would answer this key from the cache, without the database."""
+        digest = _hash(plaintext)
+        with self._lock:
+            hit = self._cache.get(digest)
+        return hit is not None and hit[0] > time.monotonic()
+
     def authenticate(self, plaintext: str) -> ApiKey | None:
         """The active key with this plaintext, or None."""
         digest = _hash(plaintext)

@@ -13,9 +13,13 @@ from hegui.records.tables import Base, BigInt
 
 class AgreementVersionRow(Base):
     __tablename__ = "agreement_versions"
-    __table_args__ = (UniqueConstraint("kind", "version", name="uq_agreement_versions_kind_version"),)
+    __table_args__ = (
+        UniqueConstraint("tenant", "kind", "version", name="uq_agreement_versions_tenant_kind_version"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: Each tenant publishes its own agreements (migration 0003t; older rows are "default"'s).
+    tenant: Mapped[str] = mapped_column(String(128), server_default="default")
     kind: Mapped[str] = mapped_column(String(16))
     version: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
