@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hegui.cases.config import CasesPolicy
 from hegui.errors import ConfigError
 from hegui.guard.egress import EgressPolicy
 from hegui.guard.fusion import PresetName
@@ -35,6 +36,14 @@ class ProviderPolicy(_Strict):
     name: str = Field("hegui-demo-provider", description="The provider's name, as shown to users.")
     region: str = Field(
         "CN", description="The provider's jurisdiction; upstreams elsewhere are cross-border."
+    )
+    filing_number: str = Field(
+        "", description="The service's filing (备案) number, shown in the public pages' footer (DS-04)."
+    )
+    filing_url: str = Field("", description="Where the filing number links to (the public filing record).")
+    complaint_contact: str = Field(
+        "",
+        description="A contact for complaints besides the /report form (e-mail or telephone), shown on /privacy.",
     )
 
 
@@ -194,6 +203,7 @@ class Policy(_Strict):
     refusals: RefusalPolicy = RefusalPolicy()
     records: RecordsPolicy = RecordsPolicy()
     egress: EgressPolicy = EgressPolicy()
+    cases: CasesPolicy = CasesPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)
