@@ -183,7 +183,7 @@ def _dashboard_data(st: GatewayState, tenant: str) -> dict[str, Any]:
         "on_time": sum(1 for due, at in answered if at is not None and china_day(at).isoformat() <= due),
         "actions_chart": stacked_bars(labels, series or {"none": [0] * len(days)}),
         "kinds_chart": stacked_bars(
-            [KIND_NAMES[k][1] for k in KINDS], {"open": [by_kind.get(k, 0) for k in KINDS]}
+            [KIND_NAMES[k][0] for k in KINDS], {"open": [by_kind.get(k, 0) for k in KINDS]}
         ),
     }
 

@@ -5,6 +5,7 @@ load, works without a build step, and lets the CSP forbid scripts outright."""
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -32,6 +33,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["KIND_NAMES"] = KIND_NAMES
+    # readable (CJK as itself); still autoescaped as text on output, unlike the |tojson filter's output
+    env.filters["readable"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
     return env
 
 
