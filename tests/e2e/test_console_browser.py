@@ -69,6 +69,17 @@ def test_complaint_takedown_and_answer_in_a_browser(tmp_path: Path) -> None:
             messages=[{"role": "user", "content": "写一首关于秋天的短诗"}],
         )
         produce_id = answer.id
+        for kind, text in (
+            ("service", "用户协议：请合法使用本服务。"),
+            ("privacy", "隐私政策：我们如何处理您的个人信息。"),
+        ):
+            published = httpx.post(
+                f"{base}/hegui/api/agreements",
+                json={"kind": kind, "version": "2026-11", "text": text},
+                headers={"authorization": f"Bearer {admin_key}"},
+                timeout=10,
+            )
+            assert published.status_code == 201, published.text
         evidence = tmp_path / "截图.png"
         evidence.write_bytes(PNG)
         with sync_api.sync_playwright() as pw:
@@ -89,7 +100,9 @@ def test_complaint_takedown_and_answer_in_a_browser(tmp_path: Path) -> None:
                 receipt = reporter.inner_text("#receipt")
                 assert "已受理" in reporter.content()
                 reporter.goto(f"{base}/privacy")
-                assert "投诉举报流程" in reporter.content()
+                assert (
+                    "投诉举报流程" in reporter.content() and "我们如何处理您的个人信息" in reporter.content()
+                )
                 reporter.screenshot(path=str(shots / "privacy.png"), full_page=True)
 
                 # the reviewer
