@@ -111,17 +111,19 @@ def test_csrf_is_required_on_every_action(make_client: MakeClient) -> None:
 def test_reviewer_cannot_do_admin_only_actions(make_client: MakeClient) -> None:
     client = make_client()
     _complaint(client)
-    st = client.app.state.hegui  # type: ignore[attr-defined]
-    key, info = st.keys.create(name="rev", role="admin")
-    token, csrf = sessions.open_session(st.engine, info.id, info.tenant, "reviewer")
-    client.cookies.set(sessions.COOKIE, token, path="/console")
+    key = login(client, role="reviewer")
     page = client.get("/console/cases/1")
-    assert page.status_code == 200 and 'id="authority"' not in page.text
-    r = client.post("/console/cases/1/authority", data={"csrf": csrf, "authority": "a", "summary": "s"})
+    assert page.status_code == 200 and 'id="authority"' not in page.text and "(reviewer)" in page.text
+    r = client.post(
+        "/console/cases/1/authority", data={"csrf": csrf_of(page.text), "authority": "a", "summary": "s"}
+    )
     assert r.status_code == 403 and "admin" in r.text
     assert client.get("/console/improvements.jsonl").status_code == 403
     assert _post(client, 1, "transition", to="triaged").endswith("done=%E2%86%92%20triaged")
-    assert key
+    assert "chatcmpl-x removed" in client.get(_post(client, 1, "takedown", reason="r")).text
+    assert client.get("/hegui/api/agreements", headers={"authorization": f"Bearer {key}"}).status_code == 403
+    st = client.app.state.hegui  # type: ignore[attr-defined]
+    assert not any(e.action == "authority-rpt" for e in iter_entries(st.engine))
 
 
 def test_revoking_the_key_ends_its_sessions(make_client: MakeClient) -> None:

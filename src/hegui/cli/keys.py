@@ -23,7 +23,11 @@ def _store() -> KeyStore:
 def create(
     name: str = typer.Option(..., "--name", help="What the key is for."),
     tenant: str = typer.Option("default", "--tenant", help="The tenant its requests belong to."),
-    role: str = typer.Option("client", "--role", help="client (model API) or admin (also management)."),
+    role: str = typer.Option(
+        "client",
+        "--role",
+        help="client (model API), admin (also management) or reviewer (the staff console, without admin-only actions).",
+    ),
     channel: str = typer.Option(
         "api", "--channel", help="api (API customers) or chat (your own chat product)."
     ),

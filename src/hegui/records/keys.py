@@ -16,9 +16,10 @@ from hegui.errors import RequestError
 from hegui.records.audit import utc_now
 from hegui.records.tables import ApiKeyRow
 
-Role = Literal["client", "admin"]
+Role = Literal["client", "admin", "reviewer"]
 Channel = Literal["api", "chat"]
-ROLES: tuple[str, ...] = ("client", "admin")
+# reviewer: the staff console without its admin-only actions (docs/console.md); no admin API
+ROLES: tuple[str, ...] = ("client", "admin", "reviewer")
 CHANNELS: tuple[str, ...] = ("api", "chat")
 _PREFIX_LEN = 11  # "hg-" + 8 characters: enough to name a key in lists, useless for guessing it
 

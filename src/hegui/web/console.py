@@ -4,9 +4,9 @@ Every page needs a live session (else: redirect to the login page; a POST withou
 carries the session's CSRF token, and a POST whose token does not match is refused (403) before it does
 anything; the login form uses a double-submit token, since there is no session yet. Every staff action
 goes through the cases room, which audits it with the session's key as the actor; logging in and out
-are audited too. Roles: ``admin`` may do everything; ``reviewer`` may not report to the authority nor
-export the improvement queue (`ADMIN_ONLY`). API keys have the roles ``client`` and ``admin`` today, so
-a console session is an admin session; ``reviewer`` is ready for a reviewer key role.
+are audited too. The session's role is its key's: ``admin`` may do everything; ``reviewer`` may not
+report to the authority nor export the improvement queue (`ADMIN_ONLY`); ``client`` keys (and any other
+role) cannot log in.
 """
 
 from __future__ import annotations
