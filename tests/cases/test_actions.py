@@ -178,3 +178,26 @@ def test_authority_report_is_recorded_and_exported(engine: Engine) -> None:
     assert "reporter_contact" not in json.dumps(doc)
     assert [a["event"] for a in doc["actions"]] == ["authority-rpt"]
     assert [e.action for e in find_by_request(engine, f"authority-{rep.id}")] == ["authority-rpt"]
+
+
+def test_refutation_is_published_and_audited(engine: Engine) -> None:
+    w = store.chain_writer(engine)
+    sub = Submission(
+        kind="rumour", description="网传某地发生地震", url="https://example.com/rumour", anonymous=True
+    )
+    case = store.open_case(engine, w, CasesPolicy(), sub)
+    with pytest.raises(RequestError, match="body"):
+        actions.publish_refutation(engine, w, tenant="default", title="t", body=" ", by="s")
+    ref = actions.publish_refutation(
+        engine,
+        w,
+        tenant="default",
+        title="关于地震传言的说明",
+        body="经核实，该传言不实。",
+        by="staff:a",
+        case_id=case.id,
+    )
+    actions.publish_refutation(engine, w, tenant="other", title="x", body="y", by="s")
+    assert [r.title for r in actions.refutations(engine, tenant="default")] == ["关于地震传言的说明"]
+    assert [e.action for e in find_by_request(engine, f"refutation-{ref.id}")] == ["refutation"]
+    assert [e.event for e in store.events(engine, case.id)] == ["received", "refutation"]

@@ -223,3 +223,14 @@ def test_another_tenants_case_is_not_found(make_client: MakeClient) -> None:
     r = client.post("/console/cases/1/transition", data={"csrf": csrf, "to": "triaged"})
     assert r.status_code == 404
     assert store.get_case(st.engine, 1).state == "received"
+
+
+def test_rumour_case_publishes_a_refutation(make_client: MakeClient) -> None:
+    client = make_client()
+    _complaint(client, kind="rumour", produce_id="", user="", url="https://example.com/r")
+    login(client)
+    page = client.get("/console/cases/1")
+    assert 'id="refute"' in page.text and 'id="takedown"' not in page.text
+    done = client.get(_post(client, 1, "refute", title="关于传言的说明", body="经核实，该传言不实。"))
+    assert "refutation 1 published" in done.text
+    assert "经核实，该传言不实。" in client.get("/refutations").text

@@ -137,3 +137,24 @@ def test_metrics_include_cases(make_client: MakeClient) -> None:
     _file(client, produce_id="m")
     text = client.get("/metrics").text
     assert 'hegui_cases_open{kind="illegal"} 1.0' in text and "hegui_cases_overdue" in text
+
+
+def test_refutations_page_and_provider_api(make_client: MakeClient) -> None:
+    client = make_client()
+    st = client.app.state.hegui  # type: ignore[attr-defined]
+    assert "暂无" in client.get("/refutations").text
+    actions.publish_refutation(
+        st.engine, st.audit.append_sync, tenant="default", title=XSS, body="该传言不实。", by="s"
+    )
+    r = client.get("/refutations")
+    assert "该传言不实。" in r.text and "<script>" not in r.text and "&lt;script&gt;" in r.text
+    info = client.get("/hegui/public/provider").json()
+    assert info == {
+        "object": "provider",
+        "name": "example-ai",
+        "filing_number": "网信算备110000000000001号",
+        "filing_url": "https://beian.example/110000000000001",
+        "report_url": "/report",
+        "privacy_url": "/privacy",
+        "complaint_contact": "complaints@example.com",
+    }

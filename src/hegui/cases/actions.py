@@ -10,6 +10,7 @@
 - `queue_improvement`: the prompt and answer, for retraining (模型优化训练), exported as JSON Lines.
 - `record_authority_report`: a report made to the authority (what, when, to whom, reference), with an
   exportable report file.
+- `publish_refutation`: a refutation of a rumour, published on the public page /refutations.
 
 The audit entries of a takedown carry the ProduceID as their request id, so `hegui audit show
 PRODUCE_ID` lists the takedown beside the decisions that produced the content.
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from hegui.cases.store import Auditor, events, get_case, record_event
-from hegui.cases.tables import AuthorityReportRow, ImprovementItemRow, RemovedContentRow
+from hegui.cases.tables import AuthorityReportRow, ImprovementItemRow, RefutationRow, RemovedContentRow
 from hegui.errors import ContentErased, RecordNotFound, RequestError
 from hegui.guard.sanctions import Sanction, SanctionLadder, SanctionStore
 from hegui.records.audit import AuditDraft, find_by_request, utc_now
@@ -425,3 +426,59 @@ def export_authority_report(engine: Engine, report_id: int) -> dict[str, Any]:
             if e.event in ("takedown", "sanction", "improve-queue", "authority-rpt", "decided")
         ]
     return out
+
+
+# --- refutations of rumours ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refutation:
+    id: int
+    tenant: str
+    case_id: int | None
+    title: str
+    body: str
+    by: str
+    published_at: str
+
+
+def publish_refutation(
+    engine: Engine,
+    audit: Auditor,
+    *,
+    tenant: str,
+    title: str,
+    body: str,
+    by: str,
+    case_id: int | None = None,
+    policy_version: str = "",
+) -> Refutation:
+    """Publish a refutation (辟谣) on /refutations; audited with the case it answers."""
+    title, body, by = _need(title, "title")[:256], _need(body, "body"), _need(by, "by")
+    at = utc_now()
+    with engine.begin() as conn:
+        rid = conn.execute(
+            insert(RefutationRow)
+            .values(tenant=tenant, case_id=case_id, title=title, body=body, by=by, published_at=at)
+            .returning(RefutationRow.id)
+        ).scalar_one()
+    detail = {"case": case_id, "refutation": rid, "title": title, "by": by}
+    audit(
+        AuditDraft(f"refutation-{rid}", "cases", "refutation", policy_version, "", tenant, None, (), detail)
+    )
+    _case_event(engine, audit, case_id, "refutation", by, detail, policy_version)
+    return Refutation(rid, tenant, case_id, title, body, by, at)
+
+
+def refutations(engine: Engine, *, tenant: str | None = None, limit: int = 100) -> list[Refutation]:
+    """Published refutations, newest first."""
+    t = RefutationRow
+    q = (
+        select(t.id, t.tenant, t.case_id, t.title, t.body, t.by, t.published_at)
+        .order_by(t.id.desc())
+        .limit(limit)
+    )
+    if tenant is not None:
+        q = q.where(t.tenant == tenant)
+    with engine.connect() as conn:
+        return [Refutation(*r) for r in conn.execute(q)]

@@ -114,6 +114,20 @@ class AuthorityReportRow(Base):
     at: Mapped[str] = mapped_column(String(32))
 
 
+class RefutationRow(Base):
+    """A published refutation of a rumour (Deep Synthesis Provisions: 辟谣), shown on /refutations."""
+
+    __tablename__ = "refutations"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(128))
+    case_id: Mapped[int | None] = mapped_column(BigInt, index=True)
+    title: Mapped[str] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(256))
+    published_at: Mapped[str] = mapped_column(String(32))
+
+
 class ConsoleSessionRow(Base):
     """A staff console session: only the token's hash is stored, so a database dump opens no session."""
 

@@ -41,7 +41,7 @@ from hegui.web.sessions import COOKIE, StaffSession
 CONSOLE_ROLES = ("admin", "reviewer")
 ADMIN_ONLY = frozenset({"authority", "export"})
 LOGIN_COOKIE = "hegui_console_login"
-ACTION_EVENTS = ("decided", "takedown", "sanction", "improve-queue", "authority-rpt")
+ACTION_EVENTS = ("decided", "takedown", "sanction", "improve-queue", "authority-rpt", "refutation")
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
@@ -396,6 +396,18 @@ def _act(st: GatewayState, session: StaffSession, case_id: int, action: str, for
             policy_version=pv,
         )
         return f"report {rep.id} recorded"
+    if action == "refute":
+        ref = actions.publish_refutation(
+            st.engine,
+            w,
+            tenant=case.tenant,
+            title=form.get("title", ""),
+            body=form.get("body", ""),
+            by=actor,
+            case_id=case.id,
+            policy_version=pv,
+        )
+        return f"refutation {ref.id} published on /refutations"
     raise RecordNotFound(f"no console action {action!r}")
 
 

@@ -6,7 +6,9 @@
     GET  /privacy                         the current agreement and privacy policy, the complaint process
     POST /hegui/public/complaints         JSON: file a complaint (evidence as base64)
     GET  /hegui/public/complaints/{receipt}
+    GET  /refutations                     published refutations of rumours
     GET  /hegui/public/produce/{id}       what a ProduceID resolves to; 410 Gone once removed
+    GET  /hegui/public/provider           the provider's name, filing number and link, the pages' paths
 
 Complaints are limited per client address (``[cases] report_rate_per_hour``); the body is bounded
 before it is parsed. Receipt pages show the state and the answer, never the complainant's contact.
@@ -273,6 +275,27 @@ async def api_produce(request: Request) -> Response:
     return json_response(body, status=410 if status.status == "removed" else 200)
 
 
+async def refutations_page(request: Request) -> Response:
+    items = await run_in_threadpool(actions.refutations, state_of(request).engine, tenant="default")
+    return page(request, "refutations.html", items=items)
+
+
+async def api_provider(request: Request) -> Response:
+    """What a provider's own UI shows beside generated content: the filing number and its link, and
+    where to complain (DS-04, IM art. 15)."""
+    p = state_of(request).policy.provider
+    body = {
+        "object": "provider",
+        "name": p.name,
+        "filing_number": p.filing_number or None,
+        "filing_url": p.filing_url or None,
+        "report_url": "/report",
+        "privacy_url": "/privacy",
+        "complaint_contact": p.complaint_contact or None,
+    }
+    return json_response(body)
+
+
 def register(app: FastAPI) -> None:
     app.state.hegui_public = PublicState(RateLimiter(app.state.hegui.policy.cases.report_rate_per_hour))
     for path, fn, method in (
@@ -280,6 +303,7 @@ def register(app: FastAPI) -> None:
         ("/report", report_submit, "POST"),
         ("/report/{receipt}", receipt_page, "GET"),
         ("/privacy", privacy_page, "GET"),
+        ("/refutations", refutations_page, "GET"),
     ):
         app.add_api_route(path, fn, methods=[method], tags=["public pages"], include_in_schema=False)
     app.add_api_route("/hegui/public/complaints", api_file, methods=["POST"], tags=["complaints"])
@@ -287,3 +311,4 @@ def register(app: FastAPI) -> None:
     app.add_api_route(
         "/hegui/public/produce/{produce_id:path}", api_produce, methods=["GET"], tags=["complaints"]
     )
+    app.add_api_route("/hegui/public/provider", api_provider, methods=["GET"], tags=["complaints"])

@@ -1,5 +1,5 @@
 """cases: complaints and their events, evidence, removed content, the improvement queue, authority
-reports, console sessions
+reports, refutations, console sessions
 
 Revision ID: 0002c
 Revises: 0001
@@ -127,6 +127,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_authority_reports_case_id", "authority_reports", ["case_id"])
     op.create_table(
+        "refutations",
+        _id(),
+        _s("tenant", 128),
+        sa.Column("case_id", BigInt, nullable=True),
+        _s("title", 256),
+        _t("body"),
+        _s("by", 256),
+        _s("published_at", 32),
+        sa.PrimaryKeyConstraint("id", name="pk_refutations"),
+    )
+    op.create_index("ix_refutations_case_id", "refutations", ["case_id"])
+    op.create_table(
         "console_sessions",
         _s("token_hash", 64),
         sa.Column("key_id", sa.Integer(), nullable=False),
@@ -142,6 +154,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("console_sessions")
+    op.drop_index("ix_refutations_case_id", table_name="refutations")
+    op.drop_table("refutations")
     op.drop_index("ix_authority_reports_case_id", table_name="authority_reports")
     op.drop_table("authority_reports")
     op.drop_index("ix_improvement_queue_case_id", table_name="improvement_queue")
