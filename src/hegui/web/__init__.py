@@ -14,9 +14,10 @@ from hegui.cases.metrics import CasesCollector
 
 
 def register(app: FastAPI) -> None:
-    from hegui.web import console, public
+    from hegui.web import console, console_records, public
 
     public.register(app)
     console.register(app)
+    console_records.register(app)
     state = app.state.hegui
     state.metrics.registry.register(CasesCollector(state.engine))

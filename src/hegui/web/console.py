@@ -175,7 +175,9 @@ def _dashboard_data(st: GatewayState, tenant: str) -> dict[str, Any]:
     labels = [d.strftime("%m-%d") for d in days]
     series = {n: [per[(d.isoformat(), n)] for d in days] for n in series_names}
     by_kind = Counter(k.kind for k in open_cases)
+    guard = _guard_decisions(st)
     return {
+        "guard": guard,
         "open": sum(counts.get(s, 0) for s in OPEN_STATES),
         "overdue": len(overdue_cases),
         "overdue_cases": overdue_cases[:20],
@@ -185,6 +187,35 @@ def _dashboard_data(st: GatewayState, tenant: str) -> dict[str, Any]:
         "kinds_chart": stacked_bars(
             [KIND_NAMES[k][0] for k in KINDS], {"open": [by_kind.get(k, 0) for k in KINDS]}
         ),
+    }
+
+
+def _guard_decisions(st: GatewayState) -> dict[str, Any]:
+    """The guard's decisions since this process started, from its Prometheus counter: by action, the
+    refusal rate of inputs, and the most frequent risk categories. Per process and cheap; the
+    time series across replicas belong in Prometheus (`hegui_decisions_total`)."""
+    by_action: Counter[str] = Counter()
+    by_category: Counter[str] = Counter()
+    inputs = refused = 0
+    for metric in st.metrics.decisions.collect():
+        for sample in metric.samples:
+            if not sample.name.endswith("_total") or not sample.value:
+                continue
+            labels, n = sample.labels, int(sample.value)
+            by_action[f"{labels['stage']}:{labels['action']}"] += n
+            if labels["category"] != "none":
+                by_category[labels["category"]] += n
+            if labels["stage"] == "input":
+                inputs += n
+                refused += n if labels["action"] in ("refuse", "block_user") else 0
+    actions_sorted = sorted(by_action.items())
+    return {
+        "total": sum(by_action.values()),
+        "refusal_rate": f"{refused / inputs:.1%}" if inputs else "–",
+        "chart": stacked_bars(
+            [name for name, _ in actions_sorted] or ["–"], {"decisions": [n for _, n in actions_sorted] or [0]}
+        ),
+        "categories": by_category.most_common(10),
     }
 
 
