@@ -13,9 +13,9 @@ from sqlalchemy import Engine, func, select
 from hegui.cases import actions, store
 from hegui.cases.config import CasesPolicy
 from hegui.cases.store import Submission
-from hegui.errors import RequestError
+from hegui.errors import PermissionDenied, RequestError
 from hegui.guard.sanctions import SanctionLadder, SanctionPolicy
-from hegui.records.audit import find_by_request, verify_chain
+from hegui.records.audit import AuditDraft, find_by_request, verify_chain
 from hegui.records.config import RecordsPolicy
 from hegui.records.consent import record_consent
 from hegui.records.conversations import store_turn, turns_of
@@ -201,3 +201,36 @@ def test_refutation_is_published_and_audited(engine: Engine) -> None:
     assert [r.title for r in actions.refutations(engine, tenant="default")] == ["关于地震传言的说明"]
     assert [e.action for e in find_by_request(engine, f"refutation-{ref.id}")] == ["refutation"]
     assert [e.event for e in store.events(engine, case.id)] == ["received", "refutation"]
+
+
+def test_takedown_acts_on_the_content_owners_records(engine: Engine, vault: Vault) -> None:
+    """Content made for tenant "acme" is taken down by the provider's staff (tenant default), whose
+    public complaints they handle; another tenant's staff may not touch it."""
+    w = store.chain_writer(engine)
+    w(
+        AuditDraft(
+            request_id="chatcmpl-acme",
+            stage="output",
+            action="allow",
+            policy_version="",
+            content_hash="",
+            tenant="acme",
+        )
+    )
+    store_turn(
+        engine,
+        vault,
+        tenant="acme",
+        user="a1",
+        session=None,
+        request_id="chatcmpl-acme",
+        role="assistant",
+        text="答",
+    )
+    with pytest.raises(PermissionDenied, match="another tenant"):
+        actions.take_down(engine, w, "chatcmpl-acme", tenant="beta", by="s", reason="r")
+    assert actions.resolve(engine, "chatcmpl-acme").status == "active"
+    done = actions.take_down(engine, w, "chatcmpl-acme", tenant="default", by="s", reason="r")
+    assert (done.tenant, done.turns_erased) == ("acme", 1)
+    assert turns_of(engine, vault, "acme", "a1") == []
+    assert json.loads(find_by_request(engine, "chatcmpl-acme")[-1].detail)["content_tenants"] == ["acme"]

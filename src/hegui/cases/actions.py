@@ -27,7 +27,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from hegui.cases.store import Auditor, events, get_case, record_event
 from hegui.cases.tables import AuthorityReportRow, ImprovementItemRow, RefutationRow, RemovedContentRow
-from hegui.errors import ContentErased, RecordNotFound, RequestError
+from hegui.errors import ContentErased, PermissionDenied, RecordNotFound, RequestError
 from hegui.guard.sanctions import Sanction, SanctionLadder, SanctionStore
 from hegui.records.audit import AuditDraft, find_by_request, utc_now
 from hegui.records.sanctions_store import lift_draft
@@ -109,30 +109,29 @@ def take_down(
     case_id: int | None = None,
     policy_version: str = "",
 ) -> Takedown:
-    """Remove a response's content everywhere it is kept, in one transaction; idempotent refused."""
+    """Remove a response's content everywhere it is kept, in one transaction (a second takedown of
+    the same ProduceID is refused).
+
+    The content belongs to the tenant whose request produced it (its audit entries say which). The
+    provider's own staff (tenant ``default``, where public complaints arrive) may take down any
+    tenant's content; another tenant's staff only their own."""
     produce_id, by, reason = _need(produce_id, "produce_id"), _need(by, "by"), _need(reason, "reason")
     if removed(engine, produce_id) is not None:
         raise RequestError(f"{produce_id} was already taken down", param="produce_id")
+    owners = {e.tenant for e in find_by_request(engine, produce_id)} or {tenant}
+    if tenant != "default" and owners != {tenant}:
+        raise PermissionDenied(f"{produce_id} was produced for another tenant")
     at = utc_now()
+    t = ConversationTurnRow
+    mine = (t.tenant.in_(sorted(owners))) & (t.request_id == produce_id)
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        users = {
-            u
-            for (u,) in conn.execute(
-                select(ConversationTurnRow.user_id).where(
-                    (ConversationTurnRow.tenant == tenant) & (ConversationTurnRow.request_id == produce_id)
-                )
-            )
-        }
-        turns = conn.execute(
-            delete(ConversationTurnRow).where(
-                (ConversationTurnRow.tenant == tenant) & (ConversationTurnRow.request_id == produce_id)
-            )
-        ).rowcount
-        pool = tombstone_request(conn, tenant, produce_id, "takedown", at)
+        users = {u for (u,) in conn.execute(select(t.user_id).where(mine))}
+        turns = conn.execute(delete(t).where(mine)).rowcount
+        pool = sum(tombstone_request(conn, owner, produce_id, "takedown", at) for owner in sorted(owners))
         conn.execute(
             insert(RemovedContentRow).values(
                 produce_id=produce_id,
-                tenant=tenant,
+                tenant=next(iter(owners)) if len(owners) == 1 else tenant,  # the content's owner
                 case_id=case_id,
                 reason=reason,
                 by=by,
@@ -141,9 +140,11 @@ def take_down(
                 at=at,
             )
         )
-    done = Takedown(produce_id, tenant, case_id, reason, by, int(turns), pool, at)
+    owner = next(iter(owners)) if len(owners) == 1 else tenant
+    done = Takedown(produce_id, owner, case_id, reason, by, int(turns), pool, at)
     detail = {
         "case": case_id,
+        "content_tenants": sorted(owners),
         "by": by,
         "reason": reason,
         "turns_erased": done.turns_erased,
