@@ -40,7 +40,7 @@ def stacked_bars(
     top = max([1, *totals])
     plot_h, base_y = height - 40, height - 24
     step = (width - 40) / max(len(groups), 1)
-    bar_w = max(step * 0.7, 2)
+    bar_w = min(max(step * 0.7, 2), 48)  # a few groups still look like bars, not blocks
     bars = []
     for i, group in enumerate(groups):
         y = float(base_y)
