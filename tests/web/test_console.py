@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from tests.web.conftest import MakeClient, csrf_of, login
 
 from hegui.cases import store
+from hegui.records import dsr
 from hegui.records.audit import iter_entries, verify_chain
 from hegui.web import sessions
 
@@ -234,3 +235,22 @@ def test_rumour_case_publishes_a_refutation(make_client: MakeClient) -> None:
     done = client.get(_post(client, 1, "refute", title="关于传言的说明", body="经核实，该传言不实。"))
     assert "refutation 1 published" in done.text
     assert "经核实，该传言不实。" in client.get("/refutations").text
+
+
+def test_privacy_request_becomes_a_case_then_a_data_subject_request(make_client: MakeClient) -> None:
+    client = make_client()
+    r = client.post(
+        "/privacy/request", data={"dsr_kind": "deletion", "user": "u9", "reporter_contact": "u9@example.com"}
+    )
+    assert r.status_code == 303, r.text
+    missing = client.post("/privacy/request", data={"dsr_kind": "deletion", "user": "u9"})
+    assert missing.status_code == 400 and "联系方式" in missing.text
+    login(client)
+    page = client.get("/console/cases/1")
+    assert '<option value="deletion" selected>' in page.text
+    done = client.get(_post(client, 1, "open-dsr", dsr_kind="deletion"))
+    assert "data-subject request 1 opened (deletion" in done.text
+    st = client.app.state.hegui  # type: ignore[attr-defined]
+    req = dsr.get(st.engine, 1)
+    assert (req.user, req.kind, req.status, req.detail["case"]) == ("u9", "deletion", "open", 1)
+    assert [e.event for e in store.events(st.engine, 1)][-1] == "dsr-opened"

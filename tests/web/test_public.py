@@ -129,7 +129,7 @@ def test_privacy_shows_current_documents_and_the_process(make_client: MakeClient
     assert r.status_code == 200
     assert "我们如何处理个人信息 &lt;b&gt;bold&lt;/b&gt;" in r.text and "旧的隐私政策" not in r.text
     assert "用户协议正文" in r.text and "15 个工作日内答复" in r.text and "complaints@example.com" in r.text
-    assert "生成内容标识" in r.text
+    assert "生成内容标识" in r.text and 'action="/privacy/request"' in r.text
 
 
 def test_metrics_include_cases(make_client: MakeClient) -> None:

@@ -12,6 +12,7 @@ role) cannot log in.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -28,10 +29,11 @@ from hegui.cases import actions, store
 from hegui.cases.config import KIND_NAMES, KINDS
 from hegui.cases.store import DECISIONS, OPEN_STATES, STATES, TRANSITIONS, china_day
 from hegui.cases.tables import CaseEventRow, CaseRow
-from hegui.errors import HeguiError, RecordNotFound
+from hegui.errors import HeguiError, RecordNotFound, RequestError
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.state import GatewayState
 from hegui.guard.sanctions import Sanction
+from hegui.records import dsr
 from hegui.records.audit import AuditDraft, find_by_request, utc_now
 from hegui.web import sessions
 from hegui.web.chart import stacked_bars
@@ -213,7 +215,8 @@ def _guard_decisions(st: GatewayState) -> dict[str, Any]:
         "total": sum(by_action.values()),
         "refusal_rate": f"{refused / inputs:.1%}" if inputs else "–",
         "chart": stacked_bars(
-            [name for name, _ in actions_sorted] or ["–"], {"decisions": [n for _, n in actions_sorted] or [0]}
+            [name for name, _ in actions_sorted] or ["–"],
+            {"decisions": [n for _, n in actions_sorted] or [0]},
         ),
         "categories": by_category.most_common(10),
     }
@@ -263,6 +266,12 @@ def _case_of(st: GatewayState, session: StaffSession, case_id: int) -> store.Cas
     return case
 
 
+def _asked_dsr(description: str) -> str:
+    """The request kind a /privacy form put at the start of the description, if any."""
+    m = re.match(r"【个人信息权利请求 data-subject request: (\w+)】", description)
+    return m.group(1) if m else ""
+
+
 def _case_data(st: GatewayState, session: StaffSession, case_id: int) -> dict[str, Any]:
     case = _case_of(st, session, case_id)
     standing = None
@@ -279,6 +288,8 @@ def _case_data(st: GatewayState, session: StaffSession, case_id: int) -> dict[st
         "next_states": TRANSITIONS.get(case.state, ()),
         "decisions": DECISIONS,
         "levels": [s.value for s in Sanction],
+        "dsr_kinds": dsr.KINDS,
+        "dsr_asked": _asked_dsr(case.description),
         "today": _today(),
     }
 
@@ -427,6 +438,30 @@ def _act(st: GatewayState, session: StaffSession, case_id: int, action: str, for
             policy_version=pv,
         )
         return f"report {rep.id} recorded"
+    if action == "open-dsr":
+        if case.kind != "personal_info" or not case.user:
+            raise RequestError(
+                "a data-subject request comes from a personal-information case naming the user"
+            )
+        req = dsr.open_request(
+            st.engine,
+            case.tenant,
+            case.user,
+            form.get("dsr_kind", ""),
+            detail={"case": case.id, "receipt": case.receipt},
+            deadline_days=st.policy.records.dsr_deadline_days,
+            policy_version=pv,
+        )
+        store.record_event(
+            st.engine,
+            w,
+            case,
+            "dsr-opened",
+            actor=actor,
+            detail={"dsr": req.id, "kind": req.kind},
+            policy_version=pv,
+        )
+        return f"data-subject request {req.id} opened ({req.kind}, due {req.due_date})"
     if action == "refute":
         ref = actions.publish_refutation(
             st.engine,

@@ -4,6 +4,7 @@
     POST /report                          the form (multipart); answers with the receipt page
     GET  /report/{receipt}                follow a case by its receipt number
     GET  /privacy                         the current agreement and privacy policy, the complaint process
+    POST /privacy/request                 a data-subject request, filed as a personal-information case
     POST /hegui/public/complaints         JSON: file a complaint (evidence as base64)
     GET  /hegui/public/complaints/{receipt}
     GET  /refutations                     published refutations of rumours
@@ -194,7 +195,16 @@ async def receipt_page(request: Request) -> Response:
     )
 
 
-async def privacy_page(request: Request) -> Response:
+DSR_KINDS: dict[str, tuple[str, str]] = {
+    "access": ("查阅、复制", "access and copy"),
+    "correction": ("更正", "correction"),
+    "deletion": ("删除", "deletion"),
+    "withdrawal": ("撤回同意", "withdraw consent"),
+}
+DSR_MARK = "【个人信息权利请求 data-subject request: {kind}】"
+
+
+async def privacy_page(request: Request, error: str = "", status: int = 200) -> Response:
     engine = state_of(request).engine
     docs = []
     for kind, title in (("service", "用户协议 Service agreement"), ("privacy", "隐私政策 Privacy policy")):
@@ -208,7 +218,48 @@ async def privacy_page(request: Request) -> Response:
                     "published_at": current.published_at,
                 }
             )
-    return page(request, "privacy.html", docs=docs, deadline=_cases_policy(request).deadline_days)
+    return page(
+        request,
+        "privacy.html",
+        status,
+        docs=docs,
+        deadline=_cases_policy(request).deadline_days,
+        dsr_deadline=state_of(request).policy.records.dsr_deadline_days,
+        dsr_kinds=DSR_KINDS,
+        error=error,
+    )
+
+
+async def privacy_get(request: Request) -> Response:
+    return await privacy_page(request)
+
+
+async def privacy_request(request: Request) -> Response:
+    """A data-subject request from the public: filed as a personal-information case (the requester's
+    identity must be verified before anything is disclosed or erased); staff open the data-subject
+    request from the case once they have (console: *Open data-subject request*)."""
+    try:
+        _check_rate(request)
+        try:
+            form = await request.form(max_files=0, max_fields=16, max_part_size=65536)
+        except StarletteHTTPException as exc:
+            raise RequestError(f"{exc.detail} / 表单无法解析") from None
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        kind = fields.get("dsr_kind", "")
+        if kind not in DSR_KINDS:
+            raise RequestError("choose the request / 请选择请求类型", param="dsr_kind")
+        sub = Submission(
+            kind="personal_info",
+            description=DSR_MARK.format(kind=kind) + "\n" + fields.get("details", "")[:5000],
+            reporter_contact=fields.get("reporter_contact", ""),
+            user=fields.get("user", ""),
+        )
+        if not sub.user.strip():
+            raise RequestError("name your account / 请填写用户账号", param="user")
+        case = await run_in_threadpool(_file, state_of(request), sub)
+    except HeguiError as exc:
+        return await privacy_page(request, exc.message, exc.status())
+    return RedirectResponse(f"/report/{case.receipt}?created=1", status_code=303)
 
 
 def _decode_evidence(items: object) -> list[tuple[str, bytes]]:
@@ -302,7 +353,8 @@ def register(app: FastAPI) -> None:
         ("/report", report_form, "GET"),
         ("/report", report_submit, "POST"),
         ("/report/{receipt}", receipt_page, "GET"),
-        ("/privacy", privacy_page, "GET"),
+        ("/privacy", privacy_get, "GET"),
+        ("/privacy/request", privacy_request, "POST"),
         ("/refutations", refutations_page, "GET"),
     ):
         app.add_api_route(path, fn, methods=[method], tags=["public pages"], include_in_schema=False)
