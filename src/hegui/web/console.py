@@ -11,24 +11,20 @@ role) cannot log in.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from hegui.cases import actions, store
-from hegui.cases.config import KIND_NAMES, KINDS
-from hegui.cases.store import DECISIONS, OPEN_STATES, STATES, TRANSITIONS, china_day
-from hegui.cases.tables import CaseEventRow, CaseRow
+from hegui.cases.config import KINDS
+from hegui.cases.store import DECISIONS, STATES, TRANSITIONS, china_day
 from hegui.errors import HeguiError, RecordNotFound, RequestError
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.state import GatewayState
@@ -36,14 +32,13 @@ from hegui.guard.sanctions import Sanction
 from hegui.records import dsr
 from hegui.records.audit import AuditDraft, find_by_request, utc_now
 from hegui.web import sessions
-from hegui.web.chart import stacked_bars
+from hegui.web.dashboard import dashboard_data
 from hegui.web.render import SECURITY_HEADERS, page
 from hegui.web.sessions import COOKIE, StaffSession
 
 CONSOLE_ROLES = ("admin", "reviewer")
 ADMIN_ONLY = frozenset({"authority", "export"})
 LOGIN_COOKIE = "hegui_console_login"
-ACTION_EVENTS = ("decided", "takedown", "sanction", "improve-queue", "authority-rpt", "refutation")
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
@@ -150,83 +145,11 @@ async def logout(request: Request) -> Response:
 # --- pages ----------------------------------------------------------------------------------------------
 
 
-def _dashboard_data(st: GatewayState, tenant: str) -> dict[str, Any]:
-    today = _today()
-    counts = store.counts_by_state(st.engine, tenant=tenant)
-    open_cases = store.list_cases(st.engine, tenant=tenant, open_only=True, limit=100_000)
-    overdue_cases = [c for c in open_cases if c.overdue_on(today)]
-    days = [today - timedelta(days=13 - i) for i in range(14)]
-    since = (days[0] - timedelta(days=1)).isoformat()
-    e, c = CaseEventRow, CaseRow
-    with st.engine.connect() as conn:
-        rows = conn.execute(
-            select(e.at, e.event, e.detail)
-            .join(c, c.id == e.case_id)
-            .where((c.tenant == tenant) & (e.at >= since) & e.event.in_(ACTION_EVENTS))
-        ).all()
-        answered = conn.execute(
-            select(c.due_date, c.answered_at).where((c.tenant == tenant) & c.answered_at.is_not(None))
-        ).all()
-    per: Counter[tuple[str, str]] = Counter()
-    for at, event, detail in rows:
-        name = event
-        if event == "decided":
-            name = "decision:" + json.loads(detail).get("decision", "?")
-        per[(china_day(at).isoformat(), name)] += 1
-    series_names = sorted({n for _, n in per})
-    labels = [d.strftime("%m-%d") for d in days]
-    series = {n: [per[(d.isoformat(), n)] for d in days] for n in series_names}
-    by_kind = Counter(k.kind for k in open_cases)
-    guard = _guard_decisions(st)
-    return {
-        "guard": guard,
-        "open": sum(counts.get(s, 0) for s in OPEN_STATES),
-        "overdue": len(overdue_cases),
-        "overdue_cases": overdue_cases[:20],
-        "answered": len(answered),
-        "on_time": sum(1 for due, at in answered if at is not None and china_day(at).isoformat() <= due),
-        "actions_chart": stacked_bars(labels, series or {"none": [0] * len(days)}),
-        "kinds_chart": stacked_bars(
-            [KIND_NAMES[k][0] for k in KINDS], {"open": [by_kind.get(k, 0) for k in KINDS]}
-        ),
-    }
-
-
-def _guard_decisions(st: GatewayState) -> dict[str, Any]:
-    """The guard's decisions since this process started, from its Prometheus counter: by action, the
-    refusal rate of inputs, and the most frequent risk categories. Per process and cheap; the
-    time series across replicas belong in Prometheus (`hegui_decisions_total`)."""
-    by_action: Counter[str] = Counter()
-    by_category: Counter[str] = Counter()
-    inputs = refused = 0
-    for metric in st.metrics.decisions.collect():
-        for sample in metric.samples:
-            if not sample.name.endswith("_total") or not sample.value:
-                continue
-            labels, n = sample.labels, int(sample.value)
-            by_action[f"{labels['stage']}:{labels['action']}"] += n
-            if labels["category"] != "none":
-                by_category[labels["category"]] += n
-            if labels["stage"] == "input":
-                inputs += n
-                refused += n if labels["action"] in ("refuse", "block_user") else 0
-    actions_sorted = sorted(by_action.items())
-    return {
-        "total": sum(by_action.values()),
-        "refusal_rate": f"{refused / inputs:.1%}" if inputs else "–",
-        "chart": stacked_bars(
-            [name for name, _ in actions_sorted] or ["–"],
-            {"decisions": [n for _, n in actions_sorted] or [0]},
-        ),
-        "categories": by_category.most_common(10),
-    }
-
-
 async def dashboard(request: Request) -> Response:
     session = await _session(request)
     if session is None:
         return _to_login()
-    data = await run_in_threadpool(_dashboard_data, state_of(request), session.tenant)
+    data = await run_in_threadpool(dashboard_data, state_of(request), session.tenant, _today())
     return page(request, "console/dashboard.html", session=session, **data)
 
 
