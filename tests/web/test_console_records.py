@@ -7,6 +7,9 @@ import re
 import pytest
 from tests.web.conftest import MakeClient, csrf_of, login
 
+from hegui.cases import store
+from hegui.cases.config import CasesPolicy
+from hegui.cases.store import Submission
 from hegui.records import agreements, consent
 from hegui.records.audit import iter_entries
 
@@ -25,10 +28,16 @@ def test_user_page_shows_standing_and_history(make_client: MakeClient) -> None:
     agreements.publish(st.engine, "service", "v1", "协议")
     agreements.accept(st.engine, "default", "u1", "service", None, "api")
     consent.record_consent(st.engine, "default", "u1", True, channel="api", source="signup")
+    sub = Submission(kind="appeal", description="申诉", user="u1", reporter_contact="u1@example.com")
+    store.open_case(st.engine, st.audit.append_sync, CasesPolicy(), sub)
+    store.open_case(
+        st.engine, st.audit.append_sync, CasesPolicy(), Submission(kind="other", description="x", user="u2")
+    )
     login(client)
     page = client.get("/console/users?user=u1")
     assert page.status_code == 200 and 'id="level">none<' in page.text
     assert "signup" in page.text and "v1" in page.text
+    assert '<a href="/console/cases/1">' in page.text and '<a href="/console/cases/2">' not in page.text
     assert any(e.action == "user-read" for e in iter_entries(st.engine))
     escaped = client.get("/console/users", params={"user": XSS})
     assert "<script>" not in escaped.text and "&lt;script&gt;" in escaped.text

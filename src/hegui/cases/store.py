@@ -316,6 +316,7 @@ def list_cases(
     tenant: str | None = None,
     state: str | None = None,
     kind: str | None = None,
+    user: str | None = None,
     open_only: bool = False,
     overdue_on: date | None = None,
     limit: int = 500,
@@ -328,6 +329,8 @@ def list_cases(
         q = q.where(_C.state == state)
     if kind is not None:
         q = q.where(_C.kind == kind)
+    if user is not None:
+        q = q.where(_C.subject_user == user)
     if open_only or overdue_on is not None:
         q = q.where(_C.state.in_(OPEN_STATES))
     if overdue_on is not None:

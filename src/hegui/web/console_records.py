@@ -40,7 +40,7 @@ def _user_data(st: GatewayState, session: StaffSession, user: str) -> dict[str, 
         "acceptances": agreements.acceptances(st.engine, tenant, user),
         "verified": agreements.is_verified(st.engine, tenant, user),
         "dsrs": [r for r in dsr.list_requests(st.engine, tenant=tenant) if r.user == user],
-        "cases": [c for c in store.list_cases(st.engine, tenant=tenant, limit=100_000) if c.user == user],
+        "cases": store.list_cases(st.engine, tenant=tenant, user=user),
         "today": _today(),
     }
 
