@@ -20,6 +20,8 @@ name = "example-ai"
 filing_number = "网信算备110000000000001号"
 filing_url = "https://beian.example/110000000000001"
 complaint_contact = "complaints@example.com"
+[labels]
+producer = "001191110102MACQD9K64010000"  # a 27-character provider code (as in tests/label), so labels pass LBL-07
 [[upstreams]]
 name = "demo"
 type = "demo"
