@@ -39,9 +39,9 @@ MakeClient = Callable[..., TestClient]
 def make_client(tmp_path: Path) -> Iterator[MakeClient]:
     clients: list[TestClient] = []
 
-    def make(rate: int = 100) -> TestClient:
+    def make(rate: int = 100, extra: str = "") -> TestClient:
         s = Settings(data_dir=tmp_path / f"data{len(clients)}")  # type: ignore[call-arg]
-        app = create_app(s, policy=parse_policy(POLICY.replace("{rate}", str(rate)), "test.toml"))
+        app = create_app(s, policy=parse_policy(POLICY.replace("{rate}", str(rate)) + extra, "test.toml"))
         client = TestClient(app, follow_redirects=False)
         client.__enter__()
         clients.append(client)

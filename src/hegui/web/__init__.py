@@ -14,11 +14,12 @@ from hegui.cases.metrics import CasesCollector
 
 
 def register(app: FastAPI) -> None:
-    from hegui.web import console, console_labels, console_records, public
+    from hegui.web import console, console_labels, console_lexicons, console_records, public
 
     public.register(app)
     console.register(app)
     console_records.register(app)
     console_labels.register(app)
+    console_lexicons.register(app)
     state = app.state.hegui
     state.metrics.registry.register(CasesCollector(state.engine))
