@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hegui.cases.config import CasesPolicy
 from hegui.errors import ConfigError
 from hegui.guard.egress import EgressPolicy
 from hegui.guard.fusion import PresetName
@@ -51,6 +52,15 @@ class ProviderPolicy(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
         return value
+
+    filing_number: str = Field(
+        "", description="The service's filing (备案) number, shown in the public pages' footer (DS-04)."
+    )
+    filing_url: str = Field("", description="Where the filing number links to (the public filing record).")
+    complaint_contact: str = Field(
+        "",
+        description="A contact for complaints besides the /report form (e-mail or telephone), shown on /privacy.",
+    )
 
 
 class GatewayPolicy(_Strict):
@@ -216,6 +226,7 @@ class Policy(_Strict):
     refusals: RefusalPolicy = RefusalPolicy()
     records: RecordsPolicy = RecordsPolicy()
     egress: EgressPolicy = EgressPolicy()
+    cases: CasesPolicy = CasesPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)

@@ -97,12 +97,13 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve
+    from hegui.cli import audit, cases, check, config, data, egress, keys, label, lexicon, licenses, serve
 
     for module in (serve, check):
         module.register(app)
     for name, module in (
         ("audit", audit),
+        ("cases", cases),
         ("config", config),
         ("data", data),
         ("egress", egress),

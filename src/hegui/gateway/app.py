@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hegui import __version__
+from hegui import __version__, web
 from hegui.errors import HeguiError
 from hegui.gateway import admin, media, routes
 from hegui.gateway.http import json_response, state_of
@@ -120,6 +120,7 @@ def create_app(
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
     admin.register(app)
+    web.register(app)  # /report, /privacy, /console and the cases metrics
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:
