@@ -301,8 +301,9 @@ class Checkpointer:
         while True:
             self._wake.wait(self._policy.seconds)
             self._wake.clear()
+            stopping = self._stop  # read before checkpointing: a close() during it gets one more round
             self.checkpoint()
-            if self._stop:
+            if stopping:
                 return
 
     def checkpoint(self) -> Checkpoint | None:
