@@ -281,6 +281,17 @@ def test_reordered_or_removed_checkpoints_break_their_chain(chain: Protected, ho
     assert (code, out["kind"]) == (1, "checkpoint-chain-broken")
 
 
+def test_deleting_the_newest_checkpoints_is_seen_by_a_verifier_who_remembers(chain: Protected) -> None:
+    """The directory alone cannot show that its newest files were deleted; a count kept by the auditor can."""
+    code, out = chain.verify()
+    seen = out["checkpoints"]
+    chain.stored_checkpoints()[-1].unlink()
+    assert chain.verify()[0] == 0  # the shorter chain of checkpoints is consistent
+    code, out = chain.verify("--expect-checkpoints", str(seen))
+    assert (code, out["kind"]) == (1, "checkpoint-chain-broken")
+    assert "the newest checkpoints were deleted" in out["message"]
+
+
 def test_a_checkpoint_from_an_untrusted_public_key_is_refused(chain: Protected, tmp_path: Path) -> None:
     other = generate_signing_key(tmp_path / "other.pem")
     result = runner.invoke(

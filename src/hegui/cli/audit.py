@@ -28,7 +28,9 @@ app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 EXIT_INCOMPLETE = 3
 
 
-def _trusted(s: Settings, directory: Path | None, public_keys: list[Path]) -> TrustedCheckpoints | None:
+def _trusted(
+    s: Settings, directory: Path | None, public_keys: list[Path], at_least: int = 0
+) -> TrustedCheckpoints | None:
     directory = directory or s.audit_checkpoint_dir
     if directory is None:
         return None
@@ -39,7 +41,7 @@ def _trusted(s: Settings, directory: Path | None, public_keys: list[Path]) -> Tr
         keys = [load_signing_key(s.audit_signing_key).public_key()]
     if not keys:
         raise ConfigError(f"checking checkpoints needs --public-key FILE (or {SIGNING_KEY_ENV})")
-    return TrustedCheckpoints(CheckpointDir(directory), trusted_keys(keys))
+    return TrustedCheckpoints(CheckpointDir(directory), trusted_keys(keys), at_least)
 
 
 def _summary(report: ChainReport, checked: TrustedCheckpoints | None) -> list[str]:
@@ -85,6 +87,12 @@ def verify(
         "--public-key",
         help="Trusted checkpoint public key (PEM; repeat for rotated keys). Default: HEGUI_AUDIT_SIGNING_KEY's.",
     ),
+    expect: int = typer.Option(
+        0,
+        "--expect-checkpoints",
+        min=0,
+        help="Checkpoints you saw at the last verification: fewer now means the newest were deleted.",
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -96,7 +104,7 @@ def verify(
     verifies; 1 naming the kind of tampering and the first entry concerned; 2 on bad input; 3 with
     --strict when part of the chain could not be checked."""
     s = settings()
-    trusted = _trusted(s, checkpoints, public_key)
+    trusted = _trusted(s, checkpoints, public_key, expect)
     eng = engine(s, migrate_schema=False)
     try:
         with progress("verifying the audit chain", chain_length(eng)) as advance:

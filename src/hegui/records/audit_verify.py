@@ -53,6 +53,7 @@ class TrustedCheckpoints:
 
     directory: CheckpointDir
     keys: Mapping[str, Ed25519PublicKey]
+    at_least: int = 0  # checkpoints the verifier saw before: fewer now means the newest were deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,13 @@ def verify_checkpoints(trusted: TrustedCheckpoints) -> list[Checkpoint]:
                 None,
             )
         out.append(cp)
+    if len(out) < trusted.at_least:
+        raise _broken(
+            TamperKind.CHECKPOINT_CHAIN_BROKEN,
+            f"{trusted.directory.path} holds {len(out)} checkpoints, but {trusted.at_least} were expected: "
+            "the newest checkpoints were deleted",
+            None,
+        )
     return out
 
 
