@@ -3,12 +3,12 @@ and signed checkpoints (one every 1000 entries, and the worst case: one after ev
 
 Each round submits a burst of B entries at once and waits until all are durable; the writer commits
 them in one transaction (group commit). *ms per batch* is the round's time divided by the batches it
-took (median over rounds, p99 beside it). Modes run interleaved, round by round, each on its own fresh
-SQLite file (synchronous=FULL) or PostgreSQL database. ``--baseline-src DIR`` also runs the same
-measurement, unprotected, in a subprocess on another checkout's code (the chain before MACs existed),
-once before and once after the in-process modes.
+took (median over rounds, p99 beside it). ``--baseline-src DIR`` also measures another checkout's
+code (the chain before MACs existed), unprotected. Every chain runs in a fresh process on its own
+database, the chains in turn, chunk after chunk, so that the load of a shared machine falls on all alike.
 
-Usage: .venv/bin/python benchmarks/audit_writer.py [--rounds N] [--baseline-src ../main/src] [--no-write]
+Usage: .venv/bin/python benchmarks/audit_writer.py [--rounds N] [--baseline-src ../main/src]
+       [--synchronous FULL|NORMAL] [--no-write]
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hegui.records.audit import AuditDraft, AuditLog
 from hegui.records.db import make_engine, migrate
@@ -63,8 +62,9 @@ def _round(log: AuditLog, burst: int, start: int) -> float:
     return (time.perf_counter() - t) * 1000 / max(1, log.batches - before)
 
 
-def _make_log(tmp: Path, name: str, protect: str) -> AuditLog:
-    engine = make_engine(f"sqlite:///{tmp / name}.db")
+def _make_log(tmp: Path, protect: str, synchronous: str) -> AuditLog:
+    name = protect
+    engine = make_engine(f"sqlite:///{tmp / name}.db", sqlite_synchronous=synchronous)
     migrate(engine)
     if protect == "none":
         return AuditLog(engine)
@@ -85,13 +85,13 @@ def _make_log(tmp: Path, name: str, protect: str) -> AuditLog:
     return AuditLog(engine, observer=cp)
 
 
-def measure(modes: list[tuple[str, str]], rounds: int) -> dict[str, dict[int, list[float]]]:
+def measure(modes: list[str], rounds: int, synchronous: str = "FULL") -> dict[str, dict[int, list[float]]]:
     with tempfile.TemporaryDirectory() as tmp:
         running = []
-        for label, protect in modes:
-            log = _make_log(Path(tmp), protect, protect)
+        for protect in modes:
+            log = _make_log(Path(tmp), protect, synchronous)
             log.start()
-            running.append(Mode(label, log, {b: [] for b in BURSTS}))
+            running.append(Mode(protect, log, {b: [] for b in BURSTS}))
         n = 0
         for _ in range(rounds):
             for burst in BURSTS:
@@ -145,59 +145,78 @@ def _row(name: str, samples: dict[int, list[float]]) -> str:
     return f"| {name} | " + " | ".join(cells) + " |"
 
 
-def _baseline(src: str, rounds: int) -> dict[int, list[float]]:
+MODES = {
+    "none": "no key, no checkpoints",
+    "mac": "MACs",
+    "mac+cp1000": "MACs + checkpoint every 1000 entries",
+    "mac+cp1": "MACs + checkpoint after every batch",
+}
+
+
+def _worker(src: str, modes: list[str], rounds: int, synchronous: str) -> dict[str, dict[int, list[float]]]:
+    """One chunk of rounds in a fresh process on ``src``'s code."""
     out = subprocess.run(
-        [sys.executable, __file__, "--rounds", str(rounds), "--json-baseline"],
+        [
+            sys.executable,
+            __file__,
+            "--rounds",
+            str(rounds),
+            "--synchronous",
+            synchronous,
+            "--worker",
+            ",".join(modes),
+        ],
         env={**os.environ, "PYTHONPATH": src},
         capture_output=True,
         text=True,
         check=True,
         timeout=1800,
     )
-    return {int(k): v for k, v in json.loads(out.stdout).items()}
+    return {m: {int(k): v for k, v in d.items()} for m, d in json.loads(out.stdout).items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rounds", type=int, default=300)
-    ap.add_argument("--baseline-src", help="another checkout's src/ to measure, unprotected, in a subprocess")
-    ap.add_argument("--json-baseline", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--rounds", type=int, default=300, help="rounds per burst size and mode, in all")
+    ap.add_argument("--chunks", type=int, default=6, help="alternations between the baseline and this code")
+    ap.add_argument("--baseline-src", help="another checkout's src/ to measure, unprotected")
+    ap.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    if args.json_baseline:
-        print(json.dumps(measure([("baseline", "none")], args.rounds)["baseline"]))
+    if args.worker:
+        print(json.dumps(measure(args.worker.split(","), args.rounds, args.synchronous)))
         return
-    rows: list[str] = []
+    here = str(Path(__import__("hegui").__file__).resolve().parents[1])
+    per_chunk = max(1, args.rounds // args.chunks)
+    samples: dict[str, dict[int, list[float]]] = {}
 
-    def run_baseline(when: str) -> None:
-        samples = _baseline(args.baseline_src, args.rounds)
-        rows.append(_row(f"before: {args.baseline_src} (no MAC columns), {when}", samples))
+    def add(label: str, got: dict[int, list[float]]) -> None:
+        for b, xs in got.items():
+            samples.setdefault(label, {}).setdefault(b, []).extend(xs)
 
-    if args.baseline_src:
-        run_baseline("run first")
-    modes = [
-        ("no key, no checkpoints", "none"),
-        ("MACs", "mac"),
-        ("MACs + checkpoint every 1000 entries", "mac+cp1000"),
-        ("MACs + checkpoint after every batch", "mac+cp1"),
-    ]
-    results: dict[str, Any] = measure(modes, args.rounds)
-    rows += [_row(name, results[name]) for name, _ in modes]
-    if args.baseline_src:
-        run_baseline("run last")
+    before = f"before: {args.baseline_src} (no MAC columns)"
+    for _ in range(args.chunks):
+        if args.baseline_src:
+            add(before, _worker(args.baseline_src, ["none"], per_chunk, args.synchronous)["none"])
+        for mode, label in MODES.items():
+            add(label, _worker(here, [mode], per_chunk, args.synchronous)[mode])
+    order = ([before] if args.baseline_src else []) + list(MODES.values())
     costs = "\n".join(["| operation | cost |", "|---|---|", *cpu_costs()])
     print(costs)
     head = "| chain | 1 entry/batch: p50 ms | p99 ms | 32 entries/batch: p50 ms | p99 ms |"
-    table = "\n".join([head, "|---|---|---|---|---|", *rows])
+    table = "\n".join([head, "|---|---|---|---|---|", *(_row(name, samples[name]) for name in order)])
     print(table)
     if not args.no_write:
         from _results import machine, write_section
 
         write_section(
-            "audit_writer",
-            "## Audit group commit (`benchmarks/audit_writer.py`)\n\n"
-            f"{machine()} · SQLite synchronous=FULL in a temp dir · {args.rounds} rounds per burst size, modes "
-            "interleaved round by round · ms per batch = time for the burst to be durable / batches it took\n\n"
+            f"audit_writer_{args.synchronous.lower()}",
+            f"## Audit group commit, SQLite synchronous={args.synchronous} (`benchmarks/audit_writer.py`)\n\n"
+            f"{machine()} · a temp dir · {per_chunk * args.chunks} rounds per burst size and chain, in "
+            f"{args.chunks} chunks; each chunk runs every chain in turn, each in a fresh process on its own "
+            "database · ms per batch = time for the "
+            "burst to be durable / batches it took\n\n"
             f"{table}\n\nCPU cost of the protection itself, without the database (best of 5 runs over "
             f"20000 entries; checkpoints: 200 written):\n\n{costs}\n",
         )

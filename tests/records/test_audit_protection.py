@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -156,6 +158,30 @@ def test_a_checkpoint_never_runs_ahead_of_the_committed_head(engine: Engine, tmp
         log.append_sync(draft(i))
     report = verify_chain(engine, checkpoints=_trusted(tmp_path / "cp", key))
     assert report.last_checkpoint is None or report.last_checkpoint.entries <= 9
+
+
+def test_checkpoints_work_in_an_append_only_directory(engine: Engine, tmp_path: Path) -> None:
+    """chattr +a: files can be created in the directory, never removed, renamed or rewritten."""
+    directory = tmp_path / "cp"
+    directory.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["chattr", "+a", str(directory)], capture_output=True).returncode:
+        pytest.skip("needs root and a file system with chattr +a")
+    try:
+        key = Ed25519PrivateKey.generate()
+        cp = _checkpointer(directory, key, every=2)
+        cp.start()
+        log = AuditLog(engine, observer=cp)
+        log.start()
+        for i in range(6):
+            log.append_sync(draft(i))
+        log.close()
+        assert cp.problem is None and cp.written >= 1
+        report = verify_chain(engine, checkpoints=_trusted(directory, key))
+        assert report.last_checkpoint is not None and report.last_checkpoint.entries == 6
+        with pytest.raises(PermissionError):
+            next(directory.glob("*.json")).unlink()
+    finally:
+        subprocess.run(["chattr", "-a", str(directory)], check=True)
 
 
 def test_each_checkpoint_is_copied_to_syslog(engine: Engine, tmp_path: Path) -> None:

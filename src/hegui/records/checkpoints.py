@@ -127,9 +127,15 @@ class CheckpointDir:
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    @property
+    def _staging(self) -> Path:
+        # Temporary files live in a subdirectory, so the directory itself only ever gains entries: it
+        # can be append-only (chattr +a: files can be created there, never removed, renamed or replaced).
+        return self.path / ".staging"
+
     def ensure(self) -> None:
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self._staging.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(
                 f"cannot create the checkpoint directory: {exc.strerror}",
@@ -171,7 +177,7 @@ class CheckpointDir:
     def claim(self, cp: Checkpoint) -> bool:
         """Write ``cp`` under its number, once. False when that number exists already."""
         final = self.path / f"{cp.number:012d}.json"
-        tmp = self.path / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
+        tmp = self._staging / f"{os.getpid()}-{uuid.uuid4().hex}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             with os.fdopen(fd, "wb") as fh:
