@@ -308,7 +308,11 @@ class Checkpointer:
             self._wake.wait(self._policy.seconds)
             self._wake.clear()
             stopping = self._stop  # read before checkpointing: a close() during it gets one more round
-            self.checkpoint()
+            try:
+                self.checkpoint()
+            except Exception as exc:  # the thread must outlive one bad checkpoint; /readyz shows it
+                self.problem = f"{exc.__class__.__name__}: {exc}"
+                log.exception("audit checkpoint failed")
             if stopping:
                 return
 
