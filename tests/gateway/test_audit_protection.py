@@ -8,14 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.gateway.conftest import MakeClient
 
 from hegui.errors import ConfigError
 from hegui.records.audit import iter_entries, verify_chain
 from hegui.records.audit_keys import MacKeyRing, generate_signing_key, load_public_key
 from hegui.records.audit_verify import TrustedCheckpoints
 from hegui.records.checkpoints import CheckpointDir, trusted_keys
-
-from .conftest import MakeClient
 
 CHAT = {"model": "hegui-demo", "messages": [{"role": "user", "content": "你好"}]}
 
