@@ -1,9 +1,9 @@
 """Cost of one audit group commit, with and without the chain's protection: entry MACs (HEGUI_AUDIT_KEY)
 and signed checkpoints (one every 1000 entries, and the worst case: one after every batch).
 
-Each round submits a burst of B entries at once and waits until all are durable; the writer commits
-them in one transaction (group commit). *ms per batch* is the round's time divided by the batches it
-took (median over rounds, p99 beside it). ``--baseline-src DIR`` also measures another checkout's
+Each round submits a burst of B entries (1, then 32) at once and times until all are durable; the writer
+commits what is queued in one transaction (group commit), so a burst of 1 is the cost of one group
+commit. Median and p99 over rounds, and the batches a burst of 32 took. ``--baseline-src DIR`` also measures another checkout's
 code (the chain before MACs existed), unprotected. Every chain runs in a fresh process on its own
 database, the chains in turn, chunk after chunk, so that the load of a shared machine falls on all alike.
 
@@ -36,7 +36,7 @@ BURSTS = (1, 32)
 class Mode:
     name: str
     log: AuditLog
-    samples: dict[int, list[float]]
+    samples: dict[int, list[list[float]]]
 
 
 def _draft(i: int) -> AuditDraft:
@@ -53,13 +53,14 @@ def _draft(i: int) -> AuditDraft:
     )
 
 
-def _round(log: AuditLog, burst: int, start: int) -> float:
+def _round(log: AuditLog, burst: int, start: int) -> list[float]:
+    """[ms until every entry of the burst is durable, batches it took]."""
     before = log.batches
     t = time.perf_counter()
     futures = [log.submit(_draft(start + i)) for i in range(burst)]
     for f in futures:
         f.result(timeout=60)
-    return (time.perf_counter() - t) * 1000 / max(1, log.batches - before)
+    return [(time.perf_counter() - t) * 1000, float(log.batches - before)]
 
 
 def _make_log(tmp: Path, protect: str, synchronous: str) -> AuditLog:
@@ -85,7 +86,9 @@ def _make_log(tmp: Path, protect: str, synchronous: str) -> AuditLog:
     return AuditLog(engine, observer=cp)
 
 
-def measure(modes: list[str], rounds: int, synchronous: str = "FULL") -> dict[str, dict[int, list[float]]]:
+def measure(
+    modes: list[str], rounds: int, synchronous: str = "FULL"
+) -> dict[str, dict[int, list[list[float]]]]:
     with tempfile.TemporaryDirectory() as tmp:
         running = []
         for protect in modes:
@@ -137,11 +140,12 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t
 
 
-def _row(name: str, samples: dict[int, list[float]]) -> str:
+def _row(name: str, samples: dict[int, list[list[float]]]) -> str:
     cells = []
     for b in BURSTS:
-        s = sorted(samples[b])
-        cells += [f"{statistics.median(s):.2f}", f"{s[max(0, int(len(s) * 0.99) - 1)]:.2f}"]
+        ms = sorted(x[0] for x in samples[b])
+        cells += [f"{statistics.median(ms):.2f}", f"{ms[max(0, int(len(ms) * 0.99) - 1)]:.2f}"]
+    cells.append(f"{statistics.mean(x[1] for x in samples[BURSTS[-1]]):.2f}")
     return f"| {name} | " + " | ".join(cells) + " |"
 
 
@@ -153,7 +157,9 @@ MODES = {
 }
 
 
-def _worker(src: str, modes: list[str], rounds: int, synchronous: str) -> dict[str, dict[int, list[float]]]:
+def _worker(
+    src: str, modes: list[str], rounds: int, synchronous: str
+) -> dict[str, dict[int, list[list[float]]]]:
     """One chunk of rounds in a fresh process on ``src``'s code."""
     out = subprocess.run(
         [
@@ -189,23 +195,23 @@ def main() -> None:
         return
     here = str(Path(__import__("hegui").__file__).resolve().parents[1])
     per_chunk = max(1, args.rounds // args.chunks)
-    samples: dict[str, dict[int, list[float]]] = {}
+    samples: dict[str, dict[int, list[list[float]]]] = {}
 
-    def add(label: str, got: dict[int, list[float]]) -> None:
+    def add(label: str, got: dict[int, list[list[float]]]) -> None:
         for b, xs in got.items():
             samples.setdefault(label, {}).setdefault(b, []).extend(xs)
 
     before = f"before: {args.baseline_src} (no MAC columns)"
-    for _ in range(args.chunks):
-        if args.baseline_src:
-            add(before, _worker(args.baseline_src, ["none"], per_chunk, args.synchronous)["none"])
-        for mode, label in MODES.items():
-            add(label, _worker(here, [mode], per_chunk, args.synchronous)[mode])
+    chains = [(before, args.baseline_src, "none")] if args.baseline_src else []
+    chains += [(label, here, mode) for mode, label in MODES.items()]
+    for chunk in range(args.chunks):
+        for label, src, mode in chains[chunk % len(chains) :] + chains[: chunk % len(chains)]:  # rotated
+            add(label, _worker(src, [mode], per_chunk, args.synchronous)[mode])
     order = ([before] if args.baseline_src else []) + list(MODES.values())
     costs = "\n".join(["| operation | cost |", "|---|---|", *cpu_costs()])
     print(costs)
-    head = "| chain | 1 entry/batch: p50 ms | p99 ms | 32 entries/batch: p50 ms | p99 ms |"
-    table = "\n".join([head, "|---|---|---|---|---|", *(_row(name, samples[name]) for name in order)])
+    head = "| chain | 1 entry: p50 ms | p99 ms | 32 entries: p50 ms | p99 ms | batches per 32 |"
+    table = "\n".join([head, "|---|---|---|---|---|---|", *(_row(name, samples[name]) for name in order)])
     print(table)
     if not args.no_write:
         from _results import machine, write_section
@@ -214,9 +220,8 @@ def main() -> None:
             f"audit_writer_{args.synchronous.lower()}",
             f"## Audit group commit, SQLite synchronous={args.synchronous} (`benchmarks/audit_writer.py`)\n\n"
             f"{machine()} · a temp dir · {per_chunk * args.chunks} rounds per burst size and chain, in "
-            f"{args.chunks} chunks; each chunk runs every chain in turn, each in a fresh process on its own "
-            "database · ms per batch = time for the "
-            "burst to be durable / batches it took\n\n"
+            f"{args.chunks} chunks; each chunk runs every chain in turn (the order rotated chunk by chunk), "
+            "each in a fresh process on its own database · ms = until every entry of the burst is durable\n\n"
             f"{table}\n\nCPU cost of the protection itself, without the database (best of 30 runs over "
             f"2000 entries; checkpoints: 200 written):\n\n{costs}\n",
         )
