@@ -74,3 +74,19 @@ def test_a_gateway_without_the_key_refuses_an_authenticated_chain(
     data_dir = tmp_path / "data0"
     with pytest.raises(ConfigError, match="set the same HEGUI_AUDIT_KEY"):
         make_client(database_url=f"sqlite:///{data_dir / 'hegui.db'}")
+
+
+def test_an_empty_checkpoint_directory_beside_a_chain_is_said_at_start(
+    make_client: MakeClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mac = secrets.token_hex(32)
+    signing = str(generate_signing_key(tmp_path / "k.pem").private_path)
+    settings = {"audit_key": mac, "audit_signing_key": signing, "audit_checkpoint_dir": tmp_path / "cp"}
+    first = make_client(**settings)
+    assert first.post("/v1/chat/completions", json=CHAT).status_code == 200
+    first.__exit__(None, None, None)
+    shutil.rmtree(tmp_path / "cp")
+    url = f"sqlite:///{tmp_path / 'data0' / 'hegui.db'}"
+    with caplog.at_level(logging.WARNING, logger="hegui.gateway.state"):
+        make_client(database_url=url, **settings)
+    assert any("holds 2 entries but" in r.getMessage() for r in caplog.records), caplog.text

@@ -22,7 +22,7 @@ from hegui.guard.registry import build_pipeline
 from hegui.guard.sanctions import SanctionLadder, SanctionStore
 from hegui.policy import Policy, load_policy
 from hegui.records.audit import AuditLog, content_hasher, with_audit_keys
-from hegui.records.audit_setup import audit_protection, require_writer_key
+from hegui.records.audit_setup import audit_protection, checkpoint_gap, require_writer_key
 from hegui.records.db import make_engine, migrate
 from hegui.records.keys import KeyStore
 from hegui.records.memory_store import memory_store_for
@@ -91,6 +91,8 @@ class GatewayState:
         vault = Vault(engine, master)
         if protection.checkpointer is not None:
             protection.checkpointer.start()
+            if gap := checkpoint_gap(engine, protection.checkpointer):
+                log.warning("%s", gap)
         audit.start()
         return cls(
             settings,

@@ -77,3 +77,15 @@ def require_writer_key(engine: Engine, keys: MacKeyRing) -> None:
             f"the audit chain is authenticated up to entry {seq}; set the same HEGUI_AUDIT_KEY to append to it",
             key="HEGUI_AUDIT_KEY",
         )
+
+
+def checkpoint_gap(engine: Engine, checkpointer: Checkpointer) -> str | None:
+    """A warning when the chain holds entries and the checkpoint directory none: checkpoints are new
+    here, or someone deleted them (the directory starts a new chain of checkpoints either way)."""
+    seq, _, _ = read_head(engine)
+    if seq and checkpointer.newest is None:
+        return (
+            f"the audit chain holds {seq} entries but {checkpointer.directory} holds no checkpoint: "
+            "either checkpoints are new here, or they were deleted. A new chain of checkpoints starts now."
+        )
+    return None

@@ -277,12 +277,21 @@ class Checkpointer:
         self.written = 0
         self.problem: str | None = None
 
+    @property
+    def directory(self) -> Path:
+        return self._dir.path
+
     def start(self) -> None:
         self._dir.ensure()
         self._newest = self._dir.newest()
         self._signed_seq = self._newest.entries if self._newest else 0
         self._thread = threading.Thread(target=self._run, name="hegui-audit-checkpoints", daemon=True)
         self._thread.start()
+
+    @property
+    def newest(self) -> Checkpoint | None:
+        """The newest checkpoint known (in the directory at start, or written since)."""
+        return self._newest
 
     def advanced(self, seq: int, head_hash: str) -> None:
         """The writer committed up to entry ``seq`` (cheap: called on the writer's thread)."""
