@@ -195,6 +195,7 @@ def main() -> None:
         return
     here = str(Path(__import__("hegui").__file__).resolve().parents[1])
     per_chunk = max(1, args.rounds // args.chunks)
+    load_before = os.getloadavg()[0]
     samples: dict[str, dict[int, list[list[float]]]] = {}
 
     def add(label: str, got: dict[int, list[list[float]]]) -> None:
@@ -209,6 +210,7 @@ def main() -> None:
             add(label, _worker(src, [mode], per_chunk, args.synchronous)[mode])
     order = ([before] if args.baseline_src else []) + list(MODES.values())
     costs = "\n".join(["| operation | cost |", "|---|---|", *cpu_costs()])
+    load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     print(costs)
     head = "| chain | 1 entry: p50 ms | p99 ms | 32 entries: p50 ms | p99 ms | batches per 32 |"
     table = "\n".join([head, "|---|---|---|---|---|---|", *(_row(name, samples[name]) for name in order)])
@@ -219,7 +221,7 @@ def main() -> None:
         write_section(
             f"audit_writer_{args.synchronous.lower()}",
             f"## Audit group commit, SQLite synchronous={args.synchronous} (`benchmarks/audit_writer.py`)\n\n"
-            f"{machine()} · a temp dir · {per_chunk * args.chunks} rounds per burst size and chain, in "
+            f"{machine()} · {load} · a temp dir · {per_chunk * args.chunks} rounds per burst size and chain, in "
             f"{args.chunks} chunks; each chunk runs every chain in turn (the order rotated chunk by chunk), "
             "each in a fresh process on its own database · ms = until every entry of the burst is durable\n\n"
             f"{table}\n\nCPU cost of the protection itself, without the database (best of 30 runs over "
