@@ -19,11 +19,26 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from hegui.errors import AuditChainBroken, ConfigError, StorageError
-from hegui.records.audit import AuditDraft, AuditLog, verify_chain, with_audit_keys, write_batch
+from hegui.records.audit import (
+    GENESIS,
+    AuditDraft,
+    AuditLog,
+    iter_entries,
+    verify_chain,
+    with_audit_keys,
+    write_batch,
+)
 from hegui.records.audit_keys import MacKeyRing, generate_signing_key, load_signing_key, signing_key_id
 from hegui.records.audit_setup import audit_protection, require_writer_key
 from hegui.records.audit_verify import TrustedCheckpoints
-from hegui.records.checkpoints import SYSLOG_TAG, CheckpointDir, Checkpointer, CheckpointPolicy, SyslogCopy
+from hegui.records.checkpoints import (
+    SYSLOG_TAG,
+    Checkpoint,
+    CheckpointDir,
+    Checkpointer,
+    CheckpointPolicy,
+    SyslogCopy,
+)
 from hegui.settings import load_settings
 
 KEY_A, KEY_B = secrets.token_hex(32), secrets.token_hex(32)
@@ -268,3 +283,28 @@ def test_unprotected_settings_say_what_is_left_open(tmp_path: Path) -> None:
         )
     )
     assert full.warnings == () and full.checkpointer is not None
+
+
+def test_a_clock_that_went_back_is_a_note_not_tampering(engine: Engine, tmp_path: Path) -> None:
+    """Checkpoints are ordered by number and linked by digest; their times are only the writer's clock."""
+    key = Ed25519PrivateKey.generate()
+    write(engine, 4)
+    entries = list(iter_entries(engine))
+    directory = CheckpointDir(tmp_path / "cp")
+    directory.ensure()
+    previous = GENESIS
+    for number, (seq, when) in enumerate(
+        [(2, "2026-11-30T10:00:00.000000Z"), (4, "2026-11-29T10:00:00.000000Z")], 1
+    ):
+        cp = Checkpoint(
+            number, seq, entries[seq - 1].entry_hash, when, signing_key_id(key.public_key()), None, previous
+        )
+        cp = cp.sign(key)
+        assert directory.claim(cp)
+        previous = cp.digest()
+    report = verify_chain(engine, checkpoints=_trusted(tmp_path / "cp", key))
+    assert report.checkpoints == 2
+    assert report.notes == (
+        "checkpoint 2 is dated 2026-11-29T10:00:00.000000Z, before checkpoint 1 (2026-11-30T10:00:00.000000Z): "
+        "the clock went back",
+    )
