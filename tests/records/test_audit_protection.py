@@ -109,22 +109,39 @@ def _trusted(directory: Path, key: Ed25519PrivateKey) -> TrustedCheckpoints:
     return TrustedCheckpoints(CheckpointDir(directory), {signing_key_id(key.public_key()): key.public_key()})
 
 
+def _stored(directory: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_bytes()) for p in sorted(directory.glob("*.json"))]
+
+
+def _wait_for(directory: Path, count: int) -> list[dict[str, object]]:
+    deadline = time.monotonic() + 20
+    while len(_stored(directory)) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return _stored(directory)
+
+
 def test_checkpoints_every_n_entries_and_at_close(engine: Engine, tmp_path: Path) -> None:
-    key = Ed25519PrivateKey.generate()
-    cp = _checkpointer(tmp_path / "cp", key, every=4)
+    key, directory = Ed25519PrivateKey.generate(), tmp_path / "cp"
+    cp = _checkpointer(directory, key, every=4)  # and every 30 s: never, in this test
     cp.start()
     log = AuditLog(engine, observer=cp)
     log.start()
-    for i in range(10):
+    for i in range(4):
         log.append_sync(draft(i))
-        time.sleep(0.01)  # let the checkpointer keep up, as it would between requests
+    assert [s["entries"] for s in _wait_for(directory, 1)] == [4]
+    for i in range(4, 8):
+        log.append_sync(draft(i))
+    assert [s["entries"] for s in _wait_for(directory, 2)] == [4, 8]
+    for i in range(8, 10):
+        log.append_sync(draft(i))
+    time.sleep(0.2)
+    assert len(_stored(directory)) == 2, "2 new entries: not due yet"
     log.close()
-    stored = [json.loads(p.read_bytes()) for p in sorted((tmp_path / "cp").glob("*.json"))]
-    assert [s["number"] for s in stored] == list(range(1, len(stored) + 1))
-    assert stored[-1]["entries"] == 10 and 2 <= len(stored) <= 4, [s["entries"] for s in stored]
-    assert all((tmp_path / "cp" / f"{s['number']:012d}.json").stat().st_mode & 0o222 == 0 for s in stored)
-    report = verify_chain(engine, checkpoints=_trusted(tmp_path / "cp", key))
-    assert report.checkpoints == len(stored) and report.last_checkpoint is not None
+    stored = _stored(directory)
+    assert [(s["number"], s["entries"]) for s in stored] == [(1, 4), (2, 8), (3, 10)]
+    assert all((directory / f"{s['number']:012d}.json").stat().st_mode & 0o222 == 0 for s in stored)
+    report = verify_chain(engine, checkpoints=_trusted(directory, key))
+    assert report.checkpoints == 3 and report.last_checkpoint is not None
 
 
 def test_checkpoints_after_a_quiet_interval(engine: Engine, tmp_path: Path) -> None:

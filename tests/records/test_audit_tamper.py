@@ -31,7 +31,7 @@ ENTRIES = 20
 
 @dataclass
 class Protected:
-    """A chain of ENTRIES entries written with a MAC key and checkpoints every 5 entries."""
+    """A chain of ENTRIES entries written with a MAC key and checkpoints at entries 5, 10, 15 and 20."""
 
     engine: Engine
     mac_hex: str
@@ -55,10 +55,12 @@ class Protected:
 
 
 def write_chain(engine: Engine, keys: MacKeyRing, signing: Path, directory: Path, n: int) -> None:
+    # Checkpoints at entries 5, 10, 15 and 20 (at close), taken here rather than by the checkpointer's
+    # own schedule, so that every test starts from the same four checkpoints.
     checkpointer = Checkpointer(
         load_signing_key(str(signing)),
         CheckpointDir(directory),
-        policy=CheckpointPolicy(every=5, seconds=30),
+        policy=CheckpointPolicy(every=10**9, seconds=3600),
         mac_key_id=keys.current.key_id if keys.current else None,
     )
     checkpointer.start()
@@ -81,6 +83,8 @@ def write_chain(engine: Engine, keys: MacKeyRing, signing: Path, directory: Path
                     detail={"model": "m"},
                 )
             )
+            if (i + 1) % 5 == 0 and i + 1 < n:
+                assert checkpointer.checkpoint() is not None
     finally:
         log.close()  # the final checkpoint
 
@@ -123,7 +127,7 @@ def test_a_clean_chain_verifies_completely(chain: Protected) -> None:
     code, out = chain.verify("--strict")
     assert code == 0, out
     assert (out["entries"], out["authenticated"], out["unauthenticated"]) == (ENTRIES, ENTRIES, 0)
-    assert out["checkpoints"] >= 2 and out["last_checkpoint"]["entries"] == ENTRIES
+    assert out["checkpoints"] == 4 and out["last_checkpoint"]["entries"] == ENTRIES
     assert out["complete"] is True
 
 
@@ -267,7 +271,6 @@ def test_a_checkpoint_signed_by_another_key_is_forged(chain: Protected) -> None:
 @pytest.mark.parametrize("how", ["swap", "remove-middle", "rename-last"])
 def test_reordered_or_removed_checkpoints_break_their_chain(chain: Protected, how: str) -> None:
     stored = chain.stored_checkpoints()
-    assert len(stored) >= 3, [p.name for p in stored]
     a, b = stored[0], stored[1]
     if how == "swap":
         data_a, data_b = a.read_bytes(), b.read_bytes()
