@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,15 @@ def test_a_protected_gateway_authenticates_and_checkpoints(make_client: MakeClie
     entries = list(iter_entries(state.engine))
     assert entries and all(e.mac and e.key_id == MacKeyRing.parse(mac).current.key_id for e in entries)  # type: ignore[union-attr]
 
+    deadline = time.monotonic() + 20
+    checkpointer = state.audit._observer
+    while (checkpointer.newest is None or checkpointer.newest.entries < 2) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the checkpointer thread catches up with the first request's two entries
     shutil.rmtree(tmp_path / "cp" / ".staging")
     (tmp_path / "cp" / ".staging").write_text("not a directory")
     assert client.post("/v1/chat/completions", json=CHAT).status_code == 200  # still recorded and answered
-    state.audit._observer.checkpoint()  # what the checkpointer thread does next
+    while state.audit.checkpoint_problem is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["problems"] == []
     assert ready.json()["warnings"][0].startswith("audit checkpoint not written: NotADirectoryError")
