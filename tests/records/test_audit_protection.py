@@ -16,13 +16,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from hegui.errors import AuditChainBroken, ConfigError, StorageError
 from hegui.records.audit import (
     GENESIS,
     AuditDraft,
     AuditLog,
+    find_by_request,
     iter_entries,
     verify_chain,
     with_audit_keys,
@@ -89,6 +90,17 @@ def test_a_chain_from_before_macs_is_unauthenticated_up_to_the_first_mac(engine:
     assert not report.complete
     unkeyed = verify_chain(engine)
     assert (unkeyed.unauthenticated, unkeyed.macs_unchecked) == (4, 3)
+
+
+def test_a_database_not_yet_migrated_to_macs_still_verifies(engine: Engine) -> None:
+    """An auditor may verify a database that no newer hegui has migrated yet (and may not migrate it)."""
+    write(engine, 3)
+    with engine.begin() as conn:
+        for table, column in (("audit_entries", "mac"), ("audit_entries", "key_id"), ("audit_head", "mac")):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    report = verify_chain(engine, keys=MacKeyRing.parse(KEY_A))
+    assert (report.entries, report.unauthenticated, report.macs_checked) == (3, 3, 0)
+    assert [e.seq for e in find_by_request(engine, "r1")] == [2]
 
 
 def test_an_authenticated_chain_refuses_unauthenticated_appends(engine: Engine) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, inspect, null, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hegui.errors import StorageError
@@ -347,13 +347,26 @@ class AuditLog:
 
 _T = AuditEntryRow.__table__
 _ENTRY = select(*_T.columns)
+# A database not yet migrated to MACs (0002a) can still be read and verified, e.g. by an auditor with
+# read-only access: its entries are unauthenticated.
+_ENTRY_BEFORE_MACS = select(*(c for c in _T.columns if c.name not in ("key_id", "mac")))
+
+
+def _entry_select(engine: Engine) -> Any:
+    columns = {c["name"] for c in inspect(engine).get_columns("audit_entries")}
+    return _ENTRY if "mac" in columns else _ENTRY_BEFORE_MACS
+
+
+def _head_has_mac(engine: Engine) -> bool:
+    return "mac" in {c["name"] for c in inspect(engine).get_columns("audit_head")}
 
 
 def iter_entries(engine: Engine, *, page: int = 2000) -> Iterator[AuditEntry]:
+    query = _entry_select(engine)
     last = 0
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(_ENTRY.where(_T.c.seq > last).order_by(_T.c.seq).limit(page)).all()
+            rows = conn.execute(query.where(_T.c.seq > last).order_by(_T.c.seq).limit(page)).all()
         if not rows:
             return
         for r in rows:
@@ -370,11 +383,10 @@ def chain_length(engine: Engine) -> int:
 
 def read_head(engine: Engine) -> tuple[int, str, str | None]:
     """The head row: (seq, entry hash, MAC), (0, GENESIS, None) when there is none."""
+    mac = AuditHeadRow.mac if _head_has_mac(engine) else null().label("mac")
     with engine.connect() as conn:
         head = conn.execute(
-            select(AuditHeadRow.seq, AuditHeadRow.entry_hash, AuditHeadRow.mac).where(
-                AuditHeadRow.id == _HEAD_ID
-            )
+            select(AuditHeadRow.seq, AuditHeadRow.entry_hash, mac).where(AuditHeadRow.id == _HEAD_ID)
         ).first()
     return (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
 
@@ -394,6 +406,7 @@ def verify_chain(
 
 
 def find_by_request(engine: Engine, request_id: str) -> list[AuditEntry]:
+    query = _entry_select(engine)
     with engine.connect() as conn:
-        rows = conn.execute(_ENTRY.where(_T.c.request_id == request_id).order_by(_T.c.seq)).all()
+        rows = conn.execute(query.where(_T.c.request_id == request_id).order_by(_T.c.seq)).all()
     return [AuditEntry(**r._mapping) for r in rows]
