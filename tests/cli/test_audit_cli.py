@@ -93,3 +93,12 @@ def test_a_bad_mac_key_is_a_configuration_error(tmp_path: Path, env: dict[str, s
     _entries(tmp_path, 1)
     result = runner.invoke(app, ["audit", "verify"], env=env | {"HEGUI_AUDIT_KEY": "secret"})
     assert result.exit_code == 2 and "HEGUI_AUDIT_KEY" in result.stderr
+
+
+def test_config_validate_checks_the_audit_settings(tmp_path: Path, env: dict[str, str]) -> None:
+    unprotected = runner.invoke(app, ["config", "validate"], env=env)
+    assert unprotected.exit_code == 0
+    assert [line.split(":")[0] for line in unprotected.stderr.splitlines()] == ["warning", "warning"]
+    assert "WITHOUT MACs" in unprotected.stderr and "no signed audit checkpoints" in unprotected.stderr
+    half = runner.invoke(app, ["config", "validate"], env=env | {"HEGUI_AUDIT_CHECKPOINT_DIR": str(tmp_path)})
+    assert half.exit_code == 2 and "HEGUI_AUDIT_SIGNING_KEY" in half.stderr

@@ -10,6 +10,7 @@ from hegui.cli import handled
 from hegui.cli.common import settings
 from hegui.guard.registry import build_pipeline
 from hegui.policy import bundled_policy_text, load_policy
+from hegui.records.audit_setup import audit_protection
 
 app = typer.Typer(help="Settings and the policy file.", no_args_is_help=True)
 
@@ -25,6 +26,10 @@ def validate(
     s = settings(policy)
     pol = load_policy(s.policy_file)
     pipeline = build_pipeline(pol)
+    for warning in audit_protection(
+        s
+    ).warnings:  # the audit keys and checkpoint settings, as serve reads them
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(
         f"policy OK: {pol.source}, version {pipeline.policy_version}, "
         f"{len(pol.upstreams)} upstream(s), {len(pipeline.checks)} check(s)"
