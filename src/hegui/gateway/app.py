@@ -143,12 +143,18 @@ def create_app(
             problems.append(f"database: {exc.__class__.__name__}")
         if not st.audit.healthy:
             problems.append("audit writer is not running or its last write failed")
+        warnings = []
+        if st.audit.checkpoint_problem is not None:
+            # Entries are still committed; what is lost is their protection against truncation: said
+            # here, without taking the gateway out of service.
+            warnings.append(f"audit checkpoint not written: {st.audit.checkpoint_problem}")
         open_circuits = [n for n, u in st.router.upstreams.items() if u.breaker.state == "open"]
         for name, up in st.router.upstreams.items():
             st.metrics.breaker_open.labels(name).set(1 if up.breaker.state == "open" else 0)
         body = {
             "status": "ok" if not problems else "unavailable",
             "problems": problems,
+            "warnings": warnings,
             "open_circuits": open_circuits,
             "policy": st.pipeline.policy_version,
         }
