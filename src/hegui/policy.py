@@ -202,6 +202,19 @@ class GuardPolicy(_Strict):
         "balanced",
         description="strict, balanced or lenient: the models' thresholds and how topic terms combine.",
     )
+    specialists: dict[str, str] = Field(
+        default_factory=dict,
+        description="Top-level risk (A.1 … A.5) → the name of a check that must confirm a model's refusal in "
+        "that category (e.g. the offensive-language classifier for A.2).",
+    )
+
+    @field_validator("specialists")
+    @classmethod
+    def _top_level(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if k not in ("A.1", "A.2", "A.3", "A.4", "A.5")]
+        if bad:
+            raise ValueError(f"specialists are keyed by a top-level risk A.1 … A.5, not {bad}")
+        return value
 
 
 class RetentionPolicy(_Strict):

@@ -108,10 +108,18 @@ def build_pipeline(
             )
         else:
             checks.append(factory(spec, policy.base_dir, i, policy.source))
+    names = {c.name for c in checks}
+    for top, name in policy.guard.specialists.items():
+        if name not in names:
+            raise ConfigError(
+                f"no enabled check named {name!r}; known: {', '.join(sorted(names)) or '(none)'}",
+                file=policy.source,
+                key=f"guard.specialists.{top}",
+            )
     return Pipeline(
         checks,
         policy_version=policy.full_version,
         observer=observer,
-        fusion=FusionRule.for_preset(policy.guard.preset),
+        fusion=FusionRule.for_preset(policy.guard.preset, policy.guard.specialists),
         sentence_max_chars=policy.gateway.stream_sentence_max_chars,
     )
