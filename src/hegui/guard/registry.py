@@ -72,9 +72,9 @@ def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Che
 
 
 def builtin_check_types() -> dict[str, CheckFactory]:
-    from hegui.guard.factories import content, lexicon
+    from hegui.guard.factories import content, judge, lexicon
 
-    return {"denylist": _denylist} | lexicon.check_types() | content.check_types()
+    return {"denylist": _denylist} | lexicon.check_types() | content.check_types() | judge.check_types()
 
 
 def build_pipeline(
