@@ -401,7 +401,9 @@ def main() -> None:
             if a.label == "safe":
                 safe[a.source].append(float(s))
         by_src = {k: np.array(v) for k, v in safe.items() if len(v) >= 5}
-        table = {p: {"refuse": round(threshold_for(by_src, r, worst=True), 4)} for p, r in ANSWER_TARGETS.items()}
+        table = {
+            p: {"refuse": round(threshold_for(by_src, r, worst=True), 4)} for p, r in ANSWER_TARGETS.items()
+        }
         return table, scores
 
     def answer_quality(model: LinearModel) -> float:

@@ -54,7 +54,9 @@ def test_answer_model_floors_on_dev(guard_data: ModuleType, shared_data: Path) -
 
     def flagged(label: str) -> float:
         rows = [a for a in pairs if a.label == label]
-        hits = sum(any(f.action.stops for f in check.inspect(a.response, Context(prompt=a.prompt))) for a in rows)
+        hits = sum(
+            any(f.action.stops for f in check.inspect(a.response, Context(prompt=a.prompt))) for a in rows
+        )
         return hits / len(rows)
 
     assert flagged("unsafe") >= 0.85

@@ -117,7 +117,9 @@ class Features:
 
 
 #: What ends a sentence in the original text (the normalizer drops these, so they are found before it).
-SENTENCE_ENDS = np.array([ord(c) for c in "。！？；!?;…\n"], dtype=np.uint32)
+SENTENCE_ENDS = "。！？；!?;…\n"
+_IS_END = np.zeros(0x110000, dtype=bool)
+_IS_END[[ord(c) for c in SENTENCE_ENDS]] = True
 
 
 def windows_of(length: int, config: FeatureConfig, ends: Sequence[int] = ()) -> tuple[Window, ...]:
@@ -145,7 +147,7 @@ def windows_of(length: int, config: FeatureConfig, ends: Sequence[int] = ()) -> 
 def sentence_ends(normalized: NormalizedText) -> list[int]:
     """Normalized positions at which a sentence of the original text ends."""
     original = np.frombuffer(normalized.original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    marks = np.flatnonzero(np.isin(original, SENTENCE_ENDS))
+    marks = np.flatnonzero(_IS_END[original])
     if len(marks) == 0:
         return []
     kept_before = np.searchsorted(normalized.kept, marks)  # kept characters before each mark

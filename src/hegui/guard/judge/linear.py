@@ -63,6 +63,7 @@ class LinearModel:
     sources: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     version: str = ""
+    _padded: Matrix = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
@@ -82,6 +83,9 @@ class LinearModel:
             for key, value in table.items():
                 if not 0.0 < value < 1.0:
                     raise ValueError(f"threshold {preset}.{key} = {value} is not between 0 and 1")
+        # One zero row after the last bucket (invalid n-grams point at it); the weights are a view of it.
+        self._padded = np.vstack([self.weights, np.zeros((1, self.weights.shape[1]), np.float32)])
+        self.weights = self._padded[:-1]
 
     # --- scoring ------------------------------------------------------------------------------------
 
@@ -92,9 +96,10 @@ class LinearModel:
         if len(feats.windows) == 1 and feats.windows[0].end == 0:
             logits = self.bias.reshape(1, n_classes).astype(np.float64)
         else:
-            # Per position: the sum of the weights of the valid n-grams that start there.
-            gathered = self.weights[feats.buckets] * feats.valid[:, :, None]
-            per_pos = gathered.sum(axis=1, dtype=np.float64)
+            # Per position: the sum of the weights of the valid n-grams that start there (an invalid
+            # entry points at the zero row appended after the last bucket).
+            index = np.where(feats.valid, feats.buckets, self.config.buckets)
+            per_pos = np.take(self._padded, index, axis=0).sum(axis=1, dtype=np.float64)
             sums = np.vstack([np.zeros((1, n_classes)), np.cumsum(per_pos, axis=0)])
             counts = np.concatenate([[0], np.cumsum(feats.valid.sum(axis=1))])
             starts = np.array([w.start for w in feats.windows])
