@@ -17,7 +17,12 @@ tools only: inference needs numpy alone). Weights: "none" and "harmful" each car
 inside "harmful", the five classes share it by the square root of their size (A.3 and A.5 come from 20
 seed questions each: full balance would make their jailbreak templates dominate); inside "none", each
 source counts by the square root of its size, so that small hard-negative sets (ChineseSafetyQA, CValues,
-xsafety commonsense) weigh more than their row count. Benign = benign + borderline (CValues: those
+xsafety commonsense) weigh more than their row count (``--hard-negative-weight`` multiplies them further;
+3 was tried: +1 point of harmful prompts refused, +12 points of safe comments refused on the calibration
+part, so the default stays 1).
+
+Model choice (the L2 penalty, the options above): on the calibration part, at the balanced threshold, the
+mean share refused over the harmful sources minus the mean share refused of the safe COLD / SWSR comments. Benign = benign + borderline (CValues: those
 questions deserve an answer). COLD and SWSR offensive comments are A.2.
 
 Threshold rule (prompt model), on the calibration part: the benign sources that are prompts or dialogue
@@ -178,28 +183,35 @@ def prompt_label(e: Example) -> int:
     return PROMPT_CLASSES.index(e.risk) if e.label == "harmful" else 0
 
 
-def prompt_weights(examples: Sequence[Example]) -> np.ndarray:
+#: Benign sets closest to harmful prompts (legitimate questions about sensitive matters).
+HARD_NEGATIVES = ("cvalues", "chinesesafetyqa", "xsafety")
+
+
+def prompt_weights(examples: Sequence[Example], hard: float = 1.0) -> np.ndarray:
     labels = [prompt_label(e) for e in examples]
     class_n = Counter(labels)
     harmful_classes = [c for c in class_n if c != 0]
     root = {c: np.sqrt(class_n[c]) for c in harmful_classes}
     class_share = {0: 0.5} | {c: 0.5 * root[c] / sum(root.values()) for c in harmful_classes}
     src_n = Counter(e.source for e, lab in zip(examples, labels, strict=True) if lab == 0)
-    src_root = sum(np.sqrt(v) for v in src_n.values())
+    src_w = {s: np.sqrt(n) * (hard if s in HARD_NEGATIVES else 1.0) for s, n in src_n.items()}
+    src_total = sum(src_w.values())
     out = np.empty(len(examples))
     for i, (e, lab) in enumerate(zip(examples, labels, strict=True)):
-        if lab == 0:  # each benign source weighs sqrt(its size); its rows share that
-            out[i] = 0.5 * np.sqrt(src_n[e.source]) / src_root / src_n[e.source]
+        if (
+            lab == 0
+        ):  # each benign source weighs sqrt(its size) (x hard for hard negatives); its rows share it
+            out[i] = 0.5 * src_w[e.source] / src_total / src_n[e.source]
         else:
             out[i] = class_share[lab] / class_n[lab]
     return out * len(examples)
 
 
-def build(examples: list[Example]) -> PromptData:
+def build(examples: list[Example], hard: float = 1.0) -> PromptData:
     return PromptData(
         [e.text for e in examples],
         np.array([prompt_label(e) for e in examples]),
-        prompt_weights(examples),
+        prompt_weights(examples, hard),
         examples,
     )
 
@@ -349,6 +361,7 @@ def main() -> None:
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--buckets-log2", type=int, default=PROMPT_CONFIG.buckets_log2)
     parser.add_argument("--window", type=int, default=PROMPT_CONFIG.window)
+    parser.add_argument("--hard-negative-weight", type=float, default=1.0)
     parser.add_argument(
         "--reuse",
         type=Path,
@@ -362,17 +375,22 @@ def main() -> None:
     calib = [e for e in train_all if is_calibration(e.group)]
     dev = [e for e in inputs if e.split == "dev"]
     print(f"prompt model: {len(fit_part)} fit, {len(calib)} calibration, {len(dev)} dev", flush=True)
-    data = build(fit_part)
+    data = build(fit_part, args.hard_negative_weight)
 
     def prompt_quality(model: LinearModel) -> float:
-        """Share of harmful calibration prompts refused at the balanced threshold (mean over sources)."""
+        """At the balanced threshold: the mean share refused over the harmful calibration sources, minus
+        the mean share refused of the safe comments (COLD, SWSR), which the threshold rule ignores."""
         t = prompt_thresholds(model, calib)["balanced"]["refuse"]
         by_source: dict[str, list[str]] = defaultdict(list)
         for e in calib:
             if e.label == "harmful":
                 by_source[e.source].append(e.text)
-        rates = [float((p_harmful(model, v) >= t).mean()) for v in by_source.values() if len(v) >= 5]
-        return float(np.mean(rates))
+            elif e.source in ("cold", "swsr"):
+                by_source["safe-comments:" + e.source].append(e.text)
+        rates = {k: float((p_harmful(model, v) >= t).mean()) for k, v in by_source.items() if len(v) >= 5}
+        harmful = [r for k, r in rates.items() if not k.startswith("safe-comments:")]
+        safe = [r for k, r in rates.items() if k.startswith("safe-comments:")]
+        return float(np.mean(harmful) - np.mean(safe))
 
     config = replace(
         PROMPT_CONFIG, buckets_log2=args.buckets_log2, window=args.window, stride=max(1, args.window // 2)
