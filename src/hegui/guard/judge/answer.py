@@ -47,6 +47,8 @@ class AnswerRisk:
     start: int
     end: int
     top_ngrams: tuple[str, ...]
+    #: "question" when the question's risk decided, "answer" when the answer's own content did.
+    decided_by: str = "answer"
 
 
 class AnswerRiskModel:
@@ -77,7 +79,9 @@ class AnswerRiskModel:
         risk = answer_risk(c, q, own.score)
         if asked is None or own.score >= asked.score:
             return AnswerRisk(risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams)
-        return AnswerRisk(risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams)
+        return AnswerRisk(
+            risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams, decided_by="question"
+        )
 
 
 class AnswerRiskCheck:
@@ -118,7 +122,7 @@ class AnswerRiskCheck:
         explanation = (
             f"answer_model ({self.model.version}): risk={judged.risk:.3f} >= threshold {self.threshold:.3f} "
             f"(preset {self.preset}); compliance c={judged.compliance:.3f}, {question}, "
-            f"answer's own risk r={judged.own:.3f}; strongest n-grams: {', '.join(judged.top_ngrams) or '-'}"
+            f"answer's own risk r={judged.own:.3f}; strongest n-grams (of the {judged.decided_by}): {', '.join(judged.top_ngrams) or '-'}"
         )
         return [
             Finding(

@@ -26,7 +26,6 @@ number of windows, no sort per window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,6 +35,7 @@ import numpy.typing as npt
 from hegui.text.normalize import NormalizedText, default_normalizer
 
 Buckets = npt.NDArray[np.int64]
+Index = npt.NDArray[np.intp]
 
 #: Hash constants (FNV-1a style on 64-bit code points, then a multiplicative finalizer).
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -101,7 +101,13 @@ class Features:
     normalized: NormalizedText
     buckets: Buckets
     valid: npt.NDArray[np.bool_]
-    windows: tuple[Window, ...]
+    #: The windows as two arrays (start and end of each, over the normalized text).
+    starts: Index
+    ends: Index
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        return tuple(Window(int(a), int(b)) for a, b in zip(self.starts, self.ends, strict=True))
 
     def window_rows(self, window: Window) -> tuple[Buckets, float]:
         """The bucket indices of one window (repeats kept: they add up) and the value of each."""
@@ -122,37 +128,38 @@ _IS_END = np.zeros(0x110000, dtype=bool)
 _IS_END[[ord(c) for c in SENTENCE_ENDS]] = True
 
 
-def windows_of(length: int, config: FeatureConfig, ends: Sequence[int] = ()) -> tuple[Window, ...]:
+def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) -> tuple[Index, Index]:
     """Sliding windows over ``length`` normalized characters, then, for a text longer than one window,
-    the sentence windows (``ends``: normalized positions where a sentence ends) that are long enough and
-    not already a window. A text of one window is judged whole, as most training texts are."""
+    the sentence windows (``ends``: sorted normalized positions where a sentence ends) that are long enough
+    and not already a window. A text of one window is judged whole, as most training texts are.
+    Returns the starts and the ends, in that order (sliding first), computed with array operations."""
     if length <= config.window:
-        out = [Window(0, length)]
+        starts = np.zeros(1, dtype=np.intp)
+        stops = np.full(1, length, dtype=np.intp)
     else:
         last = length - config.window
-        out = [Window(s, s + config.window) for s in [*range(0, last, config.stride), last]]
-    if config.sentences and ends and length > config.window:
-        seen = set(out)
-        start = 0
-        for mark in [*ends, length]:
-            end = min(mark, length)
-            window = Window(start, min(end, start + config.window))
-            if window.end - window.start >= config.sentences and window not in seen:
-                seen.add(window)
-                out.append(window)
-            start = max(start, end)
-    return tuple(out)
+        starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
+        stops = starts + config.window
+    if config.sentences and ends is not None and len(ends) and length > config.window:
+        marks = np.minimum(np.append(ends, length), length)
+        s_start = np.concatenate([np.zeros(1, dtype=np.intp), marks[:-1]])
+        s_end = np.minimum(marks, s_start + config.window)
+        keep = s_end - s_start >= config.sentences
+        all_starts = np.concatenate([starts, s_start[keep]])
+        all_stops = np.concatenate([stops, s_end[keep]])
+        _, first = np.unique(all_starts * (length + 1) + all_stops, return_index=True)
+        first.sort()  # the first occurrence of each window, in the original order
+        starts, stops = all_starts[first], all_stops[first]
+    return starts, stops
 
 
-def sentence_ends(normalized: NormalizedText) -> list[int]:
-    """Normalized positions at which a sentence of the original text ends."""
+def sentence_ends(normalized: NormalizedText) -> Index:
+    """Normalized positions at which a sentence of the original text ends (sorted, distinct)."""
     original = np.frombuffer(normalized.original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     marks = np.flatnonzero(_IS_END[original])
-    if len(marks) == 0:
-        return []
     kept_before = np.searchsorted(normalized.kept, marks)  # kept characters before each mark
     runs_before = np.searchsorted(normalized.first, kept_before)  # normalized characters before it
-    return sorted(set(runs_before.tolist()))
+    return np.unique(runs_before).astype(np.intp)
 
 
 def codes_of(normalized: str) -> npt.NDArray[np.uint64]:
@@ -182,5 +189,6 @@ def featurize(text: str, config: FeatureConfig) -> Features:
             mixed = (h ^ _SEEDS[n]) * _GOLDEN
             buckets[:count, j] = (mixed >> shift).astype(np.int64)
             valid[:count, j] = True
-    ends = sentence_ends(normalized) if config.sentences else []
-    return Features(normalized, buckets, valid, windows_of(length, config, ends))
+    ends = sentence_ends(normalized) if config.sentences and length > config.window else None
+    starts, stops = windows_of(length, config, ends)
+    return Features(normalized, buckets, valid, starts, stops)

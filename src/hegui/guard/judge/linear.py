@@ -93,7 +93,7 @@ class LinearModel:
         """Class probabilities of every window of ``text`` (one window for a short text)."""
         feats = featurize(text, self.config)
         n_classes = len(self.classes)
-        if len(feats.windows) == 1 and feats.windows[0].end == 0:
+        if len(feats.ends) == 1 and feats.ends[0] == 0:
             logits = self.bias.reshape(1, n_classes).astype(np.float64)
         else:
             # Per position: the sum of the weights of the valid n-grams that start there (an invalid
@@ -102,8 +102,7 @@ class LinearModel:
             per_pos = np.take(self._padded, index, axis=0).sum(axis=1, dtype=np.float64)
             sums = np.vstack([np.zeros((1, n_classes)), np.cumsum(per_pos, axis=0)])
             counts = np.concatenate([[0], np.cumsum(feats.valid.sum(axis=1))])
-            starts = np.array([w.start for w in feats.windows])
-            ends = np.array([w.end for w in feats.windows])
+            starts, ends = feats.starts, feats.ends
             n = np.maximum(counts[ends] - counts[starts], 1).astype(np.float64)
             logits = (sums[ends] - sums[starts]) / np.sqrt(n)[:, None] + self.bias
         logits -= logits.max(axis=1, keepdims=True)
@@ -116,11 +115,9 @@ class LinearModel:
     ) -> list[TopNgram]:
         """The n-grams of one window that push class ``cls`` over class ``against`` most."""
         feats = scores.features
-        if not feats.windows:
-            return []
-        w = feats.windows[window]
-        rows = feats.buckets[w.start : w.end]
-        ok = feats.valid[w.start : w.end]
+        start, end = int(feats.starts[window]), int(feats.ends[window])
+        rows = feats.buckets[start:end]
+        ok = feats.valid[start:end]
         push = (self.weights[rows, cls].astype(np.float32) - self.weights[rows, against]) * ok
         flat = np.argsort(push, axis=None)[::-1]
         out: list[TopNgram] = []
@@ -130,7 +127,7 @@ class LinearModel:
             value = float(push[pos, col])
             if value <= 0 or len(out) >= k:
                 break
-            gram = feats.ngram(w.start + pos, col, self.config)
+            gram = feats.ngram(start + pos, col, self.config)
             if gram not in seen:
                 seen.add(gram)
                 out.append(TopNgram(gram, round(value, 3)))

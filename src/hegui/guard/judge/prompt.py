@@ -73,9 +73,9 @@ class PromptRiskModel:
         harmful = 1.0 - scores.probabilities[:, 0]
         best = int(np.argmax(harmful))
         cls = 1 + int(np.argmax(scores.probabilities[best, 1:]))
-        window = scores.features.windows[best]
-        if window.end > window.start:
-            start, end = scores.features.normalized.span(window.start, window.end)
+        w_start, w_end = int(scores.features.starts[best]), int(scores.features.ends[best])
+        if w_end > w_start:
+            start, end = scores.features.normalized.span(w_start, w_end)
         else:
             start, end = 0, len(text)
         top = self.model.top_ngrams(scores, best, cls, 0)
