@@ -34,8 +34,8 @@ compliance = jade-db v3 unsafe answers, AISafetyLab unsafe answers and CrossWOZ 
 help), refusal = jade-db v3 safe answers and JoySafety refusals. Answer risk = c * max(q, r) with c =
 P(compliance), q = the prompt model's P(harmful) of the question, r = the prompt model's P(harmful) of the
 answer itself (c * r when the question is unknown): an answer that refuses or redirects is safe whatever
-was asked; an answer that helps is as risky as the question or its own content. Its threshold: the mean
-flag rate of the safe calibration answers per source at 2.5 % (lenient), 5 % (balanced), 10 % (strict).
+was asked; an answer that helps is as risky as the question or its own content. Its threshold: the worst
+flag rate of the safe calibration answers over the sources at 2.5 % (lenient), 5 % (balanced), 10 % (strict).
 """
 
 from __future__ import annotations

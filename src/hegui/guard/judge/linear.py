@@ -19,6 +19,7 @@ import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -205,19 +206,27 @@ class LinearModel:
 
     @classmethod
     def load(cls, path: Path | None, bundled: str) -> LinearModel:
-        """The artifact at ``path``, or the bundled one named ``bundled``."""
+        """The artifact at ``path``, or the bundled one named ``bundled`` (loaded once per process and
+        shared: the answer check and the prompt check use the same prompt model)."""
+        if path is None:
+            return _bundled(bundled)
         try:
-            if path is None:
-                raw = resources.files(PACKAGE).joinpath(bundled).read_bytes()
-                source = f"<bundled {bundled}>"
-            else:
-                raw, source = path.read_bytes(), str(path)
+            raw = path.read_bytes()
         except OSError as exc:
-            raise ValueError(f"cannot load model artifact {path or bundled}: {exc}") from None
-        return cls.from_bytes(raw, source)
+            raise ValueError(f"cannot load model artifact {path}: {exc}") from None
+        return cls.from_bytes(raw, str(path))
 
     def preset(self, name: str) -> Mapping[str, float]:
         try:
             return self.thresholds[name]
         except KeyError:
             raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}") from None
+
+
+@lru_cache(maxsize=8)
+def _bundled(name: str) -> LinearModel:
+    try:
+        raw = resources.files(PACKAGE).joinpath(name).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot load model artifact {name}: {exc}") from None
+    return LinearModel.from_bytes(raw, f"<bundled {name}>")
