@@ -77,9 +77,9 @@ PRESET_TYPES = frozenset({"prompt_model", "answer_model"})
 
 
 def builtin_check_types() -> dict[str, CheckFactory]:
-    from hegui.guard.factories import content, lexicon
+    from hegui.guard.factories import content, judge, lexicon
 
-    return {"denylist": _denylist} | lexicon.check_types() | content.check_types()
+    return {"denylist": _denylist} | lexicon.check_types() | content.check_types() | judge.check_types()
 
 
 def build_pipeline(
