@@ -363,6 +363,9 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=PROMPT_CONFIG.window)
     parser.add_argument("--hard-negative-weight", type=float, default=1.0)
     parser.add_argument(
+        "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
+    )
+    parser.add_argument(
         "--reuse",
         type=Path,
         help="take the weights of the artifacts in this folder; only recalibrate and report",
@@ -393,7 +396,11 @@ def main() -> None:
         return float(np.mean(harmful) - np.mean(safe))
 
     config = replace(
-        PROMPT_CONFIG, buckets_log2=args.buckets_log2, window=args.window, stride=max(1, args.window // 2)
+        PROMPT_CONFIG,
+        buckets_log2=args.buckets_log2,
+        window=args.window,
+        stride=max(1, args.window // 2),
+        frames=args.frames,
     )
     if args.reuse:
         prompt_model = LinearModel.load(args.reuse / BUNDLED_PROMPT, BUNDLED_PROMPT)

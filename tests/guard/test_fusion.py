@@ -166,3 +166,8 @@ def test_specialists_must_name_a_check() -> None:
         build_pipeline(parse_policy(text, "t.toml"))
     with pytest.raises(ConfigError, match="top-level"):
         parse_policy(_POLICY + '\n[guard]\nspecialists = { "A.2i" = "x" }\n', "t.toml")
+
+
+def test_the_specialist_needs_evidence_in_its_own_category() -> None:
+    out = fuse([general(0.3, Action.LABEL, "A.1h"), specialist()], SPECIALIST, Context())
+    assert actions(out) == [("harmful-request", Action.LABEL), ("offensive", Action.LABEL)]

@@ -22,8 +22,8 @@ refuses without a topic term, which keeps the false-refusal rate of the model al
 **Specialists.** A category may name a specialist check (``[guard] specialists``, e.g. the
 offensive-language classifier for A.2, discrimination): a general model's refusal in that category below
 ``specialist_alone`` must be confirmed by the specialist, a general model's evidence that the specialist
-confirms becomes a refusal, and the specialist's own refusal counts only with some model evidence in the
-same text. The general prompt model shares its vocabulary between offensive comments and harmless
+confirms becomes a refusal, and the specialist's own refusal counts only with some model evidence in its
+category in the same text. The general prompt model shares its vocabulary between offensive comments and harmless
 remarks about gender, region and race; the specialist was trained on exactly that distinction, and the
 general model keeps it from firing on neutral questions it never saw.
 """
@@ -94,7 +94,14 @@ def _specialists(findings: Sequence[Finding], rule: FusionRule, refuse: Action) 
     out = list(findings)
     for top, name in rule.specialists.items():
         confirmed = [f for f in out if f.check == name and f.action >= refuse]
-        models = [f for f in out if f.tier == "model" and f.check != name and f.action >= Action.LABEL]
+        models = [
+            f
+            for f in out
+            if f.tier == "model"
+            and f.check != name
+            and f.action >= Action.LABEL
+            and f.category.startswith(top)
+        ]
         for i, f in enumerate(out):
             if f.check == name and f.action >= refuse and not models:
                 out[i] = _with(

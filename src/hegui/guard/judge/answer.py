@@ -22,7 +22,7 @@ from pathlib import Path
 from hegui.guard.judge.features import FeatureConfig
 from hegui.guard.judge.linear import PRESETS, LinearModel
 from hegui.guard.judge.prompt import PromptRiskModel
-from hegui.guard.types import Action, Context, Finding, Stage
+from hegui.guard.types import Action, Context, Finding, JudgesAt, Stage
 
 ANSWER_CLASSES = ("refusal", "compliance")
 ANSWER_CONFIG = FeatureConfig(ngram_min=1, ngram_max=4, buckets_log2=18, window=512, stride=512, head=512)
@@ -106,6 +106,10 @@ class AnswerRiskCheck:
         self.stages = frozenset(stages)
         self.action = action
         self.horizon: int | None = None
+        #: In a stream the answer is judged at every sentence end, on the text so far, and a sentence is
+        #: released once judged (hegui.guard.stream): the model reads the answer's opening, so a refusal
+        #: or a how-to shows in the first sentences.
+        self.judges_at: JudgesAt = "sentence"
         self.version = f"{self.model.version}@{self.threshold:.4f}"
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:

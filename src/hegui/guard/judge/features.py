@@ -56,6 +56,9 @@ class FeatureConfig:
     #: Sentence windows: every sentence (ended by 。！？；!?; … or a newline in the original text) of at
     #: least this many normalized characters is a window of its own as well. 0 = off.
     sentences: int = 0
+    #: 1 = n-grams that touch a question or request frame (`FRAMES`: 如何, 怎么, 请问, 告诉我, …) are not
+    #: features. 0 = off (older artifacts).
+    frames: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.ngram_min <= self.ngram_max <= 8:
@@ -66,6 +69,8 @@ class FeatureConfig:
             raise ValueError(f"bad window {self.window} / stride {self.stride}")
         if self.head < 0 or self.sentences < 0:
             raise ValueError("head and sentences must be >= 0")
+        if self.frames not in (0, 1):
+            raise ValueError(f"frames must be 0 or 1, got {self.frames}")
 
     @property
     def buckets(self) -> int:
@@ -120,6 +125,61 @@ class Features:
         """The normalized n-gram at ``buckets[position, column]``, for explanations."""
         n = config.ngram_min + column
         return self.normalized.text[position : position + n]
+
+
+#: Question and request frames, in the normalizer's folded form. Harmful and harmless requests share
+#: them ("如何制作炸弹", "如何制作蛋糕"), and in the training data the harmful prompts are questions far
+#: more often than the harmless texts (dialogue turns, comments): a model that sees them learns that
+#: asking "how" is harmful. With ``frames`` on, no n-gram that touches one is a feature, so the content
+#: of a request decides, not its form.
+FRAMES: tuple[str, ...] = (
+    "如何",
+    "怎么样",
+    "怎么",
+    "怎样",
+    "为什么",
+    "为何",
+    "什么",
+    "请问",
+    "请你",
+    "请帮我",
+    "帮我",
+    "帮忙",
+    "告诉我",
+    "能否",
+    "能不能",
+    "可不可以",
+    "可以",
+    "是否",
+    "哪些",
+    "哪里",
+    "哪个",
+    "有没有",
+    "吗",
+    "呢",
+    "方法",
+    "步骤",
+    "教程",
+    "指南",
+    "技巧",
+    "建议",
+    "我想",
+    "我要",
+    "想要",
+    "需要",
+    "应该",
+)
+
+
+def frame_mask(text: str) -> npt.NDArray[np.bool_]:
+    """True at every position of ``text`` covered by a frame (see `FRAMES`)."""
+    covered = np.zeros(len(text), dtype=bool)
+    for frame in FRAMES:
+        start = text.find(frame)
+        while start != -1:
+            covered[start : start + len(frame)] = True
+            start = text.find(frame, start + 1)
+    return covered
 
 
 #: What ends a sentence in the original text (the normalizer drops these, so they are found before it).
@@ -189,6 +249,15 @@ def featurize(text: str, config: FeatureConfig) -> Features:
             mixed = (h ^ _SEEDS[n]) * _GOLDEN
             buckets[:count, j] = (mixed >> shift).astype(np.int64)
             valid[:count, j] = True
+    if config.frames and length:
+        covered = np.concatenate(
+            [np.zeros(1, dtype=np.int64), np.cumsum(frame_mask(normalized.text[:length]))]
+        )
+        for j in range(width):
+            n = config.ngram_min + j
+            count = max(length - n + 1, 0)
+            touches = covered[n : n + count] - covered[:count] > 0
+            valid[:count, j] &= ~touches
     ends = sentence_ends(normalized) if config.sentences and length > config.window else None
     starts, stops = windows_of(length, config, ends)
     return Features(normalized, buckets, valid, starts, stops)
