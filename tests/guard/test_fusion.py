@@ -171,3 +171,22 @@ def test_specialists_must_name_a_check() -> None:
 def test_the_specialist_needs_evidence_in_its_own_category() -> None:
     out = fuse([general(0.3, Action.LABEL, "A.1h"), specialist()], SPECIALIST, Context())
     assert actions(out) == [("harmful-request", Action.LABEL), ("offensive", Action.LABEL)]
+
+
+def test_an_abstaining_specialist_leaves_the_model_alone() -> None:
+    out = fuse([general(0.6, Action.REFUSE)], SPECIALIST, Context(), abstained={"offensive"})
+    assert actions(out) == [("harmful-request", Action.REFUSE)]
+
+
+def test_the_pipeline_tells_which_specialist_abstained() -> None:
+    from hegui.guard.classifier import ClassifierCheck
+
+    classifier = ClassifierCheck("offensive", max_chars=16)
+    checks = [StubCheck("harmful-request", [general(0.6, Action.REFUSE)]), classifier]
+    checks[0].stages = frozenset({Stage.INPUT})
+    classifier.stages = frozenset({Stage.INPUT})
+    pipeline = Pipeline(checks, policy_version="t", fusion=SPECIALIST)
+    long_text = "今天的天气很好，我们一起去公园散步吧，然后去吃饭。"
+    assert len(long_text) > 16
+    assert pipeline.run(Stage.INPUT, long_text, Context()).action == Action.REFUSE  # abstained
+    assert pipeline.run(Stage.INPUT, "今天的天气很好", Context()).action == Action.LABEL  # not confirmed

@@ -31,7 +31,7 @@ general model keeps it from firing on neutral questions it never saw.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -79,10 +79,17 @@ def _history(ctx: Context) -> int:
 
 
 def fuse(
-    findings: Sequence[Finding], rule: FusionRule, ctx: Context, *, refuse: Action = Action.REFUSE
+    findings: Sequence[Finding],
+    rule: FusionRule,
+    ctx: Context,
+    *,
+    refuse: Action = Action.REFUSE,
+    abstained: Set[str] = frozenset(),
 ) -> list[Finding]:
-    """The findings after the specialists' say and with every supported topic hit upgraded; order kept."""
-    return _topics(_specialists(findings, rule, refuse), rule, ctx, refuse)
+    """The findings after the specialists' say and with every supported topic hit upgraded; order kept.
+    ``abstained``: specialists that did not judge this text (e.g. longer than their ``max_chars``); the
+    models' findings in their categories stand as they are."""
+    return _topics(_specialists(findings, rule, refuse, abstained), rule, ctx, refuse)
 
 
 def _with(f: Finding, action: Action, reason: str) -> Finding:
@@ -90,9 +97,13 @@ def _with(f: Finding, action: Action, reason: str) -> Finding:
     return dataclasses.replace(f, action=action, explanation=explanation)
 
 
-def _specialists(findings: Sequence[Finding], rule: FusionRule, refuse: Action) -> list[Finding]:
+def _specialists(
+    findings: Sequence[Finding], rule: FusionRule, refuse: Action, abstained: Set[str]
+) -> list[Finding]:
     out = list(findings)
     for top, name in rule.specialists.items():
+        if name in abstained:
+            continue
         confirmed = [f for f in out if f.check == name and f.action >= refuse]
         models = [
             f
