@@ -361,6 +361,7 @@ def main() -> None:
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--buckets-log2", type=int, default=PROMPT_CONFIG.buckets_log2)
     parser.add_argument("--window", type=int, default=PROMPT_CONFIG.window)
+    parser.add_argument("--ngram-max", type=int, default=PROMPT_CONFIG.ngram_max)
     parser.add_argument("--hard-negative-weight", type=float, default=1.0)
     parser.add_argument(
         "--reuse",
@@ -393,7 +394,11 @@ def main() -> None:
         return float(np.mean(harmful) - np.mean(safe))
 
     config = replace(
-        PROMPT_CONFIG, buckets_log2=args.buckets_log2, window=args.window, stride=max(1, args.window // 2)
+        PROMPT_CONFIG,
+        buckets_log2=args.buckets_log2,
+        window=args.window,
+        stride=max(1, args.window // 2),
+        ngram_max=args.ngram_max,
     )
     if args.reuse:
         prompt_model = LinearModel.load(args.reuse / BUNDLED_PROMPT, BUNDLED_PROMPT)
