@@ -361,6 +361,7 @@ def main() -> None:
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--buckets-log2", type=int, default=PROMPT_CONFIG.buckets_log2)
     parser.add_argument("--window", type=int, default=PROMPT_CONFIG.window)
+    parser.add_argument("--ngram-max", type=int, default=PROMPT_CONFIG.ngram_max)
     parser.add_argument("--hard-negative-weight", type=float, default=1.0)
     parser.add_argument(
         "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
@@ -401,6 +402,7 @@ def main() -> None:
         window=args.window,
         stride=max(1, args.window // 2),
         frames=args.frames,
+        ngram_max=args.ngram_max,
     )
     if args.reuse:
         prompt_model = LinearModel.load(args.reuse / BUNDLED_PROMPT, BUNDLED_PROMPT)
