@@ -97,7 +97,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve
+    from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve, works
 
     for module in (serve, check):
         module.register(app)
@@ -110,6 +110,7 @@ def _register() -> None:
         ("label", label),
         ("lexicon", lexicon),
         ("licenses", licenses),
+        ("works", works),
     ):
         app.add_typer(module.app, name=name)
 

@@ -78,8 +78,9 @@ PRESET_TYPES = frozenset({"prompt_model", "answer_model"})
 
 def builtin_check_types() -> dict[str, CheckFactory]:
     from hegui.guard.factories import content, lexicon
+    from hegui.works import factory as works
 
-    return {"denylist": _denylist} | lexicon.check_types() | content.check_types()
+    return {"denylist": _denylist} | lexicon.check_types() | content.check_types() | works.check_types()
 
 
 def build_pipeline(
