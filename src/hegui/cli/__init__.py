@@ -97,7 +97,20 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve, works
+    from hegui.cli import (
+        audit,
+        check,
+        config,
+        data,
+        egress,
+        keys,
+        label,
+        lexicon,
+        licenses,
+        persons,
+        serve,
+        works,
+    )
 
     for module in (serve, check):
         module.register(app)
@@ -110,6 +123,7 @@ def _register() -> None:
         ("label", label),
         ("lexicon", lexicon),
         ("licenses", licenses),
+        ("persons", persons),
         ("works", works),
     ):
         app.add_typer(module.app, name=name)

@@ -1,0 +1,102 @@
+"""Check type ``persona``: the factory takes the registry snapshot, once, at start-up (and again when
+the policy is reloaded, since a reload builds the pipeline anew).
+
+Policy example (docs/persons.md)::
+
+    [[checks]]
+    name = "persons"
+    type = "persona"                  # input and output; action refuse; categories A.4b/A.4g/A.4c
+    registry = "database"             # the records database (HEGUI_DATABASE_URL), or a snapshot file
+                                      # written by `hegui persons export`
+    window = 16                       # normalized characters around a name read for intent
+    defamation_action = "refuse"      # what a defamatory statement about a registered person gets
+    defamation_terms = ["..."]        # added to the built-in terms
+    defamation_terms_file = "x.txt"
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hegui.errors import ConfigError, HeguiError
+from hegui.guard.types import Action, Check
+
+if TYPE_CHECKING:
+    from hegui.guard.registry import CheckFactory
+    from hegui.persons.model import RegistrySnapshot
+    from hegui.policy import CheckPolicy
+
+
+class _PersonaOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    registry: str = "database"
+    window: int = Field(16, ge=4, le=200)
+    defamation_action: Action = Action.REFUSE
+    defamation_terms: list[str] = []
+    defamation_terms_file: str | None = None
+
+
+def _from_database() -> RegistrySnapshot:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hegui.records.db import make_engine, migrate
+    from hegui.records.persons_store import PersonRegistry
+    from hegui.settings import load_settings
+
+    s = load_settings()
+    engine = make_engine(s.resolved_database_url(), sqlite_synchronous=s.sqlite_synchronous)
+    try:
+        migrate(engine)  # idempotent; a fresh database has an empty registry, not a missing table
+        return PersonRegistry(engine).snapshot()
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"cannot read the person registry: {type(exc).__name__}") from None
+    finally:
+        engine.dispose()
+
+
+def _from_file(path: Path) -> RegistrySnapshot:
+    from hegui.persons.model import RegistrySnapshot
+
+    try:
+        return RegistrySnapshot.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"cannot read the person registry snapshot {path}: {exc}") from None
+
+
+def _persona(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    from hegui.guard.factories.content import _action, _stages
+    from hegui.guard.registry import check_options, read_terms
+    from hegui.persons.check import PersonaCheck
+
+    opts = check_options(_PersonaOptions, spec, index, source)
+    key = f"checks[{index}].registry"
+    try:
+        if opts.registry == "database":
+            snapshot = _from_database()
+        else:
+            path = Path(opts.registry)
+            snapshot = _from_file(path if path.is_absolute() else base_dir / path)
+    except HeguiError as exc:
+        raise ConfigError(str(exc).splitlines()[0], file=source, key=key) from None
+    extra: list[str] = []
+    if opts.defamation_terms or opts.defamation_terms_file:
+        extra = read_terms(
+            opts.defamation_terms, opts.defamation_terms_file, base_dir, index, source, "defamation"
+        )
+    return PersonaCheck(
+        spec.name,
+        snapshot,
+        stages=_stages(spec, None, index, source),
+        action=_action(spec, Action.REFUSE),
+        defamation_action=opts.defamation_action,
+        window=opts.window,
+        defamation_terms=[t for t in extra if t.strip()],
+    )
+
+
+def check_types() -> dict[str, CheckFactory]:
+    return {"persona": _persona}
