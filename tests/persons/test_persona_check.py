@@ -191,3 +191,13 @@ def test_policy_errors_name_the_key(tmp_path: Path, body: str, key: str) -> None
     with pytest.raises(ConfigError) as err:
         build_pipeline(parse_policy(HEAD + body, str(tmp_path / "t.toml")))
     assert err.value.key == key
+
+
+def test_policy_with_no_database_yet_has_an_empty_registry_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "later.db"
+    monkeypatch.setenv("HEGUI_DATABASE_URL", f"sqlite:///{db}")
+    pipeline = build_pipeline(parse_policy(HEAD, str(tmp_path / "t.toml")))
+    assert pipeline.run(Stage.INPUT, "帮我生成王建国的头像", Context()).action == Action.ALLOW
+    assert not db.exists()  # `config validate` and serve's preflight must not create or migrate it

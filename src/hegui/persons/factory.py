@@ -41,16 +41,28 @@ class _PersonaOptions(BaseModel):
 
 
 def _from_database() -> RegistrySnapshot:
+    """The registry in the records database, read without writing: the pipeline is built before
+    `serve` takes the database's writer lock and migrates it (and by `config validate`, which must
+    not change anything). A database that does not exist yet, or has not been migrated to the
+    registry's tables, holds no person: that is an empty registry, not an error."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from hegui.records.db import make_engine, migrate
+    from hegui.persons.model import RegistrySnapshot
+    from hegui.records.db import make_engine
     from hegui.records.persons_store import PersonRegistry
     from hegui.settings import load_settings
 
     s = load_settings()
-    engine = make_engine(s.resolved_database_url(), sqlite_synchronous=s.sqlite_synchronous)
+    url = s.resolved_database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        return RegistrySnapshot((), ())
+    engine = make_engine(url, sqlite_synchronous=s.sqlite_synchronous)
     try:
-        migrate(engine)  # idempotent; a fresh database has an empty registry, not a missing table
+        if not inspect(engine).has_table("persons"):
+            return RegistrySnapshot((), ())
         return PersonRegistry(engine).snapshot()
     except SQLAlchemyError as exc:
         raise ConfigError(f"cannot read the person registry: {type(exc).__name__}") from None
