@@ -25,7 +25,26 @@ from hegui.works.index import Work, WorksIndex
 
 pytestmark = pytest.mark.e2e
 
-WORDS = "山水 明月 春风 故乡 远方 少年 江湖 长夜 灯火 归来 城市 河流 记忆 清晨 窗前 雨声 花开 落叶".split()
+WORDS = [
+    "山水",
+    "明月",
+    "春风",
+    "故乡",
+    "远方",
+    "少年",
+    "江湖",
+    "长夜",
+    "灯火",
+    "归来",
+    "城市",
+    "河流",
+    "记忆",
+    "清晨",
+    "窗前",
+    "雨声",
+    "花开",
+    "落叶",
+]
 
 POLICY = """
 version = "e2e-works-persons"
