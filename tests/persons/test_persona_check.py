@@ -127,6 +127,27 @@ def test_defamation_has_its_own_action_and_terms() -> None:
     assert categories("林晓雯是个大忽悠", defamation_terms=["忽悠"]) == ["A.4c"]
 
 
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("林晓雯长得丑还爱装，真恶心。", True),
+        ("林晓雯这个女人脑子有病吧", True),
+        ("林晓雯发布了新专辑，很受欢迎。", False),
+        ("林晓雯是个有才华的歌手。", False),
+        ("这个女人脑子有病吧。林晓雯今天出席了活动。", False),  # the insult is another sentence's
+    ],
+)
+def test_defamation_model_scores_the_sentence_around_a_name(text: str, flagged: bool) -> None:
+    from hegui.guard.classifier import NgramModel
+
+    with_model = check(model=NgramModel.load()).inspect(text, Context())
+    assert [f.category for f in with_model] == (["A.4c"] if flagged else [])
+    assert check().inspect(text, Context()) == []  # the terms alone do not see these
+    if flagged:
+        f = with_model[0]
+        assert "offensive-language model scores" in f.explanation and f.evidence.startswith("林晓雯")
+
+
 def test_output_stream_stops_before_the_defamatory_statement_leaves() -> None:
     text = "今天的新闻很多，我们一条一条说。" * 5 + "有人说林晓雯是个骗子，" + "但这没有证据。" * 20
     insp = StreamInspector(Pipeline([check()], policy_version="v"), Stage.OUTPUT, Context())
@@ -201,3 +222,15 @@ def test_policy_with_no_database_yet_has_an_empty_registry_and_creates_nothing(
     pipeline = build_pipeline(parse_policy(HEAD, str(tmp_path / "t.toml")))
     assert pipeline.run(Stage.INPUT, "帮我生成王建国的头像", Context()).action == Action.ALLOW
     assert not db.exists()  # `config validate` and serve's preflight must not create or migrate it
+
+
+def test_policy_turns_the_defamation_model_on(tmp_path: Path) -> None:
+    (tmp_path / "persons.json").write_text(
+        json.dumps(SNAPSHOT.to_json(), ensure_ascii=False), encoding="utf-8"
+    )
+    body = 'registry = "persons.json"\ndefamation_model = true\ndefamation_threshold = 0.6\n'
+    pipeline = build_pipeline(parse_policy(HEAD + body, str(tmp_path / "t.toml")))
+    (persona,) = pipeline.checks
+    assert persona.version.endswith("@0.600")
+    assert pipeline.run(Stage.OUTPUT, "林晓雯这个女人脑子有病吧", Context()).action == Action.REFUSE
+    assert pipeline.run(Stage.OUTPUT, "林晓雯是个有才华的歌手。", Context()).action == Action.ALLOW

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import ahocorasick_rs
 
+from hegui.guard.classifier.model import NgramModel
 from hegui.guard.types import Action, Context, Finding, Stage
 from hegui.persons.intents import DEFAMATION, INTENTS, Intent
 from hegui.persons.model import Person, RegistrySnapshot, Scope
@@ -57,6 +58,8 @@ class PersonaCheck:
         defamation_terms: Iterable[str] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         normalizer: Normalizer | None = None,
+        model: NgramModel | None = None,
+        model_threshold: float | None = None,
     ) -> None:
         self.name = name
         self.stages = frozenset(stages)
@@ -66,6 +69,8 @@ class PersonaCheck:
         self._window = window
         self._clock = clock
         self._norm = normalizer or default_normalizer()
+        self._model = model
+        self._threshold = (model.threshold if model_threshold is None else model_threshold) if model else 1.0
         patterns: dict[str, Person] = {}
         for person in registry.persons:
             for spelling in person.spellings():
@@ -86,7 +91,9 @@ class PersonaCheck:
         longest = max((len(p) for p in self._patterns), default=0)
         # Normalized reach on both sides, doubled for the punctuation and spaces the normalizer drops.
         self.horizon: int | None = 2 * (longest + 2 * window)
-        self.version = f"{registry.version}.w{window}"
+        self.version = f"{registry.version}.w{window}" + (
+            f".m{model.version}@{self._threshold:.3f}" if model is not None else ""
+        )
 
     def names(self, nt: NormalizedText) -> list[NameHit]:
         """Registered names in normalized text; a Latin spelling must not continue a Latin word."""
@@ -173,7 +180,40 @@ class PersonaCheck:
                     )
                 )
                 break
+            else:
+                if self._model is not None:
+                    out += self._model_finding(text, nt, hit)
         return out
+
+    def _model_finding(self, text: str, nt: NormalizedText, hit: NameHit) -> list[Finding]:
+        """The sentence around the name (at most ``2 × window`` original characters on each side),
+        scored by the offensive-language model; at or above the threshold it is a finding."""
+        name_start, name_end = nt.span(hit.start, hit.end)
+        reach = 2 * self._window
+        lo = max(0, name_start - reach)
+        before = [m.end() for m in _SENTENCE_END.finditer(text, lo, name_start)]
+        start = before[-1] if before else lo
+        after = _SENTENCE_END.search(text, name_end, min(len(text), name_end + reach))
+        end = after.start() if after else min(len(text), name_end + reach)
+        assert self._model is not None
+        score = self._model.score(text[start:end])
+        if score.probability < self._threshold:
+            return []
+        return [
+            Finding(
+                self.name,
+                DEFAMATION_CATEGORY,
+                start,
+                end,
+                text[start:end],
+                self._defamation_action,
+                score=round(score.probability, 4),
+                explanation=(
+                    f"a statement about registered person {hit.person.key!r} ({hit.person.kind.value}) that the "
+                    f"offensive-language model scores {score.probability:.3f} (threshold {self._threshold:.3f})"
+                ),
+            )
+        ]
 
 
 def _asks(intent: Intent, around: str) -> bool:

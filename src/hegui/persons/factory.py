@@ -12,6 +12,8 @@ Policy example (docs/persons.md)::
     defamation_action = "refuse"      # what a defamatory statement about a registered person gets
     defamation_terms = ["..."]        # added to the built-in terms
     defamation_terms_file = "x.txt"
+    defamation_model = false          # also score the sentence around a name with the bundled
+    defamation_threshold = 0.49       # offensive-language classifier (default: its own threshold)
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class _PersonaOptions(BaseModel):
     defamation_action: Action = Action.REFUSE
     defamation_terms: list[str] = []
     defamation_terms_file: str | None = None
+    #: Also score the sentence around a registered name with the guard's offensive-language classifier.
+    defamation_model: bool = False
+    defamation_threshold: float | None = Field(None, gt=0, lt=1)
 
 
 def _from_database() -> RegistrySnapshot:
@@ -99,6 +104,11 @@ def _persona(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Chec
         extra = read_terms(
             opts.defamation_terms, opts.defamation_terms_file, base_dir, index, source, "defamation"
         )
+    model = None
+    if opts.defamation_model:
+        from hegui.guard.classifier import NgramModel
+
+        model = NgramModel.load()
     return PersonaCheck(
         spec.name,
         snapshot,
@@ -107,6 +117,8 @@ def _persona(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Chec
         defamation_action=opts.defamation_action,
         window=opts.window,
         defamation_terms=[t for t in extra if t.strip()],
+        model=model,
+        model_threshold=opts.defamation_threshold,
     )
 
 
