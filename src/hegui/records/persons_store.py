@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from hegui.errors import RequestError
+from hegui.errors import RecordNotFound, RequestError
 from hegui.persons.model import Authorization, Kind, Person, RegistrySnapshot, Scope
 from hegui.records.sanctions_store import iso, parse_iso, storage_errors
 from hegui.records.tables_persons import PersonAuthorizationRow, PersonRow
@@ -137,7 +137,7 @@ class PersonRegistry:
         if expires_at is not None and expires_at <= granted:
             raise RequestError("the expiry is not after the grant")
         if self.get(person) is None:
-            raise RequestError(f"no registered person {person!r}")
+            raise RecordNotFound(f"no registered person {person!r}")
         auth = Authorization(
             uuid.uuid4().hex,
             person,
@@ -168,16 +168,19 @@ class PersonRegistry:
             )
         return auth
 
-    def revoke(self, auth_id: str, *, by: str, reason: str, at: datetime | None = None) -> Authorization:
-        """Revoke an authorization (kept, with who revoked it and why); revoking twice is an error."""
+    def revoke(
+        self, auth_id: str, *, by: str, reason: str, at: datetime | None = None, tenant: str | None = None
+    ) -> Authorization:
+        """Revoke an authorization (kept, with who revoked it and why); revoking twice is an error.
+        With ``tenant``, another tenant's authorization is not found (the admin API's isolation)."""
         if not by.strip() or not reason.strip():
             raise RequestError("a revocation needs who revokes and why")
         when = iso(at or datetime.now(UTC))
         t = PersonAuthorizationRow
         with storage_errors("revoking an authorization"), self._engine.begin() as conn:
             row = conn.execute(select(t.__table__).where(t.auth_id == auth_id)).one_or_none()
-            if row is None:
-                raise RequestError(f"no authorization {auth_id!r}")
+            if row is None or (tenant is not None and row.tenant != tenant):
+                raise RecordNotFound(f"no authorization {auth_id!r}")
             if row.revoked_at is not None:
                 raise RequestError(f"authorization {auth_id!r} was already revoked at {row.revoked_at}")
             conn.execute(
