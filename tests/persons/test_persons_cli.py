@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from hegui.cli import app
 from hegui.persons.model import RegistrySnapshot, Scope
+from hegui.records.audit import iter_entries
+from hegui.records.db import make_engine
 
 runner = CliRunner()
 
@@ -79,6 +81,15 @@ def test_add_import_authorize_list_revoke_export(tmp_path: Path, env: dict[str, 
     snap = RegistrySnapshot.from_json(json.loads(snap_file.read_text(encoding="utf-8")))
     (a,) = snap.authorizations
     assert (a.person, a.scope, a.revoked_at is not None) == ("chen", Scope.VOICE, True)
+    # Every change is in the audit chain: two registrations, the authorization and its revocation.
+    eng = make_engine(f"sqlite:///{Path(env['HEGUI_DATA_DIR']) / 'hegui.db'}")
+    try:
+        entries = [e for e in iter_entries(eng) if e.stage == "persons"]
+    finally:
+        eng.dispose()
+    assert [e.action for e in entries] == ["register", "register", "authorize", "revoke"]
+    assert json.loads(entries[1].detail)["persons"] == ["chen", "linxiaowen"]
+    assert json.loads(entries[3].detail)["by"].startswith("ops (cli:")
 
 
 @pytest.mark.parametrize(

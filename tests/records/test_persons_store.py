@@ -35,7 +35,7 @@ def test_import_counts(engine: Engine) -> None:
     reg.add(LIN, at=T0)
     other = Person("wang-jianguo", "王建国", Kind.EMPLOYEE)
     counts = reg.import_persons([LIN, other, Person("lin-xiaowen", "林晓雯", Kind.LICENSED)])
-    assert counts == ImportCounts(added=1, updated=1, unchanged=1)
+    assert counts == ImportCounts(added=1, updated=1, unchanged=1, changed=("wang-jianguo", "lin-xiaowen"))
     assert [p.key for p in reg.persons()] == ["lin-xiaowen", "wang-jianguo"]
 
 

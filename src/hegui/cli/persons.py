@@ -5,8 +5,10 @@ Thin: storing lives in `hegui.records.persons_store`, reading tables in `hegui.p
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +19,21 @@ from hegui.cli.common import engine, settings
 from hegui.errors import RequestError
 from hegui.persons.importer import PersonsTableError, default_key, parse_kind, read_persons
 from hegui.persons.model import Person, Scope
-from hegui.records.persons_store import PersonRegistry
+from hegui.policy import load_policy
+from hegui.records.audit import AuditDraft, write_batch
+from hegui.records.persons_store import PersonRegistry, authorization_draft, registration_draft
 
 app = typer.Typer(help="The person registry: names, kinds and authorizations.", no_args_is_help=True)
 
 
 def _registry() -> PersonRegistry:
     return PersonRegistry(engine(settings()))
+
+
+def _audit(draft: Callable[[str, str], AuditDraft]) -> None:
+    """Write the change to the audit chain (``draft(policy_version, by)``), like the admin API does."""
+    s = settings()
+    write_batch(engine(s), [draft(load_policy(s.policy_file).full_version, f"cli:{getpass.getuser()}")])
 
 
 def _with_pinyin(person: Person) -> Person:
@@ -75,6 +85,8 @@ def add(
         Person(key or default_key(name), name, k, tuple(alias), tuple(pinyin), tuple(misspelling), note)
     )
     changed = _registry().add(person, replace=replace)
+    if changed:
+        _audit(lambda version, by: registration_draft([person.key], version, by))
     typer.echo(
         f"{person.key}: {person.name} ({person.kind.value}) {'registered' if changed else 'unchanged'}"
     )
@@ -92,6 +104,8 @@ def import_(
     except PersonsTableError as exc:
         raise RequestError(str(exc)) from None
     c = _registry().import_persons(persons, replace=not no_replace)
+    if c.changed:
+        _audit(lambda version, by: registration_draft(list(c.changed), version, by))
     typer.echo(f"{c.added} added · {c.updated} updated · {c.unchanged} unchanged")
 
 
@@ -153,6 +167,7 @@ def authorize(
         evidence_sha256=digest,
         expires_at=_time(expires, "--expires"),
     )
+    _audit(lambda version, by: authorization_draft("authorize", a, version, by))
     hashed = f" (evidence sha256 {digest[:12]}…)" if digest else ""
     typer.echo(f"authorization {a.id}: {key} · {s.value} · tenant {tenant}{hashed}")
 
@@ -166,6 +181,7 @@ def revoke(
 ) -> None:
     """Revoke an authorization (kept in the registry with who and why)."""
     a = _registry().revoke(auth_id, by=by, reason=reason)
+    _audit(lambda version, who: authorization_draft("revoke", a, version, f"{by} ({who})"))
     typer.echo(f"authorization {a.id} revoked ({a.person} · {a.scope.value} · tenant {a.tenant})")
 
 

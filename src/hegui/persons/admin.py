@@ -13,7 +13,6 @@ pool. Like every check's input, the ``persona`` check sees a change at its next 
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -25,9 +24,8 @@ from starlette.responses import Response
 from hegui.errors import RequestError
 from hegui.gateway.admin_input import text_field
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
-from hegui.persons.model import Authorization, Scope
-from hegui.records.audit import AuditDraft
-from hegui.records.persons_store import PersonRegistry
+from hegui.persons.model import Scope
+from hegui.records.persons_store import PersonRegistry, authorization_draft
 
 _AUTH_ID = re.compile(r"^[0-9a-f]{32}$")
 _KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
@@ -54,18 +52,6 @@ def _expiry(body: dict[str, Any]) -> datetime | None:
     if at.tzinfo is None:
         raise RequestError("'expires_at' must carry its time zone", param="expires_at")
     return at
-
-
-def _draft(action: str, a: Authorization, policy_version: str, by: str) -> AuditDraft:
-    return AuditDraft(
-        request_id=f"persons-{uuid.uuid4().hex}",
-        stage="persons",
-        action=action,
-        policy_version=policy_version,
-        content_hash="",
-        tenant=a.tenant,
-        detail={"authorization": a.id, "person": a.person, "scope": a.scope.value, "by": by},
-    )
 
 
 async def list_persons(request: Request) -> Response:
@@ -114,7 +100,9 @@ async def authorize(request: Request) -> Response:
             expires_at=expires_at,
         )
     )
-    await state.audit.append(_draft("authorize", a, state.policy.full_version, f"key:{principal.key_prefix}"))
+    await state.audit.append(
+        authorization_draft("authorize", a, state.policy.full_version, f"key:{principal.key_prefix}")
+    )
     return json_response(a.to_json(), status=201)
 
 
@@ -131,7 +119,7 @@ async def revoke(request: Request) -> Response:
     a = await run_in_threadpool(
         lambda: PersonRegistry(state.engine).revoke(auth_id, by=by, reason=reason, tenant=principal.tenant)
     )
-    await state.audit.append(_draft("revoke", a, state.policy.full_version, by))
+    await state.audit.append(authorization_draft("revoke", a, state.policy.full_version, by))
     return json_response(a.to_json())
 
 

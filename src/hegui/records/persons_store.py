@@ -18,6 +18,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from hegui.errors import RecordNotFound, RequestError
 from hegui.persons.model import Authorization, Kind, Person, RegistrySnapshot, Scope
+from hegui.records.audit import AuditDraft
 from hegui.records.sanctions_store import iso, parse_iso, storage_errors
 from hegui.records.tables_persons import PersonAuthorizationRow, PersonRow
 
@@ -27,6 +28,8 @@ class ImportCounts:
     added: int
     updated: int
     unchanged: int
+    #: Keys added or updated, in table order (what the audit entry names).
+    changed: tuple[str, ...] = ()
 
 
 def _person(r: Any) -> Person:
@@ -84,6 +87,7 @@ class PersonRegistry:
         """Add new keys and (with ``replace``) update changed ones, in one transaction."""
         now = iso(at or datetime.now(UTC))
         added = updated = unchanged = 0
+        changed: list[str] = []
         with storage_errors("writing the person registry"), self._engine.begin() as conn:
             existing = {r.key: r for r in conn.execute(select(PersonRow.__table__))}
             for p in persons:
@@ -92,6 +96,7 @@ class PersonRegistry:
                 if old is None:
                     conn.execute(insert(PersonRow).values(**values, created_at=now, updated_at=now))
                     added += 1
+                    changed.append(p.key)
                 elif _person(old) == p:
                     unchanged += 1
                 elif not replace:
@@ -101,10 +106,11 @@ class PersonRegistry:
                         update(PersonRow).where(PersonRow.key == p.key).values(**values, updated_at=now)
                     )
                     updated += 1
+                    changed.append(p.key)
                 existing[p.key] = conn.execute(
                     select(PersonRow.__table__).where(PersonRow.key == p.key)
                 ).one()
-        return ImportCounts(added, updated, unchanged)
+        return ImportCounts(added, updated, unchanged, tuple(changed))
 
     def persons(self) -> list[Person]:
         with storage_errors("reading the person registry"), self._engine.connect() as conn:
@@ -203,3 +209,29 @@ class PersonRegistry:
 
     def snapshot(self, at: datetime | None = None) -> RegistrySnapshot:
         return RegistrySnapshot(tuple(self.persons()), tuple(self.authorizations()), at or datetime.now(UTC))
+
+
+def authorization_draft(action: str, a: Authorization, policy_version: str, by: str) -> AuditDraft:
+    """The audit entry of an authorization recorded or revoked (stage ``persons``)."""
+    return AuditDraft(
+        request_id=f"persons-{uuid.uuid4().hex}",
+        stage="persons",
+        action=action,
+        policy_version=policy_version,
+        content_hash="",
+        tenant=a.tenant,
+        detail={"authorization": a.id, "person": a.person, "scope": a.scope.value, "by": by},
+    )
+
+
+def registration_draft(keys: list[str], policy_version: str, by: str) -> AuditDraft:
+    """The audit entry of persons added or updated (their keys only; names stay in the registry)."""
+    return AuditDraft(
+        request_id=f"persons-{uuid.uuid4().hex}",
+        stage="persons",
+        action="register",
+        policy_version=policy_version,
+        content_hash="",
+        tenant="*",
+        detail={"persons": keys, "by": by},
+    )
