@@ -97,7 +97,21 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, cases, check, config, data, egress, keys, label, lexicon, licenses, serve
+    from hegui.cli import (
+        audit,
+        cases,
+        check,
+        config,
+        data,
+        egress,
+        keys,
+        label,
+        lexicon,
+        licenses,
+        persons,
+        serve,
+        works,
+    )
 
     for module in (serve, check):
         module.register(app)
@@ -111,6 +125,8 @@ def _register() -> None:
         ("label", label),
         ("lexicon", lexicon),
         ("licenses", licenses),
+        ("persons", persons),
+        ("works", works),
     ):
         app.add_typer(module.app, name=name)
 

@@ -21,6 +21,7 @@ from hegui.gateway import admin, media, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.state import GatewayState
+from hegui.persons import admin as persons_admin
 from hegui.policy import Policy
 from hegui.settings import Settings, load_settings
 
@@ -121,6 +122,7 @@ def create_app(
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
     admin.register(app)
     web.register(app)  # /report, /privacy, /console and the cases metrics
+    persons_admin.register(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:

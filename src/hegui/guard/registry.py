@@ -78,8 +78,17 @@ PRESET_TYPES = frozenset({"prompt_model", "answer_model"})
 
 def builtin_check_types() -> dict[str, CheckFactory]:
     from hegui.guard.factories import content, judge, lexicon
+    from hegui.persons import factory as persons
+    from hegui.works import factory as works
 
-    return {"denylist": _denylist} | lexicon.check_types() | content.check_types() | judge.check_types()
+    builtin = (
+        lexicon.check_types()
+        | content.check_types()
+        | judge.check_types()
+        | works.check_types()
+        | persons.check_types()
+    )
+    return {"denylist": _denylist} | builtin
 
 
 def build_pipeline(
