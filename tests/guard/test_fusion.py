@@ -190,3 +190,13 @@ def test_the_pipeline_tells_which_specialist_abstained() -> None:
     assert len(long_text) > 16
     assert pipeline.run(Stage.INPUT, long_text, Context()).action == Action.REFUSE  # abstained
     assert pipeline.run(Stage.INPUT, "今天的天气很好", Context()).action == Action.LABEL  # not confirmed
+
+
+def test_unconfirmed_evidence_supports_no_topic_term() -> None:
+    out = fuse([topic(), general(0.5, Action.REFUSE)], SPECIALIST, Context())
+    assert actions(out) == [("lexicon", Action.LABEL), ("harmful-request", Action.LABEL)]
+    assert out[1].tier == "model-unconfirmed"
+    evidence = fuse([topic(), general(0.3, Action.LABEL)], SPECIALIST, Context())
+    assert actions(evidence) == [("lexicon", Action.LABEL), ("harmful-request", Action.LABEL)]
+    confirmed = fuse([topic(), general(0.3, Action.LABEL), specialist()], SPECIALIST, Context())
+    assert actions(confirmed)[0] == ("lexicon", Action.REFUSE)

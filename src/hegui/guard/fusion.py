@@ -38,6 +38,9 @@ from typing import Literal
 from hegui.guard.types import Action, Context, Finding
 
 PresetName = Literal["strict", "balanced", "lenient"]
+#: The tier of a model finding in a specialist's category that the specialist did not confirm: recorded,
+#: but no support for a topic term (the specialist's "no" would otherwise come back through the lexicon).
+UNCONFIRMED = "model-unconfirmed"
 PRESETS: tuple[PresetName, ...] = ("strict", "balanced", "lenient")
 
 
@@ -126,10 +129,13 @@ def _specialists(
             ):
                 if f.action >= refuse and f.score < rule.specialist_alone and not confirmed:
                     why = f"fusion ({rule.preset}): not confirmed by {name} ({top}, score below {rule.specialist_alone})"
-                    out[i] = _with(f, Action.LABEL, why)
+                    out[i] = dataclasses.replace(_with(f, Action.LABEL, why), tier=UNCONFIRMED)
                 elif f.action < refuse and confirmed:
                     why = f"fusion ({rule.preset}): evidence confirmed by {name} (score {confirmed[0].score:.3f})"
                     out[i] = _with(f, refuse, why)
+                elif f.action < refuse:  # evidence the specialist did not confirm supports no topic term
+                    why = f"fusion ({rule.preset}): evidence not confirmed by {name}"
+                    out[i] = dataclasses.replace(_with(f, f.action, why), tier=UNCONFIRMED)
     return out
 
 
