@@ -98,6 +98,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _register() -> None:
     from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve
+    from hegui.cli import eval as eval_
 
     for module in (serve, check):
         module.register(app)
@@ -106,6 +107,7 @@ def _register() -> None:
         ("config", config),
         ("data", data),
         ("egress", egress),
+        ("eval", eval_),
         ("keys", keys),
         ("label", label),
         ("lexicon", lexicon),
