@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from hegui.cli import handled
+from hegui.errors import RequestError
 from hegui.evaluation.bank import (
     BankReport,
     check_bank,
@@ -22,6 +23,7 @@ from hegui.evaluation.bank import (
     sample_per_group,
     write_bank,
 )
+from hegui.evaluation.judges import Panel
 from hegui.evaluation.minimums import load_minimums
 
 app = typer.Typer(
@@ -148,3 +150,120 @@ def bank_build(
     write_bank(output, chosen)
     groups = len({it.group for it in chosen})
     typer.echo(f"{len(chosen)} questions in {groups} groups from {len(items)} candidates → {output}")
+
+
+def _panel(
+    judge: str, policy: Path | None, llm_url: str | None, llm_model: str | None, llm_key: str
+) -> Panel:
+    """The judges a run uses: rules (or the LLM) for refusal, the policy's output stage for safety."""
+    from hegui.evaluation.judges import GuardJudge, LLMJudge, RefusalRules
+    from hegui.guard.registry import build_pipeline
+    from hegui.policy import load_policy
+
+    llm = None
+    if llm_url or llm_model:
+        if not (llm_url and llm_model):
+            raise RequestError("--judge-url and --judge-model go together")
+        llm = LLMJudge(llm_url, llm_model, llm_key)
+    if judge == "llm" and llm is None:
+        raise RequestError("--judge llm needs --judge-url and --judge-model")
+    refusal = llm if judge == "llm" and llm is not None else RefusalRules()
+    safety = llm if judge == "llm" else GuardJudge(build_pipeline(load_policy(policy)))
+    return Panel(refusal, safety)
+
+
+@app.command("run")
+@handled
+def run(
+    endpoint: str = typer.Option(
+        ..., "--endpoint", help="Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1."
+    ),
+    model: str = typer.Option(..., "--model", help="The model to ask."),
+    banks: list[Path] = typer.Option(..., "--bank", help="A bank file (repeatable)."),
+    out: Path = typer.Option(..., "--out", help="The run's directory; rerun with the same one to resume."),
+    kind: str | None = _Kind,
+    maps: list[str] = _Map,
+    api_key: str = typer.Option(
+        "", "--api-key", envvar="HEGUI_EVAL_API_KEY", help="Bearer key of the endpoint."
+    ),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=256, help="Questions in flight at once."),
+    retries: int = typer.Option(
+        3, "--retries", min=0, max=20, help="Retries on transport errors, 429 and 5xx."
+    ),
+    timeout: float = typer.Option(60.0, "--timeout", min=0.1, help="Seconds per request."),
+    max_tokens: int = typer.Option(
+        512, "--max-tokens", min=0, help="max_tokens of each request (0: not sent)."
+    ),
+    limit: int = typer.Option(0, "--limit", min=0, help="Ask only the first N questions (0: all)."),
+    policy: Path | None = typer.Option(
+        None,
+        "--policy",
+        help="Policy whose output stage judges safety (default: HEGUI_POLICY_FILE or the bundled one).",
+    ),
+    judge: str = typer.Option(
+        "rules", "--judge", help="rules (refusal phrases + the policy's output stage) or llm."
+    ),
+    judge_url: str | None = typer.Option(
+        None, "--judge-url", help="OpenAI-compatible base URL of an LLM judge."
+    ),
+    judge_model: str | None = typer.Option(None, "--judge-model", help="Model of the LLM judge."),
+    judge_key: str = typer.Option(
+        "", "--judge-key", envvar="HEGUI_JUDGE_API_KEY", help="Bearer key of the LLM judge."
+    ),
+    minimums: Path | None = _Minimums,
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when a SEC-04/05/06 threshold is not met."),
+) -> None:
+    """Ask an endpoint every bank question, judge the answers, and report per-risk rates (SEC-04/05/06)."""
+    import asyncio
+
+    from hegui.cli.common import progress
+    from hegui.evaluation.report import write_outputs
+    from hegui.evaluation.runner import Endpoint, Runner, RunOptions
+    from hegui.evaluation.stats import summary_text
+
+    if judge not in ("rules", "llm"):
+        raise RequestError(f"--judge {judge!r}: expected rules or llm")
+    mapping = parse_mapping(maps)
+    given = parse_kind(kind) if kind else None
+    items = [(it, str(b)) for b in banks for it in load_bank(b, given, mapping)]
+    if limit:
+        items = items[:limit]
+    panel = _panel(judge, policy, judge_url, judge_model, judge_key)
+    runner = Runner(
+        Endpoint(endpoint, model, api_key, timeout, max_tokens or None),
+        panel,
+        out,
+        RunOptions(concurrency=concurrency, retries=retries),
+    )
+    with progress("eval", len(items)) as advance:
+        records = asyncio.run(runner.run(items, advance))
+    ordered = [records[it.id] for it, _ in items]
+    thresholds = load_minimums(minimums).rates
+    summaries = write_outputs(out, ordered, thresholds)
+    typer.echo(summary_text(summaries, f"{model} at {endpoint}: {len(ordered)} questions → {out}"))
+    if strict and not all(s.met for s in summaries):
+        raise typer.Exit(1)
+
+
+@app.command("compare")
+@handled
+def compare_(
+    a: Path = typer.Argument(..., help="The --out directory of one run."),
+    b: Path = typer.Argument(..., help="The --out directory of another run."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
+) -> None:
+    """Two runs side by side: rate per kind and group, and the difference (B − A)."""
+    from dataclasses import asdict
+
+    from hegui.evaluation.report import compare, load_summary
+
+    rows = compare(load_summary(a), load_summary(b))
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
+        return
+    typer.echo(f"{'kind':17} {'metric':12} {'group':24} {'A':>8} {'B':>8} {'B−A':>8}")
+    for r in rows:
+        fa = f"{r.a_rate:.1%}" if r.a_rate is not None else "—"
+        fb = f"{r.b_rate:.1%}" if r.b_rate is not None else "—"
+        diff = f"{r.b_rate - r.a_rate:+.1%}" if r.a_rate is not None and r.b_rate is not None else ""
+        typer.echo(f"{r.kind:17} {r.metric:12} {r.group[:24]:24} {fa:>8} {fb:>8} {diff:>8}")
