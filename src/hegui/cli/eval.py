@@ -235,8 +235,14 @@ def run(
         out,
         RunOptions(concurrency=concurrency, retries=retries),
     )
-    with progress("eval", len(items)) as advance:
-        records = asyncio.run(runner.run(items, advance))
+    try:
+        with progress("eval", len(items)) as advance:
+            records = asyncio.run(runner.run(items, advance))
+    except KeyboardInterrupt:
+        typer.echo(
+            f"interrupted: finished items are kept in {out}; run the same command again to resume", err=True
+        )
+        raise typer.Exit(130) from None
     ordered = [records[it.id] for it, _ in items]
     thresholds = load_minimums(minimums).rates
     summaries = write_outputs(out, ordered, thresholds)
