@@ -97,7 +97,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve
+    from hegui.cli import audit, check, config, data, egress, filing, keys, label, lexicon, licenses, serve
     from hegui.cli import eval as eval_
 
     for module in (serve, check):
@@ -108,6 +108,7 @@ def _register() -> None:
         ("data", data),
         ("egress", egress),
         ("eval", eval_),
+        ("filing", filing),
         ("keys", keys),
         ("label", label),
         ("lexicon", lexicon),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,15 @@ def _openpyxl(path: Path) -> Any:
             "reading or writing .xlsx needs openpyxl: pip install 'hegui[office]'", file=str(path)
         ) from None
     return openpyxl
+
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_text(value: str) -> str:
+    """A string Excel can hold: control characters (which openpyxl refuses) written as ``\\xNN``, so
+    a model answer or a term that carries one is kept visibly rather than failing the whole file."""
+    return _ILLEGAL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", value)
 
 
 def _cell(value: object) -> str:
@@ -94,7 +104,7 @@ def write_rows(path: Path, header: Sequence[str], rows: Sequence[Row], *, sheet:
         ws.title = sheet
         ws.append(list(header))
         for r in rows:
-            ws.append([r.get(h, "") for h in header])
+            ws.append([xlsx_text(r.get(h, "")) for h in header])
         ws.freeze_panes = "A2"
         wb.save(path)
     elif suffix == ".jsonl":
