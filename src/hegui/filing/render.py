@@ -141,6 +141,8 @@ def render_html(content: ReportContent) -> str:
         "body{font-family:'Noto Sans CJK SC','Noto Serif CJK SC',sans-serif;font-size:10.5pt;margin:18mm}",
         "table{border-collapse:collapse;width:100%;margin:6pt 0}td,th{border:1px solid #444;padding:3pt;vertical-align:top}",
         "th{background:#eee}.bad{color:#b00}img{max-width:100%}h1{font-size:20pt}h2{font-size:14pt}",
+        "table{table-layout:fixed}col.id{width:14%}col.req{width:32%}col.v{width:9%}col.why{width:27%}col.ev{width:18%}",
+        "td{word-break:break-word}td.v{white-space:nowrap}",
         "</style></head><body>",
         f"<h1>{e(content.title)}</h1>",
         f"<p>提供者：{e(content.provider)}<br>服务：{e(content.service)}<br>生成时间：{e(content.generated)}</p>",
@@ -151,11 +153,11 @@ def render_html(content: ReportContent) -> str:
         if not rows:
             continue
         parts.append(
-            f"<h2>第 {chapter} 章 {e(name)}</h2><table><tr><th>条款</th><th>要求</th><th>结论</th><th>理由</th><th>证据</th></tr>"
+            f"<h2>第 {chapter} 章 {e(name)}</h2><table><colgroup><col class='id'><col class='req'><col class='v'><col class='why'><col class='ev'></colgroup><tr><th>条款</th><th>要求</th><th>结论</th><th>理由</th><th>证据</th></tr>"
         )
         for v in rows:
             refs = f"（{', '.join(v.clause.refs)}）" if v.clause.refs else ""
-            cls = " class='bad'" if v.verdict == "non-compliant" else ""
+            cls = " class='v bad'" if v.verdict == "non-compliant" else " class='v'"
             parts.append(
                 f"<tr><td>{e(v.clause.id)} {e(v.clause.title)}</td><td>{e(v.clause.requirement + refs)}</td>"
                 f"<td{cls}>{VERDICT_ZH[v.verdict]}</td><td>{e(v.reason)}</td><td>{e('；'.join(v.evidence) or '—')}</td></tr>"
