@@ -19,7 +19,8 @@ from hegui.errors import ConfigError, RequestError
 Row = dict[str, str]
 
 
-def _openpyxl(path: Path) -> Any:
+def openpyxl_module(path: Path) -> Any:
+    """openpyxl, or a ConfigError with the install hint naming the file."""
     try:
         import openpyxl  # type: ignore[import-untyped]
     except ImportError:
@@ -49,7 +50,7 @@ def read_rows(path: Path) -> list[Row]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
-            wb = _openpyxl(path).load_workbook(path, read_only=True, data_only=True)
+            wb = openpyxl_module(path).load_workbook(path, read_only=True, data_only=True)
             try:
                 rows = list(wb.worksheets[0].iter_rows(values_only=True))
             finally:
@@ -99,7 +100,7 @@ def write_rows(path: Path, header: Sequence[str], rows: Sequence[Row], *, sheet:
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        wb = _openpyxl(path).Workbook()
+        wb = openpyxl_module(path).Workbook()
         ws = wb.active
         ws.title = sheet
         ws.append(list(header))

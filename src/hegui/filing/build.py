@@ -85,11 +85,10 @@ def _evaluation(eval_dir: Path) -> EvalEvidence:
 
 def write_keywords(lexicon: Any, lx_rows: tuple[tuple[str, int, int], ...], path: Path) -> None:
     """关键词 / 一级分类 / 二级分类 (one row per term, its category's zh names) and a 统计 sheet."""
-    import openpyxl  # type: ignore[import-untyped]
-
+    from hegui.evaluation.tables import openpyxl_module
     from hegui.taxonomy import CATEGORIES, RISKS
 
-    wb = openpyxl.Workbook(write_only=True)
+    wb = openpyxl_module(path).Workbook(write_only=True)
     ws = wb.create_sheet("关键词")
     ws.append(["关键词", "一级分类", "二级分类"])
     for t in lexicon.terms:
