@@ -225,7 +225,12 @@ def run(
         raise RequestError(f"--judge {judge!r}: expected rules or llm")
     mapping = parse_mapping(maps)
     given = parse_kind(kind) if kind else None
-    items = [(it, str(b)) for b in banks for it in load_bank(b, given, mapping)]
+    items, seen = [], set()
+    for b in banks:
+        for it in load_bank(b, given, mapping):
+            if it.id not in seen:  # the same question of the same kind in two banks is asked once
+                seen.add(it.id)
+                items.append((it, str(b)))
     if limit:
         items = items[:limit]
     panel = _panel(judge, policy, judge_url, judge_model, judge_key)
