@@ -97,7 +97,20 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, data, egress, filing, keys, label, lexicon, licenses, serve
+    from hegui.cli import (
+        audit,
+        check,
+        config,
+        corpus,
+        data,
+        egress,
+        filing,
+        keys,
+        label,
+        lexicon,
+        licenses,
+        serve,
+    )
     from hegui.cli import eval as eval_
 
     for module in (serve, check):
@@ -105,6 +118,7 @@ def _register() -> None:
     for name, module in (
         ("audit", audit),
         ("config", config),
+        ("corpus", corpus),
         ("data", data),
         ("egress", egress),
         ("eval", eval_),
