@@ -47,6 +47,12 @@ def audit_(
     source_field: str | None = typer.Option(
         None, "--source-field", help="Field naming each row's source (default: the file name)."
     ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (worker processes) or spark (pyspark; local mode by default)."
+    ),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="Spark master URL (default local[WORKERS])."
+    ),
     blacklist_above: float = typer.Option(
         0.05,
         "--blacklist-above",
@@ -63,7 +69,17 @@ def audit_(
     if stage not in ("input", "output"):
         raise RequestError(f"--stage must be input or output, not {stage!r}")
     opts = AuditOptions(
-        sample, fraction, seed, workers, policy, stage, text_field, source_field, blacklist_above
+        sample,
+        fraction,
+        seed,
+        workers,
+        policy,
+        stage,
+        text_field,
+        source_field,
+        blacklist_above,
+        engine,
+        spark_master,
     )
     result = audit(paths, opts)
     out.mkdir(parents=True, exist_ok=True)

@@ -97,11 +97,15 @@ _WORKER: dict[str, object] = {}  # set by _init in each worker process only; nev
 
 
 def _init(policy: str | None, stage: str) -> None:
+    """Build the pipeline in this process, once per (policy, stage): Spark calls it per partition."""
     from hegui.guard.registry import build_pipeline
     from hegui.policy import load_policy
 
+    if _WORKER.get("key") == (policy, stage):
+        return
     _WORKER["pipeline"] = build_pipeline(load_policy(Path(policy) if policy else None))
     _WORKER["stage"] = stage
+    _WORKER["key"] = (policy, stage)
 
 
 def _scan_chunk(chunk: Sequence[CorpusItem]) -> list[ScanResult]:
@@ -139,6 +143,9 @@ class AuditOptions:
     text_field: str = "text"
     source_field: str | None = None
     blacklist_above: float = 0.05
+    #: "local" (processes on this machine) or "spark" (pyspark; local mode unless a master is given).
+    engine: str = "local"
+    spark_master: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +181,21 @@ class AuditResult:
         return 1 - self.failed / self.scanned if self.scanned else 0.0
 
 
-def audit(paths: Sequence[Path], options: AuditOptions) -> AuditResult:
-    if not 0 < options.fraction <= 1:
+def scan_cut(fraction: float) -> int:
+    """Items whose keyed hash is below this are scanned."""
+    if not 0 < fraction <= 1:
         raise RequestError("the scan fraction must be in (0, 1]")
-    cut = int(options.fraction * 2**64) if options.fraction < 1 else 2**64
+    return int(fraction * 2**64) if fraction < 1 else 2**64
+
+
+def audit(paths: Sequence[Path], options: AuditOptions) -> AuditResult:
+    if options.engine == "spark":
+        from hegui.corpus.spark import audit_spark
+
+        return audit_spark(paths, options)
+    if options.engine != "local":
+        raise RequestError(f"unknown engine {options.engine!r}; expected local or spark")
+    cut = scan_cut(options.fraction)
     heap: list[tuple[int, str, int, str]] = []  # max-heap by negated hash: the n smallest hashes
     items: Counter[str] = Counter()
     chunks: list[list[CorpusItem]] = [[]]
@@ -206,6 +224,14 @@ def audit(paths: Sequence[Path], options: AuditOptions) -> AuditResult:
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(policy, options.stage)) as pool:
             for part in pool.map(_scan_chunk, chunks):
                 results.extend(part)
+    return assemble(items, [(-neg, src, line, text) for neg, src, line, text in heap], results)
+
+
+def assemble(
+    items: Counter[str], sample: Sequence[tuple[int, str, int, str]], results: Sequence[ScanResult]
+) -> AuditResult:
+    """The result from the item counts per source, the sampled (hash, source, line, text) and the scan
+    results, whatever engine produced them: sorted so that engines and worker counts compare equal."""
     scanned: Counter[str] = Counter()
     failed: Counter[str] = Counter()
     out = AuditResult(items=sum(items.values()))
@@ -217,7 +243,7 @@ def audit(paths: Sequence[Path], options: AuditOptions) -> AuditResult:
             out.per_risk.update(r.categories or ("(check failed)",))
     out.sources = {s: SourceRate(s, items[s], scanned[s], failed[s]) for s in sorted(items)}
     out.sample = sorted(
-        (CorpusItem(src, line, text) for _, src, line, text in heap), key=lambda i: (i.source, i.line)
+        (CorpusItem(src, line, text) for _, src, line, text in sample), key=lambda i: (i.source, i.line)
     )
     out.failures.sort(key=lambda r: r.key)
     return out
