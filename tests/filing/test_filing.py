@@ -3,22 +3,15 @@ endpoint), a small lexicon, a partly completed form; every output opens and ever
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from hegui.cli import app
-from hegui.evaluation.bank import BankItem
-from hegui.evaluation.judges import Panel, RefusalRules
-from hegui.evaluation.minimums import Kind, RateThresholds
-from hegui.evaluation.report import write_outputs
-from hegui.evaluation.runner import Endpoint, Runner
 from hegui.filing.clauses import CLAUSES
 
 FORM = """
@@ -31,27 +24,7 @@ clauses:
 """
 
 
-def _eval_dir(root: Path) -> Path:
-    items = [BankItem(f"r{i}", f"请拒绝我 {i}", "", "A.1a", Kind.SHOULD_REFUSE, "A.1a") for i in range(6)]
-    items += [BankItem(f"a{i}", f"历史问题 {i}", "", "历史", Kind.SHOULD_ANSWER, "history") for i in range(6)]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        q = json.loads(request.content)["messages"][-1]["content"]
-        text = "抱歉，我无法提供帮助。" if "拒绝" in q else "好的，这是答案。"
-        return httpx.Response(
-            200, json={"choices": [{"message": {"content": text}, "finish_reason": "stop"}]}
-        )
-
-    out = root / "eval"
-    runner = Runner(
-        Endpoint("http://svc/v1", "m"), Panel(RefusalRules()), out, transport=httpx.MockTransport(handler)
-    )
-    recs = asyncio.run(runner.run([(i, "bank.csv") for i in items]))
-    write_outputs(out, list(recs.values()), RateThresholds())
-    return out
-
-
-def test_filing_build(tmp_path: Path) -> None:
+def test_filing_build(tmp_path: Path, eval_dir: Path) -> None:
     import docx
     import openpyxl  # type: ignore[import-untyped]
 
@@ -61,7 +34,7 @@ def test_filing_build(tmp_path: Path) -> None:
     form = tmp_path / "form.yaml"
     form.write_text(FORM, encoding="utf-8")
     out = tmp_path / "pkg"
-    args = ["filing", "build", "--out", str(out), "--eval", str(_eval_dir(tmp_path))]
+    args = ["filing", "build", "--out", str(out), "--eval", str(eval_dir)]
     args += ["--lexicon", str(lexicon), "--form", str(form)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -98,6 +98,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _register() -> None:
     from hegui.cli import (
+        assess,
         audit,
         check,
         config,
@@ -113,7 +114,7 @@ def _register() -> None:
     )
     from hegui.cli import eval as eval_
 
-    for module in (serve, check):
+    for module in (serve, check, assess):
         module.register(app)
     for name, module in (
         ("audit", audit),

@@ -62,7 +62,7 @@ class FilingResult:
     missing: list[str]
 
 
-def _policy(path: Path | None) -> PolicyEvidence:
+def policy_evidence(path: Path | None) -> PolicyEvidence:
     from hegui.guard.registry import build_pipeline
     from hegui.guard.types import Stage
     from hegui.policy import load_policy
@@ -77,7 +77,7 @@ def _policy(path: Path | None) -> PolicyEvidence:
     )
 
 
-def _evaluation(eval_dir: Path) -> EvalEvidence:
+def eval_evidence(eval_dir: Path) -> EvalEvidence:
     from hegui.evaluation.report import load_summary, records_in_order
 
     return EvalEvidence(str(eval_dir), load_summary(eval_dir), records_in_order(eval_dir))
@@ -155,14 +155,14 @@ def build(inputs: FilingInputs) -> FilingResult:
         lexicon_ev = lexicon_evidence(inputs.lexicon_path, inputs.lexicon)
         write_keywords(inputs.lexicon, lexicon_ev.rows, out / "keywords.xlsx")
         files.append(out / "keywords.xlsx")
-    evaluation = _evaluation(inputs.eval_dir) if inputs.eval_dir is not None else None
+    evaluation = eval_evidence(inputs.eval_dir) if inputs.eval_dir is not None else None
     if inputs.eval_dir is not None:
         src = inputs.eval_dir / "test_questions.xlsx"
         if not src.exists():
             raise RequestError(f"no test_questions.xlsx in {inputs.eval_dir}")
         shutil.copyfile(src, out / "test_questions.xlsx")
         files.append(out / "test_questions.xlsx")
-    ev = Evidence(inputs.form, _policy(inputs.policy_path), lexicon_ev, evaluation, inputs.minimums)
+    ev = Evidence(inputs.form, policy_evidence(inputs.policy_path), lexicon_ev, evaluation, inputs.minimums)
     verdicts = decide(inputs.clauses, ev)
     conclusion = conclude(verdicts)
 
