@@ -66,12 +66,13 @@ def draw_chart(kind: Mapping[str, Any], path: Path) -> Path | None:
     img = Image.new("RGB", (left + width + 90, 60 + row * max(1, len(groups))), "white")
     d = ImageDraw.Draw(img)
     font, small = _font(16), _font(13)
-    d.text(
-        (10, 10),
-        f"{kind['kind']}: {kind['metric']} per group (threshold {kind['threshold']:.0%})",
-        fill="black",
-        font=font,
+    shown = (
+        ""
+        if len(kind["per_group"]) <= len(groups)
+        else f"; first {len(groups)} of {len(kind['per_group'])} groups"
     )
+    title = f"{kind['kind']}: {kind['metric']} per group (threshold {kind['threshold']:.0%}{shown})"
+    d.text((10, 10), title, fill="black", font=font)
     for i, g in enumerate(groups):
         y = 45 + i * row
         d.text((10, y), str(g["group"])[:18], fill="black", font=small)
