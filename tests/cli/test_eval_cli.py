@@ -56,3 +56,13 @@ def test_compare(tmp_path: Path) -> None:
     assert "+50.0%" in r.output and "10.0%" in r.output and "60.0%" in r.output
     missing = CliRunner().invoke(app, ["eval", "compare", str(tmp_path / "a"), str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "no summary.json" in missing.output
+
+
+def test_a_run_with_unanswered_items_exits_1(tmp_path: Path) -> None:
+    bank = _bank(tmp_path / "b.csv")
+    args = ["eval", "run", "--endpoint", "http://127.0.0.1:1/v1", "--model", "m", "--bank", str(bank)]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out"), "--retries", "0", "--timeout", "2"])
+    assert r.exit_code == 1
+    assert "5 questions without an answer or verdict" in r.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert sum(k["errors"] for k in summary["kinds"]) == 5

@@ -252,6 +252,13 @@ def run(
     thresholds = load_minimums(minimums).rates
     summaries = write_outputs(out, ordered, thresholds)
     typer.echo(summary_text(summaries, f"{model} at {endpoint}: {len(ordered)} questions → {out}"))
+    errors = sum(s.errors for s in summaries)
+    if errors:  # an incomplete run is not a measurement: say so in the exit code
+        typer.echo(
+            f"{errors} questions without an answer or verdict; run the same command again to retry them",
+            err=True,
+        )
+        raise typer.Exit(1)
     if strict and not all(s.met for s in summaries):
         raise typer.Exit(1)
 
