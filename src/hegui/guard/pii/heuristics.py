@@ -38,6 +38,7 @@ ADDRESS = PatternRecognizer(
     score=0.6,
     strip=False,
     explanation="road and house number, with any divisions before and building/room after (heuristic)",
+    trigger=re.compile(r"\d"),  # a house number
 )
 
 _SINGLE_SURNAMES = (
@@ -64,4 +65,5 @@ PERSON_NAME = PatternRecognizer(
     group="name",
     strip=False,
     explanation="a surname and one or two characters after a cue such as 我叫 or 姓名 (heuristic)",
+    trigger=re.compile(_CUES),
 )

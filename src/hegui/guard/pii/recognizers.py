@@ -76,9 +76,14 @@ class PatternRecognizer:
     group: str | int = 0
     #: Whether separators are removed before validation.
     strip: bool = True
+    #: A character class every match needs somewhere: a text without one is skipped with one cheap search
+    #: instead of a scan of the whole pattern (a long Chinese text has no digit, Latin letter, @ or :).
+    trigger: re.Pattern[str] | None = None
 
     def find(self, text: str) -> list[PIIMatch]:
         out: list[PIIMatch] = []
+        if self.trigger is not None and self.trigger.search(text) is None:
+            return out
         for m in self.pattern.finditer(text):
             group = self.group if m.start(self.group) >= 0 else 0
             start, end = m.span(group)
@@ -91,6 +96,10 @@ class PatternRecognizer:
             out.append(PIIMatch(self.entity, start, end, value, self.score, self.sensitive, self.explanation))
         return out
 
+
+#: What every pattern of this module needs somewhere in its match (digits include full-width ones, as
+#: ``\d`` does). The name and address heuristics (heuristics.py) match Chinese text and have none.
+_TRIGGER = re.compile(r"[\dA-Za-z@:]")
 
 _SEP = r"[ \-]?"
 _NO_DIGIT_BEFORE = r"(?<![0-9])"
@@ -106,6 +115,7 @@ RESIDENT_ID = PatternRecognizer(
     validator=v.resident_id_valid,
     score=0.99,
     explanation="18-character resident identity number with a valid birth date and check character",
+    trigger=_TRIGGER,
 )
 
 #: RESIDENT_ID without the check: every 18-character ID-shaped number, for a policy that would rather mask
@@ -120,6 +130,7 @@ RESIDENT_ID_SHAPE = PatternRecognizer(
     validator=None,
     score=0.9,
     explanation="18-character number shaped like a resident identity number (check character not validated)",
+    trigger=_TRIGGER,
 )
 
 MOBILE = PatternRecognizer(
@@ -132,6 +143,7 @@ MOBILE = PatternRecognizer(
     max_span=19,
     score=0.9,
     explanation="mainland mobile number (1[3-9] and nine digits, optional +86)",
+    trigger=_TRIGGER,
 )
 
 LANDLINE = PatternRecognizer(
@@ -145,6 +157,7 @@ LANDLINE = PatternRecognizer(
     max_span=26,
     score=0.85,
     explanation="landline with area code: 010-12345678, (0755) 1234567, optional extension",
+    trigger=_TRIGGER,
 )
 
 BANK_CARD = PatternRecognizer(
@@ -157,6 +170,7 @@ BANK_CARD = PatternRecognizer(
     validator=lambda s: 16 <= len(s) <= 19 and v.luhn_valid(s),
     score=0.9,
     explanation="16 to 19 digit payment card number that passes the Luhn check",
+    trigger=_TRIGGER,
 )
 
 USCC = PatternRecognizer(
@@ -169,6 +183,7 @@ USCC = PatternRecognizer(
     score=0.97,
     strip=False,
     explanation="18-character unified social credit code with a valid check character",
+    trigger=_TRIGGER,
 )
 
 # Chinese ordinary passports: E + 8 digits or E + letter + 7 digits (2012-); G-series before that.
@@ -188,6 +203,7 @@ PASSPORT = PatternRecognizer(
     strip=False,
     group="doc",
     explanation="Chinese passport number (E/G series), or a number after the word passport",
+    trigger=_TRIGGER,
 )
 
 EMAIL = PatternRecognizer(
@@ -203,6 +219,7 @@ EMAIL = PatternRecognizer(
     score=0.95,
     strip=False,
     explanation="e-mail address",
+    trigger=_TRIGGER,
 )
 
 IPV4 = PatternRecognizer(
@@ -215,6 +232,7 @@ IPV4 = PatternRecognizer(
     score=0.8,
     strip=False,
     explanation="IPv4 address",
+    trigger=_TRIGGER,
 )
 
 IPV6 = PatternRecognizer(
@@ -227,6 +245,7 @@ IPV6 = PatternRecognizer(
     score=0.85,
     strip=False,
     explanation="IPv6 address",
+    trigger=_TRIGGER,
 )
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -245,4 +264,5 @@ LICENCE_PLATE = PatternRecognizer(
     max_span=10,
     score=0.85,
     explanation="mainland licence plate (province, letter, five characters; new-energy six)",
+    trigger=_TRIGGER,
 )
