@@ -111,7 +111,9 @@ def test_jsonl_input_stage(tmp_path: Path) -> None:
     path = write(tmp_path, "t.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
     code, out, _ = run(["--batch", path])
     assert code == 1
-    assert [(v["line"], v["action"]) for v in out] == [(1, "allow"), (2, "refuse"), (3, "allow")]
+    passes = ("allow", "label")  # label: evidence recorded (the bundled prompt model), the text passes
+    assert [v["line"] for v in out] == [1, 2, 3]
+    assert [v["action"] in passes for v in out] == [True, False, True]
 
 
 def test_stdin_jsonl(tmp_path: Path) -> None:

@@ -93,7 +93,8 @@ def test_check_with_lexicon_tiers(tmp_path: Path, tags: Path) -> None:
     ]
     refused = runner.invoke(app, [*args, "违禁词和测试词"])
     assert refused.exit_code == 1, refused.output
-    assert [(f["evidence"], f["tier"]) for f in json.loads(refused.output)["findings"]] == [
+    found = json.loads(refused.output)["findings"]
+    assert [(f["evidence"], f["tier"]) for f in found if f["check"] == "cli-lexicon"] == [
         ("违禁词", "red-line")
     ]
     bad = runner.invoke(app, [*args, "--lexicon-tier-default", "maybe", "x"])

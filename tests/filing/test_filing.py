@@ -48,7 +48,7 @@ def test_filing_build(tmp_path: Path, eval_dir: Path) -> None:
     assert verdicts["5.1"]["reason"].startswith("no evidence")
     assert verdicts["8.1"]["verdict"] == "non-compliant" and "A.1b" in verdicts["8.1"]["reason"]
     assert "fewer than 300 questions" in verdicts["7-e"]["reason"]
-    assert verdicts["6-c"]["reason"] == "the only input check is the bundled demo deny-list"
+    assert verdicts["6-c"]["reason"].startswith("every request passes the input stage: harmful-request")
     assert manifest["conclusion"]["compliant"] is False
 
     text = "\n".join(

@@ -200,3 +200,13 @@ def test_unconfirmed_evidence_supports_no_topic_term() -> None:
     assert actions(evidence) == [("lexicon", Action.LABEL), ("harmful-request", Action.LABEL)]
     confirmed = fuse([topic(), general(0.3, Action.LABEL), specialist()], SPECIALIST, Context())
     assert actions(confirmed)[0] == ("lexicon", Action.REFUSE)
+
+
+def test_a_specialist_abstains_at_a_stage_it_does_not_run() -> None:
+    from hegui.guard.classifier import ClassifierCheck
+
+    classifier = ClassifierCheck("offensive", stages=[Stage.INPUT])
+    answer = StubCheck("harmful-request", [general(0.6, Action.REFUSE)])
+    answer.stages = frozenset({Stage.OUTPUT})
+    pipeline = Pipeline([answer, classifier], policy_version="t", fusion=SPECIALIST)
+    assert pipeline.run(Stage.OUTPUT, "一段回答", Context()).action == Action.REFUSE

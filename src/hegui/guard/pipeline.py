@@ -107,7 +107,10 @@ class Pipeline:
         found.sort(key=lambda f: (f.start, -f.end, f.check))
         if self.fusion is not None:
             ran = self._by_stage[stage] if checks is None else checks
-            abstained = {
+            # A specialist that did not judge this text (not run here, or the text is longer than its
+            # max_chars) abstains: the models' findings stand as they are.
+            abstained = {c.name for c in self.checks if c not in ran}
+            abstained |= {
                 c.name for c in ran if (m := getattr(c, "max_chars", None)) is not None and len(text) > m
             }
             found = fuse(found, self.fusion, ctx, abstained=abstained)

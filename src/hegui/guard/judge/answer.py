@@ -29,9 +29,14 @@ ANSWER_CONFIG = FeatureConfig(ngram_min=1, ngram_max=4, buckets_log2=18, window=
 BUNDLED_ANSWER = "answer_compliance.npz"
 
 
-def answer_risk(compliance: float, question: float | None, own: float) -> float:
-    """risk = c * max(q, r); c * r when the question is unknown."""
-    return compliance * (own if question is None else max(question, own))
+def answer_risk(compliance: float, question: float | None, own: float, own_floor: float = 0.0) -> float:
+    """risk = c * max(q, r); c * r when the question is unknown. With the question known, the answer's own
+    score r counts only from ``own_floor`` on (the prompt model's refusal threshold): below it the prompt
+    model, trained on requests and comments, is not evidence about an answer (it gave 0.41 to the demo
+    upstream's notice), and the question says more."""
+    if question is None:
+        return compliance * own
+    return compliance * max(question, own if own >= own_floor else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +76,12 @@ class AnswerRiskModel:
         """The artifacts at the paths or the bundled ones; ValueError when missing or malformed."""
         return cls(LinearModel.load(path, BUNDLED_ANSWER), PromptRiskModel.load(prompt_path))
 
-    def assess(self, answer: str, question: str | None) -> AnswerRisk:
+    def assess(self, answer: str, question: str | None, own_floor: float = 0.0) -> AnswerRisk:
         c = float(self.compliance.score(answer).probabilities[:, 1].max())
         own = self.prompt.assess(answer)
         asked = self.prompt.assess(question) if question and question.strip() else None
         q = None if asked is None else asked.score
-        risk = answer_risk(c, q, own.score)
+        risk = answer_risk(c, q, own.score, own_floor)
         if asked is None or own.score >= asked.score:
             return AnswerRisk(risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams)
         return AnswerRisk(
@@ -101,6 +106,15 @@ class AnswerRiskCheck:
         self.model = model or AnswerRiskModel.load()
         self.preset = preset
         self.threshold = self.model.compliance.preset(preset)["refuse"] if threshold is None else threshold
+        #: From which score the answer's own content counts beside its question (see `answer_risk`).
+        self.own_floor = self.model.prompt.model.preset(preset)["refuse"]
+        #: The threshold when the question is unknown: an explicit ``threshold``, else the higher of the
+        #: preset's and the prompt model's refusal threshold of the preset.
+        self.alone_threshold = (
+            threshold
+            if threshold is not None
+            else max(self.threshold, self.model.prompt.model.preset(preset)["refuse"])
+        )
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
         self.stages = frozenset(stages)
@@ -115,8 +129,14 @@ class AnswerRiskCheck:
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         if not text.strip():
             return []
-        judged = self.model.assess(text, ctx.prompt)
-        if judged.risk < self.threshold:
+        judged = self.model.assess(text, ctx.prompt, self.own_floor)
+        # Without the question the answer's own content is the only sign of harm: it must reach the
+        # prompt model's own refusal threshold (c * r with c <= 1), not the lower one calibrated for
+        # c * max(q, r), at which everyday short answers would be flagged.
+        threshold = (
+            self.threshold if judged.question is not None else max(self.threshold, self.alone_threshold)
+        )
+        if judged.risk < threshold:
             return []
         question = (
             "question unknown, answer judged alone: risk = c * r"
@@ -124,7 +144,7 @@ class AnswerRiskCheck:
             else f"q={judged.question:.3f}"
         )
         explanation = (
-            f"answer_model ({self.model.version}): risk={judged.risk:.3f} >= threshold {self.threshold:.3f} "
+            f"answer_model ({self.model.version}): risk={judged.risk:.3f} >= threshold {threshold:.3f} "
             f"(preset {self.preset}); compliance c={judged.compliance:.3f}, {question}, "
             f"answer's own risk r={judged.own:.3f}; strongest n-grams (of the {judged.decided_by}): {', '.join(judged.top_ngrams) or '-'}"
         )
