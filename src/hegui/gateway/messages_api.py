@@ -27,6 +27,7 @@ from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.messages_map import MESSAGES_REQUEST
+from hegui.gateway.schemas import Slot
 from hegui.gateway.surfaces import (
     RelayEvent,
     chat_choice,
@@ -83,8 +84,12 @@ async def _messages(request: Request) -> Response:
     stream = require_stream_flag(body)
     if not isinstance(body.get("messages"), list) or not body["messages"]:
         raise RequestError("'messages' is required and must be a non-empty list.", param="messages")
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict) and "type" not in tool:
+            tool["type"] = "custom"  # a client tool (the type is optional); server tools name theirs
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
-    slots = request_slots(MESSAGES_REQUEST, body)
+    # the order the model reads them in (the joined check reads the texts in this order)
+    slots = _model_order(request_slots(MESSAGES_REQUEST, body))
     turns = _user_turns(to_chat(body))[-state.policy.gateway.recent_turns :]
     answer = await routes._complete(
         ex,
@@ -97,8 +102,13 @@ async def _messages(request: Request) -> Response:
         latest=lambda: (_user_turns(to_chat(body)) or [""])[-1],
     )
     if stream:
-        return rewritten_stream(answer, MessagesEvents().events)
+        return rewritten_stream(answer, MessagesEvents(ex.request_id, model).events)
     return json_response(to_message(whole_body(answer)), headers=kept_headers(answer))
+
+
+def _model_order(slots: list[Slot]) -> list[Slot]:
+    """``system`` first, as the upstream receives it, whatever the body's key order."""
+    return sorted(slots, key=lambda s: not s.field.startswith("system"))
 
 
 def _user_turns(chat: dict[str, Any]) -> list[str]:
@@ -242,19 +252,20 @@ def to_message(answer: dict[str, Any]) -> dict[str, Any]:
 class MessagesEvents:
     """The Messages stream events for the chat path's (inspected) stream: ``message_start``, one content
     block per text or tool call (``content_block_start`` / ``_delta`` / ``_stop``; tool input as
-    ``input_json_delta``), ``message_delta`` (stop reason, usage, the implicit label), ``message_stop``;
+    ``input_json_delta``, after the text), ``message_delta`` (stop reason, usage, the implicit label), ``message_stop``;
     an error from the chat path becomes an ``error`` event."""
 
-    def __init__(self) -> None:
+    def __init__(self, rid: str, model: str) -> None:
         self.started = False
         self.blocks: dict[Any, int] = {}  # slot → block index
         self.current: Any = None
         self.count = 0  # blocks opened so far (the next block's index)
+        self.calls: dict[int, dict[str, str]] = {}  # tool calls by index, written at the end
         self.finish: str | None = None
         self.usage: Any = None
         self.label: Any = None
-        self.rid = ""
-        self.model = ""
+        self.rid = rid
+        self.model = model
 
     async def events(self, source: AsyncIterator[RelayEvent]) -> AsyncIterator[bytes]:
         async for event in source:
@@ -274,7 +285,7 @@ class MessagesEvents:
         if self.started:
             return []
         self.started = True
-        message = {
+        message: dict[str, Any] = {
             "id": self.rid,
             "type": "message",
             "role": "assistant",
@@ -331,26 +342,26 @@ class MessagesEvents:
                         out += self._open(key, {"type": "text", "text": ""})
                     out.append(self._delta(key, {"type": "text_delta", "text": text}))
             for call in delta.get("tool_calls") or []:
-                slot = ("call", call.get("index", 0))
+                # held until the end: the name streams through its inspector like any text, and a
+                # tool_use block must carry its whole name when it starts
+                held = self.calls.setdefault(call.get("index", 0), {"id": "", "name": "", "arguments": ""})
                 fn = call.get("function") or {}
-                if slot not in self.blocks:
-                    block = {
-                        "type": "tool_use",
-                        "id": call.get("id") or "",
-                        "name": fn.get("name") or "",
-                        "input": {},
-                    }
-                    out += self._open(slot, block)
-                if fn.get("arguments") and self.current == slot:
-                    out.append(
-                        self._delta(slot, {"type": "input_json_delta", "partial_json": fn["arguments"]})
-                    )
+                held["id"] = held["id"] or call.get("id") or ""
+                held["name"] += fn.get("name") or ""
+                held["arguments"] += fn.get("arguments") or ""
             if choice.get("finish_reason"):
                 self.finish = choice["finish_reason"]
         return out
 
     def _end(self) -> list[bytes]:
-        out = self._start() + self._close()
+        out = self._start()
+        for idx, call in sorted(self.calls.items()):
+            slot = ("call", idx)
+            block: dict[str, Any] = {"type": "tool_use", "id": call["id"], "name": call["name"], "input": {}}
+            out += self._open(slot, block)
+            if call["arguments"]:
+                out.append(self._delta(slot, {"type": "input_json_delta", "partial_json": call["arguments"]}))
+        out += self._close()
         data: dict[str, Any] = {
             "type": "message_delta",
             "delta": {"stop_reason": _STOP.get(self.finish or "", "end_turn"), "stop_sequence": None},

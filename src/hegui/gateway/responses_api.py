@@ -27,6 +27,7 @@ from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.responses_map import RESPONSES_REQUEST
+from hegui.gateway.schemas import Slot
 from hegui.gateway.surfaces import (
     RelayEvent,
     chat_choice,
@@ -55,7 +56,8 @@ async def responses(request: Request) -> Response:
         raise RequestError("'input' is required (a string or a list of input items).", param="input")
     _name_item_types(body.get("input"))
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
-    slots = request_slots(RESPONSES_REQUEST, body)
+    # the order the model reads them in (the joined check reads the texts in this order)
+    slots = _model_order(request_slots(RESPONSES_REQUEST, body))
     turns = _user_turns(to_chat(body))[-state.policy.gateway.recent_turns :]
     answer = await routes._complete(
         ex,
@@ -68,7 +70,7 @@ async def responses(request: Request) -> Response:
         latest=lambda: (_user_turns(to_chat(body)) or [""])[-1],
     )
     if stream:
-        return rewritten_stream(answer, ResponsesEvents().events)
+        return rewritten_stream(answer, ResponsesEvents(ex.request_id, model).events)
     return json_response(to_response(whole_body(answer)), headers=kept_headers(answer))
 
 
@@ -79,6 +81,11 @@ def _name_item_types(items: Any) -> None:
         for item in items:
             if isinstance(item, dict) and "type" not in item and "role" in item:
                 item["type"] = "message"
+
+
+def _model_order(slots: list[Slot]) -> list[Slot]:
+    """``instructions`` first, as the upstream receives it, whatever the body's key order."""
+    return sorted(slots, key=lambda s: not s.field.startswith("instructions"))
 
 
 def _user_turns(chat: dict[str, Any]) -> list[str]:
@@ -307,10 +314,10 @@ class ResponsesEvents:
     an unrecorded decision) becomes an ``error`` event and ``response.failed``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rid: str, model: str) -> None:
         self.seq = 0
-        self.rid = ""
-        self.model = ""
+        self.rid = rid
+        self.model = model
         self.created: Any = 0
         self.items: list[dict[str, Any]] = []  # in output order
         self.open: dict[Any, dict[str, Any]] = {}  # slot → item
