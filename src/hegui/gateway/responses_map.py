@@ -239,7 +239,7 @@ RESPONSES_ANSWER = obj(
     parallel_tool_calls=NUM,
     temperature=NUM,
     top_p=NUM,
-    tool_choice=enum("auto"),
+    tool_choice=Either(str_=enum("auto"), obj=_NOT_WRITTEN),
     tools=Arr(_NOT_WRITTEN),
     text=_NOT_WRITTEN,
     reasoning=_NOT_WRITTEN,
