@@ -84,13 +84,14 @@ async def _messages(request: Request) -> Response:
     stream = require_stream_flag(body)
     if not isinstance(body.get("messages"), list) or not body["messages"]:
         raise RequestError("'messages' is required and must be a non-empty list.", param="messages")
-    for tool in body.get("tools") or []:
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else []:
         if isinstance(tool, dict) and "type" not in tool:
             tool["type"] = "custom"  # a client tool (the type is optional); server tools name theirs
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
     # the order the model reads them in (the joined check reads the texts in this order)
     slots = _model_order(request_slots(MESSAGES_REQUEST, body))
-    turns = _user_turns(to_chat(body))[-state.policy.gateway.recent_turns :]
+    turns = _user_turns(checked_chat(body))[-state.policy.gateway.recent_turns :]
     answer = await routes._complete(
         ex,
         routes.CHAT,
@@ -104,6 +105,20 @@ async def _messages(request: Request) -> Response:
     if stream:
         return rewritten_stream(answer, MessagesEvents(ex.request_id, model).events)
     return json_response(to_message(whole_body(answer)), headers=kept_headers(answer))
+
+
+def checked_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """`to_chat`, run once before anything is recorded: a body whose items or blocks are not of the
+    shape of Anthropic's Messages API (a string where an object belongs, a list where a string belongs) is a 400
+    here, before the input stage, so the translation after it cannot fail half-way."""
+    try:
+        chat = to_chat(body)
+        _user_turns(chat)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise RequestError(
+            f"The request does not have the shape of Anthropic's Messages API: {exc.__class__.__name__}."
+        ) from None
+    return chat
 
 
 def _model_order(slots: list[Slot]) -> list[Slot]:

@@ -58,7 +58,7 @@ async def responses(request: Request) -> Response:
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
     # the order the model reads them in (the joined check reads the texts in this order)
     slots = _model_order(request_slots(RESPONSES_REQUEST, body))
-    turns = _user_turns(to_chat(body))[-state.policy.gateway.recent_turns :]
+    turns = _user_turns(checked_chat(body))[-state.policy.gateway.recent_turns :]
     answer = await routes._complete(
         ex,
         routes.CHAT,
@@ -81,6 +81,20 @@ def _name_item_types(items: Any) -> None:
         for item in items:
             if isinstance(item, dict) and "type" not in item and "role" in item:
                 item["type"] = "message"
+
+
+def checked_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """`to_chat`, run once before anything is recorded: a body whose items or blocks are not of the
+    shape of the Responses API (a string where an object belongs, a list where a string belongs) is a 400
+    here, before the input stage, so the translation after it cannot fail half-way."""
+    try:
+        chat = to_chat(body)
+        _user_turns(chat)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise RequestError(
+            f"The request does not have the shape of the Responses API: {exc.__class__.__name__}."
+        ) from None
+    return chat
 
 
 def _model_order(slots: list[Slot]) -> list[Slot]:
