@@ -558,3 +558,16 @@ def test_messages_errors_are_anthropic_shaped(gateway: Gateway) -> None:
         bad.close()
     with pytest.raises(anthropic.NotFoundError):
         claude(gateway).messages.create(model="no-such-model", max_tokens=8, messages=USER)  # type: ignore[arg-type]
+
+
+def test_responses_function_call_answer_streamed(gateway: Gateway) -> None:
+    deltas = [{"tool_calls": [{"index": 0} | _call(arguments='{"q": "rain"}')]}]
+    x_script = script(events=_chat_events(deltas, "tool_calls"))
+    events, response = _collect_responses(
+        _responses(gateway, {"input": "hi", "tools": [FN_TOOL]}, stream=True, x_script=x_script)
+    )
+    assert response.status == "completed"
+    call = next(i for i in response.output if i.type == "function_call")
+    assert call.name == "lookup" and json.loads(call.arguments) == {"q": "rain"}
+    done = next(e for e in events if e.type == "response.function_call_arguments.done")
+    assert done.arguments == '{"q": "rain"}'
