@@ -23,7 +23,7 @@
     ├── StorageError                503  the database could not record a decision; nothing is sent
     │   ├── DatabaseInUse           exit 2  another `hegui serve` holds this SQLite file's writer lock
     │   └── ContentErased           410  the end user's data key was deleted (crypto-shredding)
-    └── AuditChainBroken            exit 1  `hegui audit verify` found an entry that does not verify
+    └── AuditChainBroken            exit 1  `hegui audit verify` found tampering; ``kind`` names which
 
 The mapping to OpenAI-shaped error bodies (``{"error": {"message", "type", "param", "code"}}``) and to
 exit codes happens at the boundary (gateway, CLI) through the attributes on each class; nothing else
@@ -205,10 +205,12 @@ class ContentErased(StorageError):
 
 
 class AuditChainBroken(HeguiError):
-    """Raised by the verifier with the sequence number of the first entry that does not verify."""
+    """Raised by the verifier with the sequence number of the first entry that does not verify, and the
+    kind of tampering (`hegui.records.audit_verify.TamperKind`: rewritten, truncated, deleted, …)."""
 
     code = "audit_chain_broken"
 
-    def __init__(self, message: str, *, seq: int | None) -> None:
+    def __init__(self, message: str, *, seq: int | None, kind: str = "entry-changed") -> None:
         super().__init__(message)
         self.seq = seq
+        self.kind = kind

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hegui.cases.config import CasesPolicy
 from hegui.errors import ConfigError
 from hegui.guard.egress import EgressPolicy
 from hegui.guard.fusion import PresetName
@@ -51,6 +52,15 @@ class ProviderPolicy(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
         return value
+
+    filing_number: str = Field(
+        "", description="The service's filing (备案) number, shown in the public pages' footer (DS-04)."
+    )
+    filing_url: str = Field("", description="Where the filing number links to (the public filing record).")
+    complaint_contact: str = Field(
+        "",
+        description="A contact for complaints besides the /report form (e-mail or telephone), shown on /privacy.",
+    )
 
 
 class GatewayPolicy(_Strict):
@@ -199,6 +209,19 @@ class GuardPolicy(_Strict):
         "balanced",
         description="strict, balanced or lenient: the models' thresholds and how topic terms combine.",
     )
+    specialists: dict[str, str] = Field(
+        default_factory=dict,
+        description="Top-level risk (A.1 … A.5) → the name of a check that must confirm a model's refusal in "
+        "that category (e.g. the offensive-language classifier for A.2).",
+    )
+
+    @field_validator("specialists")
+    @classmethod
+    def _top_level(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if k not in ("A.1", "A.2", "A.3", "A.4", "A.5")]
+        if bad:
+            raise ValueError(f"specialists are keyed by a top-level risk A.1 … A.5, not {bad}")
+        return value
 
 
 class RetentionPolicy(_Strict):
@@ -223,6 +246,7 @@ class Policy(_Strict):
     refusals: RefusalPolicy = RefusalPolicy()
     records: RecordsPolicy = RecordsPolicy()
     egress: EgressPolicy = EgressPolicy()
+    cases: CasesPolicy = CasesPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)

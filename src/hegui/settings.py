@@ -53,6 +53,31 @@ class Settings(BaseSettings):
         None,
         description="Secret for the keyed content hash in audit entries; generated into <data_dir> if unset.",
     )
+    audit_key: str | None = Field(
+        None,
+        description="HMAC-SHA256 key(s) that authenticate every audit entry, 64 hex characters each "
+        "(openssl rand -hex 32); comma-separated, newest first, to rotate. Unset: entries carry no MAC "
+        "(a warning at start); never derived or generated, since a key kept beside the database protects "
+        "nothing from whoever can write it.",
+    )
+    audit_signing_key: str | None = Field(
+        None,
+        description="Ed25519 key that signs audit checkpoints: a PEM file path (hegui audit keygen PATH) or "
+        "the key in base64.",
+    )
+    audit_checkpoint_dir: Path | None = Field(
+        None,
+        description="Directory for signed checkpoints of the audit chain's head, one file each, never "
+        "rewritten; put it where the database's writer cannot write (another host or user, WORM storage).",
+    )
+    audit_checkpoint_every: int = Field(1000, ge=1, description="Checkpoint after this many new entries.")
+    audit_checkpoint_seconds: float = Field(
+        60.0, gt=0, description="Checkpoint at most this many seconds after the head last moved."
+    )
+    audit_checkpoint_syslog: str | None = Field(
+        None,
+        description="Also send each checkpoint to syslog: host:port (UDP) or a socket path such as /dev/log.",
+    )
     master_key: str | None = Field(
         None,
         description="64 hex characters: the master key that wraps every end user's data key. Generated into "
@@ -71,7 +96,17 @@ class Settings(BaseSettings):
         description="On first start with no API keys, create a client key and print it once.",
     )
 
-    @field_validator("policy_file", "database_url", "audit_content_key", "master_key", mode="before")
+    @field_validator(
+        "policy_file",
+        "database_url",
+        "audit_content_key",
+        "audit_key",
+        "audit_signing_key",
+        "audit_checkpoint_dir",
+        "audit_checkpoint_syslog",
+        "master_key",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -168,5 +168,5 @@ def test_audit_verify_detects_tampering(tmp_path: Path, env: dict[str, str]) -> 
         conn.execute(update(AuditEntryRow).where(AuditEntryRow.seq == 2).values(action="refuse"))
     broken = runner.invoke(app, ["audit", "verify"], env=env)
     assert broken.exit_code == 1
-    assert broken.stderr == "error: entry 2: content does not match its entry_hash\n"
+    assert broken.stderr == "error: entry-changed: entry 2: content does not match its entry_hash\n"
     engine.dispose()

@@ -111,3 +111,92 @@ def test_policy_preset_default_and_error() -> None:
     assert parse_policy(_POLICY + '\n[guard]\npreset = "strict"\n', "t.toml").guard.preset == "strict"
     with pytest.raises(ConfigError, match=r"guard\.preset"):
         parse_policy(_POLICY + '\n[guard]\npreset = "paranoid"\n', "t.toml")
+
+
+# -- specialists ---------------------------------------------------------------------------------------
+
+SPECIALIST = FusionRule.for_preset("balanced", {"A.2": "offensive"})
+
+
+def general(score: float, action: Action, category: str = "A.2i") -> Finding:
+    return Finding("harmful-request", category, 0, 10, "text", action, score, tier="model")
+
+
+def specialist(score: float = 0.9) -> Finding:
+    return Finding("offensive", "A.2i", 0, 10, "text", Action.REFUSE, score, "classifier")
+
+
+def test_a_general_refusal_in_the_specialists_category_needs_confirmation() -> None:
+    alone = fuse([general(0.6, Action.REFUSE)], SPECIALIST, Context())
+    assert actions(alone) == [("harmful-request", Action.LABEL)]
+    assert "not confirmed by offensive" in alone[0].explanation
+    confirmed = fuse([general(0.6, Action.REFUSE), specialist()], SPECIALIST, Context())
+    assert actions(confirmed) == [("harmful-request", Action.REFUSE), ("offensive", Action.REFUSE)]
+
+
+def test_a_confident_general_refusal_stands_alone() -> None:
+    assert actions(fuse([general(0.85, Action.REFUSE)], SPECIALIST, Context())) == [
+        ("harmful-request", Action.REFUSE)
+    ]
+
+
+def test_other_categories_are_not_the_specialists_business() -> None:
+    assert actions(fuse([general(0.6, Action.REFUSE, "A.1h")], SPECIALIST, Context())) == [
+        ("harmful-request", Action.REFUSE)
+    ]
+
+
+def test_general_evidence_confirmed_by_the_specialist_refuses() -> None:
+    out = fuse([general(0.3, Action.LABEL), specialist(0.7)], SPECIALIST, Context())
+    assert actions(out) == [("harmful-request", Action.REFUSE), ("offensive", Action.REFUSE)]
+    assert "confirmed by offensive (score 0.700)" in out[0].explanation
+
+
+def test_the_specialist_alone_is_evidence() -> None:
+    out = fuse([specialist()], SPECIALIST, Context())
+    assert actions(out) == [("offensive", Action.LABEL)]
+    assert "without model evidence" in out[0].explanation
+
+
+def test_specialists_must_name_a_check() -> None:
+    from hegui.guard.registry import build_pipeline
+
+    text = _POLICY + '\n[guard]\nspecialists = { "A.2" = "nowhere" }\n'
+    with pytest.raises(ConfigError, match=r"guard\.specialists\.A\.2"):
+        build_pipeline(parse_policy(text, "t.toml"))
+    with pytest.raises(ConfigError, match="top-level"):
+        parse_policy(_POLICY + '\n[guard]\nspecialists = { "A.2i" = "x" }\n', "t.toml")
+
+
+def test_the_specialist_needs_evidence_in_its_own_category() -> None:
+    out = fuse([general(0.3, Action.LABEL, "A.1h"), specialist()], SPECIALIST, Context())
+    assert actions(out) == [("harmful-request", Action.LABEL), ("offensive", Action.LABEL)]
+
+
+def test_an_abstaining_specialist_leaves_the_model_alone() -> None:
+    out = fuse([general(0.6, Action.REFUSE)], SPECIALIST, Context(), abstained={"offensive"})
+    assert actions(out) == [("harmful-request", Action.REFUSE)]
+
+
+def test_the_pipeline_tells_which_specialist_abstained() -> None:
+    from hegui.guard.classifier import ClassifierCheck
+
+    classifier = ClassifierCheck("offensive", max_chars=16)
+    checks = [StubCheck("harmful-request", [general(0.6, Action.REFUSE)]), classifier]
+    checks[0].stages = frozenset({Stage.INPUT})
+    classifier.stages = frozenset({Stage.INPUT})
+    pipeline = Pipeline(checks, policy_version="t", fusion=SPECIALIST)
+    long_text = "今天的天气很好，我们一起去公园散步吧，然后去吃饭。"
+    assert len(long_text) > 16
+    assert pipeline.run(Stage.INPUT, long_text, Context()).action == Action.REFUSE  # abstained
+    assert pipeline.run(Stage.INPUT, "今天的天气很好", Context()).action == Action.LABEL  # not confirmed
+
+
+def test_unconfirmed_evidence_supports_no_topic_term() -> None:
+    out = fuse([topic(), general(0.5, Action.REFUSE)], SPECIALIST, Context())
+    assert actions(out) == [("lexicon", Action.LABEL), ("harmful-request", Action.LABEL)]
+    assert out[1].tier == "model-unconfirmed"
+    evidence = fuse([topic(), general(0.3, Action.LABEL)], SPECIALIST, Context())
+    assert actions(evidence) == [("lexicon", Action.LABEL), ("harmful-request", Action.LABEL)]
+    confirmed = fuse([topic(), general(0.3, Action.LABEL), specialist()], SPECIALIST, Context())
+    assert actions(confirmed)[0] == ("lexicon", Action.REFUSE)

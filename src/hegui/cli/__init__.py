@@ -97,19 +97,43 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from hegui.cli import audit, check, config, data, egress, keys, label, lexicon, licenses, serve
+    from hegui.cli import (
+        assess,
+        audit,
+        cases,
+        check,
+        config,
+        corpus,
+        data,
+        egress,
+        filing,
+        keys,
+        label,
+        lexicon,
+        licenses,
+        persons,
+        serve,
+        works,
+    )
+    from hegui.cli import eval as eval_
 
-    for module in (serve, check):
+    for module in (serve, check, assess):
         module.register(app)
     for name, module in (
         ("audit", audit),
+        ("cases", cases),
         ("config", config),
+        ("corpus", corpus),
         ("data", data),
         ("egress", egress),
+        ("eval", eval_),
+        ("filing", filing),
         ("keys", keys),
         ("label", label),
         ("lexicon", lexicon),
         ("licenses", licenses),
+        ("persons", persons),
+        ("works", works),
     ):
         app.add_typer(module.app, name=name)
 

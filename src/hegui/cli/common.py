@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
 
+from hegui.records.audit import with_audit_keys
+from hegui.records.audit_keys import MacKeyRing
 from hegui.records.db import make_engine, migrate
 from hegui.settings import Settings, load_settings
 
@@ -23,7 +25,11 @@ def settings(policy: Path | None = None, **overrides: object) -> Settings:
 
 
 def engine(s: Settings, *, migrate_schema: bool = True) -> Engine:
-    eng = make_engine(s.resolved_database_url(), sqlite_synchronous=s.sqlite_synchronous)
+    """The database, carrying HEGUI_AUDIT_KEY: audit entries a command writes are authenticated too."""
+    eng = with_audit_keys(
+        make_engine(s.resolved_database_url(), sqlite_synchronous=s.sqlite_synchronous),
+        MacKeyRing.parse(s.audit_key),
+    )
     if migrate_schema:
         migrate(eng)
     return eng

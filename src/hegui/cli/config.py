@@ -10,6 +10,7 @@ from hegui.cli import handled
 from hegui.cli.common import settings
 from hegui.gateway.preflight import preflight
 from hegui.policy import bundled_policy_text, load_policy
+from hegui.records.audit_setup import audit_protection
 
 app = typer.Typer(help="Settings and the policy file.", no_args_is_help=True)
 
@@ -26,6 +27,8 @@ def validate(
     s = settings(policy)
     checked = preflight(load_policy(s.policy_file))
     pol = checked.policy
+    for warning in audit_protection(s).warnings:  # the audit keys and checkpoints, as serve reads them
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(
         f"policy OK: {pol.source}, version {pol.full_version}, "
         f"{len(pol.upstreams)} upstream(s), {checked.checks} check(s)"

@@ -26,8 +26,9 @@ def create(
     role: str = typer.Option(
         "client",
         "--role",
-        help="client (model API), admin (also management) or frontend (only agreement acceptance, consent "
-        "and DSR submission for its tenant's users, and reading the current agreements).",
+        help="client (model API), admin (also management), frontend (only agreement acceptance, consent "
+        "and DSR submission for its tenant's users, and reading the current agreements) or reviewer (the "
+        "staff console, without admin-only actions).",
     ),
     channel: str = typer.Option(
         "api", "--channel", help="api (API customers) or chat (your own chat product)."

@@ -15,12 +15,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hegui import __version__
+from hegui import __version__, web
 from hegui.errors import HeguiError
 from hegui.gateway import admin, media, messages_api, responses_api, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.state import GatewayState
+from hegui.persons import admin as persons_admin
 from hegui.policy import Policy
 from hegui.settings import Settings, load_settings
 
@@ -124,6 +125,8 @@ def create_app(
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
     admin.register(app)
+    web.register(app)  # /report, /privacy, /console and the cases metrics
+    persons_admin.register(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Response:
@@ -146,12 +149,18 @@ def create_app(
             problems.append(f"database: {exc.__class__.__name__}")
         if not st.audit.healthy:
             problems.append("audit writer is not running or its last write failed")
+        warnings = []
+        if st.audit.checkpoint_problem is not None:
+            # Entries are still committed; what is lost is their protection against truncation: said
+            # here, without taking the gateway out of service.
+            warnings.append(f"audit checkpoint not written: {st.audit.checkpoint_problem}")
         open_circuits = [n for n, u in st.router.upstreams.items() if u.breaker.state == "open"]
         for name, up in st.router.upstreams.items():
             st.metrics.breaker_open.labels(name).set(1 if up.breaker.state == "open" else 0)
         body = {
             "status": "ok" if not problems else "unavailable",
             "problems": problems,
+            "warnings": warnings,
             "open_circuits": open_circuits,
             "policy": st.pipeline.policy_version,
         }

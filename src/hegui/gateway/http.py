@@ -44,6 +44,8 @@ def authenticate(request: Request, *, admin: bool = False, frontend: bool = Fals
         raise AuthenticationError("Incorrect API key provided, or the key was revoked.")
     if key.role == "frontend" and not frontend:
         raise PermissionDenied(FRONTEND_SCOPE)
+    if key.role == "reviewer":  # a staff member's key opens the console (/console), nothing else
+        raise PermissionDenied("A reviewer key opens only the staff console (/console).")
     if admin and key.role not in ("admin", "frontend"):
         raise PermissionDenied("This endpoint needs an admin key.")
     return Principal(key.id, key.prefix, key.tenant, key.role, key.channel)

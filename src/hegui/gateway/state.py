@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ from hegui.guard.refusals import RefusalCatalog
 from hegui.guard.registry import build_pipeline
 from hegui.guard.sanctions import SanctionLadder, SanctionStore
 from hegui.policy import Policy, load_policy
-from hegui.records.audit import AuditLog, content_hasher
+from hegui.records.audit import AuditLog, content_hasher, with_audit_keys
+from hegui.records.audit_setup import audit_protection, checkpoint_gap, require_writer_key
 from hegui.records.db import make_engine, migrate
 from hegui.records.keys import KeyStore
 from hegui.records.memory_store import memory_store_for
@@ -29,6 +31,8 @@ from hegui.records.sanctions_store import sanction_store_for
 from hegui.records.secrets import audit_content_key
 from hegui.records.vault import Vault, master_key
 from hegui.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +81,23 @@ class GatewayState:
         # Everything the configuration can get wrong is checked before the database is touched, so a bad
         # policy or a missing upstream key never leaves a half-migrated database behind.
         router = UpstreamRouter(policy, transports)
-        engine = make_engine(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        protection = audit_protection(settings)
+        for warning in protection.warnings:
+            log.warning("%s", warning)
+        engine = with_audit_keys(
+            make_engine(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous),
+            protection.keys,
+        )
         migrate(engine)
-        audit = AuditLog(engine, batch_max=settings.audit_batch_max)
+        require_writer_key(engine, protection.keys)
+        audit = AuditLog(engine, batch_max=settings.audit_batch_max, observer=protection.checkpointer)
         key = audit_content_key(settings.audit_content_key, settings.data_dir)
         master = master_key(settings)
         vault = Vault(engine, master)
+        if protection.checkpointer is not None:
+            protection.checkpointer.start()
+            if gap := checkpoint_gap(engine, protection.checkpointer):
+                log.warning("%s", gap)
         audit.start()
         return cls(
             settings,

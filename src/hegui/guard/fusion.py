@@ -18,18 +18,29 @@ it:
 The upgraded finding keeps its span and category and says which components decided, so an audit reader
 sees why. Model evidence findings stay at ``label``: a model below its own refusal threshold never
 refuses without a topic term, which keeps the false-refusal rate of the model alone.
+
+**Specialists.** A category may name a specialist check (``[guard] specialists``, e.g. the
+offensive-language classifier for A.2, discrimination): a general model's refusal in that category below
+``specialist_alone`` must be confirmed by the specialist, a general model's evidence that the specialist
+confirms becomes a refusal, and the specialist's own refusal counts only with some model evidence in its
+category in the same text. The general prompt model shares its vocabulary between offensive comments and harmless
+remarks about gender, region and race; the specialist was trained on exactly that distinction, and the
+general model keeps it from firing on neutral questions it never saw.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
 from typing import Literal
 
 from hegui.guard.types import Action, Context, Finding
 
 PresetName = Literal["strict", "balanced", "lenient"]
+#: The tier of a model finding in a specialist's category that the specialist did not confirm: recorded,
+#: but no support for a topic term (the specialist's "no" would otherwise come back through the lexicon).
+UNCONFIRMED = "model-unconfirmed"
 PRESETS: tuple[PresetName, ...] = ("strict", "balanced", "lenient")
 
 
@@ -44,14 +55,19 @@ class FusionRule:
     topic_with_model: bool = True
     #: A topic term refuses when the session already has violations.
     topic_with_history: bool = True
+    #: Top-level category (A.2) → the name of the check that must confirm a model's refusal in it.
+    specialists: Mapping[str, str] = field(default_factory=dict)
+    #: A model's score at or above which its refusal in a specialist's category stands alone.
+    specialist_alone: float = 0.8
 
     @classmethod
-    def for_preset(cls, preset: PresetName) -> FusionRule:
+    def for_preset(cls, preset: PresetName, specialists: Mapping[str, str] | None = None) -> FusionRule:
+        spec = dict(specialists or {})
         if preset == "strict":
-            return cls(preset, topic_alone=True, topic_with_model=True, topic_with_history=True)
+            return cls(preset, True, True, True, spec, specialist_alone=0.7)
         if preset == "lenient":
-            return cls(preset, topic_alone=False, topic_with_model=True, topic_with_history=False)
-        return cls(preset, topic_alone=False, topic_with_model=True, topic_with_history=True)
+            return cls(preset, False, True, False, spec, specialist_alone=0.9)
+        return cls(preset, False, True, True, spec, specialist_alone=0.8)
 
 
 def _strongest_model(findings: Sequence[Finding]) -> Finding | None:
@@ -66,9 +82,65 @@ def _history(ctx: Context) -> int:
 
 
 def fuse(
-    findings: Sequence[Finding], rule: FusionRule, ctx: Context, *, refuse: Action = Action.REFUSE
+    findings: Sequence[Finding],
+    rule: FusionRule,
+    ctx: Context,
+    *,
+    refuse: Action = Action.REFUSE,
+    abstained: Set[str] = frozenset(),
 ) -> list[Finding]:
-    """The findings with every supported topic hit upgraded to ``refuse``; order kept."""
+    """The findings after the specialists' say and with every supported topic hit upgraded; order kept.
+    ``abstained``: specialists that did not judge this text (e.g. longer than their ``max_chars``); the
+    models' findings in their categories stand as they are."""
+    return _topics(_specialists(findings, rule, refuse, abstained), rule, ctx, refuse)
+
+
+def _with(f: Finding, action: Action, reason: str) -> Finding:
+    explanation = f"{reason}; {f.explanation}" if f.explanation else reason
+    return dataclasses.replace(f, action=action, explanation=explanation)
+
+
+def _specialists(
+    findings: Sequence[Finding], rule: FusionRule, refuse: Action, abstained: Set[str]
+) -> list[Finding]:
+    out = list(findings)
+    for top, name in rule.specialists.items():
+        if name in abstained:
+            continue
+        confirmed = [f for f in out if f.check == name and f.action >= refuse]
+        models = [
+            f
+            for f in out
+            if f.tier == "model"
+            and f.check != name
+            and f.action >= Action.LABEL
+            and f.category.startswith(top)
+        ]
+        for i, f in enumerate(out):
+            if f.check == name and f.action >= refuse and not models:
+                out[i] = _with(
+                    f, Action.LABEL, f"fusion ({rule.preset}): {name} alone, without model evidence"
+                )
+            elif (
+                f.check != name
+                and f.tier == "model"
+                and f.action >= Action.LABEL
+                and f.category.startswith(top)
+            ):
+                if f.action >= refuse and f.score < rule.specialist_alone and not confirmed:
+                    why = f"fusion ({rule.preset}): not confirmed by {name} ({top}, score below {rule.specialist_alone})"
+                    out[i] = dataclasses.replace(_with(f, Action.LABEL, why), tier=UNCONFIRMED)
+                elif f.action < refuse and confirmed:
+                    why = f"fusion ({rule.preset}): evidence confirmed by {name} (score {confirmed[0].score:.3f})"
+                    out[i] = _with(f, refuse, why)
+                elif f.action < refuse:  # evidence the specialist did not confirm supports no topic term
+                    why = f"fusion ({rule.preset}): evidence not confirmed by {name}"
+                    out[i] = dataclasses.replace(_with(f, f.action, why), tier=UNCONFIRMED)
+    return out
+
+
+def _topics(findings: Sequence[Finding], rule: FusionRule, ctx: Context, refuse: Action) -> list[Finding]:
+    """Every supported topic hit upgraded to ``refuse``."""
     topics = [f for f in findings if f.tier == "topic" and f.action < refuse]
     if not topics:
         return list(findings)

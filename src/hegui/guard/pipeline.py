@@ -106,7 +106,11 @@ class Pipeline:
                     self._observer(check.name, stage, time.perf_counter() - started)
         found.sort(key=lambda f: (f.start, -f.end, f.check))
         if self.fusion is not None:
-            found = fuse(found, self.fusion, ctx)
+            ran = self._by_stage[stage] if checks is None else checks
+            abstained = {
+                c.name for c in ran if (m := getattr(c, "max_chars", None)) is not None and len(text) > m
+            }
+            found = fuse(found, self.fusion, ctx, abstained=abstained)
         return found
 
     def run(self, stage: Stage, text: str, ctx: Context) -> Verdict:

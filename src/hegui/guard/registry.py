@@ -77,9 +77,18 @@ PRESET_TYPES = frozenset({"prompt_model", "answer_model"})
 
 
 def builtin_check_types() -> dict[str, CheckFactory]:
-    from hegui.guard.factories import content, lexicon
+    from hegui.guard.factories import content, judge, lexicon
+    from hegui.persons import factory as persons
+    from hegui.works import factory as works
 
-    return {"denylist": _denylist} | lexicon.check_types() | content.check_types()
+    builtin = (
+        lexicon.check_types()
+        | content.check_types()
+        | judge.check_types()
+        | works.check_types()
+        | persons.check_types()
+    )
+    return {"denylist": _denylist} | builtin
 
 
 def build_pipeline(
@@ -108,10 +117,18 @@ def build_pipeline(
             )
         else:
             checks.append(factory(spec, policy.base_dir, i, policy.source))
+    names = {c.name for c in checks}
+    for top, name in policy.guard.specialists.items():
+        if name not in names:
+            raise ConfigError(
+                f"no enabled check named {name!r}; known: {', '.join(sorted(names)) or '(none)'}",
+                file=policy.source,
+                key=f"guard.specialists.{top}",
+            )
     return Pipeline(
         checks,
         policy_version=policy.full_version,
         observer=observer,
-        fusion=FusionRule.for_preset(policy.guard.preset),
+        fusion=FusionRule.for_preset(policy.guard.preset, policy.guard.specialists),
         sentence_max_chars=policy.gateway.stream_sentence_max_chars,
     )

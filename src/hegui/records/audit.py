@@ -6,6 +6,11 @@ durable (committed); concurrent appends share one transaction (group commit), so
 many requests. Entries hold where findings are and what kind they are, never the content: the content
 is represented by a keyed hash (HMAC-SHA256), which proves what was said to whoever holds the text and
 the key, and tells nothing to anyone else.
+
+The plain hashes stop accidents and clumsy edits, not someone who can write the database: they can be
+recomputed. Two measures make the chain verifiable against something the database does not hold: each
+entry's MAC under `HEGUI_AUDIT_KEY` (see `audit_keys`), and signed checkpoints of the head written
+elsewhere (see `checkpoints`). Which attacker each one stops is in docs/audit.md.
 """
 
 from __future__ import annotations
@@ -22,13 +27,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, inspect, null, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from hegui.errors import AuditChainBroken, StorageError
+from hegui.errors import StorageError
+from hegui.records.audit_keys import MacKey, MacKeyRing
 from hegui.records.tables import AuditEntryRow, AuditHeadRow
+
+if TYPE_CHECKING:
+    from hegui.records.audit_verify import ChainReport, TrustedCheckpoints
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +83,8 @@ class AuditEntry:
     content_hash: str
     prev_hash: str
     entry_hash: str
+    key_id: str | None = None  # the MAC key's id; None: written without HEGUI_AUDIT_KEY
+    mac: str | None = None
 
     def hashed_fields(self) -> dict[str, Any]:
         return {
@@ -91,11 +102,21 @@ class AuditEntry:
             "prev_hash": self.prev_hash,
         }
 
+    def canonical_bytes(self) -> bytes:
+        """The bytes both the hash and the MAC cover (the previous hash included)."""
+        return canonical(self.hashed_fields()).encode()
+
     def compute_hash(self) -> str:
-        return hashlib.sha256(canonical(self.hashed_fields()).encode()).hexdigest()
+        return hashlib.sha256(self.canonical_bytes()).hexdigest()
+
+    def compute_mac(self, key: MacKey, prev_mac: str | None) -> str:
+        return key.mac(prev_mac or "", self.canonical_bytes())
+
+    def stored(self) -> dict[str, Any]:
+        return self.hashed_fields() | {"entry_hash": self.entry_hash, "key_id": self.key_id, "mac": self.mac}
 
     def to_json(self) -> dict[str, Any]:
-        out = self.hashed_fields() | {"entry_hash": self.entry_hash}
+        out = self.stored()
         out["findings"] = json.loads(self.findings)
         out["detail"] = json.loads(self.detail)
         return out
@@ -110,7 +131,9 @@ def content_hasher(key: bytes) -> Any:
     return content_hash
 
 
-def _seal(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
+def _seal(
+    draft: AuditDraft, seq: int, prev_hash: str, key: MacKey | None, prev_mac: str | None
+) -> AuditEntry:
     entry = AuditEntry(
         seq=seq,
         request_id=draft.request_id,
@@ -126,38 +149,83 @@ def _seal(draft: AuditDraft, seq: int, prev_hash: str) -> AuditEntry:
         prev_hash=prev_hash,
         entry_hash="",
     )
-    return AuditEntry(**(entry.hashed_fields() | {"entry_hash": entry.compute_hash()}))
+    data = entry.canonical_bytes()
+    return AuditEntry(
+        **entry.hashed_fields(),
+        entry_hash=hashlib.sha256(data).hexdigest(),
+        key_id=key.key_id if key else None,
+        mac=key.mac(prev_mac or "", data) if key else None,
+    )
+
+
+AUDIT_KEYS_OPTION = "hegui_audit_keys"
+
+
+def with_audit_keys(engine: Engine, keys: MacKeyRing) -> Engine:
+    """The engine, carrying the MAC key ring: every `write_batch` through it (the writer thread's, and the
+    DSR, retention, egress and CLI entries alike) authenticates what it appends. Carried as an execution
+    option so that no caller can forget to pass it, and no global holds it."""
+    return engine.execution_options(**{AUDIT_KEYS_OPTION: keys}) if keys.enabled else engine
+
+
+def _mac_key(conn: Connection) -> MacKey | None:
+    keys = conn.get_execution_options().get(AUDIT_KEYS_OPTION)
+    return keys.current if isinstance(keys, MacKeyRing) else None
 
 
 # Built once: constructing statements per batch cost more than the commit itself.
 _HEAD_FOR_UPDATE = (
-    select(AuditHeadRow.seq, AuditHeadRow.entry_hash).where(AuditHeadRow.id == _HEAD_ID).with_for_update()
+    select(AuditHeadRow.seq, AuditHeadRow.entry_hash, AuditHeadRow.mac)
+    .where(AuditHeadRow.id == _HEAD_ID)
+    .with_for_update()
 )
 _INSERT_ENTRIES = insert(AuditEntryRow)
 _UPDATE_HEAD = (
     update(AuditHeadRow)
     .where(AuditHeadRow.id == _HEAD_ID)
-    .values(seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"))
+    .values(seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"), mac=bindparam("head_mac"))
 )
 _INSERT_HEAD = insert(AuditHeadRow).values(
-    id=_HEAD_ID, seq=bindparam("head_seq"), entry_hash=bindparam("head_hash")
+    id=_HEAD_ID, seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"), mac=bindparam("head_mac")
 )
 
 
 def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
-    """Append ``drafts`` in one transaction, holding the head row's lock. Returns the sealed entries."""
+    """Append ``drafts`` in one transaction, holding the head row's lock. Returns the sealed entries.
+
+    With a MAC key on the engine (`with_audit_keys`) every entry is authenticated. Without one, appending
+    to a chain whose head carries a MAC is refused: an unauthenticated entry after authenticated ones is
+    what a forger would write, and the verifier reports it as such."""
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        key = _mac_key(conn)
         head = conn.execute(_HEAD_FOR_UPDATE).first()
-        seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
+        seq, prev, prev_mac = (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
+        if key is None and prev_mac is not None:
+            raise StorageError(
+                f"the audit chain is authenticated (entry {seq} carries a MAC) and this writer has no "
+                "HEGUI_AUDIT_KEY: refusing to append unauthenticated entries"
+            )
         sealed: list[AuditEntry] = []
         for draft in drafts:
             seq += 1
-            entry = _seal(draft, seq, prev)
+            entry = _seal(draft, seq, prev, key, prev_mac)
             sealed.append(entry)
-            prev = entry.entry_hash
-        conn.execute(_INSERT_ENTRIES, [{**e.hashed_fields(), "entry_hash": e.entry_hash} for e in sealed])
-        conn.execute(_UPDATE_HEAD if head else _INSERT_HEAD, {"head_seq": seq, "head_hash": prev})
+            prev, prev_mac = entry.entry_hash, entry.mac
+        conn.execute(_INSERT_ENTRIES, [e.stored() for e in sealed])
+        conn.execute(
+            _UPDATE_HEAD if head else _INSERT_HEAD, {"head_seq": seq, "head_hash": prev, "head_mac": prev_mac}
+        )
     return sealed
+
+
+class HeadObserver(Protocol):
+    """Told the committed head after every group commit (the checkpointer)."""
+
+    problem: str | None  # why the last checkpoint failed, None when it did not
+
+    def advanced(self, seq: int, head_hash: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 _STOP = object()
@@ -166,9 +234,10 @@ _STOP = object()
 class AuditLog:
     """Appends entries from any thread or coroutine through one writer thread (group commit)."""
 
-    def __init__(self, engine: Engine, *, batch_max: int = 256) -> None:
+    def __init__(self, engine: Engine, *, batch_max: int = 256, observer: HeadObserver | None = None) -> None:
         self._engine = engine
         self._batch_max = batch_max
+        self._observer = observer
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._failed: str | None = None
@@ -181,15 +250,22 @@ class AuditLog:
             self._thread.start()
 
     def close(self) -> None:
-        """Write everything queued, then stop the writer."""
+        """Write everything queued, stop the writer, then let the observer checkpoint the final head."""
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        if self._observer is not None:
+            self._observer.close()
 
     @property
     def healthy(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and self._failed is None
+
+    @property
+    def checkpoint_problem(self) -> str | None:
+        """Why the last checkpoint could not be written (None: it was, or checkpoints are off)."""
+        return self._observer.problem if self._observer is not None else None
 
     def submit(self, draft: AuditDraft) -> concurrent.futures.Future[AuditEntry]:
         """Queue an entry; the future resolves once it is committed (or fails with StorageError)."""
@@ -250,6 +326,8 @@ class AuditLog:
         self._failed = None
         self.batches += 1
         self.entries += len(sealed)
+        if self._observer is not None:
+            self._observer.advanced(sealed[-1].seq, sealed[-1].entry_hash)
         for (_, fut), entry in zip(batch, sealed, strict=True):
             if not fut.done():
                 fut.set_result(entry)
@@ -269,25 +347,31 @@ class AuditLog:
 
 _T = AuditEntryRow.__table__
 _ENTRY = select(*_T.columns)
+# A database not yet migrated to MACs (0002a) can still be read and verified, e.g. by an auditor with
+# read-only access: its entries are unauthenticated.
+_ENTRY_BEFORE_MACS = select(*(c for c in _T.columns if c.name not in ("key_id", "mac")))
+
+
+def _entry_select(engine: Engine) -> Any:
+    columns = {c["name"] for c in inspect(engine).get_columns("audit_entries")}
+    return _ENTRY if "mac" in columns else _ENTRY_BEFORE_MACS
+
+
+def _head_has_mac(engine: Engine) -> bool:
+    return "mac" in {c["name"] for c in inspect(engine).get_columns("audit_head")}
 
 
 def iter_entries(engine: Engine, *, page: int = 2000) -> Iterator[AuditEntry]:
+    query = _entry_select(engine)
     last = 0
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(_ENTRY.where(_T.c.seq > last).order_by(_T.c.seq).limit(page)).all()
+            rows = conn.execute(query.where(_T.c.seq > last).order_by(_T.c.seq).limit(page)).all()
         if not rows:
             return
         for r in rows:
             yield AuditEntry(**r._mapping)
         last = rows[-1].seq
-
-
-@dataclass(frozen=True, slots=True)
-class ChainReport:
-    entries: int
-    head_seq: int
-    head_hash: str
 
 
 def chain_length(engine: Engine) -> int:
@@ -297,41 +381,32 @@ def chain_length(engine: Engine) -> int:
     return int(head or 0)
 
 
-def verify_chain(engine: Engine, *, progress: Callable[[int], None] | None = None) -> ChainReport:
-    """Walk the whole chain. Raises AuditChainBroken naming the first entry that does not verify.
-    ``progress(n)`` is called after every ``n`` entries checked."""
-    expected_seq, prev = 1, GENESIS
-    count = 0
-    for entry in iter_entries(engine):
-        if progress is not None and count and count % 1000 == 0:
-            progress(1000)
-        if entry.seq != expected_seq:
-            raise AuditChainBroken(
-                f"entry {expected_seq} is missing (next stored entry is {entry.seq})", seq=expected_seq
-            )
-        if entry.prev_hash != prev:
-            raise AuditChainBroken(
-                f"entry {entry.seq}: prev_hash does not match the hash of entry {entry.seq - 1}",
-                seq=entry.seq,
-            )
-        if entry.compute_hash() != entry.entry_hash:
-            raise AuditChainBroken(f"entry {entry.seq}: content does not match its entry_hash", seq=entry.seq)
-        prev, expected_seq, count = entry.entry_hash, expected_seq + 1, count + 1
+def read_head(engine: Engine) -> tuple[int, str, str | None]:
+    """The head row: (seq, entry hash, MAC), (0, GENESIS, None) when there is none."""
+    mac = AuditHeadRow.mac if _head_has_mac(engine) else null().label("mac")
     with engine.connect() as conn:
         head = conn.execute(
-            select(AuditHeadRow.seq, AuditHeadRow.entry_hash).where(AuditHeadRow.id == _HEAD_ID)
+            select(AuditHeadRow.seq, AuditHeadRow.entry_hash, mac).where(AuditHeadRow.id == _HEAD_ID)
         ).first()
-    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
-    if head_seq != count or head_hash != prev:
-        raise AuditChainBroken(
-            f"the chain head says entry {head_seq} but the chain ends at entry {count}: "
-            "entries were removed from the end, or the head was changed",
-            seq=min(head_seq, count) + 1,
-        )
-    return ChainReport(count, head_seq, head_hash)
+    return (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
+
+
+def verify_chain(
+    engine: Engine,
+    *,
+    progress: Callable[[int], None] | None = None,
+    keys: MacKeyRing | None = None,
+    checkpoints: TrustedCheckpoints | None = None,
+) -> ChainReport:
+    """Walk the whole chain (see `audit_verify.verify`). Raises AuditChainBroken naming the first entry
+    that does not verify and the kind of tampering."""
+    from hegui.records.audit_verify import verify  # the verifier builds on this module's types
+
+    return verify(engine, progress=progress, keys=keys, checkpoints=checkpoints)
 
 
 def find_by_request(engine: Engine, request_id: str) -> list[AuditEntry]:
+    query = _entry_select(engine)
     with engine.connect() as conn:
-        rows = conn.execute(_ENTRY.where(_T.c.request_id == request_id).order_by(_T.c.seq)).all()
+        rows = conn.execute(query.where(_T.c.request_id == request_id).order_by(_T.c.seq)).all()
     return [AuditEntry(**r._mapping) for r in rows]

@@ -16,11 +16,12 @@ from hegui.errors import RequestError
 from hegui.records.audit import utc_now
 from hegui.records.tables import ApiKeyRow
 
-Role = Literal["client", "admin"]
+Role = Literal["client", "admin", "frontend", "reviewer"]
 Channel = Literal["api", "chat"]
 #: client: model traffic; admin: model traffic and records management; frontend: a chat frontend's
-#: records writes for its own users (agreement acceptance, consent, DSR submission) and nothing else.
-ROLES: tuple[str, ...] = ("client", "admin", "frontend")
+#: records writes for its own users (agreement acceptance, consent, DSR submission) and nothing else;
+#: reviewer: the staff console without its admin-only actions (docs/console.md); no admin API.
+ROLES: tuple[str, ...] = ("client", "admin", "frontend", "reviewer")
 CHANNELS: tuple[str, ...] = ("api", "chat")
 _PREFIX_LEN = 11  # "hg-" + 8 characters: enough to name a key in lists, useless for guessing it
 

@@ -37,6 +37,9 @@ class AuditEntryRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 under HEGUI_AUDIT_KEY (see records/audit_keys.py); NULL: written without a key.
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHeadRow(Base):
@@ -47,6 +50,7 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInt)
     entry_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # the head entry's MAC: the next entry chains to it
 
 
 class ApiKeyRow(Base):

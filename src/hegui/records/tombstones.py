@@ -38,3 +38,23 @@ def tombstone_reasons(conn: Connection, hashes: list[str]) -> dict[str, str]:
         )
         out.update({r.record_hash: r.reason for r in conn.execute(q)})
     return out
+
+
+def tombstone_request(conn: Connection, tenant: str, request_id: str, reason: str, at: str) -> int:
+    """Tombstone the pool records of one response (a takedown by ProduceID); returns how many."""
+    cond = (PoolRecordRow.tenant == tenant) & (PoolRecordRow.request_id == request_id)
+    rows = conn.execute(
+        select(PoolRecordRow.id, PoolRecordRow.record_hash, PoolRecordRow.user_id).where(cond)
+    ).all()
+    if not rows:
+        return 0
+    conn.execute(
+        insert(PoolTombstoneRow),
+        [
+            {"record_hash": r.record_hash, "tenant": tenant, "user_id": r.user_id, "reason": reason, "at": at}
+            for r in rows
+        ],
+    )
+    conn.execute(delete(PoolBandRow).where(PoolBandRow.record_id.in_([r.id for r in rows])))
+    conn.execute(delete(PoolRecordRow).where(cond))
+    return len(rows)

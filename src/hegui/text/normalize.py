@@ -145,6 +145,23 @@ class Normalizer:
         out = chars[first].tobytes().decode("utf-32-le", "surrogatepass")
         return NormalizedText(text, out, folded, kept, first, runs)
 
+    def fold_runs(self, text: str) -> tuple[str, tuple[int, ...]]:
+        """``normalize(text).text`` and its ``runs``, without the offset map, in plain Python: for short
+        strings (lexicon terms, tens of thousands of them at load) a loop beats numpy's per-call cost."""
+        table = self._table
+        chars: list[int] = []
+        runs: list[int] = []
+        for ch in text:
+            code = int(table[ord(ch)])
+            if code == DROP:
+                continue
+            if chars and chars[-1] == code:
+                runs[-1] += 1
+            else:
+                chars.append(code)
+                runs.append(1)
+        return "".join(map(chr, chars)), tuple(runs)
+
     def fold(self, text: str) -> str:
         """The text with every character folded and dropped ones removed (repeats kept)."""
         folded = self.fold_codes(text)

@@ -28,6 +28,7 @@ class ClassifierCheck:
         category: str = DEFAULT_CATEGORY,
         threshold: float | None = None,
         window: int = 128,
+        max_chars: int | None = None,
     ) -> None:
         if window < 16:
             raise ValueError("the classifier window must be at least 16 characters")
@@ -40,6 +41,10 @@ class ClassifierCheck:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
         self.window = window
+        #: Texts longer than this are not judged (no finding): the check abstains. The model was trained
+        #: on comments; as a specialist (docs/guard.md, "Specialists") it abstains on long prompts, which
+        #: the fusion then leaves to the general model, and its pure-Python scoring stays cheap.
+        self.max_chars = max_chars
         self.horizon: int | None = None
         self.version = f"{self.model.version}@{self.threshold:.3f}"
 
@@ -51,7 +56,7 @@ class ClassifierCheck:
         return [(s, s + self.window) for s in starts]
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
-        if not text.strip():
+        if not text.strip() or (self.max_chars is not None and len(text) > self.max_chars):
             return []
         best: tuple[float, int, int, tuple[str, ...]] | None = None
         for start, end in self._windows(text):

@@ -127,6 +127,7 @@ class _ClassifierOptions(BaseModel):
     threshold: float | None = Field(None, gt=0, lt=1)
     window: int = Field(128, ge=16, le=4096)
     model_path: str | None = None
+    max_chars: int | None = Field(None, ge=16)
 
 
 def _classifier(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
@@ -146,6 +147,7 @@ def _classifier(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> C
         category=_category(spec, DEFAULT_CATEGORY),
         threshold=opts.threshold,
         window=opts.window,
+        max_chars=opts.max_chars,
     )
 
 

@@ -114,24 +114,23 @@ class CompiledLexicon:
         self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
 
     def _add(self, index: dict[str, list[_Entry]], text: str, term: int, via: Via) -> bool:
-        nt = self.normalizer.normalize(text)
-        if not nt.text or (int(nt.runs.sum()) == 1 and len(text) > 1):
+        normalized, runs = self.normalizer.fold_runs(text)
+        if not normalized or (sum(runs) == 1 and len(text) > 1):
             # Nothing left, or a longer entry reduced to one character (``b\x7f`` → ``b``): such a
             # pattern would hit everywhere; it is reported as skipped instead of matched.
             return False
-        runs = tuple(int(r) for r in nt.runs)
         tier = self.lexicon.terms[term].tier if term >= 0 else None
         entry = _Entry(
             term,
             runs if max(runs) > 1 else None,
             sum(runs),
-            _alnum_ascii(ord(nt.text[0])),
-            _alnum_ascii(ord(nt.text[-1])),
+            _alnum_ascii(ord(normalized[0])),
+            _alnum_ascii(ord(normalized[-1])),
             via,
             # Only topic terms: red-line ones match anywhere, noise hits are dropped by the check anyway.
-            self.boundary is not None and tier is Tier.TOPIC and is_short_cjk(nt.text),
+            self.boundary is not None and tier is Tier.TOPIC and is_short_cjk(normalized),
         )
-        index.setdefault(nt.text, []).append(entry)
+        index.setdefault(normalized, []).append(entry)
         return True
 
     @property

@@ -1,0 +1,97 @@
+"""Benchmark: latency of the judgement models on one core, load time and artifact sizes.
+
+The prompt check (`prompt_model`) on 2,000-character prompts and the answer check (`answer_model`) on
+1,000-character answers with a 100-character question; texts are made here (random common Chinese
+characters with a sentence end every 10-40 characters), so no data is needed. Writes its table to
+benchmarks/RESULTS.md (section "guard_models"). Pin it to one core with ``taskset -c 0``.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import machine, write_section
+
+from hegui.guard import Context
+from hegui.guard.judge import AnswerRiskCheck, PromptRiskCheck
+
+PKG = Path(__file__).resolve().parents[1] / "src/hegui/guard/judge"
+RUNS = 2000
+
+
+def text(rng: random.Random, length: int) -> str:
+    out: list[str] = []
+    while len(out) < length:
+        out += [chr(rng.randint(0x4E00, 0x6FFF)) for _ in range(rng.randint(10, 40))]
+        out.append(rng.choice("，。！？；\n"))
+    return "".join(out[:length])
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1e3, ordered[int(0.99 * (len(ordered) - 1))] * 1e3
+
+
+def main() -> None:
+    rng = random.Random(7)
+    t0 = time.perf_counter()
+    prompt = PromptRiskCheck("prompt")
+    load_prompt = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    answer = AnswerRiskCheck("answer")
+    load_answer = time.perf_counter() - t0
+    prompts = [text(rng, 2000) for _ in range(200)]
+    answers = [(text(rng, 100), text(rng, 1000)) for _ in range(200)]
+    for p in prompts[:20]:
+        prompt.inspect(p, Context())
+    timings: list[float] = []
+    cpu = time.process_time()
+    for i in range(RUNS):
+        p = prompts[i % len(prompts)]
+        start = time.perf_counter()
+        prompt.inspect(p, Context())
+        timings.append(time.perf_counter() - start)
+    cpu_prompt = (time.process_time() - cpu) / RUNS * 1e3
+    p50, p99 = percentiles(timings)
+    a_timings: list[float] = []
+    cpu = time.process_time()
+    for i in range(RUNS // 2):
+        q, a = answers[i % len(answers)]
+        start = time.perf_counter()
+        answer.inspect(a, Context(prompt=q))
+        a_timings.append(time.perf_counter() - start)
+    cpu_answer = (time.process_time() - cpu) / (RUNS // 2) * 1e3
+    a50, a99 = percentiles(a_timings)
+    sizes = {p.name: p.stat().st_size for p in sorted(PKG.glob("*.npz"))}
+    body = "\n".join(
+        [
+            "## Judgement models (`benchmarks/guard_models.py`)",
+            "",
+            f"{machine()}",
+            "",
+            "| what | p50 (wall) | p99 (wall) | mean CPU time |",
+            "|---|---:|---:|---:|",
+            f"| `prompt_model` check, 2,000-character prompt | {p50:.3f} ms | {p99:.3f} ms | {cpu_prompt:.3f} ms |",
+            f"| `answer_model` check, 1,000-character answer + 100-character question | {a50:.3f} ms | {a99:.3f} ms "
+            f"| {cpu_answer:.3f} ms |",
+            "",
+            "The wall-clock p99 includes time the core spent on other processes (a shared machine); the",
+            "mean CPU time is the checks' own cost.",
+            "",
+            f"Load: prompt model {load_prompt * 1e3:.0f} ms, answer model (with its prompt model) "
+            f"{load_answer * 1e3:.0f} ms. Artifacts: "
+            + ", ".join(f"`{n}` {s / 1e6:.2f} MB" for n, s in sizes.items())
+            + ".",
+        ]
+    )
+    print(body)
+    write_section("guard_models", body)
+
+
+if __name__ == "__main__":
+    main()

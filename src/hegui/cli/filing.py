@@ -1,0 +1,79 @@
+"""`hegui filing build`: the filing package (security self-assessment report, keyword list, test
+questions, algorithm-filing form, checklist). Thin: everything lives in `hegui.filing`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hegui.cli import handled
+from hegui.cli.lexicon import _Cat, _Fmt, _load, _Map, _Tags
+
+app = typer.Typer(help="The filing package (大模型备案 / 算法备案).", no_args_is_help=True)
+
+
+@app.command("build")
+@handled
+def build_(
+    out: Path = typer.Option(..., "--out", help="Directory to write the package into."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="The policy in service (default: HEGUI_POLICY_FILE or the bundled one)."
+    ),
+    eval_dir: Path | None = typer.Option(
+        None, "--eval", help="The --out directory of the last `hegui eval run`."
+    ),
+    lexicon: Path | None = typer.Option(
+        None, "--lexicon", help="The keyword library (read as `hegui lexicon stats` reads it)."
+    ),
+    fmt: str | None = _Fmt,
+    tags: Path | None = _Tags,
+    maps: list[str] = _Map,
+    category: str = _Cat,
+    form: Path | None = typer.Option(
+        None, "--form", help="The completed filing form (YAML); without it a template is written."
+    ),
+    clauses: Path | None = typer.Option(
+        None, "--clauses", help="A YAML clause table replacing the built-in one."
+    ),
+    minimums: Path | None = typer.Option(
+        None, "--minimums", help="A TOML file overriding the spec's numbers."
+    ),
+    pdf: bool = typer.Option(
+        True, "--pdf/--no-pdf", help="Also print the report to PDF with headless Chromium."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 unless the conclusion is compliant."),
+) -> None:
+    """Write the self-assessment report (DOCX, PDF), keywords.xlsx, test_questions.xlsx, the form and a checklist."""
+    from hegui.evaluation.minimums import load_minimums
+    from hegui.filing.build import FilingInputs, build
+    from hegui.filing.clauses import load_clauses
+    from hegui.filing.form import load_form
+
+    lex = _load(lexicon, fmt, tags, None, maps, category) if lexicon is not None else None
+    result = build(
+        FilingInputs(
+            form=load_form(form),
+            clauses=load_clauses(clauses),
+            out=out,
+            form_path=form,
+            policy_path=policy,
+            eval_dir=eval_dir,
+            lexicon_path=lexicon,
+            lexicon=lex,
+            minimums=load_minimums(minimums),
+            pdf=pdf,
+        )
+    )
+    counts: dict[str, int] = {}
+    for v in result.verdicts:
+        counts[v.verdict] = counts.get(v.verdict, 0) + 1
+    typer.echo(result.conclusion.text)
+    typer.echo(
+        ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + f" of {len(result.verdicts)} clauses"
+    )
+    for p in result.files:
+        typer.echo(f"  {p}")
+    typer.echo(f"{len(result.missing)} items on the checklist ({out / 'checklist.md'})")
+    if strict and not result.conclusion.compliant:
+        raise typer.Exit(1)

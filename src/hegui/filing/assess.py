@@ -1,0 +1,237 @@
+"""`hegui assess`: the life-cycle assessment, data content → data set → code/algorithm → model →
+product → generated content, each node with verdicts and evidence or a named gap.
+
+Every finding comes from a file or record the command is pointed at (a corpus audit, a data register,
+a licence scan, the policy, an evaluation run, the audit chain, the filing form). Anything not given is
+a ``gap`` that names what would close it: missing evidence is a finding, not a silence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hegui.errors import HeguiError
+from hegui.filing.clauses import CLAUSES
+from hegui.filing.evidence import EvalEvidence, Evidence, PolicyEvidence, decide
+from hegui.filing.form import FilingForm
+
+NODES = ("data content", "data set", "code and algorithm", "model", "product", "generated content")
+GAP = "gap"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    node: str
+    item: str
+    verdict: str  # compliant | non-compliant | gap
+    detail: str
+    evidence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AssessInputs:
+    form: FilingForm
+    policy: PolicyEvidence | None = None
+    evaluation: EvalEvidence | None = None
+    corpus_dir: Path | None = None
+    data_register: Path | None = None
+    licenses_json: Path | None = None
+    notice: Path | None = None
+    #: Verifies the audit chain: returns (ok, detail); None when no database is configured.
+    audit_chain: Callable[[], tuple[bool, str]] | None = None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise HeguiError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise HeguiError(f"{path}: a JSON object is expected")
+    return data
+
+
+def _data_content(a: AssessInputs) -> list[Finding]:
+    node = NODES[0]
+    if a.corpus_dir is None:
+        return [
+            Finding(
+                node,
+                "corpus audit (SEC-07, SEC-08)",
+                GAP,
+                "no corpus audit given: run `hegui corpus audit` and pass --corpus",
+            )
+        ]
+    s = _read_json(a.corpus_dir / "summary.json")
+    ev = str(a.corpus_dir / "summary.json")
+    out = [
+        Finding(
+            node,
+            "technical scan (SEC-07: ≥ 10 % at ≥ 98 %)",
+            "compliant" if s.get("technical_met") else "non-compliant",
+            f"{s.get('scanned', 0):,} of {s.get('items', 0):,} items scanned ({s.get('scan_fraction', 0):.0%}), pass rate {s.get('pass_rate', 0):.2%}",
+            ev,
+        ),
+        Finding(
+            node,
+            "manual review sample (SEC-07: ≥ 4,000 at ≥ 96 %)",
+            "compliant" if int(s.get("sample", 0)) >= 4000 else "non-compliant",
+            f"{s.get('sample', 0):,} items drawn into review_sample.xlsx; the pass rate is the reviewers' to record",
+            str(a.corpus_dir / "review_sample.xlsx"),
+        ),
+    ]
+    black = s.get("blacklist") or []
+    out.append(
+        Finding(
+            node,
+            "source blacklist (SEC-08: > 5 % → excluded)",
+            "non-compliant" if black else "compliant",
+            f"exclude from training: {', '.join(black)}" if black else "no source above 5 %",
+            str(a.corpus_dir / "blacklist.txt"),
+        )
+    )
+    return out
+
+
+def _present(node: str, item: str, path: Path | None, hint: str) -> Finding:
+    if path is None:
+        return Finding(node, item, GAP, hint)
+    if not path.exists():
+        return Finding(node, item, "non-compliant", f"{path} does not exist")
+    return Finding(node, item, "compliant", "present", str(path))
+
+
+def _code(a: AssessInputs) -> list[Finding]:
+    node = NODES[2]
+    if a.licenses_json is None:
+        return [
+            Finding(
+                node,
+                "licences of code, models and data",
+                GAP,
+                "no licence scan given: `hegui licenses scan . --format json -o licenses.json`, pass --licenses",
+            )
+        ]
+    r = _read_json(a.licenses_json)
+    summary = ", ".join(f"{k} {v}" for k, v in (r.get("summary") or {}).items())
+    verdict = "non-compliant" if r.get("blocked") else "compliant"
+    return [
+        Finding(
+            node,
+            "licences of code, models and data",
+            verdict,
+            f"licence scan: {summary}",
+            str(a.licenses_json),
+        )
+    ]
+
+
+def _model(a: AssessInputs) -> list[Finding]:
+    node = NODES[3]
+    base = a.form.service.base_model
+    return [
+        Finding(
+            node,
+            "filed base model (6-a)",
+            "compliant" if base else GAP,
+            base or "service.base_model is empty in the filing form",
+        ),
+        _present(
+            node,
+            "NOTICE / model lineage",
+            a.notice,
+            "no NOTICE given (--notice): third-party models and data need attribution",
+        ),
+    ]
+
+
+def _product(a: AssessInputs) -> list[Finding]:
+    node = NODES[4]
+    out = []
+    for name, label in (("agreement", "service agreement (IM 9)"), ("privacy_policy", "privacy policy")):
+        ref = getattr(a.form.documents, name)
+        if not ref:
+            out.append(Finding(node, label, GAP, f"documents.{name} is empty in the filing form"))
+        elif "://" in ref:
+            out.append(Finding(node, label, "compliant", "published", ref))
+        else:
+            out.append(_present(node, label, Path(ref), ""))
+    ev = Evidence(a.form, policy=a.policy)
+    (input_check,) = decide([c for c in CLAUSES if c.id == "6-c"], ev)
+    out.append(
+        Finding(
+            node,
+            "per-turn input check (SEC-10)",
+            input_check.verdict,
+            input_check.reason,
+            "; ".join(input_check.evidence),
+        )
+    )
+    out.append(
+        Finding(
+            node,
+            "consent ledger, DSR deadlines, complaints SLA, cross-border counters",
+            GAP,
+            "not assessed by this command: see `hegui data dsr`, `hegui data crossborder-report`",
+        )
+    )
+    return out
+
+
+def _generated(a: AssessInputs) -> list[Finding]:
+    node = NODES[5]
+    out = []
+    ev = Evidence(a.form, evaluation=a.evaluation)
+    for v in decide([c for c in CLAUSES if c.id in ("6-d", "7-e")], ev):
+        out.append(
+            Finding(
+                node,
+                f"{v.clause.title} ({', '.join(v.clause.refs)})",
+                v.verdict,
+                v.reason,
+                "; ".join(v.evidence),
+            )
+        )
+    if a.audit_chain is None:
+        out.append(
+            Finding(node, "audit chain", GAP, "no database configured (HEGUI_DATA_DIR / HEGUI_DATABASE_URL)")
+        )
+    else:
+        ok, detail = a.audit_chain()
+        out.append(Finding(node, "audit chain", "compliant" if ok else "non-compliant", detail))
+    out.append(
+        Finding(
+            node,
+            "labels on sampled outputs",
+            GAP,
+            "not assessed by this command: `hegui label verify` on sampled outputs",
+        )
+    )
+    return out
+
+
+def assess(a: AssessInputs) -> list[Finding]:
+    data_set = [
+        _present(
+            NODES[1],
+            "data register / aibom.yaml",
+            a.data_register,
+            "no data register given (--data-register)",
+        )
+    ]
+    return _data_content(a) + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
+
+
+def to_markdown(findings: list[Finding]) -> str:
+    lines = ["# Life-cycle assessment", ""]
+    for node in NODES:
+        lines += [f"## {node}", "", "| Item | Verdict | Detail | Evidence |", "|---|---|---|---|"]
+        for f in (f for f in findings if f.node == node):
+            cell = f.detail.replace("|", "\\|")
+            lines.append(f"| {f.item} | {f.verdict} | {cell} | {f.evidence or '—'} |")
+        lines.append("")
+    return "\n".join(lines)

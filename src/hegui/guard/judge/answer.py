@@ -1,0 +1,143 @@
+"""The answer judgement: a refusal / compliance model and the check ``answer_model`` (output stage).
+
+The compliance model reads the head of an answer (its first 512 normalized characters: a refusal, a warning
+or a redirection shows at the start) and gives c = P(compliance), the probability that the answer *helps*
+with what was asked rather than refusing, warning or redirecting. The answer's risk combines it with the
+prompt model (`hegui.guard.judge.prompt`):
+
+    risk = c * max(q, r)
+
+q is the prompt model's P(harmful) of the question (``ctx.prompt``), r its P(harmful) of the answer itself.
+An answer that refuses is safe whatever was asked (c small); an answer that helps is as risky as the
+question, or as its own content when that is worse (a jailbreak whose question looked harmless). When the
+question is unknown (``ctx.prompt`` is None), risk = c * r and the finding says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hegui.guard.judge.features import FeatureConfig
+from hegui.guard.judge.linear import PRESETS, LinearModel
+from hegui.guard.judge.prompt import PromptRiskModel
+from hegui.guard.types import Action, Context, Finding, JudgesAt, Stage
+
+ANSWER_CLASSES = ("refusal", "compliance")
+ANSWER_CONFIG = FeatureConfig(ngram_min=1, ngram_max=4, buckets_log2=18, window=512, stride=512, head=512)
+BUNDLED_ANSWER = "answer_compliance.npz"
+
+
+def answer_risk(compliance: float, question: float | None, own: float) -> float:
+    """risk = c * max(q, r); c * r when the question is unknown."""
+    return compliance * (own if question is None else max(question, own))
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRisk:
+    risk: float
+    compliance: float
+    #: P(harmful) of the question; None when it was not known.
+    question: float | None
+    own: float
+    #: The risk id of whichever decided: the question's predicted risk, or the answer's own.
+    category: str
+    #: The span that decided: the answer's riskiest window when its own content decided, else the answer.
+    start: int
+    end: int
+    top_ngrams: tuple[str, ...]
+    #: "question" when the question's risk decided, "answer" when the answer's own content did.
+    decided_by: str = "answer"
+
+
+class AnswerRiskModel:
+    """The compliance model together with the prompt model it was calibrated with."""
+
+    def __init__(self, compliance: LinearModel, prompt: PromptRiskModel) -> None:
+        if compliance.classes != ANSWER_CLASSES:
+            raise ValueError(
+                f"an answer model needs classes {ANSWER_CLASSES}, the artifact has {compliance.classes}"
+            )
+        for preset in PRESETS:
+            if "refuse" not in compliance.thresholds[preset]:
+                raise ValueError(f"the artifact's preset {preset!r} lacks a refuse threshold")
+        self.compliance = compliance
+        self.prompt = prompt
+        self.version = f"{compliance.version}+{prompt.version}"
+
+    @classmethod
+    def load(cls, path: Path | None = None, prompt_path: Path | None = None) -> AnswerRiskModel:
+        """The artifacts at the paths or the bundled ones; ValueError when missing or malformed."""
+        return cls(LinearModel.load(path, BUNDLED_ANSWER), PromptRiskModel.load(prompt_path))
+
+    def assess(self, answer: str, question: str | None) -> AnswerRisk:
+        c = float(self.compliance.score(answer).probabilities[:, 1].max())
+        own = self.prompt.assess(answer)
+        asked = self.prompt.assess(question) if question and question.strip() else None
+        q = None if asked is None else asked.score
+        risk = answer_risk(c, q, own.score)
+        if asked is None or own.score >= asked.score:
+            return AnswerRisk(risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams)
+        return AnswerRisk(
+            risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams, decided_by="question"
+        )
+
+
+class AnswerRiskCheck:
+    """Refuses an answer whose risk (see the module doc) reaches ``threshold``."""
+
+    def __init__(
+        self,
+        name: str,
+        model: AnswerRiskModel | None = None,
+        *,
+        stages: Iterable[Stage] = (Stage.OUTPUT,),
+        action: Action = Action.REFUSE,
+        preset: str = "balanced",
+        threshold: float | None = None,
+    ) -> None:
+        self.name = name
+        self.model = model or AnswerRiskModel.load()
+        self.preset = preset
+        self.threshold = self.model.compliance.preset(preset)["refuse"] if threshold is None else threshold
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        self.stages = frozenset(stages)
+        self.action = action
+        self.horizon: int | None = None
+        #: In a stream the answer is judged at every sentence end, on the text so far, and a sentence is
+        #: released once judged (hegui.guard.stream): the model reads the answer's opening, so a refusal
+        #: or a how-to shows in the first sentences.
+        self.judges_at: JudgesAt = "sentence"
+        self.version = f"{self.model.version}@{self.threshold:.4f}"
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        if not text.strip():
+            return []
+        judged = self.model.assess(text, ctx.prompt)
+        if judged.risk < self.threshold:
+            return []
+        question = (
+            "question unknown, answer judged alone: risk = c * r"
+            if judged.question is None
+            else f"q={judged.question:.3f}"
+        )
+        explanation = (
+            f"answer_model ({self.model.version}): risk={judged.risk:.3f} >= threshold {self.threshold:.3f} "
+            f"(preset {self.preset}); compliance c={judged.compliance:.3f}, {question}, "
+            f"answer's own risk r={judged.own:.3f}; strongest n-grams (of the {judged.decided_by}): {', '.join(judged.top_ngrams) or '-'}"
+        )
+        return [
+            Finding(
+                self.name,
+                judged.category,
+                judged.start,
+                judged.end,
+                text[judged.start : judged.end],
+                self.action,
+                round(judged.risk, 4),
+                explanation,
+                tier="model",
+            )
+        ]

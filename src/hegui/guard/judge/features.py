@@ -1,0 +1,263 @@
+"""The one featurizer of the judgement models, shared by training (`scripts/train_guard_models.py`) and
+inference, so that a model scores at run time exactly as it was trained.
+
+A text is first normalized by `hegui.text.normalize` (full-width, traditional → simplified, homoglyphs,
+case, invisible characters and separators dropped, repeated characters collapsed): the evasions the
+lexicon folds are folded here too, and a variant of a prompt has the same features as the prompt.
+
+Features are hashed character n-grams (``ngram_min`` … ``ngram_max``) of the normalized code points,
+computed with numpy over the whole code-point array (one array operation per n, never one Python step per
+n-gram), each hashed into ``2**buckets_log2`` buckets. A feature's value is its count in the window divided
+by the square root of the number of n-gram positions of the window (length scaling, so a long text does not
+score higher for being long).
+
+**Windows.** A long text is scored in overlapping windows of ``window`` normalized characters, moving by
+``stride``; a model takes the highest-scoring window, so one harmful sentence in a long prompt is not
+diluted by the rest. Texts no longer than a window are one window. With ``sentences`` on, in a text
+longer than one window each sentence of the original text (ended by 。！？；!?; … or a newline; the normalizer drops these marks, so they are found
+first) is a window of its own as well: a harmful sentence between harmless ones is judged alone rather
+than with 60 characters of harmless neighbours that pull its score down. Training cuts its texts into the same
+windows (each window keeps its text's label, weighted 1/number of windows), so train and run time see the
+same kind of input. ``head`` (0 = off) keeps only the first ``head`` normalized characters: the answer
+model uses it, because a refusal shows at the start of an answer. Counts rather than binary values make
+every window's score a difference of two cumulative sums over per-position weights: O(length) for any
+number of windows, no sort per window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hegui.text.normalize import NormalizedText, default_normalizer
+
+Buckets = npt.NDArray[np.int64]
+Index = npt.NDArray[np.intp]
+
+#: Hash constants (FNV-1a style on 64-bit code points, then a multiplicative finalizer).
+_FNV_PRIME = np.uint64(0x100000001B3)
+_SEEDS = tuple(np.uint64(0xCBF29CE484222325 ^ (n * 0x9E3779B97F4A7C15 % (1 << 64))) for n in range(9))
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """How texts become features; stored in every artifact and checked on load."""
+
+    ngram_min: int = 1
+    ngram_max: int = 4
+    buckets_log2: int = 18
+    window: int = 128
+    stride: int = 64
+    head: int = 0
+    #: Sentence windows: every sentence (ended by 。！？；!?; … or a newline in the original text) of at
+    #: least this many normalized characters is a window of its own as well. 0 = off.
+    sentences: int = 0
+    #: 1 = n-grams that touch a question or request frame (`FRAMES`: 如何, 怎么, 请问, 告诉我, …) are not
+    #: features. 0 = off (older artifacts).
+    frames: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ngram_min <= self.ngram_max <= 8:
+            raise ValueError(f"bad n-gram range {self.ngram_min}..{self.ngram_max}")
+        if not 10 <= self.buckets_log2 <= 24:
+            raise ValueError(f"buckets_log2 must be 10..24, got {self.buckets_log2}")
+        if not 8 <= self.window <= 100_000 or not 1 <= self.stride <= self.window:
+            raise ValueError(f"bad window {self.window} / stride {self.stride}")
+        if self.head < 0 or self.sentences < 0:
+            raise ValueError("head and sentences must be >= 0")
+        if self.frames not in (0, 1):
+            raise ValueError(f"frames must be 0 or 1, got {self.frames}")
+
+    @property
+    def buckets(self) -> int:
+        return 1 << self.buckets_log2
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> FeatureConfig:
+        if not isinstance(data, dict):
+            raise ValueError("feature config is not an object")
+        return cls(**{k: int(v) for k, v in data.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A window ``[start, end)`` over the normalized text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """The featurized text.
+
+    ``buckets[i, j]`` is the bucket of the n-gram of length ``ngram_min + j`` starting at normalized
+    position ``i``; ``valid[i, j]`` says whether that n-gram fits in the text. A window's features are the
+    valid buckets of its rows, each worth ``1 / sqrt(number of valid entries in those rows)``.
+    """
+
+    normalized: NormalizedText
+    buckets: Buckets
+    valid: npt.NDArray[np.bool_]
+    #: The windows as two arrays (start and end of each, over the normalized text).
+    starts: Index
+    ends: Index
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        return tuple(Window(int(a), int(b)) for a, b in zip(self.starts, self.ends, strict=True))
+
+    def window_rows(self, window: Window) -> tuple[Buckets, float]:
+        """The bucket indices of one window (repeats kept: they add up) and the value of each."""
+        rows = self.buckets[window.start : window.end]
+        ok = self.valid[window.start : window.end]
+        idx = rows[ok]
+        return idx, (1.0 / float(np.sqrt(len(idx))) if len(idx) else 0.0)
+
+    def ngram(self, position: int, column: int, config: FeatureConfig) -> str:
+        """The normalized n-gram at ``buckets[position, column]``, for explanations."""
+        n = config.ngram_min + column
+        return self.normalized.text[position : position + n]
+
+
+#: Question and request frames, in the normalizer's folded form. Harmful and harmless requests share
+#: them ("如何制作炸弹", "如何制作蛋糕"), and in the training data the harmful prompts are questions far
+#: more often than the harmless texts (dialogue turns, comments): a model that sees them learns that
+#: asking "how" is harmful. With ``frames`` on, no n-gram that touches one is a feature, so the content
+#: of a request decides, not its form.
+FRAMES: tuple[str, ...] = (
+    "如何",
+    "怎么样",
+    "怎么",
+    "怎样",
+    "为什么",
+    "为何",
+    "什么",
+    "请问",
+    "请你",
+    "请帮我",
+    "帮我",
+    "帮忙",
+    "告诉我",
+    "能否",
+    "能不能",
+    "可不可以",
+    "可以",
+    "是否",
+    "哪些",
+    "哪里",
+    "哪个",
+    "有没有",
+    "吗",
+    "呢",
+    "方法",
+    "步骤",
+    "教程",
+    "指南",
+    "技巧",
+    "建议",
+    "我想",
+    "我要",
+    "想要",
+    "需要",
+    "应该",
+)
+
+
+def frame_mask(text: str) -> npt.NDArray[np.bool_]:
+    """True at every position of ``text`` covered by a frame (see `FRAMES`)."""
+    covered = np.zeros(len(text), dtype=bool)
+    for frame in FRAMES:
+        start = text.find(frame)
+        while start != -1:
+            covered[start : start + len(frame)] = True
+            start = text.find(frame, start + 1)
+    return covered
+
+
+#: What ends a sentence in the original text (the normalizer drops these, so they are found before it).
+SENTENCE_ENDS = "。！？；!?;…\n"
+_IS_END = np.zeros(0x110000, dtype=bool)
+_IS_END[[ord(c) for c in SENTENCE_ENDS]] = True
+
+
+def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) -> tuple[Index, Index]:
+    """Sliding windows over ``length`` normalized characters, then, for a text longer than one window,
+    the sentence windows (``ends``: sorted normalized positions where a sentence ends) that are long enough
+    and not already a window. A text of one window is judged whole, as most training texts are.
+    Returns the starts and the ends, in that order (sliding first), computed with array operations."""
+    if length <= config.window:
+        starts = np.zeros(1, dtype=np.intp)
+        stops = np.full(1, length, dtype=np.intp)
+    else:
+        last = length - config.window
+        starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
+        stops = starts + config.window
+    if config.sentences and ends is not None and len(ends) and length > config.window:
+        marks = np.minimum(np.append(ends, length), length)
+        s_start = np.concatenate([np.zeros(1, dtype=np.intp), marks[:-1]])
+        s_end = np.minimum(marks, s_start + config.window)
+        keep = s_end - s_start >= config.sentences
+        all_starts = np.concatenate([starts, s_start[keep]])
+        all_stops = np.concatenate([stops, s_end[keep]])
+        _, first = np.unique(all_starts * (length + 1) + all_stops, return_index=True)
+        first.sort()  # the first occurrence of each window, in the original order
+        starts, stops = all_starts[first], all_stops[first]
+    return starts, stops
+
+
+def sentence_ends(normalized: NormalizedText) -> Index:
+    """Normalized positions at which a sentence of the original text ends (sorted, distinct)."""
+    original = np.frombuffer(normalized.original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    marks = np.flatnonzero(_IS_END[original])
+    kept_before = np.searchsorted(normalized.kept, marks)  # kept characters before each mark
+    runs_before = np.searchsorted(normalized.first, kept_before)  # normalized characters before it
+    return np.unique(runs_before).astype(np.intp)
+
+
+def codes_of(normalized: str) -> npt.NDArray[np.uint64]:
+    return np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+
+def featurize(text: str, config: FeatureConfig) -> Features:
+    """Normalize ``text`` and hash its n-grams (see the module doc)."""
+    normalized = default_normalizer().normalize(text)
+    codes = codes_of(normalized.text)
+    if config.head:
+        codes = codes[: config.head]
+    length = len(codes)
+    width = config.ngram_max - config.ngram_min + 1
+    buckets = np.zeros((length, width), dtype=np.int64)
+    valid = np.zeros((length, width), dtype=bool)
+    shift = np.uint64(64 - config.buckets_log2)
+    h = np.full(length, _SEEDS[0], dtype=np.uint64)
+    for n in range(1, config.ngram_max + 1):
+        # h[i] is the running hash of codes[i : i + n]; it exists for i <= length - n.
+        count = length - n + 1
+        if count <= 0:
+            break
+        h = (h[:count] ^ codes[n - 1 : n - 1 + count]) * _FNV_PRIME
+        if n >= config.ngram_min:
+            j = n - config.ngram_min
+            mixed = (h ^ _SEEDS[n]) * _GOLDEN
+            buckets[:count, j] = (mixed >> shift).astype(np.int64)
+            valid[:count, j] = True
+    if config.frames and length:
+        covered = np.concatenate(
+            [np.zeros(1, dtype=np.int64), np.cumsum(frame_mask(normalized.text[:length]))]
+        )
+        for j in range(width):
+            n = config.ngram_min + j
+            count = max(length - n + 1, 0)
+            touches = covered[n : n + count] - covered[:count] > 0
+            valid[:count, j] &= ~touches
+    ends = sentence_ends(normalized) if config.sentences and length > config.window else None
+    starts, stops = windows_of(length, config, ends)
+    return Features(normalized, buckets, valid, starts, stops)

@@ -1,0 +1,232 @@
+"""The artifact of a judgement model: a linear (softmax) model over the hashed n-grams of `features`.
+
+One ``.npz`` file (numpy's zip of arrays, read with ``allow_pickle=False``) holds
+
+* ``weights``: ``[buckets x classes]`` float16, ``bias``: ``[classes]`` float32;
+* ``meta``: UTF-8 JSON with the format name, the class names, the feature config, the thresholds per
+  preset (``strict`` / ``balanced`` / ``lenient``, each a mapping such as ``{"refuse": 0.7, "evidence":
+  0.4}``), the metrics measured when it was trained, the data sources and anything else the trainer notes.
+
+The version is a hash of the weights, the bias and the meta. A missing file, a wrong format, a shape that
+does not match the config or a missing preset raises ValueError: a check never runs half-loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hegui.guard.judge.features import FeatureConfig, Features, featurize
+
+FORMAT = "hegui-hashed-ngram-linear/1"
+PRESETS = ("strict", "balanced", "lenient")
+PACKAGE = "hegui.guard.judge"
+
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowScores:
+    """Class probabilities per window of one text."""
+
+    features: Features
+    #: ``[windows x classes]``, rows sum to 1.
+    probabilities: Matrix
+
+
+@dataclass(frozen=True, slots=True)
+class TopNgram:
+    text: str
+    weight: float
+
+
+@dataclass(slots=True)
+class LinearModel:
+    """Immutable after loading; safe to share between threads."""
+
+    classes: tuple[str, ...]
+    weights: Matrix
+    bias: Matrix
+    config: FeatureConfig
+    thresholds: dict[str, dict[str, float]]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
+    _padded: Matrix = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
+            raise ValueError("a model needs at least two distinct classes")
+        if self.weights.shape != (self.config.buckets, len(self.classes)):
+            raise ValueError(
+                f"weights have shape {self.weights.shape}, expected {(self.config.buckets, len(self.classes))}"
+            )
+        if self.bias.shape != (len(self.classes),):
+            raise ValueError(f"bias has shape {self.bias.shape}, expected ({len(self.classes)},)")
+        if not np.all(np.isfinite(self.weights)) or not np.all(np.isfinite(self.bias)):
+            raise ValueError("weights or bias are not finite")
+        missing = [p for p in PRESETS if p not in self.thresholds]
+        if missing:
+            raise ValueError(f"no thresholds for presets {missing}")
+        for preset, table in self.thresholds.items():
+            for key, value in table.items():
+                if not 0.0 < value < 1.0:
+                    raise ValueError(f"threshold {preset}.{key} = {value} is not between 0 and 1")
+        # One zero row after the last bucket (invalid n-grams point at it); the weights are a view of it.
+        self._padded = np.vstack([self.weights, np.zeros((1, self.weights.shape[1]), np.float32)])
+        self.weights = self._padded[:-1]
+
+    # --- scoring ------------------------------------------------------------------------------------
+
+    def score(self, text: str) -> WindowScores:
+        """Class probabilities of every window of ``text`` (one window for a short text)."""
+        feats = featurize(text, self.config)
+        n_classes = len(self.classes)
+        if len(feats.ends) == 1 and feats.ends[0] == 0:
+            logits = self.bias.reshape(1, n_classes).astype(np.float64)
+        else:
+            # Per position: the sum of the weights of the valid n-grams that start there (an invalid
+            # entry points at the zero row appended after the last bucket).
+            index = np.where(feats.valid, feats.buckets, self.config.buckets)
+            per_pos = np.take(self._padded, index, axis=0).sum(axis=1, dtype=np.float64)
+            sums = np.vstack([np.zeros((1, n_classes)), np.cumsum(per_pos, axis=0)])
+            counts = np.concatenate([[0], np.cumsum(feats.valid.sum(axis=1))])
+            starts, ends = feats.starts, feats.ends
+            n = np.maximum(counts[ends] - counts[starts], 1).astype(np.float64)
+            logits = (sums[ends] - sums[starts]) / np.sqrt(n)[:, None] + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probs = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+        return WindowScores(feats, probs)
+
+    def top_ngrams(
+        self, scores: WindowScores, window: int, cls: int, against: int, k: int = 3
+    ) -> list[TopNgram]:
+        """The n-grams of one window that push class ``cls`` over class ``against`` most."""
+        feats = scores.features
+        start, end = int(feats.starts[window]), int(feats.ends[window])
+        rows = feats.buckets[start:end]
+        ok = feats.valid[start:end]
+        push = (self.weights[rows, cls].astype(np.float32) - self.weights[rows, against]) * ok
+        flat = np.argsort(push, axis=None)[::-1]
+        out: list[TopNgram] = []
+        seen: set[str] = set()
+        for f in flat[: 8 * k]:
+            pos, col = divmod(int(f), rows.shape[1])
+            value = float(push[pos, col])
+            if value <= 0 or len(out) >= k:
+                break
+            gram = feats.ngram(start + pos, col, self.config)
+            if gram not in seen:
+                seen.add(gram)
+                out.append(TopNgram(gram, round(value, 3)))
+        return out
+
+    # --- persistence --------------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "classes": list(self.classes),
+            "features": self.config.to_json(),
+            "thresholds": self.thresholds,
+            "metrics": self.metrics,
+            "sources": self.sources,
+            "extra": self.extra,
+        }
+
+    def save(self, path: Path) -> None:
+        """Write the artifact (float16 weights, compressed)."""
+        meta = json.dumps(self.meta(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            weights=self.weights.astype(np.float16),
+            bias=self.bias.astype(np.float32),
+            meta=np.frombuffer(meta, dtype=np.uint8),
+        )
+        path.write_bytes(buffer.getvalue())
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str) -> LinearModel:
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+                weights16 = np.asarray(npz["weights"])
+                bias = np.asarray(npz["bias"], dtype=np.float32)
+                meta_raw = bytes(np.asarray(npz["meta"], dtype=np.uint8).tobytes())
+            meta = json.loads(meta_raw.decode("utf-8"))
+            if not isinstance(meta, dict):
+                raise ValueError("meta is not an object")
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
+            if weights16.dtype not in (np.float16, np.float32):
+                raise ValueError(f"weights have dtype {weights16.dtype}")
+            thresholds = {
+                str(p): {str(k): float(v) for k, v in dict(t).items()}
+                for p, t in dict(meta["thresholds"]).items()
+            }
+            model = cls(
+                classes=tuple(str(c) for c in meta["classes"]),
+                weights=weights16.astype(np.float32),
+                bias=bias,
+                config=FeatureConfig.from_json(meta["features"]),
+                thresholds=thresholds,
+                metrics=dict(meta.get("metrics", {})),
+                sources=[str(s) for s in meta.get("sources", [])],
+                extra=dict(meta.get("extra", {})),
+            )
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+            UnicodeDecodeError,
+        ) as exc:
+            raise ValueError(f"model artifact {source} is malformed: {exc}") from None
+        digest = hashlib.sha256()
+        digest.update(weights16.astype(np.float16).tobytes())
+        digest.update(bias.tobytes())
+        digest.update(meta_raw)
+        model.version = f"{FORMAT}:{digest.hexdigest()[:12]}"
+        return model
+
+    @classmethod
+    def load(cls, path: Path | None, bundled: str) -> LinearModel:
+        """The artifact at ``path``, or the bundled one named ``bundled`` (loaded once per process and
+        shared: the answer check and the prompt check use the same prompt model)."""
+        if path is None:
+            return _bundled(bundled)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot load model artifact {path}: {exc}") from None
+        return cls.from_bytes(raw, str(path))
+
+    def preset(self, name: str) -> Mapping[str, float]:
+        try:
+            return self.thresholds[name]
+        except KeyError:
+            raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}") from None
+
+
+@lru_cache(maxsize=8)
+def _bundled(name: str) -> LinearModel:
+    try:
+        raw = resources.files(PACKAGE).joinpath(name).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot load model artifact {name}: {exc}") from None
+    return LinearModel.from_bytes(raw, f"<bundled {name}>")

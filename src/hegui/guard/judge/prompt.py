@@ -1,0 +1,144 @@
+"""The harmful-request model and its check (policy type ``prompt_model``, input stage).
+
+`PromptRiskModel` predicts, for a user prompt, one of six classes: ``none`` or a top-level GB/T 45654 risk
+``A.1`` … ``A.5``. Its score is P(harmful) = 1 - P(none) of the prompt's highest-scoring window (see
+`hegui.guard.judge.features`), so one harmful sentence inside a long prompt is judged on its own.
+
+The taxonomy accepts only sub-ids (``is_risk("A.1")`` is False), so a finding names a representative
+sub-id of the predicted category: the "other" risk of A.1, A.2, A.3 and A.4 (A.1h, A.2i, A.3e, A.4g) and
+A.5a for A.5. The fusion reads the top-level category from the first three characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hegui.guard.judge.features import FeatureConfig
+from hegui.guard.judge.linear import PRESETS, LinearModel
+from hegui.guard.types import Action, Context, Finding, Stage
+
+PROMPT_CLASSES = ("none", "A.1", "A.2", "A.3", "A.4", "A.5")
+PROMPT_CONFIG = FeatureConfig(
+    ngram_min=1, ngram_max=4, buckets_log2=18, window=128, stride=64, head=0, sentences=4
+)
+BUNDLED_PROMPT = "prompt_risk.npz"
+#: Top-level class → the sub-id a finding carries.
+RISK_IDS = {"A.1": "A.1h", "A.2": "A.2i", "A.3": "A.3e", "A.4": "A.4g", "A.5": "A.5a"}
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRisk:
+    """The model's judgement of one text."""
+
+    #: P(harmful) of the highest-scoring window.
+    score: float
+    #: The most likely harmful class of that window (A.1 … A.5), even when the score is low.
+    risk: str
+    #: The window's span in the original text.
+    start: int
+    end: int
+    #: The n-grams that pushed the window towards ``risk`` most.
+    top_ngrams: tuple[str, ...]
+
+    @property
+    def category(self) -> str:
+        return RISK_IDS[self.risk]
+
+
+class PromptRiskModel:
+    """Immutable after loading; safe to share between threads."""
+
+    def __init__(self, model: LinearModel) -> None:
+        if model.classes != PROMPT_CLASSES:
+            raise ValueError(
+                f"a prompt model needs classes {PROMPT_CLASSES}, the artifact has {model.classes}"
+            )
+        for preset in PRESETS:
+            if not {"refuse", "evidence"} <= set(model.thresholds[preset]):
+                raise ValueError(f"the artifact's preset {preset!r} lacks refuse or evidence thresholds")
+        self.model = model
+        self.version = model.version
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> PromptRiskModel:
+        """The artifact at ``path`` or the bundled one; ValueError when missing or malformed."""
+        return cls(LinearModel.load(path, BUNDLED_PROMPT))
+
+    def assess(self, text: str) -> PromptRisk:
+        scores = self.model.score(text)
+        harmful = 1.0 - scores.probabilities[:, 0]
+        best = int(np.argmax(harmful))
+        cls = 1 + int(np.argmax(scores.probabilities[best, 1:]))
+        w_start, w_end = int(scores.features.starts[best]), int(scores.features.ends[best])
+        if w_end > w_start:
+            start, end = scores.features.normalized.span(w_start, w_end)
+        else:
+            start, end = 0, len(text)
+        top = self.model.top_ngrams(scores, best, cls, 0)
+        return PromptRisk(float(harmful[best]), PROMPT_CLASSES[cls], start, end, tuple(t.text for t in top))
+
+
+class PromptRiskCheck:
+    """Refuses a prompt whose P(harmful) reaches ``refuse_threshold``; between ``evidence_threshold`` and
+    that, emits a label-only finding (tier "model") that the fusion weighs with the lexicon's topic hits.
+
+    Thresholds default to the artifact's table for ``preset``; an explicit threshold wins. The score
+    depends on windows over the whole text, so the check needs the whole text (horizon None).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: PromptRiskModel | None = None,
+        *,
+        stages: Iterable[Stage] = (Stage.INPUT,),
+        action: Action = Action.REFUSE,
+        preset: str = "balanced",
+        refuse_threshold: float | None = None,
+        evidence_threshold: float | None = None,
+    ) -> None:
+        self.name = name
+        self.model = model or PromptRiskModel.load()
+        table = self.model.model.preset(preset)
+        self.preset = preset
+        self.refuse_threshold = table["refuse"] if refuse_threshold is None else refuse_threshold
+        self.evidence_threshold = table["evidence"] if evidence_threshold is None else evidence_threshold
+        if not 0.0 < self.refuse_threshold < 1.0 or not 0.0 < self.evidence_threshold < 1.0:
+            raise ValueError("thresholds must be between 0 and 1")
+        self.evidence_threshold = min(self.evidence_threshold, self.refuse_threshold)
+        self.stages = frozenset(stages)
+        self.action = action
+        self.horizon: int | None = None
+        self.version = f"{self.model.version}@{self.refuse_threshold:.4f}/{self.evidence_threshold:.4f}"
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        if not text.strip():
+            return []
+        risk = self.model.assess(text)
+        if risk.score < self.evidence_threshold:
+            return []
+        refuse = risk.score >= self.refuse_threshold
+        threshold = self.refuse_threshold if refuse else self.evidence_threshold
+        explanation = (
+            f"prompt_model ({self.model.version}): P(harmful)={risk.score:.3f} "
+            f">= {'refuse' if refuse else 'evidence'} threshold {threshold:.3f} "
+            f"(preset {self.preset}); predicted {risk.risk}; "
+            f"strongest n-grams: {', '.join(risk.top_ngrams) or '-'}"
+        )
+        return [
+            Finding(
+                self.name,
+                risk.category,
+                risk.start,
+                risk.end,
+                text[risk.start : risk.end],
+                self.action if refuse else Action.LABEL,
+                round(risk.score, 4),
+                explanation,
+                tier="model",
+            )
+        ]
