@@ -23,6 +23,10 @@ TABLES: list[tuple[str, Spec]] = [
     ("Embeddings: answer", fm.EMBEDDINGS.answer),
     ("Images generations: request", fm.IMAGES.request),
     ("Images generations: answer", fm.IMAGES.answer),
+    ("Responses: request", fm.RESPONSES.request),
+    ("Responses: answer (written by hegui from the inspected chat answer)", fm.RESPONSES.answer),
+    ("Messages: request", fm.MESSAGES.request),
+    ("Messages: answer (written by hegui from the inspected chat answer)", fm.MESSAGES.answer),
 ]
 
 

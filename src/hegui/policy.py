@@ -148,8 +148,15 @@ class GatewayPolicy(_Strict):
 
 class UpstreamPolicy(_Strict):
     name: str
-    type: Literal["openai", "demo"] = "openai"
-    base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible API, ending in /v1.")
+    type: Literal["openai", "anthropic", "demo"] = "openai"
+    base_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible API (type openai) or of Anthropic's Messages API "
+        "(type anthropic, e.g. https://api.anthropic.com/v1), ending in /v1.",
+    )
+    anthropic_version: str = Field(
+        "2023-06-01", description="The anthropic-version header sent to an upstream of type anthropic."
+    )
     api_key_env: str | None = Field(None, description="Environment variable holding the upstream's API key.")
     region: str | None = Field(
         None, description="Where the upstream runs; defaults to the provider's region."
@@ -165,9 +172,9 @@ class UpstreamPolicy(_Strict):
 
     @model_validator(mode="after")
     def _needs_url(self) -> UpstreamPolicy:
-        if self.type == "openai":
+        if self.type in ("openai", "anthropic"):
             if not self.base_url:
-                raise ValueError("an upstream of type 'openai' needs base_url")
+                raise ValueError(f"an upstream of type {self.type!r} needs base_url")
             if not self.base_url.startswith(("http://", "https://")):
                 raise ValueError(f"base_url must start with http:// or https://, got {self.base_url!r}")
         return self

@@ -88,6 +88,9 @@ def has_string(tp: Any, seen: frozenset[Any] = frozenset()) -> bool:
 def _tag_of(tp: Any, tag: str) -> str | None:
     fields = _fields(tp) or {}
     lit = _strip(fields.get(tag)) if tag in fields else None
+    if typing.get_origin(lit) in (typing.Union, types.UnionType):  # Optional[Literal["custom"]]
+        named = [a for a in typing.get_args(lit) if a is not type(None)]
+        lit = named[0] if len(named) == 1 else None
     if lit is not None and typing.get_origin(lit) is typing.Literal and len(typing.get_args(lit)) == 1:
         value = typing.get_args(lit)[0]
         return value if isinstance(value, str) else None

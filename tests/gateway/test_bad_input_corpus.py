@@ -100,6 +100,31 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 # ---------------------------------------------------------------- valid bodies, odd values, files
 
 CHAT = {"model": "hegui-demo", "messages": [{"role": "user", "content": "你好"}], "user": "u1"}
+RESPONSES = {
+    "model": "hegui-demo",
+    "instructions": "简短",
+    "input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "你好"}]},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "晴"},
+    ],
+    "tools": [{"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}}],
+    "user": "u1",
+}
+MESSAGES = {
+    "model": "hegui-demo",
+    "max_tokens": 16,
+    "system": [{"type": "text", "text": "简短"}],
+    "messages": [
+        {"role": "user", "content": "你好"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {"q": "x"}}],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "晴"}]},
+    ],
+    "tools": [{"name": "f", "description": "d", "input_schema": {"type": "object"}}],
+}
 JSON_ROUTES: list[tuple[str, str, bool, dict[str, Any]]] = [
     ("POST", "/v1/chat/completions", False, CHAT),
     ("POST", "/v1/chat/completions", False, CHAT | {"stream": True}),
@@ -114,6 +139,10 @@ JSON_ROUTES: list[tuple[str, str, bool, dict[str, Any]]] = [
     ("POST", "/hegui/api/dsr", True, {"user": "u2", "kind": "access", "detail": {"note": "x"}}),
     ("POST", "/hegui/api/dsr/1/complete", True, {"resolution": "ok"}),
     ("POST", "/hegui/api/pool/exports", True, {"name": "weekly"}),
+    ("POST", "/v1/responses", False, RESPONSES),
+    ("POST", "/v1/responses", False, RESPONSES | {"stream": True}),
+    ("POST", "/v1/messages", False, MESSAGES),
+    ("POST", "/v1/messages", False, MESSAGES | {"stream": True}),
 ]
 
 ODD: list[Any] = [
@@ -491,7 +520,10 @@ def _check(gw: Gateway, case: Case) -> None:
     if r.status_code < 400:
         return
     error = r.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"}, f"{case.name}: {error}"
+    if case.path == "/v1/messages":  # Anthropic's Messages API answers errors in its own shape
+        assert r.json()["type"] == "error" and set(error) == {"type", "message"}, f"{case.name}: {error}"
+    else:
+        assert set(error) == {"message", "type", "param", "code"}, f"{case.name}: {error}"
     assert isinstance(error["message"], str) and error["message"], case.name
     for leak in (*LEAKS, str(gw.data_dir)):
         assert leak not in error["message"], f"{case.name}: the message shows {leak!r}: {error['message']}"

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__, web
 from hegui.errors import HeguiError
-from hegui.gateway import admin, media, routes
+from hegui.gateway import admin, media, messages_api, responses_api, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.state import GatewayState
@@ -33,6 +33,8 @@ _ENDPOINTS = {
     "/v1/embeddings": "embeddings",
     "/v1/models": "models",
     "/v1/images/generations": "images.generations",
+    "/v1/responses": "responses",
+    "/v1/messages": "messages",
     "/hegui/api/label": "label",
 }
 
@@ -117,6 +119,8 @@ def create_app(
     app.add_api_route("/v1/completions", routes.completions, methods=["POST"], tags=["OpenAI"])
     app.add_api_route("/v1/embeddings", routes.embeddings, methods=["POST"], tags=["OpenAI"])
     app.add_api_route("/v1/images/generations", media.images_generations, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/v1/responses", responses_api.responses, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/v1/messages", messages_api.messages, methods=["POST"], tags=["Anthropic"])
     app.add_api_route("/hegui/api/label", media.label_upload, methods=["POST"], tags=["labels"])
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])

@@ -339,4 +339,11 @@ COMPLETIONS = EndpointMap(
 )
 EMBEDDINGS = EndpointMap("embeddings", "/v1/embeddings", EMBEDDING_REQUEST, EMBEDDING_ANSWER)
 IMAGES = EndpointMap("images.generations", "/v1/images/generations", IMAGE_REQUEST, IMAGE_ANSWER)
-ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES)
+
+# The two surfaces answered by translation to the chat path (their maps are in their own modules).
+from hegui.gateway.messages_map import MESSAGE_ANSWER, MESSAGES_EVENT, MESSAGES_REQUEST  # noqa: E402
+from hegui.gateway.responses_map import RESPONSES_ANSWER, RESPONSES_EVENT, RESPONSES_REQUEST  # noqa: E402
+
+RESPONSES = EndpointMap("responses", "/v1/responses", RESPONSES_REQUEST, RESPONSES_ANSWER, RESPONSES_EVENT)
+MESSAGES = EndpointMap("messages", "/v1/messages", MESSAGES_REQUEST, MESSAGE_ANSWER, MESSAGES_EVENT)
+ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES, RESPONSES, MESSAGES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -61,9 +62,13 @@ async def completions(request: Request) -> Response:
 
 
 async def _inspect_input(
-    ex: Exchange, slots: list[Slot], turns: list[str], body: dict[str, Any]
+    ex: Exchange,
+    slots: list[Slot],
+    turns: list[str],
+    body: dict[str, Any],
+    latest: Callable[[], str] | None = None,
 ) -> tuple[Action, list[FieldFinding]]:
-    return await ex.input_stage(slots, turns, lambda: _latest_turn(body))
+    return await ex.input_stage(slots, turns, latest or (lambda: _latest_turn(body)))
 
 
 def open_exchange(
@@ -113,10 +118,21 @@ def _latest_turn(body: dict[str, Any]) -> str:
 
 
 async def _complete(
-    ex: Exchange, shape: Shape, body: dict[str, Any], slots: list[Slot], turns: list[str], *, stream: bool
+    ex: Exchange,
+    shape: Shape,
+    body: dict[str, Any],
+    slots: list[Slot],
+    turns: list[str],
+    *,
+    stream: bool,
+    translate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    latest: Callable[[], str] | None = None,
 ) -> Response:
+    """The chat and completion path. ``translate``: another API's request (/v1/responses, /v1/messages)
+    whose ``slots`` are its own fields, turned into the chat request the upstream receives after the
+    input stage and egress have rewritten those fields (so masks and pseudonyms reach the upstream)."""
     state = ex.state
-    action, found = await _inspect_input(ex, slots, turns, body)
+    action, found = await _inspect_input(ex, slots, turns, body, latest)
     inputs = {s.field: s.text for s in slots}
     input_draft = ex.draft("input", action.value, inputs, found)
     if action.stops:
@@ -130,6 +146,8 @@ async def _complete(
 
     recorded = ex.record_later(input_draft)
     await ex.egress(slots, body)
+    if translate is not None:
+        body = translate(body)
     without_own_labels(body, state.labeller.prefix, state.labeller.suffix)  # the upstream's copy only
     if stream:
         # Open the upstream while the input decision commits; the first byte waits for both.

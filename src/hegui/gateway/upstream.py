@@ -261,6 +261,7 @@ class UpstreamRouter:
     def __init__(
         self, policy: Policy, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
     ) -> None:
+        from hegui.gateway.anthropic_upstream import AnthropicTransport
         from hegui.gateway.demo import demo_transport
 
         transports = dict(transports or {})
@@ -268,6 +269,8 @@ class UpstreamRouter:
         self._by_model: dict[str, Upstream] = {}
         for up in policy.upstreams:
             transport = transports.get(up.name) or (demo_transport(up.name) if up.type == "demo" else None)
+            if up.type == "anthropic":  # reached in chat completions through a translating transport
+                transport = AnthropicTransport(transport or httpx.AsyncHTTPTransport(), up.anthropic_version)
             upstream = Upstream(up, policy.upstream_region(up), transport, policy.gateway)
             self.upstreams[up.name] = upstream
             for model in up.models:

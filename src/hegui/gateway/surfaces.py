@@ -1,0 +1,108 @@
+"""What /v1/responses and /v1/messages share: they run the chat path and rewrite its answer.
+
+Both surfaces are answered by translation to the chat completion path (routes._complete): their own
+fields are the input stage's slots, the upstream receives a chat request, and the chat answer goes
+through the one output stage (outputs.py for whole answers, the relay for streams) with its labels and
+audit entries. What leaves is then only rewritten into the surface's shape: the rewrite reads the chat
+answer or the relay's events *after* inspection, so it can only carry text the output stage released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.responses import Response, StreamingResponse
+
+from hegui.errors import RequestError
+from hegui.gateway.labelling import HEADER
+
+_KEPT_HEADERS = ("x-hegui-request-id", HEADER.lower())
+
+
+def kept_headers(response: Response) -> dict[str, str]:
+    """The chat path's own headers (request id, implicit label) for the rewritten answer."""
+    return {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+
+
+def whole_body(response: Response) -> dict[str, Any]:
+    body: dict[str, Any] = orjson.loads(bytes(response.body))
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class RelayEvent:
+    """One event of the chat path's stream: a chunk, the end (``[DONE]``), or an error object."""
+
+    chunk: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    done: bool = False
+
+
+async def relay_events(response: StreamingResponse) -> AsyncIterator[RelayEvent]:
+    """The chat path's stream, event by event (each piece it yields is one ``data:`` event)."""
+    async for piece in response.body_iterator:
+        raw = piece.encode() if isinstance(piece, str) else bytes(piece)
+        for line in raw.split(b"\n"):
+            if not line.startswith(b"data: "):
+                continue
+            data = line[6:]
+            if data == b"[DONE]":
+                yield RelayEvent(done=True)
+                continue
+            value = orjson.loads(data)
+            if isinstance(value, dict) and isinstance(value.get("error"), dict):
+                yield RelayEvent(error=value["error"])
+            elif isinstance(value, dict):
+                yield RelayEvent(chunk=value)
+
+
+def rewritten_stream(
+    response: Response, events: Callable[[AsyncIterator[RelayEvent]], AsyncIterator[bytes]]
+) -> StreamingResponse:
+    assert isinstance(response, StreamingResponse)
+    return StreamingResponse(
+        events(relay_events(response)), media_type="text/event-stream", headers=kept_headers(response)
+    )
+
+
+def sse_event(kind: str, data: dict[str, Any]) -> bytes:
+    """A named server-sent event (both APIs name their events)."""
+    return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+def require_model(body: dict[str, Any]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise RequestError("'model' is required and must be a non-empty string.", param="model")
+    return model
+
+
+def require_stream_flag(body: dict[str, Any]) -> bool:
+    stream = body.get("stream", False)
+    if stream is None:
+        return False
+    if not isinstance(stream, bool):
+        raise RequestError("'stream' must be a boolean.", param="stream")
+    return stream
+
+
+def tool_arguments_json(arguments: str) -> dict[str, Any]:
+    """A tool call's arguments as an object (Anthropic's ``tool_use.input``); text that is not a JSON
+    object is kept under ``_raw`` rather than lost."""
+    try:
+        value = orjson.loads(arguments) if arguments else {}
+    except orjson.JSONDecodeError:
+        return {"_raw": arguments}
+    return value if isinstance(value, dict) else {"_raw": arguments}
+
+
+def chat_choice(answer: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The first choice's message and finish reason (the surfaces ask for one choice)."""
+    for choice in answer.get("choices") or []:
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            message = choice.get("message")
+            return (message if isinstance(message, dict) else {}), choice.get("finish_reason")
+    return {}, None
