@@ -313,7 +313,8 @@ def answer_scores(
         c = float(answer_model.score(a.response).probabilities[:, 1].max())
         q = float(p_harmful(prompt_model, [a.prompt])[0])
         r = float(p_harmful(prompt_model, [a.response])[0])
-        out.append(answer_risk(c, q, r, prompt_model.thresholds["balanced"]["refuse"]))
+        floor = max(t["refuse"] for t in prompt_model.thresholds.values())  # as AnswerRiskCheck.own_floor
+        out.append(answer_risk(c, q, r, floor))
     return np.array(out)
 
 

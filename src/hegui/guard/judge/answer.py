@@ -106,8 +106,13 @@ class AnswerRiskCheck:
         self.model = model or AnswerRiskModel.load()
         self.preset = preset
         self.threshold = self.model.compliance.preset(preset)["refuse"] if threshold is None else threshold
-        #: From which score the answer's own content counts beside its question (see `answer_risk`).
-        self.own_floor = self.model.prompt.model.preset(preset)["refuse"]
+        #: From which score the answer's own content counts beside its question (see `answer_risk`): the
+        #: prompt model's most lenient refusal threshold, whatever the preset. The model was trained on
+        #: requests and comments; on answers its middling scores are noise (the demo upstream's notice
+        #: scores 0.44), while the question and the compliance model carry the judgement.
+        self.own_floor = max(
+            self.model.prompt.model.preset(p)["refuse"] for p in ("strict", "balanced", "lenient")
+        )
         #: The threshold when the question is unknown: an explicit ``threshold``, else the higher of the
         #: preset's and the prompt model's refusal threshold of the preset.
         self.alone_threshold = (
