@@ -18,19 +18,23 @@ STOP = RefusalCatalog().notice("output_stopped")
 
 
 def stream(gw: Gateway, chunks: list[str]) -> tuple[str, str | None, bool]:
-    """The streamed text, the finish reason, and whether any chunk carried the implicit AIGC label."""
+    """The streamed text, the finish reason, and whether the stream carried the implicit AIGC label (in
+    a chunk's AIGC field or the X-AIGC-Label header)."""
     text, finish, implicit = "", None, False
     with OpenAI(base_url=gw.base_url, api_key=gw.key, max_retries=0) as client:
-        for chunk in client.chat.completions.create(
+        raw = client.chat.completions.with_raw_response.create(
             model="fake-model",
             messages=[{"role": "user", "content": "hi"}],
             stream=True,
             extra_body={"x_script": script(chunks=chunks)},
-        ):
+        )
+        header = "x-aigc-label" in raw.headers
+        for chunk in raw.parse():
             implicit = implicit or bool((chunk.model_extra or {}).get("AIGC"))
             for choice in chunk.choices:
                 text += choice.delta.content or ""
                 finish = choice.finish_reason or finish
+    assert header == implicit, "the header and the AIGC field disagree"
     return text, finish, implicit
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -296,7 +296,7 @@ class StreamRelay:
         answer = "\n".join(t for k, t in released.items() if k.endswith(f".{self.shape.content_field}"))
         await self.ex.keep(self.ex.prompt, answer, self.ex.input_action, action)
 
-    async def events(self) -> AsyncIterator[bytes]:
+    async def events(self) -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in self._upstream_events():
                 out = await self.ex.off_loop(Stage.OUTPUT, functools.partial(self._handle, chunk))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -98,6 +98,33 @@ def open_exchange(
     )
 
 
+async def _stream_response(
+    relay: StreamRelay, headers: dict[str, str], label_headers: dict[str, str]
+) -> StreamingResponse:
+    """The stream's response. Headers leave before the body, so the events up to the first released
+    generated text are read first (they carry no text: a role chunk, or a stop): the AIGC label header goes
+    only on a stream that carries generated text (issue 12.5), like the explicit label and the AIGC field."""
+    events = relay.events()
+    head: list[bytes] = []
+    try:
+        async for event in events:
+            head.append(event)
+            if relay.begun:
+                break
+    except BaseException:
+        await events.aclose()
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        for event in head:
+            yield event
+        async for event in events:
+            yield event
+
+    labelled = headers | label_headers if relay.begun else headers
+    return StreamingResponse(body(), media_type="text/event-stream", headers=labelled)
+
+
 async def _discard(opening: asyncio.Future[httpx.Response]) -> None:
     """Stop an upstream stream that may not be used (its input decision could not be recorded)."""
     if not opening.done():
@@ -159,8 +186,7 @@ async def _complete(
             raise
         response = await opening
         relay = StreamRelay(ex, shape, response)
-        headers = _headers(ex) | state.labeller.headers(ex.request_id)
-        return StreamingResponse(relay.events(), media_type="text/event-stream", headers=headers)
+        return await _stream_response(relay, _headers(ex), state.labeller.headers(ex.request_id))
 
     answer = await ex.upstream_call(lambda: ex.upstream.post_json(shape.path, body))
     answer["id"] = ex.request_id
