@@ -24,8 +24,6 @@ stale file after a lexicon update is looked at, not half applied). Never decides
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,9 +31,9 @@ from typing import Literal
 
 from hegui.errors import ConfigError
 from hegui.guard.lexicon.model import Lexicon, Tier
+from hegui.guard.lexicon.termfile import TermFileLayout, TermFileRow, read_term_file, write_term_file
 
-HEADER = ("term", "tier", "reason", "safe_hits", "unsafe_hits")
-_REQUIRED = ("term", "tier")
+LAYOUT = TermFileLayout("tier", "tiers")
 
 TierDefault = Literal["red-line", "topic", "auto"]
 TIER_DEFAULTS: tuple[TierDefault, ...] = ("red-line", "topic", "auto")
@@ -54,87 +52,26 @@ class TierRow:
 
 def write_tiers(rows: Iterable[TierRow], path: Path) -> None:
     """Write the tiers file (rows in the given order)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(HEADER)
-    for r in rows:
-        writer.writerow(
-            [
-                r.term,
-                r.tier.value,
-                r.reason,
-                "" if r.safe_hits is None else r.safe_hits,
-                "" if r.unsafe_hits is None else r.unsafe_hits,
-            ]
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-
-
-def _count(value: str, name: str, file: str, n: int) -> int | None:
-    if not value:
-        return None
-    try:
-        count = int(value)
-    except ValueError:
-        count = -1
-    if count < 0:
-        raise ConfigError(f"{name} must be a whole number ≥ 0, got {value!r}", file=file, key=f"line {n}")
-    return count
+    write_term_file(
+        path,
+        LAYOUT,
+        (TermFileRow(0, r.term, r.tier.value, r.reason, r.safe_hits, r.unsafe_hits) for r in rows),
+    )
 
 
 def read_tiers(path: Path) -> list[TierRow]:
     """Read and validate a tiers file."""
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("tiers file not found", file=file) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 (byte {exc.start})", file=file) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc}", file=file) from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise ConfigError("empty tiers file; expected the header " + ",".join(HEADER), file=file)
-    header = [h.strip() for h in rows[0]]
-    missing = [c for c in _REQUIRED if c not in header]
-    if missing:
-        raise ConfigError(f"the header row has no {', '.join(missing)} column", file=file, key="line 1")
-    col = {name: header.index(name) for name in HEADER if name in header}
     out: list[TierRow] = []
-    seen: set[str] = set()
-    for n, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-
-        def cell(name: str, row: list[str] = row) -> str:
-            i = col.get(name)
-            return row[i].strip() if i is not None and i < len(row) else ""
-
-        term = cell("term")
-        if not term:
-            raise ConfigError("empty term", file=file, key=f"line {n}")
-        if term in seen:
-            raise ConfigError(f"term {term!r} is listed twice", file=file, key=f"line {n}")
-        seen.add(term)
+    for row in read_term_file(path, LAYOUT):
         try:
-            tier = Tier(cell("tier").lower())
+            tier = Tier(row.value.lower())
         except ValueError:
             raise ConfigError(
-                f"unknown tier {cell('tier')!r}; expected {', '.join(t.value for t in Tier)}",
-                file=file,
-                key=f"line {n}",
+                f"unknown tier {row.value!r}; expected {', '.join(t.value for t in Tier)}",
+                file=str(path),
+                key=f"line {row.number}",
             ) from None
-        out.append(
-            TierRow(
-                term,
-                tier,
-                cell("reason"),
-                _count(cell("safe_hits"), "safe_hits", file, n),
-                _count(cell("unsafe_hits"), "unsafe_hits", file, n),
-            )
-        )
+        out.append(TierRow(row.term, tier, row.reason, row.safe_hits, row.unsafe_hits))
     return out
 
 
