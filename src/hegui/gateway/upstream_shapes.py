@@ -16,7 +16,8 @@ of them may reach the client is the field map's business (shapes.py), not this m
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import orjson
 
@@ -187,48 +188,61 @@ def _upstream_failure(upstream: str, body: dict[str, Any]) -> UpstreamError | No
     return UpstreamError(f"upstream {upstream!r} failed: {str(message)[:300]}")
 
 
-def check_whole(upstream: str, path: str, content: bytes, *, max_n: int) -> dict[str, Any]:
-    """Parse and check a whole (non-streamed) answer from ``path``; raise Upstream* errors."""
+@dataclass(frozen=True, slots=True)
+class _Wording:
+    """How a fault of a whole answer or of a stream event is described (after "upstream 'x' ")."""
+
+    not_json: str
+    not_object: str
+    bad: str
+
+
+_WHOLE = _Wording(
+    "answered {path} with something that is not JSON ({sniff})",
+    "answered {path} with JSON that is not an object",
+    "answered {path} badly: {exc}",
+)
+_CHUNK = _Wording(
+    "sent a stream event that is not JSON ({sniff})",
+    "sent a stream event that is not a JSON object",
+    "sent a bad stream chunk: {exc}",
+)
+
+
+def _checked(
+    upstream: str, path: str, raw: bytes, kind: Literal["whole", "chunk"], max_n: int
+) -> dict[str, Any]:
+    words = _WHOLE if kind == "whole" else _CHUNK
     try:
-        body = orjson.loads(content)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise UpstreamMalformed(
-            f"upstream {upstream!r} answered {path} with something that is not JSON ({_sniff(content)})"
+            f"upstream {upstream!r} " + words.not_json.format(path=path, sniff=_sniff(raw))
         ) from None
     if not isinstance(body, dict):
-        raise UpstreamMalformed(f"upstream {upstream!r} answered {path} with JSON that is not an object")
+        raise UpstreamMalformed(f"upstream {upstream!r} " + words.not_object.format(path=path))
     failure = _upstream_failure(upstream, body)
     if failure is not None:
         raise failure
     checker = _BY_PATH.get(path)
     if checker is not None:
         try:
-            checker("whole", body, max_n)
+            checker(kind, body, max_n)
         except _Bad as exc:
-            raise UpstreamMalformed(f"upstream {upstream!r} answered {path} badly: {exc}") from None
+            raise UpstreamMalformed(
+                f"upstream {upstream!r} " + words.bad.format(path=path, exc=exc)
+            ) from None
     return body
+
+
+def check_whole(upstream: str, path: str, content: bytes, *, max_n: int) -> dict[str, Any]:
+    """Parse and check a whole (non-streamed) answer from ``path``; raise Upstream* errors."""
+    return _checked(upstream, path, content, "whole", max_n)
 
 
 def check_chunk(upstream: str, path: str, data: str, *, max_n: int) -> dict[str, Any]:
     """Parse and check one ``data:`` event of a stream from ``path``; raise Upstream* errors."""
-    try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise UpstreamMalformed(
-            f"upstream {upstream!r} sent a stream event that is not JSON ({_sniff(data.encode())})"
-        ) from None
-    if not isinstance(chunk, dict):
-        raise UpstreamMalformed(f"upstream {upstream!r} sent a stream event that is not a JSON object")
-    failure = _upstream_failure(upstream, chunk)
-    if failure is not None:
-        raise failure
-    checker = _BY_PATH.get(path)
-    if checker is not None:
-        try:
-            checker("chunk", chunk, max_n)
-        except _Bad as exc:
-            raise UpstreamMalformed(f"upstream {upstream!r} sent a bad stream chunk: {exc}") from None
-    return chunk
+    return _checked(upstream, path, data.encode(), "chunk", max_n)
 
 
 def _sniff(content: bytes) -> str:
