@@ -27,10 +27,12 @@ from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.messages_map import MESSAGES_REQUEST
-from hegui.gateway.schemas import Slot
+from hegui.gateway.schemas import recent_user_turns
 from hegui.gateway.surfaces import (
     RelayEvent,
     chat_choice,
+    checked_translation,
+    first_field,
     kept_headers,
     require_model,
     require_stream_flag,
@@ -90,8 +92,8 @@ async def _messages(request: Request) -> Response:
             tool["type"] = "custom"  # a client tool (the type is optional); server tools name theirs
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
     # the order the model reads them in (the joined check reads the texts in this order)
-    slots = _model_order(request_slots(MESSAGES_REQUEST, body))
-    turns = _user_turns(checked_chat(body))[-state.policy.gateway.recent_turns :]
+    slots = first_field(request_slots(MESSAGES_REQUEST, body), "system")
+    turns = recent_user_turns(checked_chat(body), state.policy.gateway.recent_turns)
     answer = await routes._complete(
         ex,
         routes.CHAT,
@@ -100,7 +102,7 @@ async def _messages(request: Request) -> Response:
         turns,
         stream=stream,
         translate=to_chat,
-        latest=lambda: (_user_turns(to_chat(body)) or [""])[-1],
+        latest=lambda: (recent_user_turns(to_chat(body), 1) or [""])[-1],
     )
     if stream:
         return rewritten_stream(answer, MessagesEvents(ex.request_id, model).events)
@@ -108,31 +110,8 @@ async def _messages(request: Request) -> Response:
 
 
 def checked_chat(body: dict[str, Any]) -> dict[str, Any]:
-    """`to_chat`, run once before anything is recorded: a body whose items or blocks are not of the
-    shape of Anthropic's Messages API (a string where an object belongs, a list where a string belongs) is a 400
-    here, before the input stage, so the translation after it cannot fail half-way."""
-    try:
-        chat = to_chat(body)
-        _user_turns(chat)
-    except (AttributeError, TypeError, KeyError, ValueError) as exc:
-        raise RequestError(
-            f"The request does not have the shape of Anthropic's Messages API: {exc.__class__.__name__}."
-        ) from None
-    return chat
-
-
-def _model_order(slots: list[Slot]) -> list[Slot]:
-    """``system`` first, as the upstream receives it, whatever the body's key order."""
-    return sorted(slots, key=lambda s: not s.field.startswith("system"))
-
-
-def _user_turns(chat: dict[str, Any]) -> list[str]:
-    turns = []
-    for m in chat["messages"]:
-        if m.get("role") == "user":
-            c = m.get("content")
-            turns.append(c if isinstance(c, str) else "".join(p.get("text", "") for p in c or []))
-    return turns
+    """`to_chat`, checked once before anything is recorded (`checked_translation`)."""
+    return checked_translation(body, to_chat, "Anthropic's Messages API")
 
 
 # -- request: Messages → chat ---------------------------------------------------------------------

@@ -27,10 +27,12 @@ from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.responses_map import RESPONSES_REQUEST
-from hegui.gateway.schemas import Slot
+from hegui.gateway.schemas import recent_user_turns
 from hegui.gateway.surfaces import (
     RelayEvent,
     chat_choice,
+    checked_translation,
+    first_field,
     kept_headers,
     require_model,
     require_stream_flag,
@@ -57,8 +59,8 @@ async def responses(request: Request) -> Response:
     _name_item_types(body.get("input"))
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
     # the order the model reads them in (the joined check reads the texts in this order)
-    slots = _model_order(request_slots(RESPONSES_REQUEST, body))
-    turns = _user_turns(checked_chat(body))[-state.policy.gateway.recent_turns :]
+    slots = first_field(request_slots(RESPONSES_REQUEST, body), "instructions")
+    turns = recent_user_turns(checked_chat(body), state.policy.gateway.recent_turns)
     answer = await routes._complete(
         ex,
         routes.CHAT,
@@ -67,7 +69,7 @@ async def responses(request: Request) -> Response:
         turns,
         stream=stream,
         translate=to_chat,
-        latest=lambda: (_user_turns(to_chat(body)) or [""])[-1],
+        latest=lambda: (recent_user_turns(to_chat(body), 1) or [""])[-1],
     )
     if stream:
         return rewritten_stream(answer, ResponsesEvents(ex.request_id, model).events)
@@ -84,31 +86,8 @@ def _name_item_types(items: Any) -> None:
 
 
 def checked_chat(body: dict[str, Any]) -> dict[str, Any]:
-    """`to_chat`, run once before anything is recorded: a body whose items or blocks are not of the
-    shape of the Responses API (a string where an object belongs, a list where a string belongs) is a 400
-    here, before the input stage, so the translation after it cannot fail half-way."""
-    try:
-        chat = to_chat(body)
-        _user_turns(chat)
-    except (AttributeError, TypeError, KeyError, ValueError) as exc:
-        raise RequestError(
-            f"The request does not have the shape of the Responses API: {exc.__class__.__name__}."
-        ) from None
-    return chat
-
-
-def _model_order(slots: list[Slot]) -> list[Slot]:
-    """``instructions`` first, as the upstream receives it, whatever the body's key order."""
-    return sorted(slots, key=lambda s: not s.field.startswith("instructions"))
-
-
-def _user_turns(chat: dict[str, Any]) -> list[str]:
-    turns = []
-    for m in chat["messages"]:
-        if m.get("role") == "user":
-            c = m.get("content")
-            turns.append(c if isinstance(c, str) else "".join(p.get("text", "") for p in c or []))
-    return turns
+    """`to_chat`, checked once before anything is recorded (`checked_translation`)."""
+    return checked_translation(body, to_chat, "the Responses API")
 
 
 # -- request: Responses → chat --------------------------------------------------------------------

@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from hegui.errors import RequestError
 from hegui.gateway.labelling import HEADER
+from hegui.gateway.schemas import Slot, recent_user_turns
 
 _KEPT_HEADERS = ("x-hegui-request-id", HEADER.lower())
 
@@ -106,3 +107,25 @@ def chat_choice(answer: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
             message = choice.get("message")
             return (message if isinstance(message, dict) else {}), choice.get("finish_reason")
     return {}, None
+
+
+def checked_translation(
+    body: dict[str, Any], to_chat: Callable[[dict[str, Any]], dict[str, Any]], api: str
+) -> dict[str, Any]:
+    """``to_chat(body)``, run once before anything is recorded: a body whose items or blocks are not of the
+    shape of ``api`` (a string where an object belongs, a list where a string belongs) is a 400 here,
+    before the input stage, so the translation after it cannot fail half-way."""
+    try:
+        chat = to_chat(body)
+        recent_user_turns(chat, 1)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        raise RequestError(
+            f"The request does not have the shape of {api}: {exc.__class__.__name__}."
+        ) from None
+    return chat
+
+
+def first_field(slots: list[Slot], prefix: str) -> list[Slot]:
+    """The slots whose field starts with ``prefix`` (the system text) first, as the upstream receives
+    them, whatever the body's key order."""
+    return sorted(slots, key=lambda s: not s.field.startswith(prefix))
