@@ -107,14 +107,16 @@ class Pipeline:
         found.sort(key=lambda f: (f.start, -f.end, f.check))
         if self.fusion is not None:
             ran = self._by_stage[stage] if checks is None else checks
-            # A specialist that did not judge this text (not run here, or the text is longer than its
-            # max_chars) abstains: the models' findings stand as they are.
-            abstained = {c.name for c in self.checks if c not in ran}
-            abstained |= {
-                c.name for c in ran if (m := getattr(c, "max_chars", None)) is not None and len(text) > m
-            }
+            abstained = self._abstained(text, ran) if self.fusion.specialists else frozenset()
             found = fuse(found, self.fusion, ctx, abstained=abstained)
         return found
+
+    def _abstained(self, text: str, ran: Sequence[Check]) -> frozenset[str]:
+        """Checks that did not judge this text: not run in this call, or the text is longer than their
+        ``max_chars``. A specialist among them abstains: the models' findings stand as they are."""
+        out = {c.name for c in self.checks if c not in ran}
+        out |= {c.name for c in ran if (m := getattr(c, "max_chars", None)) is not None and len(text) > m}
+        return frozenset(out)
 
     def run(self, stage: Stage, text: str, ctx: Context) -> Verdict:
         found = self.findings(stage, text, ctx)
