@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hegui.guard.judge.features import FRAMES, FeatureConfig, featurize, frame_mask
 from hegui.guard.judge.prompt import PromptRiskModel
@@ -45,3 +47,19 @@ def test_frames_are_folded_forms() -> None:
 
     fold = default_normalizer().fold
     assert all(fold(f) == f for f in FRAMES)
+
+
+def _mask_by_search(text: str) -> list[bool]:
+    covered = [False] * len(text)
+    for frame in FRAMES:
+        start = text.find(frame)
+        while start != -1:
+            covered[start : start + len(frame)] = [True] * len(frame)
+            start = text.find(frame, start + 1)
+    return covered
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="如何怎么样为什么请问帮我能不能可以吗呢方法步骤我想要的一是", max_size=40))
+def test_frame_mask_covers_every_occurrence_overlaps_included(text: str) -> None:
+    assert frame_mask(text).tolist() == _mask_by_search(text)

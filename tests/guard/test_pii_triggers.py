@@ -1,4 +1,5 @@
-"""A recognizer's trigger only skips texts that cannot hold a match: results are the same without it."""
+"""A recognizer's trigger only skips texts that cannot hold a match, and its anchors only narrow the scan
+to windows that can: results are the same as a scan of the whole text without either."""
 
 from __future__ import annotations
 
@@ -38,5 +39,23 @@ PIECES = st.sampled_from(
 def test_triggers_change_no_result(text: str) -> None:
     for r in BUILTIN:
         assert isinstance(r, PatternRecognizer)
-        assert r.trigger is not None, r.entity
-        assert r.find(text) == dataclasses.replace(r, trigger=None).find(text), (r.entity, text)
+        assert r.trigger is not None or r.anchors, r.entity
+        plain = dataclasses.replace(r, trigger=None, anchors=())
+        assert r.find(text) == plain.find(text), (r.entity, text)
+
+
+#: Long stretches without digits or cues between the pieces: windows that do not cover the whole text,
+#: matches at window edges, and runs of digits that touch across a gap.
+FILLER = st.text(alphabet="的一是在不了有和人这中大为上个国号路", max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(PIECES, FILLER, st.text(alphabet="0123456789 -.:@E", max_size=30)), max_size=12).map(
+        "".join
+    )
+)
+def test_anchor_windows_find_what_a_whole_scan_finds(text: str) -> None:
+    for r in BUILTIN:
+        assert isinstance(r, PatternRecognizer)
+        assert r.find(text) == r.find_unwindowed(text), (r.entity, text)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,23 +54,12 @@ def _one_line() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-app = typer.Typer(
-    cls=OneLineErrors,
-    name="hegui",
-    help="hegui (合规): runtime compliance for generative-AI services.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"hegui {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
@@ -84,7 +76,6 @@ def fail(exc: HeguiError) -> typer.Exit:
 
 def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator for commands: a HeguiError becomes one line on stderr and its exit code."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -96,53 +87,65 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _register() -> None:
-    from hegui.cli import (
-        assess,
-        audit,
-        cases,
-        check,
-        config,
-        corpus,
-        data,
-        egress,
-        filing,
-        keys,
-        label,
-        lexicon,
-        licenses,
-        persons,
-        serve,
-        works,
+#: Commands at the top level (their module's ``register`` adds them) and command groups (their module's
+#: ``app`` is added under the name). The module of a group is ``hegui.cli.<name>``.
+COMMANDS = ("serve", "check", "assess")
+GROUPS = (
+    "audit",
+    "cases",
+    "config",
+    "corpus",
+    "data",
+    "egress",
+    "eval",
+    "filing",
+    "keys",
+    "label",
+    "lexicon",
+    "licenses",
+    "persons",
+    "works",
+)
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command line with every command, or with only the command or group ``only``: a command
+    imports just its own module, so `hegui check` does not wait for the web framework, the database layer
+    and every other room (about a second of start-up)."""
+    app = typer.Typer(
+        cls=OneLineErrors,
+        name="hegui",
+        help="hegui (合规): runtime compliance for generative-AI services.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
     )
-    from hegui.cli import eval as eval_
-
-    for module in (serve, check, assess):
-        module.register(app)
-    for name, module in (
-        ("audit", audit),
-        ("cases", cases),
-        ("config", config),
-        ("corpus", corpus),
-        ("data", data),
-        ("egress", egress),
-        ("eval", eval_),
-        ("filing", filing),
-        ("keys", keys),
-        ("label", label),
-        ("lexicon", lexicon),
-        ("licenses", licenses),
-        ("persons", persons),
-        ("works", works),
-    ):
-        app.add_typer(module.app, name=name)
+    app.callback()(_root)
+    for name in COMMANDS:
+        if only in (None, name):
+            importlib.import_module(f"hegui.cli.{name}").register(app)
+    for name in GROUPS:
+        if only in (None, name):
+            app.add_typer(importlib.import_module(f"hegui.cli.{name}").app, name=name)
+    return app
 
 
-_register()
+@functools.cache
+def _full_app() -> typer.Typer:
+    return build_app()
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``hegui.cli.app``: the whole command line, built on first use."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _full_app()
 
 
 def main() -> None:
-    app(prog_name="hegui")
+    args = sys.argv[1:]
+    only = args[0] if args and args[0] in COMMANDS + GROUPS else None
+    build_app(only)(prog_name="hegui")
 
 
 if __name__ == "__main__":  # pragma: no cover

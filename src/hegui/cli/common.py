@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import Engine
 
-from hegui.records.audit import with_audit_keys
-from hegui.records.audit_keys import MacKeyRing
-from hegui.records.db import make_engine, migrate
 from hegui.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def settings(policy: Path | None = None, **overrides: object) -> Settings:
@@ -26,6 +26,11 @@ def settings(policy: Path | None = None, **overrides: object) -> Settings:
 
 def engine(s: Settings, *, migrate_schema: bool = True) -> Engine:
     """The database, carrying HEGUI_AUDIT_KEY: audit entries a command writes are authenticated too."""
+    # Imported here: the records room (SQLAlchemy, Alembic) is not what `hegui check` should wait for.
+    from hegui.records.audit import with_audit_keys
+    from hegui.records.audit_keys import MacKeyRing
+    from hegui.records.db import make_engine, migrate
+
     eng = with_audit_keys(
         make_engine(s.resolved_database_url(), sqlite_synchronous=s.sqlite_synchronous),
         MacKeyRing.parse(s.audit_key),

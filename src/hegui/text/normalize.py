@@ -19,9 +19,16 @@ original text.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.metadata
+import os
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +66,49 @@ def _dropped(c: str, folded: str) -> bool:
 
 @lru_cache(maxsize=1)
 def fold_table() -> Codes:
-    """The fold table: code point → folded code point, or DROP. Built once per process (~0.3 s)."""
+    """The fold table: code point → folded code point, or DROP. Built once per machine (~0.3 s of CPU,
+    most of a short command's start-up) and kept in the cache directory (`cached_fold_table`)."""
+    path = fold_table_cache()
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape == (0x110000,) and cached.dtype == np.uint32:
+                return cast(Codes, cached)
+    table = build_fold_table()
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            with partial.open("wb") as out:
+                np.save(out, table, allow_pickle=False)
+            os.replace(partial, path)  # readers see the whole file or none
+    return table
+
+
+def fold_table_cache() -> Path | None:
+    """Where the fold table is kept: ``$HEGUI_CACHE_DIR`` (``none`` turns the cache off), else
+    ``$XDG_CACHE_HOME/hegui``, else ``~/.cache/hegui``. The file name carries a digest of everything the
+    table is built from (this module's source, the Unicode version of this Python, OpenCC's version, the
+    homoglyph and invisible-character tables), so a change to any of them builds a new one."""
+    base = os.environ.get("HEGUI_CACHE_DIR")
+    if base is not None and base.strip().lower() in ("none", "off", ""):
+        return None
+    if base is None:
+        base = str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hegui")
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(unicodedata.unidata_version.encode())
+    try:
+        digest.update(importlib.metadata.version("OpenCC").encode())
+    except importlib.metadata.PackageNotFoundError:
+        digest.update(b"opencc-unknown")
+    digest.update(repr(sorted(HOMOGLYPHS.items())).encode())
+    digest.update(repr(sorted(INVISIBLE_EXTRA)).encode())
+    return Path(base) / f"fold-table-{digest.hexdigest()[:20]}.npy"
+
+
+def build_fold_table() -> Codes:
+    """The fold table computed from Unicode, OpenCC and the homoglyph tables (what the cache holds)."""
     table = np.arange(0x110000, dtype=np.uint32)
     cjk: list[str] = []
     for rng in _RANGES:
@@ -161,6 +210,30 @@ class Normalizer:
                 chars.append(code)
                 runs.append(1)
         return "".join(map(chr, chars)), tuple(runs)
+
+    def fold_runs_many(self, texts: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
+        """``fold_runs`` of every text, with one table lookup for all of them (a lexicon's 64k terms at
+        load): the loop then runs over Python integers, not numpy scalars."""
+        if not texts:
+            return []
+        codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        folded: list[int] = self._table[codes].tolist()
+        out: list[tuple[str, tuple[int, ...]]] = []
+        at = 0
+        for text in texts:
+            chars: list[int] = []
+            runs: list[int] = []
+            for code in folded[at : at + len(text)]:
+                if code == DROP:
+                    continue
+                if chars and chars[-1] == code:
+                    runs[-1] += 1
+                else:
+                    chars.append(code)
+                    runs.append(1)
+            at += len(text)
+            out.append(("".join(map(chr, chars)), tuple(runs)))
+        return out
 
     def fold(self, text: str) -> str:
         """The text with every character folded and dropped ones removed (repeats kept)."""

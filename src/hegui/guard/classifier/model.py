@@ -44,7 +44,9 @@ class Score:
 class NgramModel:
     """Immutable after loading; safe to share between threads."""
 
-    def __init__(self, data: Mapping[str, Any], *, source: str) -> None:
+    def __init__(self, data: Mapping[str, Any], *, source: str, raw: bytes | None = None) -> None:
+        """``raw``: the artifact's bytes as stored, when loaded from a file; the version is their digest
+        (hashing the bytes is cheaper than re-encoding the weights, a tenth of a second at start-up)."""
         try:
             if data["format"] != FORMAT:
                 raise ValueError(f"unsupported format {data['format']!r}")
@@ -58,7 +60,8 @@ class NgramModel:
             raise ValueError(f"classifier artifact {source} is malformed: {exc}") from None
         if not 1 <= self.low <= self.high <= 8 or not self.weights:
             raise ValueError(f"classifier artifact {source} is malformed: bad n-gram range or no weights")
-        digest = hashlib.sha256(json.dumps(data["weights"], sort_keys=True).encode()).hexdigest()
+        hashed = raw if raw is not None else json.dumps(data["weights"], sort_keys=True).encode()
+        digest = hashlib.sha256(hashed).hexdigest()
         self.version = f"{FORMAT}:{digest[:12]}"
 
     @classmethod
@@ -75,7 +78,7 @@ class NgramModel:
             raise ValueError(f"cannot load classifier artifact {path or BUNDLED_ARTIFACT}: {exc}") from None
         if not isinstance(data, dict):
             raise ValueError(f"classifier artifact {source} is malformed: not an object")
-        return cls(data, source=source)
+        return cls(data, source=source, raw=raw)
 
     def score(self, text: str) -> Score:
         grams = ngrams(text, self.low, self.high)

@@ -9,7 +9,8 @@ and keeps the old lexicon: the service keeps filtering with what it had.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 from hegui.guard.lexicon.matcher import CompiledLexicon, LexiconMatch
 from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Tier
@@ -117,14 +118,9 @@ class LexiconCheck:
         matches = [m for m in self._lexicon.current.find(text) if m.term.tier is not Tier.NOISE]
         if not matches:
             return []
-        scored = sorted(((m, self._action(m)) for m in matches), key=lambda p: (p[0].start, -p[0].end))
         findings: list[Finding] = []
-        for m, action in scored:
-            if any(
-                o.start <= m.start and m.end <= o.end and (o.start, o.end) != (m.start, m.end) and a >= action
-                for o, a in scored
-            ):
-                continue
+        seen: set[Finding] = set()
+        for m, action in unsubsumed(sorted(((m, self._action(m)) for m in matches), key=_by_span)):
             tier = (m.term.tier or Tier.RED_LINE).value
             explanation = f"lexicon term via {m.via}; {tier}; risks {', '.join(m.term.categories)}"
             finding = Finding(
@@ -137,6 +133,47 @@ class LexiconCheck:
                 explanation=explanation,
                 tier=tier,
             )
-            if finding not in findings:
+            if finding not in seen:
+                seen.add(finding)
                 findings.append(finding)
         return findings
+
+
+def _by_span(pair: tuple[LexiconMatch, Action]) -> tuple[int, int]:
+    return pair[0].start, -pair[0].end
+
+
+class _Span(Protocol):
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+S = TypeVar("S", bound=_Span)
+
+
+def unsubsumed(scored: Sequence[tuple[S, Action]]) -> Iterator[tuple[S, Action]]:
+    """The matches (sorted by start, longest first) that no other match with another span contains with an
+    action at least as strong: 水果刀 does not also report 刀 unless 刀's action is stronger.
+
+    One pass: a match can only be contained by one sorted before it; ``reach`` holds, per action, the
+    furthest end of the matches with an earlier start, and matches with the same start are contained only
+    by a longer one among them."""
+    reach: dict[Action, int] = {}
+    i = 0
+    while i < len(scored):
+        start = scored[i][0].start
+        j = i
+        while j < len(scored) and scored[j][0].start == start:
+            j += 1
+        group = scored[i:j]
+        for k, (m, action) in enumerate(group):
+            if any(end >= m.end for a, end in reach.items() if a >= action):
+                continue
+            if any(o.end > m.end and a >= action for o, a in group[:k]):
+                continue
+            yield m, action
+        for m, action in group:
+            reach[action] = max(reach.get(action, -1), m.end)
+        i = j

@@ -83,8 +83,9 @@ class CompiledLexicon:
         self.normalizer = normalizer or default_normalizer()
         self.skipped: list[str] = []  # terms that normalize to nothing usable (see _add)
         index: dict[str, list[_Entry]] = {}
-        for i, term in enumerate(lexicon.terms):
-            if not self._add(index, term.text, i, "text"):
+        folded = self.normalizer.fold_runs_many([t.text for t in lexicon.terms])
+        for i, (term, fold) in enumerate(zip(lexicon.terms, folded, strict=True)):
+            if not self._add(index, term.text, i, "text", fold):
                 self.skipped.append(term.text)
             if term.pinyin:
                 from hegui.text.pinyin import spellings  # pypinyin only when a term asks for it
@@ -113,8 +114,15 @@ class CompiledLexicon:
         self.horizon = widest
         self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
 
-    def _add(self, index: dict[str, list[_Entry]], text: str, term: int, via: Via) -> bool:
-        normalized, runs = self.normalizer.fold_runs(text)
+    def _add(
+        self,
+        index: dict[str, list[_Entry]],
+        text: str,
+        term: int,
+        via: Via,
+        fold: tuple[str, tuple[int, ...]] | None = None,
+    ) -> bool:
+        normalized, runs = fold if fold is not None else self.normalizer.fold_runs(text)
         if not normalized or (sum(runs) == 1 and len(text) > 1):
             # Nothing left, or a longer entry reduced to one character (``b\x7f`` → ``b``): such a
             # pattern would hit everywhere; it is reported as skipped instead of matched.

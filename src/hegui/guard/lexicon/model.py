@@ -39,6 +39,9 @@ class Tier(StrEnum):
         return self.value
 
 
+#: Category lists already checked (a set only grows, by the distinct lists of the loaded lexicons).
+_VALID_CATEGORIES: set[tuple[str, ...]] = set()
+
 #: Which tier wins when one term is listed twice with different tiers: the stronger one.
 _TIER_RANK = {Tier.NOISE: 0, Tier.TOPIC: 1, Tier.RED_LINE: 2}
 
@@ -59,9 +62,15 @@ class Term:
     def __post_init__(self) -> None:
         if not self.categories:
             raise ValueError(f"term {self.text!r} has no risk category")
+        if self.categories in _VALID_CATEGORIES:  # a lexicon builds 64k terms from a few category lists
+            return
         for c in self.categories:
             if not is_risk(c):
                 raise ValueError(f"term {self.text!r}: unknown risk category {c!r}")
+        _VALID_CATEGORIES.add(self.categories)
+
+    def with_tier(self, tier: Tier | None) -> Term:
+        return Term(self.text, self.categories, self.action, self.pinyin, tier)
 
     @property
     def category(self) -> str:
@@ -87,7 +96,7 @@ class Lexicon:
                 continue
             old = merged.get(text)
             if old is None:
-                merged[text] = Term(text, t.categories, t.action, t.pinyin, t.tier)
+                merged[text] = t if t.text == text else Term(text, t.categories, t.action, t.pinyin, t.tier)
                 continue
             cats = old.categories + tuple(c for c in t.categories if c not in old.categories)
             action = max((a for a in (old.action, t.action) if a is not None), default=None)
@@ -97,16 +106,16 @@ class Lexicon:
             merged[text] = Term(text, cats, action, old.pinyin or t.pinyin, tier)
         allowed = tuple(sorted({a.strip() for a in allow if a.strip()}))
         ordered = tuple(merged[k] for k in sorted(merged))
-        digest = hashlib.sha256()
-        for t in ordered:
-            # The tier joins the hash only when set, so lexicons without tiers keep their versions.
-            tier_col = f"\t{t.tier.value}" if t.tier is not None else ""
-            digest.update(
-                f"{t.text}\t{','.join(t.categories)}\t{t.action or ''}\t{int(t.pinyin)}{tier_col}\n".encode()
-            )
+        # The tier joins the hash only when set, so lexicons without tiers keep their versions.
+        rows = "".join(
+            f"{t.text}\t{','.join(t.categories)}\t{t.action or ''}\t{int(t.pinyin)}"
+            + (f"\t{t.tier.value}" if t.tier is not None else "")
+            + "\n"
+            for t in ordered
+        )
+        digest = hashlib.sha256(rows.encode())
         digest.update(b"\x00allow\n")
-        for a in allowed:
-            digest.update(f"{a}\n".encode())
+        digest.update("".join(f"{a}\n" for a in allowed).encode())
         return cls(ordered, allowed, source, digest.hexdigest()[:16])
 
     def __len__(self) -> int:

@@ -63,6 +63,7 @@ def read_plain(path: Path, category: str) -> list[Term]:
 def read_tags(path: Path, category: str, tag_map: Mapping[str, str] | None = None) -> list[Term]:
     tags_to_risk = dict(DEFAULT_TAG_MAP if tag_map is None else tag_map)
     terms: list[Term] = []
+    seen: dict[str, tuple[str, ...]] = {}
     for n, line in enumerate(_read_text(path).splitlines(), start=1):
         parts = line.strip().rsplit(None, 1)
         if not parts:
@@ -71,17 +72,24 @@ def read_tags(path: Path, category: str, tag_map: Mapping[str, str] | None = Non
             terms.append(Term(parts[0], (category,)))
             continue
         word, tags = parts
-        cats: list[str] = []
-        for tag in tags.split(","):
-            risk = tags_to_risk.get(tag.strip())
-            if risk is None:
-                raise ConfigError(
-                    f"unknown tag {tag.strip()!r}; map it with a tag map", file=str(path), key=f"line {n}"
-                )
-            if risk not in cats:
-                cats.append(risk)
-        terms.append(Term(word, tuple(sorted(cats))))
+        cats = seen.get(tags)
+        if cats is None:  # a tags file repeats a few tag lists over tens of thousands of lines
+            cats = seen[tags] = _risks_of(tags, tags_to_risk, path, n)
+        terms.append(Term(word, cats))
     return terms
+
+
+def _risks_of(tags: str, tags_to_risk: Mapping[str, str], path: Path, line: int) -> tuple[str, ...]:
+    cats: list[str] = []
+    for tag in tags.split(","):
+        risk = tags_to_risk.get(tag.strip())
+        if risk is None:
+            raise ConfigError(
+                f"unknown tag {tag.strip()!r}; map it with a tag map", file=str(path), key=f"line {line}"
+            )
+        if risk not in cats:
+            cats.append(risk)
+    return tuple(sorted(cats))
 
 
 def overlay_tags(terms: Sequence[Term], tagged: Sequence[Term]) -> list[Term]:

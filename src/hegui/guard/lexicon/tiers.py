@@ -25,7 +25,7 @@ stale file after a lexicon update is looked at, not half applied). Never decides
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -117,5 +117,5 @@ def assign_tiers(
                 tier = prior_tier(t.text, is_common(t.text))
             else:
                 tier = Tier(default)
-        terms.append(replace(t, tier=tier))
+        terms.append(t.with_tier(tier))
     return Lexicon.build(terms, lexicon.allow, lexicon.source)

@@ -39,6 +39,7 @@ ADDRESS = PatternRecognizer(
     strip=False,
     explanation="road and house number, with any divisions before and building/room after (heuristic)",
     trigger=re.compile(r"\d"),  # a house number
+    anchors=(re.compile(r"\d(?:号|弄)"),),
 )
 
 _SINGLE_SURNAMES = (
@@ -65,5 +66,5 @@ PERSON_NAME = PatternRecognizer(
     group="name",
     strip=False,
     explanation="a surname and one or two characters after a cue such as 我叫 or 姓名 (heuristic)",
-    trigger=re.compile(_CUES),
+    anchors=(re.compile(_CUES),),
 )

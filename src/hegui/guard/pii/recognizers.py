@@ -9,8 +9,9 @@ stream could not hold it back) and must never do I/O.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -55,6 +56,13 @@ class Recognizer(Protocol):
     def find(self, text: str) -> list[PIIMatch]: ...
 
 
+@functools.lru_cache(maxsize=64)
+def _hits(anchor: re.Pattern[str], text: str) -> tuple[tuple[int, int], ...]:
+    """An anchor's hits in a text, remembered for the next recognizer with the same anchor: the analyzer
+    runs them one after another over the same text (six share the run of four digits)."""
+    return tuple(m.span() for m in anchor.finditer(text))
+
+
 def _strip_separators(s: str) -> str:
     return re.sub(r"[\s\-·]", "", s)
 
@@ -79,12 +87,58 @@ class PatternRecognizer:
     #: A character class every match needs somewhere: a text without one is skipped with one cheap search
     #: instead of a scan of the whole pattern (a long Chinese text has no digit, Latin letter, @ or :).
     trigger: re.Pattern[str] | None = None
+    #: Cheap patterns at least one of which every match *contains* (a run of digits, an @, a keyword).
+    #: When given, the full pattern runs only on windows of ``max_span`` around the anchors' hits: the
+    #: same matches as a scan of the whole text (the tests compare both), at a fraction of the cost on
+    #: long texts with few digits.
+    anchors: tuple[re.Pattern[str], ...] = ()
 
     def find(self, text: str) -> list[PIIMatch]:
-        out: list[PIIMatch] = []
         if self.trigger is not None and self.trigger.search(text) is None:
-            return out
-        for m in self.pattern.finditer(text):
+            return []
+        if not self.anchors:
+            return self._validated(text, self.pattern.finditer(text))
+        return self._validated(text, self._windowed(text))
+
+    def find_unwindowed(self, text: str) -> list[PIIMatch]:
+        """Every match by a scan of the whole text: the reference ``find`` must agree with."""
+        return self._validated(text, self.pattern.finditer(text))
+
+    def _windowed(self, text: str) -> Iterator[re.Match[str]]:
+        """The pattern's matches within the anchors' windows, in order, as ``finditer`` gives them.
+
+        A match contains an anchor hit, so it lies within ``max_span`` of it (boundary look-arounds
+        included). Windows that touch are merged, which keeps the leftmost-first order of a whole scan.
+        ``endpos`` hides what follows a window from a look-ahead, so a match that ends at a window's end
+        is taken again from the whole text."""
+        spans = sorted(
+            (max(0, start - self.max_span), min(len(text), end + self.max_span))
+            for anchor in self.anchors
+            for start, end in _hits(anchor, text)
+        )
+        windows: list[list[int]] = []
+        for lo, hi in spans:
+            if windows and lo <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], hi)
+            else:
+                windows.append([lo, hi])
+        pos = 0
+        for lo, hi in windows:
+            pos = max(pos, lo)
+            while pos < hi:
+                m = self.pattern.search(text, pos, hi)
+                if m is None:
+                    break
+                if m.end() == hi < len(text):
+                    m = self.pattern.search(text, m.start())  # what a whole scan finds from here
+                    if m is None:
+                        return
+                pos = max(m.end(), m.start() + 1)
+                yield m
+
+    def _validated(self, text: str, matches: Iterable[re.Match[str]]) -> list[PIIMatch]:
+        out: list[PIIMatch] = []
+        for m in matches:
             group = self.group if m.start(self.group) >= 0 else 0
             start, end = m.span(group)
             if start == end:
@@ -101,6 +155,9 @@ class PatternRecognizer:
 #: ``\d`` does). The name and address heuristics (heuristics.py) match Chinese text and have none.
 _TRIGGER = re.compile(r"[\dA-Za-z@:]")
 
+#: Anchors (see ``PatternRecognizer.anchors``): what each pattern's matches contain.
+_D4 = re.compile(r"\d{4}")
+
 _SEP = r"[ \-]?"
 _NO_DIGIT_BEFORE = r"(?<![0-9])"
 _NO_DIGIT_AFTER = r"(?![0-9])"
@@ -116,6 +173,7 @@ RESIDENT_ID = PatternRecognizer(
     score=0.99,
     explanation="18-character resident identity number with a valid birth date and check character",
     trigger=_TRIGGER,
+    anchors=(_D4,),
 )
 
 #: RESIDENT_ID without the check: every 18-character ID-shaped number, for a policy that would rather mask
@@ -131,6 +189,7 @@ RESIDENT_ID_SHAPE = PatternRecognizer(
     score=0.9,
     explanation="18-character number shaped like a resident identity number (check character not validated)",
     trigger=_TRIGGER,
+    anchors=(_D4,),
 )
 
 MOBILE = PatternRecognizer(
@@ -144,6 +203,7 @@ MOBILE = PatternRecognizer(
     score=0.9,
     explanation="mainland mobile number (1[3-9] and nine digits, optional +86)",
     trigger=_TRIGGER,
+    anchors=(_D4,),
 )
 
 LANDLINE = PatternRecognizer(
@@ -158,6 +218,7 @@ LANDLINE = PatternRecognizer(
     score=0.85,
     explanation="landline with area code: 010-12345678, (0755) 1234567, optional extension",
     trigger=_TRIGGER,
+    anchors=(_D4,),
 )
 
 BANK_CARD = PatternRecognizer(
@@ -171,6 +232,7 @@ BANK_CARD = PatternRecognizer(
     score=0.9,
     explanation="16 to 19 digit payment card number that passes the Luhn check",
     trigger=_TRIGGER,
+    anchors=(_D4,),
 )
 
 USCC = PatternRecognizer(
@@ -184,6 +246,7 @@ USCC = PatternRecognizer(
     strip=False,
     explanation="18-character unified social credit code with a valid check character",
     trigger=_TRIGGER,
+    anchors=(_D4,),
 )
 
 # Chinese ordinary passports: E + 8 digits or E + letter + 7 digits (2012-); G-series before that.
@@ -204,6 +267,7 @@ PASSPORT = PatternRecognizer(
     group="doc",
     explanation="Chinese passport number (E/G series), or a number after the word passport",
     trigger=_TRIGGER,
+    anchors=(_D4, re.compile("护照"), re.compile("[Pp]assport")),
 )
 
 EMAIL = PatternRecognizer(
@@ -220,6 +284,7 @@ EMAIL = PatternRecognizer(
     strip=False,
     explanation="e-mail address",
     trigger=_TRIGGER,
+    anchors=(re.compile("@"),),
 )
 
 IPV4 = PatternRecognizer(
@@ -233,6 +298,7 @@ IPV4 = PatternRecognizer(
     strip=False,
     explanation="IPv4 address",
     trigger=_TRIGGER,
+    anchors=(re.compile(r"\d\.\d"),),
 )
 
 IPV6 = PatternRecognizer(
@@ -246,6 +312,7 @@ IPV6 = PatternRecognizer(
     strip=False,
     explanation="IPv6 address",
     trigger=_TRIGGER,
+    anchors=(re.compile(":"),),
 )
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
@@ -265,4 +332,5 @@ LICENCE_PLATE = PatternRecognizer(
     score=0.85,
     explanation="mainland licence plate (province, letter, five characters; new-energy six)",
     trigger=_TRIGGER,
+    anchors=(re.compile(f"[{_PROVINCES}][{_PLATE_LETTER}]"),),
 )
