@@ -15,7 +15,6 @@ from hegui.cli import handled
 from hegui.errors import RequestError
 from hegui.guard.types import Context
 from hegui.works.index import DEFAULT_K, DEFAULT_W, IndexFormatError, WorksIndex
-from hegui.works.sources import CorpusError, read_works
 
 app = typer.Typer(help="Protected works: a fingerprint index and overlap trials.", no_args_is_help=True)
 
@@ -27,15 +26,23 @@ def index(
     out: Path = typer.Option(..., "--out", "-o", help="The index file to write (.npz)."),
     k: int = typer.Option(DEFAULT_K, "--k", help="Characters per k-gram (normalized)."),
     w: int = typer.Option(DEFAULT_W, "--w", help="Winnowing window in k-grams (1 keeps every k-gram)."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine's cores) or spark."),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Processes (local) or Spark local threads; 0: one per core."
+    ),
+    spark_master: str | None = typer.Option(
+        None, "--spark-master", help="Spark master URL (default local[N])."
+    ),
 ) -> None:
-    """Build the fingerprint index of a protected corpus (locally; one process)."""
+    """Build the fingerprint index of a protected corpus, with every core or on Apache Spark."""
+    from hegui.cli.common import progress
+    from hegui.works.engines import build
+
     if k < 2 or w < 1:
         raise RequestError("--k must be 2 or more and --w 1 or more")
     started = time.perf_counter()
-    try:
-        built = WorksIndex.build(read_works(paths), k=k, w=w)
-    except CorpusError as exc:
-        raise RequestError(str(exc)) from None
+    with progress("fingerprinting works", None) as advance:
+        built = build(paths, k=k, w=w, engine=engine, workers=workers, master=spark_master, advance=advance)
     if not built.names:
         raise RequestError("no works found in the given paths (.txt, .md or .jsonl)")
     built.save(out)

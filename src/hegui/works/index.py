@@ -91,6 +91,29 @@ class IndexStats:
     fingerprints: int
 
 
+@dataclass(frozen=True, slots=True)
+class FingerprintedWork:
+    """One work ready for the index: its name, normalized text and winnowed fingerprints (positions
+    within the work). Plain data, so that worker processes and Spark executors can return it."""
+
+    name: str
+    text: str
+    hashes: npt.NDArray[np.uint64]
+    positions: npt.NDArray[np.int64]
+
+
+def check_kw(k: int, w: int) -> None:
+    if k < 2 or w < 1:
+        raise ValueError("k must be 2 or more and w 1 or more")
+
+
+def fingerprint_work(work: Work, k: int, w: int, normalizer: Normalizer | None = None) -> FingerprintedWork:
+    """Normalize one work and winnow its k-gram hashes: the part of a build that runs in parallel."""
+    text = (normalizer or default_normalizer()).normalize(work.text).text
+    fp = winnow(kgram_hashes(text, k), w)
+    return FingerprintedWork(work.name, text, fp.hashes, fp.positions)
+
+
 class WorksIndex:
     """Immutable after construction: safe to share between threads; a reload loads a new one."""
 
@@ -136,25 +159,36 @@ class WorksIndex:
         w: int = DEFAULT_W,
         normalizer: Normalizer | None = None,
     ) -> WorksIndex:
-        if k < 2 or w < 1:
-            raise ValueError("k must be 2 or more and w 1 or more")
+        check_kw(k, w)
         norm = normalizer or default_normalizer()
+        return cls.assemble((fingerprint_work(work, k, w, norm) for work in works), k=k, w=w, normalizer=norm)
+
+    @classmethod
+    def assemble(
+        cls,
+        parts: Iterable[FingerprintedWork],
+        *,
+        k: int,
+        w: int,
+        normalizer: Normalizer | None = None,
+    ) -> WorksIndex:
+        """The index of works fingerprinted one by one (here, in worker processes or on Spark), in the
+        order given: the same parts in the same order give the same index, whoever computed them."""
+        check_kw(k, w)
         names: list[str] = []
         texts: list[str] = []
         all_hashes: list[npt.NDArray[np.uint64]] = []
         all_positions: list[npt.NDArray[np.int64]] = []
         offset = 0
-        for work in works:
-            text = norm.normalize(work.text).text
-            fp = winnow(kgram_hashes(text, k), w)
-            names.append(work.name)
-            texts.append(text)
-            all_hashes.append(fp.hashes)
-            all_positions.append(fp.positions + offset)
-            offset += len(text) + 1
+        for part in parts:
+            names.append(part.name)
+            texts.append(part.text)
+            all_hashes.append(part.hashes)
+            all_positions.append(part.positions + offset)
+            offset += len(part.text) + 1
         hashes = np.concatenate(all_hashes) if all_hashes else np.zeros(0, dtype=np.uint64)
         positions = np.concatenate(all_positions) if all_positions else np.zeros(0, dtype=np.int64)
-        return cls(names, texts, hashes, positions, k=k, w=w, normalizer=norm)
+        return cls(names, texts, hashes, positions, k=k, w=w, normalizer=normalizer)
 
     def save(self, path: Path) -> None:
         meta = json.dumps(

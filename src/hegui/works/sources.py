@@ -21,7 +21,8 @@ class CorpusError(ValueError):
     """A corpus file cannot be read as works."""
 
 
-def _files(paths: Iterable[Path]) -> Iterator[Path]:
+def files(paths: Iterable[Path]) -> Iterator[Path]:
+    """The corpus files of ``paths``: files as given, directories walked in sorted order."""
     for path in paths:
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
@@ -30,7 +31,7 @@ def _files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def read_works(paths: Iterable[Path]) -> Iterator[Work]:
-    for path in _files(paths):
+    for path in files(paths):
         try:
             raw = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -39,15 +40,21 @@ def read_works(paths: Iterable[Path]) -> Iterator[Work]:
             yield Work(str(path), raw)
             continue
         for n, line in enumerate(raw.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise CorpusError(f"{path}:{n}: a line must be an object with a text string")
-            name = next(
-                (str(obj[k]) for k in ("id", "title", "name") if obj.get(k) is not None), f"{path}:{n}"
-            )
-            yield Work(name, obj["text"])
+            work = work_of_line(str(path), n, line)
+            if work is not None:
+                yield work
+
+
+def work_of_line(path: str, n: int, line: str) -> Work | None:
+    """The work on line ``n`` of a JSONL file (None for a blank line); the local and the Spark build
+    share this, so a work has the same name whichever built the index."""
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{path}:{n}: not JSON ({exc.msg})") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise CorpusError(f"{path}:{n}: a line must be an object with a text string")
+    name = next((str(obj[k]) for k in ("id", "title", "name") if obj.get(k) is not None), f"{path}:{n}")
+    return Work(name, obj["text"])
