@@ -529,13 +529,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-def make_tiers(train: Sequence[Example], workdir: Path) -> Path | str:
+def make_tiers(train: Sequence[Example], workdir: Path, answers: Sequence[AnswerExample] = ()) -> Path | str:
     """Calibrate the 64k lexicon's tiers on TRAIN rows with ``hegui lexicon calibrate --mode tiers``; the
     tiers file, or why there is none. The corpus is a CSV (text, label: unsafe for harmful rows, safe
-    for benign and borderline ones) written to the work directory.
+    for benign and borderline ones) written to the work directory. Train *answers* join it (their
+    responses, unsafe or safe as labelled): a term that safe answers use (洗钱 in "洗钱是违法的") is not
+    unambiguous, so it must not be red-line, or the output stage stops the refusals that name it.
 
     The one place that knows how the tiers mode is called: adapt here if its options differ."""
-    if any(e.split != "train" for e in train):
+    if any(e.split != "train" for e in train) or any(a.split != "train" for a in answers):
         raise ValueError("tiers are calibrated on train rows only")
     helptext = subprocess.run(
         _cli("lexicon", "calibrate", "--help"), capture_output=True, text=True, env=_env(), timeout=120
@@ -547,6 +549,7 @@ def make_tiers(train: Sequence[Example], workdir: Path) -> Path | str:
         writer = csv.writer(f)
         writer.writerow(["text", "label"])
         writer.writerows((e.text, "unsafe" if e.label == "harmful" else "safe") for e in train)
+        writer.writerows((a.response, "unsafe" if a.label == "unsafe" else "safe") for a in answers)
     args = [
         *("lexicon", "calibrate", str(LEX_DICT), "--lexicon-format", "plain", "--tags", str(LEX_TAGS)),
         *("--allow", str(LEX_ALLOW), "--corpus", str(corpus), "--text-column", "text"),
@@ -676,7 +679,8 @@ def main() -> None:
     train = [e for e in all_inputs if e.split == "train"]
     if args.quick:
         train = random.Random(SEED).sample(train, min(len(train), 5000))
-    tiers = make_tiers(train, WORK)
+    train_answers = [a for a in all_answers if a.split == "train"]
+    tiers = make_tiers(train, WORK, train_answers)
     print(f"tiers: {tiers}", flush=True)
     inputs = sample([e for e in all_inputs if e.split == "dev"], per_group)
     answers = [a for a in all_answers if a.split == "dev"]
@@ -700,8 +704,8 @@ def main() -> None:
         f"{len(inputs):,} input rows ({subsampled}) and {len(answers):,} answer pairs; no train row is "
         f"judged. The lexicon is the 64,419-term sensitive-word list with its tags and allow files. "
         + (
-            f"Tiers for (c), (f), (g) calibrated on {len(train):,} train rows with "
-            "`hegui lexicon calibrate --mode tiers`."
+            f"Tiers for (c), (f), (g) calibrated on {len(train):,} train prompts and the responses of "
+            f"{len(train_answers):,} train answers with `hegui lexicon calibrate --mode tiers`."
             if isinstance(tiers, Path)
             else f"Tiers: not available ({tiers})."
         )

@@ -187,8 +187,15 @@ def prompt_label(e: Example) -> int:
 HARD_NEGATIVES = ("cvalues", "chinesesafetyqa", "xsafety")
 
 
-def prompt_weights(examples: Sequence[Example], hard: float = 1.0) -> np.ndarray:
+def prompt_weights(examples: Sequence[Example], hard: float = 1.0, jailbreak: float = 1.0) -> np.ndarray:
     labels = [prompt_label(e) for e in examples]
+    # Inside a harmful class a jailbreak-wrapped prompt weighs ``jailbreak`` times a direct one: JailBench
+    # wraps 108 seeds in the same 20 templates, so at 1 the templates' instruction words (请, 你, 能,
+    # 扮演) carry most of the class and everyday requests to an assistant ("你能做什么") read as harmful.
+    row_w = [jailbreak if e.kind == "prompt_jailbreak" else 1.0 for e in examples]
+    class_mass: Counter[int] = Counter()
+    for lab, rw in zip(labels, row_w, strict=True):
+        class_mass[lab] += rw
     class_n = Counter(labels)
     harmful_classes = [c for c in class_n if c != 0]
     root = {c: np.sqrt(class_n[c]) for c in harmful_classes}
@@ -203,15 +210,15 @@ def prompt_weights(examples: Sequence[Example], hard: float = 1.0) -> np.ndarray
         ):  # each benign source weighs sqrt(its size) (x hard for hard negatives); its rows share it
             out[i] = 0.5 * src_w[e.source] / src_total / src_n[e.source]
         else:
-            out[i] = class_share[lab] / class_n[lab]
+            out[i] = class_share[lab] * row_w[i] / class_mass[lab]
     return out * len(examples)
 
 
-def build(examples: list[Example], hard: float = 1.0) -> PromptData:
+def build(examples: list[Example], hard: float = 1.0, jailbreak: float = 1.0) -> PromptData:
     return PromptData(
         [e.text for e in examples],
         np.array([prompt_label(e) for e in examples]),
-        prompt_weights(examples, hard),
+        prompt_weights(examples, hard, jailbreak),
         examples,
     )
 
@@ -365,6 +372,12 @@ def main() -> None:
     parser.add_argument("--ngram-max", type=int, default=PROMPT_CONFIG.ngram_max)
     parser.add_argument("--hard-negative-weight", type=float, default=1.0)
     parser.add_argument(
+        "--jailbreak-weight",
+        type=float,
+        default=1.0,
+        help="weight of a jailbreak-wrapped prompt relative to a direct one inside its class",
+    )
+    parser.add_argument(
         "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
     )
     parser.add_argument(
@@ -380,7 +393,7 @@ def main() -> None:
     calib = [e for e in train_all if is_calibration(e.group)]
     dev = [e for e in inputs if e.split == "dev"]
     print(f"prompt model: {len(fit_part)} fit, {len(calib)} calibration, {len(dev)} dev", flush=True)
-    data = build(fit_part, args.hard_negative_weight)
+    data = build(fit_part, args.hard_negative_weight, args.jailbreak_weight)
 
     def prompt_quality(model: LinearModel) -> float:
         """At the balanced threshold: the mean share refused over the harmful calibration sources, minus

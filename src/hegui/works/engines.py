@@ -29,7 +29,7 @@ from hegui.works.sources import CorpusError, files, read_works, work_of_line
 ENGINES = ("local", "spark")
 #: Works sent to a worker process at a time: large enough that pickling is not the cost, small enough
 #: that both cores stay busy on a corpus of a few hundred works.
-CHUNK = 16
+CHUNK = 256
 
 
 def build_local(
