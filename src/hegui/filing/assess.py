@@ -15,27 +15,31 @@ from pathlib import Path
 from typing import Any
 
 from hegui.errors import HeguiError
+from hegui.filing import assess_records
+from hegui.filing.assess_labels import label_finding
+from hegui.filing.assess_records import RecordsContext
 from hegui.filing.clauses import CLAUSES
 from hegui.filing.evidence import EvalEvidence, Evidence, PolicyEvidence, decide
+from hegui.filing.findings import GAP, NODES, VERDICTS, Finding
 from hegui.filing.form import FilingForm
+from hegui.policy import Policy
 
-NODES = ("data content", "data set", "code and algorithm", "model", "product", "generated content")
-GAP = "gap"
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    node: str
-    item: str
-    verdict: str  # compliant | non-compliant | gap
-    detail: str
-    evidence: str = ""
+__all__ = ["GAP", "NODES", "VERDICTS", "AssessInputs", "Finding", "assess", "tally", "to_markdown"]
 
 
 @dataclass(frozen=True, slots=True)
 class AssessInputs:
     form: FilingForm
     policy: PolicyEvidence | None = None
+    #: The policy in service itself: the labels, records, cases, egress and provider tables.
+    policy_model: Policy | None = None
+    #: The records database with the policy and the day; None when no database is configured.
+    records: RecordsContext | None = None
+    #: Saved outputs (API responses, labelled files) to sample for label verification.
+    outputs: Path | None = None
+    label_sample: int = 50
+    #: Whether a ProduceID has entries in the audit chain; None when there is no chain to ask.
+    traced: Callable[[str], bool] | None = None
     evaluation: EvalEvidence | None = None
     corpus_dir: Path | None = None
     data_register: Path | None = None
@@ -149,17 +153,35 @@ def _model(a: AssessInputs) -> list[Finding]:
     ]
 
 
-def _product(a: AssessInputs) -> list[Finding]:
-    node = NODES[4]
-    out = []
-    for name, label in (("agreement", "service agreement (IM 9)"), ("privacy_policy", "privacy policy")):
+def _documents(a: AssessInputs) -> list[Finding]:
+    """Without a database, the agreement and privacy policy can only be shown by the form's reference."""
+    node, out = NODES[4], []
+    for name, label in (
+        ("agreement", "service agreement published (IM 9)"),
+        ("privacy_policy", "privacy policy published (IM 9, PIPL 17)"),
+    ):
         ref = getattr(a.form.documents, name)
         if not ref:
-            out.append(Finding(node, label, GAP, f"documents.{name} is empty in the filing form"))
+            out.append(
+                Finding(
+                    node, label, GAP, f"no database to read, and documents.{name} is empty in the filing form"
+                )
+            )
         elif "://" in ref:
-            out.append(Finding(node, label, "compliant", "published", ref))
+            out.append(
+                Finding(node, label, "compliant", "published (the form's URL; no database to read)", ref)
+            )
         else:
             out.append(_present(node, label, Path(ref), ""))
+    return out
+
+
+def _product(a: AssessInputs) -> list[Finding]:
+    node = NODES[4]
+    if a.records is not None:
+        out = assess_records.product(a.records)
+    else:
+        out = _documents(a) + assess_records.no_database(a.policy_model)
     ev = Evidence(a.form, policy=a.policy)
     (input_check,) = decide([c for c in CLAUSES if c.id == "6-c"], ev)
     out.append(
@@ -169,14 +191,6 @@ def _product(a: AssessInputs) -> list[Finding]:
             input_check.verdict,
             input_check.reason,
             "; ".join(input_check.evidence),
-        )
-    )
-    out.append(
-        Finding(
-            node,
-            "consent ledger, DSR deadlines, complaints SLA, cross-border counters",
-            GAP,
-            "not assessed by this command: see `hegui data dsr`, `hegui data crossborder-report`",
         )
     )
     return out
@@ -203,14 +217,14 @@ def _generated(a: AssessInputs) -> list[Finding]:
     else:
         ok, detail = a.audit_chain()
         out.append(Finding(node, "audit chain", "compliant" if ok else "non-compliant", detail))
-    out.append(
-        Finding(
-            node,
-            "labels on sampled outputs",
-            GAP,
-            "not assessed by this command: `hegui label verify` on sampled outputs",
-        )
-    )
+    if a.records is not None:
+        out.append(assess_records.sanctions(a.records))
+    else:
+        out.append(Finding(node, "sanction records (IM 14)", GAP, "no records database to read"))
+    if a.policy_model is None:
+        out.append(Finding(node, "labels on sampled outputs (LBL-01 … LBL-14)", GAP, "no policy loaded"))
+    else:
+        out.append(label_finding(a.outputs, a.label_sample, a.policy_model.labels, a.traced))
     return out
 
 
@@ -226,8 +240,14 @@ def assess(a: AssessInputs) -> list[Finding]:
     return _data_content(a) + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
 
 
+def tally(findings: list[Finding]) -> str:
+    """``3 compliant, 1 gap, …`` in the order of VERDICTS."""
+    counts = {v: sum(f.verdict == v for f in findings) for v in VERDICTS}
+    return ", ".join(f"{n} {v}" for v, n in counts.items() if n) + f" of {len(findings)} items"
+
+
 def to_markdown(findings: list[Finding]) -> str:
-    lines = ["# Life-cycle assessment", ""]
+    lines = ["# Life-cycle assessment", "", tally(findings) + ".", ""]
     for node in NODES:
         lines += [f"## {node}", "", "| Item | Verdict | Detail | Evidence |", "|---|---|---|---|"]
         for f in (f for f in findings if f.node == node):
