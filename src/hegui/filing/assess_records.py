@@ -144,8 +144,10 @@ def consent_ledger(ctx: RecordsContext) -> Finding:
         f"defaults: API {'opt-out' if rec.consent_default_api else 'opt-in'}, "
         f"chat {'opt-out' if rec.consent_default_chat else 'opt-in'}"
     )
-    checked = f"{len(rows):,} of {total:,} pool records" + (
-        f" (the newest {POOL_CHECK_LIMIT:,})" if total > len(rows) else ""
+    checked = (
+        f"the newest {len(rows):,} of {total:,} pool record(s)"
+        if total > len(rows)
+        else f"{total:,} pool record(s)"
     )
     evidence = (
         f"consent_events: {granted} grants, {withdrawn} withdrawals; pool_tombstones: {tombstoned}; "
