@@ -48,6 +48,12 @@ def _png() -> bytes:
 LABELLED = "答案。\n\n【AI生成】"
 
 
+def _refusal() -> dict[str, object]:
+    """hegui's refusal as the gateway sends it: content_filter, no AIGC object."""
+    message = {"role": "assistant", "content": "抱歉，我无法提供帮助。"}
+    return {"id": "r", "choices": [{"index": 0, "finish_reason": "content_filter", "message": message}]}
+
+
 @pytest.mark.parametrize(
     ("body", "failure"),
     [
@@ -57,6 +63,7 @@ LABELLED = "答案。\n\n【AI生成】"
         (_response("chatcmpl-4", LABELLED, producer="demo"), "LBL-07"),
         (_response("chatcmpl-5", LABELLED, producer=DEMO_PRODUCER), DEMO),
         ([1, 2], "LBL-01: the saved response is not a JSON object"),
+        (_refusal() | {"choices": [{"index": 0, "finish_reason": "stop", "message": {}}]}, "LBL-01"),
     ],
 )
 def test_saved_responses(tmp_path: Path, body: object, failure: str | None) -> None:
@@ -94,6 +101,10 @@ def test_finding_over_the_sample(tmp_path: Path) -> None:
     assert label_finding(tmp_path, 2, POLICY).verdict == COMPLIANT  # the unlabelled one is older
     every = label_finding(tmp_path, 10, POLICY)
     assert every.verdict == NON_COMPLIANT and "1 unlabelled or mislabelled" in every.detail
+    _write(tmp_path / "refused.json", _refusal(), 3_000)  # the newest: skipped, and said so
+    with_refusal = label_finding(tmp_path, 3, POLICY)
+    assert with_refusal.verdict == COMPLIANT and "(1 of them refusals" in with_refusal.detail
+    (tmp_path / "refused.json").unlink()
     traced = label_finding(tmp_path, 2, POLICY, traced=lambda pid: pid == "c2")
     assert traced.verdict == NON_COMPLIANT and "r1.json: ProduceID not in the audit chain" in traced.detail
     assert label_finding(tmp_path, 2, POLICY, traced=lambda pid: True).verdict == COMPLIANT

@@ -39,6 +39,8 @@ class OutputCheck:
     path: str
     failed: tuple[str, ...]
     produce_id: str = ""
+    #: A refusal: not generated content, so neither labelled nor counted as a labelled output.
+    refusal: bool = False
 
     @property
     def passed(self) -> bool:
@@ -71,6 +73,15 @@ def _texts(body: dict[str, Any]) -> list[str]:
     return out
 
 
+def is_refusal(body: dict[str, Any]) -> bool:
+    """hegui's refusal: every choice stopped by the content filter. Its words are hegui's, not generated
+    content, and carry no label by design (gateway.md); with an AIGC object it is checked as any answer."""
+    choices = body.get("choices") or []
+    return bool(choices) and all(
+        isinstance(c, dict) and c.get("finish_reason") == "content_filter" for c in choices
+    )
+
+
 def check_response(body: object, labels: LabelPolicy) -> tuple[list[str], str]:
     """A saved response body: the implicit label object (LBL-01…04, LBL-07) and the explicit label in
     every choice's text (LBL-10, LBL-14) when the policy labels text answers. Returns the failures and
@@ -79,6 +90,8 @@ def check_response(body: object, labels: LabelPolicy) -> tuple[list[str], str]:
         return ["LBL-01: the saved response is not a JSON object"], ""
     raw = body.get("AIGC")
     if raw is None:
+        if is_refusal(body):
+            return [], ""
         return ["LBL-01: the response carries no AIGC object"], ""
     parsed = parse_label(json.dumps(raw), "response body")
     failed = [f"{i.requirement}: {i.reason}" for i in parsed.issues]
@@ -108,7 +121,8 @@ def check_file(path: Path, labels: LabelPolicy) -> OutputCheck:
         except json.JSONDecodeError as exc:
             return OutputCheck(str(path), (f"LBL-01: not JSON: {exc.msg}",))
         failed, produce_id = check_response(body, labels)
-        return OutputCheck(str(path), tuple(failed), produce_id)
+        refusal = isinstance(body, dict) and "AIGC" not in body and is_refusal(body)
+        return OutputCheck(str(path), tuple(failed), produce_id, refusal)
     report = verify_bytes(data, path.name, labels)
     produce_id = ""
     if report.kind != "txt":  # plain text has no implicit carrier
@@ -142,14 +156,24 @@ def label_finding(
     paths, total = sample_outputs(directory, sample)
     if not paths:
         return Finding(node, ITEM, NON_COMPLIANT, f"no output file under {directory} to sample")
-    checks = [check_file(p, labels) for p in paths]
+    every = [check_file(p, labels) for p in paths]
+    checks = [c for c in every if not c.refusal]
+    refusals = len(every) - len(checks)
+    if not checks:
+        return Finding(
+            node, ITEM, NON_COMPLIANT, f"the {len(every)} newest outputs under {directory} are all refusals"
+        )
     problems = [f"{Path(c.path).name}: {c.failed[0]}" for c in checks if not c.passed]
     untraced: list[str] = []
     if traced is not None:
         untraced = [
             Path(c.path).name for c in checks if c.passed and not (c.produce_id and traced(c.produce_id))
         ]
-    size = f"{len(paths)} newest of {total} output(s) under {directory}"
+    size = f"{len(paths)} newest of {total} output(s) under {directory}" + (
+        f" ({refusals} of them refusals: hegui's words, unlabelled by design, not counted)"
+        if refusals
+        else ""
+    )
     trace_note = "ProduceIDs found in the audit chain" if traced is not None else "audit chain not consulted"
     if problems or untraced:
         bad = problems[:3] + [f"{n}: ProduceID not in the audit chain" for n in untraced[:3]]
