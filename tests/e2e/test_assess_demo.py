@@ -89,9 +89,14 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     assert "## product" in (full_dir / "assess" / "assess.md").read_text(encoding="utf-8")
 
     _check_package(full_dir / "filing", questions=8)
+    decided = json.loads((full_dir / "filing" / "manifest.json").read_text(encoding="utf-8"))["clauses"]
+    records = {c["id"]: c for c in decided if c["decided_by"] == "records"}
+    assert set(records) == {"7-c", "7-d"} and {c["verdict"] for c in records.values()} == {"compliant"}
     manifest = json.loads((bare_dir / "filing" / "manifest.json").read_text(encoding="utf-8"))
     eval_clauses = {c["id"]: c for c in manifest["clauses"] if c["id"] in ("6-d", "7-e")}
     assert all(c["reason"].startswith("no evidence") for c in eval_clauses.values()), eval_clauses
+    bare_7d = next(c for c in manifest["clauses"] if c["id"] == "7-d")
+    assert bare_7d["decided_by"] == "records" and bare_7d["reason"].startswith("0 case(s)")
     assert not (bare_dir / "filing" / "test_questions.xlsx").exists()
 
 

@@ -5,6 +5,8 @@ opens the configured records database (read only: it never migrates or writes) a
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -16,16 +18,40 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hegui.cli import handled
 from hegui.errors import HeguiError, RequestError, StorageError
+from hegui.policy import Policy
 
 
-def _database() -> Engine | None:
-    """The configured records database, or None when there is none to read (no URL, no hegui.db)."""
+def database() -> Engine | None:
+    """The configured records database, or None when there is none to read (no URL, no hegui.db).
+    Opened without migrating: an assessment reads the records as they are."""
     from hegui.cli.common import engine, settings
 
     s = settings()
     if not s.database_url and not (s.data_dir / "hegui.db").exists():
         return None
     return engine(s, migrate_schema=False)
+
+
+def service_day(policy: Policy, on: str | None) -> date:
+    """``--on`` or today in the service's time zone (deadlines are working days there)."""
+    if not on:
+        return datetime.now(ZoneInfo(policy.provider.time_zone)).date()
+    try:
+        return date.fromisoformat(on)
+    except ValueError:
+        raise RequestError(f"--on {on!r} is not a date (YYYY-MM-DD)") from None
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """A database that cannot be read (an older schema, a lost connection) is one line, not a trace."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StorageError(
+            f"cannot read the records database: {exc.__class__.__name__}: {str(exc).splitlines()[0]} "
+            "(an older schema? `hegui serve` or any `hegui data` command migrates it)"
+        ) from None
 
 
 def _audit_chain(eng: Engine) -> tuple[bool, str]:
@@ -96,35 +122,28 @@ def assess_(
 
     model = load_policy(policy)
     filing_form = load_form(form)
+    today = service_day(model, on)
+    eng = None if no_records else database()
     try:
-        today = date.fromisoformat(on) if on else datetime.now(ZoneInfo(model.provider.time_zone)).date()
-    except ValueError:
-        raise RequestError(f"--on {on!r} is not a date (YYYY-MM-DD)") from None
-    eng = None if no_records else _database()
-    try:
-        chain = None if eng is None or no_audit else _audit_chain(eng)
-        findings = assess(
-            AssessInputs(
-                form=filing_form,
-                policy=policy_evidence(policy),
-                policy_model=model,
-                records=RecordsContext(eng, model, filing_form, today) if eng is not None else None,
-                outputs=outputs,
-                label_sample=label_sample,
-                traced=(lambda pid: bool(find_by_request(eng, pid))) if eng is not None else None,
-                evaluation=eval_evidence(eval_dir) if eval_dir else None,
-                corpus_dir=corpus,
-                data_register=data_register,
-                licenses_json=licenses,
-                notice=notice,
-                audit_chain=(lambda: chain) if chain is not None else None,
+        with storage_errors():
+            chain = None if eng is None or no_audit else _audit_chain(eng)
+            findings = assess(
+                AssessInputs(
+                    form=filing_form,
+                    policy=policy_evidence(policy),
+                    policy_model=model,
+                    records=RecordsContext(eng, model, filing_form, today) if eng is not None else None,
+                    outputs=outputs,
+                    label_sample=label_sample,
+                    traced=(lambda pid: bool(find_by_request(eng, pid))) if eng is not None else None,
+                    evaluation=eval_evidence(eval_dir) if eval_dir else None,
+                    corpus_dir=corpus,
+                    data_register=data_register,
+                    licenses_json=licenses,
+                    notice=notice,
+                    audit_chain=(lambda: chain) if chain is not None else None,
+                )
             )
-        )
-    except SQLAlchemyError as exc:
-        raise StorageError(
-            f"cannot read the records database: {exc.__class__.__name__}: {str(exc).splitlines()[0]} "
-            "(an older schema? `hegui serve` or any `hegui data` command migrates it)"
-        ) from None
     finally:
         if eng is not None:
             eng.dispose()

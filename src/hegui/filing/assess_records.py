@@ -16,6 +16,7 @@ from datetime import date
 
 from sqlalchemy import Engine, func, select
 
+from hegui.filing.evidence import RecordFinding
 from hegui.filing.findings import COMPLIANT, GAP, NODES, NON_COMPLIANT, NOT_APPLICABLE, Finding
 from hegui.filing.form import FilingForm
 from hegui.policy import Policy
@@ -167,7 +168,9 @@ def consent_ledger(ctx: RecordsContext) -> Finding:
         PRODUCT,
         item,
         COMPLIANT,
-        f"{checked} checked against the ledger: each had consent when collected and none outlived a withdrawal",
+        f"{checked} checked against the ledger: each had consent when collected and none outlived a "
+        "withdrawal; users turn training off with one call (POST /hegui/api/users/{user}/consent "
+        '{"granted": false}), which tombstones their records',
         evidence,
     )
 
@@ -358,6 +361,22 @@ PRODUCT_CHECKS: Sequence[Callable[[RecordsContext], Finding]] = (
 
 def product(ctx: RecordsContext) -> list[Finding]:
     return agreements(ctx) + [check(ctx) for check in PRODUCT_CHECKS]
+
+
+#: The filing clauses the records decide (`hegui filing build` with a database): the training opt-out
+#: rests on the consent ledger, the complaint channel on its deadlines.
+CLAUSE_CHECKS: dict[str, Callable[[RecordsContext], Finding]] = {
+    "7-c": consent_ledger,
+    "7-d": complaint_sla,
+}
+
+
+def clause_findings(ctx: RecordsContext) -> dict[str, RecordFinding]:
+    out = {}
+    for clause, check in CLAUSE_CHECKS.items():
+        f = check(ctx)
+        out[clause] = RecordFinding(f.verdict, f.detail, f.evidence)
+    return out
 
 
 def no_database(policy: Policy | None) -> list[Finding]:
