@@ -79,9 +79,11 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     assert reasons.count(DEMO) == 2 and "LBL-01" not in reasons and "LBL-14" not in reasons, reasons
     assert bare[labels]["verdict"] == "gap"
 
-    refusal = "拒答 (SEC-05, SEC-06)"
-    assert "SEC-06 over-refusal" in full[refusal]["detail"]
-    assert bare[refusal]["detail"].startswith("no evidence")
+    refusal = "7-e 拒答 (SEC-05, SEC-06)"
+    assert full[refusal]["verdict"] == "non-compliant" and "SEC-06 over-refusal" in full[refusal]["detail"]
+    assert bare[refusal]["verdict"] == "gap" and bare[refusal]["detail"].startswith("no evidence")
+    # what only the provider can say (5.x, 6-b, 7-a …) is a gap until the form declares it
+    assert full["5.3 语料标注安全"]["verdict"] == "gap"
     for run in (full, bare):
         assert run["audit chain"]["verdict"] == "compliant"
         assert run["cross-border counters and route (XB-01, XB-02, XB-03)"]["verdict"] == "not-applicable"

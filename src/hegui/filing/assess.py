@@ -150,6 +150,8 @@ def _model(a: AssessInputs) -> list[Finding]:
             a.notice,
             "no NOTICE given (--notice): third-party models and data need attribution",
         ),
+        # Safety as a training objective, and continuous evaluation: the provider's to declare.
+        *_clauses(node, ("6-b",), Evidence(a.form)),
     ]
 
 
@@ -182,37 +184,36 @@ def _product(a: AssessInputs) -> list[Finding]:
         out = assess_records.product(a.records)
     else:
         out = _documents(a) + assess_records.no_database(a.policy_model)
-    ev = Evidence(a.form, policy=a.policy)
-    (input_check,) = decide([c for c in CLAUSES if c.id == "6-c"], ev)
-    out.append(
-        Finding(
-            node,
-            "per-turn input check (SEC-10)",
-            input_check.verdict,
-            input_check.reason,
-            "; ".join(input_check.evidence),
+    # 6-c: the per-turn input check of the policy in service; 7-a, 7-b, 7-f, 7-g: the provider's.
+    out += _clauses(node, ("6-c", "7-a", "7-b", "7-f", "7-g"), Evidence(a.form, policy=a.policy))
+    return out
+
+
+def _clauses(node: str, ids: tuple[str, ...], ev: Evidence) -> list[Finding]:
+    """The filing report's verdicts for these clauses, as findings. Where the report says "no evidence"
+    (no file given, nothing declared) the assessment says gap: the same fact, in its own terms."""
+    out = []
+    for v in decide([c for c in CLAUSES if c.id in ids], ev):
+        refs = f" ({', '.join(v.clause.refs)})" if v.clause.refs else ""
+        verdict = GAP if v.reason.startswith("no evidence") else v.verdict
+        out.append(
+            Finding(node, f"{v.clause.id} {v.clause.title}{refs}", verdict, v.reason, "; ".join(v.evidence))
         )
-    )
     return out
 
 
 def _generated(a: AssessInputs) -> list[Finding]:
     node = NODES[5]
-    out = []
-    ev = Evidence(a.form, evaluation=a.evaluation)
-    for v in decide([c for c in CLAUSES if c.id in ("6-d", "7-e")], ev):
+    out = _clauses(node, ("6-d", "7-e"), Evidence(a.form, evaluation=a.evaluation))
+    if a.audit_chain is None:
         out.append(
             Finding(
                 node,
-                f"{v.clause.title} ({', '.join(v.clause.refs)})",
-                v.verdict,
-                v.reason,
-                "; ".join(v.evidence),
+                "audit chain",
+                GAP,
+                "not verified: no database configured (HEGUI_DATA_DIR / HEGUI_DATABASE_URL), or "
+                "--no-audit-chain / --no-records given",
             )
-        )
-    if a.audit_chain is None:
-        out.append(
-            Finding(node, "audit chain", GAP, "no database configured (HEGUI_DATA_DIR / HEGUI_DATABASE_URL)")
         )
     else:
         ok, detail = a.audit_chain()
@@ -229,15 +230,20 @@ def _generated(a: AssessInputs) -> list[Finding]:
 
 
 def assess(a: AssessInputs) -> list[Finding]:
+    form = Evidence(a.form)
+    # Sources, contracts and authorizations (5.1), IP and personal information in the corpus, including
+    # private-data agreements (5.2-b, 5.2-c), and annotation (5.3) are the provider's to declare.
+    content = _data_content(a) + _clauses(NODES[0], ("5.1",), form)
     data_set = [
         _present(
             NODES[1],
             "data register / aibom.yaml",
             a.data_register,
             "no data register given (--data-register)",
-        )
+        ),
+        *_clauses(NODES[1], ("5.2-b", "5.2-c", "5.3"), form),
     ]
-    return _data_content(a) + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
+    return content + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
 
 
 def tally(findings: list[Finding]) -> str:
