@@ -117,9 +117,9 @@ def _check_package(out: Path, questions: int) -> None:
     )
     for c in CLAUSES:
         assert f"{c.id} {c.title}" in text
-    rows = list(
-        openpyxl.load_workbook(out / "test_questions.xlsx", read_only=True).active.iter_rows(values_only=True)
-    )
+    wb = openpyxl.load_workbook(out / "test_questions.xlsx", read_only=True)
+    rows = list(wb.active.iter_rows(values_only=True))
+    wb.close()  # a read-only workbook holds its file open until closed
     assert rows[0][:3] == ("测试题", "一级分类", "二级分类") and len(rows) == questions + 1
     checklist = (out / "checklist.md").read_text(encoding="utf-8")
     assert "Clause 8.1" in checklist and "due by 2026-12-15" in checklist  # 10 working days after Dec 1
