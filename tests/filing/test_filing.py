@@ -66,12 +66,13 @@ def test_filing_build(tmp_path: Path, eval_dir: Path) -> None:
     kw = list(wb["关键词"].iter_rows(values_only=True))
     assert kw[0] == ("关键词", "一级分类", "二级分类") and len(kw) - 1 == stats["total"] == 42
     counted = {r[0]: r[2] for r in list(wb["统计"].iter_rows(values_only=True))[1:]}
+    wb.close()  # read-only workbooks keep their file open until closed
     assert {r["risk"]: r["count"] for r in stats["risks"]} == {
         k: v for k, v in counted.items() if k != "合计"
     }
-    qs = list(
-        openpyxl.load_workbook(out / "test_questions.xlsx", read_only=True).active.iter_rows(values_only=True)
-    )
+    qb = openpyxl.load_workbook(out / "test_questions.xlsx", read_only=True)
+    qs = list(qb.active.iter_rows(values_only=True))
+    qb.close()
     assert qs[0][:3] == ("测试题", "一级分类", "二级分类") and len(qs) == 13
 
     checklist = (out / "checklist.md").read_text(encoding="utf-8")
