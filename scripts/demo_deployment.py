@@ -16,11 +16,14 @@ What it does, in order (every step through hegui's own interfaces, as a provider
    API naming the first answer's ProduceID;
 7. `hegui eval run` over a small harmless should-answer bank through the gateway (OUT_DIR/eval);
 8. stops the gateway; staff answer the complaint (the console's own state transition);
-9. writes a filing form (OUT_DIR/form.yaml), runs `hegui assess` (OUT_DIR/assess) and `hegui filing
+9. scans this checkout's licences (`hegui licenses scan`, OUT_DIR/licenses.json) for the code node, with
+   its NOTICE.md;
+10. writes a filing form (OUT_DIR/form.yaml), runs `hegui assess` (OUT_DIR/assess) and `hegui filing
    build` (OUT_DIR/filing), and prints the assessment.
 
 ``--without`` leaves steps out to show how the verdicts follow the evidence: ``agreement`` (3),
-``consent`` (4), ``outputs`` (5, the saving), ``dsr`` and ``complaint`` (6), ``eval`` (7). Nothing here
+``consent`` (4), ``outputs`` (5, the saving), ``dsr`` and ``complaint`` (6), ``eval`` (7), ``licenses``
+(9). Nothing here
 is a language model: the demo upstream echoes, and says so.
 """
 
@@ -42,7 +45,8 @@ import httpx
 #: The `hegui` entry point of this interpreter's environment; PYTHONPATH (see `environment`) puts this
 #: checkout's src first, so it runs this tree's code.
 HEGUI = [str(Path(sys.executable).parent / "hegui")]
-STEPS = ("agreement", "consent", "outputs", "dsr", "complaint", "eval")
+STEPS = ("agreement", "consent", "outputs", "dsr", "complaint", "eval", "licenses")
+REPO = Path(__file__).resolve().parents[1]
 #: Harmless questions the service should answer (SEC-06 over-refusal); far fewer than the 300 a filing
 #: needs, which the assessment reports.
 BANK = (
@@ -92,7 +96,7 @@ def free_port() -> int:
 def environment(root: Path) -> dict[str, str]:
     """SQLite under ROOT/data, the bundled policy (any HEGUI_POLICY_FILE of the caller is dropped)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEGUI_")}
-    src = Path(__file__).resolve().parents[1] / "src"
+    src = REPO / "src"
     env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH", "")])])
     return env | {
         "HEGUI_DATA_DIR": str(root / "data"),
@@ -246,7 +250,7 @@ def deploy(root: Path, without: set[str]) -> Deployment:
 
 
 def assess(dep: Deployment, without: set[str]) -> list[dict[str, str]]:
-    """Step 9: the form, `hegui assess` and `hegui filing build`."""
+    """Steps 9 and 10: the licence scan, the form, `hegui assess` and `hegui filing build`."""
     root = dep.root
     (root / "agreement.md").write_text("# 示例助手服务协议（演示）\n", encoding="utf-8")
     (root / "privacy.md").write_text("# 示例助手隐私政策（演示）\n", encoding="utf-8")
@@ -257,7 +261,11 @@ def assess(dep: Deployment, without: set[str]) -> list[dict[str, str]]:
     )
     common = ["--form", str(form)] + ([] if "eval" in without else ["--eval", str(root / "eval")])
     outputs = [] if "outputs" in without else ["--outputs", str(root / "outputs")]
-    done = hegui(dep.env, "assess", "--out", str(root / "assess"), "--json", *common, *outputs)
+    code = []
+    if "licenses" not in without:
+        hegui(dep.env, "licenses", "scan", str(REPO), "--format", "json", "-o", str(root / "licenses.json"))
+        code = ["--licenses", str(root / "licenses.json"), "--notice", str(REPO / "NOTICE.md")]
+    done = hegui(dep.env, "assess", "--out", str(root / "assess"), "--json", *common, *outputs, *code)
     hegui(dep.env, "filing", "build", "--out", str(root / "filing"), *common)
     findings: list[dict[str, str]] = json.loads(done.stdout)
     return findings

@@ -1,8 +1,8 @@
 """Issue 14, `hegui assess` on this repository's own example deployment (scripts/demo_deployment.py):
 real processes (keys, `hegui serve`, the official openai client, `hegui eval run`, `hegui assess`,
 `hegui filing build`). Every node has verdicts with evidence or a named gap, and the verdicts follow the
-evidence: the same deployment without an agreement, saved outputs, a DSR, a complaint and an evaluation
-reports each of those as missing. The filing package opens in python-docx, openpyxl and pdftoppm."""
+evidence: the same deployment without an agreement, saved outputs, a DSR, a complaint, an evaluation and
+a licence scan reports each of those as missing. The filing package opens in python-docx, openpyxl and pdftoppm."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from hegui.filing.findings import NODES, VERDICTS
 
 pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "demo_deployment.py"
-LEFT_OUT = "agreement,consent,outputs,dsr,complaint,eval"
+LEFT_OUT = "agreement,consent,outputs,dsr,complaint,eval,licenses"
 
 
 def _deploy(root: Path, *extra: str) -> dict[str, dict[str, Any]]:
@@ -84,6 +84,10 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     assert bare[refusal]["verdict"] == "gap" and bare[refusal]["detail"].startswith("no evidence")
     # what only the provider can say (5.x, 6-b, 7-a …) is a gap until the form declares it
     assert full["5.3 语料标注安全"]["verdict"] == "gap"
+    licences = "licences of code, models and data"
+    assert full[licences]["verdict"] == "compliant" and full[licences]["evidence"].endswith("licenses.json")
+    assert full["NOTICE / model lineage"]["verdict"] == "compliant"
+    assert bare[licences]["verdict"] == bare["NOTICE / model lineage"]["verdict"] == "gap"
     for run in (full, bare):
         assert run["audit chain"]["verdict"] == "compliant"
         assert run["cross-border counters and route (XB-01, XB-02, XB-03)"]["verdict"] == "not-applicable"
