@@ -16,6 +16,13 @@ from hegui.evaluation.report import write_outputs
 from hegui.evaluation.runner import Endpoint, Runner
 
 
+@pytest.fixture(autouse=True)
+def no_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No records database unless a test makes one: a HEGUI_DATA_DIR of the caller must not leak in."""
+    monkeypatch.delenv("HEGUI_DATABASE_URL", raising=False)
+    monkeypatch.setenv("HEGUI_DATA_DIR", str(tmp_path / "no-database"))
+
+
 @pytest.fixture
 def eval_dir(tmp_path: Path) -> Path:
     return _eval_dir(tmp_path)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from hegui.cli import app
 from hegui.filing.assess import GAP, NODES
+from hegui.records.db import make_engine, migrate
 
 
 def test_assess_names_evidence_or_gaps(tmp_path: Path, eval_dir: Path) -> None:
@@ -45,3 +47,43 @@ def test_assess_names_evidence_or_gaps(tmp_path: Path, eval_dir: Path) -> None:
     assert "## generated content" in (out / "assess.md").read_text(encoding="utf-8")
     strict = CliRunner().invoke(app, [*args[:-1], "--strict"])
     assert strict.exit_code == 1
+
+
+def _run(*args: str) -> dict[str, dict[str, str]]:
+    r = CliRunner().invoke(app, ["assess", "--json", *args])
+    assert r.exit_code == 0, r.output
+    findings = json.loads(r.output)
+    by_item = {f["item"]: f for f in findings}
+    assert len(by_item) == len(findings), "item names must be unique"
+    return by_item
+
+
+def test_declared_clauses_and_the_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What only the provider can say comes from the form (a gap until declared); the record items come
+    from the configured database (gaps without one, or with --no-records)."""
+    form = tmp_path / "form.yaml"
+    form.write_text(
+        'clauses:\n  "5.3": {verdict: compliant, evidence: [annotation-rules.pdf]}\n', encoding="utf-8"
+    )
+    bare = _run("--form", str(form))
+    assert bare["5.3 语料标注安全"]["verdict"] == "compliant"
+    assert bare["5.3 语料标注安全"]["evidence"] == "annotation-rules.pdf"
+    assert bare["5.2-c 语料内容安全：个人信息"]["verdict"] == GAP
+    assert bare["data-subject requests within the deadline (IM-05)"]["verdict"] == GAP
+    assert "not verified" in bare["audit chain"]["detail"]
+
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = make_engine(f"sqlite:///{data / 'hegui.db'}")
+    migrate(engine)
+    engine.dispose()
+    monkeypatch.setenv("HEGUI_DATA_DIR", str(data))
+    with_db = _run("--on", "2026-03-02")
+    dsr = with_db["data-subject requests within the deadline (IM-05)"]
+    assert dsr["verdict"] == "compliant" and "overdue on 2026-03-02" in dsr["detail"]
+    assert with_db["audit chain"]["verdict"] == "compliant"
+    assert with_db["service agreement published (IM 9)"]["verdict"] == "non-compliant"
+    assert _run("--no-records")["audit chain"]["verdict"] == GAP
+
+    r = CliRunner().invoke(app, ["assess", "--on", "March"])
+    assert r.exit_code == 2 and "--on 'March' is not a date" in r.output

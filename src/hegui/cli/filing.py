@@ -43,28 +43,49 @@ def build_(
         True, "--pdf/--no-pdf", help="Also print the report to PDF with headless Chromium."
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 unless the conclusion is compliant."),
+    no_records: bool = typer.Option(
+        False,
+        "--no-records",
+        help="Do not read the configured database: clauses 7-c and 7-d are then taken from the form.",
+    ),
+    on: str | None = typer.Option(
+        None, "--on", help="Judge deadlines as of this day (YYYY-MM-DD; default today in provider.time_zone)."
+    ),
 ) -> None:
     """Write the self-assessment report (DOCX, PDF), keywords.xlsx, test_questions.xlsx, the form and a checklist."""
+    from hegui.cli.assess import database, service_day, storage_errors
     from hegui.evaluation.minimums import load_minimums
+    from hegui.filing.assess_records import RecordsContext
     from hegui.filing.build import FilingInputs, build
     from hegui.filing.clauses import load_clauses
     from hegui.filing.form import load_form
+    from hegui.policy import load_policy
 
     lex = _load(lexicon, fmt, tags, None, maps, category) if lexicon is not None else None
-    result = build(
-        FilingInputs(
-            form=load_form(form),
-            clauses=load_clauses(clauses),
-            out=out,
-            form_path=form,
-            policy_path=policy,
-            eval_dir=eval_dir,
-            lexicon_path=lexicon,
-            lexicon=lex,
-            minimums=load_minimums(minimums),
-            pdf=pdf,
-        )
-    )
+    filing_form = load_form(form)
+    model = load_policy(policy)
+    today = service_day(model, on)
+    eng = None if no_records else database()
+    try:
+        with storage_errors():
+            result = build(
+                FilingInputs(
+                    form=filing_form,
+                    clauses=load_clauses(clauses),
+                    out=out,
+                    form_path=form,
+                    policy_path=policy,
+                    eval_dir=eval_dir,
+                    lexicon_path=lexicon,
+                    lexicon=lex,
+                    minimums=load_minimums(minimums),
+                    pdf=pdf,
+                    records=RecordsContext(eng, model, filing_form, today) if eng is not None else None,
+                )
+            )
+    finally:
+        if eng is not None:
+            eng.dispose()
     counts: dict[str, int] = {}
     for v in result.verdicts:
         counts[v.verdict] = counts.get(v.verdict, 0) + 1

@@ -15,27 +15,31 @@ from pathlib import Path
 from typing import Any
 
 from hegui.errors import HeguiError
+from hegui.filing import assess_records
+from hegui.filing.assess_labels import label_finding
+from hegui.filing.assess_records import RecordsContext
 from hegui.filing.clauses import CLAUSES
 from hegui.filing.evidence import EvalEvidence, Evidence, PolicyEvidence, decide
+from hegui.filing.findings import GAP, NODES, VERDICTS, Finding
 from hegui.filing.form import FilingForm
+from hegui.policy import Policy
 
-NODES = ("data content", "data set", "code and algorithm", "model", "product", "generated content")
-GAP = "gap"
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    node: str
-    item: str
-    verdict: str  # compliant | non-compliant | gap
-    detail: str
-    evidence: str = ""
+__all__ = ["GAP", "NODES", "VERDICTS", "AssessInputs", "Finding", "assess", "tally", "to_markdown"]
 
 
 @dataclass(frozen=True, slots=True)
 class AssessInputs:
     form: FilingForm
     policy: PolicyEvidence | None = None
+    #: The policy in service itself: the labels, records, cases, egress and provider tables.
+    policy_model: Policy | None = None
+    #: The records database with the policy and the day; None when no database is configured.
+    records: RecordsContext | None = None
+    #: Saved outputs (API responses, labelled files) to sample for label verification.
+    outputs: Path | None = None
+    label_sample: int = 50
+    #: Whether a ProduceID has entries in the audit chain; None when there is no chain to ask.
+    traced: Callable[[str], bool] | None = None
     evaluation: EvalEvidence | None = None
     corpus_dir: Path | None = None
     data_register: Path | None = None
@@ -146,88 +150,110 @@ def _model(a: AssessInputs) -> list[Finding]:
             a.notice,
             "no NOTICE given (--notice): third-party models and data need attribution",
         ),
+        # Safety as a training objective, and continuous evaluation: the provider's to declare.
+        *_clauses(node, ("6-b",), Evidence(a.form)),
     ]
+
+
+def _documents(a: AssessInputs) -> list[Finding]:
+    """Without a database, the agreement and privacy policy can only be shown by the form's reference."""
+    node, out = NODES[4], []
+    for name, label in (
+        ("agreement", "service agreement published (IM 9)"),
+        ("privacy_policy", "privacy policy published (IM 9, PIPL 17)"),
+    ):
+        ref = getattr(a.form.documents, name)
+        if not ref:
+            out.append(
+                Finding(
+                    node, label, GAP, f"no database to read, and documents.{name} is empty in the filing form"
+                )
+            )
+        elif "://" in ref:
+            out.append(
+                Finding(node, label, "compliant", "published (the form's URL; no database to read)", ref)
+            )
+        else:
+            out.append(_present(node, label, Path(ref), ""))
+    return out
 
 
 def _product(a: AssessInputs) -> list[Finding]:
     node = NODES[4]
+    if a.records is not None:
+        out = assess_records.product(a.records)
+    else:
+        out = _documents(a) + assess_records.no_database(a.policy_model)
+    # 6-c: the per-turn input check of the policy in service; 7-a, 7-b, 7-f, 7-g: the provider's.
+    out += _clauses(node, ("6-c", "7-a", "7-b", "7-f", "7-g"), Evidence(a.form, policy=a.policy))
+    return out
+
+
+def _clauses(node: str, ids: tuple[str, ...], ev: Evidence) -> list[Finding]:
+    """The filing report's verdicts for these clauses, as findings. Where the report says "no evidence"
+    (no file given, nothing declared) the assessment says gap: the same fact, in its own terms."""
     out = []
-    for name, label in (("agreement", "service agreement (IM 9)"), ("privacy_policy", "privacy policy")):
-        ref = getattr(a.form.documents, name)
-        if not ref:
-            out.append(Finding(node, label, GAP, f"documents.{name} is empty in the filing form"))
-        elif "://" in ref:
-            out.append(Finding(node, label, "compliant", "published", ref))
-        else:
-            out.append(_present(node, label, Path(ref), ""))
-    ev = Evidence(a.form, policy=a.policy)
-    (input_check,) = decide([c for c in CLAUSES if c.id == "6-c"], ev)
-    out.append(
-        Finding(
-            node,
-            "per-turn input check (SEC-10)",
-            input_check.verdict,
-            input_check.reason,
-            "; ".join(input_check.evidence),
+    for v in decide([c for c in CLAUSES if c.id in ids], ev):
+        refs = f" ({', '.join(v.clause.refs)})" if v.clause.refs else ""
+        verdict = GAP if v.reason.startswith("no evidence") else v.verdict
+        out.append(
+            Finding(node, f"{v.clause.id} {v.clause.title}{refs}", verdict, v.reason, "; ".join(v.evidence))
         )
-    )
-    out.append(
-        Finding(
-            node,
-            "consent ledger, DSR deadlines, complaints SLA, cross-border counters",
-            GAP,
-            "not assessed by this command: see `hegui data dsr`, `hegui data crossborder-report`",
-        )
-    )
     return out
 
 
 def _generated(a: AssessInputs) -> list[Finding]:
     node = NODES[5]
-    out = []
-    ev = Evidence(a.form, evaluation=a.evaluation)
-    for v in decide([c for c in CLAUSES if c.id in ("6-d", "7-e")], ev):
+    out = _clauses(node, ("6-d", "7-e"), Evidence(a.form, evaluation=a.evaluation))
+    if a.audit_chain is None:
         out.append(
             Finding(
                 node,
-                f"{v.clause.title} ({', '.join(v.clause.refs)})",
-                v.verdict,
-                v.reason,
-                "; ".join(v.evidence),
+                "audit chain",
+                GAP,
+                "not verified: no database configured (HEGUI_DATA_DIR / HEGUI_DATABASE_URL), or "
+                "--no-audit-chain / --no-records given",
             )
-        )
-    if a.audit_chain is None:
-        out.append(
-            Finding(node, "audit chain", GAP, "no database configured (HEGUI_DATA_DIR / HEGUI_DATABASE_URL)")
         )
     else:
         ok, detail = a.audit_chain()
         out.append(Finding(node, "audit chain", "compliant" if ok else "non-compliant", detail))
-    out.append(
-        Finding(
-            node,
-            "labels on sampled outputs",
-            GAP,
-            "not assessed by this command: `hegui label verify` on sampled outputs",
-        )
-    )
+    if a.records is not None:
+        out.append(assess_records.sanctions(a.records))
+    else:
+        out.append(Finding(node, "sanction records (IM 14)", GAP, "no records database to read"))
+    if a.policy_model is None:
+        out.append(Finding(node, "labels on sampled outputs (LBL-01 … LBL-14)", GAP, "no policy loaded"))
+    else:
+        out.append(label_finding(a.outputs, a.label_sample, a.policy_model.labels, a.traced))
     return out
 
 
 def assess(a: AssessInputs) -> list[Finding]:
+    form = Evidence(a.form)
+    # Sources, contracts and authorizations (5.1), IP and personal information in the corpus, including
+    # private-data agreements (5.2-b, 5.2-c), and annotation (5.3) are the provider's to declare.
+    content = _data_content(a) + _clauses(NODES[0], ("5.1",), form)
     data_set = [
         _present(
             NODES[1],
             "data register / aibom.yaml",
             a.data_register,
             "no data register given (--data-register)",
-        )
+        ),
+        *_clauses(NODES[1], ("5.2-b", "5.2-c", "5.3"), form),
     ]
-    return _data_content(a) + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
+    return content + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
+
+
+def tally(findings: list[Finding]) -> str:
+    """``3 compliant, 1 gap, …`` in the order of VERDICTS."""
+    counts = {v: sum(f.verdict == v for f in findings) for v in VERDICTS}
+    return ", ".join(f"{n} {v}" for v, n in counts.items() if n) + f" of {len(findings)} items"
 
 
 def to_markdown(findings: list[Finding]) -> str:
-    lines = ["# Life-cycle assessment", ""]
+    lines = ["# Life-cycle assessment", "", tally(findings) + ".", ""]
     for node in NODES:
         lines += [f"## {node}", "", "| Item | Verdict | Detail | Evidence |", "|---|---|---|---|"]
         for f in (f for f in findings if f.node == node):

@@ -20,6 +20,7 @@ from typing import Any
 from hegui.errors import RequestError
 from hegui.evaluation.minimums import Minimums
 from hegui.evaluation.tables import xlsx_text
+from hegui.filing.assess_records import RecordsContext, clause_findings
 from hegui.filing.clauses import Clause
 from hegui.filing.evidence import (
     NON_COMPLIANT,
@@ -52,6 +53,8 @@ class FilingInputs:
     lexicon: Any = None
     minimums: Minimums = field(default_factory=Minimums)
     pdf: bool = True
+    #: The records database (clauses 7-c and 7-d); None: those clauses are taken from the form.
+    records: RecordsContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,12 @@ def checklist(inputs: FilingInputs, verdicts: list[ClauseVerdict], pdf_written: 
     out = []
     if inputs.form_path is None:
         out.append("The filing form was not given: complete algorithm_filing.yaml and rerun with --form.")
+    if inputs.records is None and any(c.source == "records" for c in inputs.clauses):
+        out.append(
+            "No records database was read: clauses "
+            + ", ".join(c.id for c in inputs.clauses if c.source == "records")
+            + " were taken from the form (set HEGUI_DATA_DIR / HEGUI_DATABASE_URL to decide them from the records)."
+        )
     out += [f"Form field `{f}` is empty." for f in inputs.form.empty_fields()]
     out += [
         f"Clause {v.clause.id} ({v.clause.title}) is non-compliant: {v.reason}"
@@ -162,7 +171,14 @@ def build(inputs: FilingInputs) -> FilingResult:
             raise RequestError(f"no test_questions.xlsx in {inputs.eval_dir}")
         shutil.copyfile(src, out / "test_questions.xlsx")
         files.append(out / "test_questions.xlsx")
-    ev = Evidence(inputs.form, policy_evidence(inputs.policy_path), lexicon_ev, evaluation, inputs.minimums)
+    ev = Evidence(
+        inputs.form,
+        policy_evidence(inputs.policy_path),
+        lexicon_ev,
+        evaluation,
+        inputs.minimums,
+        clause_findings(inputs.records) if inputs.records is not None else None,
+    )
     verdicts = decide(inputs.clauses, ev)
     conclusion = conclude(verdicts)
 

@@ -24,7 +24,8 @@ class Clause:
     requirement: str
     #: The machine-checkable requirement ids of spec §9 this clause carries, if any.
     refs: tuple[str, ...] = ()
-    #: How hegui decides it: "lexicon", "banks", "input-check", "eval", or "declared" (the filing form).
+    #: How hegui decides it: "lexicon", "banks", "input-check", "eval", "records" (the records database,
+    #: falling back to the form without one), or "declared" (the filing form).
     source: str = "declared"
 
 
@@ -71,8 +72,8 @@ CLAUSES: tuple[Clause, ...] = (
     ),
     Clause("7-a", "7", "服务透明", "公开适用人群、场合、用途及所用基础模型", ("IM-06",)),
     Clause("7-b", "7", "未成年人保护", "监护人控制与防沉迷措施，或不向未成年人提供服务", ("IM-06",)),
-    Clause("7-c", "7", "用户输入用于训练", "提供关闭以用户输入训练的选项", ("IM-04",)),
-    Clause("7-d", "7", "投诉举报", "投诉举报渠道、处理规则与时限", ("IM-03",)),
+    Clause("7-c", "7", "用户输入用于训练", "提供关闭以用户输入训练的选项", ("IM-04",), "records"),
+    Clause("7-d", "7", "投诉举报", "投诉举报渠道、处理规则与时限", ("IM-03",), "records"),
     Clause(
         "7-e",
         "7",

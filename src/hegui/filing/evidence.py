@@ -30,7 +30,7 @@ class ClauseVerdict:
     verdict: str
     reason: str
     evidence: tuple[str, ...] = ()
-    #: "hegui" when decided from files, "declared" when taken from the form.
+    #: "hegui" when decided from files, "records" from the records database, "declared" from the form.
     decided_by: str = "hegui"
 
 
@@ -63,12 +63,23 @@ class PolicyEvidence:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordFinding:
+    """What `hegui assess` found in the records for one clause (see `assess_records.CLAUSE_CHECKS`)."""
+
+    verdict: str  # compliant | non-compliant | not-applicable | gap
+    detail: str
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     form: FilingForm
     policy: PolicyEvidence | None = None
     lexicon: LexiconEvidence | None = None
     evaluation: EvalEvidence | None = None
     minimums: Minimums = field(default_factory=Minimums)
+    #: Findings from the records database by clause id; None when no database was read.
+    records: Mapping[str, RecordFinding] | None = None
 
 
 def _missing(clause: Clause, what: str) -> ClauseVerdict:
@@ -192,7 +203,19 @@ def _declared(c: Clause, ev: Evidence) -> ClauseVerdict:
     return ClauseVerdict(c, d.verdict, d.reason or "declared by the provider", tuple(d.evidence), "declared")
 
 
+def _records(c: Clause, ev: Evidence) -> ClauseVerdict:
+    """From the records when a database was read; without one, the provider's declaration decides."""
+    found = None if ev.records is None else ev.records.get(c.id)
+    if found is None:
+        return _declared(c, ev)
+    refs = (found.evidence,) if found.evidence else ()
+    if found.verdict in (COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE):
+        return ClauseVerdict(c, found.verdict, found.detail, refs, "records")
+    return ClauseVerdict(c, NON_COMPLIANT, f"no evidence: {found.detail}", refs, "records")
+
+
 _DECIDERS = {
+    "records": _records,
     "lexicon": _lexicon,
     "banks": _banks,
     "input-check": _input_check,
@@ -207,7 +230,7 @@ def decide(clauses: Sequence[Clause], ev: Evidence) -> list[ClauseVerdict]:
         decider = _DECIDERS.get(c.source, _declared)
         v = decider(c, ev)
         extra = ev.form.clauses.get(c.id)
-        if c.source != "declared" and extra is not None and extra.evidence:
+        if v.decided_by != "declared" and extra is not None and extra.evidence:
             v = ClauseVerdict(v.clause, v.verdict, v.reason, v.evidence + tuple(extra.evidence), v.decided_by)
         out.append(v)
     return out

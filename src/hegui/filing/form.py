@@ -56,6 +56,16 @@ class Documents(_Form):
     agreement: str = Field("", description="服务协议 (path or URL).")
     privacy_policy: str = Field("", description="隐私政策 (path or URL).")
     annotation_rules: str = Field("", description="标注规则 (path or URL).")
+    crossborder_filing: str = Field(
+        "",
+        description="出境: the standard-contract filing or security-assessment reference, when the "
+        "cross-border counters require one (XB-01, XB-03); leave empty otherwise.",
+    )
+
+
+#: Fields whose emptiness is not a gap by itself: `hegui assess` decides from the counters whether the
+#: cross-border filing is needed.
+OPTIONAL = frozenset({"documents.crossborder_filing"})
 
 
 class DeclaredClause(_Form):
@@ -75,7 +85,7 @@ class FilingForm(_Form):
         out = []
         for section in ("provider", "service", "algorithm", "documents"):
             for key, value in getattr(self, section).model_dump().items():
-                if value in ("", None):
+                if value in ("", None) and f"{section}.{key}" not in OPTIONAL:
                     out.append(f"{section}.{key}")
         return out
 
