@@ -189,9 +189,10 @@ HARD_NEGATIVES = ("cvalues", "chinesesafetyqa", "xsafety")
 
 def prompt_weights(examples: Sequence[Example], hard: float = 1.0, jailbreak: float = 1.0) -> np.ndarray:
     labels = [prompt_label(e) for e in examples]
-    # Inside a harmful class a jailbreak-wrapped prompt weighs ``jailbreak`` times a direct one: JailBench
-    # wraps 108 seeds in the same 20 templates, so at 1 the templates' instruction words (请, 你, 能,
-    # 扮演) carry most of the class and everyday requests to an assistant ("你能做什么") read as harmful.
+    # Inside a harmful class a jailbreak-wrapped prompt weighs ``jailbreak`` times a direct one (JailBench
+    # wraps 108 seeds in the same 20 templates). 0.25 was tried on 2026-11-30: calibration quality 0.569
+    # against 0.545 at 1, but requests addressed to an assistant ("你能做什么", P(harmful) 0.74 -> 0.75)
+    # kept their scores, the failure it was meant to fix; the shipped model keeps 1 (docs/guard-models.md).
     row_w = [jailbreak if e.kind == "prompt_jailbreak" else 1.0 for e in examples]
     class_mass: Counter[int] = Counter()
     for lab, rw in zip(labels, row_w, strict=True):
