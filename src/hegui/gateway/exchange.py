@@ -147,9 +147,8 @@ class Exchange:
         await self.egress(slots, body)
         if translate is not None:
             body = translate(body)
-        without_own_labels(
-            body, self.state.labeller.prefix, self.state.labeller.suffix
-        )  # the upstream's copy
+        # hegui's own labels in earlier turns are taken out of the upstream's copy only
+        without_own_labels(body, self.state.labeller.prefix, self.state.labeller.suffix)
         if stream:
             return await self._stream(shape, body, recorded)
         answer = await self.upstream_call(lambda: self.upstream.post_json(shape.path, body))

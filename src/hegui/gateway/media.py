@@ -5,6 +5,9 @@ side) and the implicit AIGC object in its XMP, read back before it is sent; imag
 URLs are fetched from the upstream and returned labelled, as ``b64_json``. The prompt is inspected at the
 input stage; the pictures themselves are not inspected by any check (hegui has no image classifier yet),
 which docs/gateway.md states.
+
+HTTP only: the image route's path (input stage, egress, upstream, the pictures, the one output stage for
+``revised_prompt`` and the other strings, labels, audit) is `Exchange.generate_images`.
 """
 
 from __future__ import annotations

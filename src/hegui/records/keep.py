@@ -34,9 +34,9 @@ from hegui.errors import ContentErased, HeguiError
 from hegui.guard.types import Action
 from hegui.records.audit import Rider, utc_now
 from hegui.records.config import RecordsPolicy
-from hegui.records.conversations import store_turn
+from hegui.records.conversations import NewTurn, store_turns
 from hegui.records.pool import admit_to_pool
-from hegui.records.tables_records import ConversationTurnRow, KeepJournalRow
+from hegui.records.tables_records import KeepJournalRow
 from hegui.records.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -84,35 +84,28 @@ def journal_rider(vault: Vault, job: KeepJob) -> Rider:
 
 
 def keep_turn(engine: Engine, vault: Vault, policy: RecordsPolicy, job: KeepJob) -> None:
-    """The turn into the user's conversation store (when the policy keeps conversations) and offered to
-    the training pool (which admits only by rule: consent, nothing refused or masked, PI scrubbed).
-    Turns already stored for the request (a replayed row) are not stored twice."""
+    """The turn into the user's conversation store (when the policy keeps conversations; question and
+    answer in one transaction) and offered to the training pool (which admits only by rule: consent,
+    nothing refused or masked, PI scrubbed). Turns already stored for the request (a replayed row) are not
+    stored twice."""
     if policy.store_conversations:
-        with engine.connect() as conn:
-            stored = set(
-                conn.execute(
-                    select(ConversationTurnRow.role).where(
-                        (ConversationTurnRow.tenant == job.tenant)
-                        & (ConversationTurnRow.request_id == job.request_id)
-                    )
-                ).scalars()
+        turns = [
+            NewTurn(role, text, {"action": action.value, "trainable": action < Action.MASK})
+            for role, text, action in (
+                ("user", job.prompt, job.input_action),
+                ("assistant", job.answer, job.output_action),
             )
-        for role, text, action in (
-            ("user", job.prompt, job.input_action),
-            ("assistant", job.answer, job.output_action),
-        ):
-            if text and role not in stored:
-                store_turn(
-                    engine,
-                    vault,
-                    tenant=job.tenant,
-                    user=job.user,
-                    session=job.session,
-                    request_id=job.request_id,
-                    role=role,
-                    text=text,
-                    marks={"action": action.value, "trainable": action < Action.MASK},
-                )
+            if text
+        ]
+        store_turns(
+            engine,
+            vault,
+            turns,
+            tenant=job.tenant,
+            user=job.user,
+            session=job.session,
+            request_id=job.request_id,
+        )
     admit_to_pool(
         engine,
         policy,
@@ -143,6 +136,8 @@ def drain(
     stale = (at - CLAIM_EXPIRES).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     free = (_J.c.claimed_by.is_(None)) | (_J.c.claimed_at < stale)
+    # One transaction claims and reads the batch, one deletes what was kept: the journal's own cost is two
+    # commits per batch, however many rows a busy gateway left in it.
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         ids = list(conn.execute(select(_J.c.id).where(free).order_by(_J.c.id).limit(limit)).scalars())
         if not ids:
@@ -152,8 +147,8 @@ def drain(
             .where(_J.c.id.in_(ids) & free)
             .values(claimed_by=owner, claimed_at=stamp, attempts=_J.c.attempts + 1)
         )
-    with engine.connect() as conn:
         rows = conn.execute(select(_J).where(_J.c.id.in_(ids) & (_J.c.claimed_by == owner))).all()
+    done: list[int] = []
     for row in rows:
         try:
             payload = json.loads(vault.decrypt(row.tenant, row.user_id, row.ciphertext))
@@ -184,8 +179,10 @@ def drain(
                 row.attempts,
                 exc,
             )
+        done.append(row.id)
+    if done:
         with engine.begin() as conn:
-            conn.execute(delete(_J).where(_J.c.id == row.id))
+            conn.execute(delete(_J).where(_J.c.id.in_(done)))
     return len(ids)
 
 
