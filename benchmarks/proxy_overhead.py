@@ -288,8 +288,18 @@ class Client:
             self._conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
             self.reconnects += 1
         started = time.perf_counter_ns()
-        self._conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
-        response = self._conn.getresponse()
+        try:
+            self._conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+            response = self._conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle keep-alive connection (uvicorn: after 5 s) while the other
+            # paths had their turn: reconnect and send again, timed from the new start.
+            self._conn.close()
+            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+            self.reconnects += 1
+            started = time.perf_counter_ns()
+            self._conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+            response = self._conn.getresponse()
         raw = response.read()
         elapsed = (time.perf_counter_ns() - started) / 1e6
         if response.will_close:

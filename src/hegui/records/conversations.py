@@ -94,7 +94,9 @@ def store_turns(
             raise ValueError(f"role must be one of {ROLES}, got {turn.role!r}")
     sealed = [(turn, vault.encrypt(tenant, user, turn.text)) for turn in turns]
     t = ConversationTurnRow
-    with engine.begin() as conn:
+    # Reads, then writes: BEGIN IMMEDIATE on SQLite, or a writer committing in between (the audit writer)
+    # makes the upgrade to a write lock fail at once ("database is locked") instead of waiting.
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         stored = set(
             conn.execute(select(t.role).where((t.tenant == tenant) & (t.request_id == request_id))).scalars()
         )
