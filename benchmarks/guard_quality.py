@@ -44,8 +44,8 @@ from guard_data import AnswerExample, DataMissing, Example, load_answers, load_i
 
 from hegui.guard.batch import BatchItem, judge  # noqa: E402
 from hegui.guard.pipeline import Pipeline  # noqa: E402
-from hegui.guard.registry import build_pipeline  # noqa: E402
 from hegui.guard.types import Stage  # noqa: E402
+from hegui.pipelines import build_pipeline  # noqa: E402
 from hegui.policy import bundled_policy_text, parse_policy  # noqa: E402
 
 DATA = Path(os.environ.get("HEGUI_SHARED_DATA", REPO.parent / "shared" / "data"))

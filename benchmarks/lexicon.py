@@ -150,8 +150,8 @@ def pipeline_child() -> None:
     """RSS of a process that built the full pipeline (bundled policy + the 64k lexicon as a check)."""
     import tempfile
 
-    from hegui.guard.registry import build_pipeline
     from hegui.guard.types import Context, Stage
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     with tempfile.TemporaryDirectory() as tmp:

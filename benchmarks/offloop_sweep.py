@@ -244,7 +244,7 @@ def _p(values: list[float], q: float) -> float:
 def inline_cost(rounds: int = 20000) -> tuple[float, float]:
     """(µs the per-stage decision costs for the default deny-list pipeline, µs a thread hop costs)."""
     from hegui.guard import Context, Stage
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     pipeline = build_pipeline(parse_policy(POLICY, "bench.toml"))

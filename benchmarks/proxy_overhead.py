@@ -79,6 +79,7 @@ class Target:
     service: Service | None  # the proxy process (None: direct to the stub)
     note: str = ""
     ready_path: str = "/health"  # GET answers 200 while the path can serve
+    user: str = ""  # the end user every request names (``user``), "" for none
 
     def problem(self) -> str | None:
         """None while the path is up, else what is wrong (a step may have broken it)."""
@@ -134,15 +135,21 @@ terms = ["hegui-forbidden-demo", "演示违禁词"]
 """
 
 
-def start_hegui(hegui: Path, stub_port: int, timeout: float) -> Target:
+def start_hegui(
+    hegui: Path, stub_port: int, timeout: float, *, name: str = "hegui", src: Path | None = None
+) -> Target:
+    """``hegui serve`` as installed, or from the source tree ``src`` (``PYTHONPATH``: an earlier tree,
+    measured beside the current one in the same run)."""
     if not hegui.exists():
         raise BenchError(f"{hegui} not found: run scripts/bootstrap first")
-    data = WORK / "hegui-data"
+    data = WORK / f"{name}-data"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
-    policy = WORK / "hegui-bench.toml"
+    policy = WORK / f"{name}-bench.toml"
     policy.write_text(hegui_policy(stub_port), encoding="utf-8")
     env = {**os.environ, "HEGUI_DATA_DIR": str(data), "HEGUI_POLICY_FILE": str(policy)}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     made = subprocess.run(
         [str(hegui), "keys", "create", "--name", "bench", "--role", "client"],
         capture_output=True,
@@ -158,15 +165,16 @@ def start_hegui(hegui: Path, stub_port: int, timeout: float) -> Target:
     key = lines[-1].strip()
     port = free_port()
     argv = [str(hegui), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    service = start("hegui", argv, WORK, env=env)
+    service = start(name, argv, WORK, env=env)
     took = wait_ready(service, f"http://127.0.0.1:{port}/readyz", timeout)
+    tree = f" from the source tree `{src}`" if src is not None else ""
     return Target(
-        "hegui",
+        name,
         f"http://127.0.0.1:{port}",
         {"Authorization": f"Bearer {key}"},
         service,
         ready_path="/readyz",
-        note=f"`hegui serve` (defaults: one process, no access log), deny-list on input and output, "
+        note=f"`hegui serve`{tree} (defaults: one process, no access log), deny-list on input and output, "
         f"audit entries in a fresh SQLite data dir; ready in {took:.1f} s",
     )
 
@@ -242,10 +250,12 @@ def start_litellm(stub_port: int, spec: str, timeout: float) -> Target:
 # ---------------------------------------------------------------- requests and answers
 
 
-def request_body(stream: bool) -> bytes:
+def request_body(stream: bool, user: str = "") -> bytes:
     body: dict[str, object] = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
     if stream:
         body["stream"] = True
+    if user:
+        body["user"] = user
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -278,8 +288,18 @@ class Client:
             self._conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
             self.reconnects += 1
         started = time.perf_counter_ns()
-        self._conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
-        response = self._conn.getresponse()
+        try:
+            self._conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+            response = self._conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle keep-alive connection (uvicorn: after 5 s) while the other
+            # paths had their turn: reconnect and send again, timed from the new start.
+            self._conn.close()
+            self._conn = http.client.HTTPConnection(self._host, self._port, timeout=30)
+            self.reconnects += 1
+            started = time.perf_counter_ns()
+            self._conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+            response = self._conn.getresponse()
         raw = response.read()
         elapsed = (time.perf_counter_ns() - started) / 1e6
         if response.will_close:
@@ -346,7 +366,7 @@ def measure_latency(
     """
     result = Latency()
     clients = {t.name: Client(t) for t in targets}
-    bodies = {mode: request_body(mode == "stream") for mode in MODES}
+    bodies = {(t.name, mode): request_body(mode == "stream", t.user) for t in targets for mode in MODES}
     # The server of a path: its proxy process; for the direct path the stub (which every path reaches once).
     pids = {t.name: (t.service or stub).proc.pid for t in targets}
     try:
@@ -361,7 +381,7 @@ def measure_latency(
                 for target in targets[turn:] + targets[:turn]:
                     key = (target.name, mode)
                     for i in range(first, min(first + block, sent)):
-                        status, raw, ms = clients[target.name].post(bodies[mode])
+                        status, raw, ms = clients[target.name].post(bodies[key])
                         ok = status == 200 and carries_answer(answer_text(raw, mode == "stream"))
                         if not ok:
                             result.errors[key] = result.errors.get(key, 0) + 1
@@ -407,7 +427,7 @@ def lua_string(text: str) -> str:
 
 def wrk_script(target: Target, mode: str) -> Path:
     path = WORK / f"wrk-{target.name}-{mode}.lua"
-    body = request_body(mode == "stream").decode()
+    body = request_body(mode == "stream", target.user).decode()
     lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body)}"]
     lines.append('wrk.headers["Content-Type"] = "application/json"')
     lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in target.headers.items()]
@@ -598,7 +618,19 @@ def report(
     args: argparse.Namespace,
 ) -> str:
     other = ", ".join(f"{mode} {share:.0%}" for mode, share in latency.other.items())
-    lines = ["## Proxy overhead (issue 3)", "", machine(), ""]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [
+        "## Proxy overhead (issue 3)" + (", every request with an end user" if args.end_user else ""),
+        "",
+        f"{machine()} · load average {load} (1, 5, 15 min) at the end",
+        "",
+    ]
+    if args.end_user:
+        lines += [
+            f"Every request names an end user (`user`: {args.end_user!r}), so hegui keeps every turn "
+            "(encrypted conversation store, pool admission or its rejection row).",
+            "",
+        ]
     lines += [
         f"**Latency at concurrency 1**: {args.requests} timed requests per path and mode after "
         f"{args.warmup} warm-up, sent one at a time in blocks of {args.block} per path, the paths in "
@@ -693,8 +725,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--hegui", type=Path, default=REPO / ".venv" / "bin" / "hegui", help="the hegui executable to run"
     )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also measure `hegui serve` from this source tree (e.g. `git archive` of the commit before a "
+        "change, its src/) as target hegui-before, interleaved with the current one in the same run",
+    )
+    parser.add_argument(
+        "--end-user",
+        default="",
+        help="name this end user in every request (``user``): hegui then keeps each turn (conversation "
+        "store, pool admission), as it does for consumer traffic",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
+    if args.baseline_src is not None and not (args.baseline_src / "hegui" / "__init__.py").exists():
+        parser.error(f"--baseline-src {args.baseline_src}: no hegui package there (give its src/ directory)")
     if args.requests < 10 or args.requests > 100_000 or not args.levels or max(args.levels) > 1024:
         parser.error("--requests must be 10..100000 and --levels at most 1024 connections")
     if args.block < 1:
@@ -724,11 +770,21 @@ def main(argv: list[str] | None = None) -> int:
         def hegui(port: int, timeout: float) -> Target:
             return start_hegui(args.hegui, port, timeout)
 
+        def hegui_before(port: int, timeout: float) -> Target:
+            return start_hegui(args.hegui, port, timeout, name="hegui-before", src=args.baseline_src)
+
         def litellm(port: int, timeout: float) -> Target:
             return start_litellm(port, args.litellm_spec, timeout)
 
-        starters: dict[str, Callable[[int, float], Target]] = {"hegui": hegui, "litellm": litellm}
-        for name in [n.strip() for n in args.targets.split(",") if n.strip()]:
+        starters: dict[str, Callable[[int, float], Target]] = {
+            "hegui": hegui,
+            "hegui-before": hegui_before,
+            "litellm": litellm,
+        }
+        names = [n.strip() for n in args.targets.split(",") if n.strip()]
+        if args.baseline_src is not None and "hegui-before" not in names:
+            names.insert(names.index("hegui") + 1 if "hegui" in names else 0, "hegui-before")
+        for name in names:
             if name not in starters:
                 raise BenchError(f"unknown target {name!r}; known: {', '.join(starters)}")
             started = len(services)
@@ -745,6 +801,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             targets.append(target)
         check_answers(targets[0])
+        for target in targets:
+            target.user = args.end_user
         print(f"latency: {args.requests} requests per path and mode at concurrency 1 ...", flush=True)
         latency = measure_latency(targets, stub, args.requests, args.warmup, args.block, deadline)
         print("throughput search with wrk:", flush=True)
@@ -759,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if not args.no_write:
-        write_section("proxy_overhead", text)
+        write_section("proxy_overhead_end_user" if args.end_user else "proxy_overhead", text)
         print(f"written to {HERE / 'RESULTS.md'}")
     return 0
 

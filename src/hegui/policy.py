@@ -12,21 +12,20 @@ import ipaddress
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hegui.cases.config import CasesPolicy
 from hegui.errors import ConfigError
+from hegui.guard.checkspec import CheckPolicy
 from hegui.guard.egress import EgressPolicy
 from hegui.guard.fusion import PresetName
 from hegui.guard.refusals import RefusalPolicy
 from hegui.guard.sanctions import SanctionPolicy
-from hegui.guard.types import Action, Stage
 from hegui.label.config import LabelPolicy
 from hegui.records.config import RecordsPolicy
-from hegui.taxonomy import is_risk
 
 
 class _Strict(BaseModel):
@@ -178,28 +177,6 @@ class UpstreamPolicy(_Strict):
             if not self.base_url.startswith(("http://", "https://")):
                 raise ValueError(f"base_url must start with http:// or https://, got {self.base_url!r}")
         return self
-
-
-class CheckPolicy(BaseModel):
-    """One check. Fields beyond these are the options of the check's type (validated by its factory)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    name: str
-    type: str
-    stages: list[Stage] = Field(default_factory=lambda: [Stage.INPUT, Stage.OUTPUT])
-    action: Action = Action.REFUSE
-    category: str = "A.1h"
-    enabled: bool = True
-
-    @model_validator(mode="after")
-    def _known_category(self) -> CheckPolicy:
-        if not is_risk(self.category):
-            raise ValueError(f"unknown risk category {self.category!r}; expected A.1a … A.5b")
-        return self
-
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
 
 class GuardPolicy(_Strict):

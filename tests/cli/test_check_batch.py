@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from hegui import pipelines
 from hegui.cli import app
-from hegui.guard import registry
 from hegui.guard.batch import BatchError, detect_format, parse_batch, split_lines
 from hegui.guard.types import Action, Context, Finding, Stage
 
@@ -55,9 +55,9 @@ type = "prompt_probe"
 
 @pytest.fixture
 def probe_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    types = registry.builtin_check_types()
+    types = pipelines.builtin_check_types()
     monkeypatch.setattr(
-        registry, "builtin_check_types", lambda: types | {"prompt_probe": lambda *_: PromptProbe()}
+        pipelines, "builtin_check_types", lambda: types | {"prompt_probe": lambda *_: PromptProbe()}
     )
     path = tmp_path / "policy.toml"
     path.write_text(PROBE_POLICY, encoding="utf-8")

@@ -7,6 +7,7 @@ exactly what crossed the border.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -124,7 +125,7 @@ def test_resident_id_with_consent_passes_pseudonymized(foreign: Foreign) -> None
         [str(VENV_BIN / "hegui"), "egress", "consent", "add", "dave", "--recipient", "Foreign Inc.",
          "--contact", "privacy@foreign.example", "--purpose", "answers", "--method", "API",
          "--data-type", "identity number", "--rights", "write to privacy@foreign.example"],
-        env={**foreign.env},
+        env={**os.environ, **foreign.env},  # as create_key: the code under test, also with PYTHONPATH
         check=True,
         capture_output=True,
         timeout=60,

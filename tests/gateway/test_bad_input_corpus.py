@@ -35,6 +35,7 @@ from starlette.testclient import TestClient
 
 from hegui.gateway import create_app
 from hegui.policy import parse_policy
+from hegui.records.keep import settle
 from hegui.records.tables import Base
 from hegui.settings import Settings
 
@@ -488,7 +489,10 @@ def mutation_cases() -> list[Case]:
 
 
 def _snapshot(gw: Gateway) -> dict[str, int]:
-    """Rows in every table (the audit chain and every records table)."""
+    """Rows in every table (the audit chain and every records table), once the turns of earlier requests
+    are kept (the keep journal is carried out after the responses: records/keep.py)."""
+    state = gw.state
+    assert settle(state.engine, state.vault, state.policy.records) == 0
     with gw.state.engine.connect() as conn:
         return {
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()

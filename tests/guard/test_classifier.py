@@ -114,7 +114,7 @@ def test_malformed_artifacts_are_refused(tmp_path: Path, payload: bytes, message
 
 def test_classifier_check_type_in_a_policy(tmp_path: Path) -> None:
     from hegui.errors import ConfigError
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     head = '[[upstreams]]\nname = "demo"\ntype = "demo"\nmodels = ["m"]\n[[checks]]\nname = "cls"\ntype = "classifier"\n'

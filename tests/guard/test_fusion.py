@@ -159,7 +159,7 @@ def test_the_specialist_alone_is_evidence() -> None:
 
 
 def test_specialists_must_name_a_check() -> None:
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
 
     text = _POLICY + '\n[guard]\nspecialists = { "A.2" = "nowhere" }\n'
     with pytest.raises(ConfigError, match=r"guard\.specialists\.A\.2"):

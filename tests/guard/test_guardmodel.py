@@ -389,8 +389,8 @@ def test_configuration_errors() -> None:
 
 def test_guard_model_check_type_in_a_policy(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from hegui.errors import ConfigError
-    from hegui.guard.registry import build_pipeline
     from hegui.guard.types import judges_at
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     head = '[[upstreams]]\nname = "demo"\ntype = "demo"\nmodels = ["m"]\n'

@@ -22,7 +22,7 @@ from hegui.guard.judge import (
 )
 from hegui.guard.judge.linear import FORMAT
 from hegui.guard.judge.prompt import PROMPT_CLASSES, PROMPT_CONFIG
-from hegui.guard.registry import build_pipeline
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 from hegui.taxonomy import is_risk
 

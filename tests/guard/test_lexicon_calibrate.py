@@ -27,8 +27,8 @@ from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
 from hegui.guard.lexicon.matcher import CompiledLexicon
 from hegui.guard.lexicon.model import Lexicon, Term
 from hegui.guard.lexicon.overrides import apply_overrides, read_overrides, write_overrides
-from hegui.guard.registry import build_pipeline
 from hegui.guard.types import Action, Context, Stage
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 
 # 违禁词 marks unsafe rows; 电影 and 天气 are topic words that hit safe rows as often or more;

@@ -9,8 +9,8 @@ import pytest
 from hegui.errors import ConfigError
 from hegui.guard.lexicon import Term, load_lexicon, write_table
 from hegui.guard.lexicon.coverage import coverage
-from hegui.guard.registry import build_pipeline
 from hegui.guard.types import Action, Context, Stage
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 
 

@@ -17,8 +17,8 @@ from hegui.guard.lexicon.matcher import CompiledLexicon
 from hegui.guard.lexicon.model import Lexicon, Term, Tier
 from hegui.guard.lexicon.segment import WordBoundary, common_words, is_short_cjk, segmenter
 from hegui.guard.lexicon.tiers import TierRow, assign_tiers, prior_tier, read_tiers, write_tiers
-from hegui.guard.registry import build_pipeline
 from hegui.guard.types import Action, Context, Stage
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 
 CTX = Context()

@@ -157,7 +157,7 @@ HEAD = '[[upstreams]]\nname = "demo"\ntype = "demo"\nmodels = ["m"]\n'
 
 
 def test_memory_check_types_in_a_policy(tmp_path: Path) -> None:
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     (tmp_path / "terms.txt").write_text("演示违禁词\n", encoding="utf-8")
@@ -181,7 +181,7 @@ def test_memory_check_types_in_a_policy(tmp_path: Path) -> None:
 )
 def test_memory_policy_errors_name_the_key(table: str, key: str) -> None:
     from hegui.errors import ConfigError
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     with pytest.raises(ConfigError) as err:

@@ -181,7 +181,7 @@ models = ["m"]
     ],
 )
 def test_pii_check_type_in_a_policy(table: str, text: str, expected: tuple[str, str, str | None]) -> None:
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     policy = parse_policy(POLICY_HEAD + f'[[checks]]\nname = "pii"\n{table}\n', "test.toml")
@@ -194,7 +194,7 @@ def test_pii_check_type_in_a_policy(table: str, text: str, expected: tuple[str, 
 
 def test_pii_policy_errors_name_the_key() -> None:
     from hegui.errors import ConfigError
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import parse_policy
 
     for table, key in [

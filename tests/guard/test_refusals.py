@@ -8,7 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from hegui.guard import Action, Finding
-from hegui.guard.refusals import DEFAULT_TEXTS, NOTICE_KINDS, RefusalCatalog, RefusalPolicy, RefusalText
+from hegui.guard.refusals import (
+    DEFAULT_TEXTS,
+    NOTICE_KINDS,
+    RefusalCatalog,
+    RefusalPolicy,
+    RefusalText,
+    refusal_text,
+)
 from hegui.taxonomy import CATEGORIES, RISKS
 
 
@@ -103,3 +110,28 @@ def test_refusals_table_in_the_policy_file() -> None:
         head + '[refusals]\nlanguage = "en"\n[refusals.texts."A.2"]\nzh = "不"\nen = "No."\n', "t"
     )
     assert RefusalCatalog(policy.refusals).for_category("A.2e") == "No."
+
+
+def _finding(category: str, action: Action) -> Finding:
+    return Finding(check="c", category=category, start=0, end=1, evidence="x", action=action)
+
+
+@pytest.mark.parametrize(
+    ("findings", "override", "notice", "expected"),
+    [
+        ([_finding("A.4f", Action.REFUSE)], "", "", DEFAULT_TEXTS["A.4f"].en),
+        # the worst finding chooses the words
+        ([_finding("A.2a", Action.LABEL), _finding("A.1d", Action.REFUSE)], "", "", DEFAULT_TEXTS["A.1"].en),
+        ([], "", "", DEFAULT_TEXTS["default"].en),
+        ([_finding("A.4f", Action.REFUSE)], "One text for all.", "", "One text for all."),
+        ([_finding("A.4f", Action.REFUSE)], "", "Notice.", f"{DEFAULT_TEXTS['A.4f'].en}\n\nNotice."),
+        ([_finding("A.4f", Action.REFUSE)], "One text for all.", "Notice.", "One text for all.\n\nNotice."),
+    ],
+)
+def test_refusal_text_is_a_pure_function(
+    findings: list[Finding], override: str, notice: str, expected: str
+) -> None:
+    catalog = RefusalCatalog(RefusalPolicy(language="en"))
+    first = refusal_text(catalog, findings, override=override, notice=notice)
+    assert first == expected
+    assert refusal_text(catalog, findings, override=override, notice=notice) == first  # nothing counted

@@ -312,8 +312,7 @@ def test_propagate_labelled_content_keeps_the_producer(tmp_path: Path, policy_fi
 
 
 def test_the_demo_and_example_codes_are_well_formed() -> None:
-    from hegui.label.config import PROVIDER_CODE
-    from hegui.label.producer import DEMO_PRODUCER, EXAMPLE_PRODUCER, code_problem
+    from hegui.label.producer import DEMO_PRODUCER, EXAMPLE_PRODUCER, PROVIDER_CODE, code_problem
 
     for code in (DEMO_PRODUCER, EXAMPLE_PRODUCER):
         assert PROVIDER_CODE.match(code) and code_problem(code) is None

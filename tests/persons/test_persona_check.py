@@ -11,9 +11,9 @@ import pytest
 
 from hegui.errors import ConfigError
 from hegui.guard import Action, Context, Pipeline, Stage, StreamInspector
-from hegui.guard.registry import build_pipeline
 from hegui.persons.check import PersonaCheck
 from hegui.persons.model import Authorization, Kind, Person, RegistrySnapshot, Scope
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)

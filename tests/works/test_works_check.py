@@ -11,7 +11,7 @@ import pytest
 
 from hegui.errors import ConfigError
 from hegui.guard import Action, Context, Pipeline, Stage, StreamInspector
-from hegui.guard.registry import build_pipeline
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 from hegui.works.check import WorksOverlapCheck
 from hegui.works.index import Work, WorksIndex

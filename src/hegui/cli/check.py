@@ -12,7 +12,7 @@ from hegui.cli.common import progress
 from hegui.errors import HeguiError, RequestError
 from hegui.guard import Context, Pipeline, Stage
 from hegui.guard.batch import BATCH_FORMATS, BatchFormat, BatchVerdict, judge_all, parse_batch
-from hegui.guard.registry import build_pipeline
+from hegui.pipelines import build_pipeline
 from hegui.policy import load_policy
 
 

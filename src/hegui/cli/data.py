@@ -21,9 +21,11 @@ from hegui.records import dsr as dsr_mod
 from hegui.records.audit import write_batch
 from hegui.records.dsr import erase_user
 from hegui.records.export import check_export, export_pool
+from hegui.records.keep import settle
 from hegui.records.retention import purge as purge_job
 from hegui.records.sanctions_store import DbSanctionStore, lift_draft, parse_lift, record_json, step_json
 from hegui.records.vault import Vault, master_key
+from hegui.settings import Settings
 
 app = typer.Typer(
     help="Training pool, erasure, retention, data-subject requests and sanctions.", no_args_is_help=True
@@ -34,6 +36,14 @@ app.add_typer(dsr, name="dsr")
 TENANT = typer.Option("default", "--tenant", help="The tenant the user belongs to.")
 
 
+def _settle(eng: Engine, s: Settings, policy: Policy | None = None) -> None:
+    """Keep what running gateways have journaled (records/keep.py) before reading the stores."""
+    policy = policy or load_policy(s.policy_file)
+    left = settle(eng, Vault(eng, master_key(s)), policy.records)
+    if left:
+        typer.echo(f"warning: {left} journaled turns are not kept yet (a gateway is keeping them)", err=True)
+
+
 @app.command("export")
 @handled
 def export(
@@ -41,7 +51,10 @@ def export(
     tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's records (default: all)."),
 ) -> None:
     """Export the training pool without tombstoned records."""
-    report = export_pool(engine(settings()), out_dir, tenant=tenant)
+    s = settings()
+    eng = engine(s)
+    _settle(eng, s)
+    report = export_pool(eng, out_dir, tenant=tenant)
     typer.echo(f"exported {report.records} records to {report.path} (export {report.export_id})")
     for item in report.left_out:
         typer.echo(f"  left out: {item.count} {item.reason}: {item.meaning}")
@@ -67,6 +80,7 @@ def delete(user: str = typer.Argument(..., help="The end-user id."), tenant: str
     """Erase an end user: delete their data key (crypto-shredding), turns and pool records."""
     s = settings()
     eng = engine(s)
+    _settle(eng, s)
     result = erase_user(eng, Vault(eng, master_key(s)), tenant, user)
     typer.echo(json.dumps(asdict(result)))
 
@@ -165,6 +179,7 @@ def dsr_complete(
     s = settings()
     eng = engine(s)
     policy = load_policy(s.policy_file)
+    _settle(eng, s, policy)
     _, result = dsr_mod.complete_request(
         eng, Vault(eng, master_key(s)), request_id, resolution=resolution, policy_version=policy.full_version
     )

@@ -157,7 +157,7 @@ def _panel(
 ) -> Panel:
     """The judges a run uses: rules (or the LLM) for refusal, the policy's output stage for safety."""
     from hegui.evaluation.judges import GuardJudge, LLMJudge, RefusalRules
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import load_policy
 
     llm = None

@@ -98,7 +98,7 @@ _WORKER: dict[str, object] = {}  # set by _init in each worker process only; nev
 
 def _init(policy: str | None, stage: str) -> None:
     """Build the pipeline in this process, once per (policy, stage): Spark calls it per partition."""
-    from hegui.guard.registry import build_pipeline
+    from hegui.pipelines import build_pipeline
     from hegui.policy import load_policy
 
     if _WORKER.get("key") == (policy, stage):

@@ -66,8 +66,8 @@ class FilingResult:
 
 
 def policy_evidence(path: Path | None) -> PolicyEvidence:
-    from hegui.guard.registry import build_pipeline
     from hegui.guard.types import Stage
+    from hegui.pipelines import build_pipeline
     from hegui.policy import load_policy
 
     policy = load_policy(path)

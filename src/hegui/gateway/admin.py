@@ -25,7 +25,7 @@ from hegui.errors import RecordNotFound, RequestError
 from hegui.gateway.admin_input import export_dir, path_user, record_id, text_field, user_id
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.state import Principal
-from hegui.records import agreements, consent, dsr, export, sanctions_store
+from hegui.records import agreements, consent, dsr, export, keep, sanctions_store
 from hegui.records.keys import CHANNELS
 from hegui.records.vault import Vault
 
@@ -35,6 +35,18 @@ T = TypeVar("T")
 def vault_of(request: Request) -> Vault:
     vault: Vault = request.app.state.hegui.vault
     return vault
+
+
+async def _settle(request: Request) -> None:
+    """The keep journal carried out (records/keep.py) before a reader that must see every kept turn."""
+    state = state_of(request)
+    await _call(
+        keep.settle,
+        state.engine,
+        state.vault,
+        state.policy.records,
+        on_failure=state.metrics.records_failures.inc,
+    )
 
 
 def _field(body: dict[str, Any], name: str, kind: type[T], default: Any = ...) -> T:
@@ -164,6 +176,7 @@ async def create_dsr(request: Request) -> Response:
         detail=_field(body, "detail", dict, {}),
         deadline_days=state.policy.records.dsr_deadline_days,
         policy_version=state.policy.full_version,
+        audit=state.audit.write,
     )
     return json_response(_dsr_json(req), status=201)
 
@@ -191,6 +204,7 @@ async def complete_dsr(request: Request) -> Response:
     req = await _call(dsr.get, state.engine, rid)
     if req.tenant != principal.tenant:  # as if it did not exist: ids are not secrets, tenants' data is
         raise RecordNotFound(f"no data-subject request {rid}", param="id")
+    await _settle(request)  # the turns of requests already answered are part of what the user asks about
     closed, result = await _call(
         dsr.complete_request,
         state.engine,
@@ -198,6 +212,7 @@ async def complete_dsr(request: Request) -> Response:
         rid,
         resolution=_field(body, "resolution", str, ""),
         policy_version=state.policy.full_version,
+        audit=state.audit.write,
     )
     return json_response({"request": _dsr_json(closed), "result": result})
 
@@ -211,6 +226,7 @@ async def export_pool(request: Request) -> Response:
     out = export_dir(state.settings.data_dir, principal.tenant, body.get("name"))
     if out.exists():  # said here by name: the records room's message would show the server's path
         raise RequestError(f"export {out.name!r} already exists; exports never overwrite", param="name")
+    await _settle(request)  # every turn already answered has been offered to the pool
     report = await _call(export.export_pool, state.engine, out, tenant=principal.tenant)
     return json_response(
         {"export_id": report.export_id, "path": str(report.path), "records": report.records}, status=201

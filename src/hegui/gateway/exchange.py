@@ -1,10 +1,20 @@
-"""One request's way through the gateway: input stage, upstream, output stage, audit entries."""
+"""One request's way through the gateway: the whole of it, for every route.
+
+An `Exchange` owns a request from its admission to its last audit entry: the end user's standing and
+agreement, the input stage (every slot, the joined texts), the sanction step of a refusal, egress
+(pseudonyms for a foreign upstream), the upstream call, the one output stage (outputs.py: whole answers,
+streams through the relay, the strings of media and embedding answers), labels, the audit entries, and
+what is kept afterwards (conversation store, training pool). Its paths — `complete` (chat and completions,
+and the /v1/responses and /v1/messages surfaces through translation), `embed`, `generate_images` — return
+an `Outcome` (outcome.py); the routes keep only HTTP: read, authenticate, parse, respond.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import contextlib
+import hashlib
 import logging
 import time
 import uuid
@@ -15,21 +25,37 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hegui.errors import CheckFailed, HeguiError, NotAccepted, StorageError, UserSuspended
+from hegui.errors import (
+    CheckFailed,
+    ContentRefused,
+    HeguiError,
+    NotAccepted,
+    StorageError,
+    UserSuspended,
+)
+from hegui.gateway import fieldmap, images
+from hegui.gateway.fieldcheck import field_name
+from hegui.gateway.fields import Spec
+from hegui.gateway.history import without_own_labels
 from hegui.gateway.joined import Piece, crossing
+from hegui.gateway.labelling import BODY_FIELD
+from hegui.gateway.outcome import Outcome, StreamAnswer, WholeAnswer, replay
+from hegui.gateway.outputs import OutputStage
+from hegui.gateway.relay import DONE, StreamRelay, sse
 from hegui.gateway.schemas import Slot
 from hegui.gateway.shapes import Shape
 from hegui.gateway.state import GatewayState, Principal
+from hegui.gateway.uploads import check_generated_image
 from hegui.gateway.upstream import Upstream
 from hegui.guard.memory import SessionKey, SessionView, memory_blocks, remember
 from hegui.guard.pii import PseudonymVault
-from hegui.guard.sanctions import Violation
+from hegui.guard.refusals import refusal_text
+from hegui.guard.sanctions import SanctionStep, Violation
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
 from hegui.records.agreements import may_serve
 from hegui.records.audit import AuditDraft, AuditEntry, canonical
-from hegui.records.conversations import store_turn
 from hegui.records.egress import has_separate_consent, record_export
-from hegui.records.pool import admit_to_pool
+from hegui.records.keep import KeepJob, journal_rider
 
 log = logging.getLogger(__name__)
 FieldFinding = tuple[str, Finding]
@@ -71,6 +97,8 @@ class Exchange:
         self.input_action = Action.ALLOW
         #: Pseudonyms of this request's personal information, when it crossed the border.
         self.egress_vault: PseudonymVault | None = None
+        #: The one output stage of this exchange (outputs.py).
+        self.output = OutputStage(self)
         self.ctx = Context(
             tenant=principal.tenant,
             user=end_user,
@@ -80,6 +108,139 @@ class Exchange:
             request_id=self.request_id,
             memory=SessionView(state.memory, self.session_key) if end_user else None,
         )
+
+    # -- the paths: one per kind of answer; every one ends in the same output stage ------------------
+
+    def headers(self, *, labelled: bool = False) -> dict[str, str]:
+        """The answer's headers: the request id, and the implicit label when it carries generated text."""
+        head = {"x-hegui-request-id": self.request_id}
+        return head | self.state.labeller.headers(self.request_id) if labelled else head
+
+    async def complete(
+        self,
+        shape: Shape,
+        body: dict[str, Any],
+        slots: Sequence[Slot],
+        turns: Sequence[str],
+        *,
+        stream: bool,
+        latest: Callable[[], str],
+        translate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> Outcome:
+        """Chat completions and completions. ``translate``: another API's request (/v1/responses,
+        /v1/messages) whose ``slots`` are its own fields, turned into the chat request the upstream receives
+        after the input stage and egress have rewritten those fields (so masks and pseudonyms reach it)."""
+        action, found = await self.input_stage(slots, turns, latest)
+        input_draft = self.draft("input", action.value, {s.field: s.text for s in slots}, found)
+        if action.stops:
+            await self.record(input_draft)
+            text = await self.refusal(found)
+            kept = await self.keep(self.prompt, text, action, action)
+            if kept is not None:  # durable before the refusal leaves (a failure is counted by `keep`)
+                await asyncio.wait([asyncio.wrap_future(kept)])
+            if stream:
+                chunks = [*(sse(c) for c in shape.refusal_chunks(self.request_id, self.model, text)), DONE]
+                return StreamAnswer(replay(chunks), self.headers())
+            return WholeAnswer(shape.refusal(self.request_id, self.model, text), self.headers())
+
+        recorded = self.record_later(input_draft)
+        await self.egress(slots, body)
+        if translate is not None:
+            body = translate(body)
+        # hegui's own labels in earlier turns are taken out of the upstream's copy only
+        without_own_labels(body, self.state.labeller.prefix, self.state.labeller.suffix)
+        if stream:
+            return await self._stream(shape, body, recorded)
+        answer = await self.upstream_call(lambda: self.upstream.post_json(shape.path, body))
+        answer["id"] = self.request_id
+        out_action = await self._output(lambda: self.output.answer(shape, answer))
+        released = [s.text for s in shape.response_slots(answer) if s.key[1] == shape.content_field]
+        await self.keep(self.prompt, "\n".join(released), action, out_action)  # rides with the decision
+        await self.output.decided({field_name(s.key): s.text for s in shape.response_slots(answer)})
+        if out_action.stops:
+            return WholeAnswer(answer, self.headers())
+        self.state.labeller.label_answer(answer, self.request_id)
+        return WholeAnswer(answer, self.headers(labelled=True))
+
+    async def _stream(
+        self, shape: Shape, body: dict[str, Any], recorded: concurrent.futures.Future[AuditEntry]
+    ) -> StreamAnswer:
+        """Open the upstream stream while the input decision commits; the first byte waits for both."""
+        opening = asyncio.ensure_future(
+            self.upstream_call(lambda: self.upstream.open_stream(shape.path, body))
+        )
+        try:
+            await asyncio.wrap_future(recorded)
+        except BaseException:
+            await _discard(opening)
+            raise
+        response = await opening
+        relay = StreamRelay(self, shape, response)
+        return await relay.answer(self.headers(), self.state.labeller.headers(self.request_id))
+
+    async def _output(self, work: Callable[[], Action]) -> Action:
+        """The output stage's ``work`` (off the event loop when a check blocks); a check that errors is
+        recorded and re-raised, so the answer is withheld."""
+        try:
+            return await self.off_loop(Stage.OUTPUT, work)
+        except CheckFailed as exc:
+            await self.output.failed(exc)
+            raise
+
+    async def _output_strings(self, spec: Spec, answer: dict[str, Any]) -> Action:
+        """The output stage on the strings of an answer without generated text; a stop is recorded and
+        refused (400): there is no answer to cut short."""
+        action = await self._output(lambda: self.output.strings(spec, answer))
+        if action.stops:
+            await self.output.decided("")
+            raise ContentRefused(self.output.stop_text(stream=False))
+        return action
+
+    async def embed(
+        self, body: dict[str, Any], slots: Sequence[Slot], latest: Callable[[], str]
+    ) -> WholeAnswer:
+        """Embeddings: the input recorded before anything is forwarded; the answer's strings inspected
+        (its vectors are not text)."""
+        action, found = await self.input_stage(slots, [], latest)
+        await self.record(self.draft("input", action.value, {s.field: s.text for s in slots}, found))
+        if action.stops:
+            raise ContentRefused(await self.refusal(found), param="input")
+        await self.egress(slots, body)
+        answer = await self.upstream_call(lambda: self.upstream.post_json("/embeddings", body))
+        await self._output_strings(fieldmap.EMBEDDINGS.answer, answer)
+        return WholeAnswer(answer, self.headers())
+
+    async def generate_images(self, body: dict[str, Any], slots: Sequence[Slot]) -> WholeAnswer:
+        """Image generations: the prompt inspected; every picture fetched under the media fetch policy,
+        checked, labelled (explicit and implicit) and returned as ``b64_json``; the answer's strings
+        (``revised_prompt`` among them) through the output stage like any answer's."""
+        action, found = await self.input_stage(slots, [], lambda: str(body["prompt"]))
+        input_draft = self.draft("input", action.value, {s.field: s.text for s in slots}, found)
+        if action.stops:
+            await self.record(input_draft)
+            raise ContentRefused(await self.refusal(found), param="prompt")
+        self.record_later(input_draft)
+        await self.egress(slots, body)
+        gateway, upstream, labeller = self.state.policy.gateway, self.upstream, self.state.labeller
+        answer, items, pictures = await self.upstream_call(lambda: images.generate(upstream, gateway, body))
+        await self._output_strings(fieldmap.IMAGES.answer, answer)
+        try:
+            for picture in pictures:
+                check_generated_image(
+                    picture, max_pixels=self.state.settings.max_image_pixels, upstream=upstream.name
+                )
+            labelled = [
+                await asyncio.to_thread(images.label_file, p, "", labeller, self.request_id, explicit=True)
+                for p in pictures
+            ]
+        except HeguiError as exc:
+            await self.record_error("label", exc)
+            raise
+        digests = [hashlib.sha256(d).hexdigest() for d in labelled]
+        await self.output.decided({"images": digests}, images=len(pictures), labelled=True)
+        answer["data"] = images.labelled_items(items, labelled)
+        answer[BODY_FIELD] = labeller.body_field(self.request_id)
+        return WholeAnswer(answer, self.headers(labelled=True))
 
     # -- the end user's standing (Interim Measures Art. 14) ------------------------------------------
 
@@ -109,60 +270,75 @@ class Exchange:
             await self.record(self.draft("input", "refuse", "", not_served=reason))
             raise NotAccepted(f"This user cannot be served yet: {reason}.")
 
-    async def keep(self, prompt: str, answer: str, input_action: Action, output_action: Action) -> None:
-        """After the decisions: the turn into the user's encrypted conversation store, and the training pool
-        offered the turn (it admits only by rule: consent, nothing refused or masked, PI scrubbed). A
-        failure here does not withhold the answer; it is logged and counted."""
+    async def keep(
+        self, prompt: str, answer: str, input_action: Action, output_action: Action
+    ) -> concurrent.futures.Future[None] | None:
+        """After the decisions: the turn for the user's encrypted conversation store and the training pool
+        (records/keep.py), journaled in the audit writer's next group commit and carried out after the
+        response by the keep worker. Call it *before* recording the decision that ends the request: that
+        entry is then durable only with the journal row, so the answer never leaves before its turn is
+        safe, and it costs no commit of its own. A failure does not withhold the answer; it is logged and
+        counted. Returns the row's future (None: nothing to keep, or it could not be journaled)."""
         user = self.ctx.user
         if user is None:
-            return
-        state, tenant = self.state, self.principal.tenant
-
-        def work() -> None:
-            if state.policy.records.store_conversations:
-                for role, text, action in (
-                    ("user", prompt, input_action),
-                    ("assistant", answer, output_action),
-                ):
-                    if text:
-                        marks = {"action": action.value, "trainable": action < Action.MASK}
-                        store_turn(
-                            state.engine,
-                            state.vault,
-                            tenant=tenant,
-                            user=user,
-                            session=self.ctx.session,
-                            request_id=self.request_id,
-                            role=role,
-                            text=text,
-                            marks=marks,
-                        )
-            admit_to_pool(
-                state.engine,
-                state.policy.records,
-                tenant=tenant,
-                user=user,
-                channel=self.ctx.channel,
-                request_id=self.request_id,
-                prompt=prompt,
-                answer=answer,
-                input_action=input_action,
-                output_action=output_action,
-            )
-
+            return None
+        state = self.state
+        job = KeepJob(
+            self.principal.tenant,
+            user,
+            self.ctx.session,
+            self.request_id,
+            self.ctx.channel,
+            prompt,
+            answer,
+            input_action,
+            output_action,
+        )
         try:
-            await asyncio.to_thread(work)
+            if state.vault.has_key_cached(job.tenant, user):
+                rider = journal_rider(state.vault, job)
+            else:  # the user's data key comes from the database once: off the event loop
+                rider = await asyncio.to_thread(journal_rider, state.vault, job)
+            kept = state.audit.carry(rider)
         except (HeguiError, SQLAlchemyError) as exc:
-            state.metrics.records_failures.inc()
-            log.error("request %s: conversation/pool record failed: %r", self.request_id, exc)
+            self._keep_failed(exc)
+            return None
+        kept.add_done_callback(self._journaled)
+        return kept
 
-    async def refusal_text(self, found: Sequence[FieldFinding]) -> str:
-        """The refusal for these findings; counts the violation on the user's ladder (and records a step)."""
-        policy = self.state.policy.gateway
-        text = policy.refusal_text or self.state.refusals.for_findings(tuple(f for _, f in found))
+    def _journaled(self, kept: concurrent.futures.Future[None]) -> None:
+        """(The audit writer's thread.) The row is durable: wake the keep worker; or count the failure."""
+        exc = kept.exception()
+        if exc is None:
+            self.state.keeper.wake()
+        else:
+            self._keep_failed(exc)
+
+    def _keep_failed(self, exc: BaseException) -> None:
+        self.state.metrics.records_failures.inc()
+        log.error("request %s: the turn could not be journaled for keeping: %r", self.request_id, exc)
+
+    async def refusal(self, found: Sequence[FieldFinding]) -> str:
+        """An input refusal: the sanction step (`sanction`), then its text (`refusal_text`, pure) with the
+        step's notice when one was taken."""
+        step = await self.sanction(found)
+        notice = ""
+        if step is not None:
+            notice = self.state.refusals.notice(step.level.value, until=step.until)  # type: ignore[arg-type]
+        return refusal_text(
+            self.state.refusals,
+            [f for _, f in found],
+            override=self.state.policy.gateway.refusal_text,
+            notice=notice,
+        )
+
+    async def sanction(self, found: Sequence[FieldFinding]) -> SanctionStep | None:
+        """The sanction step of a refused request (Interim Measures Art. 14): the violation counted on the
+        end user's ladder and, when it moves the user to another level, that step recorded. No end user,
+        no step."""
         user = self.ctx.user
         if user is None:
-            return text
+            return None
         worst = max((f.action for _, f in found), default=Action.REFUSE)
         categories = tuple(dict.fromkeys(f.category for _, f in found if f.action.stops))
         violation = Violation(
@@ -170,7 +346,7 @@ class Exchange:
         )
         step = await asyncio.to_thread(self.state.ladder.record, self.state.sanctions, violation)
         if step is None:
-            return text
+            return None
         self.record_later(
             self.draft(
                 "sanction",
@@ -182,8 +358,7 @@ class Exchange:
                 until=step.until.isoformat() if step.until else None,
             )
         )
-        notice = self.state.refusals.notice(step.level.value, until=step.until)  # type: ignore[arg-type]
-        return f"{text}\n\n{notice}"
+        return step
 
     def remember_turn(self, text: str, action: Action, found: Sequence[FieldFinding]) -> None:
         """Keep the user's turn in the session memory (near-duplicate and split-turn checks use it)."""
@@ -304,6 +479,7 @@ class Exchange:
             request_id=self.request_id,
             tenant=tenant,
             policy_version=state.pipeline.policy_version,
+            audit=state.audit.write,  # the one writer: group commit, one order with the request's entries
         )
 
     def restore(self, text: str) -> str:
@@ -378,3 +554,14 @@ class Exchange:
         # itself is counted (hegui_audit_failures) and logged by the writer.
         with contextlib.suppress(StorageError):
             await self.record(draft)
+
+
+async def _discard(opening: asyncio.Future[Any]) -> None:
+    """Stop an upstream stream that may not be used (its input decision could not be recorded)."""
+    if not opening.done():
+        opening.cancel()
+    try:
+        response = await opening
+    except BaseException:  # cancelled or failed: there is nothing to close
+        return
+    await response.aclose()

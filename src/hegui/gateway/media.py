@@ -5,61 +5,35 @@ side) and the implicit AIGC object in its XMP, read back before it is sent; imag
 URLs are fetched from the upstream and returned labelled, as ``b64_json``. The prompt is inspected at the
 input stage; the pictures themselves are not inspected by any check (hegui has no image classifier yet),
 which docs/gateway.md states.
+
+HTTP only: the image route's path (input stage, egress, upstream, the pictures, the one output stage for
+``revised_prompt`` and the other strings, labels, audit) is `Exchange.generate_images`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
-from typing import Any
 
 from pydantic import Field, StrictStr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hegui.errors import ContentRefused, HeguiError, RequestError, UpstreamError
+from hegui.errors import RequestError
 from hegui.gateway import fieldmap
 from hegui.gateway.exchange import Exchange
-from hegui.gateway.fetch import FetchPolicy, MediaFetcher, TrustedOrigin
 from hegui.gateway.fieldcheck import request_slots
-from hegui.gateway.http import authenticate, json_response, read_body, read_json, state_of
-from hegui.gateway.labelling import BODY_FIELD
-from hegui.gateway.outputs import inspect_strings
-from hegui.gateway.routes import open_exchange
+from hegui.gateway.http import authenticate, read_body, read_json, state_of
+from hegui.gateway.images import label_file
+from hegui.gateway.routes import open_exchange, respond
 from hegui.gateway.schemas import _Open, parse
-from hegui.gateway.uploads import check_generated_image, preflight, unreadable_is_malformed
+from hegui.gateway.uploads import preflight, unreadable_is_malformed
 
 
 class ImageRequest(_Open):
     model: StrictStr = Field(min_length=1)
     prompt: StrictStr = Field(min_length=1)
     user: StrictStr | None = None
-
-
-def _label_file(data: bytes, name: str, ex: Exchange, *, explicit: bool) -> bytes:
-    from hegui.label.files import label_bytes
-
-    labeller = ex.state.labeller
-    return label_bytes(
-        data, name, labeller.implicit(ex.request_id), explicit=explicit, policy=labeller.policy
-    )
-
-
-async def _image_bytes(ex: Exchange, item: dict[str, Any]) -> bytes:
-    if isinstance(item.get("b64_json"), str):
-        try:
-            return base64.b64decode(item["b64_json"], validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise UpstreamError(f"upstream {ex.upstream.name!r} sent an image that is not base64") from exc
-    url = item.get("url")
-    if not isinstance(url, str):
-        raise UpstreamError(f"upstream {ex.upstream.name!r} sent an image with neither b64_json nor a URL")
-    # Credentials only for the upstream's own origin; every other URL under the media fetch policy.
-    policy = FetchPolicy.from_gateway(ex.state.policy.gateway)
-    async with MediaFetcher(policy) as fetcher:
-        return await fetcher.fetch(url, TrustedOrigin.of(ex.upstream.client))
 
 
 async def images_generations(request: Request) -> Response:
@@ -70,49 +44,8 @@ async def images_generations(request: Request) -> Response:
     ex = open_exchange(
         request, principal, body, req.model, shape=None, endpoint="images.generations", id_prefix="img-"
     )
-    upstream = ex.upstream
     slots = request_slots(fieldmap.IMAGES.request, body)
-    action, found = await ex.input_stage(slots, [], lambda: str(body["prompt"]))
-    input_draft = ex.draft("input", action.value, {s.field: s.text for s in slots}, found)
-    if action.stops:
-        await ex.record(input_draft)
-        raise ContentRefused(await ex.refusal_text(found), param="prompt")
-    ex.record_later(input_draft)
-    await ex.egress(slots, body)
-
-    async def generate() -> tuple[list[dict[str, Any]], list[bytes], dict[str, Any]]:
-        answer = await upstream.post_json("/images/generations", body)
-        items = answer.get("data")
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise UpstreamError(f"upstream {upstream.name!r} answered without a list of images")
-        return items, [await _image_bytes(ex, item) for item in items], answer
-
-    items, images, answer = await ex.upstream_call(generate)
-
-    # revised_prompt and every other string of the answer (fieldmap.IMAGE_ANSWER); a stop is a 400
-    out_action, out_found = await inspect_strings(ex, fieldmap.IMAGES.answer, answer)
-    try:
-        for picture in images:
-            check_generated_image(picture, max_pixels=state.settings.max_image_pixels, upstream=upstream.name)
-        labelled = [await asyncio.to_thread(_label_file, data, "", ex, explicit=True) for data in images]
-    except HeguiError as exc:
-        await ex.record_error("label", exc)
-        raise
-    digests = [hashlib.sha256(d).hexdigest() for d in labelled]
-    await ex.record(
-        ex.draft(
-            "output", out_action.value, {"images": digests}, out_found, images=len(images), labelled=True
-        )
-    )
-    data = []
-    for item, image in zip(items, labelled, strict=True):
-        out = {k: v for k, v in item.items() if k not in ("url", "b64_json")}
-        data.append(out | {"b64_json": base64.b64encode(image).decode("ascii")})
-    answer["data"] = data
-    answer[BODY_FIELD] = state.labeller.body_field(ex.request_id)
-    return json_response(
-        answer, headers={"x-hegui-request-id": ex.request_id} | state.labeller.headers(ex.request_id)
-    )
+    return respond(await ex.generate_images(body, slots))
 
 
 async def label_upload(request: Request) -> Response:
@@ -146,7 +79,9 @@ async def label_upload(request: Request) -> Response:
     explicit = explicit_param in ("true", "1")
     preflight(data, kind, max_pixels=state.settings.max_image_pixels)
     with unreadable_is_malformed(kind):
-        labelled = await asyncio.to_thread(_label_file, data, filename, ex, explicit=explicit)
+        labelled = await asyncio.to_thread(
+            label_file, data, filename, state.labeller, ex.request_id, explicit=explicit
+        )
     await ex.record(
         ex.draft(
             "label",

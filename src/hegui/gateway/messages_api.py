@@ -33,13 +33,11 @@ from hegui.gateway.surfaces import (
     chat_choice,
     checked_translation,
     first_field,
-    kept_headers,
     require_model,
     require_stream_flag,
-    rewritten_stream,
+    rewritten,
     sse_event,
     tool_arguments_json,
-    whole_body,
 )
 
 ENDPOINT = "messages"
@@ -94,8 +92,7 @@ async def _messages(request: Request) -> Response:
     # the order the model reads them in (the joined check reads the texts in this order)
     slots = first_field(request_slots(MESSAGES_REQUEST, body), "system")
     turns = recent_user_turns(checked_chat(body), state.policy.gateway.recent_turns)
-    answer = await routes._complete(
-        ex,
+    outcome = await ex.complete(
         routes.CHAT,
         body,
         slots,
@@ -104,9 +101,7 @@ async def _messages(request: Request) -> Response:
         translate=to_chat,
         latest=lambda: (recent_user_turns(to_chat(body), 1) or [""])[-1],
     )
-    if stream:
-        return rewritten_stream(answer, MessagesEvents(ex.request_id, model).events)
-    return json_response(to_message(whole_body(answer)), headers=kept_headers(answer))
+    return rewritten(outcome, to_message, MessagesEvents(ex.request_id, model).events)
 
 
 def checked_chat(body: dict[str, Any]) -> dict[str, Any]:

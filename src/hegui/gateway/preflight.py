@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hegui.errors import ConfigError
-from hegui.guard.registry import build_pipeline
+from hegui.pipelines import build_pipeline
 from hegui.policy import Policy, UpstreamPolicy
 
 

@@ -12,23 +12,26 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
 
 from hegui.errors import CheckFailed, HeguiError, StorageError, UpstreamError
 from hegui.gateway.echoes import Entry
-from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fieldcheck import AnswerSlot, SlotKey, field_name
-from hegui.gateway.joined import Piece, crossing
+from hegui.gateway.joined import Piece
 from hegui.gateway.labelling import BODY_FIELD
-from hegui.gateway.outputs import stream_echoes, strip_chunk
+from hegui.gateway.outcome import StreamAnswer
+from hegui.gateway.outputs import strip_chunk
 from hegui.gateway.shapes import Shape
-from hegui.gateway.stopping import stop_content, stream_stop_text
+from hegui.gateway.stopping import stop_content
 from hegui.gateway.upstream_stream import StreamLimits, upstream_chunks
 from hegui.guard.stream import StreamInspector
-from hegui.guard.types import Action, Stage, Verdict
+from hegui.guard.types import Action, Stage
+
+if TYPE_CHECKING:
+    from hegui.gateway.exchange import Exchange
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +43,10 @@ def sse(obj: Any) -> bytes:
 DONE = b"data: [DONE]\n\n"
 
 
-slot_field = field_name
-
-
 class StreamRelay:
     def __init__(self, exchange: Exchange, shape: Shape, response: httpx.Response) -> None:
         self.ex = exchange
+        self.out = exchange.output
         self.shape = shape
         self.response = response
         self.inspectors: dict[SlotKey, StreamInspector] = {}
@@ -65,12 +66,10 @@ class StreamRelay:
         self.restorer = exchange.state.egress.restorer(vault) if vault is not None else None
         self.begun: set[int] = set()  # choices whose generated text has begun (and got the label prefix)
         self.closed: set[int] = set()  # choices that got the label suffix
-        self.whole_found: list[FieldFinding] = []  # findings in fields inspected whole (ids, unknown)
-        self.whole_action = Action.ALLOW
-        self.whole_seen: dict[str, Verdict] = {}
+        self.settled = False  # the inspectors' findings are in the output stage's decision
         self.joined_choices: set[int] = set()
         self.known = frozenset((exchange.request_id, exchange.model))
-        self.echoes = stream_echoes(exchange, shape, self.restorer is None)
+        self.echoes = self.out.stream_echoes(shape, self.restorer is None)
         self.tail_echoes: dict[int, dict[str, list[Entry]]] = {}
 
     def _inspector(self, key: SlotKey) -> StreamInspector:
@@ -161,11 +160,7 @@ class StreamRelay:
         strings): a stopping finding stops the stream, a mask rewrites it. A value is inspected once per
         stream (``model`` and ``system_fingerprint`` come with every chunk); the response id and the
         requested model name are hegui's and the operator's own words and are not inspected."""
-        verdict = self.whole_seen.get(slot.text)
-        if verdict is None:
-            verdict = self.whole_seen[slot.text] = self.ex.run(Stage.OUTPUT, self.ex.restore(slot.text))
-            self.whole_found += [(field_name(slot.key), f) for f in verdict.findings]
-            self.whole_action = max(self.whole_action, verdict.action)
+        verdict = self.out.judge_once(field_name(slot.key), slot.text)
         if verdict.action.stops:
             self.stopped = True
         elif verdict.text != slot.text:
@@ -211,9 +206,7 @@ class StreamRelay:
             return
         self.joined_choices.add(idx)
         pieces = [Piece(field_name(k), i.verdict().text) for k, i in self.inspectors.items() if k[0] == idx]
-        for name, f in crossing(lambda text: self.ex.run(Stage.OUTPUT, text), pieces):
-            self.whole_found.append((name, f))
-            self.whole_action = max(self.whole_action, f.action)
+        if self.out.joined(pieces):
             self.stopped = True
 
     def _finish(self, key: SlotKey, insp: StreamInspector) -> str:
@@ -277,24 +270,46 @@ class StreamRelay:
             chunk[BODY_FIELD] = self.labeller.body_field(self.ex.request_id)
         return chunk
 
-    def findings(self) -> tuple[Action, list[FieldFinding]]:
-        found: list[FieldFinding] = list(self.whole_found)
-        action = self.whole_action
-        for key, insp in self.inspectors.items():
-            verdict = insp.verdict()
-            found += [(slot_field(key), f) for f in verdict.findings]
-            action = max(action, verdict.action)
-        return action, found
+    def _settle(self) -> None:
+        """The stream slots' findings into the output stage's decision (once, when the stream ends)."""
+        if not self.settled:
+            self.settled = True
+            for key, insp in self.inspectors.items():
+                self.out.add(field_name(key), insp.verdict())
 
     async def _record_output(self, **detail: Any) -> None:
-        action, found = self.findings()
-        label = "error" if self.error is not None and action == Action.ALLOW else action.value
-        released = {slot_field(k): i.verdict().text for k, i in self.inspectors.items()}
-        self.ex.state.metrics.decision("output", label, [f for _, f in found])
+        self._settle()
+        action = self.out.action
+        label = "error" if self.error is not None and action == Action.ALLOW else None
+        released = {field_name(k): i.verdict().text for k, i in self.inspectors.items()}
         self.recorded = True
-        await self.ex.record(self.ex.draft("output", label, released, found, stream=True, **detail))
         answer = "\n".join(t for k, t in released.items() if k.endswith(f".{self.shape.content_field}"))
-        await self.ex.keep(self.ex.prompt, answer, self.ex.input_action, action)
+        await self.ex.keep(self.ex.prompt, answer, self.ex.input_action, action)  # rides with the decision
+        await self.out.decided(released, label=label, stream=True, **detail)
+
+    async def answer(self, headers: dict[str, str], label_headers: dict[str, str]) -> StreamAnswer:
+        """The stream as the exchange's answer. Headers leave before the body, so the events up to the
+        first released generated text are read first (they carry no text: a role chunk, or a stop): the
+        AIGC label header goes only on a stream that carries generated text (issue 12.5), like the
+        explicit label and the AIGC field."""
+        events = self.events()
+        head: list[bytes] = []
+        try:
+            async for event in events:
+                head.append(event)
+                if self.begun:
+                    break
+        except BaseException:
+            await events.aclose()
+            raise
+
+        async def body() -> AsyncIterator[bytes]:
+            for event in head:
+                yield event
+            async for event in events:
+                yield event
+
+        return StreamAnswer(body(), headers | label_headers if self.begun else headers)
 
     async def events(self) -> AsyncGenerator[bytes, None]:
         try:
@@ -307,7 +322,7 @@ class StreamRelay:
             await self.response.aclose()
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(self._stop_chunk(stream_stop_text(self.ex.state)))
+                yield sse(self._stop_chunk(self.out.stop_text(stream=True)))
                 yield DONE
                 return
             if isinstance(self.error, UpstreamError):
@@ -317,7 +332,7 @@ class StreamRelay:
             await self.ex.off_loop(Stage.OUTPUT, self._finish_all)
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(self._stop_chunk(stream_stop_text(self.ex.state)))
+                yield sse(self._stop_chunk(self.out.stop_text(stream=True)))
                 yield DONE
                 return
             await self._record_output()
@@ -338,10 +353,8 @@ class StreamRelay:
         finally:
             await self.response.aclose()
             if not self.recorded:  # the client went away: record what was released, without waiting
-                action, found = self.findings()
-                self.ex.record_later(
-                    self.ex.draft("output", action.value, "", found, stream=True, client_disconnected=True)
-                )
+                self._settle()
+                self.out.decided_later(stream=True, client_disconnected=True)
 
     async def _upstream_events(self) -> AsyncIterator[dict[str, Any]]:
         """The upstream's checked chunks; a fault (bad chunk, no [DONE], a deadline) ends them and is

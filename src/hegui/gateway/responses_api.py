@@ -24,7 +24,7 @@ from starlette.responses import Response
 from hegui.errors import RequestError
 from hegui.gateway import routes
 from hegui.gateway.fieldcheck import request_slots
-from hegui.gateway.http import authenticate, json_response, read_json, state_of
+from hegui.gateway.http import authenticate, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
 from hegui.gateway.responses_map import RESPONSES_REQUEST
 from hegui.gateway.schemas import recent_user_turns
@@ -33,12 +33,10 @@ from hegui.gateway.surfaces import (
     chat_choice,
     checked_translation,
     first_field,
-    kept_headers,
     require_model,
     require_stream_flag,
-    rewritten_stream,
+    rewritten,
     sse_event,
-    whole_body,
 )
 
 ENDPOINT = "responses"
@@ -61,8 +59,7 @@ async def responses(request: Request) -> Response:
     # the order the model reads them in (the joined check reads the texts in this order)
     slots = first_field(request_slots(RESPONSES_REQUEST, body), "instructions")
     turns = recent_user_turns(checked_chat(body), state.policy.gateway.recent_turns)
-    answer = await routes._complete(
-        ex,
+    outcome = await ex.complete(
         routes.CHAT,
         body,
         slots,
@@ -71,9 +68,7 @@ async def responses(request: Request) -> Response:
         translate=to_chat,
         latest=lambda: (recent_user_turns(to_chat(body), 1) or [""])[-1],
     )
-    if stream:
-        return rewritten_stream(answer, ResponsesEvents(ex.request_id, model).events)
-    return json_response(to_response(whole_body(answer)), headers=kept_headers(answer))
+    return rewritten(outcome, to_response, ResponsesEvents(ex.request_id, model).events)
 
 
 def _name_item_types(items: Any) -> None:

@@ -1,43 +1,41 @@
-"""The OpenAI-compatible routes: chat completions, completions, embeddings, models."""
+"""The OpenAI-compatible routes: chat completions, completions, embeddings, models.
+
+HTTP only: read and bound the body, authenticate, parse, open the exchange, turn its outcome into a
+response. What happens to the request between is the exchange's (exchange.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hegui.errors import CheckFailed, ContentRefused
 from hegui.gateway import fieldmap
 from hegui.gateway.bounds import check_bounds
-from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.exchange import Exchange
 from hegui.gateway.fieldcheck import request_slots
-from hegui.gateway.history import without_own_labels
 from hegui.gateway.http import authenticate, end_user, json_response, read_json, session_of, state_of
-from hegui.gateway.outputs import inspect_answer, inspect_strings
-from hegui.gateway.relay import DONE, StreamRelay, slot_field, sse
+from hegui.gateway.outcome import Outcome, WholeAnswer
 from hegui.gateway.schemas import (
     ChatRequest,
     CompletionRequest,
     EmbeddingRequest,
-    Slot,
     parse,
     recent_user_turns,
 )
 from hegui.gateway.shapes import ChatShape, CompletionShape, Shape
 from hegui.gateway.state import Principal
-from hegui.guard.types import Action, Stage
 
 CHAT = ChatShape()
 COMPLETION = CompletionShape()
 
 
-def _headers(ex: Exchange) -> dict[str, str]:
-    return {"x-hegui-request-id": ex.request_id}
+def respond(outcome: Outcome) -> Response:
+    """An exchange's outcome as HTTP: JSON, or server-sent events."""
+    if isinstance(outcome, WholeAnswer):
+        return json_response(outcome.body, headers=outcome.headers)
+    return StreamingResponse(outcome.events, media_type="text/event-stream", headers=outcome.headers)
 
 
 async def chat_completions(request: Request) -> Response:
@@ -48,7 +46,8 @@ async def chat_completions(request: Request) -> Response:
     ex = open_exchange(request, principal, body, req.model, shape=CHAT, endpoint="chat.completions")
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
     slots = request_slots(fieldmap.CHAT.request, body)
-    return await _complete(ex, CHAT, body, slots, turns, stream=req.stream)
+    outcome = await ex.complete(CHAT, body, slots, turns, stream=req.stream, latest=lambda: latest_turn(body))
+    return respond(outcome)
 
 
 async def completions(request: Request) -> Response:
@@ -58,17 +57,10 @@ async def completions(request: Request) -> Response:
     req = parse(CompletionRequest, body)
     ex = open_exchange(request, principal, body, req.model, shape=COMPLETION, endpoint="completions")
     slots = request_slots(fieldmap.COMPLETIONS.request, body)
-    return await _complete(ex, COMPLETION, body, slots, [], stream=req.stream)
-
-
-async def _inspect_input(
-    ex: Exchange,
-    slots: list[Slot],
-    turns: list[str],
-    body: dict[str, Any],
-    latest: Callable[[], str] | None = None,
-) -> tuple[Action, list[FieldFinding]]:
-    return await ex.input_stage(slots, turns, latest or (lambda: _latest_turn(body)))
+    outcome = await ex.complete(
+        COMPLETION, body, slots, [], stream=req.stream, latest=lambda: latest_turn(body)
+    )
+    return respond(outcome)
 
 
 def open_exchange(
@@ -98,120 +90,13 @@ def open_exchange(
     )
 
 
-async def _stream_response(
-    relay: StreamRelay, headers: dict[str, str], label_headers: dict[str, str]
-) -> StreamingResponse:
-    """The stream's response. Headers leave before the body, so the events up to the first released
-    generated text are read first (they carry no text: a role chunk, or a stop): the AIGC label header goes
-    only on a stream that carries generated text (issue 12.5), like the explicit label and the AIGC field."""
-    events = relay.events()
-    head: list[bytes] = []
-    try:
-        async for event in events:
-            head.append(event)
-            if relay.begun:
-                break
-    except BaseException:
-        await events.aclose()
-        raise
-
-    async def body() -> AsyncIterator[bytes]:
-        for event in head:
-            yield event
-        async for event in events:
-            yield event
-
-    labelled = headers | label_headers if relay.begun else headers
-    return StreamingResponse(body(), media_type="text/event-stream", headers=labelled)
-
-
-async def _discard(opening: asyncio.Future[httpx.Response]) -> None:
-    """Stop an upstream stream that may not be used (its input decision could not be recorded)."""
-    if not opening.done():
-        opening.cancel()
-    try:
-        response = await opening
-    except BaseException:  # cancelled or failed: there is nothing to close
-        return
-    await response.aclose()
-
-
-def _latest_turn(body: dict[str, Any]) -> str:
+def latest_turn(body: dict[str, Any]) -> str:
+    """The user's newest turn as forwarded (read after the input stage: masked when masked)."""
     if "messages" in body:
         turns = recent_user_turns(body, 1)
         return turns[-1] if turns else ""
     value = body.get("prompt", body.get("input"))
     return value if isinstance(value, str) else "\n".join(v for v in value or [] if isinstance(v, str))
-
-
-async def _complete(
-    ex: Exchange,
-    shape: Shape,
-    body: dict[str, Any],
-    slots: list[Slot],
-    turns: list[str],
-    *,
-    stream: bool,
-    translate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    latest: Callable[[], str] | None = None,
-) -> Response:
-    """The chat and completion path. ``translate``: another API's request (/v1/responses, /v1/messages)
-    whose ``slots`` are its own fields, turned into the chat request the upstream receives after the
-    input stage and egress have rewritten those fields (so masks and pseudonyms reach the upstream)."""
-    state = ex.state
-    action, found = await _inspect_input(ex, slots, turns, body, latest)
-    inputs = {s.field: s.text for s in slots}
-    input_draft = ex.draft("input", action.value, inputs, found)
-    if action.stops:
-        await ex.record(input_draft)
-        text = await ex.refusal_text(found)
-        await ex.keep(ex.prompt, text, action, action)
-        if stream:
-            chunks = [*(sse(c) for c in shape.refusal_chunks(ex.request_id, ex.model, text)), DONE]
-            return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
-        return json_response(shape.refusal(ex.request_id, ex.model, text), headers=_headers(ex))
-
-    recorded = ex.record_later(input_draft)
-    await ex.egress(slots, body)
-    if translate is not None:
-        body = translate(body)
-    without_own_labels(body, state.labeller.prefix, state.labeller.suffix)  # the upstream's copy only
-    if stream:
-        # Open the upstream while the input decision commits; the first byte waits for both.
-        opening = asyncio.ensure_future(ex.upstream_call(lambda: ex.upstream.open_stream(shape.path, body)))
-        try:
-            await asyncio.wrap_future(recorded)
-        except BaseException:
-            await _discard(opening)
-            raise
-        response = await opening
-        relay = StreamRelay(ex, shape, response)
-        return await _stream_response(relay, _headers(ex), state.labeller.headers(ex.request_id))
-
-    answer = await ex.upstream_call(lambda: ex.upstream.post_json(shape.path, body))
-    answer["id"] = ex.request_id
-    try:
-        out_action, out_found = await ex.off_loop(
-            Stage.OUTPUT, functools.partial(inspect_answer, ex, shape, answer)
-        )
-    except CheckFailed as exc:
-        await ex.record_error("output", exc)
-        raise
-    if out_action.stops:
-        shape.stopped_message(
-            answer,
-            state.policy.gateway.output_stop_text
-            or state.refusals.for_findings(tuple(f for _, f in out_found)),
-        )
-    state.metrics.decision("output", out_action.value, [f for _, f in out_found])
-    outputs = {slot_field(s.key): s.text for s in shape.response_slots(answer)}
-    await ex.record(ex.draft("output", out_action.value, outputs, out_found))
-    released = [s.text for s in shape.response_slots(answer) if s.key[1] == shape.content_field]
-    await ex.keep(ex.prompt, "\n".join(released), action, out_action)
-    if out_action.stops:
-        return json_response(answer, headers=_headers(ex))
-    state.labeller.label_answer(answer, ex.request_id)
-    return json_response(answer, headers=_headers(ex) | state.labeller.headers(ex.request_id))
 
 
 async def embeddings(request: Request) -> Response:
@@ -223,14 +108,7 @@ async def embeddings(request: Request) -> Response:
         request, principal, body, req.model, shape=None, endpoint="embeddings", id_prefix="emb-"
     )
     slots = request_slots(fieldmap.EMBEDDINGS.request, body)
-    action, found = await _inspect_input(ex, slots, [], body)
-    await ex.record(ex.draft("input", action.value, {s.field: s.text for s in slots}, found))
-    if action.stops:
-        raise ContentRefused(await ex.refusal_text(found), param="input")
-    await ex.egress(slots, body)
-    answer = await ex.upstream_call(lambda: ex.upstream.post_json("/embeddings", body))
-    await inspect_strings(ex, fieldmap.EMBEDDINGS.answer, answer)
-    return json_response(answer, headers=_headers(ex))
+    return respond(await ex.embed(body, slots, lambda: latest_turn(body)))
 
 
 async def list_models(request: Request) -> Response:

@@ -19,12 +19,13 @@ from hegui.guard.egress import EgressGuard
 from hegui.guard.memory import MemoryStore
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.refusals import RefusalCatalog
-from hegui.guard.registry import build_pipeline
 from hegui.guard.sanctions import SanctionLadder, SanctionStore
+from hegui.pipelines import build_pipeline
 from hegui.policy import Policy, load_policy
 from hegui.records.audit import AuditLog, content_hasher, with_audit_keys
 from hegui.records.audit_setup import audit_protection, checkpoint_gap, require_writer_key
 from hegui.records.db import make_engine, migrate
+from hegui.records.keep import KeepWorker
 from hegui.records.keys import KeyStore
 from hegui.records.memory_store import memory_store_for
 from hegui.records.sanctions_store import sanction_store_for
@@ -66,6 +67,8 @@ class GatewayState:
     egress: EgressGuard
     #: Where a request's blocking checks run (hegui.gateway.offload).
     workers: CheckWorkers
+    #: Carries out the keep journal after the responses (hegui.records.keep).
+    keeper: KeepWorker
 
     @classmethod
     def build(
@@ -99,6 +102,9 @@ class GatewayState:
             if gap := checkpoint_gap(engine, protection.checkpointer):
                 log.warning("%s", gap)
         audit.start()
+        # Started at once: it also keeps what a crashed process left in the journal.
+        keeper = KeepWorker(engine, vault, policy.records, on_failure=metrics.records_failures.inc)
+        keeper.start()
         return cls(
             settings,
             policy,
@@ -117,12 +123,18 @@ class GatewayState:
             sanction_store_for(policy.records, engine),
             memory_store_for(policy.records, engine, vault),
             vault,
-            EgressGuard.from_policy(policy, hmac.new(master, b"egress-person", hashlib.sha256).digest()),
+            EgressGuard(
+                policy.egress,
+                policy.provider.region,
+                hmac.new(master, b"egress-person", hashlib.sha256).digest(),
+            ),
             CheckWorkers(settings.check_workers or database_pool_size(engine)),
+            keeper,
         )
 
     async def aclose(self) -> None:
         await self.router.aclose()
         self.workers.close()
         self.audit.close()
+        self.keeper.close()  # after the audit writer: every journal row is committed by now
         self.engine.dispose()

@@ -1,10 +1,11 @@
 """What /v1/responses and /v1/messages share: they run the chat path and rewrite its answer.
 
-Both surfaces are answered by translation to the chat completion path (routes._complete): their own
+Both surfaces are answered by translation to the chat completion path (`Exchange.complete`): their own
 fields are the input stage's slots, the upstream receives a chat request, and the chat answer goes
 through the one output stage (outputs.py for whole answers, the relay for streams) with its labels and
 audit entries. What leaves is then only rewritten into the surface's shape: the rewrite reads the chat
-answer or the relay's events *after* inspection, so it can only carry text the output stage released.
+outcome (its body, or the relay's events) *after* inspection, so it can only carry text the output stage
+released.
 """
 
 from __future__ import annotations
@@ -17,20 +18,9 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from hegui.errors import RequestError
-from hegui.gateway.labelling import HEADER
+from hegui.gateway.http import json_response
+from hegui.gateway.outcome import Outcome, StreamAnswer, WholeAnswer
 from hegui.gateway.schemas import Slot, recent_user_turns
-
-_KEPT_HEADERS = ("x-hegui-request-id", HEADER.lower())
-
-
-def kept_headers(response: Response) -> dict[str, str]:
-    """The chat path's own headers (request id, implicit label) for the rewritten answer."""
-    return {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
-
-
-def whole_body(response: Response) -> dict[str, Any]:
-    body: dict[str, Any] = orjson.loads(bytes(response.body))
-    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +32,9 @@ class RelayEvent:
     done: bool = False
 
 
-async def relay_events(response: StreamingResponse) -> AsyncIterator[RelayEvent]:
+async def relay_events(events: AsyncIterator[bytes]) -> AsyncIterator[RelayEvent]:
     """The chat path's stream, event by event (each piece it yields is one ``data:`` event)."""
-    async for piece in response.body_iterator:
-        raw = piece.encode() if isinstance(piece, str) else bytes(piece)
+    async for raw in events:
         for line in raw.split(b"\n"):
             if not line.startswith(b"data: "):
                 continue
@@ -60,12 +49,18 @@ async def relay_events(response: StreamingResponse) -> AsyncIterator[RelayEvent]
                 yield RelayEvent(chunk=value)
 
 
-def rewritten_stream(
-    response: Response, events: Callable[[AsyncIterator[RelayEvent]], AsyncIterator[bytes]]
-) -> StreamingResponse:
-    assert isinstance(response, StreamingResponse)
+def rewritten(
+    outcome: Outcome,
+    whole: Callable[[dict[str, Any]], dict[str, Any]],
+    events: Callable[[AsyncIterator[RelayEvent]], AsyncIterator[bytes]],
+) -> Response:
+    """The chat outcome in the surface's shape: ``whole`` rewrites an answer, ``events`` a stream; the
+    chat path's headers (request id, implicit label) are kept."""
+    if isinstance(outcome, WholeAnswer):
+        return json_response(whole(outcome.body), headers=outcome.headers)
+    assert isinstance(outcome, StreamAnswer)
     return StreamingResponse(
-        events(relay_events(response)), media_type="text/event-stream", headers=kept_headers(response)
+        events(relay_events(outcome.events)), media_type="text/event-stream", headers=outcome.headers
     )
 
 

@@ -29,7 +29,7 @@ import hmac
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -38,9 +38,6 @@ from hegui.errors import CheckFailed, ContentRefused
 from hegui.guard.pii.analyzer import PIIAnalyzer, builtin_entities, recognizers_for
 from hegui.guard.pii.pseudonym import Pseudonymizer, PseudonymVault, StreamRestorer
 from hegui.guard.pii.recognizers import PIIMatch
-
-if TYPE_CHECKING:
-    from hegui.policy import Policy, UpstreamPolicy
 
 #: Kinds of sensitive information that only policy cue terms can reveal.
 CUE_KINDS = ("health", "biometric", "minor")
@@ -201,16 +198,9 @@ class EgressGuard:
             if terms
         }
 
-    @classmethod
-    def from_policy(cls, policy: Policy, salt: bytes) -> EgressGuard:
-        return cls(policy.egress, policy.provider.region, salt)
-
     def applies(self, upstream_region: str) -> bool:
         """Whether a request to an upstream in ``upstream_region`` is cross-border and controlled."""
         return self.config.enabled and upstream_region.casefold() != self.provider_region.casefold()
-
-    def applies_to(self, policy: Policy, upstream: UpstreamPolicy) -> bool:
-        return self.applies(policy.upstream_region(upstream))
 
     def user_digest(self, tenant: str, user: str) -> str:
         """The end user as exported and counted (also a fit replacement for the body's ``user`` field)."""

@@ -9,7 +9,7 @@ it helps point to another way. This module chooses words; it must never decide w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -173,3 +173,18 @@ def local_time(at: datetime, zone: ZoneInfo) -> str:
     local = at.astimezone(zone)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def refusal_text(
+    catalog: RefusalCatalog,
+    findings: Sequence[Finding],
+    *,
+    override: str = "",
+    notice: str = "",
+) -> str:
+    """The refusal a user reads for ``findings``: ``override`` (the policy's one text for every refusal)
+    or the catalog's text for the worst finding, then the sanction ``notice`` (if a step was taken) on its
+    own paragraph. Pure: counting the violation on the user's ladder is the caller's separate, named step
+    (the gateway's ``Exchange.sanction``), never a side effect of choosing words."""
+    text = override or catalog.for_findings(tuple(findings))
+    return f"{text}\n\n{notice}" if notice else text

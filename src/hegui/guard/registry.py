@@ -1,69 +1,43 @@
-"""From the policy's ``[[checks]]`` tables to a Pipeline.
+"""From the policy's ``[[checks]]`` tables to a Pipeline, given the check types.
 
-Each check type has a factory: ``factory(spec, base_dir) -> Check``. Built-in types register here the
-same way a plugin's would (pass ``extra_types``). A factory validates its own options and raises
-ConfigError naming the key.
+Each check type has a factory: ``factory(spec, base_dir, index, source) -> Check`` (guard/checkspec.py).
+The guard's own types (deny-list, lexicon, content, judges) are `guard_check_types`; the types of other
+rooms (works, persons) join them in `hegui.pipelines`, which is what callers use: the guard imports no
+room that builds on it. A factory validates its own options and raises ConfigError naming the key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from hegui.errors import ConfigError
+from hegui.guard.checkspec import CheckFactory, CheckPolicy, check_options, read_terms
 from hegui.guard.denylist import DenyListCheck
 from hegui.guard.fusion import FusionRule
 from hegui.guard.pipeline import CheckObserver, Pipeline
 from hegui.guard.types import Check
-from hegui.policy import CheckPolicy, Policy
 
-T = TypeVar("T", bound=BaseModel)
+if TYPE_CHECKING:
+    from hegui.policy import Policy
 
-CheckFactory = Callable[[CheckPolicy, Path, int, str], Check]
-"""(spec, base directory for relative paths, index of the check in the policy, policy source) -> Check"""
-
-
-def check_options(model: type[T], spec: CheckPolicy, index: int, source: str) -> T:
-    """Validate a check's type-specific options; errors name ``checks[index].<key>``."""
-    try:
-        return model.model_validate(spec.options())
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = f"checks[{index}]." + ".".join(str(p) for p in err["loc"])
-        raise ConfigError(err["msg"], file=source, key=key) from None
+__all__ = [
+    "PRESET_TYPES",
+    "CheckFactory",
+    "assemble",
+    "check_options",
+    "guard_check_types",
+    "read_terms",
+]
 
 
 class _DenyListOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     terms: list[str] = []
     terms_file: str | None = None
-
-
-def read_terms(
-    terms: list[str],
-    terms_file: str | None,
-    base_dir: Path,
-    index: int,
-    source: str,
-    kind: str = "a deny-list",
-) -> list[str]:
-    """The ``terms`` plus the lines of ``terms_file`` (relative to the policy file); at least one term."""
-    out = list(terms)
-    if terms_file:
-        path = Path(terms_file)
-        path = path if path.is_absolute() else base_dir / path
-        try:
-            out += path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"cannot read terms file {path}: {exc}", file=source, key=f"checks[{index}].terms_file"
-            ) from None
-    if not any(t.strip() for t in out):
-        raise ConfigError(f"{kind} needs terms or a terms_file", file=source, key=f"checks[{index}].terms")
-    return out
 
 
 def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
@@ -76,28 +50,20 @@ def _denylist(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Che
 PRESET_TYPES = frozenset({"prompt_model", "answer_model"})
 
 
-def builtin_check_types() -> dict[str, CheckFactory]:
+def guard_check_types() -> dict[str, CheckFactory]:
+    """The guard's own check types (the factories load their engines on first use)."""
     from hegui.guard.factories import content, judge, lexicon
-    from hegui.persons import factory as persons
-    from hegui.works import factory as works
 
-    builtin = (
-        lexicon.check_types()
-        | content.check_types()
-        | judge.check_types()
-        | works.check_types()
-        | persons.check_types()
-    )
-    return {"denylist": _denylist} | builtin
+    return {"denylist": _denylist} | lexicon.check_types() | content.check_types() | judge.check_types()
 
 
-def build_pipeline(
+def assemble(
     policy: Policy,
+    types: Mapping[str, CheckFactory],
     *,
-    extra_types: Mapping[str, CheckFactory] | None = None,
     observer: CheckObserver | None = None,
 ) -> Pipeline:
-    types = builtin_check_types() | dict(extra_types or {})
+    """The pipeline of ``policy``'s enabled checks, each built by its type's factory in ``types``."""
     checks: list[Check] = []
     for i, spec in enumerate(policy.checks):
         if not spec.enabled:

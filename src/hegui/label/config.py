@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-#: LBL-07: 27 characters, ``00`` + 25 of ``[0-9A-Z]``, position 23 in {0, 1, 2}.
-PROVIDER_CODE = re.compile(r"^00[0-9A-Z]{20}[012][0-9A-Z]{4}$")
+from hegui.label.producer import code_problem
+
 #: LBL-10: an AI element and a generation element.
 _AI = re.compile(r"人工智能|AI")
 _GEN = re.compile(r"生成|合成")
@@ -99,8 +99,6 @@ class LabelPolicy(BaseModel):
     @field_validator("producer")
     @classmethod
     def _producer_code(cls, value: str) -> str:
-        from hegui.label.producer import code_problem
-
         problem = code_problem(value) if value else None
         if problem is not None:
             raise ValueError(

@@ -12,8 +12,10 @@ gateway and the CLI alike; nothing here ever writes another provider's code.
 
 from __future__ import annotations
 
-from hegui.label.config import PROVIDER_CODE
+import re
 
+#: LBL-07: 27 characters, ``00`` + 25 of ``[0-9A-Z]``, position 23 in {0, 1, 2}.
+PROVIDER_CODE = re.compile(r"^00[0-9A-Z]{20}[012][0-9A-Z]{4}$")
 #: hegui's demonstration provider code: valid in form, never a real provider's.
 DEMO_PRODUCER = "00HEGUIDEMO000000000000DEMO"
 #: A well-formed code for documentation and examples (position 23 is "1").

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from hegui.errors import ConfigError, HeguiError
+from hegui.guard.checkspec import check_options, read_terms
 from hegui.guard.types import Action, Check
 
 if TYPE_CHECKING:
-    from hegui.guard.registry import CheckFactory
+    from hegui.guard.checkspec import CheckFactory, CheckPolicy
     from hegui.persons.model import RegistrySnapshot
-    from hegui.policy import CheckPolicy
 
 
 class _PersonaOptions(BaseModel):
@@ -86,7 +86,6 @@ def _from_file(path: Path) -> RegistrySnapshot:
 
 def _persona(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.factories.content import _action, _stages
-    from hegui.guard.registry import check_options, read_terms
     from hegui.persons.check import PersonaCheck
 
     opts = check_options(_PersonaOptions, spec, index, source)

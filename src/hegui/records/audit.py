@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import hashlib
 import hmac
 import json
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, insert, inspect, null, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, inspect, null, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hegui.errors import StorageError
@@ -66,6 +67,16 @@ class AuditDraft:
     end_user: str | None = None
     findings: Sequence[Mapping[str, Any]] = ()
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Rider:
+    """A row committed in the writer's next transaction, with the entries of that batch: what must be
+    durable no later than a request's decision (the keep journal, records/keep.py) rides with the group
+    commit instead of paying a commit of its own. Not part of the chain."""
+
+    table: Table
+    row: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +201,20 @@ _INSERT_HEAD = insert(AuditHeadRow).values(
 )
 
 
-def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
-    """Append ``drafts`` in one transaction, holding the head row's lock. Returns the sealed entries.
+def write_batch(
+    engine: Engine, drafts: Sequence[AuditDraft], riders: Sequence[Rider] = ()
+) -> list[AuditEntry]:
+    """Append ``drafts`` in one transaction, holding the head row's lock, and insert the ``riders`` in the
+    same transaction. Returns the sealed entries.
 
     With a MAC key on the engine (`with_audit_keys`) every entry is authenticated. Without one, appending
     to a chain whose head carries a MAC is refused: an unauthenticated entry after authenticated ones is
     what a forger would write, and the verifier reports it as such."""
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        for rider in riders:
+            conn.execute(insert(rider.table), [dict(rider.row)])
+        if not drafts:
+            return []
         key = _mac_key(conn)
         head = conn.execute(_HEAD_FOR_UPDATE).first()
         seq, prev, prev_mac = (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
@@ -216,6 +234,17 @@ def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry
             _UPDATE_HEAD if head else _INSERT_HEAD, {"head_seq": seq, "head_hash": prev, "head_mac": prev_mac}
         )
     return sealed
+
+
+AuditSink = Callable[[Sequence[AuditDraft]], Sequence[AuditEntry]]
+"""Where a room appends its own audit entries (DSR, egress alerts): a running gateway's `AuditLog.write`
+(the one writer thread: group commit, and one order for every entry), or, in a process without one (the
+CLI), `direct_sink` (`write_batch` on the engine). Returns once every entry is durable."""
+
+
+def direct_sink(engine: Engine) -> AuditSink:
+    """`write_batch` on ``engine``: for a process that runs no AuditLog (one-off CLI commands)."""
+    return functools.partial(write_batch, engine)
 
 
 class HeadObserver(Protocol):
@@ -275,12 +304,27 @@ class AuditLog:
         self._queue.put((draft, fut))
         return fut
 
+    def carry(self, rider: Rider) -> concurrent.futures.Future[None]:
+        """Queue a row for the next group commit (`Rider`); the future resolves once it is committed.
+        An entry submitted after it is durable only once the row is (one writer, one order)."""
+        if self._thread is None or not self._thread.is_alive():
+            raise StorageError("the audit log is not running")
+        fut: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._queue.put((rider, fut))
+        return fut
+
     async def append(self, draft: AuditDraft) -> AuditEntry:
         """Append and wait until the entry is durable."""
         return await asyncio.wrap_future(self.submit(draft))
 
     def append_sync(self, draft: AuditDraft) -> AuditEntry:
         return self.submit(draft).result()
+
+    def write(self, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
+        """Append ``drafts`` in order through the writer thread and wait until all are durable: the
+        `AuditSink` of a running gateway. Blocks: call it from a worker thread, never on the event loop."""
+        futures = [self.submit(d) for d in drafts]
+        return [f.result() for f in futures]
 
     def _run(self) -> None:
         while True:
@@ -308,11 +352,12 @@ class AuditLog:
             if stop:
                 return
 
-    def _write(self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]]) -> None:
-        drafts = [d for d, _ in batch]
+    def _write(self, batch: list[tuple[Any, concurrent.futures.Future[Any]]]) -> None:
+        drafts = [d for d, _ in batch if isinstance(d, AuditDraft)]
+        riders = [r for r, _ in batch if isinstance(r, Rider)]
         for attempt in range(3):
             try:
-                sealed = write_batch(self._engine, drafts)
+                sealed = write_batch(self._engine, drafts, riders)
             except (OperationalError, IntegrityError) as exc:  # locked by, or lost a race to, another writer
                 if attempt < 2:
                     time.sleep(0.05 * (attempt + 1))
@@ -326,15 +371,15 @@ class AuditLog:
         self._failed = None
         self.batches += 1
         self.entries += len(sealed)
-        if self._observer is not None:
+        if self._observer is not None and sealed:
             self._observer.advanced(sealed[-1].seq, sealed[-1].entry_hash)
-        for (_, fut), entry in zip(batch, sealed, strict=True):
+        entries = iter(sealed)
+        for item, fut in batch:
+            result = next(entries) if isinstance(item, AuditDraft) else None
             if not fut.done():
-                fut.set_result(entry)
+                fut.set_result(result)
 
-    def _fail(
-        self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]], exc: Exception
-    ) -> None:
+    def _fail(self, batch: list[tuple[Any, concurrent.futures.Future[Any]]], exc: Exception) -> None:
         self._failed = repr(exc)
         log.error(
             "audit write failed; %d decisions not recorded and their responses withheld: %r", len(batch), exc

@@ -8,7 +8,7 @@ to shred). This module never writes plaintext to the database.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,56 @@ def store_turn(
                 .returning(ConversationTurnRow.id)
             ).scalar_one()
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NewTurn:
+    """One turn to store: its role, text and the guard's marks."""
+
+    role: str
+    text: str
+    marks: Mapping[str, Any]
+
+
+def store_turns(
+    engine: Engine,
+    vault: Vault,
+    turns: Sequence[NewTurn],
+    *,
+    tenant: str,
+    user: str,
+    session: str | None,
+    request_id: str,
+) -> None:
+    """Encrypt and store the turns of one request in one transaction (one commit for the question and
+    its answer). Turns already stored for the request are not stored again (a replayed keep)."""
+    for turn in turns:
+        if turn.role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {turn.role!r}")
+    sealed = [(turn, vault.encrypt(tenant, user, turn.text)) for turn in turns]
+    t = ConversationTurnRow
+    # Reads, then writes: BEGIN IMMEDIATE on SQLite, or a writer committing in between (the audit writer)
+    # makes the upgrade to a write lock fail at once ("database is locked") instead of waiting.
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        stored = set(
+            conn.execute(select(t.role).where((t.tenant == tenant) & (t.request_id == request_id))).scalars()
+        )
+        rows = [
+            {
+                "tenant": tenant,
+                "user_id": user,
+                "session": session,
+                "request_id": request_id,
+                "role": turn.role,
+                "ciphertext": token,
+                "marks": json.dumps(dict(turn.marks), sort_keys=True, ensure_ascii=False),
+                "at": utc_now(),
+            }
+            for turn, token in sealed
+            if turn.role not in stored
+        ]
+        if rows:
+            conn.execute(insert(ConversationTurnRow), rows)
 
 
 def turns_of(engine: Engine, vault: Vault, tenant: str, user: str) -> list[StoredTurn]:

@@ -23,11 +23,17 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from hegui.errors import RecordNotFound, RequestError
 from hegui.records.agreements import acceptances, is_verified
-from hegui.records.audit import AuditDraft, utc_now, write_batch
+from hegui.records.audit import AuditDraft, AuditSink, direct_sink, utc_now
 from hegui.records.consent import history, record_consent
 from hegui.records.conversations import turns_of
 from hegui.records.memory_store import erase_memory
-from hegui.records.tables_records import ConsentEventRow, ConversationTurnRow, DsrRequestRow, PoolRecordRow
+from hegui.records.tables_records import (
+    ConsentEventRow,
+    ConversationTurnRow,
+    DsrRequestRow,
+    KeepJournalRow,
+    PoolRecordRow,
+)
 from hegui.records.tombstones import tombstone_user
 from hegui.records.vault import Vault
 
@@ -110,9 +116,15 @@ def _of(r: Any) -> DsrRequest:
     )
 
 
-def _audit(engine: Engine, req: DsrRequest, action: str, detail: dict[str, Any], policy_version: str) -> None:
-    write_batch(
-        engine,
+def _audit(
+    engine: Engine,
+    req: DsrRequest,
+    action: str,
+    detail: dict[str, Any],
+    policy_version: str,
+    audit: AuditSink | None,
+) -> None:
+    (audit or direct_sink(engine))(
         [
             AuditDraft(
                 request_id=f"dsr-{req.id}",
@@ -138,8 +150,10 @@ def open_request(
     deadline_days: int = 15,
     received: datetime | None = None,
     policy_version: str = "",
+    audit: AuditSink | None = None,
 ) -> DsrRequest:
-    """Record a request, with its due date, and audit it."""
+    """Record a request, with its due date, and audit it (through ``audit``: a running gateway's writer;
+    by default `write_batch` on ``engine``)."""
     if kind not in KINDS:
         raise RequestError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", param="kind")
     if not user:
@@ -161,7 +175,7 @@ def open_request(
             .returning(_T.id)
         ).scalar_one()
     req = get(engine, rid)
-    _audit(engine, req, "dsr-open", {"due": due}, policy_version)
+    _audit(engine, req, "dsr-open", {"due": due}, policy_version, audit)
     return req
 
 
@@ -239,6 +253,9 @@ def erase_user(engine: Engine, vault: Vault, tenant: str, user: str) -> Erasure:
         ).rowcount
         pool = tombstone_user(conn, tenant, user, "deleted", at)
         erase_memory(conn, tenant, user)  # the gateway's session memory: turns and refused-prompt sketches
+        conn.execute(  # turns journaled but not kept yet (records/keep.py): unreadable now, and dropped
+            delete(KeepJournalRow).where((KeepJournalRow.tenant == tenant) & (KeepJournalRow.user_id == user))
+        )
         conn.execute(
             insert(ConsentEventRow).values(
                 tenant=tenant,
@@ -261,9 +278,11 @@ def complete_request(
     *,
     resolution: str = "",
     policy_version: str = "",
+    audit: AuditSink | None = None,
 ) -> tuple[DsrRequest, dict[str, Any]]:
     """Carry out an open request and close it. Returns the request and its result (for access: the
-    export). Deletion and withdrawal act on the data; correction records the operator's resolution."""
+    export). Deletion and withdrawal act on the data; correction records the operator's resolution.
+    The entry goes through ``audit`` (see `open_request`)."""
     req = get(engine, request_id)
     if req.status != "open":
         raise RequestError(f"request {request_id} is already {req.status}", param="id")
@@ -305,5 +324,6 @@ def complete_request(
             )
         )
     closed = get(engine, request_id)
-    _audit(engine, closed, "dsr-done", {"outcome": outcome, "late": done[:10] > req.due_date}, policy_version)
+    late = done[:10] > req.due_date
+    _audit(engine, closed, "dsr-done", {"outcome": outcome, "late": late}, policy_version, audit)
     return closed, result

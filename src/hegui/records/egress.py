@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hegui.errors import RecordNotFound, RequestError, StorageError
 from hegui.guard.egress import EgressPolicy, ExportedPerson
-from hegui.records.audit import AuditDraft, canonical, utc_now, write_batch
+from hegui.records.audit import AuditDraft, AuditSink, canonical, direct_sink, utc_now
 from hegui.records.tables_egress import EgressAlertRow, EgressConsentRow, EgressPersonRow
 
 EXEMPT = "exempt"
@@ -271,8 +271,10 @@ def record_export(
     request_id: str = "",
     tenant: str = "default",
     policy_version: str = "",
+    audit: AuditSink | None = None,
 ) -> ExportTally:
-    """Count the persons of one cross-border request; raise and audit any threshold now reached."""
+    """Count the persons of one cross-border request; raise and audit any threshold now reached (through
+    ``audit``: a running gateway's writer; by default `write_batch` on ``engine``)."""
     when = at or datetime.now(UTC)
     year, stamp = counting_year(config, when), _iso(when)
     new_alerts: list[EgressAlert] = []
@@ -330,13 +332,15 @@ def record_export(
                 ).all()
                 if inserted:
                     new_alerts.append(EgressAlert(year, counter, level, limit, value, stamp))
-    _audit_pending(engine, request_id=request_id, tenant=tenant, policy_version=policy_version)
+    _audit_pending(engine, request_id=request_id, tenant=tenant, policy_version=policy_version, audit=audit)
     return ExportTally(
         year, count, sensitive_count, new, route_for(config, count, sensitive_count), tuple(new_alerts)
     )
 
 
-def _audit_pending(engine: Engine, *, request_id: str, tenant: str, policy_version: str) -> None:
+def _audit_pending(
+    engine: Engine, *, request_id: str, tenant: str, policy_version: str, audit: AuditSink | None
+) -> None:
     """Write every alert not yet in the audit chain (a failed earlier write is retried here)."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -364,7 +368,7 @@ def _audit_pending(engine: Engine, *, request_id: str, tenant: str, policy_versi
                 detail=detail | {"event": "egress_threshold"},
             )
         )
-    write_batch(engine, drafts)
+    (audit or direct_sink(engine))(drafts)
     with engine.begin() as conn:
         conn.execute(
             update(EgressAlertRow).where(EgressAlertRow.id.in_([r.id for r in rows])).values(audited=True)

@@ -171,3 +171,29 @@ class PoolExportRow(Base):
     records: Mapped[int] = mapped_column(Integer)
     skipped: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[str] = mapped_column(String(32))
+
+
+class KeepJournalRow(Base):
+    """What a request left to keep (its turn for the conversation store and the training pool), written in
+    the same transaction as the request's audit entries and carried out after the response by the keep
+    worker (records/keep.py), which deletes the row when done. The turn is ciphertext under the user's
+    data key, like a stored turn: an erased user's pending rows cannot be read, and are dropped."""
+
+    __tablename__ = "keep_journal"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(256))
+    session: Mapped[str | None] = mapped_column(String(256))
+    request_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    #: The prompt and the answer as one JSON object, sealed with the user's data key.
+    ciphertext: Mapped[str] = mapped_column(Text)
+    input_action: Mapped[str] = mapped_column(String(16))
+    output_action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[str] = mapped_column(String(32))
+    #: Which keep worker holds the row, since when (a crashed worker's claim expires), and how often it
+    #: was tried (a row that keeps failing is given up, and logged, after a few attempts).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -106,6 +106,11 @@ class Vault:
             self._cache[(tenant, user)] = key
         return key
 
+    def has_key_cached(self, tenant: str, user: str) -> bool:
+        """Whether the user's data key is in memory (then `encrypt` touches no database)."""
+        with self._lock:
+            return (tenant, user) in self._cache
+
     def encrypt(self, tenant: str, user: str, plaintext: str) -> str:
         key = self.data_key(tenant, user, create=True)
         assert key is not None  # create=True either returns a key or raises

@@ -374,6 +374,7 @@ def _act(st: GatewayState, session: StaffSession, case_id: int, action: str, for
             detail={"case": case.id, "receipt": case.receipt},
             deadline_days=st.policy.records.dsr_deadline_days,
             policy_version=pv,
+            audit=st.audit.write,
         )
         store.record_event(
             st.engine,

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from hegui.errors import ConfigError
+from hegui.guard.checkspec import check_options
 from hegui.guard.types import Check, Stage
 
 if TYPE_CHECKING:
-    from hegui.guard.registry import CheckFactory
-    from hegui.policy import CheckPolicy
+    from hegui.guard.checkspec import CheckFactory, CheckPolicy
 
 
 class _WorksOptions(BaseModel):
@@ -36,7 +36,6 @@ class _WorksOptions(BaseModel):
 
 def _works_overlap(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.factories.content import _action, _category, _stages
-    from hegui.guard.registry import check_options
     from hegui.guard.types import Action
     from hegui.works.check import CATEGORY, WorksOverlapCheck
     from hegui.works.index import IndexFormatError, WorksIndex

@@ -47,13 +47,13 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hegui.errors import ConfigError
+from hegui.guard.checkspec import check_options, read_terms
 from hegui.guard.types import Action, Check, Stage
 from hegui.taxonomy import is_risk
 
 if TYPE_CHECKING:
+    from hegui.guard.checkspec import CheckFactory, CheckPolicy
     from hegui.guard.pii.recognizers import Recognizer
-    from hegui.guard.registry import CheckFactory
-    from hegui.policy import CheckPolicy
 
 
 def _category(spec: CheckPolicy, default: str) -> str:
@@ -96,7 +96,6 @@ class _PIIOptions(BaseModel):
 
 def _pii(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.pii import PII_CATEGORY, PIIAnalyzer, PIICheck, recognizers_for
-    from hegui.guard.registry import check_options
 
     opts = check_options(_PIIOptions, spec, index, source)
     try:
@@ -132,7 +131,6 @@ class _ClassifierOptions(BaseModel):
 
 def _classifier(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.classifier import DEFAULT_CATEGORY, ClassifierCheck, NgramModel
-    from hegui.guard.registry import check_options
 
     opts = check_options(_ClassifierOptions, spec, index, source)
     try:
@@ -184,7 +182,6 @@ class _GuardModelOptions(BaseModel):
 
 def _guard_model(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.guardmodel import GuardModelCheck
-    from hegui.guard.registry import check_options
 
     opts = check_options(_GuardModelOptions, spec, index, source)
     api_key = None
@@ -229,7 +226,6 @@ _INPUT_ONLY = frozenset({Stage.INPUT})
 def _split_turns(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.denylist import DenyListCheck
     from hegui.guard.memory import SplitTurnCheck
-    from hegui.guard.registry import check_options, read_terms
 
     opts = check_options(_SplitTurnOptions, spec, index, source)
     _stages(spec, _INPUT_ONLY, index, source)
@@ -246,7 +242,6 @@ class _NearDuplicateOptions(BaseModel):
 
 def _near_duplicate(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.memory import NearDuplicateCheck
-    from hegui.guard.registry import check_options
 
     opts = check_options(_NearDuplicateOptions, spec, index, source)
     _stages(spec, _INPUT_ONLY, index, source)

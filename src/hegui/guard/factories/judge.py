@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hegui.errors import ConfigError
+from hegui.guard.checkspec import check_options
 from hegui.guard.types import Action, Check, Stage
 
 if TYPE_CHECKING:
+    from hegui.guard.checkspec import CheckFactory, CheckPolicy
     from hegui.guard.judge import PromptRiskModel
-    from hegui.guard.registry import CheckFactory
-    from hegui.policy import CheckPolicy
 
 Preset = Literal["strict", "balanced", "lenient"]
 
@@ -73,7 +73,6 @@ class _PromptModelOptions(BaseModel):
 
 def _prompt_model(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.judge import PromptRiskCheck, PromptRiskModel
-    from hegui.guard.registry import check_options
 
     opts = check_options(_PromptModelOptions, spec, index, source)
     stages = _stages(spec, Stage.INPUT, index, source)
@@ -122,7 +121,6 @@ def _load_prompt(value: str | None, base_dir: Path, index: int, source: str) -> 
 def _answer_model(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
     from hegui.guard.judge import AnswerRiskCheck, AnswerRiskModel, LinearModel
     from hegui.guard.judge.answer import BUNDLED_ANSWER
-    from hegui.guard.registry import check_options
 
     opts = check_options(_AnswerModelOptions, spec, index, source)
     stages = _stages(spec, Stage.OUTPUT, index, source)

@@ -33,17 +33,17 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hegui.errors import ConfigError
+from hegui.guard.checkspec import check_options
 from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, DEFAULT_TAG_MAP
 from hegui.guard.lexicon.segment import SegmenterName
 from hegui.guard.types import Action, Stage
 from hegui.taxonomy import is_risk
 
 if TYPE_CHECKING:
+    from hegui.guard.checkspec import CheckFactory, CheckPolicy
     from hegui.guard.lexicon.check import LexiconCheck
     from hegui.guard.lexicon.sources import Format
     from hegui.guard.lexicon.tiers import TierDefault
-    from hegui.guard.registry import CheckFactory
-    from hegui.policy import CheckPolicy
 
 
 #: The tier of a term that neither the tiers file nor its own action decides (see docs/guard.md).
@@ -167,7 +167,6 @@ def lexicon_check(
 
 
 def _factory(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> LexiconCheck:
-    from hegui.guard.registry import check_options
 
     opts = check_options(LexiconOptions, spec, index, source)
 

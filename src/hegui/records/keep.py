@@ -1,0 +1,280 @@
+"""What a request leaves to keep — its turn for the encrypted conversation store and its offer to the
+training pool — taken off the response's critical path without being lost on a crash.
+
+Keeping a turn costs several transactions (two stored turns, a consent look-up, PI scrubbing, the
+near-duplicate search, an admission or a rejection row). A request does not wait for them: it writes one
+`keep_journal` row (`journal_rider`: the turn sealed with the user's data key) that rides in the audit
+writer's group commit, ahead of the request's output entry, so the row is durable before the answer
+leaves and costs no commit of its own. The `KeepWorker` thread then carries the row out (`keep_turn`)
+and deletes it. A process that crashes leaves its rows behind; any worker (this process on restart, or
+another replica) claims them once their claim has expired, so nothing journaled is lost. Replaying a row is
+harmless: turns already stored for the request are not stored again, and the pool admits a text once.
+
+An erased user's pending rows cannot be opened (their key is gone) and are dropped, as their stored
+turns are. Never holds readable content: the journal is ciphertext like the conversation store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Engine, Table, delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from hegui.errors import ContentErased, HeguiError
+from hegui.guard.types import Action
+from hegui.records.audit import Rider, utc_now
+from hegui.records.config import RecordsPolicy
+from hegui.records.conversations import NewTurn, store_turns
+from hegui.records.pool import admit_to_pool
+from hegui.records.tables_records import KeepJournalRow
+from hegui.records.vault import Vault
+
+log = logging.getLogger(__name__)
+_J = cast(Table, KeepJournalRow.__table__)
+
+#: A claim older than this is taken to belong to a worker that died.
+CLAIM_EXPIRES = timedelta(minutes=2)
+#: A row that failed this often is given up (logged and counted, never retried forever).
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class KeepJob:
+    """One request's turn to keep, as decided: the prompt as forwarded, the answer as released."""
+
+    tenant: str
+    user: str
+    session: str | None
+    request_id: str
+    channel: str
+    prompt: str
+    answer: str
+    input_action: Action
+    output_action: Action
+
+
+def journal_rider(vault: Vault, job: KeepJob) -> Rider:
+    """The job as a journal row (sealed with the user's data key) for the audit writer's next commit."""
+    sealed = vault.encrypt(job.tenant, job.user, json.dumps({"prompt": job.prompt, "answer": job.answer}))
+    return Rider(
+        _J,
+        {
+            "tenant": job.tenant,
+            "user_id": job.user,
+            "session": job.session,
+            "request_id": job.request_id,
+            "channel": job.channel,
+            "ciphertext": sealed,
+            "input_action": job.input_action.value,
+            "output_action": job.output_action.value,
+            "at": utc_now(),
+            "attempts": 0,
+        },
+    )
+
+
+def keep_turn(engine: Engine, vault: Vault, policy: RecordsPolicy, job: KeepJob) -> None:
+    """The turn into the user's conversation store (when the policy keeps conversations; question and
+    answer in one transaction) and offered to the training pool (which admits only by rule: consent,
+    nothing refused or masked, PI scrubbed). Turns already stored for the request (a replayed row) are not
+    stored twice."""
+    if policy.store_conversations:
+        turns = [
+            NewTurn(role, text, {"action": action.value, "trainable": action < Action.MASK})
+            for role, text, action in (
+                ("user", job.prompt, job.input_action),
+                ("assistant", job.answer, job.output_action),
+            )
+            if text
+        ]
+        store_turns(
+            engine,
+            vault,
+            turns,
+            tenant=job.tenant,
+            user=job.user,
+            session=job.session,
+            request_id=job.request_id,
+        )
+    admit_to_pool(
+        engine,
+        policy,
+        tenant=job.tenant,
+        user=job.user,
+        channel=job.channel,
+        request_id=job.request_id,
+        prompt=job.prompt,
+        answer=job.answer,
+        input_action=job.input_action,
+        output_action=job.output_action,
+    )
+
+
+def drain(
+    engine: Engine,
+    vault: Vault,
+    policy: RecordsPolicy,
+    *,
+    owner: str,
+    limit: int = 64,
+    on_failure: Callable[[], None] = lambda: None,
+    now: datetime | None = None,
+) -> int:
+    """Claim up to ``limit`` journal rows (unclaimed, or claimed longer ago than `CLAIM_EXPIRES`), keep
+    each and delete it. Returns how many rows were claimed (0: nothing to do)."""
+    at = now or datetime.now(UTC)
+    stale = (at - CLAIM_EXPIRES).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    free = (_J.c.claimed_by.is_(None)) | (_J.c.claimed_at < stale)
+    # One transaction claims and reads the batch, one deletes what was kept: the journal's own cost is two
+    # commits per batch, however many rows a busy gateway left in it.
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        ids = list(conn.execute(select(_J.c.id).where(free).order_by(_J.c.id).limit(limit)).scalars())
+        if not ids:
+            return 0
+        conn.execute(
+            update(_J)
+            .where(_J.c.id.in_(ids) & free)
+            .values(claimed_by=owner, claimed_at=stamp, attempts=_J.c.attempts + 1)
+        )
+        rows = conn.execute(select(_J).where(_J.c.id.in_(ids) & (_J.c.claimed_by == owner))).all()
+    done: list[int] = []
+    for row in rows:
+        try:
+            payload = json.loads(vault.decrypt(row.tenant, row.user_id, row.ciphertext))
+            job = KeepJob(
+                row.tenant,
+                row.user_id,
+                row.session,
+                row.request_id,
+                row.channel,
+                payload["prompt"],
+                payload["answer"],
+                Action(row.input_action),
+                Action(row.output_action),
+            )
+            keep_turn(engine, vault, policy, job)
+        except ContentErased:
+            log.info("request %s: its user was erased before the turn was kept; dropped", row.request_id)
+        except (HeguiError, SQLAlchemyError, ValueError, KeyError) as exc:
+            on_failure()
+            if row.attempts < MAX_ATTEMPTS:
+                log.error(
+                    "request %s: keeping the turn failed (try %d): %r", row.request_id, row.attempts, exc
+                )
+                continue  # the claim expires and the row is tried again
+            log.error(
+                "request %s: keeping the turn failed %d times; given up: %r",
+                row.request_id,
+                row.attempts,
+                exc,
+            )
+        done.append(row.id)
+    if done:
+        with engine.begin() as conn:
+            conn.execute(delete(_J).where(_J.c.id.in_(done)))
+    return len(ids)
+
+
+def pending(engine: Engine, *, besides: str = "") -> int:
+    """Journal rows not yet kept (not counting those ``besides`` holds: rows it failed to keep)."""
+    q = select(_J.c.id)
+    if besides:
+        q = q.where(_J.c.claimed_by.is_(None) | (_J.c.claimed_by != besides))
+    with engine.connect() as conn:
+        return len(conn.execute(q).all())
+
+
+def settle(
+    engine: Engine,
+    vault: Vault,
+    policy: RecordsPolicy,
+    *,
+    timeout: float = 10.0,
+    on_failure: Callable[[], None] = lambda: None,
+) -> int:
+    """Keep every journaled turn now, for a reader that must see them all (a pool export, a data-subject
+    request): rows nobody holds are kept here, rows a worker is keeping are waited for (up to ``timeout``
+    seconds). Returns how many are still pending (0: the stores are complete)."""
+    owner = f"settle-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    deadline = time.monotonic() + timeout
+    while True:
+        while drain(engine, vault, policy, owner=owner, on_failure=on_failure):
+            pass
+        left = pending(engine, besides=owner)
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.02)
+
+
+class KeepWorker:
+    """The thread that carries out the keep journal: woken after each journaled request, and every
+    ``poll`` seconds (rows another replica left behind, or a crash did). `close` keeps what is pending."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        vault: Vault,
+        policy: RecordsPolicy,
+        *,
+        poll: float = 5.0,
+        on_failure: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine, self._vault, self._policy = engine, vault, policy
+        self._poll = poll
+        self._on_failure = on_failure
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="hegui-keep", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """A row was journaled: carry it out soon."""
+        self._idle.clear()
+        self._wake.set()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until the worker found nothing left to do (tests, shutdown)."""
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        """Keep what is pending, then stop the thread."""
+        if self._thread is not None:
+            self._stop.set()
+            self._wake.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            stopping = self._stop.is_set()
+            self._wake.clear()
+            try:
+                while drain(
+                    self._engine, self._vault, self._policy, owner=self.owner, on_failure=self._on_failure
+                ):
+                    pass
+            except SQLAlchemyError as exc:  # the database is away: the rows wait in the journal
+                self._on_failure()
+                log.error("keep journal: %r; retrying in %.0f s", exc, self._poll)
+            if not self._wake.is_set():
+                self._idle.set()
+            if stopping:
+                return
+            self._wake.wait(self._poll)
