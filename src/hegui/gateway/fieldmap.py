@@ -212,6 +212,44 @@ IMAGE_REQUEST = obj(
     stream=NUM,
 )
 
+_EDIT_IMAGE = binary(
+    "an image file of the multipart request: read by OCR and inspected when [media] image_parts = 'ocr', "
+    "else forwarded unread"
+)
+#: /v1/images/edits: a multipart form, so every value is a string (numbers and enumerations included);
+#: the files (image, image[], mask, markup) are not text fields and are described here for the docs.
+IMAGE_EDIT_REQUEST = obj(
+    model=MODEL,
+    prompt=TEXT,
+    image=_EDIT_IMAGE,
+    mask=_EDIT_IMAGE,
+    markup=_EDIT_IMAGE,
+    background=enum("transparent", "opaque", "auto"),
+    complexity=enum("low", "medium", "high"),
+    frame_count=NUM,
+    frame_duration_ms=NUM,
+    input_fidelity=enum("high", "low"),
+    n=NUM,
+    output_compression=NUM,
+    output_format=enum("png", "jpeg", "webp", "svg", "gif"),
+    partial_images=NUM,
+    quality=enum("standard", "low", "medium", "high", "xhigh", "max", "auto"),
+    response_format=enum("url", "b64_json"),
+    safety_identifier=WHOLE,
+    size=enum("auto", "1024x1024", "1536x1024", "1024x1536", "256x256", "512x512"),
+    stream=NUM,
+    svg=FREE,
+    user=WHOLE,
+)
+IMAGE_VARIATION_REQUEST = obj(
+    model=MODEL,
+    image=_EDIT_IMAGE,
+    n=NUM,
+    response_format=enum("url", "b64_json"),
+    size=enum("256x256", "512x512", "1024x1024"),
+    user=WHOLE,
+)
+
 # -- answers ----------------------------------------------------------------------------------------
 
 USAGE = Counts()
@@ -339,6 +377,10 @@ COMPLETIONS = EndpointMap(
 )
 EMBEDDINGS = EndpointMap("embeddings", "/v1/embeddings", EMBEDDING_REQUEST, EMBEDDING_ANSWER)
 IMAGES = EndpointMap("images.generations", "/v1/images/generations", IMAGE_REQUEST, IMAGE_ANSWER)
+IMAGE_EDITS = EndpointMap("images.edits", "/v1/images/edits", IMAGE_EDIT_REQUEST, IMAGE_ANSWER)
+IMAGE_VARIATIONS = EndpointMap(
+    "images.variations", "/v1/images/variations", IMAGE_VARIATION_REQUEST, IMAGE_ANSWER
+)
 
 # The two surfaces answered by translation to the chat path (their maps are in their own modules).
 from hegui.gateway.messages_map import MESSAGE_ANSWER, MESSAGES_EVENT, MESSAGES_REQUEST  # noqa: E402
@@ -346,4 +388,4 @@ from hegui.gateway.responses_map import RESPONSES_ANSWER, RESPONSES_EVENT, RESPO
 
 RESPONSES = EndpointMap("responses", "/v1/responses", RESPONSES_REQUEST, RESPONSES_ANSWER, RESPONSES_EVENT)
 MESSAGES = EndpointMap("messages", "/v1/messages", MESSAGES_REQUEST, MESSAGE_ANSWER, MESSAGES_EVENT)
-ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES, RESPONSES, MESSAGES)
+ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES, IMAGE_EDITS, IMAGE_VARIATIONS, RESPONSES, MESSAGES)

@@ -3,8 +3,10 @@
 Every generated image leaves with the explicit label (a visible plate, text height ≥ 5 % of the shortest
 side) and the implicit AIGC object in its XMP, read back before it is sent; images the upstream gives as
 URLs are fetched from the upstream and returned labelled, as ``b64_json``. The prompt is inspected at the
-input stage; the pictures themselves are not inspected by any check (hegui has no image classifier yet),
-which docs/gateway.md states.
+input stage; the text drawn into the pictures is read (OCR) and inspected at the output stage when
+``[media] generated_image_ocr`` is on (media_inspect.py); nothing else of a picture is inspected (hegui
+has no image classifier), which docs/gateway.md states. The edit and variation routes are in
+image_edits.py and end here too (`deliver_images`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hegui.errors import ContentRefused, HeguiError, RequestError, UpstreamError
-from hegui.gateway import fieldmap
+from hegui.gateway import fieldmap, media_inspect, person_names
 from hegui.gateway.exchange import Exchange
 from hegui.gateway.fetch import FetchPolicy, MediaFetcher, TrustedOrigin
 from hegui.gateway.fieldcheck import request_slots
@@ -77,6 +79,7 @@ async def images_generations(request: Request) -> Response:
     if action.stops:
         await ex.record(input_draft)
         raise ContentRefused(await ex.refusal_text(found), param="prompt")
+    await person_names.refuse_unregistered(ex, req.prompt)
     ex.record_later(input_draft)
     await ex.egress(slots, body)
 
@@ -88,12 +91,28 @@ async def images_generations(request: Request) -> Response:
         return items, [await _image_bytes(ex, item) for item in items], answer
 
     items, images, answer = await ex.upstream_call(generate)
+    return await deliver_images(ex, items, images, answer)
 
+
+async def deliver_images(
+    ex: Exchange, items: list[dict[str, Any]], images: list[bytes], answer: dict[str, Any]
+) -> Response:
+    """The output stage of an image answer (generations, edits, variations): every string of the
+    answer inspected (a stop is a 400), the pictures' own text read and inspected when
+    ``[media] generated_image_ocr`` is on, each picture labelled, the decision recorded."""
+    state, upstream = ex.state, ex.upstream
     # revised_prompt and every other string of the answer (fieldmap.IMAGE_ANSWER); a stop is a 400
     out_action, out_found = await inspect_strings(ex, fieldmap.IMAGES.answer, answer)
     try:
         for picture in images:
             check_generated_image(picture, max_pixels=state.settings.max_image_pixels, upstream=upstream.name)
+    except HeguiError as exc:
+        await ex.record_error("label", exc)
+        raise
+    if state.policy.media.generated_image_ocr:
+        ocr_action, ocr_found = await media_inspect.generated_findings(ex, images)
+        out_action, out_found = max(out_action, ocr_action), out_found + ocr_found
+    try:
         labelled = [await asyncio.to_thread(_label_file, data, "", ex, explicit=True) for data in images]
     except HeguiError as exc:
         await ex.record_error("label", exc)
