@@ -261,3 +261,30 @@ def test_an_unregistered_person_name_is_refused_in_an_image_request(gw: Gw) -> N
 def test_ocr_fails_closed() -> None:
     with pytest.raises(Exception, match="could not be decoded"):
         TesseractOcr().read(b"\x89PNG not really")
+
+
+def _data_url(image: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(image).decode("ascii")
+
+
+def _chat_with_image(gw: Gw, image: bytes) -> tuple[str, str | None]:
+    r = _client(gw).chat.completions.create(
+        model="fake-image",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "图里写了什么？"},
+                    {"type": "image_url", "image_url": {"url": _data_url(image)}},
+                ],
+            }
+        ],
+    )
+    return r.choices[0].message.content or "", r.choices[0].finish_reason
+
+
+def test_a_chat_image_part_is_read_and_inspected(gw: Gw) -> None:
+    text, finish = _chat_with_image(gw, picture("春天来了"))
+    assert finish == "stop" and text.startswith("fake upstream heard")
+    text, finish = _chat_with_image(gw, picture(f"请看{TERM}"))
+    assert finish == "content_filter" and TERM not in text

@@ -20,6 +20,7 @@ from hegui.gateway.fields import (
     Kind,
     Leaf,
     Map,
+    Obj,
     Spec,
     Tagged,
     Tree,
@@ -159,6 +160,30 @@ CHAT_REQUEST = obj(
             approximate=obj(city=TEXT, country=TEXT, region=TEXT, timezone=TEXT),
         ),
     ),
+)
+
+# With [media] image_parts = "ocr" the chat request's image_url parts are read (media_inspect.py): the
+# part is declared, its URL is binary (the image's text is inspected as its own slot).
+_IMAGE_PART = obj(
+    type=enum("image_url"),
+    image_url=obj(
+        url=binary(
+            "the image ([media] image_parts = 'ocr'): fetched, read by OCR, its text inspected, and sent "
+            "on as the data: URL of the bytes read"
+        ),
+        detail=enum("auto", "low", "high"),
+    ),
+)
+CONTENT_PART_OCR = Tagged(
+    "type", dict(CONTENT_PART.variants) | {"image_url": _IMAGE_PART}, default=CONTENT_PART.default
+)
+CHAT_REQUEST_OCR = Obj(
+    dict(CHAT_REQUEST.fields)
+    | {
+        "messages": Arr(
+            Obj(dict(MESSAGE.fields) | {"content": Either(str_=TEXT, list_=Arr(CONTENT_PART_OCR))})
+        )
+    }
 )
 
 COMPLETION_REQUEST = obj(

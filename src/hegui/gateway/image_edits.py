@@ -82,16 +82,6 @@ async def read_form(request: Request, limit: int) -> Form:
     return out
 
 
-def _kind(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return ""
-
-
 def _check_files(form: Form, max_pixels: int, *, mask_ok: bool) -> None:
     images = [f for f in form.files if f.field in ("image", "image[]")]
     if not images:
@@ -99,7 +89,7 @@ def _check_files(form: Form, max_pixels: int, *, mask_ok: bool) -> None:
     for f in form.files:
         if f.field in ("mask", "markup") and not mask_ok:
             raise RequestError(f"{f.field}: not accepted by this endpoint", param=f.field)
-        kind = _kind(f.content)
+        kind = media_inspect._image_kind(f.content)
         if kind not in IMAGE_KINDS:
             raise RequestError(f"{f.field}: must be a PNG, JPEG or WebP image", param=f.field)
         preflight(f.content, kind, max_pixels=max_pixels)

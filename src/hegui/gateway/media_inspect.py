@@ -140,3 +140,44 @@ async def generated_findings(ex: Exchange, images: Sequence[bytes]) -> tuple[Act
         await ex.record(ex.draft("output", "refuse", "", found, regions=regions))
         raise ContentRefused(ex.state.refusals.for_findings(tuple(f for _, f in found)))
     return action, found
+
+
+async def chat_image_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
+    """With ``[media] image_parts = "ocr"``: every ``image_url`` part of a chat request read (a remote
+    URL fetched under the media fetch policy), checked against the pixel limit, OCRed; the part's URL
+    is replaced by the ``data:`` URL of the bytes read, so that the upstream sees exactly the image that
+    was inspected (a remote server could answer the upstream with another one). None when the policy
+    refuses image parts (the field map then refuses them)."""
+    if ex.state.policy.media.image_parts != "ocr":
+        return None
+    from hegui.gateway.uploads import IMAGE_KINDS, preflight
+
+    pictures = ImageSlots()
+    for name, url in image_parts(body):
+        data = await image_url_bytes(ex, url)
+        kind = _image_kind(data)
+        if kind not in IMAGE_KINDS:
+            raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param="messages")
+        preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
+        pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
+        _set_url(body, name, f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}")
+    return pictures
+
+
+def _image_kind(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return ""
+
+
+_PART = re.compile(r"messages\[(\d+)\]\.content\[(\d+)\]\.image_url")
+
+
+def _set_url(body: dict[str, Any], name: str, url: str) -> None:
+    m = _PART.fullmatch(name)
+    assert m is not None
+    body["messages"][int(m[1])]["content"][int(m[2])]["image_url"]["url"] = url

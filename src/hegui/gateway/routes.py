@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hegui.errors import CheckFailed, ContentRefused
-from hegui.gateway import fieldmap
+from hegui.gateway import fieldmap, media_inspect
 from hegui.gateway.bounds import check_bounds
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fieldcheck import request_slots
@@ -47,8 +47,12 @@ async def chat_completions(request: Request) -> Response:
     req = parse(ChatRequest, body)
     ex = open_exchange(request, principal, body, req.model, shape=CHAT, endpoint="chat.completions")
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
-    slots = request_slots(fieldmap.CHAT.request, body)
-    return await _complete(ex, CHAT, body, slots, turns, stream=req.stream)
+    ocr = state.policy.media.image_parts == "ocr"
+    slots = request_slots(fieldmap.CHAT_REQUEST_OCR if ocr else fieldmap.CHAT.request, body)
+    pictures = await media_inspect.chat_image_slots(ex, body)  # None unless [media] image_parts = "ocr"
+    if pictures is not None:
+        slots += pictures.slots
+    return await _complete(ex, CHAT, body, slots, turns, stream=req.stream, pictures=pictures)
 
 
 async def completions(request: Request) -> Response:
@@ -154,6 +158,7 @@ async def _complete(
     stream: bool,
     translate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     latest: Callable[[], str] | None = None,
+    pictures: media_inspect.ImageSlots | None = None,
 ) -> Response:
     """The chat and completion path. ``translate``: another API's request (/v1/responses, /v1/messages)
     whose ``slots`` are its own fields, turned into the chat request the upstream receives after the
@@ -170,6 +175,8 @@ async def _complete(
             chunks = [*(sse(c) for c in shape.refusal_chunks(ex.request_id, ex.model, text)), DONE]
             return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
         return json_response(shape.refusal(ex.request_id, ex.model, text), headers=_headers(ex))
+    if pictures is not None:  # text drawn in an image cannot be masked: a mask there refuses
+        await pictures.refuse_masked(ex, found)
 
     recorded = ex.record_later(input_draft)
     await ex.egress(slots, body)
