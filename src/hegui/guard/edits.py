@@ -45,16 +45,28 @@ _SCOPES = {
 }
 
 
-def _any(words: str) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(w) for w in sorted(words.split(), key=len, reverse=True)))
+def _any(words: str) -> str:
+    """A word list, kept as text: the classifier compiles it through its normalizer."""
+    return words
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
+    """Word lists (space-separated), compiled by the classifier through its normalizer (which also
+    collapses doubled letters: ``deepfake`` is matched as ``depfake``)."""
+
+    kind: EditKind
+    alone: str
+    verbs: str
+    nouns: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
     kind: EditKind
     alone: re.Pattern[str]
-    verbs: re.Pattern[str] | None = None
-    nouns: re.Pattern[str] | None = None
+    verbs: re.Pattern[str]
+    nouns: re.Pattern[str]
 
 
 _CHANGE = (
@@ -132,11 +144,19 @@ class EditClassifier:
     def __init__(self, *, window: int = 8, normalizer: Normalizer | None = None) -> None:
         self._window = window
         self._norm = normalizer or default_normalizer()
+        self._rules = [
+            _Compiled(r.kind, self._compile(r.alone), self._compile(r.verbs), self._compile(r.nouns))
+            for r in RULES
+        ]
+
+    def _compile(self, words: str) -> re.Pattern[str]:
+        folded = {self._norm.normalize(w).text for w in words.split()}
+        return re.compile("|".join(re.escape(w) for w in sorted(folded - {""}, key=len, reverse=True)))
 
     def classify(self, text: str) -> EditIntent:
         folded = self._norm.normalize(text).text
         hits: list[EditHit] = []
-        for rule in RULES:
+        for rule in self._rules:
             if rule.kind is EditKind.FACE_EDIT and any(h.kind is EditKind.FACE_SWAP for h in hits):
                 continue  # a swap is the stronger reading of the same words
             evidence = self._match(rule, folded)
@@ -144,12 +164,10 @@ class EditClassifier:
                 hits.append(EditHit(rule.kind, evidence))
         return EditIntent(tuple(hits))
 
-    def _match(self, rule: _Rule, folded: str) -> str | None:
+    def _match(self, rule: _Compiled, folded: str) -> str | None:
         m = rule.alone.search(folded)
         if m is not None:
             return m.group()
-        if rule.verbs is None or rule.nouns is None:
-            return None
         for noun in rule.nouns.finditer(folded):
             lo, hi = max(0, noun.start() - self._window), min(len(folded), noun.end() + self._window)
             verb = rule.verbs.search(folded[lo : noun.start()]) or rule.verbs.search(folded[noun.end() : hi])
