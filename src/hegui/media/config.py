@@ -45,6 +45,12 @@ class MediaPolicy(BaseModel):
     ocr_max_side: int = Field(
         2048, ge=256, le=8192, description="Images are scaled down to this longest side before OCR."
     )
+    ocr_scales: list[float] = Field(
+        default_factory=lambda: [1.0, 0.5, 0.25],
+        min_length=1,
+        max_length=5,
+        description="Scales each image is read at (every reading is inspected); more scales, more recall, more time.",
+    )
     edit_consent_scopes: list[Literal["likeness", "voice", "brand", "document"]] = Field(
         default_factory=lambda: ["likeness", "voice"],  # type: ignore[arg-type]
         description="Edit kinds whose scope needs a recorded separate consent of the edited person (DS-02).",
