@@ -4,9 +4,12 @@ the ``persona`` check's, with their authorizations).
 
 Recognizer: rjieba's part-of-speech tagger (a maintained Rust port of jieba, already a hegui
 dependency), whose ``nr`` tag marks person names, filtered by a list of common surnames (single and
-compound) and a length of two to four Chinese characters. jieba's ``nr`` alone also tags places and
-brands that start like names (王府井); the surname filter keeps most of those out, the rest is
-measured (benchmarks/person_names_bench.py, RESULTS.md). The surname list is generic: it names nobody.
+compound), a length of two to four Chinese characters, and the word's frequency in jieba's dictionary:
+jieba tags many ordinary words ``nr`` (谢谢, 许可证, 胡同, 王子), and those are frequent words, while a
+name is rare in the dictionary or absent from it. The frequency table is the ``jieba`` package's (the
+``[names]`` extra); without it the recognizer is not available and a policy that switches it on is
+refused when loaded. What remains is measured (benchmarks/person_names_bench.py, RESULTS.md). The
+surname list is generic: it names nobody.
 
 Pure: no I/O after the tagger's dictionary is loaded.
 """
@@ -51,6 +54,9 @@ COMPOUND_SURNAMES = frozenset(
     ]
 )
 _TAGS = frozenset(("nr", "nrfg"))
+#: Last characters of place, building, product and legal words that jieba tags ``nr`` when they start
+#: with a surname character (舒适型, 陈列馆, 龙庆峡, 宋庄, 艾美奖, 安全法); given names rarely end so.
+NOT_NAME_ENDINGS = frozenset("型馆峡庄奖法证制性式店楼院园厅堂寺桥港站城场所局厂队部科市县省村路街湾岛镇区")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +83,42 @@ def _tagger() -> object:
     return rjieba
 
 
+@functools.lru_cache(maxsize=1)
+def _frequencies() -> dict[str, int]:
+    """jieba's dictionary frequencies (loaded once, about a second)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    freq: dict[str, int] = jieba.dt.FREQ
+    return freq
+
+
+def available() -> str | None:
+    """Why the recognizer cannot run here, or None."""
+    try:
+        import jieba  # noqa: F401
+    except ImportError:
+        return "the [names] extra is not installed (pip install 'hegui[names]')"
+    return None
+
+
+#: An ``nr`` word at least this frequent in jieba's dictionary is an ordinary word tagged as a name.
+COMMON = 200
+
+
 class NameRecognizer:
-    """Person names in Chinese text: ``nr``-tagged words with a common surname, 2 to 4 characters."""
+    """Person names in Chinese text: ``nr``-tagged words with a common surname, 2 to 4 characters,
+    less frequent than ``common`` in jieba's dictionary."""
+
+    def __init__(self, common: int = COMMON) -> None:
+        self.common = common
 
     def names(self, text: str) -> list[NameSpan]:
         rjieba = _tagger()
+        freq = _frequencies()
         out: list[NameSpan] = []
         pos = 0
         for word, tag in rjieba.tag(text):  # type: ignore[attr-defined]
@@ -90,6 +127,12 @@ class NameRecognizer:
                 start = pos
             end = start + len(word)
             pos = end
-            if tag in _TAGS and all(_cjk(c) for c in word) and _surname_ok(word):
+            if (
+                tag in _TAGS
+                and all(_cjk(c) for c in word)
+                and _surname_ok(word)
+                and freq.get(word, 0) < self.common
+                and word[-1] not in NOT_NAME_ENDINGS
+            ):
                 out.append(NameSpan(word, start, end))
         return out

@@ -82,4 +82,10 @@ class MediaPolicy(BaseModel):
                 TesseractOcr(self.ocr_languages).check()
             except OcrFailed as exc:
                 raise ValueError(f"[media] asks for OCR: {exc}") from None
+        if self.person_names == "refuse":
+            from hegui.guard.person_names import available
+
+            why = available()
+            if why is not None:
+                raise ValueError(f"[media] person_names = 'refuse' needs the name recognizer: {why}")
         return self
