@@ -52,7 +52,10 @@ CONTENT_PART = Tagged(
     {
         "text": _TEXT_PART,
         "refusal": _REFUSAL_PART,
-        "image_url": _UNINSPECTABLE_PART,
+        "image_url": refused(
+            "an image part is read only with [media] image_parts = 'ocr' (its text is then inspected); "
+            "otherwise it cannot be inspected"
+        ),
         "input_audio": _UNINSPECTABLE_PART,
         "file": _UNINSPECTABLE_PART,
     },
@@ -375,7 +378,10 @@ IMAGE_ANSWER = obj(
     safety_identifier=WHOLE,
     data=Arr(
         obj(
-            b64_json=binary("the image: returned labelled (visible plate + XMP); no image check exists"),
+            b64_json=binary(
+                "the image: returned labelled (visible plate + XMP); its text read by OCR and inspected "
+                "when [media] generated_image_ocr = true"
+            ),
             url=binary(
                 "the image's address: downloaded under the media fetch policy, labelled, returned as b64_json"
             ),
