@@ -144,6 +144,15 @@ async def image_form(request: Request) -> Response:
     return JSONResponse({"created": int(time.time()), "data": [{"b64_json": image}]})
 
 
+async def transcriptions(request: Request) -> Response:
+    """/v1/audio/transcriptions, for the ASR hook: no model here, so the "recording" of a test is its
+    transcript as UTF-8 bytes, given back as the text."""
+    form = await request.form()
+    upload = form["file"]
+    assert not isinstance(upload, str) and form.get("model")
+    return JSONResponse({"text": (await upload.read()).decode("utf-8")})
+
+
 async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -157,6 +166,7 @@ app = Starlette(
         ),
         Route("/v1/images/edits", image_form, methods=["POST"]),
         Route("/v1/images/variations", image_form, methods=["POST"]),
+        Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
         Route("/healthz", healthz),
     ]
 )

@@ -62,6 +62,8 @@ terms = ["演示违禁词"]
 image_parts = "ocr"
 generated_image_ocr = true
 person_names = "refuse"
+audio_parts = "transcribe"
+asr_url = "http://127.0.0.1:{port}/v1"
 """
 
 
@@ -83,6 +85,7 @@ class Gw:
     base_url: str
     key: str
     env: dict[str, str]
+    client: OpenAI
 
 
 def _hegui(env: dict[str, str], *args: str) -> str:
@@ -124,12 +127,18 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
         "--evidence",
         "contract-ref-002",
     )
-    with fake_upstream(up_port), hegui_server(port, env, root / "hegui.log"):
-        yield Gw(f"http://127.0.0.1:{port}/v1", key, env)
+    base = f"http://127.0.0.1:{port}/v1"
+    with (
+        fake_upstream(up_port),
+        hegui_server(port, env, root / "hegui.log"),
+        OpenAI(base_url=base, api_key=key, max_retries=0, timeout=60) as client,
+    ):
+        yield Gw(base, key, env, client)
 
 
 def _client(gw: Gw) -> OpenAI:
-    return OpenAI(base_url=gw.base_url, api_key=gw.key, max_retries=0, timeout=60)
+    """One client for the module, closed with it (no socket is left to the garbage collector)."""
+    return gw.client
 
 
 def _edit(gw: Gw, prompt: str, image: bytes, **kw: object) -> bytes:
@@ -287,4 +296,23 @@ def test_a_chat_image_part_is_read_and_inspected(gw: Gw) -> None:
     text, finish = _chat_with_image(gw, picture("春天来了"))
     assert finish == "stop" and text.startswith("fake upstream heard")
     text, finish = _chat_with_image(gw, picture(f"请看{TERM}"))
+    assert finish == "content_filter" and TERM not in text
+
+
+def test_a_chat_audio_part_is_transcribed_and_inspected(gw: Gw) -> None:
+    def ask(spoken: str) -> tuple[str, str | None]:
+        data = base64.b64encode(spoken.encode("utf-8")).decode("ascii")  # the fake ASR's "recording"
+        r = _client(gw).chat.completions.create(
+            model="fake-image",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [{"type": "input_audio", "input_audio": {"data": data, "format": "wav"}}],
+                }
+            ],
+        )
+        return r.choices[0].message.content or "", r.choices[0].finish_reason
+
+    assert ask("今天天气怎么样")[1] == "stop"
+    text, finish = ask(f"请说{TERM}")
     assert finish == "content_filter" and TERM not in text

@@ -7,6 +7,7 @@ here. Read fields.py for what each kind means.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hegui.gateway.fields import (
@@ -177,17 +178,33 @@ _IMAGE_PART = obj(
         detail=enum("auto", "low", "high"),
     ),
 )
-CONTENT_PART_OCR = Tagged(
-    "type", dict(CONTENT_PART.variants) | {"image_url": _IMAGE_PART}, default=CONTENT_PART.default
+_AUDIO_PART = obj(
+    type=enum("input_audio"),
+    input_audio=obj(
+        data=binary(
+            "speech ([media] audio_parts = 'transcribe'): transcribed by the operator's ASR server, the "
+            "transcript inspected"
+        ),
+        format=enum("wav", "mp3"),
+    ),
 )
-CHAT_REQUEST_OCR = Obj(
-    dict(CHAT_REQUEST.fields)
-    | {
-        "messages": Arr(
-            Obj(dict(MESSAGE.fields) | {"content": Either(str_=TEXT, list_=Arr(CONTENT_PART_OCR))})
-        )
-    }
-)
+
+
+@functools.lru_cache(maxsize=4)
+def chat_request(images: bool, audio: bool) -> Spec:
+    """The chat request's map under the [media] policy: image parts declared when they are read by OCR,
+    audio parts when they are transcribed; otherwise both are refused (CHAT_REQUEST)."""
+    if not images and not audio:
+        return CHAT_REQUEST
+    variants = dict(CONTENT_PART.variants)
+    if images:
+        variants["image_url"] = _IMAGE_PART
+    if audio:
+        variants["input_audio"] = _AUDIO_PART
+    part = Tagged("type", variants, default=CONTENT_PART.default)
+    message = Obj(dict(MESSAGE.fields) | {"content": Either(str_=TEXT, list_=Arr(part))})
+    return Obj(dict(CHAT_REQUEST.fields) | {"messages": Arr(message)})
+
 
 COMPLETION_REQUEST = obj(
     model=MODEL,

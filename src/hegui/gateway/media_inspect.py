@@ -66,6 +66,11 @@ class ImageSlots:
         if result.text.strip():
             self.slots.append(Slot(name, result.text, functools.partial(self._mask, name)))
 
+    def add_text(self, name: str, text: str) -> None:
+        """A transcript (speech): a slot like an image's text, which cannot be masked either."""
+        if text.strip():
+            self.slots.append(Slot(name, text, functools.partial(self._mask, name)))
+
     def _mask(self, name: str, _text: str) -> None:
         self.masked.append(name)
 
@@ -81,8 +86,8 @@ class ImageSlots:
             return
         await ex.record(ex.draft("input", "refuse", "", found, unmaskable=self.masked))
         raise ContentRefused(
-            "The text in an image would have to be masked, and text drawn in an image cannot be; "
-            "the request is refused.",
+            "The text in an image (or a recording) would have to be masked, and drawn or spoken text "
+            "cannot be; the request is refused.",
             param=self.masked[0].split("(", 1)[0],
         )
 
@@ -142,26 +147,67 @@ async def generated_findings(ex: Exchange, images: Sequence[bytes]) -> tuple[Act
     return action, found
 
 
-async def chat_image_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
-    """With ``[media] image_parts = "ocr"``: every ``image_url`` part of a chat request read (a remote
-    URL fetched under the media fetch policy), checked against the pixel limit, OCRed; the part's URL
-    is replaced by the ``data:`` URL of the bytes read, so that the upstream sees exactly the image that
-    was inspected (a remote server could answer the upstream with another one). None when the policy
-    refuses image parts (the field map then refuses them)."""
-    if ex.state.policy.media.image_parts != "ocr":
+async def chat_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
+    """The image and audio parts of a chat request as slots, under the ``[media]`` policy; None when
+    it reads neither (the field map then refuses them).
+
+    ``image_parts = "ocr"``: every ``image_url`` part read (a remote URL fetched under the media fetch
+    policy), checked against the pixel limit, OCRed; the part's URL is replaced by the ``data:`` URL of
+    the bytes read, so that the upstream sees exactly the image that was inspected (a remote server
+    could answer the upstream with another one). ``audio_parts = "transcribe"``: every ``input_audio``
+    part transcribed by the operator's ASR server (hegui.media.asr), the transcript a slot."""
+    media = ex.state.policy.media
+    images, audio = media.image_parts == "ocr", media.audio_parts == "transcribe"
+    if not images and not audio:
         return None
     from hegui.gateway.uploads import IMAGE_KINDS, preflight
 
     pictures = ImageSlots()
-    for name, url in image_parts(body):
-        data = await image_url_bytes(ex, url)
-        kind = _image_kind(data)
-        if kind not in IMAGE_KINDS:
-            raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param="messages")
-        preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
-        pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
-        _set_url(body, name, f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}")
+    if images:
+        for name, url in image_parts(body):
+            data = await image_url_bytes(ex, url)
+            kind = _image_kind(data)
+            if kind not in IMAGE_KINDS:
+                raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param="messages")
+            preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
+            pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
+            _set_url(body, name, f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}")
+    if audio:
+        for name, data, fmt in _audio_parts(body):
+            pictures.add_text(f"{name}(asr)", await _transcribe(ex, data, fmt))
     return pictures
+
+
+def _audio_parts(body: dict[str, Any]) -> list[tuple[str, bytes, str]]:
+    out: list[tuple[str, bytes, str]] = []
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            if not (isinstance(part, dict) and part.get("type") == "input_audio"):
+                continue
+            name = f"messages[{i}].content[{j}].input_audio"
+            audio = part.get("input_audio")
+            data = audio.get("data") if isinstance(audio, dict) else None
+            fmt = audio.get("format") if isinstance(audio, dict) else None
+            if not isinstance(data, str) or fmt not in ("wav", "mp3"):
+                raise RequestError(f"{name}: needs base64 data and a format of wav or mp3", param="messages")
+            try:
+                out.append((name, base64.b64decode(data, validate=True), fmt))
+            except (binascii.Error, ValueError):
+                raise RequestError(f"{name}.data is not valid base64", param="messages") from None
+    return out
+
+
+async def _transcribe(ex: Exchange, data: bytes, fmt: str) -> str:
+    from hegui.media.asr import AsrFailed, transcribe
+
+    try:
+        return await transcribe(ex.state.policy.media, data, fmt)
+    except AsrFailed as exc:
+        await ex.record_error("input", exc)
+        raise
 
 
 def _image_kind(data: bytes) -> str:

@@ -47,9 +47,10 @@ async def chat_completions(request: Request) -> Response:
     req = parse(ChatRequest, body)
     ex = open_exchange(request, principal, body, req.model, shape=CHAT, endpoint="chat.completions")
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
-    ocr = state.policy.media.image_parts == "ocr"
-    slots = request_slots(fieldmap.CHAT_REQUEST_OCR if ocr else fieldmap.CHAT.request, body)
-    pictures = await media_inspect.chat_image_slots(ex, body)  # None unless [media] image_parts = "ocr"
+    media = state.policy.media
+    spec = fieldmap.chat_request(media.image_parts == "ocr", media.audio_parts == "transcribe")
+    slots = request_slots(spec, body)
+    pictures = await media_inspect.chat_media_slots(ex, body)  # None unless [media] reads images or audio
     if pictures is not None:
         slots += pictures.slots
     return await _complete(ex, CHAT, body, slots, turns, stream=req.stream, pictures=pictures)
@@ -175,7 +176,7 @@ async def _complete(
             chunks = [*(sse(c) for c in shape.refusal_chunks(ex.request_id, ex.model, text)), DONE]
             return StreamingResponse(iter(chunks), media_type="text/event-stream", headers=_headers(ex))
         return json_response(shape.refusal(ex.request_id, ex.model, text), headers=_headers(ex))
-    if pictures is not None:  # text drawn in an image cannot be masked: a mask there refuses
+    if pictures is not None:  # text drawn in an image (or spoken) cannot be masked: a mask refuses
         await pictures.refuse_masked(ex, found)
 
     recorded = ex.record_later(input_draft)

@@ -67,9 +67,22 @@ class MediaPolicy(BaseModel):
         ),
     )
     person_names_notice: str = Field(DEFAULT_NAME_NOTICE, description="Its refusal; {names} lists them.")
-    audio_parts: Literal["refuse"] = Field(
-        "refuse", description="Audio parts are refused: no speech recognizer ships with hegui."
+    audio_parts: Literal["refuse", "transcribe"] = Field(
+        "refuse",
+        description=(
+            "Audio parts of chat requests: refuse (no speech recognizer ships with hegui), or transcribe "
+            "with the operator's own OpenAI-compatible /v1/audio/transcriptions endpoint (asr_url) and "
+            "inspect the transcript."
+        ),
     )
+    asr_url: str = Field(
+        "", description="Base URL of the operator's ASR server (…/v1); required by transcribe."
+    )
+    asr_model: str = Field("whisper-1", description="The model name sent to the ASR server.")
+    asr_api_key_env: str | None = Field(
+        None, description="Environment variable holding the ASR server's key."
+    )
+    asr_timeout: float = Field(60.0, gt=0, le=600, description="Longest transcription, in seconds.")
 
     @model_validator(mode="after")
     def _ocr_installed(self) -> MediaPolicy:
@@ -82,6 +95,10 @@ class MediaPolicy(BaseModel):
                 TesseractOcr(self.ocr_languages).check()
             except OcrFailed as exc:
                 raise ValueError(f"[media] asks for OCR: {exc}") from None
+        if self.audio_parts == "transcribe" and not self.asr_url.startswith(("http://", "https://")):
+            raise ValueError(
+                "[media] audio_parts = 'transcribe' needs asr_url (an http(s) base URL ending in /v1)"
+            )
         if self.person_names == "refuse":
             from hegui.guard.person_names import available
 
