@@ -137,7 +137,10 @@ async def _edit_or_vary(request: Request, endpoint: str, path: str, spec: Spec) 
             pictures.add(f"{f.field}[{i}](ocr)", await media_inspect.read(ex, f.content, "input"))
     action, found = await ex.input_stage(slots + pictures.slots, [], lambda: prompt)
     inputs = {s.field: s.text for s in slots + pictures.slots}
-    input_draft = ex.draft("input", action.value, inputs, found, images=pictures.detail() or len(form.files))
+    seen: dict[str, Any] = {"images": pictures.detail() or len(form.files)}
+    if regions := pictures.regions(found):
+        seen["regions"] = regions
+    input_draft = ex.draft("input", action.value, inputs, found, **seen)
     if action.stops:
         await ex.record(input_draft)
         raise ContentRefused(await ex.refusal_text(found), param="prompt")
@@ -153,7 +156,7 @@ async def _edit_or_vary(request: Request, endpoint: str, path: str, spec: Spec) 
             await ex.record(ex.draft("input", "refuse", inputs, found, **consent))
             raise ContentRefused(edit_consent.notice(media, decision), param="prompt")
         await person_names.refuse_unregistered(ex, prompt)
-    ex.record_later(ex.draft("input", action.value, inputs, found, images=len(form.files), **consent))
+    ex.record_later(ex.draft("input", action.value, inputs, found, **seen, **consent))
     await ex.egress(slots, form.fields)
     upstream = ex.upstream
 

@@ -74,6 +74,17 @@ class ImageSlots:
     def _mask(self, name: str, _text: str) -> None:
         self.masked.append(name)
 
+    def regions(self, found: Sequence[FieldFinding]) -> dict[str, list[list[int]]]:
+        """Where in the pictures the findings on their text are: ``field:check`` → boxes
+        ``[left, top, width, height]`` of the lines the finding's span touches."""
+        out: dict[str, list[list[int]]] = {}
+        for name, f in found:
+            result = self.results.get(name)
+            if result is not None:
+                boxes = [[b.left, b.top, b.width, b.height] for b in result.region_of(f.start, f.end)]
+                out.setdefault(f"{name}:{f.check}", []).extend(boxes)
+        return out
+
     def detail(self) -> dict[str, Any]:
         """What the audit entry records: per image, how many lines were read and how long it took."""
         return {
