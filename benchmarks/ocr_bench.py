@@ -240,8 +240,8 @@ def main() -> None:
         f"`true`: OCR adds {latency['on'] - latency['off']:.3f} s per image.",
         "",
         "Times come from a 2-core machine shared with other jobs: compare configurations by ratio (the "
-        "default reads each image three times, at 1, ½ and ¼; the ½ and ¼ passes cost about a quarter "
-        "and a sixteenth of the first). Recall is what the scales buy: a single pass loses the term in "
+        "default reads each image three times, at 1, ½ and ¼, and costs two to three single passes in "
+        "this run). Recall is what the scales buy: a single pass loses the term in "
         "most images at 48 px and above.",
     ]
     write_section("ocr", "\n".join(lines))
