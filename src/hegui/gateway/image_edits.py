@@ -125,6 +125,8 @@ async def _edit_or_vary(request: Request, endpoint: str, path: str, spec: Spec) 
     prompt = form.fields.get("prompt", "")
     if edit and not prompt.strip():
         raise RequestError("prompt: required", param="prompt")
+    if form.fields.get("stream", "").strip().lower() in ("true", "1"):
+        raise RequestError("stream: streamed image edits are not served (ask without stream)", param="stream")
     _check_files(form, state.settings.max_image_pixels, mask_ok=edit)
     ex = open_exchange(
         request, principal, _bounds_view(form.fields), model, shape=None, endpoint=endpoint, id_prefix="img-"
