@@ -35,12 +35,20 @@ _DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(.*)", re.IGNORECASE | r
 
 
 @functools.lru_cache(maxsize=4)
-def _engine(languages: str, timeout: float, max_side: int, scales: tuple[float, ...]) -> TesseractOcr:
-    return TesseractOcr(languages, timeout=timeout, max_side=max_side, scales=scales)
+def _engine(
+    languages: str, timeout: float, max_side: int, scales: tuple[float, ...], modes: tuple[int, ...]
+) -> TesseractOcr:
+    return TesseractOcr(languages, timeout=timeout, max_side=max_side, scales=scales, modes=modes)
 
 
 def engine(policy: MediaPolicy) -> TesseractOcr:
-    return _engine(policy.ocr_languages, policy.ocr_timeout, policy.ocr_max_side, tuple(policy.ocr_scales))
+    return _engine(
+        policy.ocr_languages,
+        policy.ocr_timeout,
+        policy.ocr_max_side,
+        tuple(policy.ocr_scales),
+        tuple(policy.ocr_modes),
+    )
 
 
 async def read(ex: Exchange, data: bytes, stage: str) -> OcrResult:

@@ -51,6 +51,12 @@ class MediaPolicy(BaseModel):
         max_length=5,
         description="Scales each image is read at (every reading is inspected); more scales, more recall, more time.",
     )
+    ocr_modes: list[Literal[3, 4, 6, 11, 12]] = Field(
+        default_factory=lambda: [11],  # type: ignore[arg-type]
+        min_length=1,
+        max_length=3,
+        description="Tesseract page segmentation modes run at every scale (11 sparse text; 6 one block).",
+    )
     edit_consent_scopes: list[Literal["likeness", "voice", "brand", "document"]] = Field(
         default_factory=lambda: ["likeness", "voice"],  # type: ignore[arg-type]
         description="Edit kinds whose scope needs a recorded separate consent of the edited person (DS-02).",
