@@ -23,6 +23,8 @@ TABLES: list[tuple[str, Spec]] = [
     ("Embeddings: answer", fm.EMBEDDINGS.answer),
     ("Images generations: request", fm.IMAGES.request),
     ("Images generations: answer", fm.IMAGES.answer),
+    ("Images edits: request (multipart)", fm.IMAGE_EDITS.request),
+    ("Images variations: request (multipart)", fm.IMAGE_VARIATIONS.request),
     ("Responses: request", fm.RESPONSES.request),
     ("Responses: answer (written by hegui from the inspected chat answer)", fm.RESPONSES.answer),
     ("Messages: request", fm.MESSAGES.request),

@@ -25,6 +25,7 @@ from hegui.guard.fusion import PresetName
 from hegui.guard.refusals import RefusalPolicy
 from hegui.guard.sanctions import SanctionPolicy
 from hegui.label.config import LabelPolicy
+from hegui.media.config import MediaPolicy
 from hegui.records.config import RecordsPolicy
 
 
@@ -224,6 +225,7 @@ class Policy(_Strict):
     records: RecordsPolicy = RecordsPolicy()
     egress: EgressPolicy = EgressPolicy()
     cases: CasesPolicy = CasesPolicy()
+    media: MediaPolicy = MediaPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)

@@ -126,6 +126,33 @@ def _raw(script: dict[str, Any], stream: bool) -> Response:
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
+async def image_form(request: Request) -> Response:
+    """/v1/images/edits and /v1/images/variations: a multipart form. The answer is scripted by the form
+    field ``x_script`` (as above), or else the first uploaded image, sent back as the "edited" one."""
+    form = await request.form()
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    files = [(k, await v.read()) for k, v in form.multi_items() if not isinstance(v, str)]
+    log = os.environ.get("FAKE_UPSTREAM_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            entry = fields | {"_files": [[k, len(b)] for k, b in files]}
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    script = json.loads(base64.b64decode(fields["x_script"])) if "x_script" in fields else {}
+    if "answer" in script:
+        return JSONResponse(script["answer"])
+    image = base64.b64encode(files[0][1]).decode("ascii")
+    return JSONResponse({"created": int(time.time()), "data": [{"b64_json": image}]})
+
+
+async def transcriptions(request: Request) -> Response:
+    """/v1/audio/transcriptions, for the ASR hook: no model here, so the "recording" of a test is its
+    transcript as UTF-8 bytes, given back as the text."""
+    form = await request.form()
+    upload = form["file"]
+    assert not isinstance(upload, str) and form.get("model")
+    return JSONResponse({"text": (await upload.read()).decode("utf-8")})
+
+
 async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -137,6 +164,9 @@ app = Starlette(
             Route(f"/v1/{p}", chat, methods=["POST"])
             for p in ("completions", "embeddings", "images/generations")
         ),
+        Route("/v1/images/edits", image_form, methods=["POST"]),
+        Route("/v1/images/variations", image_form, methods=["POST"]),
+        Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
         Route("/healthz", healthz),
     ]
 )

@@ -18,6 +18,8 @@ from openai.types import (
     ImagesResponse,
     completion_create_params,
     embedding_create_params,
+    image_create_variation_params,
+    image_edit_params,
     image_generate_params,
 )
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -39,6 +41,12 @@ PAIRS: list[tuple[str, Spec, Any]] = [
     ("embeddings answer", fm.EMBEDDINGS.answer, CreateEmbeddingResponse),
     ("images request", fm.IMAGES.request, image_generate_params.ImageGenerateParamsBase),
     ("images answer", fm.IMAGES.answer, ImagesResponse),
+    ("image edits request", fm.IMAGE_EDITS.request, image_edit_params.ImageEditParamsBase),
+    (
+        "image variations request",
+        fm.IMAGE_VARIATIONS.request,
+        image_create_variation_params.ImageCreateVariationParams,
+    ),
 ]
 
 

@@ -163,6 +163,9 @@ def verify(
     path: Path = typer.Argument(..., help="A file, or a directory to verify every supported file in."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file."),
     explicit: bool = typer.Option(True, "--explicit/--no-explicit", help="Require the explicit label too."),
+    ocr: bool = typer.Option(
+        True, "--ocr/--no-ocr", help="Read images without hegui's plate for a label of any design (OCR)."
+    ),
     policy: Path | None = _POLICY,
 ) -> None:
     """Check labels requirement by requirement (LBL-01 …); exit 1 when any fails."""
@@ -171,19 +174,19 @@ def verify(
     targets = list(_targets(path))
     with progress("verifying labels", len(targets)) as advance:
         for target in targets:
-            failed = _verify_one(target, labels, explicit, as_json) or failed
+            failed = _verify_one(target, labels, explicit, as_json, ocr) or failed
             advance(1)
     if failed:
         raise typer.Exit(1)
 
 
-def _verify_one(target: Path, labels: LabelPolicy, explicit: bool, as_json: bool) -> bool:
+def _verify_one(target: Path, labels: LabelPolicy, explicit: bool, as_json: bool, ocr: bool = True) -> bool:
     """Print one file's results; True when a requirement failed."""
     from hegui.label.verify import verify_bytes
 
     data = _read(target)
     with _about(target):
-        report = verify_bytes(data, target.name, labels, explicit=explicit)
+        report = verify_bytes(data, target.name, labels, explicit=explicit, ocr=ocr)
     report = type(report)(str(target), report.kind, report.results)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))

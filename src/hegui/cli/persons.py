@@ -192,3 +192,12 @@ def export(out: Path = typer.Option(..., "--out", "-o", help="The snapshot file 
     snap = _registry().snapshot()
     out.write_text(json.dumps(snap.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     typer.echo(f"{len(snap.persons)} person(s) · {len(snap.authorizations)} authorization(s) → {out}")
+
+
+def _consents() -> None:
+    from hegui.cli import consents
+
+    app.add_typer(consents.app, name="consent")
+
+
+_consents()

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__, web
 from hegui.errors import HeguiError
-from hegui.gateway import admin, media, messages_api, responses_api, routes
+from hegui.gateway import admin, image_edits, media, messages_api, responses_api, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.state import GatewayState
@@ -33,6 +33,8 @@ _ENDPOINTS = {
     "/v1/embeddings": "embeddings",
     "/v1/models": "models",
     "/v1/images/generations": "images.generations",
+    "/v1/images/edits": "images.edits",
+    "/v1/images/variations": "images.variations",
     "/v1/responses": "responses",
     "/v1/messages": "messages",
     "/hegui/api/label": "label",
@@ -119,6 +121,10 @@ def create_app(
     app.add_api_route("/v1/completions", routes.completions, methods=["POST"], tags=["OpenAI"])
     app.add_api_route("/v1/embeddings", routes.embeddings, methods=["POST"], tags=["OpenAI"])
     app.add_api_route("/v1/images/generations", media.images_generations, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route("/v1/images/edits", image_edits.images_edits, methods=["POST"], tags=["OpenAI"])
+    app.add_api_route(
+        "/v1/images/variations", image_edits.images_variations, methods=["POST"], tags=["OpenAI"]
+    )
     app.add_api_route("/v1/responses", responses_api.responses, methods=["POST"], tags=["OpenAI"])
     app.add_api_route("/v1/messages", messages_api.messages, methods=["POST"], tags=["Anthropic"])
     app.add_api_route("/hegui/api/label", media.label_upload, methods=["POST"], tags=["labels"])

@@ -19,6 +19,8 @@ _COUNTS = {
     "chat.completions": ("n",),
     "completions": ("n", "best_of"),
     "images.generations": ("n",),
+    "images.edits": ("n",),
+    "images.variations": ("n",),
 }
 
 
@@ -32,7 +34,7 @@ def check_bounds(body: dict[str, Any], gateway: GatewayPolicy, endpoint: str) ->
             raise RequestError(
                 f"Invalid value for {field!r}: must be an integer from 1 to {gateway.max_n}.", param=field
             )
-    if endpoint == "images.generations":
+    if endpoint.startswith("images."):
         _check_size(body.get("size"), gateway.max_image_side)
 
 

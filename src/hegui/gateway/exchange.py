@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -68,6 +68,17 @@ def _now() -> datetime:
 
 def new_request_id(prefix: str) -> str:
     return f"{prefix}hg{uuid.uuid4().hex}"
+
+
+#: Reads the text drawn in generated pictures and judges it at the output stage (`media_inspect`):
+#: the action and findings join the stage's decision; a stop is recorded and raised by the reader.
+PictureReader = Callable[[Sequence[bytes]], Awaitable[tuple[Action, list[tuple[str, Finding]]]]]
+
+
+class UnmaskableText(Protocol):
+    """Text read from a request's images or audio (`media_inspect.ImageSlots`): a mask there refuses."""
+
+    async def refuse_masked(self, ex: Exchange, found: Sequence[FieldFinding]) -> None: ...
 
 
 class Exchange:
@@ -126,10 +137,13 @@ class Exchange:
         stream: bool,
         latest: Callable[[], str],
         translate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        pictures: UnmaskableText | None = None,
     ) -> Outcome:
         """Chat completions and completions. ``translate``: another API's request (/v1/responses,
         /v1/messages) whose ``slots`` are its own fields, turned into the chat request the upstream receives
-        after the input stage and egress have rewritten those fields (so masks and pseudonyms reach it)."""
+        after the input stage and egress have rewritten those fields (so masks and pseudonyms reach it).
+        ``pictures``: the text read from the request's images and audio (`media_inspect`), whose slots
+        are among ``slots``; text drawn in an image or spoken cannot be masked, so a mask there refuses."""
         action, found = await self.input_stage(slots, turns, latest)
         input_draft = self.draft("input", action.value, {s.field: s.text for s in slots}, found)
         if action.stops:
@@ -142,6 +156,8 @@ class Exchange:
                 chunks = [*(sse(c) for c in shape.refusal_chunks(self.request_id, self.model, text)), DONE]
                 return StreamAnswer(replay(chunks), self.headers())
             return WholeAnswer(shape.refusal(self.request_id, self.model, text), self.headers())
+        if pictures is not None:
+            await pictures.refuse_masked(self, found)
 
         recorded = self.record_later(input_draft)
         await self.egress(slots, body)
@@ -210,20 +226,46 @@ class Exchange:
         await self._output_strings(fieldmap.EMBEDDINGS.answer, answer)
         return WholeAnswer(answer, self.headers())
 
-    async def generate_images(self, body: dict[str, Any], slots: Sequence[Slot]) -> WholeAnswer:
-        """Image generations: the prompt inspected; every picture fetched under the media fetch policy,
-        checked, labelled (explicit and implicit) and returned as ``b64_json``; the answer's strings
-        (``revised_prompt`` among them) through the output stage like any answer's."""
-        action, found = await self.input_stage(slots, [], lambda: str(body["prompt"]))
+    async def generate_images(
+        self,
+        body: dict[str, Any],
+        slots: Sequence[Slot],
+        *,
+        screen: Callable[[str], Awaitable[None]] | None = None,
+        read_pictures: PictureReader | None = None,
+    ) -> WholeAnswer:
+        """Image generations: the prompt inspected (and ``screen``-ed: the unregistered-person rule of
+        `person_names`); the answer delivered by `deliver_images`."""
+        prompt = str(body["prompt"])
+        action, found = await self.input_stage(slots, [], lambda: prompt)
         input_draft = self.draft("input", action.value, {s.field: s.text for s in slots}, found)
         if action.stops:
             await self.record(input_draft)
             raise ContentRefused(await self.refusal(found), param="prompt")
+        if screen is not None:
+            await screen(prompt)
         self.record_later(input_draft)
         await self.egress(slots, body)
-        gateway, upstream, labeller = self.state.policy.gateway, self.upstream, self.state.labeller
+        gateway, upstream = self.state.policy.gateway, self.upstream
         answer, items, pictures = await self.upstream_call(lambda: images.generate(upstream, gateway, body))
+        return await self.deliver_images(answer, items, pictures, read_pictures)
+
+    async def deliver_images(
+        self,
+        answer: dict[str, Any],
+        items: list[dict[str, Any]],
+        pictures: list[bytes],
+        read_pictures: PictureReader | None = None,
+    ) -> WholeAnswer:
+        """The output stage of an image answer (generations, edits, variations): the answer's strings
+        (``revised_prompt`` among them) like any answer's, a stop being a 400; the text drawn in the
+        pictures through ``read_pictures`` (OCR, when the ``[media]`` policy reads generated images);
+        every picture checked, labelled (explicit and implicit) and returned as ``b64_json``."""
+        upstream, labeller = self.upstream, self.state.labeller
         await self._output_strings(fieldmap.IMAGES.answer, answer)
+        if read_pictures is not None:
+            action, found = await read_pictures(pictures)
+            self.output.extend(found, action)
         try:
             for picture in pictures:
                 check_generated_image(

@@ -7,6 +7,7 @@ here. Read fields.py for what each kind means.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hegui.gateway.fields import (
@@ -20,6 +21,7 @@ from hegui.gateway.fields import (
     Kind,
     Leaf,
     Map,
+    Obj,
     Spec,
     Tagged,
     Tree,
@@ -51,7 +53,10 @@ CONTENT_PART = Tagged(
     {
         "text": _TEXT_PART,
         "refusal": _REFUSAL_PART,
-        "image_url": _UNINSPECTABLE_PART,
+        "image_url": refused(
+            "an image part is read only with [media] image_parts = 'ocr' (its text is then inspected); "
+            "otherwise it cannot be inspected"
+        ),
         "input_audio": _UNINSPECTABLE_PART,
         "file": _UNINSPECTABLE_PART,
     },
@@ -161,6 +166,46 @@ CHAT_REQUEST = obj(
     ),
 )
 
+# With [media] image_parts = "ocr" the chat request's image_url parts are read (media_inspect.py): the
+# part is declared, its URL is binary (the image's text is inspected as its own slot).
+_IMAGE_PART = obj(
+    type=enum("image_url"),
+    image_url=obj(
+        url=binary(
+            "the image ([media] image_parts = 'ocr'): fetched, read by OCR, its text inspected, and sent "
+            "on as the data: URL of the bytes read"
+        ),
+        detail=enum("auto", "low", "high"),
+    ),
+)
+_AUDIO_PART = obj(
+    type=enum("input_audio"),
+    input_audio=obj(
+        data=binary(
+            "speech ([media] audio_parts = 'transcribe'): transcribed by the operator's ASR server, the "
+            "transcript inspected"
+        ),
+        format=enum("wav", "mp3"),
+    ),
+)
+
+
+@functools.lru_cache(maxsize=4)
+def chat_request(images: bool, audio: bool) -> Spec:
+    """The chat request's map under the [media] policy: image parts declared when they are read by OCR,
+    audio parts when they are transcribed; otherwise both are refused (CHAT_REQUEST)."""
+    if not images and not audio:
+        return CHAT_REQUEST
+    variants = dict(CONTENT_PART.variants)
+    if images:
+        variants["image_url"] = _IMAGE_PART
+    if audio:
+        variants["input_audio"] = _AUDIO_PART
+    part = Tagged("type", variants, default=CONTENT_PART.default)
+    message = Obj(dict(MESSAGE.fields) | {"content": Either(str_=TEXT, list_=Arr(part))})
+    return Obj(dict(CHAT_REQUEST.fields) | {"messages": Arr(message)})
+
+
 COMPLETION_REQUEST = obj(
     model=MODEL,
     prompt=PROMPT,
@@ -210,6 +255,44 @@ IMAGE_REQUEST = obj(
     svg=FREE,
     user=WHOLE,
     stream=NUM,
+)
+
+_EDIT_IMAGE = binary(
+    "an image file of the multipart request: read by OCR and inspected when [media] image_parts = 'ocr', "
+    "else forwarded unread"
+)
+#: /v1/images/edits: a multipart form, so every value is a string (numbers and enumerations included);
+#: the files (image, image[], mask, markup) are not text fields and are described here for the docs.
+IMAGE_EDIT_REQUEST = obj(
+    model=MODEL,
+    prompt=TEXT,
+    image=_EDIT_IMAGE,
+    mask=_EDIT_IMAGE,
+    markup=_EDIT_IMAGE,
+    background=enum("transparent", "opaque", "auto"),
+    complexity=enum("low", "medium", "high"),
+    frame_count=NUM,
+    frame_duration_ms=NUM,
+    input_fidelity=enum("high", "low"),
+    n=NUM,
+    output_compression=NUM,
+    output_format=enum("png", "jpeg", "webp", "svg", "gif"),
+    partial_images=NUM,
+    quality=enum("standard", "low", "medium", "high", "xhigh", "max", "auto"),
+    response_format=enum("url", "b64_json"),
+    safety_identifier=WHOLE,
+    size=enum("auto", "1024x1024", "1536x1024", "1024x1536", "256x256", "512x512"),
+    stream=NUM,
+    svg=FREE,
+    user=WHOLE,
+)
+IMAGE_VARIATION_REQUEST = obj(
+    model=MODEL,
+    image=_EDIT_IMAGE,
+    n=NUM,
+    response_format=enum("url", "b64_json"),
+    size=enum("256x256", "512x512", "1024x1024"),
+    user=WHOLE,
 )
 
 # -- answers ----------------------------------------------------------------------------------------
@@ -312,7 +395,10 @@ IMAGE_ANSWER = obj(
     safety_identifier=WHOLE,
     data=Arr(
         obj(
-            b64_json=binary("the image: returned labelled (visible plate + XMP); no image check exists"),
+            b64_json=binary(
+                "the image: returned labelled (visible plate + XMP); its text read by OCR and inspected "
+                "when [media] generated_image_ocr = true"
+            ),
             url=binary(
                 "the image's address: downloaded under the media fetch policy, labelled, returned as b64_json"
             ),
@@ -339,6 +425,10 @@ COMPLETIONS = EndpointMap(
 )
 EMBEDDINGS = EndpointMap("embeddings", "/v1/embeddings", EMBEDDING_REQUEST, EMBEDDING_ANSWER)
 IMAGES = EndpointMap("images.generations", "/v1/images/generations", IMAGE_REQUEST, IMAGE_ANSWER)
+IMAGE_EDITS = EndpointMap("images.edits", "/v1/images/edits", IMAGE_EDIT_REQUEST, IMAGE_ANSWER)
+IMAGE_VARIATIONS = EndpointMap(
+    "images.variations", "/v1/images/variations", IMAGE_VARIATION_REQUEST, IMAGE_ANSWER
+)
 
 # The two surfaces answered by translation to the chat path (their maps are in their own modules).
 from hegui.gateway.messages_map import MESSAGE_ANSWER, MESSAGES_EVENT, MESSAGES_REQUEST  # noqa: E402
@@ -346,4 +436,4 @@ from hegui.gateway.responses_map import RESPONSES_ANSWER, RESPONSES_EVENT, RESPO
 
 RESPONSES = EndpointMap("responses", "/v1/responses", RESPONSES_REQUEST, RESPONSES_ANSWER, RESPONSES_EVENT)
 MESSAGES = EndpointMap("messages", "/v1/messages", MESSAGES_REQUEST, MESSAGE_ANSWER, MESSAGES_EVENT)
-ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES, RESPONSES, MESSAGES)
+ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS, IMAGES, IMAGE_EDITS, IMAGE_VARIATIONS, RESPONSES, MESSAGES)

@@ -3,11 +3,13 @@
 Every generated image leaves with the explicit label (a visible plate, text height ≥ 5 % of the shortest
 side) and the implicit AIGC object in its XMP, read back before it is sent; images the upstream gives as
 URLs are fetched from the upstream and returned labelled, as ``b64_json``. The prompt is inspected at the
-input stage; the pictures themselves are not inspected by any check (hegui has no image classifier yet),
-which docs/gateway.md states.
+input stage; the text drawn into the pictures is read (OCR) and inspected at the output stage when
+``[media] generated_image_ocr`` is on (media_inspect.py); nothing else of a picture is inspected (hegui
+has no image classifier), which docs/gateway.md states.
 
 HTTP only: the image route's path (input stage, egress, upstream, the pictures, the one output stage for
-``revised_prompt`` and the other strings, labels, audit) is `Exchange.generate_images`.
+``revised_prompt`` and the other strings, labels, audit) is `Exchange.generate_images`; the edit and
+variation routes (image_edits.py) end in the same `Exchange.deliver_images`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hegui.errors import RequestError
-from hegui.gateway import fieldmap
-from hegui.gateway.exchange import Exchange
+from hegui.gateway import fieldmap, media_inspect, person_names
+from hegui.gateway.exchange import Exchange, PictureReader
 from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, read_body, read_json, state_of
 from hegui.gateway.images import label_file
@@ -45,7 +47,20 @@ async def images_generations(request: Request) -> Response:
         request, principal, body, req.model, shape=None, endpoint="images.generations", id_prefix="img-"
     )
     slots = request_slots(fieldmap.IMAGES.request, body)
-    return respond(await ex.generate_images(body, slots))
+    outcome = await ex.generate_images(
+        body,
+        slots,
+        screen=lambda prompt: person_names.refuse_unregistered(ex, prompt),
+        read_pictures=picture_reader(ex),
+    )
+    return respond(outcome)
+
+
+def picture_reader(ex: Exchange) -> PictureReader | None:
+    """OCR of the generated pictures through the output stage, when ``[media] generated_image_ocr``."""
+    if not ex.state.policy.media.generated_image_ocr:
+        return None
+    return lambda pictures: media_inspect.generated_findings(ex, pictures)
 
 
 async def label_upload(request: Request) -> Response:

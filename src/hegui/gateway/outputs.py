@@ -77,6 +77,11 @@ class OutputStage:
         """Findings judged elsewhere (a stream slot's inspector) into the stage's decision."""
         self._keep(name, verdict.findings, verdict.action)
 
+    def extend(self, found: Iterable[FieldFinding], action: Action) -> None:
+        """Findings of texts judged outside this stage (the text read from generated pictures)."""
+        self.found += list(found)
+        self.action = max(self.action, action)
+
     def _keep(self, name: str, findings: Iterable[Finding], action: Action) -> None:
         self.found += [(name, f) for f in findings]
         self.action = max(self.action, action)

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hegui.gateway import fieldmap
+from hegui.gateway import fieldmap, media_inspect
 from hegui.gateway.bounds import check_bounds
 from hegui.gateway.exchange import Exchange
 from hegui.gateway.fieldcheck import request_slots
@@ -45,8 +45,15 @@ async def chat_completions(request: Request) -> Response:
     req = parse(ChatRequest, body)
     ex = open_exchange(request, principal, body, req.model, shape=CHAT, endpoint="chat.completions")
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
-    slots = request_slots(fieldmap.CHAT.request, body)
-    outcome = await ex.complete(CHAT, body, slots, turns, stream=req.stream, latest=lambda: latest_turn(body))
+    media = state.policy.media
+    spec = fieldmap.chat_request(media.image_parts == "ocr", media.audio_parts == "transcribe")
+    slots = request_slots(spec, body)
+    pictures = await media_inspect.chat_media_slots(ex, body)  # None unless [media] reads images or audio
+    if pictures is not None:
+        slots += pictures.slots
+    outcome = await ex.complete(
+        CHAT, body, slots, turns, stream=req.stream, latest=lambda: latest_turn(body), pictures=pictures
+    )
     return respond(outcome)
 
 

@@ -8,8 +8,10 @@ configured timeouts: the gateway never hangs on an upstream.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,6 +28,16 @@ from hegui.errors import (
 from hegui.gateway.preflight import upstream_api_key
 from hegui.gateway.upstream_shapes import check_whole
 from hegui.policy import GatewayPolicy, Policy, UpstreamPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class FormFile:
+    """A file of a multipart request (``image``, ``image[]``, ``mask``), forwarded as it came."""
+
+    field: str
+    filename: str
+    content: bytes
+    content_type: str
 
 
 class CircuitBreaker:
@@ -129,10 +141,23 @@ class Upstream:
                 f"{self.breaker.retry_after():.0f}s"
             )
 
-    async def _send(self, path: str, body: Mapping[str, Any], *, stream: bool) -> httpx.Response:
-        """Send with retries on connection errors only. Raises Upstream* errors."""
+    async def _send(
+        self, path: str, body: Mapping[str, Any], *, stream: bool, files: Sequence[FormFile] = ()
+    ) -> httpx.Response:
+        """Send with retries on connection errors only. Raises Upstream* errors. With ``files``, the
+        body's fields and the files go as multipart/form-data (the image edit routes)."""
         self._admit()
-        request = self.client.build_request("POST", path, content=orjson.dumps(body))
+        if files:
+            boundary = secrets.token_hex(16)
+            request = self.client.build_request(
+                "POST",
+                path,
+                data={k: str(v) for k, v in body.items()},
+                files=[(f.field, (f.filename, f.content, f.content_type)) for f in files],
+                headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+            )
+        else:
+            request = self.client.build_request("POST", path, content=orjson.dumps(body))
         attempt = 0
         while True:
             try:
@@ -171,13 +196,16 @@ class Upstream:
         self.breaker.success()
         return response
 
-    async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def post_json(
+        self, path: str, body: Mapping[str, Any], files: Sequence[FormFile] = ()
+    ) -> dict[str, Any]:
         """A whole (non-streamed) answer, within ``total_timeout`` and the gateway's request deadline,
-        checked against the shape the API gives for ``path`` (UpstreamMalformed: 502)."""
+        checked against the shape the API gives for ``path`` (UpstreamMalformed: 502). With ``files``,
+        the request is multipart/form-data (its answer is still JSON)."""
         limit = min(self.policy.total_timeout, self.gateway.request_deadline)
         try:
             async with asyncio.timeout(limit):
-                response = await self._send(path, body, stream=True)
+                response = await self._send(path, body, stream=True, files=files)
                 try:
                     content = await self._read_whole(response)
                 finally:

@@ -171,6 +171,8 @@ _BY_PATH: dict[str, Checker] = {
     "/chat/completions": _chat,
     "/completions": _text,
     "/images/generations": _images,
+    "/images/edits": _images,
+    "/images/variations": _images,
     "/embeddings": _embeddings,
 }
 

@@ -65,8 +65,10 @@ def verify_bytes(
     *,
     explicit: bool = True,
     trusted_sm2_public: str | None = None,
+    ocr: bool = False,
 ) -> FileReport:
-    """Check ``data``. With ``explicit`` the visible/audible/text label is required as well."""
+    """Check ``data``. With ``explicit`` the visible/audible/text label is required as well. With
+    ``ocr``, an image without hegui's own plate is read for a label of any design (visible_ocr.py)."""
     kind = files.kind_of(filename_or_mime, data)
     out: list[RequirementResult] = []
     try:
@@ -76,7 +78,7 @@ def verify_bytes(
     if kind != "txt":
         out += _implicit(found, kind, policy, trusted_sm2_public)
     if explicit:
-        out += _explicit(data, kind, policy)
+        out += _explicit(data, kind, policy, ocr=ocr)
     if kind in ("png", "jpeg", "webp", "mp3", "wav", "mp4", "mov"):
         out += _c2pa(data, kind, policy)
     return FileReport(filename_or_mime, kind, tuple(out))
@@ -168,10 +170,13 @@ def _implicit(
     return r
 
 
-def _explicit(data: bytes, kind: str, policy: LabelPolicy) -> list[RequirementResult]:
+def _explicit(data: bytes, kind: str, policy: LabelPolicy, *, ocr: bool = False) -> list[RequirementResult]:
     if kind in files.IMAGE_KINDS:
         with Image.open(io.BytesIO(data)) as img:
-            return [_size(visible.measure(img), "image")]
+            own = _size(visible.measure(img), "image")
+        if own.passed or not ocr:
+            return [own]
+        return [_ocr_label(data, own)]
     if kind in files.VIDEO_KINDS:
         timing = video.label_duration(data, kind)
         if timing.seconds == 0:
@@ -234,6 +239,29 @@ def _explicit(data: bytes, kind: str, policy: LabelPolicy) -> list[RequirementRe
             else "no wording with 人工智能|AI and 生成|合成 found",
         ),
     ]
+
+
+def _ocr_label(data: bytes, own: RequirementResult) -> RequirementResult:
+    """LBL-11 read by OCR: a label of another design (visible_ocr.py), when hegui's plate is not there."""
+    from hegui.label import visible_ocr
+    from hegui.media.ocr import OcrFailed, available
+
+    why = available()
+    if why is not None:
+        return RequirementResult("LBL-11", False, f"{own.reason}; labels of other designs not read: {why}")
+    try:
+        found = visible_ocr.find(data)
+    except OcrFailed as exc:
+        return RequirementResult("LBL-11", False, f"{own.reason}; OCR failed: {exc.message}")
+    if found is None:
+        return RequirementResult("LBL-11", False, f"{own.reason}; OCR read no AI-content label text")
+    left, top, _, height = found.box
+    return RequirementResult(
+        "LBL-11",
+        found.ratio >= 0.05,
+        f"label text {found.text!r} read by OCR at ({left}, {top}): line height {height} px = "
+        f"{found.ratio:.1%} of the shortest side {found.shortest_side} px (≥ 5 %)",
+    )
 
 
 def _size(measured: visible.LabelMeasure | None, what: str) -> RequirementResult:

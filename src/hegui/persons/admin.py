@@ -125,6 +125,9 @@ async def revoke(request: Request) -> Response:
 
 def register(app: FastAPI) -> None:
     """Add the person registry's admin routes to a gateway built by `create_app`."""
+    from hegui.persons import consent_admin
+
+    consent_admin.register(app)  # before /persons/{key}/…: its own paths must not be read as a key
     app.add_api_route("/hegui/api/persons", list_persons, methods=["GET"], tags=["persons"])
     app.add_api_route(
         "/hegui/api/persons/{key}/authorizations", authorize, methods=["POST"], tags=["persons"]

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hegui.errors import ConfigError, HeguiError
 from hegui.guard.checkspec import check_options, read_terms
-from hegui.guard.types import Action, Check
+from hegui.guard.types import Action, Check, Stage
 
 if TYPE_CHECKING:
     from hegui.guard.checkspec import CheckFactory, CheckPolicy
@@ -121,5 +121,39 @@ def _persona(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Chec
     )
 
 
+class _UnregisteredOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    registry: str = "database"
+    window: int = Field(16, ge=4, le=200)
+
+
+def _unregistered(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
+    """Check type ``unregistered_persons`` (docs/persons.md): voice and likeness requests naming a
+    person the registry does not know (Chinese name recognizer; the [names] extra)."""
+    from hegui.guard.factories.content import _action, _stages
+    from hegui.guard.person_names import available
+    from hegui.persons.unregistered import UnregisteredPersonsCheck
+
+    opts = check_options(_UnregisteredOptions, spec, index, source)
+    why = available()
+    if why is not None:
+        raise ConfigError(f"the name recognizer is not available: {why}", file=source, key=f"checks[{index}]")
+    try:
+        if opts.registry == "database":
+            snapshot = _from_database()
+        else:
+            path = Path(opts.registry)
+            snapshot = _from_file(path if path.is_absolute() else base_dir / path)
+    except HeguiError as exc:
+        raise ConfigError(str(exc).splitlines()[0], file=source, key=f"checks[{index}].registry") from None
+    return UnregisteredPersonsCheck(
+        spec.name,
+        snapshot,
+        stages=_stages(spec, frozenset({Stage.INPUT}), index, source),
+        action=_action(spec, Action.REFUSE),
+        window=opts.window,
+    )
+
+
 def check_types() -> dict[str, CheckFactory]:
-    return {"persona": _persona}
+    return {"persona": _persona, "unregistered_persons": _unregistered}

@@ -1,0 +1,248 @@
+"""Text inside images, inspected: OCR of a request's images (input stage) and of generated images (output
+stage), under the ``[media]`` policy (`hegui.media.config`).
+
+An image's recognized text becomes a `Slot` named ``<field>(ocr)`` and goes through the same input stage
+as the typed text (every check, the joins across fields). A text slot can be masked in place; an image
+cannot, so an image whose text a check would *mask* is refused instead (`ImageSlots.masked`). A
+generated image whose text stops at the output stage is refused (400, like a stopped revised prompt);
+anything the output stage would mask in a picture is refused too. Where a finding is in the picture is
+recorded with it (the boxes of the lines its span touches).
+
+Fail closed: an OCR that fails (engine missing, timeout, undecodable image) is a `CheckFailed`; it is
+recorded and the request is refused with a 5xx, never passed with its image unread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hegui.errors import ContentRefused, RequestError
+from hegui.gateway.exchange import Exchange, FieldFinding
+from hegui.gateway.fetch import FetchPolicy, MediaFetcher
+from hegui.gateway.schemas import Slot
+from hegui.guard.types import Action, Stage
+from hegui.media.config import MediaPolicy
+from hegui.media.ocr import OcrFailed, OcrResult, TesseractOcr
+
+_DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(.*)", re.IGNORECASE | re.DOTALL)
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(
+    languages: str, timeout: float, max_side: int, scales: tuple[float, ...], modes: tuple[int, ...]
+) -> TesseractOcr:
+    return TesseractOcr(languages, timeout=timeout, max_side=max_side, scales=scales, modes=modes)
+
+
+def engine(policy: MediaPolicy) -> TesseractOcr:
+    return _engine(
+        policy.ocr_languages,
+        policy.ocr_timeout,
+        policy.ocr_max_side,
+        tuple(policy.ocr_scales),
+        tuple(policy.ocr_modes),
+    )
+
+
+async def read(ex: Exchange, data: bytes, stage: str) -> OcrResult:
+    """OCR off the event loop; a failure is recorded at ``stage`` and raised (fail closed)."""
+    ocr = engine(ex.state.policy.media)
+    try:
+        return await asyncio.to_thread(ocr.read, data)
+    except OcrFailed as exc:
+        await ex.record_error(stage, exc)
+        raise
+
+
+@dataclass(slots=True)
+class ImageSlots:
+    """The OCR slots of a request's images, and whether the input stage tried to mask one."""
+
+    slots: list[Slot] = field(default_factory=list)
+    results: dict[str, OcrResult] = field(default_factory=dict)
+    masked: list[str] = field(default_factory=list)
+
+    def add(self, name: str, result: OcrResult) -> None:
+        self.results[name] = result
+        if result.text.strip():
+            self.slots.append(Slot(name, result.text, functools.partial(self._mask, name)))
+
+    def add_text(self, name: str, text: str) -> None:
+        """A transcript (speech): a slot like an image's text, which cannot be masked either."""
+        if text.strip():
+            self.slots.append(Slot(name, text, functools.partial(self._mask, name)))
+
+    def _mask(self, name: str, _text: str) -> None:
+        self.masked.append(name)
+
+    def regions(self, found: Sequence[FieldFinding]) -> dict[str, list[list[int]]]:
+        """Where in the pictures the findings on their text are: ``field:check`` → boxes
+        ``[left, top, width, height]`` of the lines the finding's span touches."""
+        out: dict[str, list[list[int]]] = {}
+        for name, f in found:
+            result = self.results.get(name)
+            if result is not None:
+                boxes = [[b.left, b.top, b.width, b.height] for b in result.region_of(f.start, f.end)]
+                out.setdefault(f"{name}:{f.check}", []).extend(boxes)
+        return out
+
+    def detail(self) -> dict[str, Any]:
+        """What the audit entry records: per image, how many lines were read and how long it took."""
+        return {
+            name: {"lines": len(r.lines), "seconds": round(r.seconds, 3)} for name, r in self.results.items()
+        }
+
+    async def refuse_masked(self, ex: Exchange, found: Sequence[FieldFinding]) -> None:
+        """An image's text cannot be masked in the picture: a mask there refuses the request."""
+        if not self.masked:
+            return
+        await ex.record(ex.draft("input", "refuse", "", found, unmaskable=self.masked))
+        raise ContentRefused(
+            "The text in an image (or a recording) would have to be masked, and drawn or spoken text "
+            "cannot be; the request is refused.",
+            param=self.masked[0].split("(", 1)[0],
+        )
+
+
+async def image_url_bytes(ex: Exchange, url: str) -> bytes:
+    """The bytes of an ``image_url`` part: a ``data:`` URL decoded, any other URL fetched under the
+    media fetch policy (no credentials, only global addresses, bounded size and time)."""
+    m = _DATA_URL.fullmatch(url.strip())
+    if m is not None:
+        try:
+            return base64.b64decode(m.group(1), validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError("an image_url data: URL is not valid base64", param="messages") from None
+    if url.startswith("data:"):
+        raise RequestError("an image_url data: URL must be data:image/…;base64,…", param="messages")
+    async with MediaFetcher(FetchPolicy.from_gateway(ex.state.policy.gateway)) as fetcher:
+        return await fetcher.fetch(url, None)
+
+
+def image_parts(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``image_url`` parts of a chat request: (field name, URL)."""
+    out: list[tuple[str, str]] = []
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                image = part.get("image_url")
+                url = image.get("url") if isinstance(image, dict) else None
+                if not isinstance(url, str):
+                    raise RequestError(f"messages[{i}].content[{j}].image_url.url must be a string")
+                out.append((f"messages[{i}].content[{j}].image_url", url))
+    return out
+
+
+async def generated_findings(ex: Exchange, images: Sequence[bytes]) -> tuple[Action, list[FieldFinding]]:
+    """OCR of generated images, through the output stage. A stop (or a mask: a picture cannot be
+    masked) is recorded and refused; the boxes of each finding's lines go into the audit entry."""
+    action, found = Action.ALLOW, []
+    regions: dict[str, list[list[int]]] = {}
+    for i, data in enumerate(images):
+        result = await read(ex, data, "output")
+        if not result.text.strip():
+            continue
+        name = f"data[{i}].image(ocr)"
+        verdict = await ex.judge(Stage.OUTPUT, result.text)
+        for f in verdict.findings:
+            found.append((name, f))
+            regions[f"{name}:{f.check}"] = [
+                [b.left, b.top, b.width, b.height] for b in result.region_of(f.start, f.end)
+            ]
+        action = max(action, verdict.action)
+    if action.stops or action == Action.MASK:
+        await ex.record(ex.draft("output", "refuse", "", found, regions=regions))
+        raise ContentRefused(ex.state.refusals.for_findings(tuple(f for _, f in found)))
+    return action, found
+
+
+async def chat_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
+    """The image and audio parts of a chat request as slots, under the ``[media]`` policy; None when
+    it reads neither (the field map then refuses them).
+
+    ``image_parts = "ocr"``: every ``image_url`` part read (a remote URL fetched under the media fetch
+    policy), checked against the pixel limit, OCRed; the part's URL is replaced by the ``data:`` URL of
+    the bytes read, so that the upstream sees exactly the image that was inspected (a remote server
+    could answer the upstream with another one). ``audio_parts = "transcribe"``: every ``input_audio``
+    part transcribed by the operator's ASR server (hegui.media.asr), the transcript a slot."""
+    media = ex.state.policy.media
+    images, audio = media.image_parts == "ocr", media.audio_parts == "transcribe"
+    if not images and not audio:
+        return None
+    from hegui.gateway.uploads import IMAGE_KINDS, preflight
+
+    pictures = ImageSlots()
+    if images:
+        for name, url in image_parts(body):
+            data = await image_url_bytes(ex, url)
+            kind = _image_kind(data)
+            if kind not in IMAGE_KINDS:
+                raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param="messages")
+            preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
+            pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
+            _set_url(body, name, f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}")
+    if audio:
+        for name, data, fmt in _audio_parts(body):
+            pictures.add_text(f"{name}(asr)", await _transcribe(ex, data, fmt))
+    return pictures
+
+
+def _audio_parts(body: dict[str, Any]) -> list[tuple[str, bytes, str]]:
+    out: list[tuple[str, bytes, str]] = []
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            if not (isinstance(part, dict) and part.get("type") == "input_audio"):
+                continue
+            name = f"messages[{i}].content[{j}].input_audio"
+            audio = part.get("input_audio")
+            data = audio.get("data") if isinstance(audio, dict) else None
+            fmt = audio.get("format") if isinstance(audio, dict) else None
+            if not isinstance(data, str) or fmt not in ("wav", "mp3"):
+                raise RequestError(f"{name}: needs base64 data and a format of wav or mp3", param="messages")
+            try:
+                out.append((name, base64.b64decode(data, validate=True), fmt))
+            except (binascii.Error, ValueError):
+                raise RequestError(f"{name}.data is not valid base64", param="messages") from None
+    return out
+
+
+async def _transcribe(ex: Exchange, data: bytes, fmt: str) -> str:
+    from hegui.media.asr import AsrFailed, transcribe
+
+    try:
+        return await transcribe(ex.state.policy.media, data, fmt)
+    except AsrFailed as exc:
+        await ex.record_error("input", exc)
+        raise
+
+
+def _image_kind(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return ""
+
+
+_PART = re.compile(r"messages\[(\d+)\]\.content\[(\d+)\]\.image_url")
+
+
+def _set_url(body: dict[str, Any], name: str, url: str) -> None:
+    m = _PART.fullmatch(name)
+    assert m is not None
+    body["messages"][int(m[1])]["content"][int(m[2])]["image_url"]["url"] = url
