@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from hegui.errors import RequestError
 from hegui.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -49,3 +51,16 @@ def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def iso_time(value: str | None, option: str) -> datetime | None:
+    """An option's ISO date or time; a time without a zone is taken as UTC."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise RequestError(
+            f"{option} takes an ISO date or time (2027-06-30 or 2027-06-30T12:00+08:00)"
+        ) from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

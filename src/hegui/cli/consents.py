@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from hegui.cli import handled
-from hegui.cli.common import engine, settings
+from hegui.cli.common import engine, iso_time, settings
 from hegui.policy import load_policy
 from hegui.records.audit import write_batch
 from hegui.records.edit_consents import EditConsent, EditConsents, consent_draft
@@ -49,7 +49,6 @@ def add(
     expires: str | None = typer.Option(None, "--expires", help="ISO date or time it ends (UTC if no zone)."),
 ) -> None:
     """Record an edited person's separate consent; prints its id (sent as X-Hegui-Consent)."""
-    from hegui.cli.persons import _time
 
     path = Path(evidence)
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
@@ -63,7 +62,7 @@ def add(
         evidence_sha256=digest,
         recorded_by=f"cli:{getpass.getuser()}",
         person_key=person,
-        expires_at=_time(expires, "--expires"),
+        expires_at=iso_time(expires, "--expires"),
     )
     _audit("consent", c)
     typer.echo(f"edit consent {c.id}: {subject} · {', '.join(c.scopes)} · tenant {tenant}")

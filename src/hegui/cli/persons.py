@@ -9,13 +9,12 @@ import getpass
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from hegui.cli import handled
-from hegui.cli.common import engine, settings
+from hegui.cli.common import engine, iso_time, settings
 from hegui.errors import RequestError
 from hegui.persons.importer import PersonsTableError, default_key, parse_kind, read_persons
 from hegui.persons.model import Person, Scope
@@ -48,18 +47,6 @@ def _with_pinyin(person: Person) -> Person:
     return Person(
         person.key, person.name, person.kind, person.aliases, (sp.full,), person.misspellings, person.note
     )
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise RequestError(
-            f"{option} takes an ISO date or time (2027-06-30 or 2027-06-30T12:00+08:00)"
-        ) from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @app.command("add")
@@ -165,7 +152,7 @@ def authorize(
         grantor=grantor,
         evidence=evidence,
         evidence_sha256=digest,
-        expires_at=_time(expires, "--expires"),
+        expires_at=iso_time(expires, "--expires"),
     )
     _audit(lambda version, by: authorization_draft("authorize", a, version, by))
     hashed = f" (evidence sha256 {digest[:12]}…)" if digest else ""

@@ -13,8 +13,6 @@ pool. Like every check's input, the ``persona`` check sees a change at its next 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -22,36 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hegui.errors import RequestError
-from hegui.gateway.admin_input import text_field
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
+from hegui.persons.admin_input import _SHA256, _expiry, _text
 from hegui.persons.model import Scope
 from hegui.records.persons_store import PersonRegistry, authorization_draft
 
 _AUTH_ID = re.compile(r"^[0-9a-f]{32}$")
 _KEY = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _text(body: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise RequestError(f"{name!r} must be a non-empty string", param=name)
-    return text_field(value, name, limit)
-
-
-def _expiry(body: dict[str, Any]) -> datetime | None:
-    value = _text(body, "expires_at", 64, required=False)
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise RequestError("'expires_at' must be an ISO time with its zone", param="expires_at") from None
-    if at.tzinfo is None:
-        raise RequestError("'expires_at' must carry its time zone", param="expires_at")
-    return at
 
 
 async def list_persons(request: Request) -> Response:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from hegui.errors import RequestError
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
-from hegui.persons.admin import _SHA256, _expiry, _text
+from hegui.persons.admin_input import _SHA256, _expiry, _text
 from hegui.records.edit_consents import SCOPES, EditConsents, consent_draft
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
