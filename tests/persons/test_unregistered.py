@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from hegui.errors import ConfigError
-from hegui.guard.registry import build_pipeline
 from hegui.guard.types import Action, Context, Stage
 from hegui.persons.model import Kind, Person, RegistrySnapshot
 from hegui.persons.unregistered import UnregisteredPersonsCheck
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 
 CHECK = UnregisteredPersonsCheck(
