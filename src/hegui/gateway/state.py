@@ -11,9 +11,11 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Engine
 
+from hegui.cluster.redis_state import Shared
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.offload import CheckWorkers, database_pool_size
+from hegui.gateway.replicas import SharedParts
 from hegui.gateway.upstream import UpstreamRouter
 from hegui.guard.egress import EgressGuard
 from hegui.guard.memory import MemoryStore
@@ -26,8 +28,6 @@ from hegui.records.audit import AuditLog, content_hasher, with_audit_keys
 from hegui.records.audit_setup import audit_protection, checkpoint_gap, require_writer_key
 from hegui.records.db import make_engine, migrate
 from hegui.records.keys import KeyStore
-from hegui.records.memory_store import memory_store_for
-from hegui.records.sanctions_store import sanction_store_for
 from hegui.records.secrets import audit_content_key
 from hegui.records.vault import Vault, master_key
 from hegui.settings import Settings
@@ -66,6 +66,9 @@ class GatewayState:
     egress: EgressGuard
     #: Where a request's blocking checks run (hegui.gateway.offload).
     workers: CheckWorkers
+    #: What the replicas share (Redis, or this process alone), the rate limiter and per-key quotas
+    #: (hegui.gateway.replicas). Readiness: ``await state.replicas.shared.ping()``.
+    replicas: SharedParts
 
     @classmethod
     def build(
@@ -98,6 +101,8 @@ class GatewayState:
             protection.checkpointer.start()
             if gap := checkpoint_gap(engine, protection.checkpointer):
                 log.warning("%s", gap)
+        parts = SharedParts.build(settings, policy, engine, vault, master)
+        parts.listen_for_reloads(pipeline)
         audit.start()
         return cls(
             settings,
@@ -105,7 +110,7 @@ class GatewayState:
             pipeline,
             engine,
             audit,
-            KeyStore(engine),
+            parts.keys,
             router,
             metrics,
             content_hasher(key),
@@ -114,14 +119,21 @@ class GatewayState:
                 policy.refusals, time_zone=policy.provider.time_zone, appeal=policy.sanctions.appeal_channel
             ),
             SanctionLadder(policy.sanctions),
-            sanction_store_for(policy.records, engine),
-            memory_store_for(policy.records, engine, vault),
+            parts.sanctions,
+            parts.memory,
             vault,
             EgressGuard.from_policy(policy, hmac.new(master, b"egress-person", hashlib.sha256).digest()),
             CheckWorkers(settings.check_workers or database_pool_size(engine)),
+            parts,
         )
 
+    @property
+    def shared(self) -> Shared:
+        """The replicas' shared state: ``await state.shared.ping()`` for readiness."""
+        return self.replicas.shared
+
     async def aclose(self) -> None:
+        await self.replicas.shared.aclose()
         await self.router.aclose()
         self.workers.close()
         self.audit.close()

@@ -1,0 +1,330 @@
+"""The rate-limit gate: a plain ASGI middleware in front of the model routes (429 over a quota).
+
+It sits inside `KeyPrefetch` (so the key is in the key store's cache) and outside every route, so the
+routes know nothing of limits. For each model request it names the holder (key, tenant, end user),
+asks the `RateLimiter` to admit it, and answers 429 with ``Retry-After`` and an OpenAI-shaped error
+(``rate_limit_exceeded``) when it cannot. When token limits apply it watches the response: the
+upstream's ``usage`` of a whole answer, and for a stream an estimate charged as the text flows,
+corrected to the upstream's usage when the stream reports it at its end. It decides nothing else:
+a request without a known key, or any request it cannot read, goes on to the route, which answers.
+
+Token estimates (prompt at admission, a stream's text as it goes) count a non-ASCII character as one
+token and four ASCII characters as one: close for Chinese, rough for English, and corrected by the
+upstream's usage whenever it gives one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hegui.cluster.limiter import Holder, RateLimiter, Ticket
+from hegui.errors import RateLimited
+from hegui.gateway.keyprefetch import bearer_token
+from hegui.records.key_limits import KeyLimits
+from hegui.records.keys import KeyStore
+
+log = logging.getLogger(__name__)
+
+#: The routes that call a model, and so count against quotas.
+MODEL_PATHS = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/responses",
+        "/v1/messages",
+        "/v1/images/generations",
+    }
+)
+#: Keys of the request whose strings are prompt text, and of answers and events whose strings are
+#: generated text.
+_PROMPT_KEYS = ("messages", "prompt", "input", "system", "instructions")
+_TEXT_KEYS = frozenset({"content", "text", "delta", "arguments", "refusal", "output_text"})
+#: A whole answer larger than this is not parsed for its usage (its estimate stands).
+_MAX_ANSWER = 8 * 1024 * 1024
+#: A stream's estimate is charged whenever it grew by this many tokens, and its lease renewed this often.
+_CHARGE_EVERY = 256
+_RENEW_SECONDS = 60.0
+
+
+def estimate_tokens(text: str) -> int:
+    """One token per non-ASCII character, one per four ASCII characters (rounded up)."""
+    if text.isascii():
+        return math.ceil(len(text) / 4)
+    chars, size = len(text), len(text.encode("utf-8", "surrogatepass"))
+    wide = min(chars, (size - chars) // 2)  # CJK is three bytes in UTF-8: two more than ASCII
+    return wide + math.ceil((chars - wide) / 4)
+
+
+def _strings(value: Any, keys: frozenset[str] | None, depth: int = 0) -> Iterable[str]:
+    """The strings in ``value``; under a dict, only those of ``keys`` (None: every key)."""
+    if depth > 12:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, keys, depth + 1)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str):
+                if keys is None or k in keys:
+                    yield v
+            else:
+                yield from _strings(v, keys, depth + 1)
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    return sum(estimate_tokens(s) for k in _PROMPT_KEYS if k in body for s in _strings(body[k], None))
+
+
+def usage_total(obj: dict[str, Any]) -> int | None:
+    """The tokens an answer or event reports (OpenAI ``total_tokens``, or input plus output tokens)."""
+    usage = obj.get("usage")
+    if not isinstance(usage, dict):
+        inner = obj.get("response")  # the Responses API's response.completed event
+        usage = inner.get("usage") if isinstance(inner, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    parts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens")]
+    found = [p for p in parts if isinstance(p, int)]
+    return sum(found) if found else None
+
+
+class UsageWatch:
+    """Follows one response's body and keeps the ticket's token count current."""
+
+    def __init__(self, ticket: Ticket, prompt: int) -> None:
+        self.ticket = ticket
+        self.prompt = prompt
+        self.stream = False
+        self.generated = 0
+        self.exact: int | None = None
+        #: Anthropic streams report input and output tokens in separate events.
+        self.split: dict[str, int] = {}
+        self._buffer = bytearray()
+        self._renewed = time.monotonic()
+
+    def started(self, message: Message) -> None:
+        for name, value in message.get("headers", ()):
+            if name.lower() == b"content-type":
+                self.stream = value.startswith(b"text/event-stream")
+
+    async def body(self, chunk: bytes) -> None:
+        if not self.stream:
+            if len(self._buffer) <= _MAX_ANSWER:
+                self._buffer += chunk
+            return
+        self._buffer += chunk
+        *events, rest = bytes(self._buffer).split(b"\n\n")
+        self._buffer = bytearray(rest)
+        for event in events:
+            self._event(event)
+        if self.exact is None and self.prompt + self.generated - self.ticket.charged >= _CHARGE_EVERY:
+            await self.ticket.tokens(self.prompt + self.generated)
+        if self.ticket.stream_counters and time.monotonic() - self._renewed > _RENEW_SECONDS:
+            self._renewed = time.monotonic()
+            await self.ticket.renew()
+
+    def _event(self, event: bytes) -> None:
+        for line in event.split(b"\n"):
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if not data.startswith(b"{"):
+                continue
+            try:
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(obj, dict):
+                continue
+            self._usage(obj)
+            self.generated += sum(estimate_tokens(s) for s in _strings(obj, _TEXT_KEYS))
+
+    def _usage(self, obj: dict[str, Any]) -> None:
+        message = obj.get("message")
+        for source in (obj, message if isinstance(message, dict) else {}):
+            usage = source.get("usage")
+            if isinstance(usage, dict) and "total_tokens" not in usage:
+                for k in ("input_tokens", "output_tokens"):
+                    if isinstance(usage.get(k), int):
+                        self.split[k] = usage[k]
+        total = usage_total(obj)
+        if total is not None:
+            self.exact = total
+        elif self.split:
+            self.exact = sum(self.split.values())
+
+    def total(self) -> int:
+        """The request's tokens: the upstream's usage when it gave one, the estimate otherwise."""
+        if not self.stream and self._buffer:
+            try:
+                obj = orjson.loads(bytes(self._buffer))
+            except orjson.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                total = usage_total(obj)
+                if total is not None:
+                    return total
+                choices = obj.get("choices", obj.get("content", obj.get("output")))
+                return self.prompt + sum(estimate_tokens(s) for s in _strings(choices, _TEXT_KEYS))
+        return self.exact if self.exact is not None else self.prompt + self.generated
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that gives the messages already read, then the rest from the client."""
+    pending = list(messages)
+
+    async def again() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return again
+
+
+class LimitMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.refused = Counter(
+            "hegui_rate_limited",
+            "Requests refused with 429, by whose quota (key, tenant, user) and which limit.",
+            ["scope", "limit"],
+            registry=registry,
+        )
+        self.tokens = Counter(
+            "hegui_rate_limit_tokens",
+            "Tokens charged to token quotas (estimates corrected).",
+            registry=registry,
+        )
+
+
+class RateLimitGate:
+    """See the module docstring. ``max_body``: the route's own limit; a larger body is not read here."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        keys: KeyStore,
+        key_limits: KeyLimits,
+        metrics: LimitMetrics,
+        max_body: int,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.keys = keys
+        self.key_limits = key_limits
+        self.metrics = metrics
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in MODEL_PATHS or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(scope)
+        key = self.keys.authenticate(token) if token is not None and self.keys.is_cached(token) else None
+        if key is None or key.role not in ("client", "admin"):
+            await self.app(scope, receive, send)  # the route refuses it
+            return
+        if self.key_limits.stale:
+            try:
+                await asyncio.to_thread(self.key_limits.refresh)
+            except SQLAlchemyError as exc:  # the last quotas read stay in force meanwhile
+                log.error("reading per-key limits failed: %r", exc)
+        user = _header(scope, b"x-hegui-user")
+        stream, prompt = False, 0
+        holder = Holder(key.id, key.tenant, user[:256] if user else None)
+        if self.limiter.needs_body(holder):
+            messages, body = await self._read(receive)
+            receive = _replay(messages, receive)
+            if body is not None:
+                named = body.get("user")
+                if isinstance(named, str) and named:
+                    holder = Holder(key.id, key.tenant, named[:256])
+                stream = body.get("stream") is True
+                prompt = prompt_tokens(body)
+        try:
+            ticket = await self.limiter.admit(holder, stream=stream, prompt_tokens=prompt)
+        except RateLimited as exc:
+            self.metrics.refused.labels(exc.scope, exc.limit).inc()
+            await _refuse(send, exc)
+            return
+        if not ticket.token_counters and not ticket.stream_counters:
+            await self.app(scope, receive, send)
+            return
+        self.metrics.tokens.inc(ticket.charged)
+        await self._watched(scope, receive, send, ticket, prompt)
+
+    async def _watched(self, scope: Scope, receive: Receive, send: Send, ticket: Ticket, prompt: int) -> None:
+        watch = UsageWatch(ticket, prompt)
+
+        async def watching(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                watch.started(message)
+            elif message["type"] == "http.response.body" and ticket.token_counters:
+                await watch.body(message.get("body", b""))
+            await send(message)
+
+        async def settle() -> None:
+            if ticket.token_counters:
+                self.metrics.tokens.inc(max(0, await ticket.tokens(watch.total())))
+            await ticket.close()
+
+        try:
+            await self.app(scope, receive, watching)
+        finally:
+            # A cancelled request (client gone) still frees its stream slot and settles its tokens.
+            await asyncio.shield(settle())
+
+    async def _read(self, receive: Receive) -> tuple[list[Message], dict[str, Any] | None]:
+        """The body's messages as read, and the JSON object in it (None when too large or not one)."""
+        messages: list[Message] = []
+        size, chunks = 0, []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages, None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > self.max_body:
+                return messages, None
+            if not message.get("more_body", False):
+                break
+        try:
+            body = orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError:
+            return messages, None
+        return messages, body if isinstance(body, dict) else None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1") or None
+    return None
+
+
+async def _refuse(send: Send, exc: RateLimited) -> None:
+    body = orjson.dumps(exc.to_openai())
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(exc.retry_after).encode()),
+    ]
+    await send({"type": "http.response.start", "status": exc.status(), "headers": headers})
+    await send({"type": "http.response.body", "body": body})
