@@ -118,6 +118,8 @@ class CachedSanctionStore:
     # -- reads --------------------------------------------------------------------------------------------
 
     def last_step(self, tenant: str, user: str) -> SanctionStep | None:
+        if not self.shared.connected:
+            return self.inner.last_step(tenant, user)
         entry = self._fresh(tenant, user) or self._load(tenant, user, self._window_start())
         return entry.last
 
@@ -125,6 +127,8 @@ class CachedSanctionStore:
         return datetime.now(UTC) - timedelta(days=self.window_days) if self.window_days else None
 
     def violation_times(self, tenant: str, user: str, since: datetime | None) -> Sequence[datetime]:
+        if not self.shared.connected:
+            return self.inner.violation_times(tenant, user, since)
         entry = self._fresh(tenant, user)
         usable = entry is not None and (entry.since is None or (since is not None and since >= entry.since))
         if entry is None or not usable:

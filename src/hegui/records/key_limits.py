@@ -40,7 +40,14 @@ class KeyLimits:
     def refresh(self) -> None:
         """Read every key's quota from the database (blocks)."""
         with self._engine.connect() as conn:
-            rows = conn.execute(select(KeyLimitRow)).scalars().all()
+            rows = conn.execute(
+                select(
+                    KeyLimitRow.key_id,
+                    KeyLimitRow.requests_per_minute,
+                    KeyLimitRow.tokens_per_minute,
+                    KeyLimitRow.concurrent_streams,
+                )
+            ).all()
         quotas = {
             r.key_id: Quota(
                 requests_per_minute=r.requests_per_minute,
