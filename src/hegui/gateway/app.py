@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__, web
 from hegui.errors import HeguiError
-from hegui.gateway import admin, media, messages_api, responses_api, routes
+from hegui.gateway import admin, keys_api, media, messages_api, responses_api, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.limits import LimitMetrics, RateLimitGate
@@ -127,6 +127,7 @@ def create_app(
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
     admin.register(app)
+    keys_api.register(app)
     web.register(app)  # /report, /privacy, /console and the cases metrics
     persons_admin.register(app)
 
