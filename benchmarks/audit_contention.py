@@ -182,8 +182,8 @@ def main() -> None:
         f"{machine()} · load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end · "
         f"PostgreSQL on loopback (fsync on) · {args.clients} concurrent clients in all (each submits an entry "
         f"and waits until it is durable) · {args.seconds:.0f} s per run, median of {args.rounds} runs, "
-        "the modes in turn · lock wait: time to take the head row `FOR UPDATE`, as a share of each writer's time\n\n"
-        "| writers | entries/s | p50 ms | p99 ms | entries per group commit | lock wait |\n"
+        "the modes in turn · head row: time in the statement that takes the head row `FOR UPDATE` (its round trip, and any wait for the other writer's lock), as a share of each writer's time\n\n"
+        "| writers | entries/s | p50 ms | p99 ms | entries per group commit | head row |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
     print(body)
