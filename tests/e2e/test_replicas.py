@@ -263,6 +263,34 @@ def test_a_rate_limit_holds_across_both_replicas(cluster: Cluster) -> None:
     assert all(int(v) >= 1 for v in retry_after)
 
 
+def test_concurrent_streams_are_counted_across_replicas(cluster: Cluster) -> None:
+    key = cluster.key()
+    out = cluster.hegui("keys", "limit", key[:11], "--concurrent-streams", "1")
+    assert out.returncode == 0, out.stderr
+    time.sleep(0.5)
+    a, b = cluster.client(0, key), cluster.client(1, key)
+    # Pieces longer than the deny-list's horizon, so the gateway releases each as it comes: 2.5 s open.
+    slow = {"x_script": {"chunks": ["这是一段足够长的回答文字，" * 2] * 5, "delay": 0.5}}
+    stream = a.chat.completions.create(
+        model="fake-model", messages=[{"role": "user", "content": "慢"}], stream=True, extra_body=slow
+    )
+    first = next(iter(stream))  # the stream on replica 0 is open
+    assert first.id
+    with pytest.raises(openai.RateLimitError) as refused:
+        b.chat.completions.create(
+            model="fake-model", messages=[{"role": "user", "content": "快"}], stream=True
+        )
+    assert refused.value.code == "rate_limit_exceeded"
+    assert "concurrent streams" in refused.value.message
+    assert list(stream)  # read to its end: the slot is freed
+    again = b.chat.completions.create(
+        model="fake-model", messages=[{"role": "user", "content": "快"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in again if c.choices).startswith(
+        "fake upstream heard"
+    )
+
+
 def test_kill_9_of_one_replica_under_load_loses_no_answered_entry(cluster: Cluster) -> None:
     key = cluster.key()
     received: list[str] = []
