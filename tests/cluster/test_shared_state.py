@@ -185,3 +185,36 @@ def test_sanction_cache_tells_and_is_not_trusted_while_disconnected() -> None:
     reads = db.reads
     ladder.standing(mine, "t", "u", now)
     assert db.reads == reads + 1  # read from the database, not the cache
+
+
+def test_an_erasure_on_one_replica_reaches_the_others_vault(tmp_path: Path, redis_url: str) -> None:
+    """Crypto-shredding across replicas: replica B still held the user's data key in its cache, so it
+    could have read the user's remembered turns in Redis after replica A erased the user."""
+    from hegui.gateway.replicas import SharedParts
+    from hegui.policy import parse_policy
+    from hegui.records.dsr import erase_user
+    from hegui.settings import Settings
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    migrate(engine)
+    master = os.urandom(32)
+    policy = parse_policy('[[upstreams]]\nname = "demo"\ntype = "demo"\nmodels = ["m"]\n', "t.toml")
+    settings = Settings(data_dir=tmp_path, redis_url=redis_url)
+    key = SessionKey("t", "erased-user", "s")
+
+    async def go() -> None:
+        vaults = [Vault(engine, master), Vault(engine, master)]
+        parts = [SharedParts.build(settings, policy, engine, v, master) for v in vaults]
+        for p in parts:
+            await p.shared.start()
+        parts[0].memory.append_turn(key, Turn("remember me", NOW, Action.ALLOW))
+        assert [t.text for t in parts[1].memory.turns(key, 5)] == ["remember me"]  # B caches the key
+        await asyncio.to_thread(erase_user, engine, vaults[0], "t", "erased-user")
+        deadline = asyncio.get_running_loop().time() + 2
+        while parts[1].memory.turns(key, 5) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        assert parts[1].memory.turns(key, 5) == ()
+        for p in parts:
+            await p.shared.aclose()
+
+    asyncio.run(go())

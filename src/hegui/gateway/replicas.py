@@ -7,6 +7,8 @@ stores the policy names, unchanged, and counters in process memory. With it:
 - the database sanction store is wrapped in `CachedSanctionStore`;
 - the key store tells the others when a key is revoked, and forgets its cache when told;
 - a lexicon reload on one replica (console) reloads the lexicons of every replica;
+- an end user erased on one replica (crypto-shredding) makes every replica drop the user's cached data
+  key, so none can read the user's remembered turns any more;
 - rate-limit counters live in Redis.
 
 The gateway's readiness calls ``state.shared.ping()`` (raises StorageError when Redis does not answer).
@@ -74,6 +76,15 @@ class SharedParts:
                 )
             if isinstance(sanctions, DbSanctionStore):
                 sanctions = CachedSanctionStore(sanctions, shared, window_days=policy.sanctions.window_days)
+        if isinstance(shared, RedisState):
+            vault.on_forget = lambda tenant, user: shared.publish(
+                Event(EventKind.USER_ERASED, data={"tenant": tenant, "user": user})
+            )
+            shared.subscribe(
+                EventKind.USER_ERASED,
+                lambda event: vault.drop_cached(event.data.get("tenant", ""), event.data.get("user", "")),
+            )
+            shared.subscribe(EventKind.RESYNC, lambda _event: vault.drop_all_cached())
         for kind in (EventKind.KEY_CHANGED, EventKind.RESYNC):
             shared.subscribe(kind, lambda _event: keys.forget())
             shared.subscribe(kind, lambda _event: key_limits.expire())
