@@ -121,6 +121,10 @@ class RateLimiter:
                 out.append(Charge(f"{base}:streams", scope, Kind.STREAMS, quota.concurrent_streams, 1))
         return out
 
+    def applies(self, holder: Holder) -> bool:
+        """Whether any limit may apply to this key's requests (the gate's fast path when none does)."""
+        return not self.policy.unlimited or self.key_quota(holder.key_id) is not None
+
     def needs_body(self, holder: Holder) -> bool:
         """Whether admission needs the request's body: the end user is in it, and so are the stream
         flag and the prompt (only tokens and streams limits read those)."""

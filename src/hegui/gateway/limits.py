@@ -247,6 +247,9 @@ class RateLimitGate:
         user = _header(scope, b"x-hegui-user")
         stream, prompt = False, 0
         holder = Holder(key.id, key.tenant, user[:256] if user else None)
+        if not self.limiter.applies(holder):
+            await self.app(scope, receive, send)
+            return
         if self.limiter.needs_body(holder):
             messages, body = await self._read(receive)
             receive = _replay(messages, receive)
