@@ -149,3 +149,23 @@ def test_streams_are_released(on_windows: Callable[[Body], None]) -> None:
         assert (await windows.admit([streams(2)], "c")).admitted
 
     on_windows(go)
+
+
+def test_corrections_ride_on_the_next_admission_even_after_redis_forgot_the_scripts(redis_url: str) -> None:
+    import redis
+
+    from hegui.cluster.redis_state import RedisState
+
+    async def go() -> None:
+        shared = RedisState(redis_url)
+        windows = shared.windows(600)
+        assert (await windows.admit([tokens(10, 10)], "1")).admitted
+        await windows.add("c:tok", -10)
+        redis.Redis.from_url(redis_url).script_flush()  # as after a Redis restart
+        assert (await windows.admit([tokens(10, 10)], "2")).admitted  # the correction went first
+        await windows.add("c:tok", -10)
+        await shared.aclose()  # flushes what is queued
+        check = redis.Redis.from_url(redis_url)
+        assert [int(check.get(k) or 0) for k in check.keys("c:tok:*")] == [0]
+
+    asyncio.run(go())

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import redis
     from redis.asyncio import Redis as AsyncRedis
 
+    from hegui.cluster.redis_windows import RedisWindows
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "hegui:events"
@@ -106,6 +108,7 @@ class RedisState:
         self.connected = False
         self.generation = 0
         self.errors: type[Exception] = redis_mod.RedisError
+        self.no_script: type[Exception] = redis_mod.exceptions.NoScriptError
         options: dict[str, Any] = {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
         try:
             self.sync: redis.Redis = redis_mod.Redis.from_url(url, **options)
@@ -117,6 +120,7 @@ class RedisState:
         self._handlers: dict[EventKind, list[Handler]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
         self.published_failures = 0
+        self._windows: list[RedisWindows] = []
 
     async def ping(self) -> None:
         try:
@@ -143,7 +147,9 @@ class RedisState:
     def windows(self, lease_seconds: float) -> Windows:
         from hegui.cluster.redis_windows import RedisWindows
 
-        return RedisWindows(self, lease_seconds=lease_seconds)
+        windows = RedisWindows(self, lease_seconds=lease_seconds)
+        self._windows.append(windows)
+        return windows
 
     async def start(self) -> None:
         """Start the event subscription (on the running loop); returns once it is subscribed or has
@@ -203,6 +209,8 @@ class RedisState:
                 await self._task
             self._task = None
         self.connected = False
+        for windows in self._windows:  # token corrections still queued
+            await windows.aclose()
         for client in (self.aio, self._listener):
             with contextlib.suppress(Exception):
                 await client.aclose()

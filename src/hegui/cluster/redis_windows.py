@@ -5,6 +5,10 @@ its tenant's limit does not use up its key's), with Redis's clock. Keys: ``<coun
 integer that expires after two windows) and ``<counter>`` (a sorted set of stream leases). The script
 touches keys it derives, so it runs on one Redis, not a Redis Cluster.
 
+Token corrections (`add`) are not sent one by one: they wait, summed per counter, for the next
+admission, whose round trip carries them (one pipeline), or for `FLUSH_SECONDS`, whichever comes
+first. A request with a tokens limit so costs one round trip to Redis, not two.
+
 While Redis fails, the counters fall back to this process's own (`LocalWindows`), and say so in the
 log: each replica then enforces the whole limit by itself, looser by the number of replicas, rather
 than refusing every request because a cache is down. Readiness reports Redis (`RedisState.ping`).
@@ -12,6 +16,8 @@ than refusing every request because a cache is down. Readiness reports Redis (`R
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -24,6 +30,9 @@ if TYPE_CHECKING:
     from hegui.cluster.redis_state import RedisState
 
 log = logging.getLogger(__name__)
+
+#: How long a token correction may wait for an admission to carry it.
+FLUSH_SECONDS = 0.05
 
 _ADMIT = """
 local t = redis.call('TIME')
@@ -104,6 +113,9 @@ class RedisWindows:
         self._add = shared.aio.register_script(_ADD)
         self._renew = shared.aio.register_script(_RENEW)
         self._warned = 0.0
+        #: Token corrections not yet sent, summed per counter.
+        self._pending: dict[str, int] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     def _fell_back(self, exc: Exception) -> None:
         self.fallbacks += 1
@@ -118,10 +130,17 @@ class RedisWindows:
         args: list[Any] = [self.window, self.lease_seconds, lease]
         for c in charges:
             args += [c.kind.value, c.limit, c.cost]
+        pending = self._take_pending()
+        keys = [c.counter for c in charges]
         try:
-            raw = await self._admit(keys=[c.counter for c in charges], args=args)
+            if pending:
+                raw = (await self._pipelined(pending, (self._admit.sha, keys, args)))[-1]
+            else:
+                raw = await self._admit(keys=keys, args=args)
         except (self.shared.errors, OSError) as exc:
             self._fell_back(exc)
+            for counter, amount in pending.items():
+                await self.local.add(counter, amount)
             return await self.local.admit(charges, lease)
         refused, elapsed = int(raw[0]), float(raw[1])
         if refused == 0:
@@ -130,14 +149,62 @@ class RedisWindows:
         usage = Usage(float(raw[2 * refused]), float(raw[2 * refused + 1]))
         return refusal(charge, usage, elapsed, self.window)
 
+    def _take_pending(self) -> dict[str, int]:
+        pending, self._pending = self._pending, {}
+        return {c: a for c, a in pending.items() if a}
+
+    async def _pipelined(
+        self, pending: dict[str, int], then: tuple[str, list[str], list[Any]] | None
+    ) -> list[Any]:
+        """The queued corrections (and ``then``, an EVALSHA) in one round trip. redis-py's own script
+        support in pipelines asks Redis whether the scripts exist first (a second round trip), so the
+        SHAs are sent as they are, and loaded once when Redis does not know them (after its restart)."""
+        calls = [(self._add.sha, [counter], [self.window, amount]) for counter, amount in pending.items()]
+        if then is not None:
+            calls.append(then)
+        for attempt in (1, 2):
+            try:
+                async with self.shared.aio.pipeline(transaction=False) as pipe:
+                    for sha, keys, args in calls:
+                        pipe.evalsha(sha, len(keys), *keys, *args)
+                    return list(await pipe.execute())
+            except self.shared.no_script:
+                if attempt == 2:
+                    raise
+                for script in (self._admit, self._add):
+                    await self.shared.aio.script_load(script.script)
+        raise AssertionError("unreachable")
+
     async def add(self, counter: str, amount: int) -> None:
+        """Queue a correction; the next admission or `FLUSH_SECONDS` sends it."""
         if amount == 0:
             return
+        self._pending[counter] = self._pending.get(counter, 0) + amount
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Send the queued corrections now."""
+        pending = self._take_pending()
+        if not pending:
+            return
         try:
-            await self._add(keys=[counter], args=[self.window, amount])
+            await self._pipelined(pending, None)
         except (self.shared.errors, OSError) as exc:
             self._fell_back(exc)
-            await self.local.add(counter, amount)
+            for counter, amount in pending.items():
+                await self.local.add(counter, amount)
+
+    async def aclose(self) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
 
     async def renew(self, counters: Sequence[str], lease: str) -> None:
         if not counters:
