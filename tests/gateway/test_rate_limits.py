@@ -155,3 +155,11 @@ def test_a_streams_estimate_is_corrected_to_its_usage(make_client: MakeClient) -
     # 100 generated characters estimated as they flow, then 5 tokens by the upstream's count: 5 × 5 = 25.
     codes = [client.post("/v1/chat/completions", json=body).status_code for _ in range(7)]
     assert codes == [200] * 6 + [429]
+
+
+def test_anthropic_clients_key_is_limited_too(make_client: MakeClient) -> None:
+    client = make_client(BASE_POLICY + "[limits.key]\nrequests_per_minute = 1\n")
+    key = client.headers.pop("authorization").split(" ", 1)[1]
+    body = {"model": "hegui-demo", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    assert client.post("/v1/messages", json=body, headers={"x-api-key": key}).status_code == 200
+    assert_429(client.post("/v1/messages", json=body, headers={"x-api-key": key}), "requests", "key")

@@ -16,6 +16,7 @@ upstream's usage whenever it gives one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -235,6 +236,13 @@ class RateLimitGate:
             await self.app(scope, receive, send)
             return
         token = bearer_token(scope)
+        if token is None and scope["path"] == "/v1/messages":
+            token = _header(scope, b"x-api-key")  # how Anthropic clients send the key (messages_api)
+            if token is not None and not self.keys.is_cached(token):
+                # KeyPrefetch looks up bearer tokens only: this one off the loop here. A database
+                # error is met again by the route's own lookup, which answers it.
+                with contextlib.suppress(SQLAlchemyError):
+                    await asyncio.to_thread(self.keys.authenticate, token)
         key = self.keys.authenticate(token) if token is not None and self.keys.is_cached(token) else None
         if key is None or key.role not in ("client", "admin"):
             await self.app(scope, receive, send)  # the route refuses it
