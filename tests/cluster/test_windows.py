@@ -83,6 +83,18 @@ def test_stream_leases_expire() -> None:
     assert asyncio.run(w.admit([streams(1)], "b")).admitted
 
 
+def test_counters_of_holders_gone_quiet_are_dropped() -> None:
+    clock = Clock()
+    w = LocalWindows(clock=clock, lease_seconds=10)
+    w.SWEEP_EVERY = 10
+    for user in range(9):
+        assert w.admit_now([requests(5, f"u{user}"), streams(5, f"s{user}")], "x").admitted
+    assert len(w) == 18
+    clock.now += 121  # two windows later; the leases ran out long ago
+    assert w.admit_now([requests(5, "fresh")], "y").admitted  # the tenth admission sweeps
+    assert len(w) == 1
+
+
 Body = Callable[[Windows], Awaitable[None]]
 
 

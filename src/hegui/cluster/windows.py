@@ -127,6 +127,21 @@ class LocalWindows:
         self._lock = threading.Lock()
         self._counts: dict[str, dict[int, int]] = {}
         self._leases: dict[str, dict[str, float]] = {}
+        self._admissions = 0
+
+    #: Every this many admissions, counters nobody used for two windows are dropped, so memory stays
+    #: flat however many end users come and go.
+    SWEEP_EVERY = 4096
+
+    def _sweep(self, index: int, now: float) -> None:
+        for counter in [c for c, counts in self._counts.items() if all(i < index - 1 for i in counts)]:
+            del self._counts[counter]
+        for counter in [c for c, leases in self._leases.items() if all(u <= now for u in leases.values())]:
+            del self._leases[counter]
+
+    def __len__(self) -> int:
+        """How many counters are held (for tests of the sweep)."""
+        return len(self._counts) + len(self._leases)
 
     def _now(self) -> tuple[float, int, float]:
         now = float(self._clock())
@@ -148,6 +163,9 @@ class LocalWindows:
     def admit_now(self, charges: Sequence[Charge], lease: str) -> Admission:
         with self._lock:
             now, index, elapsed = self._now()
+            self._admissions += 1
+            if self._admissions % self.SWEEP_EVERY == 0:
+                self._sweep(index, now)
             for charge in charges:
                 usage = self._usage(charge.counter, index, now, charge.kind)
                 if (
