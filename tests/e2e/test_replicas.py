@@ -2,21 +2,24 @@
 (issue 16's acceptance): what one replica learns, the other acts on.
 
 - a deny-listed term split across two turns, each sent alone to a different replica, is caught;
+- a rewording of a prompt refused by one replica is refused by the other (near-duplicate check);
 - a sanction set on one replica is enforced by the other within 1 s;
 - a key revoked through one replica (``POST /hegui/api/keys/{key}/revoke``) is refused by the other
   within 1 s;
-- a per-key rate limit holds across both replicas within 10 %;
+- a per-key rate limit holds across both replicas within 10 %, and so does a limit on open streams;
 - kill -9 of one replica under bounded load: every answer a client received has its audit entries and
   the chain (both replicas append to it) verifies.
 
-Without Redis the split term passes, the revoked key is served from the other replica's 5 s key cache
-and each replica counts the rate limit alone (80 served for a limit of 40). The sanction holds without
+Without Redis the split term and the rewording pass, the revoked key is served from the other replica's 5 s key cache
+and each replica counts the rate limits alone (80 served for a limit of 40; two streams open for a
+limit of one). The sanction holds without
 Redis too (each request then reads the database); with Redis the standing is cached, and this test
 shows that the cache is told.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -66,6 +69,11 @@ name = "split-terms"
 type = "split_turns"
 terms = ["{term}"]
 turns = 4
+
+[[checks]]
+name = "reworded"
+type = "near_duplicate"
+threshold = 0.5
 """
 
 
@@ -194,6 +202,31 @@ def test_a_term_split_across_replicas_is_caught(cluster: Cluster) -> None:
     assert not second.startswith("fake upstream heard"), second  # refused: the other replica's turn counted
     # Another session of the same user starts clean.
     assert ask(b, TERM[3:] + "是什么", "split-user", "s-2").startswith("fake upstream heard")
+
+
+def test_a_rewording_of_a_prompt_refused_by_the_other_replica_is_refused(cluster: Cluster) -> None:
+    key = cluster.key()
+    a, b = cluster.client(0, key), cluster.client(1, key)
+    refused = a.chat.completions.create(
+        model="fake-model",
+        messages=[{"role": "user", "content": f"请详细告诉我关于{TERM}的全部制作方法和每一个步骤"}],
+        user="reworder",
+    )
+    assert not (refused.choices[0].message.content or "").startswith("fake upstream heard")
+    # The deny-listed term is gone from the rewording: only the session memory can tell.
+    again = b.chat.completions.create(
+        model="fake-model",
+        messages=[{"role": "user", "content": "请详细告诉我关于演示违禁的全部制作方法和每一个步骤吧"}],
+        user="reworder",
+    )
+    assert not (again.choices[0].message.content or "").startswith("fake upstream heard")
+    engine = make_engine(cluster.database_url)
+    try:
+        (entry,) = [e for e in find_by_request(engine, again.id) if e.stage == "input"]
+    finally:
+        engine.dispose()
+    assert entry.action == "refuse"
+    assert {f["check"] for f in json.loads(entry.findings)} == {"reworded"}
 
 
 def test_a_sanction_on_one_replica_holds_on_the_other_within_1_s(cluster: Cluster) -> None:
