@@ -57,3 +57,30 @@ def test_no_limit_applies_without_limits(make_client: MakeClient) -> None:
         ).status_code
         == 200
     )
+
+
+def test_redis_down_fails_closed_where_it_must(make_client: MakeClient) -> None:
+    """Nothing listens on port 1. The gateway starts; requests without session memory are served,
+    counting their limits in process memory; a request whose check needs the (shared) session memory
+    is refused, not passed unchecked; readiness can say why."""
+    policy = BASE_POLICY + '[[checks]]\nname = "split"\ntype = "split_turns"\nterms = ["分开的词"]\n'
+    client = make_client(
+        policy + "[limits.key]\nrequests_per_minute = 100\n", redis_url="redis://127.0.0.1:1/0"
+    )
+    state = client.app.state.hegui
+    assert not state.shared.connected
+    body = {"model": "hegui-demo", "messages": [{"role": "user", "content": "hi"}]}
+    assert client.post("/v1/chat/completions", json=body).status_code == 200
+    refused = client.post("/v1/chat/completions", json=body | {"user": "u1"})
+    assert refused.status_code == 500 and refused.json()["error"]["code"] == "check_failed"
+    assert client.portal.call(_ping_fails, state)
+
+
+async def _ping_fails(state: object) -> bool:
+    from hegui.errors import StorageError
+
+    try:
+        await state.shared.ping()  # type: ignore[attr-defined]
+    except StorageError:
+        return True
+    return False

@@ -157,7 +157,12 @@ class RedisState:
         if self._task is None:
             first = asyncio.get_running_loop().create_future()
             self._task = asyncio.create_task(self._listen(first), name="hegui-redis-events")
-            await asyncio.wait_for(asyncio.shield(first), timeout=TIMEOUT * 2)
+            try:
+                await asyncio.wait_for(asyncio.shield(first), timeout=TIMEOUT * 2)
+            except TimeoutError:  # not connected yet: the gateway starts, and readiness says why
+                log.error(
+                    "Redis did not answer within %.0f s at start; retrying in the background", TIMEOUT * 2
+                )
 
     async def _dispatch(self, event: Event) -> None:
         for handler in self._handlers.get(event.kind, ()):
@@ -190,8 +195,8 @@ class RedisState:
                         await self._dispatch(event)
                 raise ConnectionError("the Redis subscription ended")
             except (self.errors, OSError) as exc:
-                if self.connected:
-                    log.error("lost the Redis event subscription (%r); retrying", exc)
+                if self.connected or not first.done():  # said once per outage, not once per retry
+                    log.error("no Redis event subscription (%r); retrying in the background", exc)
                 self.connected = False
                 self.generation += 1
                 if not first.done():
