@@ -60,3 +60,20 @@ def test_keys_revoke_and_limit_tell_the_replicas(env: dict[str, str], redis_url:
             kinds.append(Event.decode(message["data"]).kind)
     listener.close()
     assert kinds == [EventKind.KEY_CHANGED, EventKind.KEY_CHANGED]
+
+
+def test_data_delete_tells_the_replicas(env: dict[str, str], redis_url: str) -> None:
+    listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe("hegui:events")
+    result = runner.invoke(
+        app, ["data", "delete", "u-1", "--tenant", "t-1"], env=env | {"HEGUI_REDIS_URL": redis_url}
+    )
+    assert result.exit_code == 0, result.output
+    message = None
+    deadline = time.monotonic() + 5
+    while message is None and time.monotonic() < deadline:
+        message = listener.get_message(timeout=0.5)
+    listener.close()
+    assert message is not None
+    event = Event.decode(message["data"])
+    assert (event.kind, event.data) == (EventKind.USER_ERASED, {"tenant": "t-1", "user": "u-1"})

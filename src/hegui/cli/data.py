@@ -24,6 +24,7 @@ from hegui.records.export import check_export, export_pool
 from hegui.records.retention import purge as purge_job
 from hegui.records.sanctions_store import DbSanctionStore, lift_draft, parse_lift, record_json, step_json
 from hegui.records.vault import Vault, master_key
+from hegui.settings import Settings
 
 app = typer.Typer(
     help="Training pool, erasure, retention, data-subject requests and sanctions.", no_args_is_help=True
@@ -61,13 +62,28 @@ def check(export_dir: Path = typer.Argument(..., help="An earlier export directo
         raise typer.Exit(1)
 
 
+def _vault(s: Settings, eng: Engine) -> Vault:
+    """The vault; with HEGUI_REDIS_URL, a shredded key is announced to the running gateways, which drop
+    their cached copies (or they could still read the user's remembered turns)."""
+    vault = Vault(eng, master_key(s))
+    if s.redis_url:
+        from hegui.cluster.events import Event, EventKind
+        from hegui.cluster.redis_state import tell_replicas
+
+        url = s.redis_url
+        vault.on_forget = lambda tenant, user: tell_replicas(
+            url, Event(EventKind.USER_ERASED, data={"tenant": tenant, "user": user})
+        )
+    return vault
+
+
 @app.command("delete")
 @handled
 def delete(user: str = typer.Argument(..., help="The end-user id."), tenant: str = TENANT) -> None:
     """Erase an end user: delete their data key (crypto-shredding), turns and pool records."""
     s = settings()
     eng = engine(s)
-    result = erase_user(eng, Vault(eng, master_key(s)), tenant, user)
+    result = erase_user(eng, _vault(s, eng), tenant, user)
     typer.echo(json.dumps(asdict(result)))
 
 
@@ -166,7 +182,7 @@ def dsr_complete(
     eng = engine(s)
     policy = load_policy(s.policy_file)
     _, result = dsr_mod.complete_request(
-        eng, Vault(eng, master_key(s)), request_id, resolution=resolution, policy_version=policy.full_version
+        eng, _vault(s, eng), request_id, resolution=resolution, policy_version=policy.full_version
     )
     typer.echo(json.dumps(result, ensure_ascii=False))
 

@@ -21,16 +21,10 @@ def _store() -> KeyStore:
 def _tell_replicas() -> None:
     """With HEGUI_REDIS_URL: tell the running gateways a key changed, so that they drop their caches
     at once rather than within their 5 s expiry."""
-    url = settings().redis_url
-    if url:
-        from hegui.cluster.events import Event, EventKind
-        from hegui.cluster.redis_state import RedisState
+    from hegui.cluster.events import Event, EventKind
+    from hegui.cluster.redis_state import tell_replicas
 
-        shared = RedisState(url)
-        try:
-            shared.publish(Event(EventKind.KEY_CHANGED))
-        finally:
-            shared.sync.close()
+    tell_replicas(settings().redis_url, Event(EventKind.KEY_CHANGED))
 
 
 @app.command("create")

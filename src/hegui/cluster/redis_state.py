@@ -222,6 +222,17 @@ class RedisState:
         self.sync.close()
 
 
+def tell_replicas(redis_url: str | None, event: Event) -> None:
+    """Publish one event from a process that is not a gateway (the CLI), when there is a Redis."""
+    if not redis_url:
+        return
+    shared = RedisState(redis_url)
+    try:
+        shared.publish(event)
+    finally:
+        shared.sync.close()
+
+
 def shared_state(redis_url: str | None) -> Shared:
     """The shared state the settings ask for."""
     return RedisState(redis_url) if redis_url else LocalShared()
