@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from hegui.cluster.config import Quota
 from hegui.records.key_limits import KeyLimits
@@ -163,3 +164,40 @@ def test_anthropic_clients_key_is_limited_too(make_client: MakeClient) -> None:
     body = {"model": "hegui-demo", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
     assert client.post("/v1/messages", json=body, headers={"x-api-key": key}).status_code == 200
     assert_429(client.post("/v1/messages", json=body, headers={"x-api-key": key}), "requests", "key")
+
+
+def test_a_long_stream_keeps_its_slot_by_renewing_its_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from hegui.cluster.config import LimitsPolicy
+    from hegui.cluster.limiter import Holder, RateLimiter
+    from hegui.cluster.windows import LocalWindows
+    from hegui.errors import RateLimited
+    from hegui.gateway import limits
+
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(limits, "_RENEW_SECONDS", 0.0)
+    limiter = RateLimiter(
+        LimitsPolicy(key=Quota(concurrent_streams=1)), LocalWindows(clock=clock, lease_seconds=10)
+    )
+    holder = Holder(1, "t", None)
+
+    async def go() -> None:
+        ticket = await limiter.admit(holder, stream=True, prompt_tokens=0)
+        watch = limits.UsageWatch(ticket, 0)
+        watch.started({"type": "http.response.start", "headers": [(b"content-type", b"text/event-stream")]})
+        clock.now += 8
+        await watch.body(b'data: {"choices": []}\n\n')  # still streaming: the lease is renewed
+        clock.now += 8  # 16 s after admission, 8 s after the renewal
+        with pytest.raises(RateLimited):
+            await limiter.admit(holder, stream=True, prompt_tokens=0)
+        clock.now += 3  # 11 s after the renewal, no sign of life: the slot is free
+        await limiter.admit(holder, stream=True, prompt_tokens=0)
+
+    asyncio.run(go())

@@ -125,6 +125,13 @@ class UsageWatch:
                 self.stream = value.startswith(b"text/event-stream")
 
     async def body(self, chunk: bytes) -> None:
+        if self.ticket.token_counters:
+            await self._count(chunk)
+        if self.ticket.stream_counters and time.monotonic() - self._renewed > _RENEW_SECONDS:
+            self._renewed = time.monotonic()  # a long stream keeps its slot: its lease is renewed
+            await self.ticket.renew()
+
+    async def _count(self, chunk: bytes) -> None:
         if not self.stream:
             if len(self._buffer) <= _MAX_ANSWER:
                 self._buffer += chunk
@@ -136,9 +143,6 @@ class UsageWatch:
             self._event(event)
         if self.exact is None and self.prompt + self.generated - self.ticket.charged >= _CHARGE_EVERY:
             await self.ticket.tokens(self.prompt + self.generated)
-        if self.ticket.stream_counters and time.monotonic() - self._renewed > _RENEW_SECONDS:
-            self._renewed = time.monotonic()
-            await self.ticket.renew()
 
     def _event(self, event: bytes) -> None:
         for line in event.split(b"\n"):
@@ -285,7 +289,7 @@ class RateLimitGate:
         async def watching(message: Message) -> None:
             if message["type"] == "http.response.start":
                 watch.started(message)
-            elif message["type"] == "http.response.body" and ticket.token_counters:
+            elif message["type"] == "http.response.body":
                 await watch.body(message.get("body", b""))
             await send(message)
 
