@@ -167,13 +167,17 @@ def test_anthropic_clients_key_is_limited_too(make_client: MakeClient) -> None:
 
 
 def test_a_long_stream_keeps_its_slot_by_renewing_its_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the gate itself: a stream limited only by concurrent_streams (no tokens counted)."""
     import asyncio
+
+    from prometheus_client import CollectorRegistry
 
     from hegui.cluster.config import LimitsPolicy
     from hegui.cluster.limiter import Holder, RateLimiter
     from hegui.cluster.windows import LocalWindows
     from hegui.errors import RateLimited
     from hegui.gateway import limits
+    from hegui.records.keys import ApiKey
 
     class Clock:
         now = 1000.0
@@ -181,23 +185,67 @@ def test_a_long_stream_keeps_its_slot_by_renewing_its_lease(monkeypatch: pytest.
         def __call__(self) -> float:
             return self.now
 
+    class Keys:
+        key = ApiKey(1, "hg-x", "k", "t", "client", "api", "", None)
+
+        def is_cached(self, token: str) -> bool:
+            return True
+
+        def authenticate(self, token: str) -> ApiKey:
+            return self.key
+
+    class NoKeyLimits:
+        stale = False
+
+        def quota(self, key_id: int) -> None:
+            return None
+
     clock = Clock()
     monkeypatch.setattr(limits, "_RENEW_SECONDS", 0.0)
     limiter = RateLimiter(
         LimitsPolicy(key=Quota(concurrent_streams=1)), LocalWindows(clock=clock, lease_seconds=10)
     )
-    holder = Holder(1, "t", None)
+    during: list[bool] = []
 
-    async def go() -> None:
-        ticket = await limiter.admit(holder, stream=True, prompt_tokens=0)
-        watch = limits.UsageWatch(ticket, 0)
-        watch.started({"type": "http.response.start", "headers": [(b"content-type", b"text/event-stream")]})
-        clock.now += 8
-        await watch.body(b'data: {"choices": []}\n\n')  # still streaming: the lease is renewed
-        clock.now += 8  # 16 s after admission, 8 s after the renewal
-        with pytest.raises(RateLimited):
-            await limiter.admit(holder, stream=True, prompt_tokens=0)
-        clock.now += 3  # 11 s after the renewal, no sign of life: the slot is free
-        await limiter.admit(holder, stream=True, prompt_tokens=0)
+    async def streaming_app(scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        for _ in range(3):
+            clock.now += 8  # 24 s in all, more than twice the lease
+            await send({"type": "http.response.body", "body": b"data: {}\n\n", "more_body": True})
+        try:  # another stream now: the slot must still be held
+            await limiter.admit(Holder(1, "t", None), stream=True, prompt_tokens=0)
+            during.append(False)
+        except RateLimited:
+            during.append(True)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    asyncio.run(go())
+    gate = limits.RateLimitGate(
+        streaming_app,
+        limiter=limiter,
+        keys=Keys(),  # type: ignore[arg-type]
+        key_limits=NoKeyLimits(),  # type: ignore[arg-type]
+        metrics=limits.LimitMetrics(CollectorRegistry()),
+        max_body=1 << 20,
+    )
+    body = orjson.dumps({"model": "m", "stream": True, "messages": []})
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "headers": [(b"authorization", b"Bearer hg-x")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    asyncio.run(gate(scope, receive, send))
+    assert during == [True]
