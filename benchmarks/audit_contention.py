@@ -9,7 +9,10 @@ commit, and the share of each writer's commit time spent waiting for the other's
 the time to take the head row).
 
 Usage: .venv/bin/python benchmarks/audit_contention.py [--database-url postgresql+psycopg://…/postgres]
-       [--clients 32] [--seconds 5] [--rounds 3] [--no-write]
+       [--clients 32] [--seconds 5] [--rounds 3] [--baseline-src DIR] [--no-write]
+
+``--baseline-src`` also runs another checkout's writers (``git archive HEAD~1 src | tar -x -C DIR``):
+the writer now takes into a group commit what queued while it waited for the head row's lock.
 (the URL defaults to HEGUI_TEST_POSTGRES_URL; a fresh database is made per mode and dropped after)
 """
 
@@ -102,7 +105,9 @@ def worker(url: str, ident: int, clients: int, seconds: float, start_at: float) 
     }
 
 
-def run_mode(admin_url: str, replicas: int, clients: int, seconds: float) -> dict[str, float]:
+def run_mode(
+    admin_url: str, replicas: int, clients: int, seconds: float, src: str | None = None
+) -> dict[str, float]:
     name = f"hegui_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -124,7 +129,7 @@ def run_mode(admin_url: str, replicas: int, clients: int, seconds: float) -> dic
                     str(start_at),
                 ],
                 stdout=subprocess.PIPE,
-                env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+                env={**os.environ, "PYTHONPATH": src or os.environ.get("PYTHONPATH", "")},
             )
             for r in range(replicas)
         ]
@@ -153,6 +158,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument(
+        "--baseline-src", help="also measure the writers of another checkout's src (before a change)"
+    )
     ap.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -162,12 +170,18 @@ def main() -> None:
     if not args.database_url:
         sys.exit("needs a PostgreSQL: --database-url or HEGUI_TEST_POSTGRES_URL")
     load_before = os.getloadavg()[0]
-    modes = {"1 writer (one replica)": 1, "2 writers (two replicas)": 2}
+    modes: dict[str, tuple[int, str | None]] = {}
+    if args.baseline_src:
+        modes["before: 1 writer"] = (1, args.baseline_src)
+        modes["before: 2 writers"] = (2, args.baseline_src)
+    modes["1 writer (one replica)"] = (1, None)
+    modes["2 writers (two replicas)"] = (2, None)
     samples: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
     for r in range(args.rounds):
-        order = list(modes.items())[r % 2 :] + list(modes.items())[: r % 2]
-        for label, replicas in order:
-            samples[label].append(run_mode(args.database_url, replicas, args.clients, args.seconds))
+        items = list(modes.items())
+        order = items[r % len(items) :] + items[: r % len(items)]  # rotated: a busy spell hits all alike
+        for label, (replicas, src) in order:
+            samples[label].append(run_mode(args.database_url, replicas, args.clients, args.seconds, src))
     rows = []
     for label, runs in samples.items():
         med = {k: statistics.median(run[k] for run in runs) for k in runs[0]}
@@ -182,7 +196,8 @@ def main() -> None:
         f"{machine()} · load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end · "
         f"PostgreSQL on loopback (fsync on) · {args.clients} concurrent clients in all (each submits an entry "
         f"and waits until it is durable) · {args.seconds:.0f} s per run, median of {args.rounds} runs, "
-        "the modes in turn · head row: time in the statement that takes the head row `FOR UPDATE` (its round trip, and any wait for the other writer's lock), as a share of each writer's time\n\n"
+        + (f"before = {args.baseline_src} · " if args.baseline_src else "")
+        + "the modes in turn, rotated · head row: time in the statement that takes the head row `FOR UPDATE` (its round trip, and any wait for the other writer's lock), as a share of each writer's time\n\n"
         "| writers | entries/s | p50 ms | p99 ms | entries per group commit | head row |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )

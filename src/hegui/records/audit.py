@@ -190,8 +190,17 @@ _INSERT_HEAD = insert(AuditHeadRow).values(
 )
 
 
-def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
+def write_batch(
+    engine: Engine,
+    drafts: Sequence[AuditDraft],
+    more: Callable[[], Sequence[AuditDraft]] | None = None,
+) -> list[AuditEntry]:
     """Append ``drafts`` in one transaction, holding the head row's lock. Returns the sealed entries.
+
+    ``more()``, called once the lock is held, gives entries that arrived meanwhile; they join this
+    transaction. With several writers on one chain (replicas on PostgreSQL) the lock is where a writer
+    waits for the others' commits, and what queued during that wait then shares this commit instead of
+    waiting for the next one (measured: benchmarks/audit_contention.py).
 
     With a MAC key on the engine (`with_audit_keys`) every entry is authenticated. Without one, appending
     to a chain whose head carries a MAC is refused: an unauthenticated entry after authenticated ones is
@@ -199,6 +208,8 @@ def write_batch(engine: Engine, drafts: Sequence[AuditDraft]) -> list[AuditEntry
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         key = _mac_key(conn)
         head = conn.execute(_HEAD_FOR_UPDATE).first()
+        if more is not None:
+            drafts = [*drafts, *more()]
         seq, prev, prev_mac = (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
         if key is None and prev_mac is not None:
             raise StorageError(
@@ -287,41 +298,58 @@ class AuditLog:
             item = self._queue.get()
             stop = item is _STOP
             batch = [] if stop else [item]
-            while len(batch) < self._batch_max:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    continue
-                batch.append(nxt)
             if batch:
-                # A waiter that went away (a client that disconnected) cancels only its wait: the
-                # decision is still recorded. Marking the futures running makes them uncancellable.
-                for _, fut in batch:
-                    fut.set_running_or_notify_cancel()
+                batch[0][1].set_running_or_notify_cancel()
+            stop = self._take_queued(batch) or stop
+            if batch:
                 try:
-                    self._write(batch)
+                    stop = self._write(batch) or stop
                 except Exception as exc:  # the writer must outlive any one batch: fail it, go on
                     self._fail(batch, exc)
             if stop:
                 return
 
-    def _write(self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]]) -> None:
-        drafts = [d for d, _ in batch]
+    def _take_queued(self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]]) -> bool:
+        """Move what is queued into ``batch`` (up to the batch size); True when the stop was among it.
+        A waiter that went away (a client that disconnected) cancels only its wait: the decision is
+        still recorded. Marking the futures running makes them uncancellable."""
+        stop = False
+        while len(batch) < self._batch_max:
+            try:
+                nxt = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is _STOP:
+                stop = True
+                continue
+            nxt[1].set_running_or_notify_cancel()
+            batch.append(nxt)
+        return stop
+
+    def _write(self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]]) -> bool:
+        """Write ``batch`` and what queues until the head's lock is held; True when the stop was
+        queued meanwhile (the entries queued before it are in this batch)."""
+        stop = False
+
+        def more() -> list[AuditDraft]:
+            nonlocal stop
+            before = len(batch)
+            stop = self._take_queued(batch) or stop
+            return [d for d, _ in batch[before:]]
+
         for attempt in range(3):
             try:
-                sealed = write_batch(self._engine, drafts)
+                # A retry writes everything taken so far; more() adds to it once the lock is held.
+                sealed = write_batch(self._engine, [d for d, _ in batch], more)
             except (OperationalError, IntegrityError) as exc:  # locked by, or lost a race to, another writer
                 if attempt < 2:
                     time.sleep(0.05 * (attempt + 1))
                     continue
                 self._fail(batch, exc)
-                return
+                return stop
             except SQLAlchemyError as exc:
                 self._fail(batch, exc)
-                return
+                return stop
             break
         self._failed = None
         self.batches += 1
@@ -331,6 +359,7 @@ class AuditLog:
         for (_, fut), entry in zip(batch, sealed, strict=True):
             if not fut.done():
                 fut.set_result(entry)
+        return stop
 
     def _fail(
         self, batch: list[tuple[AuditDraft, concurrent.futures.Future[AuditEntry]]], exc: Exception
