@@ -176,7 +176,7 @@ def test_a_long_stream_keeps_its_slot_by_renewing_its_lease(monkeypatch: pytest.
     from hegui.cluster.limiter import Holder, RateLimiter
     from hegui.cluster.windows import LocalWindows
     from hegui.errors import RateLimited
-    from hegui.gateway import limits
+    from hegui.gateway import limits, token_usage
     from hegui.records.keys import ApiKey
 
     class Clock:
@@ -201,7 +201,7 @@ def test_a_long_stream_keeps_its_slot_by_renewing_its_lease(monkeypatch: pytest.
             return None
 
     clock = Clock()
-    monkeypatch.setattr(limits, "_RENEW_SECONDS", 0.0)
+    monkeypatch.setattr(token_usage, "_RENEW_SECONDS", 0.0)
     limiter = RateLimiter(
         LimitsPolicy(key=Quota(concurrent_streams=1)), LocalWindows(clock=clock, lease_seconds=10)
     )
