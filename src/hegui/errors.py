@@ -12,6 +12,7 @@
     │   └── PermissionDenied        403  the key's role may not do this
     │       ├── UserSuspended       403  the end user is suspended or terminated (sanction ladder)
     │       └── NotAccepted         403  the end user has not accepted the agreement / is not verified
+    ├── RateLimited                 429  a key, tenant or end user is over its quota; says when to retry
     ├── UpstreamError               502  the model server failed or answered badly
     │   ├── UpstreamUnavailable     502  connection refused, or the circuit breaker is open
     │   ├── UpstreamRejected        the upstream's own 4xx, passed on with its status
@@ -128,6 +129,30 @@ class UserSuspended(PermissionDenied):
 
 class NotAccepted(PermissionDenied):
     code = "agreement_required"
+
+
+class RateLimited(HeguiError):
+    """Over a ``[limits]`` quota. ``kind`` is OpenAI's error type for it (requests or tokens), and
+    ``retry_after`` the whole seconds after which the request would fit (the Retry-After header)."""
+
+    http_status = 429
+    error_type = "requests"
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self, message: str, *, kind: str, retry_after: int, scope: str = "", limit: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+        #: Whose quota (key, tenant, user) and which limit (requests, tokens, streams): for metrics.
+        self.scope = scope
+        self.limit = limit
+
+    def to_openai(self) -> dict[str, Any]:
+        body = super().to_openai()
+        body["error"]["type"] = self.kind
+        return body
 
 
 class UpstreamError(HeguiError):

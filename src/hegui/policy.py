@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hegui.cases.config import CasesPolicy
+from hegui.cluster.config import LimitsPolicy
 from hegui.errors import ConfigError
 from hegui.guard.checkspec import CheckPolicy
 from hegui.guard.egress import EgressPolicy
@@ -226,6 +227,7 @@ class Policy(_Strict):
     egress: EgressPolicy = EgressPolicy()
     cases: CasesPolicy = CasesPolicy()
     media: MediaPolicy = MediaPolicy()
+    limits: LimitsPolicy = LimitsPolicy()
 
     #: Where the file was read from, for relative paths (terms files, lexicons) and messages.
     source: str = Field("<bundled>", exclude=True)

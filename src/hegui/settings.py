@@ -90,6 +90,17 @@ class Settings(BaseSettings):
         description="Threads that run blocking checks (guard model, database-backed memory) off the "
         "event loop; defaults to the database's connection-pool size.",
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis://host:6379/0) shared by the gateway replicas: session memory, "
+        "rate-limit counters, and events (key revocation, lexicon reload, sanction steps) between them. "
+        "Unset: one process keeps all of it in memory. Needs the redis extra.",
+    )
+    redis_memory_seconds: int = Field(
+        86_400,
+        ge=60,
+        description="With HEGUI_REDIS_URL: a session's memory in Redis expires this long after its last turn.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     first_key: bool = Field(
         True,
@@ -105,6 +116,7 @@ class Settings(BaseSettings):
         "audit_checkpoint_dir",
         "audit_checkpoint_syslog",
         "master_key",
+        "redis_url",
         mode="before",
     )
     @classmethod

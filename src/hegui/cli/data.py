@@ -74,6 +74,21 @@ def check(export_dir: Path = typer.Argument(..., help="An earlier export directo
         raise typer.Exit(1)
 
 
+def _vault(s: Settings, eng: Engine) -> Vault:
+    """The vault; with HEGUI_REDIS_URL, a shredded key is announced to the running gateways, which drop
+    their cached copies (or they could still read the user's remembered turns)."""
+    vault = Vault(eng, master_key(s))
+    if s.redis_url:
+        from hegui.cluster.events import Event, EventKind
+        from hegui.cluster.redis_state import tell_replicas
+
+        url = s.redis_url
+        vault.on_forget = lambda tenant, user: tell_replicas(
+            url, Event(EventKind.USER_ERASED, data={"tenant": tenant, "user": user})
+        )
+    return vault
+
+
 @app.command("delete")
 @handled
 def delete(user: str = typer.Argument(..., help="The end-user id."), tenant: str = TENANT) -> None:
@@ -81,7 +96,7 @@ def delete(user: str = typer.Argument(..., help="The end-user id."), tenant: str
     s = settings()
     eng = engine(s)
     _settle(eng, s)
-    result = erase_user(eng, Vault(eng, master_key(s)), tenant, user)
+    result = erase_user(eng, _vault(s, eng), tenant, user)
     typer.echo(json.dumps(asdict(result)))
 
 
@@ -181,7 +196,7 @@ def dsr_complete(
     policy = load_policy(s.policy_file)
     _settle(eng, s, policy)
     _, result = dsr_mod.complete_request(
-        eng, Vault(eng, master_key(s)), request_id, resolution=resolution, policy_version=policy.full_version
+        eng, _vault(s, eng), request_id, resolution=resolution, policy_version=policy.full_version
     )
     typer.echo(json.dumps(result, ensure_ascii=False))
 

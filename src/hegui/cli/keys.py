@@ -1,4 +1,4 @@
-"""`hegui keys create|list|revoke`: API keys (stored hashed; shown once)."""
+"""`hegui keys create|list|revoke|limit`: API keys (stored hashed; shown once) and their own quotas."""
 
 from __future__ import annotations
 
@@ -16,6 +16,15 @@ app = typer.Typer(help="API keys for the gateway.", no_args_is_help=True)
 
 def _store() -> KeyStore:
     return KeyStore(engine(settings()))
+
+
+def _tell_replicas() -> None:
+    """With HEGUI_REDIS_URL: tell the running gateways a key changed, so that they drop their caches
+    at once rather than within their 5 s expiry."""
+    from hegui.cluster.events import Event, EventKind
+    from hegui.cluster.redis_state import tell_replicas
+
+    tell_replicas(settings().redis_url, Event(EventKind.KEY_CHANGED))
 
 
 @app.command("create")
@@ -64,4 +73,39 @@ def revoke(
 ) -> None:
     """Revoke a key: its requests are refused from now on."""
     key = _store().revoke(ident)
+    _tell_replicas()
     typer.echo(f"revoked {key.prefix}… (id {key.id})")
+
+
+@app.command("limit")
+@handled
+def limit(
+    ident: str = typer.Argument(..., help="The key's id or prefix (as `hegui keys list` shows)."),
+    requests_per_minute: int = typer.Option(0, "--requests-per-minute", min=0, help="0: unlimited."),
+    tokens_per_minute: int = typer.Option(0, "--tokens-per-minute", min=0, help="0: unlimited."),
+    concurrent_streams: int = typer.Option(0, "--concurrent-streams", min=0, help="0: unlimited."),
+    clear: bool = typer.Option(False, "--clear", help="Remove the key's own quota: [limits.key] applies."),
+) -> None:
+    """Give a key its own quota, replacing the policy's [limits.key] for it (0: unlimited)."""
+    from hegui.cluster.config import Quota
+    from hegui.records.key_limits import KeyLimits
+
+    quota = (
+        None
+        if clear
+        else Quota(
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            concurrent_streams=concurrent_streams,
+        )
+    )
+    store = _store()
+    key_id = KeyLimits(engine(settings())).set(store, ident, quota)
+    _tell_replicas()
+    if quota is None:
+        typer.echo(f"key {key_id}: own quota removed; [limits.key] applies")
+    else:
+        typer.echo(
+            f"key {key_id}: {quota.requests_per_minute} requests/min, {quota.tokens_per_minute} tokens/min, "
+            f"{quota.concurrent_streams} concurrent streams (0: unlimited)"
+        )

@@ -17,9 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__, web
 from hegui.errors import HeguiError
-from hegui.gateway import admin, image_edits, media, messages_api, responses_api, routes
+from hegui.gateway import admin, image_edits, keys_api, media, messages_api, responses_api, routes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.keyprefetch import KeyPrefetch
+from hegui.gateway.limits import LimitMetrics, RateLimitGate
 from hegui.gateway.state import GatewayState
 from hegui.persons import admin as persons_admin
 from hegui.policy import Policy
@@ -79,6 +80,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await state.shared.start()  # the replicas' events (no-op without HEGUI_REDIS_URL)
         yield
         await state.aclose()
 
@@ -131,6 +133,7 @@ def create_app(
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
     admin.register(app)
+    keys_api.register(app)
     web.register(app)  # /report, /privacy, /console and the cases metrics
     persons_admin.register(app)
 
@@ -178,6 +181,14 @@ def create_app(
             state_of(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
+    app.add_middleware(
+        RateLimitGate,
+        limiter=state.replicas.limiter,
+        keys=state.keys,
+        key_limits=state.replicas.key_limits,
+        metrics=LimitMetrics(state.metrics.registry),
+        max_body=settings.max_body_bytes,
+    )
     app.add_middleware(KeyPrefetch, keys=state.keys)
     app.add_middleware(RequestMetrics, state=state)
     return app

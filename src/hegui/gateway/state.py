@@ -11,9 +11,11 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Engine
 
+from hegui.cluster.redis_state import Shared
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.offload import CheckWorkers, database_pool_size
+from hegui.gateway.replicas import SharedParts
 from hegui.gateway.upstream import UpstreamRouter
 from hegui.guard.egress import EgressGuard
 from hegui.guard.memory import MemoryStore
@@ -27,8 +29,6 @@ from hegui.records.audit_setup import audit_protection, checkpoint_gap, require_
 from hegui.records.db import make_engine, migrate
 from hegui.records.keep import KeepWorker
 from hegui.records.keys import KeyStore
-from hegui.records.memory_store import memory_store_for
-from hegui.records.sanctions_store import sanction_store_for
 from hegui.records.secrets import audit_content_key
 from hegui.records.vault import Vault, master_key
 from hegui.settings import Settings
@@ -69,6 +69,9 @@ class GatewayState:
     workers: CheckWorkers
     #: Carries out the keep journal after the responses (hegui.records.keep).
     keeper: KeepWorker
+    #: What the replicas share (Redis, or this process alone), the rate limiter and per-key quotas
+    #: (hegui.gateway.replicas). Readiness: ``await state.replicas.shared.ping()``.
+    replicas: SharedParts
 
     @classmethod
     def build(
@@ -101,6 +104,8 @@ class GatewayState:
             protection.checkpointer.start()
             if gap := checkpoint_gap(engine, protection.checkpointer):
                 log.warning("%s", gap)
+        parts = SharedParts.build(settings, policy, engine, vault, master)
+        parts.listen_for_reloads(pipeline)
         audit.start()
         # Started at once: it also keeps what a crashed process left in the journal.
         keeper = KeepWorker(engine, vault, policy.records, on_failure=metrics.records_failures.inc)
@@ -111,7 +116,7 @@ class GatewayState:
             pipeline,
             engine,
             audit,
-            KeyStore(engine),
+            parts.keys,
             router,
             metrics,
             content_hasher(key),
@@ -120,8 +125,8 @@ class GatewayState:
                 policy.refusals, time_zone=policy.provider.time_zone, appeal=policy.sanctions.appeal_channel
             ),
             SanctionLadder(policy.sanctions),
-            sanction_store_for(policy.records, engine),
-            memory_store_for(policy.records, engine, vault),
+            parts.sanctions,
+            parts.memory,
             vault,
             EgressGuard(
                 policy.egress,
@@ -130,9 +135,16 @@ class GatewayState:
             ),
             CheckWorkers(settings.check_workers or database_pool_size(engine)),
             keeper,
+            parts,
         )
 
+    @property
+    def shared(self) -> Shared:
+        """The replicas' shared state: ``await state.shared.ping()`` for readiness."""
+        return self.replicas.shared
+
     async def aclose(self) -> None:
+        await self.replicas.shared.aclose()
         await self.router.aclose()
         self.workers.close()
         self.audit.close()

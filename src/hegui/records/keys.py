@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,13 +61,26 @@ _COLS = select(
 
 class KeyStore:
     """Creates, lists, revokes and checks keys. Lookups are cached for ``cache_seconds`` (revocation by
-    this process takes effect at once; by another replica, within that time)."""
+    this process takes effect at once; by another replica, within that time, or at once when the
+    replicas share events: ``on_change`` tells them, and they call `forget`)."""
 
-    def __init__(self, engine: Engine, *, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        cache_seconds: float = 5.0,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
         self._lock = threading.Lock()
+        self._on_change = on_change
+
+    def forget(self) -> None:
+        """Drop every cached lookup (a key changed in another process)."""
+        with self._lock:
+            self._cache.clear()
 
     def create(
         self, *, name: str, tenant: str = "default", role: str = "client", channel: str = "api"
@@ -115,8 +129,9 @@ class KeyStore:
                 raise RequestError(f"no single key matches {ident!r} ({len(rows)} found)", param="key")
             conn.execute(update(ApiKeyRow).where(ApiKeyRow.id == rows[0].id).values(revoked_at=utc_now()))
             row = conn.execute(_COLS.where(ApiKeyRow.id == rows[0].id)).one()
-        with self._lock:
-            self._cache.clear()
+        self.forget()
+        if self._on_change is not None:
+            self._on_change()
         return ApiKey(**row._mapping)
 
     def is_cached(self, plaintext: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import os
 import threading
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -65,6 +66,8 @@ class Vault:
         self._master = master
         self._cache: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
+        #: Told of every `forget` (the gateway tells its other replicas, which then `drop_cached`).
+        self.on_forget: Callable[[str, str], None] | None = None
 
     def _unwrap(self, tenant: str, user: str, wrapped: str) -> bytes:
         try:
@@ -127,13 +130,25 @@ class Vault:
             raise StorageError(f"a stored turn of user {user!r} does not verify (tampered?)") from None
 
     def forget(self, tenant: str, user: str) -> None:
-        """Drop the cached key (after a shred by this or another process)."""
+        """Drop the cached key (after a shred by this or another process), and say so (`on_forget`)."""
+        self.drop_cached(tenant, user)
+        if self.on_forget is not None:
+            self.on_forget(tenant, user)
+
+    def drop_cached(self, tenant: str, user: str) -> None:
+        """Drop the cached key only (another replica shredded it and said so)."""
         with self._lock:
             self._cache.pop((tenant, user), None)
+
+    def drop_all_cached(self) -> None:
+        """Drop every cached key (news of shredding may have been missed)."""
+        with self._lock:
+            self._cache.clear()
 
     def shred(self, conn: Connection, tenant: str, user: str) -> bool:
         """Delete the user's wrapped key inside the caller's transaction. True if there was one."""
         cond = (UserKeyRow.tenant == tenant) & (UserKeyRow.user_id == user)
         removed = conn.execute(delete(UserKeyRow).where(cond)).rowcount > 0
-        self.forget(tenant, user)
+        # Only this process's copy here: the caller forgets (and tells other processes) after commit.
+        self.drop_cached(tenant, user)
         return removed

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hegui.cluster.events import Event, EventKind
 from hegui.errors import HeguiError
 from hegui.gateway.http import state_of
 from hegui.gateway.state import GatewayState
@@ -117,6 +118,8 @@ async def lexicon_reload(request: Request) -> Response:
         return _forbidden(request, "reloading needs the admin role / 需要管理员权限")
     st = state_of(request)
     results = await run_in_threadpool(_reload, st)
+    # The other replicas read their files again too (a no-op without HEGUI_REDIS_URL).
+    await run_in_threadpool(st.shared.publish, Event(EventKind.LEXICON_RELOAD))
     await run_in_threadpool(_audit, st, session.actor, session.tenant, "lexicon-reload", {"checks": results})
     return await run_in_threadpool(_page, request, session, 200, reloaded=results)
 
