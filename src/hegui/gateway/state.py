@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import Engine
@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.offload import CheckWorkers, database_pool_size
+from hegui.gateway.readiness import ReadinessProbe, database_probe
 from hegui.gateway.upstream import UpstreamRouter
 from hegui.guard.egress import EgressGuard
 from hegui.guard.memory import MemoryStore
@@ -66,6 +67,9 @@ class GatewayState:
     egress: EgressGuard
     #: Where a request's blocking checks run (hegui.gateway.offload).
     workers: CheckWorkers
+    #: What /readyz asks (hegui.gateway.readiness): the database from the start; shared state (Redis)
+    #: appends its own probe where it is built.
+    readiness: list[ReadinessProbe] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -119,6 +123,7 @@ class GatewayState:
             vault,
             EgressGuard.from_policy(policy, hmac.new(master, b"egress-person", hashlib.sha256).digest()),
             CheckWorkers(settings.check_workers or database_pool_size(engine)),
+            readiness=[database_probe(engine)],
         )
 
     async def aclose(self) -> None:
