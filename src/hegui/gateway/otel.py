@@ -21,8 +21,17 @@ if TYPE_CHECKING:
 _HEADER = b"x-hegui-request-id"
 
 
-def _tag_request_id(span: Any, _scope: dict[str, Any], message: dict[str, Any]) -> None:
-    """On the response's start, put its request id on the request's span."""
+_SERVER_SPAN = "hegui.otel_server_span"
+
+
+def _keep_server_span(span: Any, scope: dict[str, Any]) -> None:
+    """Remember the request's server span in its scope: the response hook is handed the send span."""
+    scope[_SERVER_SPAN] = span
+
+
+def _tag_request_id(_send_span: Any, scope: dict[str, Any], message: dict[str, Any]) -> None:
+    """On the response's start, put its request id on the request's server span."""
+    span = scope.get(_SERVER_SPAN)
     if message.get("type") != "http.response.start" or span is None or not span.is_recording():
         return
     for name, value in message.get("headers", ()):
@@ -56,6 +65,7 @@ def instrument(app: FastAPI, provider: TracerProvider | None = None) -> TracerPr
     app.add_middleware(
         OpenTelemetryMiddleware,
         tracer_provider=provider,
+        server_request_hook=_keep_server_span,
         client_response_hook=_tag_request_id,
         excluded_urls="healthz,readyz,metrics",
     )
