@@ -8,8 +8,9 @@ SQLite takes one writing process per file (`hegui.records.writer_lock`), so N > 
 with the setting to change, rather than served by processes that contend for the file's write lock on
 every group commit. docs/deploy.md says what N processes cost.
 
-The parent process does, once, what N workers must not all do at once: check the policy, migrate the
-schema (N migrations racing on one database would collide) and create the first API key.
+The parent process does, once, what N workers must not all do at once: check the policy, create the
+secrets the data directory holds when none are configured, migrate the schema (N migrations racing on one
+database would collide) and create the first API key.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from hegui.errors import ConfigError
 from hegui.gateway.preflight import Preflight
 from hegui.logs import logging_config
 from hegui.records.keys import KeyStore
+from hegui.records.secrets import audit_content_key
+from hegui.records.vault import master_key
 from hegui.settings import Settings
 
 #: What each worker process imports and calls to build its gateway (from the HEGUI_* environment).
@@ -91,6 +94,10 @@ def serve_workers(s: Settings, checked: Preflight, access_log: bool) -> None:
     import uvicorn
 
     require_shared_database(s)
+    # Secrets generated into the data directory when not configured: made here, once, so that N workers
+    # starting together never race to create them and all use the same ones.
+    audit_content_key(s.audit_content_key, s.data_dir)
+    master_key(s)
     eng = open_engine(s)  # migrates, once, before any worker starts
     try:
         announce_first_key(s, KeyStore(eng))
