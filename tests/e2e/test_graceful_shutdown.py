@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 from openai import OpenAI
 
@@ -69,7 +70,7 @@ def test_sigterm_mid_stream_finishes_the_stream_then_flushes_and_checkpoints(tmp
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+            wait_ready(f"http://127.0.0.1:{port}/readyz", proc, timeout=120)
             client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0, timeout=30)
             stream = client.chat.completions.create(
                 model="fake-model",
@@ -119,3 +120,57 @@ def test_sigterm_mid_stream_finishes_the_stream_then_flushes_and_checkpoints(tmp
     messages = [x["message"] for x in lines]
     assert any(m.startswith("shutting down: flushing the audit writer") for m in messages), messages
     assert not [x for x in lines if x["level"] == "error"], lines
+
+
+def test_a_stream_longer_than_the_grace_period_is_cut_and_still_recorded(tmp_path: Path) -> None:
+    up_port, port = free_port(), free_port()
+    (tmp_path / "hegui.toml").write_text(POLICY.format(port=up_port), encoding="utf-8")
+    env = hegui_env(tmp_path / "data", tmp_path / "hegui.toml") | {
+        "HEGUI_AUDIT_KEY": secrets.token_hex(32),
+        "HEGUI_SHUTDOWN_GRACE_SECONDS": "1",
+    }
+    key = create_key(env)
+    started = 0.0
+    with fake_upstream(up_port):
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "hegui"), "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/readyz", proc, timeout=120)
+            client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0, timeout=30)
+            stream = client.chat.completions.create(
+                model="fake-model",
+                messages=[{"role": "user", "content": "请讲一个很长的故事"}],
+                stream=True,
+                extra_body={"x_script": script(chunks=["段"] * 40, delay=0.5)},  # twenty seconds of stream
+            )
+            received, request_id, finish = 0, "", None
+            with pytest.raises((openai.APIConnectionError, httpx.HTTPError)):  # cut: no [DONE]
+                for chunk in stream:
+                    request_id = chunk.id
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        received += 1
+                        if received == 1:
+                            proc.send_signal(signal.SIGTERM)
+                            started = time.monotonic()
+                    if chunk.choices and chunk.choices[0].finish_reason:
+                        finish = chunk.choices[0].finish_reason
+            proc.wait(timeout=30)
+            stopped_after = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert finish is None and 1 <= received < 40
+    assert stopped_after < 15, "the grace period did not cut the stream"
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'hegui.db'}")
+    try:
+        report = verify_chain(engine, keys=MacKeyRing.parse(env["HEGUI_AUDIT_KEY"]))
+        stages = [e.stage for e in find_by_request(engine, request_id)]
+    finally:
+        engine.dispose()
+    assert report.macs_checked == report.entries
+    assert stages[0] == "input" and len(stages) == 2, stages  # the cut stream's output decision too

@@ -17,6 +17,7 @@ from hegui import __version__, web
 from hegui.errors import HeguiError
 from hegui.gateway import admin, media, messages_api, responses_api, routes
 from hegui.gateway.http import json_response, state_of
+from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.readiness import failed_probes
 from hegui.gateway.requestlog import RequestLogContext
@@ -74,12 +75,18 @@ def create_app(
     """A ready gateway. Raises ConfigError (bad settings or policy) or StorageError (database)."""
     settings = settings or load_settings()
     state = GatewayState.build(settings, policy, transports)
+    inflight = InFlight()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         # uvicorn calls this once open requests and streams ended or the grace period
-        # (HEGUI_SHUTDOWN_GRACE_SECONDS) cut them: what is still queued is written, then the head signed.
+        # (HEGUI_SHUTDOWN_GRACE_SECONDS) cut them; the cut ones record their output as they unwind.
+        if not await inflight.drained():
+            log.error(
+                "shutting down with %d requests still unwinding: their output may be unrecorded",
+                inflight.count,
+            )
         await shutdown(state)
         if (provider := getattr(_app.state, "otel_provider", None)) is not None:
             provider.shutdown()  # exports the spans still batched
@@ -170,6 +177,7 @@ def create_app(
 
     app.add_middleware(KeyPrefetch, keys=state.keys)
     app.add_middleware(RequestMetrics, state=state)
+    app.add_middleware(TrackInFlight, inflight=inflight)
     app.add_middleware(RequestLogContext)  # outermost: every line of the request, its access line too
     if settings.otel:
         from hegui.gateway.otel import instrument
