@@ -56,6 +56,26 @@ def test_a_json_line_has_the_fields_a_collector_reads() -> None:
     assert line["time"].endswith("Z")
 
 
+def test_uvicorns_access_line_gets_its_fields() -> None:
+    record = logging.makeLogRecord(
+        {
+            "name": "uvicorn.access",
+            "levelno": 20,
+            "levelname": "INFO",
+            "msg": '%s - "%s %s HTTP/%s" %d',
+            "args": ("127.0.0.1:5000", "POST", "/v1/chat/completions", "1.1", 200),
+        }
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == '127.0.0.1:5000 - "POST /v1/chat/completions HTTP/1.1" 200'
+    assert (line["client"], line["method"], line["path"], line["status"]) == (
+        "127.0.0.1:5000",
+        "POST",
+        "/v1/chat/completions",
+        200,
+    )
+
+
 def test_the_id_is_the_one_bound_in_the_current_request_context() -> None:
     async def in_a_request() -> str | None:
         open_request_context()

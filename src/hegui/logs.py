@@ -82,6 +82,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
         }
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            # uvicorn's access line, as fields a collector can filter on without parsing the message.
+            client, method, path, _version, status = record.args
+            out |= {"client": client, "method": method, "path": path, "status": status}
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 out[key] = value

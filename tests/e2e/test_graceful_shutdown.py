@@ -116,7 +116,7 @@ def test_sigterm_mid_stream_finishes_the_stream_then_flushes_and_checkpoints(tmp
 
     lines = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines() if x.startswith("{")]
     access = [x for x in lines if x["logger"] == "uvicorn.access" and "/v1/chat/completions" in x["message"]]
-    assert [x["request_id"] for x in access] == [request_id]
+    assert [(x["request_id"], x["method"], x["status"]) for x in access] == [(request_id, "POST", 200)]
     messages = [x["message"] for x in lines]
     assert any(m.startswith("shutting down: flushing the audit writer") for m in messages), messages
     assert not [x for x in lines if x["level"] == "error"], lines
