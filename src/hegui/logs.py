@@ -102,12 +102,12 @@ def logging_config(level: str, fmt: LogFormat) -> dict[str, Any]:
     format on stderr. httpx logs every forwarded request at INFO, one line per request: kept at WARNING
     unless the level is debug."""
     formatter: dict[str, Any] = (
-        {"()": JsonFormatter} if fmt == "json" else {"format": TEXT_FORMAT, "datefmt": None}
+        {"()": "hegui.logs.JsonFormatter"} if fmt == "json" else {"format": TEXT_FORMAT, "datefmt": None}
     )
-    return {
+    return {  # plain data (classes by name): it is handed to the workers' supervisor as JSON
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
+        "filters": {"request_id": {"()": "hegui.logs.RequestIdFilter"}},
         "formatters": {"hegui": formatter},
         "handlers": {
             "stderr": {

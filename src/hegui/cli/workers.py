@@ -1,8 +1,8 @@
 """`hegui serve --workers N`: N processes on one port, so that one machine's cores all serve.
 
-uvicorn's supervisor binds the port once and starts N processes that accept on it; each builds its own
-gateway from the environment (``create_app`` as a factory), so each has its own guard, upstream pool and
-audit writer thread. Several processes must then share the records: with PostgreSQL they do (the audit
+uvicorn's supervisor (`hegui.supervisor`, exec'd by this command once it has prepared) binds the port
+once and starts N processes that accept on it; each builds its own gateway from the environment
+(``create_app`` as a factory), so each has its own guard, upstream pool and audit writer thread. Several processes must then share the records: with PostgreSQL they do (the audit
 chain's writers serialize on the head row's lock, sanctions and memories are rows every process reads).
 SQLite takes one writing process per file (`hegui.records.writer_lock`), so N > 1 on SQLite is refused
 with the setting to change, rather than served by processes that contend for the file's write lock on
@@ -15,7 +15,9 @@ database would collide) and create the first API key.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from typing import Any
 
 import typer
@@ -30,8 +32,6 @@ from hegui.records.secrets import audit_content_key
 from hegui.records.vault import master_key
 from hegui.settings import Settings
 
-#: What each worker process imports and calls to build its gateway (from the HEGUI_* environment).
-WORKER_FACTORY = "hegui.gateway.app:create_app"
 #: How long a worker may take to build its gateway (guard models, lexicons) before uvicorn gives up on it.
 WORKER_START_SECONDS = 120
 
@@ -91,8 +91,7 @@ def worker_environment(s: Settings) -> dict[str, str]:
 
 
 def serve_workers(s: Settings, checked: Preflight, access_log: bool) -> None:
-    import uvicorn
-
+    """Prepare, then become the supervisor (`hegui.supervisor`): this process's pid, a lean process."""
     require_shared_database(s)
     # Secrets generated into the data directory when not configured: made here, once, so that N workers
     # starting together never race to create them and all use the same ones.
@@ -112,10 +111,10 @@ def serve_workers(s: Settings, checked: Preflight, access_log: bool) -> None:
         f"{s.workers} workers"
     )
     typer.echo(f"hegui: serving on http://{s.host}:{s.port}/v1")
-    uvicorn.run(
-        WORKER_FACTORY,
-        factory=True,
-        workers=s.workers,
-        timeout_worker_healthcheck=WORKER_START_SECONDS,
-        **uvicorn_options(s, access_log),
-    )
+    options = uvicorn_options(s, access_log) | {
+        "workers": s.workers,
+        "timeout_worker_healthcheck": WORKER_START_SECONDS,
+    }
+    sys.stdout.flush()  # exec keeps the file descriptors, not Python's buffers
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-P", "-m", "hegui.supervisor", json.dumps(options)])
