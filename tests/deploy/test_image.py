@@ -1,5 +1,5 @@
-"""deploy/Dockerfile, read and run without a container engine (none can run on this CI machine: see
-docs/deploy.md). What the images are made of is checked from the file; then the gateway image's own
+"""deploy/Dockerfile, read and run without a container engine (test_image_podman.py builds the image where
+podman can run). What the images are made of is checked from the file; then the gateway image's own
 start-up command (its ENTRYPOINT and CMD, with its ENV) runs on a fresh install: a wheel built from exactly
 what the Dockerfile copies, installed into an empty directory, on an empty data directory. A client key is
 made the way docs/deploy.md says, the official `openai` client is answered, the image's HEALTHCHECK command
