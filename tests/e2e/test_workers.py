@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from openai import OpenAI
 from sqlalchemy import create_engine, text
@@ -168,3 +169,73 @@ def test_two_workers_share_one_chain_and_stop_cleanly(tmp_path: Path, database_u
     assert report.entries == report.macs_checked == 2 * len(answered)
     assert report.checkpoints > 1 and report.last_checkpoint is not None
     assert report.last_checkpoint.entries == report.entries  # the last worker to stop signed the head
+
+
+@pytest.mark.postgres
+def test_a_worker_killed_under_load_is_replaced_and_the_chain_holds(
+    tmp_path: Path, database_url: str
+) -> None:
+    up_port, port = free_port(), free_port()
+    (tmp_path / "hegui.toml").write_text(POLICY.format(port=up_port), encoding="utf-8")
+    env = hegui_env(tmp_path / "data", tmp_path / "hegui.toml") | {
+        "HEGUI_DATABASE_URL": database_url,
+        "HEGUI_AUDIT_KEY": secrets.token_hex(32),
+    }
+    key = create_key(env)
+    answered: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load(n: int) -> None:
+        cli = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0, timeout=10)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            messages = [{"role": "user", "content": f"请求 {n}-{i}"}]
+            try:
+                rid = cli.chat.completions.create(model="fake-model", messages=messages).id  # type: ignore[arg-type]
+            except (openai.APIConnectionError, openai.APIStatusError):
+                time.sleep(0.05)  # the killed worker's connection; the next one reaches a live worker
+                continue
+            with lock:
+                answered.append(rid)
+
+    with fake_upstream(up_port):
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "hegui"), "serve", "--workers", "2", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/readyz", proc, timeout=120)
+            deadline = time.monotonic() + 120
+            while len(workers := children(proc.pid)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            threads = [threading.Thread(target=load, args=(n,)) for n in range(THREADS)]
+            for t in threads:
+                t.start()
+            time.sleep(2)
+            os.kill(workers[0], signal.SIGKILL)
+            while (len(now := children(proc.pid)) < 2 or workers[0] in now) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(2)  # load on the survivor and the replacement
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+        finally:
+            stop.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert len(now) == 2 and workers[0] not in now, "the supervisor did not replace the killed worker"
+    engine = make_engine(database_url)
+    try:
+        report = verify_chain(engine, keys=MacKeyRing.parse(env["HEGUI_AUDIT_KEY"]))
+        for rid in answered:
+            assert [e.stage for e in find_by_request(engine, rid)] == ["input", "output"], rid
+    finally:
+        engine.dispose()
+    assert report.macs_checked == report.entries >= 2 * len(answered) > 0
