@@ -1,6 +1,7 @@
 """`hegui serve --workers N`: refused on SQLite with the setting to change; on PostgreSQL two worker
 processes serve one port under load through the official `openai` client, both append to one audit chain,
-and after SIGTERM the chain verifies (MACs, checkpoints at the head) with every answer the client got."""
+and after SIGTERM the chain verifies (MACs, checkpoints at the head) with every answer the client got; a
+worker killed with SIGKILL under load is replaced by the supervisor and the chain still holds."""
 
 from __future__ import annotations
 
