@@ -102,6 +102,31 @@ class Settings(BaseSettings):
         description="With HEGUI_REDIS_URL: a session's memory in Redis expires this long after its last turn.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines as text, or as one JSON object per line (time, level, logger, message, "
+        "request_id) for a log collector.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `hegui serve` starts on one port (uvicorn workers). Above 1 needs "
+        "PostgreSQL (HEGUI_DATABASE_URL): SQLite takes one writing process per file.",
+    )
+    shutdown_grace_seconds: float = Field(
+        25.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM, how long open requests and streams may run to their end before they are "
+        "cut; then the audit writer is flushed and a last checkpoint written. Keep it below the "
+        "orchestrator's kill deadline (Kubernetes terminationGracePeriodSeconds, default 30).",
+    )
+    otel: bool = Field(
+        False,
+        description="OpenTelemetry traces of every HTTP request (needs the otel extra: "
+        "pip install 'hegui[otel]'); exported by OTLP as the standard OTEL_* variables say.",
+    )
     first_key: bool = Field(
         True,
         description="On first start with no API keys, create a client key and print it once.",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -19,8 +17,11 @@ from hegui import __version__, web
 from hegui.errors import HeguiError
 from hegui.gateway import admin, image_edits, keys_api, media, messages_api, responses_api, routes
 from hegui.gateway.http import json_response, state_of
+from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.limits import LimitMetrics, RateLimitGate
+from hegui.gateway.readiness import failed_probes
+from hegui.gateway.requestlog import RequestLogContext
 from hegui.gateway.state import GatewayState
 from hegui.persons import admin as persons_admin
 from hegui.policy import Policy
@@ -77,12 +78,22 @@ def create_app(
     """A ready gateway. Raises ConfigError (bad settings or policy) or StorageError (database)."""
     settings = settings or load_settings()
     state = GatewayState.build(settings, policy, transports)
+    inflight = InFlight()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await state.shared.start()  # the replicas' events (no-op without HEGUI_REDIS_URL)
         yield
-        await state.aclose()
+        # uvicorn calls this once open requests and streams ended or the grace period
+        # (HEGUI_SHUTDOWN_GRACE_SECONDS) cut them; the cut ones record their output as they unwind.
+        if not await inflight.drained():
+            log.error(
+                "shutting down with %d requests still unwinding: their output may be unrecorded",
+                inflight.count,
+            )
+        await shutdown(state)
+        if (provider := getattr(_app.state, "otel_provider", None)) is not None:
+            provider.shutdown()  # exports the spans still batched
 
     app = FastAPI(
         title="hegui",
@@ -144,18 +155,10 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"])
     async def readyz(request: Request) -> Response:
-        """Readiness: the database answers and the audit writer runs."""
+        """Readiness: every probe answers (the database; Redis when shared state is configured) and the
+        audit writer runs."""
         st = state_of(request)
-        problems = []
-
-        def ping() -> None:
-            with st.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
-        try:  # a slow database must not stall the event loop: the ping runs in a thread
-            await asyncio.to_thread(ping)
-        except Exception as exc:  # reported, not swallowed: readiness is exactly this answer
-            problems.append(f"database: {exc.__class__.__name__}")
+        problems = await failed_probes(st.readiness)
         if not st.audit.healthy:
             problems.append("audit writer is not running or its last write failed")
         warnings = []
@@ -191,4 +194,22 @@ def create_app(
     )
     app.add_middleware(KeyPrefetch, keys=state.keys)
     app.add_middleware(RequestMetrics, state=state)
+    app.add_middleware(TrackInFlight, inflight=inflight)
+    app.add_middleware(RequestLogContext)  # outermost: every line of the request, its access line too
+    if settings.otel:
+        from hegui.gateway.otel import instrument
+
+        instrument(app)
     return app
+
+
+async def shutdown(state: GatewayState) -> None:
+    """Close the gateway: upstream clients, check threads, then the audit writer (it writes everything
+    queued, then the checkpointer signs the final head), then the database pool. Logged, so that the log
+    of a stopped replica says its decisions were flushed, or why its last checkpoint was not written."""
+    log.info("shutting down: flushing the audit writer and writing the last checkpoint")
+    await state.aclose()
+    if problem := state.audit.checkpoint_problem:
+        log.error("shut down; the last audit checkpoint was not written: %s", problem)
+    else:
+        log.info("shut down: %d audit entries written by this process", state.audit.entries)

@@ -52,6 +52,7 @@ from hegui.guard.pii import PseudonymVault
 from hegui.guard.refusals import refusal_text
 from hegui.guard.sanctions import SanctionStep, Violation
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
+from hegui.logs import bind_request_id
 from hegui.records.agreements import may_serve
 from hegui.records.audit import AuditDraft, AuditEntry, canonical
 from hegui.records.egress import has_separate_consent, record_export
@@ -102,6 +103,7 @@ class Exchange:
         self.model = model
         self.endpoint = endpoint
         self.request_id = new_request_id(shape.id_prefix if shape else id_prefix)
+        bind_request_id(self.request_id)  # every log line of this request carries it (hegui.logs)
         self.session_key = SessionKey(principal.tenant, end_user, session)
         #: The user's latest turn as forwarded (masked when masked), and the input decision.
         self.prompt = ""

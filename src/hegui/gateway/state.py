@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import Engine
@@ -15,6 +15,7 @@ from hegui.cluster.redis_state import Shared
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.offload import CheckWorkers, database_pool_size
+from hegui.gateway.readiness import ReadinessProbe, database_probe
 from hegui.gateway.replicas import SharedParts
 from hegui.gateway.upstream import UpstreamRouter
 from hegui.guard.egress import EgressGuard
@@ -72,6 +73,9 @@ class GatewayState:
     #: What the replicas share (Redis, or this process alone), the rate limiter and per-key quotas
     #: (hegui.gateway.replicas). Readiness: ``await state.replicas.shared.ping()``.
     replicas: SharedParts
+    #: What /readyz asks (hegui.gateway.readiness): the database from the start; shared state (Redis)
+    #: appends its own probe where it is built.
+    readiness: list[ReadinessProbe] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -136,6 +140,8 @@ class GatewayState:
             CheckWorkers(settings.check_workers or database_pool_size(engine)),
             keeper,
             parts,
+            readiness=[database_probe(engine)]
+            + ([ReadinessProbe("redis", parts.shared.ping)] if settings.redis_url else []),
         )
 
     @property
