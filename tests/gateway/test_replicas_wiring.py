@@ -7,8 +7,8 @@ from pathlib import Path
 
 from hegui.cluster.limiter import Holder
 from hegui.gateway.replicas import lexicon_checks, reload_lexicons
-from hegui.guard.registry import build_pipeline
 from hegui.guard.types import Context, Stage
+from hegui.pipelines import build_pipeline
 from hegui.policy import parse_policy
 
 from .conftest import BASE_POLICY, MakeClient
