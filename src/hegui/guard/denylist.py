@@ -8,6 +8,7 @@ lexicon engine's job, not this check's.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 
 import ahocorasick_rs
@@ -15,6 +16,13 @@ import ahocorasick_rs
 from hegui.guard.types import Action, Context, Finding, Stage
 
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_UPPER = re.compile("[A-Z]+")
+
+
+def _ascii_lower(text: str) -> str:
+    """ASCII letters lowered, everything else kept (same length): what ``translate(_ASCII_FOLD)`` gives,
+    without its per-character table look-ups (a tenth of a millisecond on 2,000 Chinese characters)."""
+    return _ASCII_UPPER.sub(lambda m: m.group().lower(), text)
 
 
 class DenyListCheck:
@@ -47,7 +55,7 @@ class DenyListCheck:
         return len(self._terms)
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
-        folded = text.translate(_ASCII_FOLD)
+        folded = _ascii_lower(text)
         return [
             Finding(self.name, self.category, start, end, text[start:end], self.action)
             for _, start, end in self._automaton.find_matches_as_indexes(folded)

@@ -21,6 +21,7 @@ class Stage(StrEnum):
 
 
 _ACTION_RANK = {"allow": 0, "label": 1, "mask": 2, "refuse": 3, "block_user": 4}
+_STOPS_FROM = _ACTION_RANK["refuse"]
 
 
 class Action(StrEnum):
@@ -34,27 +35,27 @@ class Action(StrEnum):
 
     @property
     def rank(self) -> int:
-        return _ACTION_RANK[self.value]
+        return _ACTION_RANK[self]  # a StrEnum member hashes and compares as its value
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Action):
             return NotImplemented
-        return self.rank < other.rank
+        return _ACTION_RANK[self] < _ACTION_RANK[other]
 
     def __le__(self, other: object) -> bool:
         if not isinstance(other, Action):
             return NotImplemented
-        return self.rank <= other.rank
+        return _ACTION_RANK[self] <= _ACTION_RANK[other]
 
     def __gt__(self, other: object) -> bool:
         if not isinstance(other, Action):
             return NotImplemented
-        return self.rank > other.rank
+        return _ACTION_RANK[self] > _ACTION_RANK[other]
 
     def __ge__(self, other: object) -> bool:
         if not isinstance(other, Action):
             return NotImplemented
-        return self.rank >= other.rank
+        return _ACTION_RANK[self] >= _ACTION_RANK[other]
 
     def __str__(self) -> str:
         return self.value
@@ -62,7 +63,7 @@ class Action(StrEnum):
     @property
     def stops(self) -> bool:
         """True when the text must not be released (refuse or block the user)."""
-        return self.rank >= _ACTION_RANK["refuse"]
+        return _ACTION_RANK[self] >= _STOPS_FROM
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,9 @@ class PromptRiskModel:
         """The artifact at ``path`` or the bundled one; ValueError when missing or malformed."""
         return cls(LinearModel.load(path, BUNDLED_PROMPT))
 
-    def assess(self, text: str) -> PromptRisk:
+    def assess(self, text: str, *, explain_from: float = 0.0) -> PromptRisk:
+        """The judgement of ``text``; its strongest n-grams only when P(harmful) reaches ``explain_from``
+        (a check that reports nothing below its evidence threshold need not explain what it drops)."""
         scores = self.model.score(text)
         harmful = 1.0 - scores.probabilities[:, 0]
         best = int(np.argmax(harmful))
@@ -78,8 +80,9 @@ class PromptRiskModel:
             start, end = scores.features.normalized.span(w_start, w_end)
         else:
             start, end = 0, len(text)
-        top = self.model.top_ngrams(scores, best, cls, 0)
-        return PromptRisk(float(harmful[best]), PROMPT_CLASSES[cls], start, end, tuple(t.text for t in top))
+        score = float(harmful[best])
+        top = self.model.top_ngrams(scores, best, cls, 0) if score >= explain_from else []
+        return PromptRisk(score, PROMPT_CLASSES[cls], start, end, tuple(t.text for t in top))
 
 
 class PromptRiskCheck:
@@ -118,7 +121,7 @@ class PromptRiskCheck:
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         if not text.strip():
             return []
-        risk = self.model.assess(text)
+        risk = self.model.assess(text, explain_from=self.evidence_threshold)
         if risk.score < self.evidence_threshold:
             return []
         refuse = risk.score >= self.refuse_threshold
