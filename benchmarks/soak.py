@@ -37,7 +37,7 @@ class Tally:
     ok: int = 0
     errors: int = 0
     refused: int = 0
-    samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds, RSS MiB)
+    samples: list[tuple[float, float, int]] = field(default_factory=list)  # (seconds, RSS MiB, answers)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -129,7 +129,9 @@ def main() -> None:
             for t in threads:
                 t.start()
             while time.monotonic() < stop:
-                tally.samples.append((time.monotonic() - start, rss_mib(proc.pid)[0]))
+                tally.samples.append(
+                    (time.monotonic() - start, rss_mib(proc.pid)[0], tally.ok + tally.errors)
+                )
                 print(
                     f"{tally.samples[-1][0]:7.0f} s  RSS {tally.samples[-1][1]:6.1f} MiB  ok {tally.ok}  errors {tally.errors}",
                     flush=True,
@@ -137,21 +139,23 @@ def main() -> None:
                 time.sleep(min(args.every, max(0.0, stop - time.monotonic())))
             for t in threads:
                 t.join(timeout=120)
-            tally.samples.append((time.monotonic() - start, rss_mib(proc.pid)[0]))
+            tally.samples.append((time.monotonic() - start, rss_mib(proc.pid)[0], tally.ok + tally.errors))
             verified = subprocess.run(
                 [str(HEGUI), "audit", "verify"], env=env, capture_output=True, text=True, check=False
             )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
-    quarter = next(rss for t, rss in tally.samples if t >= args.minutes * 60 / 4)
+    quarter = next(rss for t, rss, _ in tally.samples if t >= args.minutes * 60 / 4)
+    fifth = max(1, len(tally.samples) // 5)
+    first, last = tally.samples[: fifth + 1], tally.samples[-fifth - 1 :]
+    rate_first = (first[-1][2] - first[0][2]) / max(first[-1][0] - first[0][0], 1e-9)
+    rate_last = (last[-1][2] - last[0][2]) / max(last[-1][0] - last[0][0], 1e-9)
     end = tally.samples[-1][1]
     growth = (end - quarter) / quarter * 100
     total = tally.ok + tally.errors
-    elapsed = tally.samples[-1][0]
-    rows = " · ".join(
-        f"{t / 60:.0f} min {rss:.0f}" for t, rss in tally.samples[:: max(1, len(tally.samples) // 10)]
-    )
+    step = max(1, len(tally.samples) // 10)
+    rows = " · ".join(f"{t / 60:.0f} min {rss:.0f}" for t, rss, _ in tally.samples[::step])
     body = "\n".join(
         [
             "## Soak: memory under steady load (`benchmarks/soak.py`)",
@@ -163,9 +167,10 @@ def main() -> None:
             f"dev sentences one after another (half streamed, 64 end users in rotating sessions: session "
             f"memory, keep journal, conversation store and audit chain all grow).",
             "",
-            "| requests | per second | errors | refused | RSS at ¼ of the run | RSS at the end | growth (target < 5 %) | audit verify |",
+            "| requests | per second: first fifth / last fifth | errors | refused | RSS at ¼ of the run "
+            "| RSS at the end | growth (target < 5 %) | audit verify |",
             "|---:|---:|---:|---:|---:|---:|---:|---|",
-            f"| {total:,} | {total / elapsed:.0f} | {tally.errors} | {tally.refused:,} | {quarter:.0f} MiB | "
+            f"| {total:,} | {rate_first:.0f} / {rate_last:.0f} | {tally.errors} | {tally.refused:,} | {quarter:.0f} MiB | "
             f"{end:.0f} MiB | {growth:+.1f} % {'met' if growth < 5 and not tally.errors else '**not met**'} | "
             f"{'OK' if verified.returncode == 0 else 'FAILED'} |",
             "",

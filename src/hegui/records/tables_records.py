@@ -76,7 +76,11 @@ class UserKeyRow(Base):
 
 class ConversationTurnRow(Base):
     __tablename__ = "conversation_turns"
-    __table_args__ = (Index("ix_conversation_turns_user", "tenant", "user_id"),)
+    __table_args__ = (
+        Index("ix_conversation_turns_user", "tenant", "user_id"),
+        # a replayed keep looks up what a request already stored (0005i)
+        Index("ix_conversation_turns_request", "tenant", "request_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(128))
@@ -91,7 +95,10 @@ class ConversationTurnRow(Base):
 
 class PoolRecordRow(Base):
     __tablename__ = "pool_records"
-    __table_args__ = (Index("ix_pool_records_user", "tenant", "user_id"),)
+    __table_args__ = (
+        Index("ix_pool_records_user", "tenant", "user_id"),
+        Index("ix_pool_records_request", "tenant", "request_id"),  # tombstones by request (0005i)
+    )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
     record_hash: Mapped[str] = mapped_column(String(64), unique=True)
