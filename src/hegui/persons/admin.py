@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from hegui.errors import RequestError
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
-from hegui.persons.admin_input import _SHA256, _expiry, _text
+from hegui.persons.admin_input import _expiry, _text, evidence_digest
 from hegui.persons.model import Scope
 from hegui.records.persons_store import PersonRegistry, authorization_draft
 
@@ -55,9 +55,7 @@ async def authorize(request: Request) -> Response:
     scope = body.get("scope")
     if scope not in tuple(s.value for s in Scope):
         raise RequestError("'scope' must be one of name, likeness, voice", param="scope")
-    digest = _text(body, "evidence_sha256", 64, required=False)
-    if digest is not None and not _SHA256.match(digest):
-        raise RequestError("'evidence_sha256' must be 64 lowercase hex digits", param="evidence_sha256")
+    digest = evidence_digest(body)
     purpose = _text(body, "purpose", 2000)
     grantor = _text(body, "grantor", 256)
     evidence = _text(body, "evidence", 2000)

@@ -32,3 +32,11 @@ def _expiry(body: dict[str, Any]) -> datetime | None:
     if at.tzinfo is None:
         raise RequestError("'expires_at' must carry its time zone", param="expires_at")
     return at
+
+
+def evidence_digest(body: dict[str, Any]) -> str | None:
+    """The optional ``evidence_sha256`` field: 64 lowercase hex digits, or absent."""
+    digest = _text(body, "evidence_sha256", 64, required=False)
+    if digest is not None and not _SHA256.match(digest):
+        raise RequestError("'evidence_sha256' must be 64 lowercase hex digits", param="evidence_sha256")
+    return digest

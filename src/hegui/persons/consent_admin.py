@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from hegui.errors import RequestError
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
-from hegui.persons.admin_input import _SHA256, _expiry, _text
+from hegui.persons.admin_input import _expiry, _text, evidence_digest
 from hegui.records.edit_consents import SCOPES, EditConsents, consent_draft
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -45,9 +45,7 @@ async def record_consent(request: Request) -> Response:
     principal = authenticate(request, admin=True)
     state = state_of(request)
     body = await read_json(request, state.settings.max_body_bytes)
-    digest = _text(body, "evidence_sha256", 64, required=False)
-    if digest is not None and not _SHA256.match(digest):
-        raise RequestError("'evidence_sha256' must be 64 lowercase hex digits", param="evidence_sha256")
+    digest = evidence_digest(body)
     subject = _text(body, "subject", 256)
     purpose = _text(body, "purpose", 2000)
     consented_by = _text(body, "consented_by", 256)
