@@ -81,9 +81,9 @@ def test_cli_writes_the_review_sheet(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "BLACKLIST" in r.output and "fewer than the 4,000" in r.output
     assert (out / "blacklist.txt").read_text(encoding="utf-8") == "dirty.jsonl\n"
-    rows = list(
-        openpyxl.load_workbook(out / "review_sample.xlsx", read_only=True).active.iter_rows(values_only=True)
-    )
+    wb = openpyxl.load_workbook(out / "review_sample.xlsx", read_only=True)
+    rows = list(wb.active.iter_rows(values_only=True))
+    wb.close()  # a read-only workbook holds its file open until closed
     assert rows[0] == ("编号", "来源", "行", "文本", "审核结果", "风险类别", "备注") and len(rows) == 31
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["failed"] == 60 and summary["blacklist"] == ["dirty.jsonl"]
