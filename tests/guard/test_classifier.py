@@ -1,4 +1,5 @@
-"""The bundled offensive-language classifier: artifact, windows, and honest metrics on COLD dev."""
+"""The bundled offensive-language classifier: artifact, windows, both artifact formats, and honest
+figures on the dev split (COLD dev.csv, SWSR's dev groups, LCCC and KdConv dev turns)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,33 @@ import csv
 import gzip
 import json
 import re
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from hegui.guard import Action, Context, Pipeline, Stage
-from hegui.guard.classifier import BUNDLED_ARTIFACT, ClassifierCheck, NgramModel
+from hegui.guard.classifier import BUNDLED_ARTIFACT, ClassifierCheck, NgramModel, TextModel, load_model
 
-PKG = Path(__file__).resolve().parents[2] / "src/hegui/guard/classifier"
-DOCS = Path(__file__).resolve().parents[2] / "docs/guard-checks.md"
+REPO = Path(__file__).resolve().parents[2]
+PKG = REPO / "src/hegui/guard/classifier"
+DOCS = REPO / "docs/guard-checks.md"
 
 
 @pytest.fixture(scope="module")
-def model() -> NgramModel:
-    return NgramModel.load()
+def model() -> TextModel:
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def guard_data(shared_data: Path) -> ModuleType:
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import guard_data
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    return guard_data
 
 
 def _dev(shared_data: Path) -> list[dict[str, str]]:
@@ -27,11 +41,37 @@ def _dev(shared_data: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_artifact_is_small_and_carries_its_licence_note(model: NgramModel) -> None:
+def test_artifact_is_small_and_carries_its_licence_note(model: TextModel) -> None:
     assert (PKG / BUNDLED_ARTIFACT).stat().st_size < 5_000_000
-    assert "Apache License 2.0" in (PKG / "NOTICE.md").read_text(encoding="utf-8")
-    assert "COLDataset" in model.trained_on
-    assert model.version.startswith("hegui-char-ngram-lr/1:")
+    notice = (PKG / "NOTICE.md").read_text(encoding="utf-8")
+    assert "Apache License 2.0" in notice and "MIT" in notice and "SWSR" in notice
+    assert "COLDataset" in model.trained_on and "SWSR" in model.trained_on
+    assert model.version.startswith("hegui-hashed-ngram-linear/1:")
+
+
+def test_an_evasion_variant_scores_as_the_plain_comment(model: TextModel) -> None:
+    # The featurizer folds traditional characters, full-width forms and separators (hegui.text.normalize).
+    plain = model.score("这个地方的人素质真差").probability
+    assert model.score("這個地方的人素質真差").probability == pytest.approx(plain, abs=1e-6)
+    assert model.score("这 个 地 方 的 人 素 质 真 差").probability == pytest.approx(plain, abs=1e-6)
+
+
+def test_a_vocabulary_artifact_of_the_older_format_still_loads(tmp_path: Path) -> None:
+    artifact = {
+        "format": "hegui-char-ngram-lr/1",
+        "ngram_range": [1, 2],
+        "bias": -1.0,
+        "threshold": 0.5,
+        "weights": {"坏": 4.0, "坏人": 2.0, "好": -2.0},
+    }
+    path = tmp_path / "own.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(artifact, ensure_ascii=False).encode()))
+    own = load_model(path)
+    assert isinstance(own, NgramModel) and own.version.startswith("hegui-char-ngram-lr/1:")
+    check = ClassifierCheck("cls", own)
+    (finding,) = check.inspect("坏人", Context())
+    assert finding.action == Action.REFUSE and "坏" in finding.explanation
+    assert check.inspect("好", Context()) == []
 
 
 @pytest.mark.parametrize(
@@ -49,26 +89,33 @@ def test_benign_text_passes(text: str) -> None:
     assert check.inspect(text, Context()) == []
 
 
-def test_dev_split_precision_and_recall_match_the_documented_figures(
-    shared_data: Path, model: NgramModel
+def test_dev_figures_match_the_recorded_and_documented_ones(
+    guard_data: ModuleType, shared_data: Path, model: TextModel
 ) -> None:
-    rows = _dev(shared_data)
-    tp = fp = fn = 0
-    for r in rows:
-        pred = model.score(r["TEXT"]).probability >= model.threshold
-        gold = r["label"] == "1"
-        tp += pred and gold
-        fp += pred and not gold
-        fn += (not pred) and gold
-    precision, recall = tp / (tp + fp), tp / (tp + fn)
-    recorded = model.metrics["dev"]
-    assert (round(precision, 4), round(recall, 4)) == (recorded["precision"], recorded["recall"])
-    assert precision >= 0.85 and recall >= 0.85
+    sources = ("cold", "swsr", "lccc", "kdconv")
+    dev = [e for e in guard_data.load_inputs(shared_data) if e.split == "dev" and e.source in sources]
+    flagged: dict[str, list[bool]] = {}
+    for e in dev:
+        hit = model.score(e.text).probability >= model.threshold
+        flagged.setdefault(f"{e.source}/{e.label}", []).append(hit)
+        if e.source in ("cold", "swsr"):
+            flagged.setdefault(f"comments/{e.label}", []).append(hit)
+    share = {k: round(sum(v) / len(v), 4) for k, v in flagged.items()}
+    recorded = {k: row["flagged"] for k, row in model.metrics["dev"].items()}
+    assert share == recorded
+    # The threshold was chosen on the calibration part to flag at most 10 % of safe comments.
+    assert model.metrics["calibration"]["comments/benign"]["flagged"] <= 0.10
+    assert share["comments/benign"] <= 0.10 and share["cold/benign"] <= 0.10
+    assert share["comments/harmful"] >= 0.75 and share["cold/harmful"] >= 0.80
+    assert share["lccc/benign"] <= 0.02 and share["kdconv/benign"] <= 0.02  # everyday chat
+    cold_tp = sum(flagged["cold/harmful"])
+    assert cold_tp / (cold_tp + sum(flagged["cold/benign"])) >= 0.85  # precision on COLD dev
     docs = DOCS.read_text(encoding="utf-8")
-    assert f"{precision:.3f}" in docs and f"{recall:.3f}" in docs
+    for key in ("comments/harmful", "comments/benign", "swsr/harmful", "swsr/benign"):
+        assert f"{100 * share[key]:.1f} %" in docs, key
 
 
-def test_one_offensive_sentence_in_a_long_benign_text_is_found(shared_data: Path, model: NgramModel) -> None:
+def test_one_offensive_sentence_in_a_long_benign_text_is_found(shared_data: Path, model: TextModel) -> None:
     # The offensive sentence comes from COLD dev and is never printed; only its position is checked.
     offensive = max(
         (r["TEXT"] for r in _dev(shared_data) if r["label"] == "1" and 30 <= len(r["TEXT"]) <= 60),
@@ -86,7 +133,7 @@ def test_one_offensive_sentence_in_a_long_benign_text_is_found(shared_data: Path
     assert verdict.stops
 
 
-def test_threshold_and_window_validation(model: NgramModel) -> None:
+def test_threshold_and_window_validation(model: TextModel) -> None:
     with pytest.raises(ValueError, match="threshold"):
         ClassifierCheck("cls", model, threshold=1.5)
     with pytest.raises(ValueError, match="window"):
@@ -103,13 +150,23 @@ def test_threshold_and_window_validation(model: NgramModel) -> None:
             gzip.compress(json.dumps({"format": "hegui-char-ngram-lr/1", "ngram_range": [1, 3]}).encode()),
             "malformed",
         ),
+        (b"PK\x03\x04 not a whole zip", "malformed"),
     ],
 )
 def test_malformed_artifacts_are_refused(tmp_path: Path, payload: bytes, message: str) -> None:
     path = tmp_path / "model.json.gz"
     path.write_bytes(payload)
     with pytest.raises(ValueError, match=re.escape(message)):
-        NgramModel.load(path)
+        load_model(path)
+
+
+def test_an_artifact_with_other_classes_is_refused(tmp_path: Path) -> None:
+    from importlib import resources
+
+    path = tmp_path / "prompt.npz"  # a valid judgement-model artifact, but not a comment model
+    path.write_bytes(resources.files("hegui.guard.judge").joinpath("prompt_risk.npz").read_bytes())
+    with pytest.raises(ValueError, match=re.escape("needs classes ('safe', 'offensive')")):
+        load_model(path)
 
 
 def test_classifier_check_type_in_a_policy(tmp_path: Path) -> None:

@@ -138,9 +138,9 @@ def test_defamation_has_its_own_action_and_terms() -> None:
     ],
 )
 def test_defamation_model_scores_the_sentence_around_a_name(text: str, flagged: bool) -> None:
-    from hegui.guard.classifier import NgramModel
+    from hegui.guard.classifier import load_model
 
-    with_model = check(model=NgramModel.load()).inspect(text, Context())
+    with_model = check(model=load_model()).inspect(text, Context())
     assert [f.category for f in with_model] == (["A.4c"] if flagged else [])
     assert check().inspect(text, Context()) == []  # the terms alone do not see these
     if flagged:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import ahocorasick_rs
 
-from hegui.guard.classifier.model import NgramModel
+from hegui.guard.classifier.model import TextModel
 from hegui.guard.types import Action, Context, Finding, Stage
 from hegui.persons.intents import DEFAMATION, INTENTS, Intent
 from hegui.persons.model import Person, RegistrySnapshot, Scope
@@ -58,7 +58,7 @@ class PersonaCheck:
         defamation_terms: Iterable[str] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         normalizer: Normalizer | None = None,
-        model: NgramModel | None = None,
+        model: TextModel | None = None,
         model_threshold: float | None = None,
     ) -> None:
         self.name = name

@@ -105,9 +105,9 @@ def _persona(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Chec
         )
     model = None
     if opts.defamation_model:
-        from hegui.guard.classifier import NgramModel
+        from hegui.guard.classifier import load_model
 
-        model = NgramModel.load()
+        model = load_model()
     return PersonaCheck(
         spec.name,
         snapshot,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hegui.guard.classifier.model import NgramModel
+from hegui.guard.classifier.model import TextModel, load_model
 from hegui.guard.types import Action, Context, Finding, Stage
 
 #: COLD covers offensive language about race, region and gender: discrimination (A.2) by default.
@@ -21,7 +21,7 @@ class ClassifierCheck:
     def __init__(
         self,
         name: str,
-        model: NgramModel | None = None,
+        model: TextModel | None = None,
         *,
         stages: Iterable[Stage] = (Stage.INPUT, Stage.OUTPUT),
         action: Action = Action.REFUSE,
@@ -33,7 +33,7 @@ class ClassifierCheck:
         if window < 16:
             raise ValueError("the classifier window must be at least 16 characters")
         self.name = name
-        self.model = model or NgramModel.load()
+        self.model = model or load_model()
         self.stages = frozenset(stages)
         self.action = action
         self.category = category

@@ -1,9 +1,14 @@
-"""A character n-gram logistic-regression model: feature extraction and pure-Python inference.
+"""The classifier's models and their loading.
 
-The same `ngrams` function is used by ``scripts/train_classifier.py`` and here, so a model scores at
-run time exactly as it was trained. Inference is a dictionary lookup per n-gram (no numpy, no torch).
-The artifact is gzip-compressed JSON; a missing or malformed artifact raises ValueError (the check
-must never run with a half-loaded model).
+Two artifact formats are read, told apart by their first bytes:
+
+* ``.npz`` (a zip): the bundled comment model, hashed n-grams of the normalized text
+  (`hegui.guard.classifier.hashed.HashedModel`, trained by ``scripts/train_classifier.py``);
+* gzip-compressed JSON, format ``hegui-char-ngram-lr/1``: a vocabulary of character n-grams with a
+  weight each (`NgramModel`, pure-Python inference: a dictionary lookup per n-gram). The model bundled
+  before 2026-11-30 had this format; users' own artifacts of it keep working through ``model_path``.
+
+A missing or malformed artifact raises ValueError (the check must never run with a half-loaded model).
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 FORMAT = "hegui-char-ngram-lr/1"
-BUNDLED_ARTIFACT = "cold_char_ngram_lr.json.gz"
+BUNDLED_ARTIFACT = "comments_hashed_lr.npz"
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def normalize(text: str) -> str:
@@ -39,6 +46,46 @@ class Score:
     probability: float
     #: The n-grams that pushed the score up most, for the finding's explanation.
     top_ngrams: tuple[str, ...]
+
+
+class TextModel(Protocol):
+    """What the classifier check and the persona check need of a model."""
+
+    threshold: float
+    version: str
+    metrics: dict[str, Any]
+    trained_on: str
+
+    def score(self, text: str) -> Score: ...
+
+
+def load_model(path: Path | None = None) -> TextModel:
+    """The artifact at ``path`` (either format), or the bundled comment model (loaded once per process
+    and shared: the classifier check and the persona check use the same one)."""
+    if path is None:
+        return _bundled()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot load classifier artifact {path}: {exc}") from None
+    return _from_bytes(raw, str(path))
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> TextModel:
+    try:
+        raw = resources.files("hegui.guard.classifier").joinpath(BUNDLED_ARTIFACT).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot load classifier artifact {BUNDLED_ARTIFACT}: {exc}") from None
+    return _from_bytes(raw, f"<bundled {BUNDLED_ARTIFACT}>")
+
+
+def _from_bytes(raw: bytes, source: str) -> TextModel:
+    if raw.startswith(_ZIP_MAGIC):
+        from hegui.guard.classifier.hashed import HashedModel  # numpy only for this format
+
+        return HashedModel.from_bytes(raw, source)
+    return NgramModel.from_bytes(raw, source)
 
 
 class NgramModel:
@@ -65,17 +112,20 @@ class NgramModel:
         self.version = f"{FORMAT}:{digest[:12]}"
 
     @classmethod
-    def load(cls, path: Path | None = None) -> NgramModel:
-        """The artifact at ``path``, or the bundled COLD model."""
+    def load(cls, path: Path) -> NgramModel:
+        """The gzip-JSON artifact at ``path`` (`load_model` reads either format)."""
         try:
-            if path is None:
-                raw = resources.files("hegui.guard.classifier").joinpath(BUNDLED_ARTIFACT).read_bytes()
-                source = f"<bundled {BUNDLED_ARTIFACT}>"
-            else:
-                raw, source = path.read_bytes(), str(path)
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot load classifier artifact {path}: {exc}") from None
+        return cls.from_bytes(raw, str(path))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str) -> NgramModel:
+        try:
             data = json.loads(gzip.decompress(raw).decode("utf-8"))
         except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot load classifier artifact {path or BUNDLED_ARTIFACT}: {exc}") from None
+            raise ValueError(f"cannot load classifier artifact {source}: {exc}") from None
         if not isinstance(data, dict):
             raise ValueError(f"classifier artifact {source} is malformed: not an object")
         return cls(data, source=source, raw=raw)

@@ -130,11 +130,11 @@ class _ClassifierOptions(BaseModel):
 
 
 def _classifier(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> Check:
-    from hegui.guard.classifier import DEFAULT_CATEGORY, ClassifierCheck, NgramModel
+    from hegui.guard.classifier import DEFAULT_CATEGORY, ClassifierCheck, load_model
 
     opts = check_options(_ClassifierOptions, spec, index, source)
     try:
-        model = NgramModel.load(_path(opts.model_path, base_dir) if opts.model_path else None)
+        model = load_model(_path(opts.model_path, base_dir) if opts.model_path else None)
     except ValueError as exc:
         raise ConfigError(str(exc), file=source, key=f"checks[{index}].model_path") from None
     return ClassifierCheck(
