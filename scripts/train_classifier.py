@@ -103,7 +103,7 @@ def design(texts: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
 
 def fit(x: sparse.csr_matrix, y: np.ndarray, weight: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
     """Weighted logistic regression, L2 penalty on the weights (not the bias)."""
-    n, d = x.shape
+    d = x.shape[1]
     w_norm = weight / weight.sum()
     xt = x.T.tocsr()
 
@@ -148,7 +148,10 @@ def report(p: np.ndarray, rows: Sequence[Example], threshold: float) -> dict[str
     for key in keys:
         src, lab = key.split("/")
         mask = np.array(
-            [(e.source == src or (src == "comments" and e.source in COMMENTS)) and e.label == lab for e in rows]
+            [
+                (e.source == src or (src == "comments" and e.source in COMMENTS)) and e.label == lab
+                for e in rows
+            ]
         )
         if mask.any():
             out[key] = {"n": int(mask.sum()), "flagged": round(float((p[mask] >= threshold).mean()), 4)}
