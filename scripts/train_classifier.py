@@ -4,9 +4,11 @@
     PYTHONPATH=src .venv/bin/python scripts/train_classifier.py [--out DIR] [--l2 1e-5]
 
 Data (``scripts/guard_data.py``, its fixed train/dev split): the train rows of COLDataset (its own
-train.csv) and SWSR (group hash split), offensive = 1, safe = 0; and the train rows of the everyday
-dialogue sets LCCC and KdConv as hard negatives (safe), together weighing a quarter of the safe comments,
-so that ordinary chat is not called offensive.
+train.csv) and SWSR (group hash split), offensive = 1, safe = 0; the harmful A.2 prompts of the prompt
+sets' train rows (JailBench, XSafety, MultiJail, jade-db; offensive statements and requests for them),
+offensive = 1, because the fusion asks this model to confirm the prompt model's A.2 refusals; and the
+train rows of the everyday dialogue sets LCCC and KdConv as hard negatives (safe), together weighing a
+quarter of the safe comments, so that ordinary chat is not called offensive.
 
 * **Fitting** uses those train rows minus the **calibration part**: the rows whose group has
   ``sha256("hegui-calib-v1:" + group) % 10 == 0`` (the rule of ``scripts/train_guard_models.py``; a
@@ -64,6 +66,10 @@ SOURCES = [
     "SWSR train groups (aggiejiang/SWSR @ 7b320184da8f, MIT)",
     "CDial-GPT LCCC sample, train groups (thu-coai/CDial-GPT @ 81064865221d, MIT)",
     "KdConv train groups (thu-coai/KdConv @ 653db76432de, Apache-2.0)",
+    "A.2 harmful prompts, train groups: JailBench (STAIR-BUPT/JailBench @ 5f474072db52, MIT), XSafety "
+    "(Jarviswang94/Multilingual_safety_benchmark @ 8c55b6a6cda5, Apache-2.0), MultiJail "
+    "(DAMO-NLP-SG/multilingual-safety-for-LLMs @ 577ac511437e, MIT), jade-db "
+    "(whitzard-ai/jade-db @ 812de63691d1, MIT)",
 ]
 
 
@@ -75,7 +81,14 @@ def label(e: Example) -> float:
     return 1.0 if e.label == "harmful" else 0.0
 
 
+def is_request(e: Example) -> bool:
+    """A harmful prompt of risk A.2 from the prompt sets (SafetyBench left out: its items come partly from
+    COLD, whose dev rows must not be trained on)."""
+    return e.label == "harmful" and e.risk == "A.2" and e.source not in (*COMMENTS, "safetybench")
+
+
 def row_weights(rows: Sequence[Example]) -> np.ndarray:
+    """1 per comment and per A.2 request; the hard negatives share HARD_SHARE of the safe comments' weight."""
     safe = sum(1 for e in rows if e.source in COMMENTS and e.label != "harmful")
     hard = sum(1 for e in rows if e.source in HARD_NEGATIVES)
     per_hard = HARD_SHARE * safe / hard if hard else 0.0
@@ -163,9 +176,10 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_ROOT)
     ap.add_argument("--out", type=Path, default=REPO / "src/hegui/guard/classifier")
     ap.add_argument("--l2", type=float, default=None, help="skip the search and use this penalty")
+    ap.add_argument("--no-dev", dest="dev", action="store_false", help="do not score dev (exploring)")
     args = ap.parse_args()
     started = time.perf_counter()
-    inputs = [e for e in load_inputs(args.data) if e.source in COMMENTS + HARD_NEGATIVES]
+    inputs = [e for e in load_inputs(args.data) if e.source in COMMENTS + HARD_NEGATIVES or is_request(e)]
     train = [e for e in inputs if e.split == "train"]
     fit_rows = [e for e in train if not is_calibration(e.group)]
     calib = [e for e in train if is_calibration(e.group)]
@@ -196,7 +210,7 @@ def main() -> int:
     _, l2, model, p_calib = best
     threshold = model.threshold
 
-    p_dev = scores(model, dev)  # once, after every choice
+    p_dev = scores(model, dev) if args.dev else np.zeros(0)  # once, after every choice
     model.model.metrics = {
         "l2": l2,
         "l2_calibration_offensive_flagged": log,
@@ -204,7 +218,7 @@ def main() -> int:
         "hard_negative_share": HARD_SHARE,
         "counts": {"fit": len(fit_rows), "calibration": len(calib), "dev": len(dev)},
         "calibration": report(p_calib, calib, threshold),
-        "dev": report(p_dev, dev, threshold),
+        "dev": report(p_dev, dev, threshold) if args.dev else {},
     }
     model.model.extra = {"calibration_salt": CALIB_SALT, "split_salt": "hegui-split-v1:"}
     out = args.out / BUNDLED_ARTIFACT

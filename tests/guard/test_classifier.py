@@ -101,7 +101,7 @@ def test_dev_figures_match_the_recorded_and_documented_ones(
         if e.source in ("cold", "swsr"):
             flagged.setdefault(f"comments/{e.label}", []).append(hit)
     share = {k: round(sum(v) / len(v), 4) for k, v in flagged.items()}
-    recorded = {k: row["flagged"] for k, row in model.metrics["dev"].items()}
+    recorded = {k: row["flagged"] for k, row in model.metrics["dev"].items() if k in share}
     assert share == recorded
     # The threshold was chosen on the calibration part to flag at most 10 % of safe comments.
     assert model.metrics["calibration"]["comments/benign"]["flagged"] <= 0.10
