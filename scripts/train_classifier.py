@@ -21,11 +21,12 @@ quarter of the safe comments, so that ordinary chat is not called offensive.
   choice, for the figures stored in the artifact.
 
 Features: the judgement models' featurizer (`hegui.guard.judge.features`): `hegui.text.normalize`, then
-character 1–4-grams hashed into 2^18 buckets, windows of 128 normalized characters moving by 64 (a
-training text longer than a window is cut into windows, each weighing 1/number of windows). Model:
-logistic regression with an L2 penalty (scipy's L-BFGS, a development tool only), stored as a two-class
-`LinearModel` (``safe, offensive``; the offensive column holds the weights). Only weights are written:
-no text of the data sets enters the repository.
+character 1–4-grams hashed into 2^24 buckets, windows of 128 normalized characters moving by 64 (a
+training text longer than a window is cut into windows, each weighing 1/number of windows); only the
+buckets seen in at least two fitting texts get a weight (an explicit vocabulary: an unseen n-gram counts
+nothing). Model: logistic regression with an L2 penalty (scipy's L-BFGS, a development tool only),
+stored as `hegui.guard.classifier.hashed.HashedModel`. Only bucket ids and weights are written: no text
+of the data sets enters the repository.
 """
 
 from __future__ import annotations
@@ -47,13 +48,14 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from guard_data import DEFAULT_ROOT, Example, load_inputs  # noqa: E402
 
-from hegui.guard.classifier.hashed import CLASSES, HashedModel  # noqa: E402
+from hegui.guard.classifier.hashed import HashedModel  # noqa: E402
 from hegui.guard.classifier.model import BUNDLED_ARTIFACT  # noqa: E402
 from hegui.guard.judge.features import FeatureConfig, featurize  # noqa: E402
-from hegui.guard.judge.linear import PRESETS, LinearModel  # noqa: E402
 
 CALIB_SALT = "hegui-calib-v1:"
-CONFIG = FeatureConfig(ngram_min=1, ngram_max=4, buckets_log2=18, window=128, stride=64)
+CONFIG = FeatureConfig(ngram_min=1, ngram_max=4, buckets_log2=24, window=128, stride=64)
+#: An n-gram has a weight only when it occurs in at least this many fitting texts.
+MIN_TEXTS = 2
 COMMENTS = ("cold", "swsr")
 HARD_NEGATIVES = ("lccc", "kdconv")
 #: The hard negatives together weigh this share of the safe comments' weight.
@@ -95,20 +97,45 @@ def row_weights(rows: Sequence[Example]) -> np.ndarray:
     return np.array([per_hard if e.source in HARD_NEGATIVES else 1.0 for e in rows])
 
 
-def design(texts: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """One row per window of every text, and the index of the text of each row."""
-    indptr, indices, values, owner = [0], [], [], []
-    for t, text in enumerate(texts):
+def text_buckets(texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]:
+    """Per text: the bucket ids of its valid n-grams by position (``-1`` where invalid), the number of
+    valid n-grams per position, and its windows (as the model scores them)."""
+    out = []
+    for text in texts:
         feats = featurize(text, CONFIG)
-        for window in feats.windows:
-            idx, value = feats.window_rows(window)
-            indices.append(idx)
-            values.append(np.full(len(idx), value, dtype=np.float32))
-            indptr.append(indptr[-1] + len(idx))
+        ids = np.where(feats.valid, feats.buckets, -1)
+        windows = [(int(a), int(b)) for a, b in zip(feats.starts, feats.ends, strict=True)]
+        out.append((ids, feats.valid.sum(axis=1), windows))
+    return out
+
+
+def vocabulary(featurized: Sequence[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]) -> np.ndarray:
+    """The bucket ids that occur in at least MIN_TEXTS texts, sorted."""
+    per_text = [np.unique(ids[ids >= 0]) for ids, _, _ in featurized]
+    ids, counts = np.unique(np.concatenate(per_text), return_counts=True)
+    return ids[counts >= MIN_TEXTS].astype(np.int64)
+
+
+def design(
+    featurized: Sequence[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]], vocab: np.ndarray
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """One row per window of every text (columns: the vocabulary), and the index of the text of each row.
+    A value is 1/sqrt(number of valid n-grams of the window), known or not, as at run time."""
+    indptr, indices, values, owner = [0], [], [], []
+    for t, (ids, valid, windows) in enumerate(featurized):
+        for start, end in windows:
+            rows = ids[start:end].ravel()
+            rows = rows[rows >= 0]
+            pos = np.minimum(np.searchsorted(vocab, rows), len(vocab) - 1)
+            cols = pos[vocab[pos] == rows]
+            n = int(valid[start:end].sum())
+            indices.append(cols)
+            values.append(np.full(len(cols), 1.0 / np.sqrt(n) if n else 0.0, dtype=np.float32))
+            indptr.append(indptr[-1] + len(cols))
             owner.append(t)
     x = sparse.csr_matrix(
         (np.concatenate(values), np.concatenate(indices), np.array(indptr)),
-        shape=(len(owner), CONFIG.buckets),
+        shape=(len(owner), len(vocab)),
     )
     x.sum_duplicates()
     return x, np.array(owner)
@@ -131,13 +158,10 @@ def fit(x: sparse.csr_matrix, y: np.ndarray, weight: np.ndarray, l2: float) -> t
     return res.x[:d], float(res.x[d])
 
 
-def to_model(w: np.ndarray, b: float, threshold: float) -> HashedModel:
+def to_model(vocab: np.ndarray, w: np.ndarray, b: float, threshold: float) -> HashedModel:
     """The model as it will be stored: float16 weights (so calibration sees the shipped scores)."""
-    weights = np.zeros((CONFIG.buckets, 2), dtype=np.float32)
-    weights[:, 1] = w.astype(np.float16).astype(np.float32)
-    bias = np.array([0.0, b], dtype=np.float32)
-    table = {p: {"flag": threshold} for p in PRESETS}
-    return HashedModel(LinearModel(CLASSES, weights, bias, CONFIG, table, sources=list(SOURCES)))
+    weights = w.astype(np.float16).astype(np.float32)
+    return HashedModel(CONFIG, vocab, weights, float(np.float32(b)), threshold, sources=list(SOURCES))
 
 
 def scores(model: HashedModel, rows: Sequence[Example]) -> np.ndarray:
@@ -186,7 +210,11 @@ def main() -> int:
     dev = [e for e in inputs if e.split == "dev"]
     print(f"fit {len(fit_rows):,}, calibration {len(calib):,}, dev {len(dev):,} rows", flush=True)
 
-    x, owner = design([e.text for e in fit_rows])
+    featurized = text_buckets([e.text for e in fit_rows])
+    vocab = vocabulary(featurized)
+    x, owner = design(featurized, vocab)
+    del featurized
+    print(f"vocabulary {len(vocab):,} n-grams", flush=True)
     per_text = np.bincount(owner, minlength=len(fit_rows))
     y = np.array([label(e) for e in fit_rows])[owner]
     weight = (row_weights(fit_rows) / per_text)[owner]
@@ -198,20 +226,20 @@ def main() -> int:
     log: dict[str, float] = {}
     for l2 in (args.l2,) if args.l2 else L2_GRID:
         w, b = fit(x, y, weight, l2)
-        model = to_model(w, b, 0.5)
+        model = to_model(vocab, w, b, 0.5)
         p = scores(model, calib)
         threshold = safe_threshold(p[safe])
         quality = float((p[offensive] >= threshold).mean())
         log[f"{l2:g}"] = round(quality, 4)
         print(f"  l2={l2:g}: threshold {threshold:.4f}, offensive calibration comments flagged {quality:.4f}")
         if best is None or quality > best[0]:
-            best = (quality, l2, to_model(w, b, threshold), p)
+            best = (quality, l2, to_model(vocab, w, b, threshold), p)
     assert best is not None
     _, l2, model, p_calib = best
     threshold = model.threshold
 
     p_dev = scores(model, dev) if args.dev else np.zeros(0)  # once, after every choice
-    model.model.metrics = {
+    model.metrics = {
         "l2": l2,
         "l2_calibration_offensive_flagged": log,
         "threshold_rule": f"smallest threshold flagging at most {SAFE_TARGET:.0%} of safe calibration comments",
@@ -220,12 +248,12 @@ def main() -> int:
         "calibration": report(p_calib, calib, threshold),
         "dev": report(p_dev, dev, threshold) if args.dev else {},
     }
-    model.model.extra = {"calibration_salt": CALIB_SALT, "split_salt": "hegui-split-v1:"}
+    model.extra = {"calibration_salt": CALIB_SALT, "split_salt": "hegui-split-v1:"}
     out = args.out / BUNDLED_ARTIFACT
-    model.model.save(out)
+    model.save(out)
     print(f"chose l2={l2:g}, threshold {threshold:.4f}; wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     for part in ("calibration", "dev"):
-        for key, row in model.model.metrics[part].items():
+        for key, row in model.metrics[part].items():
             print(f"  {part:12s} {key:20s} n={row['n']:6d} flagged {100 * row['flagged']:.1f} %")
     print(f"trained in {time.perf_counter() - started:.0f} s")
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_artifact_is_small_and_carries_its_licence_note(model: TextModel) -> Non
     notice = (PKG / "NOTICE.md").read_text(encoding="utf-8")
     assert "Apache License 2.0" in notice and "MIT" in notice and "SWSR" in notice
     assert "COLDataset" in model.trained_on and "SWSR" in model.trained_on
-    assert model.version.startswith("hegui-hashed-ngram-linear/1:")
+    assert model.version.startswith("hegui-comment-vocab-lr/1:")
 
 
 def test_an_evasion_variant_scores_as_the_plain_comment(model: TextModel) -> None:
@@ -160,13 +161,36 @@ def test_malformed_artifacts_are_refused(tmp_path: Path, payload: bytes, message
         load_model(path)
 
 
-def test_an_artifact_with_other_classes_is_refused(tmp_path: Path) -> None:
+def test_another_npz_artifact_is_refused(tmp_path: Path) -> None:
     from importlib import resources
 
     path = tmp_path / "prompt.npz"  # a valid judgement-model artifact, but not a comment model
     path.write_bytes(resources.files("hegui.guard.judge").joinpath("prompt_risk.npz").read_bytes())
-    with pytest.raises(ValueError, match=re.escape("needs classes ('safe', 'offensive')")):
+    with pytest.raises(ValueError, match="malformed"):
         load_model(path)
+
+
+def test_an_unseen_ngram_counts_nothing(model: TextModel) -> None:
+    from hegui.guard.classifier.hashed import HashedModel
+
+    assert isinstance(model, HashedModel)
+    # Private-use characters never occur in the training texts: no weight, whatever their hash.
+    assert model.score("\ue000\ue001\ue002\ue003").probability == pytest.approx(
+        1.0 / (1.0 + math.exp(-model.bias)), rel=1e-6
+    )
+    assert model.score("\ue000\ue001\ue002").top_ngrams == ()
+
+
+def test_a_bundled_style_artifact_round_trips(tmp_path: Path, model: TextModel) -> None:
+    from hegui.guard.classifier.hashed import HashedModel
+
+    assert isinstance(model, HashedModel)
+    path = tmp_path / "copy.npz"
+    model.save(path)
+    again = load_model(path)
+    assert isinstance(again, HashedModel) and again.version == model.version
+    text = "这个地方的人素质真差"
+    assert again.score(text).probability == model.score(text).probability
 
 
 def test_classifier_check_type_in_a_policy(tmp_path: Path) -> None:

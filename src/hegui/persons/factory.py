@@ -13,7 +13,7 @@ Policy example (docs/persons.md)::
     defamation_terms = ["..."]        # added to the built-in terms
     defamation_terms_file = "x.txt"
     defamation_model = false          # also score the sentence around a name with the bundled
-    defamation_threshold = 0.55       # offensive-language classifier (default: its own threshold)
+    defamation_threshold = 0.54       # offensive-language classifier (default: its own threshold)
 """
 
 from __future__ import annotations

@@ -1,54 +1,165 @@
-"""The bundled comment model: hashed character n-grams of the normalized text, logistic regression.
+"""The bundled comment model: character n-grams of the normalized text with an explicit vocabulary.
 
-It uses the one featurizer of the judgement models (`hegui.guard.judge.features`: `hegui.text.normalize`,
-then character 1–4-grams hashed into 2^18 buckets), so an evasion variant of a comment (traditional
-characters, full-width, homoglyphs, separators) scores as the plain comment does, and it is stored as a
-two-class `hegui.guard.judge.LinearModel` artifact (``.npz``: float16 weights, the threshold and the
-training figures in its meta). Trained by ``scripts/train_classifier.py``; see NOTICE.md for the data.
+Features come from the one featurizer of the judgement models (`hegui.guard.judge.features`:
+`hegui.text.normalize`, then character 1–4-grams hashed), so an evasion variant of a comment
+(traditional characters, full-width, homoglyphs, separators) scores as the plain comment does. Unlike the
+judgement models' dense tables, the hash space is large (2^24) and only the n-grams seen in at least two
+training texts have a weight: the artifact stores their hashes, sorted, with one weight each. An n-gram
+never seen in training contributes nothing, instead of the weight of whatever seen n-grams share its
+bucket (with 2^18 buckets an unseen n-gram of an everyday request could score like a harmful one).
 
-The artifact's classes are ``safe, offensive``; its threshold is ``thresholds["balanced"]["flag"]`` (the
-three presets carry the same value: the check has one threshold, a policy's ``threshold`` overrides it).
+Artifact (``.npz``, read with ``allow_pickle=False``): ``vocab`` (int64, sorted, distinct bucket ids),
+``weights`` (float16, one per vocabulary entry), ``meta`` (UTF-8 JSON: format, feature config, bias,
+threshold, metrics, sources). Trained by ``scripts/train_classifier.py``; see NOTICE.md for the data.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from hegui.guard.classifier.model import Score
-from hegui.guard.judge.linear import LinearModel
+from hegui.guard.judge.features import FeatureConfig, Features, featurize
 
-CLASSES = ("safe", "offensive")
+FORMAT = "hegui-comment-vocab-lr/1"
 
 
+@dataclass(slots=True)
 class HashedModel:
     """Immutable after loading; safe to share between threads."""
 
-    def __init__(self, model: LinearModel) -> None:
-        if model.classes != CLASSES:
-            raise ValueError(f"a comment model needs classes {CLASSES}, the artifact has {model.classes}")
-        try:
-            self.threshold = float(model.thresholds["balanced"]["flag"])
-        except KeyError:
-            raise ValueError("the artifact has no balanced flag threshold") from None
-        self.model = model
-        self.version = model.version
-        self.metrics: dict[str, Any] = dict(model.metrics)
-        self.trained_on = "; ".join(model.sources)
+    config: FeatureConfig
+    #: Sorted, distinct bucket ids of the n-grams that have a weight.
+    vocab: npt.NDArray[np.int64]
+    weights: npt.NDArray[np.float32]
+    bias: float
+    threshold: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
 
-    @classmethod
-    def from_bytes(cls, raw: bytes, source: str) -> HashedModel:
-        model = LinearModel.from_bytes(raw, source)
-        try:
-            return cls(model)
-        except ValueError as exc:
-            raise ValueError(f"classifier artifact {source} is malformed: {exc}") from None
+    def __post_init__(self) -> None:
+        if self.vocab.ndim != 1 or self.weights.shape != self.vocab.shape or not len(self.vocab):
+            raise ValueError("vocab and weights must be equal, non-empty vectors")
+        if np.any(np.diff(self.vocab) <= 0) or self.vocab[0] < 0 or self.vocab[-1] >= self.config.buckets:
+            raise ValueError("vocab must be sorted, distinct bucket ids")
+        if not np.all(np.isfinite(self.weights)) or not np.isfinite(self.bias):
+            raise ValueError("weights or bias are not finite")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold {self.threshold} is not between 0 and 1")
+
+    @property
+    def trained_on(self) -> str:
+        return "; ".join(self.sources)
+
+    # --- scoring ------------------------------------------------------------------------------------
+
+    def _weights_of(self, feats: Features) -> npt.NDArray[np.float32]:
+        """``[positions x lengths]``: the weight of every n-gram (0 when invalid or not in the vocabulary)."""
+        pos = np.searchsorted(self.vocab, feats.buckets)
+        pos = np.minimum(pos, len(self.vocab) - 1)
+        known = feats.valid & (self.vocab[pos] == feats.buckets)
+        return np.where(known, self.weights[pos], np.float32(0.0)).astype(np.float32)
 
     def score(self, text: str) -> Score:
         """P(offensive) of the text's highest-scoring window (texts up to a window are one window)."""
-        scores = self.model.score(text)
-        offensive = scores.probabilities[:, 1]
-        best = int(np.argmax(offensive))
-        top = self.model.top_ngrams(scores, best, 1, 0)
-        return Score(float(offensive[best]), tuple(t.text for t in top))
+        feats = featurize(text, self.config)
+        per = self._weights_of(feats)
+        best_z, best = self.bias, -1
+        for i, (start, end) in enumerate(zip(feats.starts, feats.ends, strict=True)):
+            n = int(feats.valid[start:end].sum())
+            if n:
+                z = self.bias + float(per[start:end].sum()) / float(np.sqrt(n))
+                if best < 0 or z > best_z:
+                    best_z, best = z, i
+        probability = 1.0 / (1.0 + float(np.exp(-min(max(best_z, -60.0), 60.0))))
+        return Score(probability, self._top(feats, per, best))
+
+    def _top(self, feats: Features, per: npt.NDArray[np.float32], window: int, k: int = 3) -> tuple[str, ...]:
+        if window < 0:
+            return ()
+        start, end = int(feats.starts[window]), int(feats.ends[window])
+        rows = per[start:end]
+        out: list[str] = []
+        for flat in np.argsort(rows, axis=None)[::-1][: 8 * k]:
+            pos, col = divmod(int(flat), rows.shape[1])
+            if rows[pos, col] <= 0 or len(out) >= k:
+                break
+            gram = feats.ngram(start + pos, col, self.config)
+            if gram not in out:
+                out.append(gram)
+        return tuple(out)
+
+    # --- persistence --------------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "features": self.config.to_json(),
+            "bias": self.bias,
+            "threshold": self.threshold,
+            "metrics": self.metrics,
+            "sources": self.sources,
+            "extra": self.extra,
+        }
+
+    def save(self, path: Path) -> None:
+        meta = json.dumps(self.meta(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            vocab=self.vocab.astype(np.int64),
+            weights=self.weights.astype(np.float16),
+            meta=np.frombuffer(meta, dtype=np.uint8),
+        )
+        path.write_bytes(buffer.getvalue())
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str) -> HashedModel:
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+                vocab = np.asarray(npz["vocab"])
+                weights16 = np.asarray(npz["weights"])
+                meta_raw = bytes(np.asarray(npz["meta"], dtype=np.uint8).tobytes())
+            meta = json.loads(meta_raw.decode("utf-8"))
+            if not isinstance(meta, dict):
+                raise ValueError("meta is not an object")
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
+            if vocab.dtype != np.int64 or weights16.dtype not in (np.float16, np.float32):
+                raise ValueError(f"vocab or weights have the wrong dtype ({vocab.dtype}, {weights16.dtype})")
+            model = cls(
+                config=FeatureConfig.from_json(meta["features"]),
+                vocab=vocab,
+                weights=weights16.astype(np.float32),
+                bias=float(meta["bias"]),
+                threshold=float(meta["threshold"]),
+                metrics=dict(meta.get("metrics", {})),
+                sources=[str(s) for s in meta.get("sources", [])],
+                extra=dict(meta.get("extra", {})),
+            )
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+            UnicodeDecodeError,
+        ) as exc:
+            raise ValueError(f"classifier artifact {source} is malformed: {exc}") from None
+        digest = hashlib.sha256()
+        digest.update(vocab.tobytes())
+        digest.update(weights16.astype(np.float16).tobytes())
+        digest.update(meta_raw)
+        model.version = f"{FORMAT}:{digest.hexdigest()[:12]}"
+        return model

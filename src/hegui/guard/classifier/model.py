@@ -54,7 +54,9 @@ class TextModel(Protocol):
     threshold: float
     version: str
     metrics: dict[str, Any]
-    trained_on: str
+
+    @property
+    def trained_on(self) -> str: ...
 
     def score(self, text: str) -> Score: ...
 
