@@ -103,12 +103,12 @@ def report(
 ) -> str:
     other = ", ".join(f"{mode} {share:.0%}" for mode, share in latency.other.items())
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    lines = [
-        "## Proxy overhead (issue 3)" + (", every request with an end user" if args.end_user else ""),
-        "",
-        f"{machine()} · load average {load} (1, 5, 15 min) at the end",
-        "",
-    ]
+    title = "## Proxy overhead (issue 3)" + (", every request with an end user" if args.end_user else "")
+    if args.policy != "denylist":
+        title += f", policy `{args.policy}`"
+    if any(len(t.bases) > 1 or "workers" in t.name for t in targets):
+        title += ", workers and replicas (issue 16)"
+    lines = [title, "", f"{machine()} · load average {load} (1, 5, 15 min) at the end", ""]
     if args.end_user:
         lines += [
             f"Every request names an end user (`user`: {args.end_user!r}), so hegui keeps every turn "
@@ -121,14 +121,20 @@ def report(
         "rotating order (background load falls on all alike), from one Python "
         "`http.client` keep-alive connection per path, each timed to its last byte and checked against the "
         "stub's answer. *Added* = the proxy's percentile minus the direct one. *Server CPU* = CPU time of "
-        "the proxy process (direct: of the stub) per request. Other processes on the machine used "
+        "the proxy's processes (workers and replicas summed; direct: the stub) per request; replicas take the requests in turn. Other processes on the machine used "
         f"{other or '—'} of one core meanwhile.",
         "",
         *_latency_rows(targets, latency),
         "",
         f"**Maximum requests/s**: `wrk -t1` with a Lua POST script, {args.step_seconds:g} s per step at "
-        f"{', '.join(map(str, args.levels))} connections, steps interleaved across paths; a path's search "
-        "ends after two steps in a row that add < 3 %, or at a step with errors. Max = its best step without "
+        f"{', '.join(map(str, args.levels))} connections, steps interleaved across paths; "
+        + (
+            "every level is measured (a sweep), up to a step with errors. "
+            if args.sweep
+            else "a path's search ends after two steps in a row that add < 3 %, or at a step with errors. "
+        )
+        + "Replicas: one wrk per replica with the connections split between them, run at once; their "
+        "req/s add up and p50 / p99 are the worse of theirs. Max = its best step without "
         f"errors. CPU = share of one core during that step ({os.cpu_count()} cores); *other* = every other "
         "process on the machine (other users' work included).",
         "",

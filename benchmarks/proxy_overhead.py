@@ -28,10 +28,12 @@ import http.client
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,7 @@ from _loopback import (
 )
 from _proxy_report import MODES, cpu_text, report
 from _results import write_section
+from _services import create_database, start_postgres, start_redis
 from upstream_stub import ANSWER
 
 HERE = Path(__file__).resolve().parent
@@ -71,32 +74,51 @@ PROMPT = (
 
 @dataclass
 class Target:
+    """One path to the stub: direct, or through one proxy deployment (one process, a process with
+    workers, or several replicas, each with its own port: ``bases[i]`` is served by ``services[i]``)."""
+
     name: str
-    base: str  # http://127.0.0.1:PORT (no /v1)
+    bases: list[str]  # http://127.0.0.1:PORT (no /v1), one per replica
     headers: dict[str, str]
-    service: Service | None  # the proxy process (None: direct to the stub)
+    services: list[Service]  # the proxy processes ([]: direct to the stub)
     note: str = ""
     ready_path: str = "/health"  # GET answers 200 while the path can serve
     user: str = ""  # the end user every request names (``user``), "" for none
 
+    @property
+    def base(self) -> str:
+        return self.bases[0]
+
+    @property
+    def service(self) -> Service | None:
+        return self.services[0] if self.services else None
+
     def problem(self) -> str | None:
         """None while the path is up, else what is wrong (a step may have broken it)."""
-        if self.service is not None and self.service.proc.poll() is not None:
-            return f"{self.name} exited with {self.service.proc.returncode}{self._last_error()}"
-        try:
-            status = http_status(self.base + self.ready_path, timeout=5)
-        except OSError as exc:
-            return f"{self.name} {self.ready_path}: {exc.__class__.__name__}: {exc}{self._last_error()}"
-        return (
-            None if status == 200 else f"{self.name} {self.ready_path} answered {status}{self._last_error()}"
-        )
+        for service in self.services:
+            if service.proc.poll() is not None:
+                return f"{service.name} exited with {service.proc.returncode}{self._last_error(service)}"
+        for base, service in zip(self.bases, self.services or [None] * len(self.bases), strict=True):
+            try:
+                status = http_status(base + self.ready_path, timeout=5)
+            except OSError as exc:
+                where = f"{self.name} {base}{self.ready_path}"
+                return f"{where}: {exc.__class__.__name__}: {exc}{self._last_error(service)}"
+            if status != 200:
+                return f"{self.name} {base}{self.ready_path} answered {status}{self._last_error(service)}"
+        return None
 
-    def _last_error(self) -> str:
+    @staticmethod
+    def _last_error(service: Service | None) -> str:
         """The last error line in the proxy's log, so that the report says why it stopped."""
-        if self.service is None:
+        if service is None:
             return ""
-        found = [line for line in self.service.tail(400).splitlines() if "Error" in line or "ERROR" in line]
+        found = [line for line in service.tail(400).splitlines() if "Error" in line or "ERROR" in line]
         return f"; its log: `{found[-1].strip()[:200]}`" if found else ""
+
+    def cpu(self, stub: Service) -> float:
+        """CPU seconds so far of the path's server processes (their workers included); direct: the stub."""
+        return sum(cpu_seconds(s.proc.pid) for s in self.services or [stub])
 
 
 def start_stub(stop_after: float) -> tuple[Service, int]:
@@ -116,14 +138,7 @@ def start_stub(stop_after: float) -> tuple[Service, int]:
     raise BenchError(f"upstream stub did not start:\n{service.tail()}")
 
 
-def hegui_policy(stub_port: int) -> str:
-    return f"""version = "bench"
-
-[[upstreams]]
-name = "stub"
-type = "openai"
-base_url = "http://127.0.0.1:{stub_port}/v1"
-models = ["{MODEL}"]
+DENYLIST_POLICY = """version = "bench"
 
 [[checks]]
 name = "bench-denylist"
@@ -131,29 +146,115 @@ type = "denylist"
 stages = ["input", "output"]
 terms = ["hegui-forbidden-demo", "演示违禁词"]
 """
+DATA = Path(os.environ.get("HEGUI_SHARED_DATA", REPO.parent / "shared" / "data"))
+LEXICON = DATA / "sensitive-word" / "src" / "main" / "resources"
+
+
+def stub_upstream(stub_port: int) -> str:
+    return f"""
+[[upstreams]]
+name = "stub"
+type = "openai"
+base_url = "http://127.0.0.1:{stub_port}/v1"
+models = ["{MODEL}"]
+"""
+
+
+def without_upstreams(text: str) -> str:
+    """A policy's text without its ``[[upstreams]]`` tables (each runs to the next table header)."""
+    return re.sub(r"^\[\[upstreams\]\][^\n]*\n(?:(?!\[)[^\n]*\n?)*", "", text, flags=re.M)
+
+
+@dataclass
+class BenchPolicy:
+    """The guard the hegui paths run: its policy text (upstreams are replaced by the stub) and its name."""
+
+    name: str
+    text: str
+    note: str
+
+
+def bench_policy(spec: str) -> BenchPolicy:
+    """``denylist`` (a two-term deny-list on both stages: the gateway's own cost), ``default`` (the
+    bundled policy: prompt and answer models, the comment classifier, PII), ``guard`` (the bundled policy
+    plus the 64k lexicon of ../shared/data/sensitive-word, the guard issue 16 names), or a policy file."""
+    if spec == "denylist":
+        return BenchPolicy(spec, DENYLIST_POLICY, "deny-list on input and output")
+    if spec in ("default", "guard"):
+        text = without_upstreams((REPO / "src" / "hegui" / "default_policy.toml").read_text(encoding="utf-8"))
+        if spec == "default":
+            return BenchPolicy(spec, text, "the bundled policy (models, comment classifier, PII, deny-list)")
+        names = ("sensitive_word_dict.txt", "sensitive_word_tags.txt", "sensitive_word_allow.txt")
+        files = {n: LEXICON / n for n in names}
+        if missing := [str(p) for p in files.values() if not p.exists()]:
+            raise BenchError(f"--policy guard needs the 64k lexicon: missing {', '.join(missing)}")
+        text += (
+            '\n[[checks]]\nname = "lexicon-64k"\ntype = "lexicon"\nstages = ["input", "output"]\n'
+            f'path = "{files["sensitive_word_dict.txt"]}"\nformat = "plain"\n'
+            f'tags_file = "{files["sensitive_word_tags.txt"]}"\nallow_file = "{files["sensitive_word_allow.txt"]}"\n'
+        )
+        return BenchPolicy(spec, text, "the bundled policy plus the 64k lexicon")
+    path = Path(spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+        tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BenchError(f"--policy {spec}: {exc}") from None
+    return BenchPolicy(path.name, without_upstreams(text), f"the policy `{path}`")
+
+
+@dataclass
+class Deployment:
+    """How a hegui path runs: one process on SQLite (``workers`` 1, no ``database_url``), one port with
+    ``workers`` processes on PostgreSQL, or ``replicas`` processes with their own ports sharing PostgreSQL
+    and Redis, as two gateways behind a load balancer would."""
+
+    workers: int = 1
+    replicas: int = 1
+    database_url: str = ""
+    redis_url: str = ""
+
+    def describe(self) -> str:
+        if self.replicas > 1:
+            return f"{self.replicas} replicas (one process each) on one PostgreSQL and one Redis"
+        if self.workers > 1:
+            return f"`--workers {self.workers}` on one port, PostgreSQL"
+        return "one process, SQLite in a fresh data dir"
 
 
 def start_hegui(
-    hegui: Path, stub_port: int, timeout: float, *, name: str = "hegui", src: Path | None = None
+    hegui: Path,
+    stub_port: int,
+    timeout: float,
+    policy: BenchPolicy,
+    *,
+    name: str = "hegui",
+    src: Path | None = None,
+    deploy: Deployment | None = None,
 ) -> Target:
     """``hegui serve`` as installed, or from the source tree ``src`` (``PYTHONPATH``: an earlier tree,
-    measured beside the current one in the same run)."""
+    measured beside the current one in the same run), deployed as ``deploy`` says."""
+    deploy = deploy or Deployment()
     if not hegui.exists():
         raise BenchError(f"{hegui} not found: run scripts/bootstrap first")
     data = WORK / f"{name}-data"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
-    policy = WORK / f"{name}-bench.toml"
-    policy.write_text(hegui_policy(stub_port), encoding="utf-8")
-    env = {**os.environ, "HEGUI_DATA_DIR": str(data), "HEGUI_POLICY_FILE": str(policy)}
+    policy_file = WORK / f"{name}-bench.toml"
+    policy_file.write_text(policy.text.rstrip() + "\n" + stub_upstream(stub_port), encoding="utf-8")
+    env = {**os.environ, "HEGUI_DATA_DIR": str(data), "HEGUI_POLICY_FILE": str(policy_file)}
     if src is not None:
         env["PYTHONPATH"] = str(src)
+    if deploy.database_url:
+        env["HEGUI_DATABASE_URL"] = deploy.database_url
+    if deploy.redis_url:
+        env["HEGUI_REDIS_URL"] = deploy.redis_url
     made = subprocess.run(
-        [str(hegui), "keys", "create", "--name", "bench", "--role", "client"],
+        [str(hegui), "keys", "create", "--name", name, "--role", "client"],
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=120,
         check=False,
         cwd=WORK,
     )
@@ -161,19 +262,31 @@ def start_hegui(
     if made.returncode != 0 or not lines:
         raise BenchError(f"hegui keys create failed ({made.returncode}): {made.stderr.strip()[-800:]}")
     key = lines[-1].strip()
-    port = free_port()
-    argv = [str(hegui), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    service = start(name, argv, WORK, env=env)
-    took = wait_ready(service, f"http://127.0.0.1:{port}/readyz", timeout)
+    services: list[Service] = []
+    bases: list[str] = []
+    took = 0.0
+    try:
+        for i in range(deploy.replicas):
+            port = free_port()
+            argv = [str(hegui), "serve", "--host", "127.0.0.1", "--port", str(port)]
+            if deploy.workers > 1:
+                argv += ["--workers", str(deploy.workers)]
+            label = name if deploy.replicas == 1 else f"{name}-{i + 1}"
+            services.append(start(label, argv, WORK, env=env))
+            bases.append(f"http://127.0.0.1:{port}")
+            took = max(took, wait_ready(services[-1], bases[-1] + "/readyz", timeout))
+    except BenchError:
+        for service in services:
+            service.stop()
+        raise
     tree = f" from the source tree `{src}`" if src is not None else ""
     return Target(
         name,
-        f"http://127.0.0.1:{port}",
+        bases,
         {"Authorization": f"Bearer {key}"},
-        service,
+        services,
         ready_path="/readyz",
-        note=f"`hegui serve`{tree} (defaults: one process, no access log), deny-list on input and output, "
-        f"audit entries in a fresh SQLite data dir; ready in {took:.1f} s",
+        note=f"`hegui serve`{tree} ({deploy.describe()}; no access log), {policy.note}; ready in {took:.1f} s",
     )
 
 
@@ -236,9 +349,9 @@ def start_litellm(stub_port: int, spec: str, timeout: float) -> Target:
     took = wait_ready(service, f"http://127.0.0.1:{port}/health/readiness", timeout)
     return Target(
         "litellm",
-        f"http://127.0.0.1:{port}",
+        [f"http://127.0.0.1:{port}"],
         {"Authorization": f"Bearer {master}"},
-        service,
+        [service],
         ready_path="/health/readiness",
         note=f"{note}, `litellm --config` (defaults: uvicorn, 1 worker, access log on), master key, "
         f"no database; ready in {took:.1f} s",
@@ -271,11 +384,11 @@ def answer_text(raw: bytes, stream: bool) -> str:
 
 
 class Client:
-    """One keep-alive connection to one target; times each request to its last byte."""
+    """One keep-alive connection to one of a target's bases; times each request to its last byte."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, base: str) -> None:
         self.target = target
-        host, port, _ = split_url(target.base + "/")
+        host, port, _ = split_url(base + "/")
         self._host, self._port = host, port
         self._conn: http.client.HTTPConnection | None = None
         self.reconnects = 0
@@ -356,13 +469,14 @@ def measure_latency(
     ``block=1`` alternates on every request (each proxy then runs after the others touched the caches).
     """
     result = Latency()
-    clients = {t.name: Client(t) for t in targets}
+    # Replicas take the requests in turn, as a round-robin load balancer would give them.
+    clients = {t.name: [Client(t, base) for base in t.bases] for t in targets}
     bodies = {(t.name, mode): request_body(mode == "stream", t.user) for t in targets for mode in MODES}
-    # The server of a path: its proxy process; for the direct path the stub (which every path reaches once).
-    pids = {t.name: (t.service or stub).proc.pid for t in targets}
+    # The server of a path: its proxy processes; for the direct path the stub (which every path reaches once).
+    by_name = {t.name: t for t in targets}
     try:
         for mode in MODES:
-            cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            cpu0 = {name: t.cpu(stub) for name, t in by_name.items()}
             busy0, own0, wall0 = machine_busy_seconds(), own_cpu_seconds(), time.monotonic()
             sent = warmup + count
             for first in range(0, sent, block):
@@ -372,21 +486,23 @@ def measure_latency(
                 for target in targets[turn:] + targets[:turn]:
                     key = (target.name, mode)
                     for i in range(first, min(first + block, sent)):
-                        status, raw, ms = clients[target.name].post(bodies[key])
+                        pool = clients[target.name]
+                        status, raw, ms = pool[i % len(pool)].post(bodies[key])
                         ok = status == 200 and carries_answer(answer_text(raw, mode == "stream"))
                         if not ok:
                             result.errors[key] = result.errors.get(key, 0) + 1
                         elif i >= warmup:
                             result.samples.setdefault(key, []).append(ms)
-            spent = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
-            for name in pids:
+            spent = {name: t.cpu(stub) - cpu0[name] for name, t in by_name.items()}
+            for name in by_name:
                 per = sent * len(targets) if name == "direct" else sent
                 result.cpu_ms[(name, mode)] = spent[name] / per * 1000
             others = machine_busy_seconds() - busy0 - sum(spent.values()) - (own_cpu_seconds() - own0)
             result.other[mode] = max(0.0, others) / (time.monotonic() - wall0)
     finally:
-        for client in clients.values():
-            client.close()
+        for pool in clients.values():
+            for client in pool:
+                client.close()
     return result
 
 
@@ -455,34 +571,45 @@ def parse_wrk(out: str) -> tuple[float, float, float, int]:
     return rps, p50, p99, bad
 
 
+def split_connections(conns: int, parts: int) -> list[int]:
+    """``conns`` connections over ``parts`` bases as evenly as possible, none empty (at least one each)."""
+    n = max(1, min(parts, conns))
+    return [conns // n + (1 if i < conns % n else 0) for i in range(n)]
+
+
 def run_wrk(target: Target, mode: str, conns: int, seconds: float, stub: Service) -> Step:
+    """One wrk per base (replicas: the connections split between them, all at once); their req/s add up,
+    and the step's p50 / p99 are the worst of theirs."""
     script = wrk_script(target, mode)
-    url = target.base + "/v1/chat/completions"
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{conns}",
-        f"-d{seconds:g}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        "-s",
-        str(script),
-        url,
+    shares = split_connections(conns, len(target.bases))
+    argvs = [
+        ["wrk", "-t1", f"-c{c}", f"-d{seconds:g}s", "--timeout", "10s", "--latency", "-s", str(script), url]
+        for url, c in zip((b + "/v1/chat/completions" for b in target.bases), shares, strict=False)
     ]
-    proxy_pid = target.service.proc.pid if target.service else None
-    before_stub, before_proxy = cpu_seconds(stub.proc.pid), cpu_seconds(proxy_pid) if proxy_pid else 0.0
+    before_stub, before_proxy = cpu_seconds(stub.proc.pid), target.cpu(stub) if target.services else 0.0
     before_wrk, before_all, before_own = children_cpu_seconds(), machine_busy_seconds(), own_cpu_seconds()
     wall0 = time.monotonic()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=False)
+    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for a in argvs]
+    outs: list[str] = []
+    for proc in procs:
+        try:
+            out, err = proc.communicate(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise BenchError(f"wrk did not finish within {seconds + 30:.0f} s") from None
+        if proc.returncode != 0:
+            raise BenchError(f"wrk failed ({proc.returncode}): {err.strip()[-500:]}")
+        outs.append(out)
     wall = time.monotonic() - wall0
     wrk_s, own_s = children_cpu_seconds() - before_wrk, own_cpu_seconds() - before_own
     stub_s = cpu_seconds(stub.proc.pid) - before_stub
-    proxy_s = (cpu_seconds(proxy_pid) - before_proxy) if proxy_pid else 0.0
+    proxy_s = (target.cpu(stub) - before_proxy) if target.services else 0.0
     other_s = max(0.0, machine_busy_seconds() - before_all - stub_s - proxy_s - wrk_s - own_s)
-    if out.returncode != 0:
-        raise BenchError(f"wrk failed ({out.returncode}): {out.stderr.strip()[-500:]}")
-    rps, p50, p99, bad = parse_wrk(out.stdout)
+    parsed = [parse_wrk(out) for out in outs]
+    rps = sum(p[0] for p in parsed)
+    p50, p99 = max(p[1] for p in parsed), max(p[2] for p in parsed)
+    bad = sum(p[3] for p in parsed)
     cpu = {k: v / wall for k, v in (("stub", stub_s), ("proxy", proxy_s), ("wrk", wrk_s), ("other", other_s))}
     return Step(target.name, mode, conns, rps, p50, p99, bad, cpu)
 
@@ -495,8 +622,10 @@ def search_max(
     seconds: float,
     deadline: float,
     log: Callable[[str], None],
+    sweep: bool = False,
 ) -> list[Step]:
-    """Raise concurrency per target until rps stops growing; steps interleaved across targets."""
+    """Raise concurrency per target until rps stops growing (``sweep``: through every level, to show
+    whether throughput falls as connections grow); steps interleaved across targets."""
     steps: list[Step] = []
     for mode in MODES:
         stale: dict[str, int] = {t.name: 0 for t in targets}
@@ -528,9 +657,19 @@ def search_max(
                 elif step.rps > best.get(target.name, 0.0) * 1.03:
                     best[target.name] = step.rps
                     stale[target.name] = 0
-                else:
+                elif not sweep:
                     stale[target.name] += 1
     return steps
+
+
+def section_name(args: argparse.Namespace) -> str:
+    """Each kind of run has its own section of RESULTS.md, so that one does not overwrite another."""
+    name = "proxy_overhead" + ("_end_user" if args.end_user else "")
+    if args.policy != "denylist":
+        name += "_" + re.sub(r"[^a-z0-9]+", "_", Path(args.policy).stem.lower())
+    if {"hegui-workers", "hegui-replicas"} & {n.strip() for n in args.targets.split(",")}:
+        name += "_scale"
+    return name
 
 
 def _say(line: str) -> None:
@@ -571,6 +710,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="name this end user in every request (``user``): hegui then keeps each turn (conversation "
         "store, pool admission), as it does for consumer traffic",
     )
+    parser.add_argument(
+        "--policy",
+        default="denylist",
+        help="the guard of the hegui paths: denylist (two terms: the gateway's own cost), default (the "
+        "bundled policy), guard (bundled + the 64k lexicon), or a policy file (its upstreams are replaced "
+        "by the stub)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes of target hegui-workers (`hegui serve --workers`)"
+    )
+    parser.add_argument("--replicas", type=int, default=2, help="gateway processes of target hegui-replicas")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="measure every level of --levels instead of stopping at the maximum",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     if args.baseline_src is not None and not (args.baseline_src / "hegui" / "__init__.py").exists():
@@ -579,6 +734,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--requests must be 10..100000 and --levels at most 1024 connections")
     if args.block < 1:
         parser.error("--block must be at least 1")
+    if not 2 <= args.workers <= 64 or not 2 <= args.replicas <= 16:
+        parser.error("--workers must be 2..64 and --replicas 2..16")
     return args
 
 
@@ -590,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.max_seconds
     WORK.mkdir(parents=True, exist_ok=True)
     services: list[Service] = []
+    backing: list[Service] = []  # PostgreSQL and Redis: stopped after every gateway
     skipped: dict[str, str] = {}
     try:
         stub, stub_port = start_stub(stop_after=args.max_seconds + 60)
@@ -597,15 +755,37 @@ def main(argv: list[str] | None = None) -> int:
         stub_note = "`upstream_stub.py`: raw asyncio + httptools on uvloop, one process"
         targets = [
             Target(
-                "direct", f"http://127.0.0.1:{stub_port}", {"Authorization": "Bearer none"}, None, stub_note
+                "direct", [f"http://127.0.0.1:{stub_port}"], {"Authorization": "Bearer none"}, [], stub_note
             )
         ]
 
+        policy = bench_policy(args.policy)
+        shared: dict[str, str] = {}
+
+        def shared_url(kind: str) -> str:
+            """PostgreSQL or Redis for the multi-process paths, started once, on first use."""
+            if kind not in shared:
+                started = (start_postgres if kind == "postgres" else start_redis)(WORK)
+                backing.append(started.service)
+                shared[kind] = started.url
+            return shared[kind]
+
         def hegui(port: int, timeout: float) -> Target:
-            return start_hegui(args.hegui, port, timeout)
+            return start_hegui(args.hegui, port, timeout, policy)
 
         def hegui_before(port: int, timeout: float) -> Target:
-            return start_hegui(args.hegui, port, timeout, name="hegui-before", src=args.baseline_src)
+            return start_hegui(args.hegui, port, timeout, policy, name="hegui-before", src=args.baseline_src)
+
+        def hegui_workers(port: int, timeout: float) -> Target:
+            deploy = Deployment(workers=args.workers, database_url=shared_url("postgres"))
+            return start_hegui(args.hegui, port, timeout, policy, name="hegui-workers", deploy=deploy)
+
+        def hegui_replicas(port: int, timeout: float) -> Target:
+            # Each path gets its own database so that one's records do not slow the other's.
+            url = shared_url("postgres").rsplit("/", 1)[0] + "/replicas"
+            create_database(shared_url("postgres"), "replicas")
+            deploy = Deployment(replicas=args.replicas, database_url=url, redis_url=shared_url("redis"))
+            return start_hegui(args.hegui, port, timeout, policy, name="hegui-replicas", deploy=deploy)
 
         def litellm(port: int, timeout: float) -> Target:
             return start_litellm(port, args.litellm_spec, timeout)
@@ -613,6 +793,8 @@ def main(argv: list[str] | None = None) -> int:
         starters: dict[str, Callable[[int, float], Target]] = {
             "hegui": hegui,
             "hegui-before": hegui_before,
+            "hegui-workers": hegui_workers,
+            "hegui-replicas": hegui_replicas,
             "litellm": litellm,
         }
         names = [n.strip() for n in args.targets.split(",") if n.strip()]
@@ -624,8 +806,8 @@ def main(argv: list[str] | None = None) -> int:
             started = len(services)
             try:
                 target = starters[name](stub_port, args.start_timeout)
-                assert target.service is not None
-                services.append(target.service)
+                assert target.services
+                services.extend(target.services)
                 check_answers(target)
             except (BenchError, subprocess.SubprocessError, OSError) as exc:
                 skipped[name] = str(exc).splitlines()[0][:300]
@@ -640,18 +822,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latency: {args.requests} requests per path and mode at concurrency 1 ...", flush=True)
         latency = measure_latency(targets, stub, args.requests, args.warmup, args.block, deadline)
         print("throughput search with wrk:", flush=True)
-        steps = search_max(targets, stub, args.levels, seconds=args.step_seconds, deadline=deadline, log=_say)
+        steps = search_max(
+            targets,
+            stub,
+            args.levels,
+            seconds=args.step_seconds,
+            deadline=deadline,
+            log=_say,
+            sweep=args.sweep,
+        )
         text = report(targets, latency, steps, skipped, args)
     except BenchError as exc:
         print(f"proxy_overhead: {exc}", file=sys.stderr)
         return 1
     finally:
-        for service in reversed(services):
+        for service in reversed(services + backing):
             service.stop()
     print()
     print(text)
     if not args.no_write:
-        write_section("proxy_overhead_end_user" if args.end_user else "proxy_overhead", text)
+        write_section(section_name(args), text)
         print(f"written to {HERE / 'RESULTS.md'}")
     return 0
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select
 
 from hegui.errors import RecordNotFound, RequestError
 from hegui.records.audit import AuditDraft
+from hegui.records.revocation import revoke_row
 from hegui.records.sanctions_store import iso, parse_iso, storage_errors
 from hegui.records.tables_edit_consents import EditConsentRow
 
@@ -185,22 +186,16 @@ class EditConsents:
         self, consent_id: str, *, by: str, reason: str, at: datetime | None = None, tenant: str | None = None
     ) -> EditConsent:
         """Revoke a consent (kept, with who and why); twice is an error; another tenant's is not found."""
-        if not by.strip() or not reason.strip():
-            raise RequestError("a revocation needs who revokes and why")
-        when = iso(at or datetime.now(UTC))
-        t = EditConsentRow
-        with storage_errors("revoking an edit consent"), self._engine.begin() as conn:
-            row = conn.execute(select(t.__table__).where(t.consent_id == consent_id)).one_or_none()
-            if row is None or (tenant is not None and row.tenant != tenant):
-                raise RecordNotFound(f"no edit consent {consent_id!r}")
-            if row.revoked_at is not None:
-                raise RequestError(f"edit consent {consent_id!r} was already revoked at {row.revoked_at}")
-            conn.execute(
-                update(t)
-                .where(t.consent_id == consent_id)
-                .values(revoked_at=when, revoked_by=by, revoke_reason=reason)
-            )
-            row = conn.execute(select(t.__table__).where(t.consent_id == consent_id)).one()
+        row = revoke_row(
+            self._engine,
+            EditConsentRow.consent_id,
+            consent_id,
+            what="edit consent",
+            by=by,
+            reason=reason,
+            at=at,
+            tenant=tenant,
+        )
         return _consent(row)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 from hegui.errors import RecordNotFound, RequestError
 from hegui.persons.model import Authorization, Kind, Person, RegistrySnapshot, Scope
 from hegui.records.audit import AuditDraft
+from hegui.records.revocation import revoke_row
 from hegui.records.sanctions_store import iso, parse_iso, storage_errors
 from hegui.records.tables_persons import PersonAuthorizationRow, PersonRow
 
@@ -179,22 +180,16 @@ class PersonRegistry:
     ) -> Authorization:
         """Revoke an authorization (kept, with who revoked it and why); revoking twice is an error.
         With ``tenant``, another tenant's authorization is not found (the admin API's isolation)."""
-        if not by.strip() or not reason.strip():
-            raise RequestError("a revocation needs who revokes and why")
-        when = iso(at or datetime.now(UTC))
-        t = PersonAuthorizationRow
-        with storage_errors("revoking an authorization"), self._engine.begin() as conn:
-            row = conn.execute(select(t.__table__).where(t.auth_id == auth_id)).one_or_none()
-            if row is None or (tenant is not None and row.tenant != tenant):
-                raise RecordNotFound(f"no authorization {auth_id!r}")
-            if row.revoked_at is not None:
-                raise RequestError(f"authorization {auth_id!r} was already revoked at {row.revoked_at}")
-            conn.execute(
-                update(t)
-                .where(t.auth_id == auth_id)
-                .values(revoked_at=when, revoked_by=by, revoke_reason=reason)
-            )
-            row = conn.execute(select(t.__table__).where(t.auth_id == auth_id)).one()
+        row = revoke_row(
+            self._engine,
+            PersonAuthorizationRow.auth_id,
+            auth_id,
+            what="authorization",
+            by=by,
+            reason=reason,
+            at=at,
+            tenant=tenant,
+        )
         return _auth(row)
 
     def authorizations(self, person: str | None = None, tenant: str | None = None) -> list[Authorization]:
