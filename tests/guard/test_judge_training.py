@@ -1,4 +1,5 @@
-"""The prompt model's training weights (scripts/train_guard_models.py, `prompt_weights`), on made-up rows.
+"""The trainer of the judgement models (scripts/train_guard_models.py), on made-up rows: the prompt model's
+weights (`prompt_weights`) and the fit (`fit_softmax`).
 
 The weights decide what the shipped model learns: "none" and "harmful" each carry half; inside a harmful
 class each source shares the class by the square root of its size (so thousands of offensive comments do
@@ -12,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,3 +78,21 @@ def test_harmful_sources_share_their_class(
 def test_weights_average_one(trainer: ModuleType) -> None:
     rows = _rows(trainer)
     assert float(trainer.prompt_weights(rows).sum()) == pytest.approx(len(rows))
+
+
+def _toy(trainer: ModuleType) -> tuple[object, np.ndarray, np.ndarray]:
+    from scipy import sparse
+
+    # bucket 0 says class 1, bucket 1 says class 0, bucket 2 is in every row
+    rows = np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1]], dtype=np.float32)
+    return sparse.csr_matrix(rows), np.array([1, 1, 0, 0]), np.ones(4)
+
+
+def test_l2_may_be_one_per_bucket(trainer: ModuleType) -> None:
+    x, y, w = _toy(trainer)
+    scalar = trainer.fit_softmax(x, y, w, 2, 0.01, 200)
+    column = trainer.fit_softmax(x, y, w, 2, np.full((3, 1), 0.01), 200)
+    np.testing.assert_allclose(scalar[0], column[0], atol=1e-5)
+    assert scalar[0][0, 1] - scalar[0][0, 0] > 0.5  # bucket 0 pushes towards class 1
+    heavy = trainer.fit_softmax(x, y, w, 2, np.array([[1e4], [0.01], [0.01]]), 200)
+    assert abs(float(heavy[0][0, 1] - heavy[0][0, 0])) < 1e-3  # a bucket with a huge penalty says nothing
