@@ -15,7 +15,8 @@ Prompt model: 6 classes (none, A.1 … A.5), softmax regression over the hashed 
 `hegui.guard.judge.features` (windows of 128 normalized characters), fitted by L-BFGS (numpy + scipy, dev
 tools only: inference needs numpy alone). Weights: "none" and "harmful" each carry half of the total weight;
 inside "harmful", the five classes share it by the square root of their size (A.3 and A.5 come from 20
-seed questions each: full balance would make their jailbreak templates dominate); inside "none", each
+seed questions each: full balance would make their jailbreak templates dominate), and inside a class
+each source by the square root of its size (``--harmful-by-source``); inside "none", each
 source counts by the square root of its size, so that small hard-negative sets (ChineseSafetyQA, CValues,
 xsafety commonsense) weigh more than their row count (``--hard-negative-weight`` multiplies them further;
 3 was tried: +1 point of harmful prompts refused, +12 points of safe comments refused on the calibration
@@ -138,7 +139,7 @@ def fit_softmax(
         z = x @ w + b
         z -= z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        value = -float((w_norm * (onehot * logp).sum(axis=1)).sum()) + 0.5 * l2 * float((w * w).sum())
+        value = -float((w_norm * (onehot * logp).sum(axis=1)).sum()) + 0.5 * float((l2 * w * w).sum())
         g = (np.exp(logp) - onehot) * w_norm[:, None]
         grad_w = xt @ g + l2 * w
         return value, np.concatenate([grad_w.ravel(), g.sum(axis=0)])
@@ -187,39 +188,53 @@ def prompt_label(e: Example) -> int:
 HARD_NEGATIVES = ("cvalues", "chinesesafetyqa", "xsafety")
 
 
-def prompt_weights(examples: Sequence[Example], hard: float = 1.0, jailbreak: float = 1.0) -> np.ndarray:
+def prompt_weights(
+    examples: Sequence[Example], hard: float = 1.0, jailbreak: float = 1.0, harmful_by_source: bool = True
+) -> np.ndarray:
     labels = [prompt_label(e) for e in examples]
     # Inside a harmful class a jailbreak-wrapped prompt weighs ``jailbreak`` times a direct one (JailBench
     # wraps 108 seeds in the same 20 templates). 0.25 was tried on 2026-11-30: calibration quality 0.569
     # against 0.545 at 1, but requests addressed to an assistant ("你能做什么", P(harmful) 0.74 -> 0.75)
     # kept their scores, the failure it was meant to fix; the shipped model keeps 1 (docs/guard-models.md).
     row_w = [jailbreak if e.kind == "prompt_jailbreak" else 1.0 for e in examples]
-    class_mass: Counter[int] = Counter()
-    for lab, rw in zip(labels, row_w, strict=True):
-        class_mass[lab] += rw
     class_n = Counter(labels)
     harmful_classes = [c for c in class_n if c != 0]
     root = {c: np.sqrt(class_n[c]) for c in harmful_classes}
     class_share = {0: 0.5} | {c: 0.5 * root[c] / sum(root.values()) for c in harmful_classes}
-    src_n = Counter(e.source for e, lab in zip(examples, labels, strict=True) if lab == 0)
-    src_w = {s: np.sqrt(n) * (hard if s in HARD_NEGATIVES else 1.0) for s, n in src_n.items()}
-    src_total = sum(src_w.values())
+    # Inside a harmful class, ``harmful_by_source``: each source shares the class by the square root of its
+    # size, as the benign sources do; otherwise by its size. A.2 holds 11,465 COLD and 2,236 SWSR comments
+    # against a few hundred discriminatory *prompts* (MultiJail, XSafety, jade-db, JailBench): by size the
+    # comments took 94 % of the class and the model learnt A.2 as comment wording (2026-11-30, calibration:
+    # harmful sources minus safe comments 0.596 -> 0.625, MultiJail 0.56 -> 0.59, safe COLD comments
+    # refused 21 % -> 18 %).
+    mass: Counter[tuple[int, str]] = Counter()
+    src_n: Counter[tuple[int, str]] = Counter()
+    for e, lab, rw in zip(examples, labels, row_w, strict=True):
+        mass[(lab, e.source)] += rw
+        src_n[(lab, e.source)] += 1
+    src_w: dict[tuple[int, str], float] = {}
+    for (lab, source), n in src_n.items():
+        if lab == 0:  # each benign source weighs sqrt(its size), x hard for hard negatives
+            src_w[(lab, source)] = np.sqrt(n) * (hard if source in HARD_NEGATIVES else 1.0)
+        else:
+            src_w[(lab, source)] = np.sqrt(n) if harmful_by_source else mass[(lab, source)]
+    class_total: Counter[int] = Counter()
+    for (lab, _), w in src_w.items():
+        class_total[lab] += w
     out = np.empty(len(examples))
     for i, (e, lab) in enumerate(zip(examples, labels, strict=True)):
-        if (
-            lab == 0
-        ):  # each benign source weighs sqrt(its size) (x hard for hard negatives); its rows share it
-            out[i] = 0.5 * src_w[e.source] / src_total / src_n[e.source]
-        else:
-            out[i] = class_share[lab] * row_w[i] / class_mass[lab]
+        key = (lab, e.source)
+        out[i] = class_share[lab] * src_w[key] / class_total[lab] * row_w[i] / mass[key]
     return out * len(examples)
 
 
-def build(examples: list[Example], hard: float = 1.0, jailbreak: float = 1.0) -> PromptData:
+def build(
+    examples: list[Example], hard: float = 1.0, jailbreak: float = 1.0, harmful_by_source: bool = True
+) -> PromptData:
     return PromptData(
         [e.text for e in examples],
         np.array([prompt_label(e) for e in examples]),
-        prompt_weights(examples, hard, jailbreak),
+        prompt_weights(examples, hard, jailbreak, harmful_by_source),
         examples,
     )
 
@@ -379,6 +394,13 @@ def main() -> None:
         help="weight of a jailbreak-wrapped prompt relative to a direct one inside its class",
     )
     parser.add_argument(
+        "--harmful-by-source",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="1: inside a harmful class each source weighs sqrt(its size); 0: its size (older artifacts)",
+    )
+    parser.add_argument(
         "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
     )
     parser.add_argument(
@@ -394,7 +416,7 @@ def main() -> None:
     calib = [e for e in train_all if is_calibration(e.group)]
     dev = [e for e in inputs if e.split == "dev"]
     print(f"prompt model: {len(fit_part)} fit, {len(calib)} calibration, {len(dev)} dev", flush=True)
-    data = build(fit_part, args.hard_negative_weight, args.jailbreak_weight)
+    data = build(fit_part, args.hard_negative_weight, args.jailbreak_weight, args.harmful_by_source == 1)
 
     def prompt_quality(model: LinearModel) -> float:
         """At the balanced threshold: the mean share refused over the harmful calibration sources, minus

@@ -1,0 +1,98 @@
+"""The trainer of the judgement models (scripts/train_guard_models.py), on made-up rows: the prompt model's
+weights (`prompt_weights`) and the fit (`fit_softmax`).
+
+The weights decide what the shipped model learns: "none" and "harmful" each carry half; inside a harmful
+class each source shares the class by the square root of its size (so thousands of offensive comments do
+not drown a few hundred discriminatory prompts); inside "none" each source by the square root of its size.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def trainer() -> ModuleType:
+    pytest.importorskip("scipy", reason="the trainer needs scipy (a development tool)")
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import train_guard_models
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    return train_guard_models
+
+
+def _rows(trainer: ModuleType) -> list[object]:
+    example = trainer.Example
+    rows = []
+    for source, label, risk, n in (
+        ("cold", "harmful", "A.2", 900),
+        ("multijail", "harmful", "A.2", 16),
+        ("jade-v2", "harmful", "A.1", 25),
+        ("lccc", "benign", "", 400),
+        ("cvalues", "borderline", "", 100),
+    ):
+        for i in range(n):
+            rows.append(example(f"{source}{i}", label, "prompt", risk, source, f"{source}{i}", "train"))
+    return rows
+
+
+def _mass(trainer: ModuleType, rows: list[object], by_source: bool) -> dict[str, float]:
+    weights = trainer.prompt_weights(rows, harmful_by_source=by_source)
+    out: dict[str, float] = defaultdict(float)
+    for row, w in zip(rows, weights, strict=True):
+        out[row.source] += float(w) / len(rows)  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("by_source", "cold", "multijail"),
+    [
+        (True, 0.25 * 30 / 34, 0.25 * 4 / 34),  # sqrt(900) = 30, sqrt(16) = 4 share A.2's quarter
+        (False, 0.25 * 900 / 916, 0.25 * 16 / 916),  # by size: the comments take nearly all of it
+    ],
+)
+def test_harmful_sources_share_their_class(
+    trainer: ModuleType, by_source: bool, cold: float, multijail: float
+) -> None:
+    mass = _mass(trainer, _rows(trainer), by_source)
+    # A.2 (916 rows) and A.1 (25 rows) share the harmful half by sqrt of their size: 30.27 vs 5.
+    a2 = 0.5 * 916**0.5 / (916**0.5 + 5)
+    assert mass["cold"] + mass["multijail"] == pytest.approx(a2)
+    assert mass["cold"] / a2 * 0.25 == pytest.approx(cold)
+    assert mass["multijail"] / a2 * 0.25 == pytest.approx(multijail)
+    assert mass["jade-v2"] == pytest.approx(0.5 - a2)
+    # benign: sqrt(400) = 20 and sqrt(100) = 10 share the other half, whatever the harmful rule
+    assert mass["lccc"] == pytest.approx(0.5 * 20 / 30)
+    assert mass["cvalues"] == pytest.approx(0.5 * 10 / 30)
+
+
+def test_weights_average_one(trainer: ModuleType) -> None:
+    rows = _rows(trainer)
+    assert float(trainer.prompt_weights(rows).sum()) == pytest.approx(len(rows))
+
+
+def _toy(trainer: ModuleType) -> tuple[object, np.ndarray, np.ndarray]:
+    from scipy import sparse
+
+    # bucket 0 says class 1, bucket 1 says class 0, bucket 2 is in every row
+    rows = np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1]], dtype=np.float32)
+    return sparse.csr_matrix(rows), np.array([1, 1, 0, 0]), np.ones(4)
+
+
+def test_l2_may_be_one_per_bucket(trainer: ModuleType) -> None:
+    x, y, w = _toy(trainer)
+    scalar = trainer.fit_softmax(x, y, w, 2, 0.01, 200)
+    column = trainer.fit_softmax(x, y, w, 2, np.full((3, 1), 0.01), 200)
+    np.testing.assert_allclose(scalar[0], column[0], atol=1e-5)
+    assert scalar[0][0, 1] - scalar[0][0, 0] > 0.5  # bucket 0 pushes towards class 1
+    heavy = trainer.fit_softmax(x, y, w, 2, np.array([[1e4], [0.01], [0.01]]), 200)
+    assert abs(float(heavy[0][0, 1] - heavy[0][0, 0])) < 1e-3  # a bucket with a huge penalty says nothing
