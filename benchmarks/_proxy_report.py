@@ -109,6 +109,8 @@ def report(
     if any(len(t.bases) > 1 or "workers" in t.name for t in targets):
         title += ", workers and replicas (issue 16)"
     lines = [title, "", f"{machine()} · load average {load} (1, 5, 15 min) at the end", ""]
+    if args.custom_prompt:
+        lines += [f"Every request's user message: {args.prompt!r} (not the default prompt).", ""]
     if args.end_user:
         lines += [
             f"Every request names an end user (`user`: {args.end_user!r}), so hegui keeps every turn "

@@ -84,6 +84,7 @@ class Target:
     note: str = ""
     ready_path: str = "/health"  # GET answers 200 while the path can serve
     user: str = ""  # the end user every request names (``user``), "" for none
+    prompt: str = PROMPT  # the user message of every request
 
     @property
     def base(self) -> str:
@@ -361,8 +362,8 @@ def start_litellm(stub_port: int, spec: str, timeout: float) -> Target:
 # ---------------------------------------------------------------- requests and answers
 
 
-def request_body(stream: bool, user: str = "") -> bytes:
-    body: dict[str, object] = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
+def request_body(stream: bool, user: str = "", prompt: str = PROMPT) -> bytes:
+    body: dict[str, object] = {"model": MODEL, "messages": [{"role": "user", "content": prompt}]}
     if stream:
         body["stream"] = True
     if user:
@@ -435,7 +436,7 @@ def check_answers(target: Target) -> None:
 
     key = target.headers["Authorization"].split()[-1]
     client = openai.OpenAI(base_url=target.base + "/v1", api_key=key, max_retries=0, timeout=30)
-    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": PROMPT}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": target.prompt}]
     try:
         whole = client.chat.completions.create(model=MODEL, messages=messages)
         chunks = client.chat.completions.create(model=MODEL, messages=messages, stream=True)
@@ -471,7 +472,9 @@ def measure_latency(
     result = Latency()
     # Replicas take the requests in turn, as a round-robin load balancer would give them.
     clients = {t.name: [Client(t, base) for base in t.bases] for t in targets}
-    bodies = {(t.name, mode): request_body(mode == "stream", t.user) for t in targets for mode in MODES}
+    bodies = {
+        (t.name, mode): request_body(mode == "stream", t.user, t.prompt) for t in targets for mode in MODES
+    }
     # The server of a path: its proxy processes; for the direct path the stub (which every path reaches once).
     by_name = {t.name: t for t in targets}
     try:
@@ -534,7 +537,7 @@ def lua_string(text: str) -> str:
 
 def wrk_script(target: Target, mode: str) -> Path:
     path = WORK / f"wrk-{target.name}-{mode}.lua"
-    body = request_body(mode == "stream", target.user).decode()
+    body = request_body(mode == "stream", target.user, target.prompt).decode()
     lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body)}"]
     lines.append('wrk.headers["Content-Type"] = "application/json"')
     lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in target.headers.items()]
@@ -726,6 +729,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="measure every level of --levels instead of stopping at the maximum",
     )
+    parser.add_argument(
+        "--prompt",
+        default=PROMPT,
+        help="the user message of every request (it must pass the policy: a refused request never reaches "
+        "the upstream and measures something else)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     if args.baseline_src is not None and not (args.baseline_src / "hegui" / "__init__.py").exists():
@@ -734,6 +743,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--requests must be 10..100000 and --levels at most 1024 connections")
     if args.block < 1:
         parser.error("--block must be at least 1")
+    args.custom_prompt = args.prompt != PROMPT
+    if not args.prompt.strip():
+        parser.error("--prompt must not be empty")
     if not 2 <= args.workers <= 64 or not 2 <= args.replicas <= 16:
         parser.error("--workers must be 2..64 and --replicas 2..16")
     return args
@@ -808,6 +820,7 @@ def main(argv: list[str] | None = None) -> int:
                 target = starters[name](stub_port, args.start_timeout)
                 assert target.services
                 services.extend(target.services)
+                target.prompt = args.prompt
                 check_answers(target)
             except (BenchError, subprocess.SubprocessError, OSError) as exc:
                 skipped[name] = str(exc).splitlines()[0][:300]
@@ -816,6 +829,7 @@ def main(argv: list[str] | None = None) -> int:
                     service.stop()  # an idle broken proxy must not share the machine with the others
                 continue
             targets.append(target)
+        targets[0].prompt = args.prompt
         check_answers(targets[0])
         for target in targets:
             target.user = args.end_user
