@@ -235,7 +235,11 @@ def settle(
 
 class KeepWorker:
     """The thread that carries out the keep journal: woken after each journaled request, and every
-    ``poll`` seconds (rows another replica left behind, or a crash did). `close` keeps what is pending."""
+    ``poll`` seconds (rows another replica left behind, or a crash did). `close` keeps what is pending.
+
+    Woken, it waits ``linger`` seconds before it drains, so that the rows of the requests answered
+    meanwhile share its transaction: the rows are durable already, so only the keeping waits, and a
+    batch's commit and journal statements are paid once for many rows instead of once per request."""
 
     def __init__(
         self,
@@ -244,10 +248,11 @@ class KeepWorker:
         policy: RecordsPolicy,
         *,
         poll: float = 5.0,
+        linger: float = 0.05,
         on_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self._engine, self._vault, self._policy = engine, vault, policy
-        self._poll = poll
+        self._poll, self._linger = poll, linger
         self._on_failure = on_failure
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Event()
@@ -279,6 +284,8 @@ class KeepWorker:
 
     def _run(self) -> None:
         while True:
+            if self._linger > 0:
+                self._stop.wait(self._linger)  # closing does not wait for it
             stopping = self._stop.is_set()
             self._wake.clear()
             try:
