@@ -182,6 +182,7 @@ def test_a_row_that_fails_in_a_batch_is_undone_alone_and_the_others_are_kept(
             raise StorageError("the pool went away halfway")
 
     monkeypatch.setattr(keep, "keep_turn", fails_after_writing)
+    monkeypatch.setattr(keep, "BATCH_SECONDS", 60.0)  # all three in one batch, however slow the machine
     assert drain(engine, vault, POLICY, owner="me") == 3
     # the failed row's own writes were undone with it; the batch's other rows are kept and gone
     assert [t.request_id for t in turns_of(engine, vault, "t", "u")] == ["chatcmpl-1"] * 2 + [
@@ -198,6 +199,21 @@ def test_a_row_that_fails_in_a_batch_is_undone_alone_and_the_others_are_kept(
     later = datetime.now(UTC) + keep.CLAIM_EXPIRES * 2
     assert drain(engine, vault, POLICY, owner="other", now=later) == 1
     assert len(turns_of(engine, vault, "t", "u")) == 6 and pending(engine) == 0
+
+
+def test_a_batch_takes_no_new_row_past_its_time_budget(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = Vault(engine, MASTER)
+    _journal(engine, vault, job("chatcmpl-1"), job("chatcmpl-2", answer="第二个回答，足够长的文字。"))
+    monkeypatch.setattr(keep, "BATCH_SECONDS", 0.0)  # spent as soon as the first row is kept
+    assert drain(engine, vault, POLICY, owner="me") == 1
+    assert pending(engine) == 1  # the other row was left untouched, free for the next batch
+    assert drain(engine, vault, POLICY, owner="me") == 1
+    assert drain(engine, vault, POLICY, owner="me") == 0
+    assert [t.request_id for t in turns_of(engine, vault, "t", "u")] == ["chatcmpl-1"] * 2 + [
+        "chatcmpl-2"
+    ] * 2
 
 
 CHILD = textwrap.dedent(

@@ -46,6 +46,9 @@ _J = cast(Table, KeepJournalRow.__table__)
 CLAIM_EXPIRES = timedelta(minutes=2)
 #: A row that failed this often is given up (logged and counted, never retried forever).
 MAX_ATTEMPTS = 5
+#: A batch stops taking rows once its transaction has worked this long (seconds): on SQLite it holds the one
+#: write lock, which the audit writer (every answer's commit) waits for meanwhile.
+BATCH_SECONDS = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,14 +172,21 @@ def drain(
     together, so a crash keeps either all of them or none (the rows stay, and are kept after a restart),
     and the journal costs one commit per batch instead of a claim, a delete and each store's own. A row
     that fails is undone alone (a savepoint) and left claimed by ``owner``, its attempts counted; it is
-    tried again once the claim expires, and given up after `MAX_ATTEMPTS`."""
+    tried again once the claim expires, and given up after `MAX_ATTEMPTS`. A batch takes no new row once it
+    has worked `BATCH_SECONDS` (PI scrubbing and near-duplicate hashing of admitted turns are CPU work done
+    inside it), so the write lock it holds on SQLite is not held long against the audit writer."""
     at = now or datetime.now(UTC)
     stale = (at - CLAIM_EXPIRES).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         rows = conn.execute(_BATCH, {"stale": stale, "limit": limit}).all()
         done: list[int] = []
+        taken = 0
+        deadline = time.monotonic() + BATCH_SECONDS
         for row in rows:
+            if taken and time.monotonic() > deadline:
+                break  # the rest stay untouched, free for the next batch
+            taken += 1
             try:
                 with conn.begin_nested():
                     # a row never claimed was never kept: its turns need no look-up for a replay
@@ -199,7 +209,7 @@ def drain(
             done.append(row.id)
         if done:
             conn.execute(_DONE, {"ids": done})
-    return len(rows)
+    return taken
 
 
 def pending(engine: Engine, *, besides: str = "") -> int:
