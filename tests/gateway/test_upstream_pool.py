@@ -14,7 +14,12 @@ import pytest
 
 from hegui.errors import UpstreamUnavailable
 from hegui.gateway.upstream import Upstream
-from hegui.gateway.upstream_pool import PooledTransport, _as_httpx_errors, environment_names_a_proxy
+from hegui.gateway.upstream_pool import (
+    PooledTransport,
+    _as_httpx_errors,
+    _OneWrite,
+    environment_names_a_proxy,
+)
 from hegui.gateway.upstream_stream import StreamLimits, upstream_chunks
 from hegui.policy import UpstreamPolicy
 
@@ -177,3 +182,38 @@ def test_pool_errors_are_raised_as_the_httpx_error_of_their_kind(
     with pytest.raises(expected) as caught, _as_httpx_errors():
         raise raised("boom")
     assert type(caught.value) is expected and str(caught.value) == "boom"
+
+
+class _Recording(httpcore2.AsyncNetworkStream):
+    """A network stream that records what is written to it and answers reads with ``b"answer"``."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        self.writes.append(buffer)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return b"answer"
+
+    async def aclose(self) -> None:
+        self.writes.append(b"<closed>")
+
+
+def test_a_request_leaves_in_one_write_when_its_answer_is_awaited() -> None:
+    async def run() -> None:
+        inner = _Recording()
+        stream = _OneWrite(inner)
+        await stream.write(b"POST /v1/chat/completions HTTP/1.1\r\n\r\n")
+        await stream.write(b"")
+        await stream.write(b'{"model": "m"}')
+        assert inner.writes == []  # held until the answer is awaited
+        assert await stream.read(1024) == b"answer"
+        assert inner.writes == [b'POST /v1/chat/completions HTTP/1.1\r\n\r\n{"model": "m"}']
+        assert await stream.read(1024) == b"answer"
+        assert len(inner.writes) == 1  # nothing more to send
+        await stream.write(b"never sent")
+        await stream.aclose()
+        assert inner.writes[-1] == b"<closed>" and len(inner.writes) == 2
+
+    asyncio.run(run())
