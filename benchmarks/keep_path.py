@@ -10,8 +10,8 @@ Measured in one process on SQLite (``synchronous=FULL``, a temp dir), one reques
 1. *before, on the path*: `keep_turn` per request (what the answer used to wait for, after its entry);
 2. *after, on the path*: the journal row sealed and carried with the output entry, against the entry alone
    (the difference is what the journal adds to the wait);
-3. *after, off the path*: the worker's cost per row (claim, keep, delete), one row per wake-up and 16 rows
-   per wake-up (a busy gateway).
+3. *after, off the path*: the worker's cost per row (the batch taken, kept and deleted in one
+   transaction), one row per wake-up and 16 rows per wake-up (a busy gateway).
 
 Writes the `keep_path` section of RESULTS.md.
 
@@ -137,8 +137,9 @@ def main() -> int:
     lines += [
         "",
         "The answer used to wait for the first row after its entry's commit; it now waits for the third "
-        "(the journal row rides in the same commit). The worker's rows are the same keeping plus the "
-        "journal's claim and delete, paid after the response; a busy gateway batches them.",
+        "(the journal row rides in the same commit). The worker's rows are the same keeping, with the batch's "
+        "taking and deletion in the same transaction (one commit per batch), paid after the response; a busy "
+        "gateway batches them.",
     ]
     text = "\n".join(lines)
     print(text)

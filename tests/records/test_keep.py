@@ -163,6 +163,59 @@ def test_a_row_that_keeps_failing_is_given_up_after_a_few_tries(
     assert len(failures) == keep.MAX_ATTEMPTS
 
 
+def test_a_row_that_fails_in_a_batch_is_undone_alone_and_the_others_are_kept(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = Vault(engine, MASTER)
+    _journal(
+        engine,
+        vault,
+        job("chatcmpl-1"),
+        job("chatcmpl-2", answer="第二个回答，足够长的文字。"),
+        job("chatcmpl-3", answer="第三个回答，也是足够长的文字。"),
+    )
+    real = keep.keep_turn
+
+    def fails_after_writing(bind: object, *a: object, **k: object) -> None:
+        real(bind, *a, **k)  # type: ignore[arg-type]
+        if a[-1].request_id == "chatcmpl-2":  # type: ignore[attr-defined]
+            raise StorageError("the pool went away halfway")
+
+    monkeypatch.setattr(keep, "keep_turn", fails_after_writing)
+    monkeypatch.setattr(keep, "BATCH_SECONDS", 60.0)  # all three in one batch, however slow the machine
+    assert drain(engine, vault, POLICY, owner="me") == 3
+    # the failed row's own writes were undone with it; the batch's other rows are kept and gone
+    assert [t.request_id for t in turns_of(engine, vault, "t", "u")] == ["chatcmpl-1"] * 2 + [
+        "chatcmpl-3"
+    ] * 2
+    assert pool_size(engine, "t") == 2
+    with engine.connect() as conn:
+        left = conn.execute(
+            select(KeepJournalRow.request_id, KeepJournalRow.claimed_by, KeepJournalRow.attempts)
+        )
+        assert [tuple(r) for r in left] == [("chatcmpl-2", "me", 1)]  # held until its claim expires
+    monkeypatch.setattr(keep, "keep_turn", real)
+    assert drain(engine, vault, POLICY, owner="me") == 0  # a live claim is left alone
+    later = datetime.now(UTC) + keep.CLAIM_EXPIRES * 2
+    assert drain(engine, vault, POLICY, owner="other", now=later) == 1
+    assert len(turns_of(engine, vault, "t", "u")) == 6 and pending(engine) == 0
+
+
+def test_a_batch_takes_no_new_row_past_its_time_budget(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = Vault(engine, MASTER)
+    _journal(engine, vault, job("chatcmpl-1"), job("chatcmpl-2", answer="第二个回答，足够长的文字。"))
+    monkeypatch.setattr(keep, "BATCH_SECONDS", 0.0)  # spent as soon as the first row is kept
+    assert drain(engine, vault, POLICY, owner="me") == 1
+    assert pending(engine) == 1  # the other row was left untouched, free for the next batch
+    assert drain(engine, vault, POLICY, owner="me") == 1
+    assert drain(engine, vault, POLICY, owner="me") == 0
+    assert [t.request_id for t in turns_of(engine, vault, "t", "u")] == ["chatcmpl-1"] * 2 + [
+        "chatcmpl-2"
+    ] * 2
+
+
 CHILD = textwrap.dedent(
     """
     import os, signal, sys

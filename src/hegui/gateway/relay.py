@@ -304,8 +304,8 @@ class StreamRelay:
             raise
 
         async def body() -> AsyncIterator[bytes]:
-            for event in head:
-                yield event
+            if head:
+                yield b"".join(head)  # one write for what was read ahead, not one per event
             async for event in events:
                 yield event
 
@@ -322,8 +322,7 @@ class StreamRelay:
             await self.response.aclose()
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(self._stop_chunk(self.out.stop_text(stream=True)))
-                yield DONE
+                yield sse(self._stop_chunk(self.out.stop_text(stream=True))) + DONE
                 return
             if isinstance(self.error, UpstreamError):
                 async for event in self._fail(self.error):
@@ -332,21 +331,18 @@ class StreamRelay:
             await self.ex.off_loop(Stage.OUTPUT, self._finish_all)
             if self.stopped:
                 await self._record_output(stopped=True)
-                yield sse(self._stop_chunk(self.out.stop_text(stream=True)))
-                yield DONE
+                yield sse(self._stop_chunk(self.out.stop_text(stream=True))) + DONE
                 return
             await self._record_output()
             if self.deferred and self.begun:
                 self.deferred[-1][BODY_FIELD] = self.labeller.body_field(self.ex.request_id)
-            for chunk in self.deferred:
-                yield sse(chunk)
-            yield DONE
+            # the end in one write: the held chunks and [DONE] leave together, after the decision
+            yield b"".join([*(sse(chunk) for chunk in self.deferred), DONE])
         except CheckFailed as exc:
             await self.response.aclose()
             self.error = exc
             await self._record_output(error=exc.code, message=exc.message[:300], stopped=True)
-            yield sse(self._stop_chunk(self.ex.state.refusals.notice("check_failed")))
-            yield DONE
+            yield sse(self._stop_chunk(self.ex.state.refusals.notice("check_failed"))) + DONE
         except StorageError as exc:
             # The decision could not be recorded: the rest of the answer is withheld.
             yield sse(exc.to_openai())

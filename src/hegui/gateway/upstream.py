@@ -26,6 +26,7 @@ from hegui.errors import (
     UpstreamUnavailable,
 )
 from hegui.gateway.preflight import upstream_api_key
+from hegui.gateway.upstream_pool import PooledTransport, environment_names_a_proxy
 from hegui.gateway.upstream_shapes import check_whole
 from hegui.policy import GatewayPolicy, Policy, UpstreamPolicy
 
@@ -115,6 +116,9 @@ class Upstream:
         key = upstream_api_key(policy)  # the same rule `hegui config validate` applies
         if key is not None:
             headers["authorization"] = f"Bearer {key}"
+        if transport is None and not environment_names_a_proxy():
+            # httpx's API on a pool whose cost does not grow with its connections (upstream_pool.py)
+            transport = PooledTransport(max_connections=policy.max_connections)
         self.client = httpx.AsyncClient(
             base_url=(policy.base_url or "http://demo.invalid/v1").rstrip("/"),
             headers=headers,

@@ -98,6 +98,23 @@ async def _next_data(lines: AsyncIterator[str], upstream: str) -> str | None:
     return None
 
 
+#: How long the rest of a stream after ``[DONE]`` (normally only the end of its chunked body) is waited for.
+TAIL_WAIT = 0.1
+
+
+async def _read_tail(lines: AsyncIterator[str]) -> None:
+    """Read the stream to its end when the end follows ``[DONE]`` at once: a response read to its end
+    gives its connection back to the pool, one closed early is dropped, and the next stream would pay a
+    new connection (measured: a visible share of a streamed request's CPU). Nothing read here is
+    relayed: the answer ended at ``[DONE]``."""
+    try:
+        async with asyncio.timeout(TAIL_WAIT):
+            async for _ in lines:
+                pass
+    except (TimeoutError, UpstreamError, httpx.HTTPError):
+        return  # the answer is whole; only this connection is closed instead of reused
+
+
 async def upstream_chunks(
     upstream: str, path: str, response: httpx.Response, limits: StreamLimits
 ) -> AsyncIterator[dict[str, Any]]:
@@ -127,6 +144,7 @@ async def upstream_chunks(
             if data is None:
                 raise UpstreamIncomplete(f"upstream {upstream!r} closed the stream before [DONE]")
             if data == "[DONE]":
+                await _read_tail(lines)
                 return
             yield check_chunk(upstream, path, data, max_n=limits.max_n)
     except httpx.TimeoutException:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select
 
 from hegui.errors import RequestError
 from hegui.records.audit import utc_now
 from hegui.records.config import RecordsPolicy
+from hegui.records.db import reading
 from hegui.records.keys import CHANNELS
 from hegui.records.tables_records import ConsentEventRow
 from hegui.records.tombstones import tombstone_user
@@ -87,24 +88,32 @@ def record_consent(
     return ConsentChange(ConsentEvent(event_id, granted, channel, source, at), gone)
 
 
-def consent_at(
-    engine: Engine, policy: RecordsPolicy, tenant: str, user: str, channel: str, at: str | None = None
-) -> ConsentState:
-    """The consent effective at ``at`` (now when None) for training use."""
-    cond = (
-        (ConsentEventRow.tenant == tenant)
-        & (ConsentEventRow.user_id == user)
+#: Built once: the keep worker asks this for every kept turn (statement construction is most of its cost).
+_CONSENT_AT = (
+    select(ConsentEventRow.id, ConsentEventRow.granted)
+    .where(
+        (ConsentEventRow.tenant == bindparam("tenant"))
+        & (ConsentEventRow.user_id == bindparam("user"))
         & (ConsentEventRow.purpose == TRAINING)
-        & (ConsentEventRow.at <= (at or utc_now()))
+        & (ConsentEventRow.at <= bindparam("at"))
     )
-    q = (
-        select(ConsentEventRow.id, ConsentEventRow.granted)
-        .where(cond)
-        .order_by(ConsentEventRow.at.desc(), ConsentEventRow.id.desc())
-        .limit(1)
-    )
-    with engine.connect() as conn:
-        row = conn.execute(q).first()
+    .order_by(ConsentEventRow.at.desc(), ConsentEventRow.id.desc())
+    .limit(1)
+)
+
+
+def consent_at(
+    bind: Engine | Connection,
+    policy: RecordsPolicy,
+    tenant: str,
+    user: str,
+    channel: str,
+    at: str | None = None,
+) -> ConsentState:
+    """The consent effective at ``at`` (now when None) for training use (``bind``: an engine, or a
+    connection whose transaction it reads in)."""
+    with reading(bind) as conn:
+        row = conn.execute(_CONSENT_AT, {"tenant": tenant, "user": user, "at": at or utc_now()}).first()
     if row is None:
         return ConsentState(policy.consent_default(channel), None, f"default:{channel}")
     return ConsentState(bool(row.granted), row.id, "event")

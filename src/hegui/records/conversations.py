@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select
 
 from hegui.records.audit import utc_now
+from hegui.records.db import transaction
 from hegui.records.tables_records import ConversationTurnRow
 from hegui.records.vault import Vault
 
@@ -77,8 +78,15 @@ class NewTurn:
     marks: Mapping[str, Any]
 
 
+_STORED_ROLES = select(ConversationTurnRow.role).where(
+    (ConversationTurnRow.tenant == bindparam("tenant"))
+    & (ConversationTurnRow.request_id == bindparam("request_id"))
+)
+_INSERT_TURNS = insert(ConversationTurnRow)
+
+
 def store_turns(
-    engine: Engine,
+    bind: Engine | Connection,
     vault: Vault,
     turns: Sequence[NewTurn],
     *,
@@ -86,20 +94,23 @@ def store_turns(
     user: str,
     session: str | None,
     request_id: str,
+    replay: bool = True,
 ) -> None:
     """Encrypt and store the turns of one request in one transaction (one commit for the question and
-    its answer). Turns already stored for the request are not stored again (a replayed keep)."""
+    its answer; on a connection, in the caller's transaction). Turns already stored for the request are
+    not stored again (a replayed keep); a caller that knows the request was never kept before
+    (``replay=False``) skips that look-up."""
     for turn in turns:
         if turn.role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, got {turn.role!r}")
     sealed = [(turn, vault.encrypt(tenant, user, turn.text)) for turn in turns]
-    t = ConversationTurnRow
     # Reads, then writes: BEGIN IMMEDIATE on SQLite, or a writer committing in between (the audit writer)
     # makes the upgrade to a write lock fail at once ("database is locked") instead of waiting.
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        stored = set(
-            conn.execute(select(t.role).where((t.tenant == tenant) & (t.request_id == request_id))).scalars()
-        )
+    with transaction(bind, immediate=True) as conn:
+        stored: set[str] = set()
+        if replay:
+            stored = set(conn.execute(_STORED_ROLES, {"tenant": tenant, "request_id": request_id}).scalars())
+        at = utc_now()
         rows = [
             {
                 "tenant": tenant,
@@ -109,13 +120,13 @@ def store_turns(
                 "role": turn.role,
                 "ciphertext": token,
                 "marks": json.dumps(dict(turn.marks), sort_keys=True, ensure_ascii=False),
-                "at": utc_now(),
+                "at": at,
             }
             for turn, token in sealed
             if turn.role not in stored
         ]
         if rows:
-            conn.execute(insert(ConversationTurnRow), rows)
+            conn.execute(_INSERT_TURNS, rows)
 
 
 def turns_of(engine: Engine, vault: Vault, tenant: str, user: str) -> list[StoredTurn]:

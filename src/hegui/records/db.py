@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -36,6 +38,29 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
             f"no driver for {parsed.get_backend_name()}: {exc}. For PostgreSQL: pip install 'hegui[postgres]'",
             key="HEGUI_DATABASE_URL",
         ) from None
+
+
+@contextmanager
+def transaction(bind: Engine | Connection, *, immediate: bool = False) -> Iterator[Connection]:
+    """A transaction on ``bind``: a new one on an engine (committed on leaving; BEGIN IMMEDIATE on SQLite
+    when ``immediate``: a writer that reads first), or, on a connection, the caller's own, which the
+    caller commits. So one function serves both a caller that needs its own commit and a batch that
+    does many rows' work in one transaction (the keep journal)."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect().execution_options(sqlite_immediate=immediate) as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def reading(bind: Engine | Connection) -> Iterator[Connection]:
+    """A connection to read on: a new one from an engine, or the caller's (inside its transaction)."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as conn:
+        yield conn
 
 
 def _sqlite_setup(engine: Engine, synchronous: str) -> None:

@@ -25,9 +25,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Engine, Table, delete, select, update
+from sqlalchemy import Connection, Engine, Row, Table, bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hegui.errors import ContentErased, HeguiError
@@ -46,6 +46,9 @@ _J = cast(Table, KeepJournalRow.__table__)
 CLAIM_EXPIRES = timedelta(minutes=2)
 #: A row that failed this often is given up (logged and counted, never retried forever).
 MAX_ATTEMPTS = 5
+#: A batch stops taking rows once its transaction has worked this long (seconds): on SQLite it holds the one
+#: write lock, which the audit writer (every answer's commit) waits for meanwhile.
+BATCH_SECONDS = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +86,14 @@ def journal_rider(vault: Vault, job: KeepJob) -> Rider:
     )
 
 
-def keep_turn(engine: Engine, vault: Vault, policy: RecordsPolicy, job: KeepJob) -> None:
+def keep_turn(
+    bind: Engine | Connection, vault: Vault, policy: RecordsPolicy, job: KeepJob, *, replay: bool = True
+) -> None:
     """The turn into the user's conversation store (when the policy keeps conversations; question and
     answer in one transaction) and offered to the training pool (which admits only by rule: consent,
     nothing refused or masked, PI scrubbed). Turns already stored for the request (a replayed row) are not
-    stored twice."""
+    stored twice; ``replay=False``: the caller knows the request was never kept (skips that look-up).
+    ``bind``: an engine (each store commits on its own) or a connection (all in the caller's transaction)."""
     if policy.store_conversations:
         turns = [
             NewTurn(role, text, {"action": action.value, "trainable": action < Action.MASK})
@@ -98,16 +104,17 @@ def keep_turn(engine: Engine, vault: Vault, policy: RecordsPolicy, job: KeepJob)
             if text
         ]
         store_turns(
-            engine,
+            bind,
             vault,
             turns,
             tenant=job.tenant,
             user=job.user,
             session=job.session,
             request_id=job.request_id,
+            replay=replay,
         )
     admit_to_pool(
-        engine,
+        bind,
         policy,
         tenant=job.tenant,
         user=job.user,
@@ -120,70 +127,89 @@ def keep_turn(engine: Engine, vault: Vault, policy: RecordsPolicy, job: KeepJob)
     )
 
 
+# Built once (statement construction was most of the journal's own cost per row).
+_FREE = _J.c.claimed_by.is_(None) | (_J.c.claimed_at < bindparam("stale"))
+# SKIP LOCKED: on PostgreSQL, concurrent workers take disjoint rows instead of queueing on each other's
+# (SQLite renders no FOR UPDATE; its BEGIN IMMEDIATE already makes the batch the only writer).
+_BATCH = select(_J).where(_FREE).order_by(_J.c.id).limit(bindparam("limit")).with_for_update(skip_locked=True)
+_HOLD = (
+    update(_J)
+    .where(_J.c.id == bindparam("row_id"))
+    .values(claimed_by=bindparam("owner"), claimed_at=bindparam("stamp"), attempts=_J.c.attempts + 1)
+)
+_DONE = delete(_J).where(_J.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _job(vault: Vault, row: Row[Any]) -> KeepJob:
+    payload = json.loads(vault.decrypt(row.tenant, row.user_id, row.ciphertext))
+    return KeepJob(
+        row.tenant,
+        row.user_id,
+        row.session,
+        row.request_id,
+        row.channel,
+        payload["prompt"],
+        payload["answer"],
+        Action(row.input_action),
+        Action(row.output_action),
+    )
+
+
 def drain(
     engine: Engine,
     vault: Vault,
     policy: RecordsPolicy,
     *,
     owner: str,
-    limit: int = 64,
+    limit: int = 16,
     on_failure: Callable[[], None] = lambda: None,
     now: datetime | None = None,
 ) -> int:
-    """Claim up to ``limit`` journal rows (unclaimed, or claimed longer ago than `CLAIM_EXPIRES`), keep
-    each and delete it. Returns how many rows were claimed (0: nothing to do)."""
+    """Keep up to ``limit`` journal rows (unclaimed, or claimed longer ago than `CLAIM_EXPIRES`) and delete
+    them, all in one transaction. Returns how many rows were taken (0: nothing to do).
+
+    One transaction for the batch: the rows' turns, their pool admissions and their deletion commit
+    together, so a crash keeps either all of them or none (the rows stay, and are kept after a restart),
+    and the journal costs one commit per batch instead of a claim, a delete and each store's own. A row
+    that fails is undone alone (a savepoint) and left claimed by ``owner``, its attempts counted; it is
+    tried again once the claim expires, and given up after `MAX_ATTEMPTS`. A batch takes no new row once it
+    has worked `BATCH_SECONDS` (PI scrubbing and near-duplicate hashing of admitted turns are CPU work done
+    inside it), so the write lock it holds on SQLite is not held long against the audit writer."""
     at = now or datetime.now(UTC)
     stale = (at - CLAIM_EXPIRES).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    free = (_J.c.claimed_by.is_(None)) | (_J.c.claimed_at < stale)
-    # One transaction claims and reads the batch, one deletes what was kept: the journal's own cost is two
-    # commits per batch, however many rows a busy gateway left in it.
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        ids = list(conn.execute(select(_J.c.id).where(free).order_by(_J.c.id).limit(limit)).scalars())
-        if not ids:
-            return 0
-        conn.execute(
-            update(_J)
-            .where(_J.c.id.in_(ids) & free)
-            .values(claimed_by=owner, claimed_at=stamp, attempts=_J.c.attempts + 1)
-        )
-        rows = conn.execute(select(_J).where(_J.c.id.in_(ids) & (_J.c.claimed_by == owner))).all()
-    done: list[int] = []
-    for row in rows:
-        try:
-            payload = json.loads(vault.decrypt(row.tenant, row.user_id, row.ciphertext))
-            job = KeepJob(
-                row.tenant,
-                row.user_id,
-                row.session,
-                row.request_id,
-                row.channel,
-                payload["prompt"],
-                payload["answer"],
-                Action(row.input_action),
-                Action(row.output_action),
-            )
-            keep_turn(engine, vault, policy, job)
-        except ContentErased:
-            log.info("request %s: its user was erased before the turn was kept; dropped", row.request_id)
-        except (HeguiError, SQLAlchemyError, ValueError, KeyError) as exc:
-            on_failure()
-            if row.attempts < MAX_ATTEMPTS:
+        rows = conn.execute(_BATCH, {"stale": stale, "limit": limit}).all()
+        done: list[int] = []
+        taken = 0
+        deadline = time.monotonic() + BATCH_SECONDS
+        for row in rows:
+            if taken and time.monotonic() > deadline:
+                break  # the rest stay untouched, free for the next batch
+            taken += 1
+            try:
+                with conn.begin_nested():
+                    # a row never claimed was never kept: its turns need no look-up for a replay
+                    keep_turn(conn, vault, policy, _job(vault, row), replay=row.attempts > 0)
+            except ContentErased:
+                log.info("request %s: its user was erased before the turn was kept; dropped", row.request_id)
+            except (HeguiError, SQLAlchemyError, ValueError, KeyError) as exc:
+                on_failure()
+                tries = row.attempts + 1
+                if tries < MAX_ATTEMPTS:
+                    log.error("request %s: keeping the turn failed (try %d): %r", row.request_id, tries, exc)
+                    conn.execute(_HOLD, {"row_id": row.id, "owner": owner, "stamp": stamp})
+                    continue  # the claim expires and the row is tried again
                 log.error(
-                    "request %s: keeping the turn failed (try %d): %r", row.request_id, row.attempts, exc
+                    "request %s: keeping the turn failed %d times; given up: %r",
+                    row.request_id,
+                    tries,
+                    exc,
                 )
-                continue  # the claim expires and the row is tried again
-            log.error(
-                "request %s: keeping the turn failed %d times; given up: %r",
-                row.request_id,
-                row.attempts,
-                exc,
-            )
-        done.append(row.id)
-    if done:
-        with engine.begin() as conn:
-            conn.execute(delete(_J).where(_J.c.id.in_(done)))
-    return len(ids)
+            done.append(row.id)
+        if done:
+            conn.execute(_DONE, {"ids": done})
+    return taken
 
 
 def pending(engine: Engine, *, besides: str = "") -> int:
@@ -219,7 +245,11 @@ def settle(
 
 class KeepWorker:
     """The thread that carries out the keep journal: woken after each journaled request, and every
-    ``poll`` seconds (rows another replica left behind, or a crash did). `close` keeps what is pending."""
+    ``poll`` seconds (rows another replica left behind, or a crash did). `close` keeps what is pending.
+
+    Woken, it waits ``linger`` seconds before it drains, so that the rows of the requests answered
+    meanwhile share its transaction: the rows are durable already, so only the keeping waits, and a
+    batch's commit and journal statements are paid once for many rows instead of once per request."""
 
     def __init__(
         self,
@@ -228,10 +258,11 @@ class KeepWorker:
         policy: RecordsPolicy,
         *,
         poll: float = 5.0,
+        linger: float = 0.05,
         on_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self._engine, self._vault, self._policy = engine, vault, policy
-        self._poll = poll
+        self._poll, self._linger = poll, linger
         self._on_failure = on_failure
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Event()
@@ -263,6 +294,8 @@ class KeepWorker:
 
     def _run(self) -> None:
         while True:
+            if self._linger > 0:
+                self._stop.wait(self._linger)  # closing does not wait for it
             stopping = self._stop.is_set()
             self._wake.clear()
             try:

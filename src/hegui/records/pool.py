@@ -24,7 +24,7 @@ from datetime import datetime
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select
 
 from hegui.guard.memory import shingles
 from hegui.guard.pii import PIIAnalyzer
@@ -32,6 +32,7 @@ from hegui.guard.types import Action
 from hegui.records.audit import canonical, utc_now
 from hegui.records.config import RecordsPolicy
 from hegui.records.consent import consent_at, iso
+from hegui.records.db import transaction
 from hegui.records.tables_records import PoolBandRow, PoolRecordRow, PoolRejectionRow
 
 NUM_PERM = 64
@@ -78,28 +79,42 @@ class Admission:
     scrubbed: tuple[str, ...] = ()
 
 
+_INSERT_REJECTION = insert(PoolRejectionRow)
+
+
 def _reject(
-    engine: Engine, tenant: str, user: str | None, request_id: str, reason: str, detail: str
+    bind: Engine | Connection, tenant: str, user: str | None, request_id: str, reason: str, detail: str
 ) -> Admission:
-    with engine.begin() as conn:
+    with transaction(bind) as conn:
         conn.execute(
-            insert(PoolRejectionRow).values(
-                tenant=tenant, user_id=user, request_id=request_id, reason=reason, detail=detail, at=utc_now()
-            )
+            _INSERT_REJECTION,
+            {
+                "tenant": tenant,
+                "user_id": user,
+                "request_id": request_id,
+                "reason": reason,
+                "detail": detail,
+                "at": utc_now(),
+            },
         )
     return Admission(False, reason)
+
+
+_CANDIDATES = (
+    select(PoolRecordRow.record_hash, PoolRecordRow.minhash)
+    .join(PoolBandRow, PoolBandRow.record_id == PoolRecordRow.id)
+    .where(
+        (PoolBandRow.tenant == bindparam("tenant"))
+        & PoolBandRow.band_key.in_(bindparam("bands", expanding=True))
+    )
+    .distinct()
+)
 
 
 def _near_duplicate(
     conn: Connection, tenant: str, m: MinHash, bands: list[str], threshold: float
 ) -> str | None:
-    q = (
-        select(PoolRecordRow.record_hash, PoolRecordRow.minhash)
-        .join(PoolBandRow, PoolBandRow.record_id == PoolRecordRow.id)
-        .where((PoolBandRow.tenant == tenant) & PoolBandRow.band_key.in_(bands))
-        .distinct()
-    )
-    for row in conn.execute(q):
+    for row in conn.execute(_CANDIDATES, {"tenant": tenant, "bands": bands}):
         other = MinHash(
             num_perm=NUM_PERM,
             seed=1,
@@ -113,7 +128,7 @@ def _near_duplicate(
 
 
 def admit_to_pool(
-    engine: Engine,
+    bind: Engine | Connection,
     policy: RecordsPolicy,
     *,
     tenant: str,
@@ -127,16 +142,17 @@ def admit_to_pool(
     at: datetime | str | None = None,
     analyzer: PIIAnalyzer | None = None,
 ) -> Admission:
-    """Apply the admission rules to one turn; admit it or record why not."""
+    """Apply the admission rules to one turn; admit it or record why not (``bind``: an engine, each
+    write in its own transaction; or a connection, in the caller's transaction)."""
     collected = iso(at) if isinstance(at, datetime) else (at or utc_now())
     if not user:
-        return _reject(engine, tenant, None, request_id, "no_user", "")
-    consent = consent_at(engine, policy, tenant, user, channel, collected)
+        return _reject(bind, tenant, None, request_id, "no_user", "")
+    consent = consent_at(bind, policy, tenant, user, channel, collected)
     if not consent.granted:
-        return _reject(engine, tenant, user, request_id, "no_consent", consent.basis)
+        return _reject(bind, tenant, user, request_id, "no_consent", consent.basis)
     worst = max(Action(input_action), Action(output_action))
     if worst >= Action.MASK:
-        return _reject(engine, tenant, user, request_id, "refused_or_masked", worst.value)
+        return _reject(bind, tenant, user, request_id, "refused_or_masked", worst.value)
     analyzer = analyzer or PIIAnalyzer()
     clean_prompt, found_p = scrub(prompt, analyzer)
     clean_answer, found_a = scrub(answer, analyzer)
@@ -144,14 +160,14 @@ def admit_to_pool(
     # has nothing left to learn from.
     left = len(re.sub(r"\[[a-z_]+\]", "", clean_prompt).strip())
     if left < max(policy.pool_min_chars, 1):
-        return _reject(engine, tenant, user, request_id, "too_short", str(left))
+        return _reject(bind, tenant, user, request_id, "too_short", str(left))
     m = _minhash(clean_prompt + "\n" + clean_answer)
     bands = _bands(m)
     record_hash = hashlib.sha256(
         canonical({"request_id": request_id, "prompt": clean_prompt, "answer": clean_answer}).encode()
     ).hexdigest()
     # One writer at a time on SQLite (BEGIN IMMEDIATE), so two copies of one text cannot both get in.
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    with transaction(bind, immediate=True) as conn:
         dup = _near_duplicate(conn, tenant, m, bands, policy.pool_near_duplicate)
         if dup is None:
             rid = conn.execute(
@@ -177,7 +193,7 @@ def admit_to_pool(
                 insert(PoolBandRow), [{"record_id": rid, "tenant": tenant, "band_key": b} for b in bands]
             )
     if dup is not None:
-        return _reject(engine, tenant, user, request_id, "near_duplicate", dup)
+        return _reject(bind, tenant, user, request_id, "near_duplicate", dup)
     return Admission(True, "admitted", record_hash, tuple(found_p + found_a))
 
 

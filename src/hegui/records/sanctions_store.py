@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, bindparam, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hegui.errors import RequestError, StorageError
@@ -72,6 +72,22 @@ _STEP_COLS = select(
     _S.request_id,
     _S.until,
 )
+# Built once: every request of an identified end user reads its standing (two queries), and building the
+# statements cost more than running them.
+_LAST_STEP = (
+    _STEP_COLS.where((_S.tenant == bindparam("tenant")) & (_S.user_id == bindparam("user")))
+    .order_by(_S.id.desc())
+    .limit(1)
+)
+_VIOLATIONS = (
+    select(SanctionViolationRow.at)
+    .where(
+        (SanctionViolationRow.tenant == bindparam("tenant"))
+        & (SanctionViolationRow.user_id == bindparam("user"))
+    )
+    .order_by(SanctionViolationRow.at)
+)
+_VIOLATIONS_SINCE = _VIOLATIONS.where(SanctionViolationRow.at >= bindparam("since"))
 
 
 def _step(r: Any) -> SanctionStep:
@@ -118,12 +134,11 @@ class DbSanctionStore:
             return int(conn.execute(q).scalar_one())
 
     def violation_times(self, tenant: str, user: str, since: datetime | None) -> list[datetime]:
-        v = SanctionViolationRow
-        q = select(v.at).where((v.tenant == tenant) & (v.user_id == user)).order_by(v.at)
+        q, params = _VIOLATIONS, {"tenant": tenant, "user": user}
         if since is not None:
-            q = q.where(v.at >= iso(since))
+            q, params = _VIOLATIONS_SINCE, params | {"since": iso(since)}
         with storage_errors("reading violation times"), self._engine.connect() as conn:
-            return [datetime.fromisoformat(at) for (at,) in conn.execute(q)]
+            return [datetime.fromisoformat(at) for (at,) in conn.execute(q, params)]
 
     def add_step(self, step: SanctionStep) -> None:
         if not step.decided_by.strip() or not step.reason.strip():
@@ -145,9 +160,8 @@ class DbSanctionStore:
             )
 
     def last_step(self, tenant: str, user: str) -> SanctionStep | None:
-        q = _STEP_COLS.where((_S.tenant == tenant) & (_S.user_id == user)).order_by(_S.id.desc()).limit(1)
         with storage_errors("reading the sanction level"), self._engine.connect() as conn:
-            row = conn.execute(q).first()
+            row = conn.execute(_LAST_STEP, {"tenant": tenant, "user": user}).first()
         return _step(row) if row is not None else None
 
     def steps(self, tenant: str, user: str) -> Sequence[SanctionStep]:
