@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import ahocorasick_rs
 
-from hegui.guard.classifier.model import TextModel
+from hegui.guard.classifier.scoring import TextModel
 from hegui.guard.types import Action, Context, Finding, Stage
 from hegui.persons.intents import DEFAMATION, INTENTS, Intent
 from hegui.persons.model import Person, RegistrySnapshot, Scope

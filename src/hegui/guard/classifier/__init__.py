@@ -10,15 +10,8 @@ package never imports torch or a network client.
 from __future__ import annotations
 
 from hegui.guard.classifier.check import DEFAULT_CATEGORY, ClassifierCheck
-from hegui.guard.classifier.model import (
-    BUNDLED_ARTIFACT,
-    NgramModel,
-    Score,
-    TextModel,
-    load_model,
-    ngrams,
-    normalize,
-)
+from hegui.guard.classifier.model import BUNDLED_ARTIFACT, NgramModel, load_model, ngrams, normalize
+from hegui.guard.classifier.scoring import Score, TextModel
 
 __all__ = [
     "BUNDLED_ARTIFACT",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hegui.guard.classifier.model import TextModel, load_model
+from hegui.guard.classifier.model import load_model
+from hegui.guard.classifier.scoring import TextModel
 from hegui.guard.types import Action, Context, Finding, Stage
 
 #: COLD covers offensive language about race, region and gender: discrimination (A.2) by default.

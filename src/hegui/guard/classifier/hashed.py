@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hegui.guard.classifier.model import Score
+from hegui.guard.classifier.scoring import Score
 from hegui.guard.judge.features import FeatureConfig, Features, featurize
 
 FORMAT = "hegui-comment-vocab-lr/1"

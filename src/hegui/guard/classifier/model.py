@@ -19,11 +19,12 @@ import json
 import math
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from hegui.guard.classifier.scoring import Score, TextModel
 
 FORMAT = "hegui-char-ngram-lr/1"
 BUNDLED_ARTIFACT = "comments_hashed_lr.npz"
@@ -39,26 +40,6 @@ def ngrams(text: str, low: int, high: int) -> set[str]:
     """The distinct character n-grams (low..high) of the normalized text."""
     t = normalize(text)
     return {t[i : i + n] for n in range(low, high + 1) for i in range(len(t) - n + 1)}
-
-
-@dataclass(frozen=True, slots=True)
-class Score:
-    probability: float
-    #: The n-grams that pushed the score up most, for the finding's explanation.
-    top_ngrams: tuple[str, ...]
-
-
-class TextModel(Protocol):
-    """What the classifier check and the persona check need of a model."""
-
-    threshold: float
-    version: str
-    metrics: dict[str, Any]
-
-    @property
-    def trained_on(self) -> str: ...
-
-    def score(self, text: str) -> Score: ...
 
 
 def load_model(path: Path | None = None) -> TextModel:
