@@ -79,8 +79,22 @@ def _sqlite_setup(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("sqlite_replayable", False) and synchronous != "NORMAL":
+            # A transaction that a crash may lose because it would be done again (the keep journal's
+            # batch: its rows stay until its commit) need not wait for fsync while holding the one
+            # write lock. In WAL mode a later synced commit syncs it too, in order.
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            conn.info["hegui_synchronous"] = synchronous
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(dbapi_conn: Any, record: Any) -> None:
+        restore = record.info.pop("hegui_synchronous", None)
+        if restore is not None and dbapi_conn is not None:  # the next user gets the engine's mode back
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA synchronous={restore}")
+            cur.close()
 
 
 def _alembic_config(engine: Engine) -> Config:

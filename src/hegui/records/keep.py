@@ -178,7 +178,9 @@ def drain(
     at = now or datetime.now(UTC)
     stale = (at - CLAIM_EXPIRES).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    # Replayable: a crash that loses the commit loses the deletion of the rows too, so they are kept again.
+    options = {"sqlite_immediate": True, "sqlite_replayable": True}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
         rows = conn.execute(_BATCH, {"stale": stale, "limit": limit}).all()
         done: list[int] = []
         taken = 0
