@@ -16,8 +16,19 @@ start_test_postgres() {
     as=(runuser -u postgres --)
   fi
   "${as[@]}" "$bindir/initdb" -D "$PG_TMP/data" -A trust -U hegui -E UTF8 >/dev/null
-  "${as[@]}" "$bindir/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
-    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
+  # The port sits in the ephemeral range: a client socket of an earlier run can hold it for a while
+  # (TIME_WAIT), so try the next few ports before giving up.
+  local tries=0
+  until "${as[@]}" "$bindir/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null; do
+    tries=$((tries + 1))
+    if ((tries >= 5)); then
+      echo "test: PostgreSQL did not start; its log:" >&2
+      tail -n 5 "$PG_TMP/log" >&2
+      return 1
+    fi
+    port=$((port + 1))
+  done
   PG_BINDIR="$bindir"
   PG_AS=("${as[@]}")
   export HEGUI_TEST_POSTGRES_URL="postgresql+psycopg://hegui@127.0.0.1:$port/postgres"
