@@ -16,7 +16,8 @@ TARGET_P99_MS = 15.0
 if TYPE_CHECKING:
     import argparse
 
-    from proxy_overhead import Latency, Step, Target
+    from _proxy_targets import Target
+    from proxy_overhead import Latency, Step
 
 
 def percentile(values: list[float], q: float) -> float:
