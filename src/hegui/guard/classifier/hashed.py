@@ -16,9 +16,6 @@ threshold, metrics, sources). Trained by ``scripts/train_classifier.py``; see NO
 from __future__ import annotations
 
 import hashlib
-import io
-import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hegui.guard.classifier.scoring import Score
+from hegui.guard.judge.artifact import ARTIFACT_ERRORS, read_artifact, write_artifact
 from hegui.guard.judge.features import FeatureConfig, Features, featurize
 
 FORMAT = "hegui-comment-vocab-lr/1"
@@ -113,28 +111,20 @@ class HashedModel:
         }
 
     def save(self, path: Path) -> None:
-        meta = json.dumps(self.meta(), ensure_ascii=False, sort_keys=True).encode("utf-8")
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            vocab=self.vocab.astype(np.int64),
-            weights=self.weights.astype(np.float16),
-            meta=np.frombuffer(meta, dtype=np.uint8),
+        write_artifact(
+            path, self.meta(), vocab=self.vocab.astype(np.int64), weights=self.weights.astype(np.float16)
         )
-        path.write_bytes(buffer.getvalue())
 
     @classmethod
     def from_bytes(cls, raw: bytes, source: str) -> HashedModel:
         try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-                vocab = np.asarray(npz["vocab"])
-                weights16 = np.asarray(npz["weights"])
-                meta_raw = bytes(np.asarray(npz["meta"], dtype=np.uint8).tobytes())
-            meta = json.loads(meta_raw.decode("utf-8"))
-            if not isinstance(meta, dict):
-                raise ValueError("meta is not an object")
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
+            art = read_artifact(raw, ("vocab", "weights"), FORMAT)
+            vocab, weights16, meta, meta_raw = (
+                art.arrays["vocab"],
+                art.arrays["weights"],
+                art.meta,
+                art.meta_raw,
+            )
             if vocab.dtype != np.int64 or weights16.dtype not in (np.float16, np.float32):
                 raise ValueError(f"vocab or weights have the wrong dtype ({vocab.dtype}, {weights16.dtype})")
             model = cls(
@@ -147,15 +137,7 @@ class HashedModel:
                 sources=[str(s) for s in meta.get("sources", [])],
                 extra=dict(meta.get("extra", {})),
             )
-        except (
-            KeyError,
-            TypeError,
-            ValueError,
-            OSError,
-            EOFError,
-            zipfile.BadZipFile,
-            UnicodeDecodeError,
-        ) as exc:
+        except ARTIFACT_ERRORS as exc:
             raise ValueError(f"classifier artifact {source} is malformed: {exc}") from None
         digest = hashlib.sha256()
         digest.update(vocab.tobytes())

@@ -14,9 +14,6 @@ does not match the config or a missing preset raises ValueError: a check never r
 from __future__ import annotations
 
 import hashlib
-import io
-import json
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hegui.guard.judge.artifact import ARTIFACT_ERRORS, read_artifact, write_artifact
 from hegui.guard.judge.features import FeatureConfig, Features, featurize
 
 FORMAT = "hegui-hashed-ngram-linear/1"
@@ -153,28 +151,16 @@ class LinearModel:
 
     def save(self, path: Path) -> None:
         """Write the artifact (float16 weights, compressed)."""
-        meta = json.dumps(self.meta(), ensure_ascii=False, sort_keys=True).encode("utf-8")
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            weights=self.weights.astype(np.float16),
-            bias=self.bias.astype(np.float32),
-            meta=np.frombuffer(meta, dtype=np.uint8),
+        write_artifact(
+            path, self.meta(), weights=self.weights.astype(np.float16), bias=self.bias.astype(np.float32)
         )
-        path.write_bytes(buffer.getvalue())
 
     @classmethod
     def from_bytes(cls, raw: bytes, source: str) -> LinearModel:
         try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-                weights16 = np.asarray(npz["weights"])
-                bias = np.asarray(npz["bias"], dtype=np.float32)
-                meta_raw = bytes(np.asarray(npz["meta"], dtype=np.uint8).tobytes())
-            meta = json.loads(meta_raw.decode("utf-8"))
-            if not isinstance(meta, dict):
-                raise ValueError("meta is not an object")
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
+            art = read_artifact(raw, ("weights", "bias"), FORMAT)
+            weights16, meta, meta_raw = art.arrays["weights"], art.meta, art.meta_raw
+            bias = art.arrays["bias"].astype(np.float32)
             if weights16.dtype not in (np.float16, np.float32):
                 raise ValueError(f"weights have dtype {weights16.dtype}")
             thresholds = {
@@ -191,15 +177,7 @@ class LinearModel:
                 sources=[str(s) for s in meta.get("sources", [])],
                 extra=dict(meta.get("extra", {})),
             )
-        except (
-            KeyError,
-            TypeError,
-            ValueError,
-            OSError,
-            EOFError,
-            zipfile.BadZipFile,
-            UnicodeDecodeError,
-        ) as exc:
+        except ARTIFACT_ERRORS as exc:
             raise ValueError(f"model artifact {source} is malformed: {exc}") from None
         digest = hashlib.sha256()
         digest.update(weights16.astype(np.float16).tobytes())
