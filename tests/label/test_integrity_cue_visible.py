@@ -85,3 +85,38 @@ def test_xmp_merge_keeps_other_properties_and_one_label() -> None:
     merged = merge_packet(foreign, '{"Label":"1"}')
     assert find_labels(merged) == ['{"Label":"1"}']
     assert b"keep me" in merged
+
+
+def test_a_signature_gmssl_cannot_verify_is_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gmssl's point arithmetic fails for a few nonces: sign() must never hand out such a signature."""
+    from dataclasses import asdict
+
+    from gmssl import sm2
+
+    from hegui.label.implicit import AigcLabel
+    from hegui.label.integrity import Sm2Key, sign, verify
+
+    real = sm2.CryptSM2.sign_with_sm3
+    calls = []
+
+    def first_one_broken(self: sm2.CryptSM2, data: bytes, k: str | None = None) -> str:
+        calls.append(k)
+        good = real(self, data, k)
+        return "0" * len(good) if len(calls) == 1 else good
+
+    monkeypatch.setattr(sm2.CryptSM2, "sign_with_sm3", first_one_broken)
+    key = Sm2Key.generate()
+    label = sign(AigcLabel("1", "hegui-test", "id-1"), key)
+    assert len(calls) == 2 and calls[0] != calls[1]  # a new nonce the second time
+    assert verify(asdict(label), trusted_public=key.public).valid
+
+
+def test_signing_gives_up_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gmssl import sm2
+
+    from hegui.label.implicit import AigcLabel
+    from hegui.label.integrity import Sm2Key, sign
+
+    monkeypatch.setattr(sm2.CryptSM2, "sign_with_sm3", lambda self, data, k=None: "0" * 128)
+    with pytest.raises(RuntimeError, match="SM2 signing failed"):
+        sign(AigcLabel("1", "hegui-test", "id-1"), Sm2Key.generate())

@@ -53,13 +53,33 @@ class Sm2Key:
         return cls.from_private(f"{secrets.randbelow(_N - 2) + 1:064x}")
 
 
+_SIGN_ATTEMPTS = 8
+
+
+def _verifies(public: str, signature: str, message: bytes) -> bool:
+    from gmssl import sm2
+
+    try:
+        return bool(sm2.CryptSM2(private_key="", public_key=public).verify_with_sm3(signature, message))
+    except (ValueError, IndexError, TypeError):  # gmssl raises these on malformed input and on its own faults
+        return False
+
+
 def sign(label: AigcLabel, key: Sm2Key) -> AigcLabel:
     """The label with a ``SecurityData`` object in ReservedCode1."""
     from gmssl import sm2
 
     crypt = sm2.CryptSM2(private_key=key.private, public_key=key.public)
-    k = f"{secrets.randbelow(_N - 2) + 1:064x}"  # gmssl's own nonce uses `random`, not a CSPRNG
-    signature = crypt.sign_with_sm3(signed_string(label).encode("utf-8"), k)
+    message = signed_string(label).encode("utf-8")
+    for _ in range(_SIGN_ATTEMPTS):
+        k = f"{secrets.randbelow(_N - 2) + 1:064x}"  # gmssl's own nonce uses `random`, not a CSPRNG
+        signature = crypt.sign_with_sm3(message, k)
+        # gmssl's point arithmetic fails for a few (nonce, message) pairs: the signature it makes then
+        # does not verify, or verifying raises. A label must never carry one: sign again with a new nonce.
+        if _verifies(key.public, signature, message):
+            break
+    else:
+        raise RuntimeError(f"SM2 signing failed {_SIGN_ATTEMPTS} times in a row (gmssl)")
     data = {
         "SecurityData": {
             "Algorithm": "SM3withSM2",
@@ -80,7 +100,6 @@ class SignatureCheck:
 
 def verify(label_values: dict[str, object], *, trusted_public: str | None = None) -> SignatureCheck:
     """Check a ``SecurityData`` signature in ReservedCode1 or ReservedCode2 (LBL-20)."""
-    from gmssl import sm2
 
     for field in ("ReservedCode1", "ReservedCode2"):
         raw = label_values.get(field)
@@ -97,10 +116,7 @@ def verify(label_values: dict[str, object], *, trusted_public: str | None = None
             f'"Label":"{label_values.get("Label")}","ContentProducer":"{label_values.get("ContentProducer")}",'
             f'"ProduceID":"{label_values.get("ProduceID")}"'
         )
-        try:
-            ok = sm2.CryptSM2(private_key="", public_key=public).verify_with_sm3(signature, label.encode())
-        except (ValueError, IndexError, TypeError):
-            ok = False
+        ok = _verifies(public, signature, label.encode())
         return SignatureCheck(
             True, bool(ok), f"{field}: SM3withSM2 signature " + ("verifies" if ok else "does not verify")
         )
