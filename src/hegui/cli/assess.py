@@ -130,6 +130,7 @@ def assess_(
             findings = assess(
                 AssessInputs(
                     form=filing_form,
+                    form_path=str(form) if form else "",
                     policy=policy_evidence(policy),
                     policy_model=model,
                     records=RecordsContext(eng, model, filing_form, today) if eng is not None else None,

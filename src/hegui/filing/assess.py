@@ -18,6 +18,7 @@ from hegui.errors import HeguiError
 from hegui.filing import assess_records
 from hegui.filing.assess_labels import label_finding
 from hegui.filing.assess_records import RecordsContext
+from hegui.filing.assess_register import register_findings
 from hegui.filing.clauses import CLAUSES
 from hegui.filing.evidence import EvalEvidence, Evidence, PolicyEvidence, decide
 from hegui.filing.findings import GAP, NODES, VERDICTS, Finding
@@ -30,6 +31,8 @@ __all__ = ["GAP", "NODES", "VERDICTS", "AssessInputs", "Finding", "assess", "tal
 @dataclass(frozen=True, slots=True)
 class AssessInputs:
     form: FilingForm
+    #: Where the form was read from (the evidence of what it declares); empty when none was given.
+    form_path: str = ""
     policy: PolicyEvidence | None = None
     #: The policy in service itself: the labels, records, cases, egress and provider tables.
     policy_model: Policy | None = None
@@ -70,8 +73,11 @@ def _data_content(a: AssessInputs) -> list[Finding]:
                 "no corpus audit given: run `hegui corpus audit` and pass --corpus",
             )
         ]
-    s = _read_json(a.corpus_dir / "summary.json")
     ev = str(a.corpus_dir / "summary.json")
+    try:
+        s = _read_json(a.corpus_dir / "summary.json")
+    except HeguiError as exc:
+        return [Finding(node, "corpus audit (SEC-07, SEC-08)", "non-compliant", exc.message, ev)]
     out = [
         Finding(
             node,
@@ -105,7 +111,7 @@ def _present(node: str, item: str, path: Path | None, hint: str) -> Finding:
     if path is None:
         return Finding(node, item, GAP, hint)
     if not path.exists():
-        return Finding(node, item, "non-compliant", f"{path} does not exist")
+        return Finding(node, item, "non-compliant", f"{path} does not exist", str(path))
     return Finding(node, item, "compliant", "present", str(path))
 
 
@@ -120,7 +126,14 @@ def _code(a: AssessInputs) -> list[Finding]:
                 "no licence scan given: `hegui licenses scan . --format json -o licenses.json`, pass --licenses",
             )
         ]
-    r = _read_json(a.licenses_json)
+    try:
+        r = _read_json(a.licenses_json)
+    except HeguiError as exc:
+        return [
+            Finding(
+                node, "licences of code, models and data", "non-compliant", exc.message, str(a.licenses_json)
+            )
+        ]
     summary = ", ".join(f"{k} {v}" for k, v in (r.get("summary") or {}).items())
     verdict = "non-compliant" if r.get("blocked") else "compliant"
     return [
@@ -143,6 +156,7 @@ def _model(a: AssessInputs) -> list[Finding]:
             "filed base model (6-a)",
             "compliant" if base else GAP,
             base or "service.base_model is empty in the filing form",
+            _form_ref(a, "service.base_model") if base else "",
         ),
         _present(
             node,
@@ -151,8 +165,12 @@ def _model(a: AssessInputs) -> list[Finding]:
             "no NOTICE given (--notice): third-party models and data need attribution",
         ),
         # Safety as a training objective, and continuous evaluation: the provider's to declare.
-        *_clauses(node, ("6-b",), Evidence(a.form)),
+        *_clauses(node, ("6-b",), Evidence(a.form), a.form_path),
     ]
+
+
+def _form_ref(a: AssessInputs, key: str) -> str:
+    return f"filing form {a.form_path or '(none given)'}: {key}"
 
 
 def _documents(a: AssessInputs) -> list[Finding]:
@@ -185,26 +203,28 @@ def _product(a: AssessInputs) -> list[Finding]:
     else:
         out = _documents(a) + assess_records.no_database(a.policy_model)
     # 6-c: the per-turn input check of the policy in service; 7-a, 7-b, 7-f, 7-g: the provider's.
-    out += _clauses(node, ("6-c", "7-a", "7-b", "7-f", "7-g"), Evidence(a.form, policy=a.policy))
+    out += _clauses(node, ("6-c", "7-a", "7-b", "7-f", "7-g"), Evidence(a.form, policy=a.policy), a.form_path)
     return out
 
 
-def _clauses(node: str, ids: tuple[str, ...], ev: Evidence) -> list[Finding]:
+def _clauses(node: str, ids: tuple[str, ...], ev: Evidence, form_path: str = "") -> list[Finding]:
     """The filing report's verdicts for these clauses, as findings. Where the report says "no evidence"
-    (no file given, nothing declared) the assessment says gap: the same fact, in its own terms."""
+    (no file given, nothing declared) the assessment says gap: the same fact, in its own terms. A
+    declaration without evidence files is evidenced by the form that declares it."""
     out = []
     for v in decide([c for c in CLAUSES if c.id in ids], ev):
         refs = f" ({', '.join(v.clause.refs)})" if v.clause.refs else ""
         verdict = GAP if v.reason.startswith("no evidence") else v.verdict
-        out.append(
-            Finding(node, f"{v.clause.id} {v.clause.title}{refs}", verdict, v.reason, "; ".join(v.evidence))
-        )
+        evidence = "; ".join(v.evidence)
+        if verdict != GAP and not evidence and v.decided_by == "declared":
+            evidence = f"filing form {form_path or '(none given)'}: clauses.{v.clause.id!r}"
+        out.append(Finding(node, f"{v.clause.id} {v.clause.title}{refs}", verdict, v.reason, evidence))
     return out
 
 
 def _generated(a: AssessInputs) -> list[Finding]:
     node = NODES[5]
-    out = _clauses(node, ("6-d", "7-e"), Evidence(a.form, evaluation=a.evaluation))
+    out = _clauses(node, ("6-d", "7-e"), Evidence(a.form, evaluation=a.evaluation), a.form_path)
     if a.audit_chain is None:
         out.append(
             Finding(
@@ -217,7 +237,15 @@ def _generated(a: AssessInputs) -> list[Finding]:
         )
     else:
         ok, detail = a.audit_chain()
-        out.append(Finding(node, "audit chain", "compliant" if ok else "non-compliant", detail))
+        out.append(
+            Finding(
+                node,
+                "audit chain",
+                "compliant" if ok else "non-compliant",
+                detail,
+                "audit_entries, audit_head of the records database (`hegui audit verify`)",
+            )
+        )
     if a.records is not None:
         out.append(assess_records.sanctions(a.records))
     else:
@@ -233,16 +261,10 @@ def assess(a: AssessInputs) -> list[Finding]:
     form = Evidence(a.form)
     # Sources, contracts and authorizations (5.1), IP and personal information in the corpus, including
     # private-data agreements (5.2-b, 5.2-c), and annotation (5.3) are the provider's to declare.
-    content = _data_content(a) + _clauses(NODES[0], ("5.1",), form)
-    data_set = [
-        _present(
-            NODES[1],
-            "data register / aibom.yaml",
-            a.data_register,
-            "no data register given (--data-register)",
-        ),
-        *_clauses(NODES[1], ("5.2-b", "5.2-c", "5.3"), form),
-    ]
+    content = _data_content(a) + _clauses(NODES[0], ("5.1",), form, a.form_path)
+    data_set = register_findings(a.data_register) + _clauses(
+        NODES[1], ("5.2-b", "5.2-c", "5.3"), form, a.form_path
+    )
     return content + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
 
 

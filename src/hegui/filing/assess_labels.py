@@ -152,16 +152,22 @@ def label_finding(
             "them); the records hold answers before their label, so labels cannot be checked from them",
         )
     if not directory.is_dir():
-        return Finding(node, ITEM, NON_COMPLIANT, f"{directory} is not a directory")
+        return Finding(node, ITEM, NON_COMPLIANT, f"{directory} is not a directory", str(directory))
     paths, total = sample_outputs(directory, sample)
     if not paths:
-        return Finding(node, ITEM, NON_COMPLIANT, f"no output file under {directory} to sample")
+        return Finding(
+            node, ITEM, NON_COMPLIANT, f"no output file under {directory} to sample", str(directory)
+        )
     every = [check_file(p, labels) for p in paths]
     checks = [c for c in every if not c.refusal]
     refusals = len(every) - len(checks)
     if not checks:
         return Finding(
-            node, ITEM, NON_COMPLIANT, f"the {len(every)} newest outputs under {directory} are all refusals"
+            node,
+            ITEM,
+            NON_COMPLIANT,
+            f"the {len(every)} newest outputs under {directory} are all refusals",
+            str(directory),
         )
     problems = [f"{Path(c.path).name}: {c.failed[0]}" for c in checks if not c.passed]
     untraced: list[str] = []

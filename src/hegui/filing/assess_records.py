@@ -80,7 +80,10 @@ def agreements(ctx: RecordsContext) -> list[Finding]:
                 f"{accepted} acceptance(s) of it"
             )
         ref = getattr(ctx.form.documents, field)
-        evidence = "; ".join(published) + (f"; filing form documents.{field} = {ref}" if ref else "")
+        evidence = (
+            "; ".join([*published, *([f"filing form documents.{field} = {ref}"] if ref else [])])
+            or f"agreement_versions: nothing of kind {kind}"
+        )
         required = ctx.policy.records.require_agreement
         if missing:
             why = (
@@ -334,6 +337,7 @@ def sanctions(ctx: RecordsContext) -> Finding:
             item,
             NON_COMPLIANT,
             'records.sanction_store = "memory": violations and suspensions are lost on restart',
+            "policy [records] sanction_store",
         )
     with ctx.engine.connect() as conn:
         violations = conn.execute(select(func.count()).select_from(SanctionViolationRow)).scalar_one()
