@@ -18,12 +18,15 @@ What it does, in order (every step through hegui's own interfaces, as a provider
 8. stops the gateway; staff answer the complaint (the console's own state transition);
 9. scans this checkout's licences (`hegui licenses scan`, OUT_DIR/licenses.json) for the code node, with
    its NOTICE.md;
-10. writes a filing form (OUT_DIR/form.yaml), runs `hegui assess` (OUT_DIR/assess) and `hegui filing
+10. exports the training pool (`hegui data export`, OUT_DIR/pool), audits it as a training corpus
+   (`hegui corpus audit`, prompt and answer of every turn, OUT_DIR/corpus) and writes the data register
+   OUT_DIR/aibom.yaml that lists it, for the data content and data set nodes;
+11. writes a filing form (OUT_DIR/form.yaml), runs `hegui assess` (OUT_DIR/assess) and `hegui filing
    build` (OUT_DIR/filing), and prints the assessment.
 
 ``--without`` leaves steps out to show how the verdicts follow the evidence: ``agreement`` (3),
 ``consent`` (4), ``outputs`` (5, the saving), ``dsr`` and ``complaint`` (6), ``eval`` (7), ``licenses``
-(9). Nothing here
+(9), ``data`` (10). Nothing here
 is a language model: the demo upstream echoes, and says so.
 """
 
@@ -45,7 +48,7 @@ import httpx
 #: The `hegui` entry point of this interpreter's environment; PYTHONPATH (see `environment`) puts this
 #: checkout's src first, so it runs this tree's code.
 HEGUI = [str(Path(sys.executable).parent / "hegui")]
-STEPS = ("agreement", "consent", "outputs", "dsr", "complaint", "eval", "licenses")
+STEPS = ("agreement", "consent", "outputs", "dsr", "complaint", "eval", "licenses", "data")
 REPO = Path(__file__).resolve().parents[1]
 #: Harmless questions the service should answer (SEC-06 over-refusal); far fewer than the 300 a filing
 #: needs, which the assessment reports.
@@ -66,6 +69,13 @@ service: {{name: 示例助手, form: API, domain: 通用问答, target_users: �
   scenarios: 日常问答, base_model: 演示上游（不是语言模型）, launch_date: {launch}}}
 algorithm: {{mechanism: 基于大语言模型的生成式问答，输入输出经 hegui 检测, public_text: 示例助手算法公示（演示）}}
 documents: {{agreement: {agreement}, privacy_policy: {privacy}, annotation_rules: ""}}
+"""
+#: The data register of the demo: its only data is the training pool its users consented to.
+AIBOM = """\
+data_sources:
+  - name: training-pool
+    agreement: "示例助手服务协议 v1; training consent on the ledger (consent_events, IM 7)"
+ownership: {model: 示例科技有限公司, outputs: the user}
 """
 
 
@@ -249,8 +259,20 @@ def deploy(root: Path, without: set[str]) -> Deployment:
     return dep
 
 
+def data(dep: Deployment) -> list[str]:
+    """Step 10: the training pool exported and audited as a corpus, and the register that lists it.
+    Every turn is scanned (the pool is small); the review sample is what it is, far below 4,000."""
+    root = dep.root
+    hegui(dep.env, "data", "export", str(root / "pool"))
+    args = ["corpus", "audit", str(root / "pool" / "records.jsonl"), "--out", str(root / "corpus")]
+    hegui(dep.env, *args, "--text-field", "prompt,answer", "--fraction", "1", "--workers", "1")
+    (root / "aibom.yaml").write_text(AIBOM, encoding="utf-8")
+    return ["--corpus", str(root / "corpus"), "--data-register", str(root / "aibom.yaml")]
+
+
 def assess(dep: Deployment, without: set[str]) -> list[dict[str, str]]:
-    """Steps 9 and 10: the licence scan, the form, `hegui assess` and `hegui filing build`."""
+    """Steps 9 to 11: the licence scan, the pool's audit, the form, `hegui assess` and `hegui filing
+    build`."""
     root = dep.root
     (root / "agreement.md").write_text("# 示例助手服务协议（演示）\n", encoding="utf-8")
     (root / "privacy.md").write_text("# 示例助手隐私政策（演示）\n", encoding="utf-8")
@@ -265,7 +287,9 @@ def assess(dep: Deployment, without: set[str]) -> list[dict[str, str]]:
     if "licenses" not in without:
         hegui(dep.env, "licenses", "scan", str(REPO), "--format", "json", "-o", str(root / "licenses.json"))
         code = ["--licenses", str(root / "licenses.json"), "--notice", str(REPO / "NOTICE.md")]
-    done = hegui(dep.env, "assess", "--out", str(root / "assess"), "--json", *common, *outputs, *code)
+    corpus = [] if "data" in without else data(dep)
+    args = ["assess", "--out", str(root / "assess"), "--json", *common, *outputs, *code, *corpus]
+    done = hegui(dep.env, *args)
     hegui(dep.env, "filing", "build", "--out", str(root / "filing"), *common)
     findings: list[dict[str, str]] = json.loads(done.stdout)
     return findings

@@ -114,3 +114,24 @@ def test_spark_gives_the_same_result(tmp_path: Path) -> None:
         for e in outs
     ]
     assert sheets[0] == sheets[1] and len(sheets[0]) == 101
+
+
+def test_several_text_fields_are_one_item(tmp_path: Path) -> None:
+    """A dialogue turn (`hegui data export`) is audited as its prompt and answer together: a term in
+    the answer fails the turn."""
+    from hegui.corpus.audit import read_corpus
+    from hegui.errors import RequestError
+
+    turns = tmp_path / "records.jsonl"
+    rows = [{"prompt": "问一", "answer": "答一"}, {"prompt": "问二", "answer": f"答二{BAD}"}]
+    turns.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    sheet = tmp_path / "turns.csv"
+    sheet.write_text(f"prompt,answer\n问一,答一\n问二,答二{BAD}\n", encoding="utf-8")
+    for path in (turns, sheet):
+        items = list(read_corpus(path, "prompt,answer"))
+        assert [i.text for i in items] == ["问一\n答一", f"问二\n答二{BAD}"]
+        r = audit([path], AuditOptions(sample=2, fraction=1.0, workers=1, text_field="prompt,answer"))
+        assert (r.scanned, r.failed) == (2, 1)
+        assert audit([path], AuditOptions(sample=2, fraction=1.0, workers=1, text_field="prompt")).failed == 0
+        with pytest.raises(RequestError, match="reply"):
+            list(read_corpus(path, "prompt,reply"))

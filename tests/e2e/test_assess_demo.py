@@ -22,7 +22,7 @@ from hegui.filing.findings import NODES, VERDICTS
 
 pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "demo_deployment.py"
-LEFT_OUT = "agreement,consent,outputs,dsr,complaint,eval,licenses"
+LEFT_OUT = "agreement,consent,outputs,dsr,complaint,eval,licenses,data"
 
 
 def _deploy(root: Path, *extra: str) -> dict[str, dict[str, Any]]:
@@ -34,6 +34,8 @@ def _deploy(root: Path, *extra: str) -> dict[str, dict[str, Any]]:
     assert {f["node"] for f in findings} == set(NODES)
     for f in findings:
         assert f["verdict"] in VERDICTS and f["detail"], f
+        # a verdict names what it was read from; a gap's detail names what would close it
+        assert f["evidence"] or f["verdict"] == "gap", f
     by_item = {f["item"]: f for f in findings}
     assert len(by_item) == len(findings), "item names must be unique"
     return by_item
@@ -57,6 +59,22 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     bare = _deploy(bare_dir, "--without", LEFT_OUT)
 
     agreement = "service agreement published (IM 9)"
+    # data content and data set: the training pool, exported and audited as a corpus, and the register
+    scan, sample = (
+        "technical scan (SEC-07: ≥ 10 % at ≥ 98 %)",
+        "manual review sample (SEC-07: ≥ 4,000 at ≥ 96 %)",
+    )
+    pool = _pool_records(full["consent ledger behind the training pool (IM 7, IM-04)"])
+    assert full[scan]["verdict"] == "compliant"
+    assert full[scan]["detail"].startswith(f"{pool} of {pool} items scanned (100%), pass rate 100.00%")
+    assert full[sample]["verdict"] == "non-compliant"  # a demo's pool is far below 4,000: said, not hidden
+    assert full["source blacklist (SEC-08: > 5 % → excluded)"]["verdict"] == "compliant"
+    register = "data register / aibom.yaml"
+    assert full[register]["verdict"] == "compliant" and full[register]["evidence"].endswith("aibom.yaml")
+    assert full["data sources: licence or agreement, lineage (5.1)"]["verdict"] == "compliant"
+    assert full["private-data agreements: owner and warranty (5.2-c)"]["verdict"] == "not-applicable"
+    assert bare["corpus audit (SEC-07, SEC-08)"]["verdict"] == bare[register]["verdict"] == "gap"
+
     assert full[agreement]["verdict"] == "compliant" and "version 1 published" in full[agreement]["evidence"]
     assert bare[agreement]["verdict"] == "non-compliant"
     assert "no service version published for tenant(s) default" in bare[agreement]["detail"]

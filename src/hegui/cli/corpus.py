@@ -42,7 +42,9 @@ def audit_(
     ),
     stage: str = typer.Option("input", "--stage", help="The stage whose checks scan: input or output."),
     text_field: str = typer.Option(
-        "text", "--text-field", help="JSONL field or CSV column holding the text."
+        "text",
+        "--text-field",
+        help="JSONL field or CSV column holding the text; several, comma-separated, are joined by a newline (e.g. prompt,answer).",
     ),
     source_field: str | None = typer.Option(
         None, "--source-field", help="Field naming each row's source (default: the file name)."

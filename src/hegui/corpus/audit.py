@@ -47,6 +47,18 @@ def keyed_hash(seed: int, source: str, line: int) -> int:
     return int.from_bytes(digest, "big")
 
 
+def row_text(row: object, text_field: str) -> str | None:
+    """The text of a JSON row: ``text_field``, or several comma-separated fields joined by a newline
+    (a dialogue turn is both its prompt and its answer: both are training text). None when a field is
+    missing or not a string."""
+    if not isinstance(row, dict):
+        return None
+    parts = [row.get(f) for f in text_field.split(",")]
+    if not all(isinstance(p, str) for p in parts):
+        return None
+    return "\n".join(p for p in parts if isinstance(p, str) and p)
+
+
 def read_corpus(
     path: Path, text_field: str = "text", source_field: str | None = None
 ) -> Iterator[CorpusItem]:
@@ -63,17 +75,18 @@ def read_corpus(
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise RequestError(f"{path}:{n}: not JSON: {exc}") from exc
-                text = row.get(text_field) if isinstance(row, dict) else None
-                if not isinstance(text, str):
+                text = row_text(row, text_field)
+                if text is None:
                     raise RequestError(f"{path}:{n}: no string field {text_field!r}")
                 src = str(row.get(source_field, name)) if source_field else name
                 yield CorpusItem(src, n, text)
         elif suffix == ".csv":
             for n, row in enumerate(csv.DictReader(fh), 2):
-                if text_field not in row:
+                text = row_text({k: v or "" for k, v in row.items()}, text_field)
+                if text is None:
                     raise RequestError(f"{path}: no column {text_field!r}")
                 src = str(row.get(source_field) or name) if source_field else name
-                yield CorpusItem(src, n, row[text_field] or "")
+                yield CorpusItem(src, n, text)
         elif suffix == ".txt":
             for n, line in enumerate(fh, 1):
                 if line.strip():

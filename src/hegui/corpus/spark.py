@@ -26,6 +26,7 @@ from hegui.corpus.audit import (
     _scan_chunk,
     assemble,
     keyed_hash,
+    row_text,
     scan_cut,
 )
 from hegui.errors import ConfigError, RequestError
@@ -41,8 +42,8 @@ def _parse(fmt: str, text_field: str, source_field: str | None) -> Any:
                 yield (name, idx + 1, line)
                 continue
             row = json.loads(line)
-            text = row.get(text_field) if isinstance(row, dict) else None
-            if not isinstance(text, str):
+            text = row_text(row, text_field)
+            if text is None:
                 raise ValueError(f"{name}:{idx + 1}: no string field {text_field!r}")
             yield (str(row.get(source_field, name)) if source_field else name, idx + 1, text)
 
