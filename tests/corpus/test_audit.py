@@ -89,16 +89,18 @@ def test_cli_writes_the_review_sheet(tmp_path: Path) -> None:
     assert summary["failed"] == 60 and summary["blacklist"] == ["dirty.jsonl"]
 
 
-def test_spark_gives_the_same_result(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_spark_gives_the_same_result(tmp_path: Path, fmt: str) -> None:
     """Through the CLI in separate processes: pyspark's py4j leaves sockets to the garbage collector,
     which pytest (warnings as errors) would report against this test."""
     pytest.importorskip("pyspark", reason="pyspark is not installed (the spark extra)")
-    paths = [str(p) for p in _corpus(tmp_path)]
+    paths = [str(p) for p in _corpus(tmp_path)] if fmt == "jsonl" else [str(_parquet(tmp_path))]
+    extra = [] if fmt == "jsonl" else ["--source-field", "src"]
     outs = {}
     for engine in ("local", "spark"):
         out = tmp_path / engine
         cmd = [str(Path(sys.executable).parent / "hegui")]
-        cmd += ["corpus", "audit", *paths, "--out", str(out), "--engine", engine]
+        cmd += ["corpus", "audit", *paths, "--out", str(out), "--engine", engine, *extra]
         cmd += ["--sample", "100", "--fraction", "0.5", "--seed", "3", "--workers", "2"]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, done.stderr[-2000:]
@@ -135,3 +137,37 @@ def test_several_text_fields_are_one_item(tmp_path: Path) -> None:
         assert audit([path], AuditOptions(sample=2, fraction=1.0, workers=1, text_field="prompt")).failed == 0
         with pytest.raises(RequestError, match="reply"):
             list(read_corpus(path, "prompt,reply"))
+
+
+def _parquet(tmp_path: Path) -> Path:
+    """The two sources of `_corpus` as one Parquet file with a source column, in three row groups, and
+    a null text (empty, as an empty CSV cell)."""
+    pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (the parquet extra)")
+    import pyarrow.parquet as pq
+
+    rows = [
+        json.loads(line) | {"src": p.name}
+        for p in _corpus(tmp_path)
+        for line in p.read_text(encoding="utf-8").splitlines()
+    ]
+    rows.append({"text": None, "src": "clean.jsonl"})
+    path = tmp_path / "corpus.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=600)
+    return path
+
+
+def test_parquet_reads_as_the_same_corpus(tmp_path: Path) -> None:
+    path = _parquet(tmp_path)
+    r = audit([path], AuditOptions(sample=50, fraction=1.0, workers=1, source_field="src"))
+    assert r.items == 1501 and r.scanned == 1501
+    assert (r.sources["clean.jsonl"].failed, r.sources["dirty.jsonl"].failed) == (10, 50)
+    assert flagged(r, 0.05) == ["dirty.jsonl"] and r.per_risk == {"A.1h": 60}
+    failing = {f.key for f in r.failures}
+    assert "dirty.jsonl:1010" in failing  # row 1010 of the file: the 10th of the dirty source
+    from hegui.corpus.audit import read_corpus
+    from hegui.errors import RequestError
+
+    with pytest.raises(RequestError, match="no column 'body'"):
+        list(read_corpus(path, "body"))
+    with pytest.raises(RequestError, match="not a Parquet file"):
+        list(read_corpus(_corpus(tmp_path)[0].rename(tmp_path / "fake.parquet"), "text"))

@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hegui.errors import RequestError
+from hegui.errors import ConfigError, RequestError
 
 CHUNK = 500
 
@@ -62,10 +62,13 @@ def row_text(row: object, text_field: str) -> str | None:
 def read_corpus(
     path: Path, text_field: str = "text", source_field: str | None = None
 ) -> Iterator[CorpusItem]:
-    """Items of a JSONL, CSV or plain-text file (one item per line); the source is the file name, or
-    ``source_field`` of the row when given."""
+    """Items of a JSONL, CSV, Parquet or plain-text file (one item per line or row); the source is the
+    file name, or ``source_field`` of the row when given."""
     suffix = path.suffix.lower()
     name = path.name
+    if suffix == ".parquet":
+        yield from read_parquet(path, text_field, source_field)
+        return
     with path.open(encoding="utf-8-sig", newline="") as fh:
         if suffix in (".jsonl", ".json"):
             for n, line in enumerate(fh, 1):
@@ -92,7 +95,48 @@ def read_corpus(
                 if line.strip():
                     yield CorpusItem(name, n, line.rstrip("\n"))
         else:
-            raise RequestError(f"{path}: unknown corpus format {suffix!r}; expected .jsonl, .csv or .txt")
+            raise RequestError(
+                f"{path}: unknown corpus format {suffix!r}; expected .jsonl, .csv, .parquet or .txt"
+            )
+
+
+def parquet_columns(text_field: str, source_field: str | None) -> list[str]:
+    """The columns an audit reads from a Parquet file: the text fields, then the source field."""
+    wanted = [*text_field.split(","), *([source_field] if source_field else [])]
+    return list(dict.fromkeys(wanted))
+
+
+def parquet_item(
+    row: dict[str, object], n: int, name: str, text_field: str, source_field: str | None
+) -> CorpusItem:
+    """One Parquet row as an item, numbered from 1 in file order. A null text is empty (as an empty CSV
+    cell); a text column of another type is an error. Shared with the Spark engine."""
+    text = row_text({k: "" if v is None else v for k, v in row.items()}, text_field)
+    if text is None:
+        raise RequestError(f"{name}: row {n}: no string column {text_field!r}")
+    src = str(row.get(source_field) or name) if source_field else name
+    return CorpusItem(src, n, text)
+
+
+def read_parquet(path: Path, text_field: str, source_field: str | None) -> Iterator[CorpusItem]:
+    """Rows of a Parquet file in file order, a row group at a time (a corpus need not fit in memory)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ConfigError("reading Parquet needs pyarrow: pip install 'hegui[parquet]'") from None
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise RequestError(f"{path}: not a Parquet file: {exc}") from exc
+    columns = parquet_columns(text_field, source_field)
+    missing = [c for c in columns if c not in pf.schema_arrow.names]
+    if missing:
+        raise RequestError(f"{path}: no column {', '.join(map(repr, missing))}")
+    n = 0
+    for batch in pf.iter_batches(batch_size=CHUNK * 20, columns=columns):
+        for row in batch.to_pylist():
+            n += 1
+            yield parquet_item(row, n, path.name, text_field, source_field)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
 """The corpus audit on Apache Spark: the same selection (keyed hash), the same scan function and the
 same assembly as the local engine, so both give identical results; only the distribution differs.
 
-JSONL and plain-text corpora only (a CSV field may span lines, which Spark's line splitting breaks).
+JSONL, Parquet and plain-text corpora (a CSV field may span lines, which Spark's line splitting
+breaks). A Parquet file is read by Spark itself, its rows numbered in file order as the local engine
+numbers them.
 pyspark is optional: without it the error says how to install it. The master defaults to local mode
 with one thread per worker (``local[N]``); give ``spark_master`` for a cluster, where every executor
 needs hegui installed.
@@ -26,6 +28,8 @@ from hegui.corpus.audit import (
     _scan_chunk,
     assemble,
     keyed_hash,
+    parquet_columns,
+    parquet_item,
     row_text,
     scan_cut,
 )
@@ -33,8 +37,12 @@ from hegui.errors import ConfigError, RequestError
 
 
 def _parse(fmt: str, text_field: str, source_field: str | None) -> Any:
-    def parse(rows: Iterable[tuple[str, str, int]]) -> Iterator[tuple[str, int, str]]:
+    def parse(rows: Iterable[tuple[str, Any, int]]) -> Iterator[tuple[str, int, str]]:
         for name, raw, idx in rows:
+            if fmt == ".parquet":
+                it = parquet_item(raw, idx + 1, name, text_field, source_field)
+                yield (it.source, it.line, it.text)
+                continue
             line = raw.lstrip("\ufeff") if idx == 0 else raw
             if not line.strip():
                 continue
@@ -48,6 +56,10 @@ def _parse(fmt: str, text_field: str, source_field: str | None) -> Any:
             yield (str(row.get(source_field, name)) if source_field else name, idx + 1, text)
 
     return parse
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return dict(row.asDict())
 
 
 def _tagger(name: str) -> Any:
@@ -81,8 +93,8 @@ def audit_spark(paths: Sequence[Path], options: AuditOptions) -> AuditResult:
             "the Spark engine needs pyspark (and Java 17+): pip install 'hegui[spark]'"
         ) from None
     fmts = {p.suffix.lower() for p in paths}
-    if not fmts <= {".jsonl", ".json", ".txt"} or len(fmts) > 1:
-        raise RequestError("the Spark engine reads .jsonl or .txt corpora, one format per run")
+    if not fmts <= {".jsonl", ".json", ".txt", ".parquet"} or len(fmts) > 1:
+        raise RequestError("the Spark engine reads .jsonl, .parquet or .txt corpora, one format per run")
     fmt = fmts.pop()
     cut, seed = scan_cut(options.fraction), options.seed
     workers = options.workers or os.cpu_count() or 1
@@ -99,9 +111,12 @@ def audit_spark(paths: Sequence[Path], options: AuditOptions) -> AuditResult:
         rdds = []
         for path in paths:
             name = path.name
-            rdds.append(
-                sc.textFile(str(path.resolve())).zipWithIndex().map(lambda p, name=name: (name, p[0], p[1]))
-            )
+            if fmt == ".parquet":
+                columns = parquet_columns(options.text_field, options.source_field)
+                rows = spark.read.parquet(str(path.resolve())).select(*columns).rdd.map(_as_dict)
+            else:
+                rows = sc.textFile(str(path.resolve()))
+            rdds.append(rows.zipWithIndex().map(lambda p, name=name: (name, p[0], p[1])))
         items = sc.union(rdds).mapPartitions(_parse(fmt, options.text_field, options.source_field))
         hashed = items.map(lambda it: (keyed_hash(seed, it[0], it[1]), it[0], it[1], it[2])).cache()
         counts = Counter(dict(hashed.map(lambda h: (h[1], 1)).reduceByKey(lambda a, b: a + b).collect()))
