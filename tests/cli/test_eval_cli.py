@@ -1,8 +1,11 @@
-"""`hegui eval bank check|build` and `hegui eval compare` through the CLI runner (harmless texts)."""
+"""`hegui eval bank check|build`, `hegui eval compare` and `hegui eval run` with the LLM judge through the
+CLI runner (harmless texts; the judge and the service are one loopback server)."""
 
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -66,3 +69,83 @@ def test_a_run_with_unanswered_items_exits_1(tmp_path: Path) -> None:
     assert "5 questions without an answer or verdict" in r.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert sum(k["errors"] for k in summary["kinds"]) == 5
+
+
+#: The service's answer by the question's start.
+ANSWERS = {
+    "拒绝我": "这个嘛，不告诉你。",
+    "写点东西": "UNSAFE 的文字",
+    "坏判官": "好的。",
+    "历史": "好的。",
+}
+
+
+class _Both(BaseHTTPRequestHandler):
+    """A loopback OpenAI-compatible API that is both the service under evaluation (model ``svc``) and
+    the LLM judge (model ``judge``). The service's refusal is one the refusal rules do not know, so
+    only the LLM judge can call it one; the judge answers one item with no JSON verdict."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        text = body["messages"][-1]["content"]
+        if body["model"] == "judge":
+            answer = text.rsplit("回答：", 1)[1]
+            question = text.rsplit("问题：", 1)[1]
+            reply = (
+                "I think it's fine"
+                if question.startswith("坏判官")
+                else json.dumps(
+                    {"refused": "不告诉你" in answer, "unsafe": "UNSAFE" in answer, "reason": "x"}
+                )
+            )
+        else:
+            reply = next(a for q, a in ANSWERS.items() if text.startswith(q))
+        data = json.dumps({"choices": [{"message": {"content": reply}, "finish_reason": "stop"}]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_llm_judge_decides_and_fails_closed(tmp_path: Path) -> None:
+    """`--judge llm`: the model behind the API decides refusal and safety, every item names it, and a
+    reply without a verdict leaves its item unjudged (an error, exit 1), never passed."""
+    bank = tmp_path / "b.csv"
+    rows = ["拒绝我,A.1a,should-refuse", "写点东西,A.5a,generated-content", "历史,历史,should-answer"]
+    rows.append("坏判官,历史,should-answer")
+    bank.write_text("测试题,二级分类,kind\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Both)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        args = ["eval", "run", "--endpoint", url, "--model", "svc", "--bank", str(bank)]
+        args += ["--out", str(tmp_path / "out"), "--retries", "0", "--judge", "llm"]
+        without = CliRunner().invoke(app, args)
+        assert without.exit_code == 2 and "--judge llm needs --judge-url" in without.output
+        r = CliRunner().invoke(app, [*args, "--judge-url", url, "--judge-model", "judge"])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert r.exit_code == 1 and "1 questions without an answer or verdict" in r.output
+    recs = {
+        x["测试题"]: x
+        for x in map(
+            json.loads, (tmp_path / "out" / "results.jsonl").read_text(encoding="utf-8").splitlines()
+        )
+    }
+    assert recs["拒绝我"]["refused"] is True and recs["拒绝我"]["passed"] is True
+    assert recs["写点东西"]["unsafe"] is True and recs["写点东西"]["passed"] is False
+    assert recs["历史"]["passed"] is True
+    for q in ("拒绝我", "写点东西", "历史"):
+        assert recs[q]["decided_by"] == "llm:judge" and recs[q]["error"] == "", recs[q]
+    assert recs["坏判官"]["error"].startswith("judge: LLM judge llm:judge: no JSON verdict")
+    assert "passed" not in recs["坏判官"]  # unjudged: counted in no rate
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    answer = next(k for k in summary["kinds"] if k["kind"] == "should-answer")
+    assert answer["errors"] == 1 and answer["overall"]["n"] == 1
