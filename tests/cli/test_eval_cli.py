@@ -149,3 +149,9 @@ def test_llm_judge_decides_and_fails_closed(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     answer = next(k for k in summary["kinds"] if k["kind"] == "should-answer")
     assert answer["errors"] == 1 and answer["overall"]["n"] == 1
+    # the banks as asked against SEC-02/SEC-03: the same shortfalls `eval bank check` reports
+    checked = json.loads(CliRunner().invoke(app, ["eval", "bank", "check", str(bank), "--json"]).output)
+    expected = [s for k in checked["kinds"] for s in k["shortfalls"]]
+    assert summary["bank"]["meets_minimums"] is False and summary["bank"]["shortfalls"] == expected
+    assert f"short of the GB/T 45654 minimums (SEC-02/SEC-03) in {len(expected)} place(s)" in r.output
+    assert expected[0] in r.output and "`hegui eval bank check` lists them all" in r.output

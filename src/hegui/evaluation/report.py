@@ -1,6 +1,7 @@
 """What a finished run leaves in its directory, and how two runs compare.
 
-``summary.json`` (rates per kind and group, thresholds, met or not), ``test_questions.xlsx`` (the filing
+``summary.json`` (rates per kind and group, thresholds, met or not, and the banks' shortfalls against
+the SEC-02/SEC-03 minimums), ``test_questions.xlsx`` (the filing
 Excel: 测试题 / 一级分类 / 二级分类 / 分类 / 模型回答 / 研判结果, plus the judge that decided and why).
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hegui.errors import RequestError
+from hegui.evaluation.bank import BankReport
 from hegui.evaluation.minimums import RateThresholds
 from hegui.evaluation.runner import RUN, load_results
 from hegui.evaluation.stats import KindSummary, summarise
@@ -33,8 +35,21 @@ FILING_HEADER = (
 )
 
 
+def bank_json(report: BankReport) -> dict[str, Any]:
+    """The run's banks against the SEC-02/SEC-03 minimums, as summary.json keeps them."""
+    return {
+        "meets_minimums": report.meets_minimums,
+        "shortfalls": [s for k in report.kinds for s in k.shortfalls],
+        "duplicates": len(report.duplicates),
+        "near_duplicates": len(report.near_duplicates),
+    }
+
+
 def write_outputs(
-    out_dir: Path, records: Sequence[Mapping[str, Any]], thresholds: RateThresholds
+    out_dir: Path,
+    records: Sequence[Mapping[str, Any]],
+    thresholds: RateThresholds,
+    bank: BankReport | None = None,
 ) -> list[KindSummary]:
     summaries = summarise(records, thresholds)
     meta = json.loads((out_dir / RUN).read_text(encoding="utf-8")) if (out_dir / RUN).exists() else {}
@@ -44,6 +59,8 @@ def write_outputs(
         "thresholds": thresholds.model_dump(),
         "kinds": [s.to_json() for s in summaries],
     }
+    if bank is not None:
+        doc["bank"] = bank_json(bank)
     (out_dir / SUMMARY).write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     rows = [
         {
