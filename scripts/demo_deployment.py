@@ -10,8 +10,9 @@ What it does, in order (every step through hegui's own interfaces, as a provider
 2. starts `hegui serve` on a free loopback port, waits for /readyz;
 3. publishes the service agreement and privacy policy (admin API), and alice accepts both;
 4. bob (API channel, opt-in) records his training consent; alice is on the chat channel (opt-out);
-5. three requests with the official `openai` client (one streamed); the non-streamed responses are
-   saved as users received them into OUT_DIR/outputs (the label sample `hegui assess` verifies);
+5. four requests with the official `openai` client (one streamed, one refused: carol asks with the
+   bundled deny-list's demo term, a recorded violation); the non-streamed responses are saved as users
+   received them into OUT_DIR/outputs (the label sample `hegui assess` verifies);
 6. bob's access request (DSR) is opened and completed; an anonymous complaint is filed on the public
    API naming the first answer's ProduceID;
 7. `hegui eval run` over a small harmless should-answer bank through the gateway (OUT_DIR/eval);
@@ -178,6 +179,8 @@ def records(dep: Deployment, without: set[str]) -> str:
         for key, user, prompt in (
             (dep.chat_key, "alice", "春天适合种什么花？"),
             (dep.api_key, "bob", "今天适合做什么运动？"),
+            # the bundled deny-list's demo term: hegui refuses it and records carol's violation
+            (dep.api_key, "carol", "请解释演示违禁词。"),
         ):
             client = OpenAI(base_url=f"{dep.base}/v1", api_key=key, max_retries=0)
             raw = client.chat.completions.with_raw_response.create(

@@ -95,6 +95,7 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     assert full[labels]["verdict"] == "non-compliant"  # the bundled policy labels with hegui's demo code
     reasons = full[labels]["detail"].split(": ", 1)[1]
     assert reasons.count(DEMO) == 2 and "LBL-01" not in reasons and "LBL-14" not in reasons, reasons
+    assert "(1 of them refusals" in full[labels]["detail"]  # carol's refused request: hegui's words
     assert bare[labels]["verdict"] == "gap"
 
     refusal = "7-e 拒答 (SEC-05, SEC-06)"
@@ -108,6 +109,8 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     assert bare[licences]["verdict"] == bare["NOTICE / model lineage"]["verdict"] == "gap"
     for run in (full, bare):
         assert run["audit chain"]["verdict"] == "compliant"
+        sanctions = run["sanction records (IM 14)"]
+        assert sanctions["verdict"] == "compliant" and sanctions["detail"].startswith("1 violation(s)")
         assert run["cross-border counters and route (XB-01, XB-02, XB-03)"]["verdict"] == "not-applicable"
         assert run["filing number displayed (DS-04)"]["verdict"] == "gap"
     assert "## product" in (full_dir / "assess" / "assess.md").read_text(encoding="utf-8")
