@@ -109,6 +109,13 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     assert bare[licences]["verdict"] == bare["NOTICE / model lineage"]["verdict"] == "gap"
     for run in (full, bare):
         assert run["audit chain"]["verdict"] == "compliant"
+        # the bundled policy protects no person and no work: said, with the control that is missing
+        persons = run["real persons: likeness, voice, name, defamation (A.4b, A.4c, A.4g)"]
+        assert persons["verdict"] == "non-compliant" and "no enabled `persona` check" in persons["detail"]
+        works = run["copyright of outputs: protected-works overlap (A.3a)"]
+        assert works["verdict"] == "non-compliant" and "`works_overlap`" in works["detail"]
+        edits = run["edits of a person's face or voice: separate consent (DS-02)"]
+        assert edits["verdict"] == "compliant" and "0 consent(s) recorded" in edits["detail"]
         sanctions = run["sanction records (IM 14)"]
         assert sanctions["verdict"] == "compliant" and sanctions["detail"].startswith("1 violation(s)")
         assert run["cross-border counters and route (XB-01, XB-02, XB-03)"]["verdict"] == "not-applicable"

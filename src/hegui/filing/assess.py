@@ -17,6 +17,7 @@ from typing import Any
 from hegui.errors import HeguiError
 from hegui.filing import assess_records
 from hegui.filing.assess_labels import label_finding
+from hegui.filing.assess_persons import EDITS, PERSONS, WORKS, generated_findings
 from hegui.filing.assess_records import RecordsContext
 from hegui.filing.assess_register import register_findings
 from hegui.filing.clauses import CLAUSES
@@ -252,8 +253,11 @@ def _generated(a: AssessInputs) -> list[Finding]:
         out.append(Finding(node, "sanction records (IM 14)", GAP, "no records database to read"))
     if a.policy_model is None:
         out.append(Finding(node, "labels on sampled outputs (LBL-01 … LBL-14)", GAP, "no policy loaded"))
+        out += [Finding(node, item, GAP, "no policy loaded") for item in (PERSONS, EDITS, WORKS)]
     else:
         out.append(label_finding(a.outputs, a.label_sample, a.policy_model.labels, a.traced))
+        # persons' likeness and voice, edits of faces, copyright of outputs: the seed's other risks here
+        out += generated_findings(a.policy_model, a.records.engine if a.records is not None else None)
     return out
 
 
