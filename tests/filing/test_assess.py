@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hegui.cli import app
-from hegui.filing.assess import GAP, NODES
+from hegui.filing.assess import GAP, NODES, VERDICTS
 from hegui.records.db import make_engine, migrate
 
 
@@ -34,7 +34,7 @@ def test_assess_names_evidence_or_gaps(tmp_path: Path, eval_dir: Path) -> None:
     findings = json.loads(r.output)
     assert {f["node"] for f in findings} == set(NODES)
     for f in findings:
-        assert f["verdict"] in ("compliant", "non-compliant", GAP)
+        assert f["verdict"] in VERDICTS
         assert f["detail"], f
         # a verdict names what it was read from; a gap names what would close it (its detail)
         assert f["evidence"] or f["verdict"] == GAP, f

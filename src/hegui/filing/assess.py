@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hegui.errors import HeguiError
-from hegui.filing import assess_records
+from hegui.filing import assess_code, assess_records
 from hegui.filing.assess_labels import label_finding
 from hegui.filing.assess_persons import EDITS, PERSONS, WORKS, generated_findings
 from hegui.filing.assess_records import RecordsContext
@@ -116,41 +116,36 @@ def _present(node: str, item: str, path: Path | None, hint: str) -> Finding:
     return Finding(node, item, "compliant", "present", str(path))
 
 
-def _code(a: AssessInputs) -> list[Finding]:
-    node = NODES[2]
+def _scan(a: AssessInputs) -> tuple[dict[str, Any] | None, Finding | None]:
+    """The licence scan, or the finding that stands for it (not given: a gap; unreadable: why)."""
     if a.licenses_json is None:
-        return [
-            Finding(
-                node,
-                "licences of code, models and data",
-                GAP,
-                "no licence scan given: `hegui licenses scan . --format json -o licenses.json`, pass --licenses",
-            )
-        ]
-    try:
-        r = _read_json(a.licenses_json)
-    except HeguiError as exc:
-        return [
-            Finding(
-                node, "licences of code, models and data", "non-compliant", exc.message, str(a.licenses_json)
-            )
-        ]
-    summary = ", ".join(f"{k} {v}" for k, v in (r.get("summary") or {}).items())
-    verdict = "non-compliant" if r.get("blocked") else "compliant"
-    return [
-        Finding(
-            node,
-            "licences of code, models and data",
-            verdict,
-            f"licence scan: {summary}",
-            str(a.licenses_json),
+        return None, Finding(
+            NODES[2],
+            assess_code.LICENCES,
+            GAP,
+            "no licence scan given: `hegui licenses scan . --format json -o licenses.json`, pass --licenses",
         )
-    ]
+    try:
+        return assess_code.read_scan(a.licenses_json), None
+    except ValueError as exc:
+        return None, Finding(NODES[2], assess_code.LICENCES, "non-compliant", str(exc), str(a.licenses_json))
 
 
-def _model(a: AssessInputs) -> list[Finding]:
+def _code(a: AssessInputs, scan: dict[str, Any] | None, missing: Finding | None) -> list[Finding]:
+    if scan is None:
+        assert missing is not None
+        return [missing]
+    return [assess_code.licences(scan, str(a.licenses_json))]
+
+
+def _model(a: AssessInputs, scan: dict[str, Any] | None) -> list[Finding]:
     node = NODES[3]
     base = a.form.service.base_model
+    lineage = (
+        assess_code.lineage(scan, str(a.licenses_json))
+        if scan is not None
+        else Finding(node, assess_code.LINEAGE, GAP, "no readable licence scan (--licenses) to read it from")
+    )
     return [
         Finding(
             node,
@@ -159,12 +154,8 @@ def _model(a: AssessInputs) -> list[Finding]:
             base or "service.base_model is empty in the filing form",
             _form_ref(a, "service.base_model") if base else "",
         ),
-        _present(
-            node,
-            "NOTICE / model lineage",
-            a.notice,
-            "no NOTICE given (--notice): third-party models and data need attribution",
-        ),
+        lineage,
+        assess_code.notice(a.notice, scan),
         # Safety as a training objective, and continuous evaluation: the provider's to declare.
         *_clauses(node, ("6-b",), Evidence(a.form), a.form_path),
     ]
@@ -269,7 +260,8 @@ def assess(a: AssessInputs) -> list[Finding]:
     data_set = register_findings(a.data_register) + _clauses(
         NODES[1], ("5.2-b", "5.2-c", "5.3"), form, a.form_path
     )
-    return content + data_set + _code(a) + _model(a) + _product(a) + _generated(a)
+    scan, missing = _scan(a)
+    return content + data_set + _code(a, scan, missing) + _model(a, scan) + _product(a) + _generated(a)
 
 
 def tally(findings: list[Finding]) -> str:
