@@ -16,6 +16,7 @@ from typing import Any
 
 from hegui.errors import HeguiError
 from hegui.filing import assess_code, assess_records
+from hegui.filing.assess_corpus import review_finding
 from hegui.filing.assess_labels import label_finding
 from hegui.filing.assess_persons import EDITS, PERSONS, WORKS, generated_findings
 from hegui.filing.assess_records import RecordsContext
@@ -87,13 +88,7 @@ def _data_content(a: AssessInputs) -> list[Finding]:
             f"{s.get('scanned', 0):,} of {s.get('items', 0):,} items scanned ({s.get('scan_fraction', 0):.0%}), pass rate {s.get('pass_rate', 0):.2%}",
             ev,
         ),
-        Finding(
-            node,
-            "manual review sample (SEC-07: ≥ 4,000 at ≥ 96 %)",
-            "compliant" if int(s.get("sample", 0)) >= 4000 else "non-compliant",
-            f"{s.get('sample', 0):,} items drawn into review_sample.xlsx; the pass rate is the reviewers' to record",
-            str(a.corpus_dir / "review_sample.xlsx"),
-        ),
+        review_finding(a.corpus_dir),
     ]
     black = s.get("blacklist") or []
     out.append(
