@@ -293,7 +293,7 @@ def assess(dep: Deployment, without: set[str]) -> list[dict[str, str]]:
     corpus = [] if "data" in without else data(dep)
     args = ["assess", "--out", str(root / "assess"), "--json", *common, *outputs, *code, *corpus]
     done = hegui(dep.env, *args)
-    hegui(dep.env, "filing", "build", "--out", str(root / "filing"), *common)
+    hegui(dep.env, "filing", "build", "--out", str(root / "filing"), *common, *corpus[:2])  # --corpus
     findings: list[dict[str, str]] = json.loads(done.stdout)
     return findings
 

@@ -129,6 +129,9 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     decided = json.loads((full_dir / "filing" / "manifest.json").read_text(encoding="utf-8"))["clauses"]
     records = {c["id"]: c for c in decided if c["decided_by"] == "records"}
     assert set(records) == {"7-c", "7-d"} and {c["verdict"] for c in records.values()} == {"compliant"}
+    filtering = next(c for c in decided if c["id"] == "5.2-a")  # the pool's audit: two turns, unreviewed
+    assert filtering["decided_by"] == "hegui" and filtering["verdict"] == "non-compliant"
+    assert "fewer than the 4,000 SEC-07 asks" in filtering["reason"]
     manifest = json.loads((bare_dir / "filing" / "manifest.json").read_text(encoding="utf-8"))
     eval_clauses = {c["id"]: c for c in manifest["clauses"] if c["id"] in ("6-d", "7-e")}
     assert all(c["reason"].startswith("no evidence") for c in eval_clauses.values()), eval_clauses

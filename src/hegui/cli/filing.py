@@ -26,6 +26,11 @@ def build_(
     lexicon: Path | None = typer.Option(
         None, "--lexicon", help="The keyword library (read as `hegui lexicon stats` reads it)."
     ),
+    corpus: Path | None = typer.Option(
+        None,
+        "--corpus",
+        help="The --out directory of `hegui corpus audit`, review sheet completed: decides 5.2-a.",
+    ),
     fmt: str | None = _Fmt,
     tags: Path | None = _Tags,
     maps: list[str] = _Map,
@@ -81,6 +86,7 @@ def build_(
                     minimums=load_minimums(minimums),
                     pdf=pdf,
                     records=RecordsContext(eng, model, filing_form, today) if eng is not None else None,
+                    corpus_dir=corpus,
                 )
             )
     finally:

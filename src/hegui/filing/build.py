@@ -26,9 +26,11 @@ from hegui.filing.evidence import (
     NON_COMPLIANT,
     ClauseVerdict,
     Conclusion,
+    CorpusEvidence,
     EvalEvidence,
     Evidence,
     PolicyEvidence,
+    RecordFinding,
     conclude,
     decide,
     lexicon_evidence,
@@ -55,6 +57,8 @@ class FilingInputs:
     pdf: bool = True
     #: The records database (clauses 7-c and 7-d); None: those clauses are taken from the form.
     records: RecordsContext | None = None
+    #: A `hegui corpus audit` output (clause 5.2-a); None: the clause is taken from the form.
+    corpus_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,24 @@ def checklist(inputs: FilingInputs, verdicts: list[ClauseVerdict], pdf_written: 
     return out
 
 
+def corpus_evidence(corpus_dir: Path) -> CorpusEvidence:
+    """The audit's summary and its review sheet's verdict; a summary that cannot be read is an error
+    (the user pointed at it)."""
+    from hegui.filing.assess_corpus import review_finding
+
+    path = corpus_dir / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RequestError(f"cannot read the corpus audit summary {path}: {exc}") from exc
+    if not isinstance(summary, dict):
+        raise RequestError(f"{path}: a JSON object is expected")
+    review = review_finding(corpus_dir)
+    return CorpusEvidence(
+        str(corpus_dir), summary, RecordFinding(review.verdict, review.detail, review.evidence)
+    )
+
+
 def build(inputs: FilingInputs) -> FilingResult:
     out = inputs.out
     out.mkdir(parents=True, exist_ok=True)
@@ -178,6 +200,7 @@ def build(inputs: FilingInputs) -> FilingResult:
         evaluation,
         inputs.minimums,
         clause_findings(inputs.records) if inputs.records is not None else None,
+        corpus_evidence(inputs.corpus_dir) if inputs.corpus_dir is not None else None,
     )
     verdicts = decide(inputs.clauses, ev)
     conclusion = conclude(verdicts)

@@ -25,7 +25,8 @@ class Clause:
     #: The machine-checkable requirement ids of spec §9 this clause carries, if any.
     refs: tuple[str, ...] = ()
     #: How hegui decides it: "lexicon", "banks", "input-check", "eval", "records" (the records database,
-    #: falling back to the form without one), or "declared" (the filing form).
+    #: falling back to the form without one), "corpus" (a `hegui corpus audit` with its completed review
+    #: sheet, falling back to the form without one), or "declared" (the filing form).
     source: str = "declared"
 
 
@@ -45,6 +46,7 @@ CLAUSES: tuple[Clause, ...] = (
         "语料内容安全：过滤",
         "以关键词、分类模型和人工抽检过滤违法不良信息；人工抽检 ≥ 4,000 条合格率 ≥ 96%，技术抽检 ≥ 10% 合格率 ≥ 98%",
         ("SEC-07",),
+        "corpus",
     ),
     Clause("5.2-b", "5", "语料内容安全：知识产权", "语料的知识产权管理与侵权风险识别"),
     Clause(

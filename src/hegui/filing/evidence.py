@@ -63,6 +63,16 @@ class PolicyEvidence:
 
 
 @dataclass(frozen=True, slots=True)
+class CorpusEvidence:
+    """A `hegui corpus audit` output directory: its summary and the completed review sheet."""
+
+    path: str
+    summary: Mapping[str, Any]
+    #: The review sheet's verdict (`assess_corpus.review_finding`): verdict, detail, evidence.
+    review: RecordFinding
+
+
+@dataclass(frozen=True, slots=True)
 class RecordFinding:
     """What `hegui assess` found in the records for one clause (see `assess_records.CLAUSE_CHECKS`)."""
 
@@ -80,6 +90,8 @@ class Evidence:
     minimums: Minimums = field(default_factory=Minimums)
     #: Findings from the records database by clause id; None when no database was read.
     records: Mapping[str, RecordFinding] | None = None
+    #: The training-corpus audit (5.2-a); None: the clause is taken from the form.
+    corpus: CorpusEvidence | None = None
 
 
 def _missing(clause: Clause, what: str) -> ClauseVerdict:
@@ -214,7 +226,31 @@ def _records(c: Clause, ev: Evidence) -> ClauseVerdict:
     return ClauseVerdict(c, NON_COMPLIANT, f"no evidence: {found.detail}", refs, "records")
 
 
+def _corpus(c: Clause, ev: Evidence) -> ClauseVerdict:
+    """SEC-07 from the audit: the technical scan (≥ 10 % at ≥ 98 %) and the manual review as the
+    reviewers completed it (≥ 4,000 at ≥ 96 %). Without an audit, the provider's declaration decides."""
+    cp = ev.corpus
+    if cp is None:
+        return _declared(c, ev)
+    s = cp.summary
+    refs = (f"{cp.path}/summary.json", cp.review.evidence)
+    technical = (
+        f"technical scan {int(s.get('scanned', 0)):,} of {int(s.get('items', 0)):,} items "
+        f"({float(s.get('scan_fraction', 0)):.0%}) at {float(s.get('pass_rate', 0)):.2%}"
+    )
+    problems = []
+    if not s.get("technical_met"):
+        problems.append(f"{technical}: SEC-07 asks ≥ 10 % at ≥ 98 %")
+    review = f"manual review: {cp.review.detail}"
+    if cp.review.verdict != COMPLIANT:
+        problems.append(review)
+    if problems:
+        return ClauseVerdict(c, NON_COMPLIANT, "; ".join(problems), refs)
+    return ClauseVerdict(c, COMPLIANT, f"{technical}; {review}", refs)
+
+
 _DECIDERS = {
+    "corpus": _corpus,
     "records": _records,
     "lexicon": _lexicon,
     "banks": _banks,
