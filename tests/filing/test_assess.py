@@ -87,3 +87,50 @@ def test_declared_clauses_and_the_records(tmp_path: Path, monkeypatch: pytest.Mo
 
     r = CliRunner().invoke(app, ["assess", "--on", "March"])
     assert r.exit_code == 2 and "--on 'March' is not a date" in r.output
+
+
+def test_the_audit_chain_is_checked_as_audit_verify_checks_it(tmp_path: Path) -> None:
+    """With the deployment's MAC key and signed checkpoints: the detail says what was checked, and a
+    truncated chain, which its hashes alone cannot show, is non-compliant against the checkpoint."""
+    import secrets
+    import sqlite3
+
+    from hegui.records.audit import AuditDraft, write_batch
+
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = make_engine(f"sqlite:///{data / 'hegui.db'}")
+    migrate(engine)
+    for i in range(3):
+        write_batch(engine, [AuditDraft(f"r{i}", "input", "allow", "p", "0" * 64)])
+    engine.dispose()
+    assert CliRunner().invoke(app, ["audit", "keygen", str(tmp_path / "k.pem")]).exit_code == 0
+    plain = {"HEGUI_DATA_DIR": str(data), "HEGUI_POLICY_FILE": "", "HEGUI_AUDIT_KEY": ""}
+    plain |= {"HEGUI_AUDIT_SIGNING_KEY": "", "HEGUI_AUDIT_CHECKPOINT_DIR": ""}
+    keyed = plain | {
+        "HEGUI_AUDIT_KEY": secrets.token_hex(32),
+        "HEGUI_AUDIT_SIGNING_KEY": str(tmp_path / "k.pem"),
+        "HEGUI_AUDIT_CHECKPOINT_DIR": str(tmp_path / "cp"),
+    }
+    assert CliRunner().invoke(app, ["audit", "checkpoint"], env=keyed).exit_code == 0
+
+    def chain(env: dict[str, str]) -> dict[str, str]:
+        r = CliRunner().invoke(app, ["assess", "--json"], env=env)
+        assert r.exit_code == 0, r.output
+        found: dict[str, str] = next(f for f in json.loads(r.stdout) if f["item"] == "audit chain")
+        return found
+
+    checked = chain(keyed)
+    assert checked["verdict"] == "compliant" and "checkpoints: 1 verified" in checked["detail"]
+    assert "entries 1–3 are unauthenticated" in checked["detail"]
+    assert "no checkpoints checked" in chain(plain)["detail"]
+    with sqlite3.connect(data / "hegui.db") as conn:  # the newest entry deleted, the head moved back
+        conn.execute("DELETE FROM audit_entries WHERE seq = 3")
+        conn.execute(
+            "UPDATE audit_head SET seq = 2, entry_hash = (SELECT entry_hash FROM audit_entries WHERE seq = 2),"
+            " mac = (SELECT mac FROM audit_entries WHERE seq = 2)"
+        )
+    conn.close()
+    assert chain(plain)["verdict"] == "compliant"  # hashes and links alone cannot see it
+    truncated = chain(keyed)
+    assert truncated["verdict"] == "non-compliant", truncated

@@ -55,13 +55,21 @@ def storage_errors() -> Iterator[None]:
 
 
 def _audit_chain(eng: Engine) -> tuple[bool, str]:
+    """As `hegui audit verify` checks it with the deployment's settings: hashes and links, the MACs
+    (HEGUI_AUDIT_KEY) and the signed checkpoints (HEGUI_AUDIT_CHECKPOINT_DIR with the signing key's
+    public half). What could not be checked is said in the detail, as that command says it."""
+    from hegui.cli.audit import summary_lines, trusted_checkpoints
+    from hegui.cli.common import settings
     from hegui.records.audit import verify_chain
+    from hegui.records.audit_keys import MacKeyRing
 
+    s = settings()
     try:
-        report = verify_chain(eng)
+        trusted = trusted_checkpoints(s, None, [])
+        report = verify_chain(eng, keys=MacKeyRing.parse(s.audit_key), checkpoints=trusted)
     except HeguiError as exc:
         return False, exc.message
-    return True, f"{report.entries} entries verify, head {report.head_hash[:16]}…"
+    return True, "; ".join(line.strip() for line in summary_lines(report, trusted))
 
 
 @handled

@@ -28,9 +28,11 @@ app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 EXIT_INCOMPLETE = 3
 
 
-def _trusted(
+def trusted_checkpoints(
     s: Settings, directory: Path | None, public_keys: list[Path], at_least: int = 0
 ) -> TrustedCheckpoints | None:
+    """The checkpoints to check the chain against: the directory given or configured, with the keys
+    given or the configured signing key's; None when no directory is. Shared with `hegui assess`."""
     directory = directory or s.audit_checkpoint_dir
     if directory is None:
         return None
@@ -44,7 +46,8 @@ def _trusted(
     return TrustedCheckpoints(CheckpointDir(directory), trusted_keys(keys), at_least)
 
 
-def _summary(report: ChainReport, checked: TrustedCheckpoints | None) -> list[str]:
+def summary_lines(report: ChainReport, checked: TrustedCheckpoints | None) -> list[str]:
+    """What a verification checked and what it could not (MACs without a key, no checkpoints)."""
     lines = [f"audit chain OK: {report.entries} entries, head {report.head_hash[:16]}…"]
     if report.macs_checked:
         lines.append(f"  authenticated: {report.macs_checked} entries, MACs checked")
@@ -104,7 +107,7 @@ def verify(
     verifies; 1 naming the kind of tampering and the first entry concerned; 2 on bad input; 3 with
     --strict when part of the chain could not be checked."""
     s = settings()
-    trusted = _trusted(s, checkpoints, public_key, expect)
+    trusted = trusted_checkpoints(s, checkpoints, public_key, expect)
     eng = engine(s, migrate_schema=False)
     try:
         with progress("verifying the audit chain", chain_length(eng)) as advance:
@@ -136,7 +139,7 @@ def verify(
         }
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
-        for line in _summary(report, trusted):
+        for line in summary_lines(report, trusted):
             typer.echo(line)
     if strict and not report.complete:
         typer.echo(
