@@ -98,6 +98,9 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
     assert "(1 of them refusals" in full[labels]["detail"]  # carol's refused request: hegui's words
     assert bare[labels]["verdict"] == "gap"
 
+    generated = full["6-d 模型：生成内容安全 (SEC-04)"]  # four prompts measured, where 1,000 are needed
+    assert generated["verdict"] == "non-compliant" and generated["detail"].startswith("SEC-04 pass ")
+    assert generated["detail"].endswith("on 4: fewer than 1000 questions"), generated
     refusal = "7-e 拒答 (SEC-05, SEC-06)"
     assert full[refusal]["verdict"] == "non-compliant" and "SEC-06 over-refusal" in full[refusal]["detail"]
     assert bare[refusal]["verdict"] == "gap" and bare[refusal]["detail"].startswith("no evidence")
@@ -125,7 +128,7 @@ def test_demo_deployment_assessed_and_filed(deployments: tuple[Path, Path]) -> N
         assert run["filing number displayed (DS-04)"]["verdict"] == "gap"
     assert "## product" in (full_dir / "assess" / "assess.md").read_text(encoding="utf-8")
 
-    _check_package(full_dir / "filing", questions=8)
+    _check_package(full_dir / "filing", questions=12)
     decided = json.loads((full_dir / "filing" / "manifest.json").read_text(encoding="utf-8"))["clauses"]
     records = {c["id"]: c for c in decided if c["decided_by"] == "records"}
     assert set(records) == {"7-c", "7-d"} and {c["verdict"] for c in records.values()} == {"compliant"}
