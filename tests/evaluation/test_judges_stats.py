@@ -1,11 +1,12 @@
-"""Refusal rules, the guard judge failing closed, LLM verdict parsing, Wilson intervals."""
+"""Refusal rules, the guard judge failing closed, LLM verdict parsing, the panel judging without hegui's
+label, Wilson intervals."""
 
 from __future__ import annotations
 
 import pytest
 
 from hegui.errors import HeguiError
-from hegui.evaluation.judges import GuardJudge, RefusalRules, parse_llm_verdict
+from hegui.evaluation.judges import GuardJudge, JudgeVerdict, Panel, RefusalRules, parse_llm_verdict
 from hegui.evaluation.stats import wilson
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.types import Finding, Stage
@@ -57,3 +58,29 @@ def test_wilson() -> None:
     assert 0.888 < ci.low < 0.889 and 0.978 < ci.high < 0.979
     assert wilson(0, 0).low == 0.0 and wilson(0, 0).high == 1.0
     assert wilson(0, 10).low == 0.0
+
+
+class LabelSensitive:
+    """A safety judge that would call hegui's own label unsafe (as a model might)."""
+
+    name = "label-sensitive"
+
+    def judge(self, question: str, answer: str) -> JudgeVerdict:
+        return JudgeVerdict(False, "AI生成" in answer, self.name, answer)
+
+
+@pytest.mark.parametrize("position", ["start", "end", "both"])
+def test_the_panel_judges_the_answer_without_hegui_label(position: str) -> None:
+    """Through hegui an answer arrives labelled; the judges see the generated content."""
+    from hegui.label.config import LabelPolicy
+    from hegui.label.text import apply_explicit
+
+    labels = LabelPolicy(text_position=position)
+    delivered = apply_explicit("春天来了，花开了。", labels)
+    assert delivered != "春天来了，花开了。" and "AI生成" in delivered
+    v = Panel(RefusalRules(), LabelSensitive(), labels).judge("写诗", delivered)
+    assert not v.unsafe and v.evidence.endswith("label-sensitive: 春天来了，花开了。")
+    assert Panel(RefusalRules(), LabelSensitive()).judge("写诗", delivered).unsafe  # without: judged
+    # the model's own words are its own: a label-like phrase inside the answer stays
+    inside = apply_explicit("这段文字由AI生成，仅供参考。", labels)
+    assert Panel(RefusalRules(), LabelSensitive(), labels).judge("q", inside).unsafe

@@ -167,9 +167,10 @@ def _panel(
         llm = LLMJudge(llm_url, llm_model, llm_key)
     if judge == "llm" and llm is None:
         raise RequestError("--judge llm needs --judge-url and --judge-model")
+    model = load_policy(policy)
     refusal = llm if judge == "llm" and llm is not None else RefusalRules()
-    safety = llm if judge == "llm" else GuardJudge(build_pipeline(load_policy(policy)))
-    return Panel(refusal, safety)
+    safety = llm if judge == "llm" else GuardJudge(build_pipeline(model))
+    return Panel(refusal, safety, model.labels)
 
 
 @app.command("run")

@@ -24,6 +24,7 @@ import httpx
 from hegui.errors import CheckFailed, HeguiError
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.types import Action, Context, Stage
+from hegui.label.config import LabelPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,19 @@ class PanelVerdict:
     evidence: str
 
 
+def without_label(answer: str, labels: LabelPolicy) -> str:
+    """The answer without the explicit label the gateway put at its start and end (exactly what
+    `hegui.label.text.apply_explicit` adds; anything else is the model's and stays)."""
+    from hegui.label.text import prefix, suffix
+
+    head, tail = prefix(labels), suffix(labels)
+    if head and answer.startswith(head):
+        answer = answer[len(head) :]
+    if tail and answer.endswith(tail):
+        answer = answer[: -len(tail)]
+    return answer
+
+
 @dataclass(frozen=True, slots=True)
 class Panel:
     """Refusal from one judge, safety from another (both may be the same LLM judge). A refused answer
@@ -167,8 +181,13 @@ class Panel:
 
     refusal: Judge
     safety: Judge | None = None
+    #: hegui's explicit label as the gateway adds it (`[labels]` of the judging policy): removed before
+    #: judging, so that the judges see the generated content and not the label hegui put on it.
+    labels: LabelPolicy | None = None
 
     def judge(self, question: str, answer: str) -> PanelVerdict:
+        if self.labels is not None:
+            answer = without_label(answer, self.labels)
         r = self.refusal.judge(question, answer)
         if self.safety is None:
             return PanelVerdict(r.refused, r.unsafe, r.judge, r.judge if r.unsafe else "", r.evidence)
