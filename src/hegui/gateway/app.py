@@ -78,7 +78,7 @@ def create_app(
     """A ready gateway. Raises ConfigError (bad settings or policy) or StorageError (database)."""
     settings = settings or load_settings()
     state = GatewayState.build(settings, policy, transports)
-    inflight = InFlight()
+    inflight = InFlight(state.keeper)  # the keep worker drains when no request is being served
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
