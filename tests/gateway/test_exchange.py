@@ -7,12 +7,14 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import time
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
+from starlette.types import Message
 
 from hegui.guard import Context, Finding, Pipeline, Stage
 from hegui.records import keep
@@ -62,6 +64,21 @@ def test_revised_prompt_gets_the_users_own_values_back(make_client: Any) -> None
     assert r.status_code == 200, r.text
     assert PHONE not in json.dumps(seen)  # the upstream abroad saw a pseudonym
     assert r.json()["data"][0]["revised_prompt"] == f"revised: 一张写着 {PHONE} 的海报"
+
+
+@pytest.mark.parametrize("stream", [True, "true", 1])
+def test_a_streamed_image_generation_is_refused_before_the_upstream(make_client: Any, stream: object) -> None:
+    seen: list[dict[str, Any]] = []
+    client = make_client(mock=image_upstream(seen))
+    r = client.post(
+        "/v1/images/generations", json={"model": "mock-model", "prompt": "一只猫", "stream": stream}
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "stream"
+    assert seen == []
+    plain = client.post(
+        "/v1/images/generations", json={"model": "mock-model", "prompt": "一只猫", "stream": False}
+    )
+    assert plain.status_code == 200 and len(seen) == 1
 
 
 class Broken:
@@ -152,3 +169,42 @@ def test_dsr_entries_go_through_the_gateways_audit_writer(make_client: Any) -> N
     assert state.audit.entries == before + 2  # dsr-open and dsr-done, written by the writer thread
     actions = [e.action for e in iter_entries(state.engine) if e.request_id.startswith("dsr-")]
     assert actions == ["dsr-open", "dsr-done"]
+
+
+def test_a_client_that_leaves_while_its_body_is_read_is_not_an_unexpected_error(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[dict[str, Any]] = []
+    client = make_client(mock=image_upstream(seen))
+    auth = client.headers["authorization"].encode()
+    sent: list[Message] = []
+    first = True
+
+    async def receive() -> Message:
+        nonlocal first
+        if first:  # part of the body, then the client is gone
+            first = False
+            return {"type": "http.request", "body": b'{"model": "mock-model", "mess', "more_body": True}
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "headers": [(b"authorization", auth), (b"content-type", b"application/json"), (b"host", b"t")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+    }
+    with caplog.at_level(logging.INFO):
+        client.portal.call(client.app, scope, receive, send)
+    assert sent[0]["status"] == 400 and b"client_disconnected" in sent[1]["body"]
+    assert "unexpected error" not in caplog.text and "client disconnected" in caplog.text
+    assert seen == []

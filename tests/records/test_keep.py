@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,6 +83,46 @@ def test_the_worker_keeps_a_journaled_turn_and_deletes_the_row(engine: Engine) -
             ("assistant", "chatcmpl-1"),
         ]
         assert pool_size(engine, "t") == 1  # a chat-channel user is in the pool by default (opt-out)
+        assert pending(engine) == 0
+    finally:
+        worker.close()
+        log.close()
+
+
+def test_a_busy_gateway_lingers_and_a_quiet_one_keeps_at_once(engine: Engine) -> None:
+    vault = Vault(engine, MASTER)
+    log = AuditLog(engine)
+    log.start()
+    worker = KeepWorker(engine, vault, POLICY, poll=60, linger=30)
+    worker.start()
+    try:
+        assert worker.wait_idle(10)  # started quiet: nothing to keep
+        worker.busy()  # a request is being served
+        log.carry(journal_rider(vault, job())).result(timeout=10)
+        worker.wake()
+        assert not worker.wait_idle(0.3)  # lingering for more rows while the gateway is busy
+        assert pending(engine) == 1
+        worker.quiet()  # the last request left: keep now, not after the linger
+        assert worker.wait_idle(10)
+        assert pending(engine) == 0
+    finally:
+        worker.close()
+        log.close()
+
+
+def test_closing_a_lingering_worker_keeps_its_rows_without_waiting_out_the_linger(engine: Engine) -> None:
+    vault = Vault(engine, MASTER)
+    log = AuditLog(engine)
+    log.start()
+    worker = KeepWorker(engine, vault, POLICY, poll=60, linger=30)
+    worker.start()
+    try:
+        worker.busy()
+        log.carry(journal_rider(vault, job())).result(timeout=10)
+        worker.wake()
+        started = time.monotonic()
+        worker.close()
+        assert time.monotonic() - started < 10
         assert pending(engine) == 0
     finally:
         worker.close()

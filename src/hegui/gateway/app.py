@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -78,7 +78,7 @@ def create_app(
     """A ready gateway. Raises ConfigError (bad settings or policy) or StorageError (database)."""
     settings = settings or load_settings()
     state = GatewayState.build(settings, policy, transports)
-    inflight = InFlight()
+    inflight = InFlight(state.keeper)  # the keep worker drains when no request is being served
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +116,21 @@ def create_app(
         message = "Unknown URL." if exc.status_code == 404 else str(exc.detail)
         body = {"error": {"message": message, "type": kind, "param": None, "code": str(exc.status_code)}}
         return json_response(body, status=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # The client left while its request was being read: nothing was inspected or forwarded, and no
+        # one reads this answer. Not a fault of the gateway, so not logged as one.
+        log.info("client disconnected before its request to %s was read", request.url.path)
+        body = {
+            "error": {
+                "message": "The client disconnected before the request was read.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "client_disconnected",
+            }
+        }
+        return json_response(body, status=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:

@@ -10,6 +10,7 @@ is the audit writer flushed, and nothing a client received goes unrecorded.
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -17,20 +18,35 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 UNWIND_SECONDS = 5.0
 
 
+class Traffic(Protocol):
+    """Told when the app starts serving and when it has nothing left to serve (the keep worker: it works
+    in the quiet instead of against a request)."""
+
+    def busy(self) -> None: ...
+
+    def quiet(self) -> None: ...
+
+
 class InFlight:
     """How many HTTP requests are inside the app right now."""
 
-    def __init__(self) -> None:
+    def __init__(self, traffic: Traffic | None = None) -> None:
         self.count = 0
+        self._traffic = traffic
         self._idle: asyncio.Event | None = None  # made by `drained`, on the serving loop
 
     def enter(self) -> None:
         self.count += 1
+        if self.count == 1 and self._traffic is not None:
+            self._traffic.busy()
 
     def leave(self) -> None:
         self.count -= 1
-        if self.count == 0 and self._idle is not None:
-            self._idle.set()
+        if self.count == 0:
+            if self._traffic is not None:
+                self._traffic.quiet()
+            if self._idle is not None:
+                self._idle.set()
 
     async def drained(self, seconds: float = UNWIND_SECONDS) -> bool:
         """Wait until no request is in flight, at most ``seconds``; True when none is left."""

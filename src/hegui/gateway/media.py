@@ -43,6 +43,11 @@ async def images_generations(request: Request) -> Response:
     principal = authenticate(request)
     body = await read_json(request, state.settings.max_body_bytes)
     req = parse(ImageRequest, body)
+    if body.get("stream") not in (None, False):
+        # partial images would leave before the whole picture is inspected and labelled
+        raise RequestError(
+            "stream: streamed image generation is not served (ask without stream)", param="stream"
+        )
     ex = open_exchange(
         request, principal, body, req.model, shape=None, endpoint="images.generations", id_prefix="img-"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -14,13 +16,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from hegui.errors import ConfigError, StorageError
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
-    """An engine for ``url``. SQLite gets WAL, the chosen synchronous mode, and explicit transactions."""
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", writer_gate: bool = True) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, the chosen synchronous mode, explicit transactions and,
+    unless ``writer_gate`` is false (a benchmark's comparison), the process's writer gate of the file
+    (`GatedConnection`)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -28,7 +32,10 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": BUSY_SECONDS}
+        if writer_gate:
+            connect_args["factory"] = _gated(parsed.database)
+        engine = create_engine(url, connect_args=connect_args)
         _sqlite_setup(engine, sqlite_synchronous)
         return engine
     try:
@@ -63,6 +70,72 @@ def reading(bind: Engine | Connection) -> Iterator[Connection]:
         yield conn
 
 
+#: How long a SQLite writer waits for the write lock (the busy timeout, and the writer gate's wait).
+BUSY_SECONDS = 30.0
+
+_gates: dict[str, threading.Lock] = {}
+_gates_lock = threading.Lock()
+
+
+class GatedConnection(sqlite3.Connection):
+    """A pysqlite connection whose write transactions (BEGIN IMMEDIATE) first take its database file's
+    writer gate, a lock shared by every connection of this process to that file, released when the
+    transaction commits or rolls back.
+
+    Why: threads of one process that want SQLite's write lock at once (the audit writer, the keep
+    journal's worker, the records rooms) would otherwise wait in SQLite's busy handler, which polls with
+    growing sleeps (1, 2, 5, 10, 15 … ms): a writer that waits for a 3 ms transaction sleeps 8 ms, and one
+    that waits for 9 ms sleeps 18. That was the tail of a request whose audit commit met a keep batch
+    (benchmarks/sqlite_writer_gate.py). A lock hands over as soon as it is released. Other processes on
+    the file still meet the busy handler; no library offers this gate, hence these few lines."""
+
+    gate: threading.Lock  # set per database file by `_gated`
+    holds_gate = False
+
+    def take_gate(self) -> None:
+        """Wait for the gate (at most `BUSY_SECONDS`, as SQLite would); OperationalError if it stays shut."""
+        if not self.gate.acquire(timeout=BUSY_SECONDS):
+            locked = sqlite3.OperationalError(
+                f"database is locked: another writer of this process held it for {BUSY_SECONDS:g} s"
+            )
+            raise OperationalError("BEGIN IMMEDIATE", None, locked)
+        self.holds_gate = True
+
+    def release_gate(self) -> None:
+        if self.holds_gate:
+            self.holds_gate = False
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_gate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_gate()
+
+
+def _gated(database: str | None) -> type[GatedConnection]:
+    """The connection class of ``database``'s writer gate: one gate per file in this process, shared by
+    every engine on it; an in-memory database gets its own."""
+    if not database or database == ":memory:":
+        gate = threading.Lock()
+    else:
+        with _gates_lock:
+            gate = _gates.setdefault(str(Path(database).resolve()), threading.Lock())
+    return type("GatedConnection", (GatedConnection,), {"gate": gate})
+
+
 def _sqlite_setup(engine: Engine, synchronous: str) -> None:
     # pysqlite's own transaction handling defers BEGIN and cannot take the write lock up front; the
     # documented SQLAlchemy recipe: switch it off and emit BEGIN ourselves. Writers that read then
@@ -86,7 +159,18 @@ def _sqlite_setup(engine: Engine, synchronous: str) -> None:
             # write lock. In WAL mode a later synced commit syncs it too, in order.
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
             conn.info["hegui_synchronous"] = synchronous
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
+        if not options.get("sqlite_immediate", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        if isinstance(dbapi_conn, GatedConnection):
+            dbapi_conn.take_gate()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if isinstance(dbapi_conn, GatedConnection):
+                dbapi_conn.release_gate()
+            raise
 
     @event.listens_for(engine.pool, "checkin")
     def _checkin(dbapi_conn: Any, record: Any) -> None:
