@@ -50,6 +50,8 @@ class FeatureConfig:
 
     ngram_min: int = 1
     ngram_max: int = 4
+    #: The n-gram hash ids are ``buckets_log2`` bits: a dense model's rows (at most 24 bits), or the id
+    #: space of a model with an explicit vocabulary (up to 32 bits: `hegui.guard.judge.idtable`).
     buckets_log2: int = 18
     window: int = 128
     stride: int = 64
@@ -64,8 +66,8 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.ngram_min <= self.ngram_max <= 8:
             raise ValueError(f"bad n-gram range {self.ngram_min}..{self.ngram_max}")
-        if not 10 <= self.buckets_log2 <= 24:
-            raise ValueError(f"buckets_log2 must be 10..24, got {self.buckets_log2}")
+        if not 10 <= self.buckets_log2 <= 32:
+            raise ValueError(f"buckets_log2 must be 10..32, got {self.buckets_log2}")
         if not 8 <= self.window <= 100_000 or not 1 <= self.stride <= self.window:
             raise ValueError(f"bad window {self.window} / stride {self.stride}")
         if self.head < 0 or self.sentences < 0:
