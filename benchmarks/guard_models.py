@@ -2,16 +2,18 @@
 
 The prompt check (`prompt_model`) on 2,000-character prompts and the answer check (`answer_model`) on
 1,000-character answers with a 100-character question; texts are made here (random common Chinese
-characters with a sentence end every 10-40 characters), so no data is needed. When the bundled prompt
-model has an explicit vocabulary, the look-up of a prompt's n-gram ids is timed apart three ways: the
-hash table the model uses (`hegui.guard.judge.idtable`), a binary search (`np.searchsorted`) over the
-sorted vocabulary, and the dense model's bucket index (no look-up), each followed by the same gather of
-the weight rows. Writes its table to
+characters with a sentence end every 10-40 characters), so no data is needed. With ``--vocab-model
+PATH`` (a prompt model with an explicit vocabulary, trained with ``scripts/train_guard_models.py
+--vocab-min-df 2``), or when the bundled prompt model has one, the look-up of a prompt's n-gram ids is
+timed apart three ways: the hash table the model uses (`hegui.guard.judge.idtable`), a binary search
+(`np.searchsorted`) over the sorted vocabulary, and a dense model's bucket index (no look-up), each
+followed by the same gather of the weight rows. Writes its table to
 benchmarks/RESULTS.md (section "guard_models"). Pin it to one core with ``taskset -c 0``.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import sys
@@ -107,6 +109,11 @@ def lookup_rows(model: LinearModel, prompts: list[str]) -> list[str]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--vocab-model", type=Path, help="a prompt model with a vocabulary, for the look-up rows"
+    )
+    args = parser.parse_args()
     rng = random.Random(7)
     t0 = time.perf_counter()
     prompt = PromptRiskCheck("prompt")
@@ -137,7 +144,8 @@ def main() -> None:
     cpu_answer = (time.process_time() - cpu) / (RUNS // 2) * 1e3
     a50, a99 = percentiles(a_timings)
     sizes = {p.name: p.stat().st_size for p in sorted(PKG.glob("*.npz"))}
-    lookups = lookup_rows(prompt.model.model, prompts)
+    vocab_model = LinearModel.load(args.vocab_model, "") if args.vocab_model else prompt.model.model
+    lookups = lookup_rows(vocab_model, prompts)
     body = "\n".join(
         [
             "## Judgement models (`benchmarks/guard_models.py`)",

@@ -186,3 +186,36 @@ def test_a_vocab_artifact_without_its_vocab_is_malformed(tmp_path: Path) -> None
     )
     with pytest.raises(ValueError, match="malformed"):
         LinearModel.from_bytes(buffer.getvalue(), "test")
+
+
+# --- windows (made faster for the vocabulary's budget; the same windows as before) ------------------------
+
+
+def _windows_by_unique(length: int, config: FeatureConfig, ends: np.ndarray) -> tuple[list[int], list[int]]:
+    """The former implementation: every window, duplicates dropped with np.unique, first occurrence kept."""
+    last = length - config.window
+    starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
+    stops = starts + config.window
+    marks = np.minimum(np.append(ends, length), length)
+    s_start = np.concatenate([np.zeros(1, dtype=np.intp), marks[:-1]])
+    s_end = np.minimum(marks, s_start + config.window)
+    keep = s_end - s_start >= config.sentences
+    all_starts = np.concatenate([starts, s_start[keep]])
+    all_stops = np.concatenate([stops, s_end[keep]])
+    _, first = np.unique(all_starts * (length + 1) + all_stops, return_index=True)
+    first.sort()
+    return all_starts[first].tolist(), all_stops[first].tolist()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_windows_are_those_of_the_former_implementation(seed: int) -> None:
+    from hegui.guard.judge.features import windows_of
+
+    rng = np.random.default_rng(seed)
+    config = FeatureConfig(window=16, stride=8, sentences=4)
+    length = int(rng.integers(17, 120))
+    ends = np.unique(rng.integers(0, length + 1, size=int(rng.integers(1, 30))))
+    if seed % 3 == 0:  # sentence ends exactly at stride steps: windows equal to sliding ones
+        ends = np.unique(np.concatenate([ends, np.arange(16, length + 1, 8)]))
+    starts, stops = windows_of(length, config, ends.astype(np.intp))
+    assert (starts.tolist(), stops.tolist()) == _windows_by_unique(length, config, ends)

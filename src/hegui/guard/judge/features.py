@@ -180,11 +180,14 @@ _FRAME_AUTOMATON = ahocorasick_rs.AhoCorasick(FRAMES)  # every occurrence, overl
 def frame_mask(text: str) -> npt.NDArray[np.bool_]:
     """True at every position of ``text`` covered by a frame (see `FRAMES`): one pass of an automaton
     over the text, not one search per frame."""
-    covered = np.zeros(len(text) + 1, dtype=np.int32)
-    for _, start, end in _FRAME_AUTOMATON.find_matches_as_indexes(text, overlapping=True):
-        covered[start] += 1
-        covered[end] -= 1
-    return np.cumsum(covered[:-1]) > 0
+    matches = _FRAME_AUTOMATON.find_matches_as_indexes(text, overlapping=True)
+    if not matches:
+        return np.zeros(len(text), dtype=bool)
+    spans = np.array(matches, dtype=np.intp).reshape(-1, 3)
+    edges = np.bincount(spans[:, 1], minlength=len(text) + 1) - np.bincount(
+        spans[:, 2], minlength=len(text) + 1
+    )
+    return np.cumsum(edges[: len(text)]) > 0
 
 
 #: What ends a sentence in the original text (the normalizer drops these, so they are found before it).
@@ -201,20 +204,21 @@ def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) ->
     if length <= config.window:
         starts = np.zeros(1, dtype=np.intp)
         stops = np.full(1, length, dtype=np.intp)
-    else:
-        last = length - config.window
-        starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
-        stops = starts + config.window
-    if config.sentences and ends is not None and len(ends) and length > config.window:
+        return starts, stops
+    last = length - config.window
+    starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
+    stops = starts + config.window
+    if config.sentences and ends is not None and len(ends):
         marks = np.minimum(np.append(ends, length), length)
         s_start = np.concatenate([np.zeros(1, dtype=np.intp), marks[:-1]])
         s_end = np.minimum(marks, s_start + config.window)
-        keep = s_end - s_start >= config.sentences
-        all_starts = np.concatenate([starts, s_start[keep]])
-        all_stops = np.concatenate([stops, s_end[keep]])
-        _, first = np.unique(all_starts * (length + 1) + all_stops, return_index=True)
-        first.sort()  # the first occurrence of each window, in the original order
-        starts, stops = all_starts[first], all_stops[first]
+        # Sentence windows have distinct starts (ends are distinct); one is dropped when it is too short
+        # or when it is a sliding window already (full width, at a stride step or at the last start).
+        full = s_end - s_start == config.window
+        sliding = full & (((s_start % config.stride == 0) & (s_start < last)) | (s_start == last))
+        keep = (s_end - s_start >= config.sentences) & ~sliding
+        starts = np.concatenate([starts, s_start[keep]])
+        stops = np.concatenate([stops, s_end[keep]])
     return starts, stops
 
 

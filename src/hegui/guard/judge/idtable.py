@@ -4,25 +4,29 @@ judgement models and the comment classifier.
 A model with an explicit vocabulary has a weight row only for the n-grams seen in enough training texts;
 every other n-gram must count nothing. The look-up therefore has to be exact (an id is either in the
 vocabulary or not) and fast: a 2,000-character prompt has about 8,000 n-grams, and the whole input stage
-has 2 ms. numpy has no hash map, and a binary search (`np.searchsorted` over ~700k sorted ids) costs about
-1.5 ms for 8,000 ids; a Python dict costs more (one interpreter step per id). So this module is a small
-open-addressing hash table written by hand with numpy array operations:
+has 2 ms. numpy has no hash map, and a binary search (`np.searchsorted` over ~500k sorted ids) costs about
+1 ms for 8,000 ids; a Python dict costs more (one interpreter step per id). So this module is a small
+open-addressing hash table written by hand with numpy array operations (a dozen array operations per
+look-up, whatever the number of ids):
 
 * **Layout.** ``2**k`` home slots, ``k`` the smallest with ``2**k >= 4 × len(ids)`` (load ≤ 0.25, so
-  almost every id is at its home slot), plus a tail of overflow slots so that probing never wraps.
-  One ``[slots x 2]`` uint32 array holds the id and the row of each slot: one gather reads both.
-  An empty slot holds a sentinel id (a value that is not in the vocabulary) and the *missing* row.
+  almost every id is at its home slot), plus a tail so that probing never wraps. One int64 per slot
+  holds the id (low 32 bits) and its row (bits 32–62): one gather reads both. An empty slot holds a
+  sentinel id (a value that is not in the table) and the *missing* row. Bit 63 of a slot says that an
+  id whose home is this slot lives further on (it was displaced).
 * **Home slot.** Fibonacci hashing of the uint32 id: ``(id * 0x9E3779B1 mod 2**32) >> (32 - k)``, so ids
   that differ only in their high or low bits still spread.
-* **Linear probing.** An id lives at its home slot or after it, with no empty slot between. A look-up is a
-  few vectorized rounds: round one reads every id's home slot; each further round reads the next slot of
-  the ids still unresolved (neither found nor stopped at an empty slot), usually a few percent of them.
-* **Build.** The same rounds, at load time: in each round every unplaced id tries its current slot; the
-  first id that finds it empty takes it, the others move one slot on. About 0.1 s for 700k ids.
+* **Linear probing, two rounds.** An id lives at its home slot or after it, with no empty slot between.
+  Round one reads every id's home slot: found, or absent unless the slot's displaced bit is set (a few
+  percent of slots). Round two reads, for those few ids at once, the ``max_probe - 1`` slots after their
+  home (in chunks of 32 when a table is crowded); ids are distinct, so a match there is the id.
+* **Build.** Rounds at load time: every unplaced id tries its current slot; of those trying one empty
+  slot the first (in the given order) takes it, the others move one slot on. About 0.1 s for 500k ids.
 
 ``lookup`` returns, for each id, its row (``0 … len(ids) - 1``, the id's position in the ``ids`` given to
 the constructor) or ``missing`` (= ``len(ids)``): a model appends one zero row to its weights so that a
-missing id gathers zeros. Immutable after construction; safe to share between threads.
+missing id gathers zeros. Ids given first win their home slot, so a model lists its most frequent n-grams
+first. Immutable after construction; safe to share between threads.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ Ids = npt.NDArray[np.uint32]
 Rows = npt.NDArray[np.intp]
 
 _FIB = np.uint32(0x9E3779B1)
-_ROW_SHIFT = np.uint64(32)
+_ROW_SHIFT = np.int64(32)
+_ROW_MASK = np.int64(0x7FFFFFFF)
+_DISPLACED = np.int64(-(1 << 63))  # bit 63
+#: Round two reads at most this many slots per id at once.
+_CHUNK = 32
 #: Load factor bound: home slots >= this many times the number of ids.
 SLOTS_PER_ID = 4
 
@@ -53,7 +61,7 @@ def _sentinel(ids: Ids) -> np.uint32:
 class IdTable:
     """An exact map from uint32 ids to row numbers (see the module doc)."""
 
-    __slots__ = ("_after", "_bits", "_empty", "_sentinel", "_slots", "max_probe", "missing")
+    __slots__ = ("_bits", "_sentinel", "_shift", "_slots", "max_probe", "missing")
 
     def __init__(self, ids: npt.ArrayLike, *, slots_log2: int | None = None) -> None:
         keys = np.asarray(ids)
@@ -77,18 +85,19 @@ class IdTable:
         self.max_probe = int((place - home).max()) + 1 if len(keys) else 1
         # Every probe window ends inside the arrays: empty slots after the last used one.
         length = max(1 << slots_log2, int(place.max()) + 1 if len(keys) else 0) + self.max_probe
-        # One uint64 per slot: the row in the high 32 bits, the id in the low 32 (one gather reads both).
-        self._empty = (np.uint64(self.missing) << np.uint64(32)) | np.uint64(self._sentinel)
-        self._slots = np.full(length, self._empty, dtype=np.uint64)
-        self._slots[place] = (np.arange(len(keys), dtype=np.uint64) << np.uint64(32)) | keys.astype(np.uint64)
-        self._after = np.arange(1, self.max_probe, dtype=np.intp)
+        slots = np.full(length, (np.int64(self.missing) << _ROW_SHIFT) | np.int64(self._sentinel), np.int64)
+        slots[place] = (np.arange(len(keys), dtype=np.int64) << _ROW_SHIFT) | keys.astype(np.int64)
+        displaced = home[place != home]
+        slots[displaced] |= _DISPLACED
+        self._slots = slots
+        self._shift = np.uint32(32 - slots_log2)
 
-    def _home(self, ids: Ids) -> Rows:
-        return ((ids * _FIB) >> np.uint32(32 - self._bits)).astype(np.intp)
+    def _home(self, ids: Ids) -> Ids:
+        return (ids * _FIB) >> np.uint32(32 - self._bits)
 
     def _place(self, keys: Ids) -> tuple[Rows, Rows]:
         """The slot of every id (rounds of linear probing; see the module doc) and its home slot."""
-        home = self._home(keys)
+        home = self._home(keys).astype(np.intp)
         taken = np.zeros((1 << self._bits) + 16, dtype=bool)
         claim = np.zeros(len(taken), dtype=np.intp)
         where = home.copy()  # the slot each id tries now
@@ -115,23 +124,22 @@ class IdTable:
         return int(self._slots.nbytes)
 
     def lookup(self, ids: npt.NDArray[np.uint32]) -> Rows:
-        """The row of every id (any shape; uint32), ``missing`` where an id is not in the table.
-
-        Round one reads every id's home slot. An id whose home slot holds another id is, if present,
-        within the ``max_probe - 1`` slots after it (the build placed it at the first free slot of its
-        probe sequence, and ids are distinct), so round two reads that window for those ids at once: two
-        rounds, whatever the clustering."""
+        """The row of every id (any shape; uint32), ``missing`` where an id is not in the table."""
         flat = np.ascontiguousarray(ids, dtype=np.uint32).reshape(-1)
-        home = self._home(flat)
-        packed = np.take(self._slots, home)
-        at_home = packed.astype(np.uint32)  # the low 32 bits: the id
-        rows = (packed >> _ROW_SHIFT).astype(np.intp)
-        other = at_home != flat
-        np.putmask(rows, other, self.missing)
-        todo = np.flatnonzero(other & (at_home != self._sentinel))
-        if todo.size and self._after.size:
-            window = np.take(self._slots, home[todo, None] + self._after)
-            # Ids are distinct, so a row of the window matches at most once.
-            match = np.flatnonzero(window.astype(np.uint32) == flat[todo, None])
-            rows[todo[match // self._after.size]] = window.reshape(-1)[match] >> _ROW_SHIFT
+        home = (flat * _FIB) >> self._shift
+        slot = np.take(self._slots, home)
+        found = slot.astype(np.uint32) == flat  # the low 32 bits: the id
+        rows = np.where(found, (slot >> _ROW_SHIFT) & _ROW_MASK, self.missing)
+        todo = np.flatnonzero((slot < 0) & ~found)  # not at home, and someone was displaced from it
+        start = 1
+        while todo.size and start < self.max_probe:
+            width = min(_CHUNK, self.max_probe - start)
+            window = np.take(self._slots, home[todo, None] + np.arange(start, start + width))
+            ids_in = window.astype(np.uint32)
+            match = ids_in == flat[todo, None]
+            hit = np.flatnonzero(match)  # at most one per row: ids are distinct
+            rows[todo[hit // width]] = (window.reshape(-1)[hit] >> _ROW_SHIFT) & _ROW_MASK
+            # Go on only for ids not found whose window held no empty slot.
+            todo = todo[~match.any(axis=1) & (ids_in != self._sentinel).all(axis=1)]
+            start += width
         return rows.reshape(np.shape(ids))
