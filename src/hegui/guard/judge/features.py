@@ -228,7 +228,10 @@ def sentence_ends(normalized: NormalizedText) -> Index:
     marks = np.flatnonzero(_IS_END[original])
     kept_before = np.searchsorted(normalized.kept, marks)  # kept characters before each mark
     runs_before = np.searchsorted(normalized.first, kept_before)  # normalized characters before it
-    return np.unique(runs_before).astype(np.intp)
+    # Sorted already (marks are), so distinct values are where the value changes (np.unique sorts again).
+    change = np.ones(len(runs_before), dtype=bool)
+    change[1:] = runs_before[1:] != runs_before[:-1]
+    return runs_before[change].astype(np.intp)
 
 
 def codes_of(normalized: str) -> npt.NDArray[np.uint64]:
@@ -243,8 +246,10 @@ def featurize(text: str, config: FeatureConfig) -> Features:
         codes = codes[: config.head]
     length = len(codes)
     width = config.ngram_max - config.ngram_min + 1
-    buckets = np.zeros((length, width), dtype=np.int64)
-    valid = np.zeros((length, width), dtype=bool)
+    # Stored one n-gram length per row ([width x length], each row contiguous) and handed out transposed
+    # ([length x width] views): writing and reading one length at a time is then a contiguous pass.
+    buckets = np.zeros((width, length), dtype=np.int64)
+    valid = np.zeros((width, length), dtype=bool)
     shift = np.uint64(64 - config.buckets_log2)
     h = np.full(length, _SEEDS[0], dtype=np.uint64)
     for n in range(1, config.ngram_max + 1):
@@ -256,17 +261,16 @@ def featurize(text: str, config: FeatureConfig) -> Features:
         if n >= config.ngram_min:
             j = n - config.ngram_min
             mixed = (h ^ _SEEDS[n]) * _GOLDEN
-            buckets[:count, j] = (mixed >> shift).astype(np.int64)
-            valid[:count, j] = True
+            buckets[j, :count] = mixed >> shift
+            valid[j, :count] = True
     if config.frames and length:
-        covered = np.concatenate(
-            [np.zeros(1, dtype=np.int64), np.cumsum(frame_mask(normalized.text[:length]))]
-        )
-        for j in range(width):
-            n = config.ngram_min + j
-            count = max(length - n + 1, 0)
-            touches = covered[n : n + count] - covered[:count] > 0
-            valid[:count, j] &= ~touches
+        covered = np.zeros(length + 1, dtype=np.int64)
+        np.cumsum(frame_mask(normalized.text[:length]), out=covered[1:])
+        # An n-gram at i touches a frame when a frame covers one of i .. i+n-1 (positions past the end
+        # are clipped: those n-grams are not valid anyway).
+        sizes = np.arange(config.ngram_min, config.ngram_max + 1)[:, None]
+        reach = np.minimum(np.arange(length)[None, :] + sizes, length)
+        valid &= covered[reach] == covered[None, :length]
     ends = sentence_ends(normalized) if config.sentences and length > config.window else None
     starts, stops = windows_of(length, config, ends)
-    return Features(normalized, buckets, valid, starts, stops)
+    return Features(normalized, buckets.T, valid.T, starts, stops)
