@@ -91,16 +91,16 @@ def lookup_rows(model: LinearModel, prompts: list[str]) -> list[str]:
     n = sum(int(f.valid.sum()) for f in feats) / len(feats)
     rows = []
     for label, fn in (
-        ("hash table (`IdTable`, shipped)", by_table),
+        ("hash table (`hegui.guard.judge.idtable`)", by_table),
         ("binary search (`np.searchsorted`)", by_search),
-        ("dense buckets, no vocabulary (before)", by_bucket),
+        ("dense buckets, no vocabulary (the shipped form: no look-up)", by_bucket),
     ):
         rows.append(f"| {label} | {median_us(fn, list(ids)):.0f} µs |")
     return [
         "",
-        f"Vocabulary look-up, 2,000-character prompt ({n:,.0f} valid n-grams of "
-        f"{ids[0].size:,}; vocabulary of {len(model.vocab):,} ids; ids to rows plus the gather of the "
-        "weight rows, median):",
+        f"Vocabulary look-up, 2,000-character prompt (about {n:,.0f} valid n-grams; a vocabulary of "
+        f"{len(model.vocab):,} ids; ids to weight rows plus the gather of the rows, median wall time; "
+        "random characters, so most 2- to 4-grams are unknown):",
         "",
         "| look-up | median |",
         "|---|---:|",
