@@ -51,6 +51,7 @@ from guard_data import DEFAULT_ROOT, Example, load_inputs  # noqa: E402
 from hegui.guard.classifier.hashed import HashedModel  # noqa: E402
 from hegui.guard.classifier.model import BUNDLED_ARTIFACT  # noqa: E402
 from hegui.guard.judge.features import FeatureConfig, featurize  # noqa: E402
+from hegui.guard.judge.idtable import IdTable  # noqa: E402
 
 CALIB_SALT = "hegui-calib-v1:"
 CONFIG = FeatureConfig(ngram_min=1, ngram_max=4, buckets_log2=24, window=128, stride=64)
@@ -122,12 +123,13 @@ def design(
     """One row per window of every text (columns: the vocabulary), and the index of the text of each row.
     A value is 1/sqrt(number of valid n-grams of the window), known or not, as at run time."""
     indptr, indices, values, owner = [0], [], [], []
+    table = IdTable(vocab)  # the model's own look-up (`HashedModel`): one implementation
     for t, (ids, valid, windows) in enumerate(featurized):
         for start, end in windows:
             rows = ids[start:end].ravel()
             rows = rows[rows >= 0]
-            pos = np.minimum(np.searchsorted(vocab, rows), len(vocab) - 1)
-            cols = pos[vocab[pos] == rows]
+            pos = table.lookup(rows.astype(np.uint32))
+            cols = pos[pos != table.missing]
             n = int(valid[start:end].sum())
             indices.append(cols)
             values.append(np.full(len(cols), 1.0 / np.sqrt(n) if n else 0.0, dtype=np.float32))

@@ -22,6 +22,11 @@ xsafety commonsense) weigh more than their row count (``--hard-negative-weight``
 3 was tried: +1 point of harmful prompts refused, +12 points of safe comments refused on the calibration
 part, so the default stays 1).
 
+Features: dense hashed buckets (2^18, the shipped model), or with ``--vocab-min-df N`` an explicit
+vocabulary: only the n-grams (32-bit ids) of at least N fitting texts get a weight, looked up at run time
+with `hegui.guard.judge.idtable`; measured with N = 2 on 2026-11-30 and not adopted (about as good on the
+calibration part, 0.1 ms slower per 2,000-character prompt: docs/guard-models.md).
+
 Model choice (the L2 penalty, the options above): on the calibration part, at the balanced threshold, the
 mean share refused over the harmful sources minus the mean share refused of the safe COLD / SWSR comments. Benign = benign + borderline (CValues: those
 questions deserve an answer). COLD and SWSR offensive comments are A.2.
@@ -62,6 +67,7 @@ from guard_data import DEFAULT_ROOT, AnswerExample, Example, load_answers, load_
 
 from hegui.guard.judge.answer import ANSWER_CLASSES, ANSWER_CONFIG, BUNDLED_ANSWER, answer_risk  # noqa: E402
 from hegui.guard.judge.features import FeatureConfig, featurize  # noqa: E402
+from hegui.guard.judge.idtable import IdTable  # noqa: E402
 from hegui.guard.judge.linear import LinearModel  # noqa: E402
 from hegui.guard.judge.prompt import BUNDLED_PROMPT, PROMPT_CLASSES, PROMPT_CONFIG  # noqa: E402
 
@@ -100,27 +106,63 @@ def is_calibration(group: str) -> bool:
 # --- features and fitting ----------------------------------------------------------------------------
 
 
-def design(texts: Sequence[str], config: FeatureConfig) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """One row per window of every text, and the index of the text of each row."""
-    indptr, indices, values, owner = [0], [], [], []
+@dataclass
+class Design:
+    """The design matrix: one row per window of every text."""
+
+    x: sparse.csr_matrix
+    #: The index of the text of each row.
+    owner: np.ndarray
+    #: The explicit vocabulary (uint32 hash ids, one per column, most frequent first), or None when the
+    #: columns are the hash buckets themselves (a dense model).
+    vocab: np.ndarray | None = None
+
+
+def vocabulary(per_text: list[np.ndarray], min_df: int) -> np.ndarray:
+    """The ids that occur in at least ``min_df`` texts (``per_text``: each text's distinct ids), the most
+    frequent first (ties by id): the look-up table finds the frequent ones at their home slot."""
+    every = np.sort(np.concatenate(per_text)) if per_text else np.zeros(0, np.int64)
+    if not len(every):
+        raise ValueError("no n-grams to build a vocabulary from")
+    starts = np.flatnonzero(np.concatenate([[True], every[1:] != every[:-1]]))
+    ids = every[starts]
+    df = np.diff(np.append(starts, len(every)))
+    keep = df >= min_df
+    ids, df = ids[keep], df[keep]
+    return ids[np.lexsort((ids, -df))].astype(np.uint32)
+
+
+def design(texts: Sequence[str], config: FeatureConfig, min_df: int = 0) -> Design:
+    """One row per window of every text. With ``min_df`` > 0 the columns are an explicit vocabulary of
+    the n-grams of at least ``min_df`` of these texts; an n-gram outside it is dropped, but still counts
+    in its window's 1/sqrt(number of valid n-grams), as at run time."""
+    lengths, indices, values, owner, per_text = [], [], [], [], []
     for t, text in enumerate(texts):
         feats = featurize(text, config)
         for window in feats.windows:
             idx, value = feats.window_rows(window)
             indices.append(idx)
             values.append(np.full(len(idx), value, dtype=np.float32))
-            indptr.append(indptr[-1] + len(idx))
+            lengths.append(len(idx))
             owner.append(t)
-    x = sparse.csr_matrix(
-        (
-            np.concatenate(values) if values else np.zeros(0, np.float32),
-            np.concatenate(indices) if indices else np.zeros(0, np.int64),
-            np.array(indptr),
-        ),
-        shape=(len(owner), config.buckets),
-    )
+        if min_df:
+            per_text.append(np.unique(feats.buckets[feats.valid]))
+    cols = np.concatenate(indices) if indices else np.zeros(0, np.int64)
+    vals = np.concatenate(values) if values else np.zeros(0, np.float32)
+    row_of = np.repeat(np.arange(len(owner)), lengths)
+    vocab = None
+    width = config.buckets
+    if min_df:
+        vocab = vocabulary(per_text, min_df)
+        table = IdTable(vocab)
+        cols = table.lookup(cols.astype(np.uint32))
+        known = cols != table.missing
+        cols, vals, row_of = cols[known], vals[known], row_of[known]
+        width = len(vocab)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=len(owner)))])
+    x = sparse.csr_matrix((vals, cols, indptr), shape=(len(owner), width))
     x.sum_duplicates()
-    return x, np.array(owner)
+    return Design(x, np.array(owner), vocab)
 
 
 def fit_softmax(
@@ -239,13 +281,14 @@ def build(
     )
 
 
-def train_prompt(data: PromptData, config: FeatureConfig, l2: float, maxiter: int) -> LinearModel:
-    x, owner = design(data.texts, config)
+def train_prompt(data: PromptData, config: FeatureConfig, l2: float, maxiter: int, dm: Design) -> LinearModel:
+    """Fit on ``dm`` (the design of ``data.texts``, made once for every L2 candidate)."""
+    owner = dm.owner
     per_text = np.bincount(owner, minlength=len(data.texts))
     weight = data.weight[owner] / per_text[owner]
-    w, b = fit_softmax(x, data.y[owner], weight, len(PROMPT_CLASSES), l2, maxiter)
+    w, b = fit_softmax(dm.x, data.y[owner], weight, len(PROMPT_CLASSES), l2, maxiter)
     placeholder = {p: {"refuse": 0.5, "evidence": 0.3} for p in PROMPT_TARGETS}
-    return LinearModel(PROMPT_CLASSES, w, b, config, placeholder)
+    return LinearModel(PROMPT_CLASSES, w, b, config, placeholder, vocab=dm.vocab)
 
 
 def p_harmful(model: LinearModel, texts: Sequence[str]) -> np.ndarray:
@@ -320,7 +363,8 @@ def answer_weights(answers: Sequence[AnswerExample]) -> np.ndarray:
 
 
 def train_answer(answers: list[AnswerExample], l2: float, maxiter: int) -> LinearModel:
-    x, owner = design([a.response for a in answers], ANSWER_CONFIG)
+    dm = design([a.response for a in answers], ANSWER_CONFIG)
+    x, owner = dm.x, dm.owner
     per_text = np.bincount(owner, minlength=len(answers))
     y = np.array([answer_label(a) for a in answers])
     weight = answer_weights(answers)[owner] / per_text[owner]
@@ -404,6 +448,20 @@ def main() -> None:
         "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
     )
     parser.add_argument(
+        "--vocab-min-df",
+        type=int,
+        default=0,
+        help="prompt model: only n-grams of at least this many fitting texts get a weight (an explicit "
+        "vocabulary; unseen n-grams count nothing); 0 (the shipped model): dense hashed buckets. 2 was "
+        "tried on 2026-11-30 and not adopted: +0.1 ms per 2,000-character prompt (docs/guard-models.md)",
+    )
+    parser.add_argument(
+        "--ids-log2",
+        type=int,
+        default=32,
+        help="bits of the n-gram hash ids with a vocabulary (--buckets-log2 is the dense model's)",
+    )
+    parser.add_argument(
         "--reuse",
         type=Path,
         help="take the weights of the artifacts in this folder; only recalibrate and report",
@@ -435,7 +493,7 @@ def main() -> None:
 
     config = replace(
         PROMPT_CONFIG,
-        buckets_log2=args.buckets_log2,
+        buckets_log2=args.ids_log2 if args.vocab_min_df else args.buckets_log2,
         window=args.window,
         stride=max(1, args.window // 2),
         frames=args.frames,
@@ -445,8 +503,14 @@ def main() -> None:
         prompt_model = LinearModel.load(args.reuse / BUNDLED_PROMPT, BUNDLED_PROMPT)
         l2, l2_log = prompt_model.metrics["l2"], prompt_model.metrics["l2_calibration_quality"]
     else:
+        t0 = time.time()
+        dm = design(data.texts, config, args.vocab_min_df)
+        size = (
+            f"vocabulary {len(dm.vocab):,} n-grams" if dm.vocab is not None else f"{config.buckets:,} buckets"
+        )
+        print(f"prompt design: {dm.x.shape[0]:,} windows, {size} ({time.time() - t0:.0f} s)", flush=True)
         prompt_model, l2, l2_log = choose(
-            "prompt", args.l2, lambda l2: train_prompt(data, config, l2, args.maxiter), prompt_quality
+            "prompt", args.l2, lambda l2: train_prompt(data, config, l2, args.maxiter, dm), prompt_quality
         )
     prompt_model.thresholds = prompt_thresholds(prompt_model, calib)
     print("prompt thresholds:", prompt_model.thresholds, flush=True)
@@ -496,6 +560,8 @@ def main() -> None:
         "dev_summary": {p: summary(t) for p, t in prompt_dev.items()},
         "dev_by_source_balanced": prompt_dev["balanced"],
         "counts": {"fit": len(fit_part), "calibration": len(calib), "dev": len(dev)},
+        "vocab_min_df": args.vocab_min_df,
+        "vocab_size": 0 if prompt_model.vocab is None else len(prompt_model.vocab),
     }
     prompt_model.sources = SOURCES
     prompt_model.extra = {"calibration_salt": CALIB_SALT, "split_salt": "hegui-split-v1:"}

@@ -96,3 +96,36 @@ def test_l2_may_be_one_per_bucket(trainer: ModuleType) -> None:
     assert scalar[0][0, 1] - scalar[0][0, 0] > 0.5  # bucket 0 pushes towards class 1
     heavy = trainer.fit_softmax(x, y, w, 2, np.array([[1e4], [0.01], [0.01]]), 200)
     assert abs(float(heavy[0][0, 1] - heavy[0][0, 0])) < 1e-3  # a bucket with a huge penalty says nothing
+
+
+def test_a_vocabulary_design_scores_as_the_model_does(trainer: ModuleType) -> None:
+    """``--vocab-min-df``: the columns are the n-grams of at least two texts, most frequent first, and a
+    model over them (`LinearModel` with ``vocab``) scores every window as the design row says: an n-gram
+    outside the vocabulary adds nothing but still counts in the window's length scaling."""
+    from hegui.guard.judge import FeatureConfig, LinearModel, featurize
+    from hegui.guard.judge.prompt import PROMPT_CLASSES
+
+    config = FeatureConfig(buckets_log2=32, window=16, stride=8)
+    texts = ["今天天气很好我们去公园散步然后回家吃饭", "今天天气不错", "我们去公园吧", "完全不同的文字"]
+    dm = trainer.design(texts, config, 2)
+    per_text = []
+    for text in texts:
+        feats = featurize(text, config)
+        per_text.append(set(feats.buckets[feats.valid].tolist()))
+    df = {i: sum(i in ids for ids in per_text) for i in set().union(*per_text)}
+    vocab = dm.vocab.tolist()
+    assert set(vocab) == {i for i, d in df.items() if d >= 2} and len(vocab) == dm.x.shape[1]
+    assert [df[i] for i in vocab] == sorted((df[i] for i in vocab), reverse=True)
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(len(vocab), 6)).astype(np.float32)
+    presets = {p: {"refuse": 0.6, "evidence": 0.4} for p in ("strict", "balanced", "lenient")}
+    model = LinearModel(PROMPT_CLASSES, weights, np.zeros(6, np.float32), config, presets, vocab=dm.vocab)
+    logits = dm.x @ weights
+    row = 0
+    for t, text in enumerate(texts):
+        probabilities = model.score(text).probabilities
+        assert len(probabilities) == int((dm.owner == t).sum())
+        for p in probabilities:
+            expected = np.exp(logits[row] - logits[row].max())
+            np.testing.assert_allclose(p, expected / expected.sum(), rtol=1e-4)
+            row += 1

@@ -8,6 +8,9 @@ training texts have a weight: the artifact stores their hashes, sorted, with one
 never seen in training contributes nothing, instead of the weight of whatever seen n-grams share its
 bucket (with 2^18 buckets an unseen n-gram of an everyday request could score like a harmful one).
 
+The vocabulary is looked up with `hegui.guard.judge.idtable.IdTable`, the exact hash table the prompt
+model uses too (one implementation; it replaced a binary search with ``np.searchsorted``).
+
 Artifact (``.npz``, read with ``allow_pickle=False``): ``vocab`` (int64, sorted, distinct bucket ids),
 ``weights`` (float16, one per vocabulary entry), ``meta`` (UTF-8 JSON: format, feature config, bias,
 threshold, metrics, sources). Trained by ``scripts/train_classifier.py``; see NOTICE.md for the data.
@@ -26,6 +29,7 @@ import numpy.typing as npt
 from hegui.guard.classifier.scoring import Score
 from hegui.guard.judge.artifact import ARTIFACT_ERRORS, read_artifact, write_artifact
 from hegui.guard.judge.features import FeatureConfig, Features, featurize
+from hegui.guard.judge.idtable import IdTable
 
 FORMAT = "hegui-comment-vocab-lr/1"
 
@@ -44,6 +48,9 @@ class HashedModel:
     sources: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     version: str = ""
+    _table: IdTable = field(init=False, repr=False)
+    #: The weights and one zero after them (the row of an unknown n-gram).
+    _padded: npt.NDArray[np.float32] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.vocab.ndim != 1 or self.weights.shape != self.vocab.shape or not len(self.vocab):
@@ -52,6 +59,8 @@ class HashedModel:
             raise ValueError("vocab must be sorted, distinct bucket ids")
         if not np.all(np.isfinite(self.weights)) or not np.isfinite(self.bias):
             raise ValueError("weights or bias are not finite")
+        self._table = IdTable(self.vocab)
+        self._padded = np.append(self.weights.astype(np.float32), np.float32(0.0))
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold {self.threshold} is not between 0 and 1")
 
@@ -63,10 +72,9 @@ class HashedModel:
 
     def _weights_of(self, feats: Features) -> npt.NDArray[np.float32]:
         """``[positions x lengths]``: the weight of every n-gram (0 when invalid or not in the vocabulary)."""
-        pos = np.searchsorted(self.vocab, feats.buckets)
-        pos = np.minimum(pos, len(self.vocab) - 1)
-        known = feats.valid & (self.vocab[pos] == feats.buckets)
-        return np.where(known, self.weights[pos], np.float32(0.0)).astype(np.float32)
+        rows = self._table.lookup(feats.buckets.astype(np.uint32))
+        np.putmask(rows, ~feats.valid, self._table.missing)
+        return self._padded[rows]
 
     def score(self, text: str) -> Score:
         """P(offensive) of the text's highest-scoring window (texts up to a window are one window)."""

@@ -34,14 +34,20 @@ def write_artifact(path: Path, meta: dict[str, Any], **arrays: npt.NDArray[Any])
     path.write_bytes(buffer.getvalue())
 
 
-def read_artifact(raw: bytes, names: tuple[str, ...], fmt: str) -> Artifact:
-    """The arrays ``names`` and the meta of an artifact of format ``fmt``; raises one of ARTIFACT_ERRORS."""
+def read_artifact(
+    raw: bytes, names: tuple[str, ...], fmt: str | tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Artifact:
+    """The arrays ``names`` (and those of ``optional`` that are present) and the meta of an artifact of
+    format ``fmt`` (or one of several); raises one of ARTIFACT_ERRORS."""
+    formats = (fmt,) if isinstance(fmt, str) else fmt
     with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
         arrays = {n: np.asarray(npz[n]) for n in names}
+        arrays |= {n: np.asarray(npz[n]) for n in optional if n in npz.files}
         meta_raw = bytes(np.asarray(npz["meta"], dtype=np.uint8).tobytes())
     meta = json.loads(meta_raw.decode("utf-8"))
     if not isinstance(meta, dict):
         raise ValueError("meta is not an object")
-    if meta.get("format") != fmt:
-        raise ValueError(f"unsupported format {meta.get('format')!r}, expected {fmt!r}")
+    if meta.get("format") not in formats:
+        expected = " or ".join(repr(f) for f in formats)
+        raise ValueError(f"unsupported format {meta.get('format')!r}, expected {expected}")
     return Artifact(arrays, meta, meta_raw)

@@ -50,6 +50,8 @@ class FeatureConfig:
 
     ngram_min: int = 1
     ngram_max: int = 4
+    #: The n-gram hash ids are ``buckets_log2`` bits: a dense model's rows (at most 24 bits), or the id
+    #: space of a model with an explicit vocabulary (up to 32 bits: `hegui.guard.judge.idtable`).
     buckets_log2: int = 18
     window: int = 128
     stride: int = 64
@@ -64,8 +66,8 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.ngram_min <= self.ngram_max <= 8:
             raise ValueError(f"bad n-gram range {self.ngram_min}..{self.ngram_max}")
-        if not 10 <= self.buckets_log2 <= 24:
-            raise ValueError(f"buckets_log2 must be 10..24, got {self.buckets_log2}")
+        if not 10 <= self.buckets_log2 <= 32:
+            raise ValueError(f"buckets_log2 must be 10..32, got {self.buckets_log2}")
         if not 8 <= self.window <= 100_000 or not 1 <= self.stride <= self.window:
             raise ValueError(f"bad window {self.window} / stride {self.stride}")
         if self.head < 0 or self.sentences < 0:
@@ -178,11 +180,14 @@ _FRAME_AUTOMATON = ahocorasick_rs.AhoCorasick(FRAMES)  # every occurrence, overl
 def frame_mask(text: str) -> npt.NDArray[np.bool_]:
     """True at every position of ``text`` covered by a frame (see `FRAMES`): one pass of an automaton
     over the text, not one search per frame."""
-    covered = np.zeros(len(text) + 1, dtype=np.int32)
-    for _, start, end in _FRAME_AUTOMATON.find_matches_as_indexes(text, overlapping=True):
-        covered[start] += 1
-        covered[end] -= 1
-    return np.cumsum(covered[:-1]) > 0
+    matches = _FRAME_AUTOMATON.find_matches_as_indexes(text, overlapping=True)
+    if not matches:
+        return np.zeros(len(text), dtype=bool)
+    spans = np.array(matches, dtype=np.intp).reshape(-1, 3)
+    edges = np.bincount(spans[:, 1], minlength=len(text) + 1) - np.bincount(
+        spans[:, 2], minlength=len(text) + 1
+    )
+    return np.cumsum(edges[: len(text)]) > 0
 
 
 #: What ends a sentence in the original text (the normalizer drops these, so they are found before it).
@@ -199,20 +204,21 @@ def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) ->
     if length <= config.window:
         starts = np.zeros(1, dtype=np.intp)
         stops = np.full(1, length, dtype=np.intp)
-    else:
-        last = length - config.window
-        starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
-        stops = starts + config.window
-    if config.sentences and ends is not None and len(ends) and length > config.window:
+        return starts, stops
+    last = length - config.window
+    starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
+    stops = starts + config.window
+    if config.sentences and ends is not None and len(ends):
         marks = np.minimum(np.append(ends, length), length)
         s_start = np.concatenate([np.zeros(1, dtype=np.intp), marks[:-1]])
         s_end = np.minimum(marks, s_start + config.window)
-        keep = s_end - s_start >= config.sentences
-        all_starts = np.concatenate([starts, s_start[keep]])
-        all_stops = np.concatenate([stops, s_end[keep]])
-        _, first = np.unique(all_starts * (length + 1) + all_stops, return_index=True)
-        first.sort()  # the first occurrence of each window, in the original order
-        starts, stops = all_starts[first], all_stops[first]
+        # Sentence windows have distinct starts (ends are distinct); one is dropped when it is too short
+        # or when it is a sliding window already (full width, at a stride step or at the last start).
+        full = s_end - s_start == config.window
+        sliding = full & (((s_start % config.stride == 0) & (s_start < last)) | (s_start == last))
+        keep = (s_end - s_start >= config.sentences) & ~sliding
+        starts = np.concatenate([starts, s_start[keep]])
+        stops = np.concatenate([stops, s_end[keep]])
     return starts, stops
 
 
@@ -222,7 +228,10 @@ def sentence_ends(normalized: NormalizedText) -> Index:
     marks = np.flatnonzero(_IS_END[original])
     kept_before = np.searchsorted(normalized.kept, marks)  # kept characters before each mark
     runs_before = np.searchsorted(normalized.first, kept_before)  # normalized characters before it
-    return np.unique(runs_before).astype(np.intp)
+    # Sorted already (marks are), so distinct values are where the value changes (np.unique sorts again).
+    change = np.ones(len(runs_before), dtype=bool)
+    change[1:] = runs_before[1:] != runs_before[:-1]
+    return runs_before[change].astype(np.intp)
 
 
 def codes_of(normalized: str) -> npt.NDArray[np.uint64]:
@@ -237,8 +246,10 @@ def featurize(text: str, config: FeatureConfig) -> Features:
         codes = codes[: config.head]
     length = len(codes)
     width = config.ngram_max - config.ngram_min + 1
-    buckets = np.zeros((length, width), dtype=np.int64)
-    valid = np.zeros((length, width), dtype=bool)
+    # Stored one n-gram length per row ([width x length], each row contiguous) and handed out transposed
+    # ([length x width] views): writing and reading one length at a time is then a contiguous pass.
+    buckets = np.zeros((width, length), dtype=np.int64)
+    valid = np.zeros((width, length), dtype=bool)
     shift = np.uint64(64 - config.buckets_log2)
     h = np.full(length, _SEEDS[0], dtype=np.uint64)
     for n in range(1, config.ngram_max + 1):
@@ -250,17 +261,16 @@ def featurize(text: str, config: FeatureConfig) -> Features:
         if n >= config.ngram_min:
             j = n - config.ngram_min
             mixed = (h ^ _SEEDS[n]) * _GOLDEN
-            buckets[:count, j] = (mixed >> shift).astype(np.int64)
-            valid[:count, j] = True
+            buckets[j, :count] = mixed >> shift
+            valid[j, :count] = True
     if config.frames and length:
-        covered = np.concatenate(
-            [np.zeros(1, dtype=np.int64), np.cumsum(frame_mask(normalized.text[:length]))]
-        )
-        for j in range(width):
-            n = config.ngram_min + j
-            count = max(length - n + 1, 0)
-            touches = covered[n : n + count] - covered[:count] > 0
-            valid[:count, j] &= ~touches
+        covered = np.zeros(length + 1, dtype=np.int64)
+        np.cumsum(frame_mask(normalized.text[:length]), out=covered[1:])
+        # An n-gram at i touches a frame when a frame covers one of i .. i+n-1 (positions past the end
+        # are clipped: those n-grams are not valid anyway).
+        sizes = np.arange(config.ngram_min, config.ngram_max + 1)[:, None]
+        reach = np.minimum(np.arange(length)[None, :] + sizes, length)
+        valid &= covered[reach] == covered[None, :length]
     ends = sentence_ends(normalized) if config.sentences and length > config.window else None
     starts, stops = windows_of(length, config, ends)
-    return Features(normalized, buckets, valid, starts, stops)
+    return Features(normalized, buckets.T, valid.T, starts, stops)
