@@ -31,6 +31,9 @@ from hegui.guard.types import Action, Stage
 from hegui.media.config import MediaPolicy
 from hegui.media.ocr import OcrFailed, OcrResult, TesseractOcr
 
+#: The answer's header naming the request's image parts that were forwarded without being inspected.
+UNINSPECTED_HEADER = "x-hegui-uninspected"
+
 _DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(.*)", re.IGNORECASE | re.DOTALL)
 
 
@@ -68,6 +71,10 @@ class ImageSlots:
     slots: list[Slot] = field(default_factory=list)
     results: dict[str, OcrResult] = field(default_factory=dict)
     masked: list[str] = field(default_factory=list)
+    #: Image parts forwarded unread (``[media] image_parts = "pass_with_label"``): named in the input
+    #: audit entry and in the answer's ``X-Hegui-Uninspected`` header, so that nobody takes the answer
+    #: for one whose images were checked.
+    uninspected: list[str] = field(default_factory=list)
 
     def add(self, name: str, result: OcrResult) -> None:
         self.results[name] = result
@@ -98,6 +105,19 @@ class ImageSlots:
         return {
             name: {"lines": len(r.lines), "seconds": round(r.seconds, 3)} for name, r in self.results.items()
         }
+
+    def audit_detail(self) -> dict[str, Any]:
+        """The input audit entry's part: the images read (`detail`) and the image parts passed unread."""
+        out: dict[str, Any] = {}
+        if self.results:
+            out["images"] = self.detail()
+        if self.uninspected:
+            out["uninspected"] = list(self.uninspected)
+        return out
+
+    def headers(self) -> dict[str, str]:
+        """The answer's mark for image parts passed unread (``pass_with_label``); none otherwise."""
+        return {UNINSPECTED_HEADER: ", ".join(self.uninspected)} if self.uninspected else {}
 
     async def refuse_masked(self, ex: Exchange, found: Sequence[FieldFinding]) -> None:
         """An image's text cannot be masked in the picture: a mask there refuses the request."""
@@ -168,20 +188,25 @@ async def generated_findings(ex: Exchange, images: Sequence[bytes]) -> tuple[Act
 
 async def chat_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
     """The image and audio parts of a chat request as slots, under the ``[media]`` policy; None when
-    it reads neither (the field map then refuses them).
+    it reads neither and passes no image (the field map then refuses them).
 
     ``image_parts = "ocr"``: every ``image_url`` part read (a remote URL fetched under the media fetch
     policy), checked against the pixel limit, OCRed; the part's URL is replaced by the ``data:`` URL of
     the bytes read, so that the upstream sees exactly the image that was inspected (a remote server
-    could answer the upstream with another one). ``audio_parts = "transcribe"``: every ``input_audio``
-    part transcribed by the operator's ASR server (hegui.media.asr), the transcript a slot."""
+    could answer the upstream with another one). ``image_parts = "pass_with_label"``: every ``image_url``
+    part forwarded as sent, unread, and named in `ImageSlots.uninspected`. ``audio_parts =
+    "transcribe"``: every ``input_audio`` part transcribed by the operator's ASR server
+    (hegui.media.asr), the transcript a slot."""
     media = ex.state.policy.media
     images, audio = media.image_parts == "ocr", media.audio_parts == "transcribe"
-    if not images and not audio:
+    unread = media.image_parts == "pass_with_label"
+    if not images and not audio and not unread:
         return None
     from hegui.gateway.uploads import IMAGE_KINDS, preflight
 
     pictures = ImageSlots()
+    if unread:
+        pictures.uninspected = [name for name, _url in image_parts(body)]
     if images:
         for name, url in image_parts(body):
             data = await image_url_bytes(ex, url)
