@@ -144,9 +144,22 @@ def _ask(gw: Gw, prompt: str, answer: str, *, stream: bool) -> tuple[str, str | 
     return "".join(out), finish
 
 
+def _lightly_edited(text: str) -> str:
+    """Traditional characters, other punctuation and one character in 40 swapped."""
+    import opencc
+
+    chars = list(str(opencc.OpenCC("s2t").convert(text)).replace("，", " , ").replace("。", "…"))
+    for i in range(20, len(chars), 40):
+        chars[i] = "某"
+    return "".join(chars)
+
+
+@pytest.mark.parametrize("edited", [False, True])
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_copied_answer_is_stopped(gw: Gw, stream: bool) -> None:
+def test_a_copied_answer_is_stopped(gw: Gw, stream: bool, edited: bool) -> None:
     copy = gw.work[1000:1100]
+    if edited:
+        copy = _lightly_edited(copy)
     text, finish = _ask(gw, "写一段文字", prose(50, 300) + copy + prose(51, 300), stream=stream)
     assert finish == "content_filter"
     assert copy[:50] not in text
