@@ -2,21 +2,19 @@
 same assembly as the local engine, so both give identical results; only the distribution differs.
 
 JSONL and plain-text corpora only (a CSV field may span lines, which Spark's line splitting breaks).
-pyspark is optional: without it the error says how to install it. The master defaults to local mode
-with one thread per worker (``local[N]``); give ``spark_master`` for a cluster, where every executor
-needs hegui installed.
+The session, the line reading and the failures are `hegui.corpus.sparkjob`'s, shared with the works
+index build (`hegui works index --engine spark`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from hegui.corpus import sparkjob
 from hegui.corpus.audit import (
     AuditOptions,
     AuditResult,
@@ -28,7 +26,7 @@ from hegui.corpus.audit import (
     keyed_hash,
     scan_cut,
 )
-from hegui.errors import ConfigError, RequestError
+from hegui.errors import RequestError
 
 
 def _parse(fmt: str, text_field: str, source_field: str | None) -> Any:
@@ -73,48 +71,28 @@ def _first(h: tuple[int, str, int, str]) -> int:
 
 
 def audit_spark(paths: Sequence[Path], options: AuditOptions) -> AuditResult:
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ConfigError(
-            "the Spark engine needs pyspark (and Java 17+): pip install 'hegui[spark]'"
-        ) from None
     fmts = {p.suffix.lower() for p in paths}
     if not fmts <= {".jsonl", ".json", ".txt"} or len(fmts) > 1:
         raise RequestError("the Spark engine reads .jsonl or .txt corpora, one format per run")
     fmt = fmts.pop()
     cut, seed = scan_cut(options.fraction), options.seed
-    workers = options.workers or os.cpu_count() or 1
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark: Any = (
-        SparkSession.builder.master(options.spark_master or f"local[{workers}]")
-        .appName("hegui-corpus-audit")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
-    try:
-        sc = spark.sparkContext
-        rdds = []
-        for path in paths:
-            name = path.name
-            rdds.append(
-                sc.textFile(str(path.resolve())).zipWithIndex().map(lambda p, name=name: (name, p[0], p[1]))
-            )
+    policy = str(options.policy.resolve()) if options.policy else None
+
+    def job(sc: Any) -> tuple[Counter[str], list[Any], list[Any]]:
+        rdds = [sparkjob.lines(sc, path).map(_tagger(path.name)) for path in paths]
         items = sc.union(rdds).mapPartitions(_parse(fmt, options.text_field, options.source_field))
         hashed = items.map(lambda it: (keyed_hash(seed, it[0], it[1]), it[0], it[1], it[2])).cache()
         counts = Counter(dict(hashed.map(lambda h: (h[1], 1)).reduceByKey(lambda a, b: a + b).collect()))
         sample = hashed.takeOrdered(options.sample, key=_first) if options.sample else []
         selected = hashed.filter(lambda h: h[0] < cut).map(lambda h: (h[1], h[2], h[3]))
-        policy = str(options.policy.resolve()) if options.policy else None
-        scanned = selected.mapPartitions(_scanner(policy, options.stage)).collect()
-    except (
-        Exception
-    ) as exc:  # Py4J wraps a worker's error; name it and stop rather than report a partial audit
-        if isinstance(exc, (ConfigError, RequestError)):
-            raise
-        raise RequestError(f"the Spark audit failed: {str(exc).splitlines()[0][:300]}") from exc
-    finally:
-        spark.stop()
+        return counts, sample, selected.mapPartitions(_scanner(policy, options.stage)).collect()
+
+    counts, sample, scanned = sparkjob.run(
+        "hegui-corpus-audit",
+        job,
+        workers=options.workers,
+        master=options.spark_master,
+        failure="the Spark audit failed",
+    )
     results = [ScanResult(k, s, f, tuple(c), r) for k, s, f, c, r in scanned]
     return assemble(counts, [(h, s, line, t) for h, s, line, t in sample], results)
