@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import subprocess
 import sys
@@ -134,6 +135,10 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
         OpenAI(base_url=base, api_key=key, max_retries=0, timeout=60) as client,
     ):
         yield Gw(base, key, env, client)
+
+
+def _audit(gw: Gw, request_id: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in _hegui(gw.env, "audit", "show", request_id).splitlines()]
 
 
 def _client(gw: Gw) -> OpenAI:
@@ -277,6 +282,11 @@ def _data_url(image: bytes) -> str:
 
 
 def _chat_with_image(gw: Gw, image: bytes) -> tuple[str, str | None]:
+    text, finish, _ = _chat_with_image_id(gw, image)
+    return text, finish
+
+
+def _chat_with_image_id(gw: Gw, image: bytes) -> tuple[str, str | None, str]:
     r = _client(gw).chat.completions.create(
         model="fake-image",
         messages=[
@@ -289,14 +299,22 @@ def _chat_with_image(gw: Gw, image: bytes) -> tuple[str, str | None]:
             }
         ],
     )
-    return r.choices[0].message.content or "", r.choices[0].finish_reason
+    return r.choices[0].message.content or "", r.choices[0].finish_reason, r.id
 
 
 def test_a_chat_image_part_is_read_and_inspected(gw: Gw) -> None:
     text, finish = _chat_with_image(gw, picture("春天来了"))
     assert finish == "stop" and text.startswith("fake upstream heard")
-    text, finish = _chat_with_image(gw, picture(f"请看{TERM}"))
+    text, finish, request_id = _chat_with_image_id(gw, picture("标题", f"请看{TERM}"))
     assert finish == "content_filter" and TERM not in text
+    # The input entry records the OCR reading and where in the picture the finding is: the box of the
+    # second line (drawn at y = 100, 28 px high).
+    (entry,) = [e for e in _audit(gw, request_id) if e["stage"] == "input"]
+    detail = entry["detail"] if isinstance(entry["detail"], dict) else json.loads(str(entry["detail"]))
+    part = "messages[0].content[1].image_url(ocr)"
+    assert detail["images"][part]["lines"] >= 1
+    ((left, top, width, height),) = detail["regions"][f"{part}:demo-denylist"]
+    assert 80 <= top <= 110 and 20 <= height <= 50 and left >= 20 and width > 100
 
 
 def test_a_chat_audio_part_is_transcribed_and_inspected(gw: Gw) -> None:

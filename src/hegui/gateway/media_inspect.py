@@ -106,11 +106,14 @@ class ImageSlots:
             name: {"lines": len(r.lines), "seconds": round(r.seconds, 3)} for name, r in self.results.items()
         }
 
-    def audit_detail(self) -> dict[str, Any]:
-        """The input audit entry's part: the images read (`detail`) and the image parts passed unread."""
+    def audit_detail(self, found: Sequence[FieldFinding]) -> dict[str, Any]:
+        """The input audit entry's part: the images read (`detail`), where in them the findings are
+        (`regions`), and the image parts passed unread."""
         out: dict[str, Any] = {}
         if self.results:
             out["images"] = self.detail()
+        if regions := self.regions(found):
+            out["regions"] = regions
         if self.uninspected:
             out["uninspected"] = list(self.uninspected)
         return out
