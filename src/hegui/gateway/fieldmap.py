@@ -57,7 +57,10 @@ CONTENT_PART = Tagged(
             "an image part is read only with [media] image_parts = 'ocr' (its text is then inspected), or "
             "passed unread and marked with 'pass_with_label'; otherwise it cannot be inspected"
         ),
-        "input_audio": _UNINSPECTABLE_PART,
+        "input_audio": refused(
+            "an audio part is read only with [media] audio_parts = 'transcribe' (the operator's own speech "
+            "recognizer; none ships with hegui); otherwise it cannot be inspected"
+        ),
         "file": _UNINSPECTABLE_PART,
     },
     default=refused("unknown content part type: only text parts can be inspected"),

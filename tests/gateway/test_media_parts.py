@@ -1,0 +1,31 @@
+"""Image and audio parts of a chat request under the default ``[media]`` policy: refused, and the
+refusal says which setting would read them (issue 15: "keep refusing unless a local ASR is configured,
+and say so"). The other choices run end to end: tests/e2e/test_image_edits_e2e.py (ocr, transcribe) and
+tests/e2e/test_media_pass_e2e.py (pass_with_label)."""
+
+from __future__ import annotations
+
+import pytest
+from tests.gateway.conftest import MakeClient
+
+
+@pytest.mark.parametrize(
+    ("part", "says"),
+    [
+        ({"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}, "image_parts = 'ocr'"),
+        (
+            {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+            "audio_parts = 'transcribe'",
+        ),
+    ],
+)
+def test_refused_by_default_and_the_refusal_names_the_setting(
+    make_client: MakeClient, part: dict[str, object], says: str
+) -> None:
+    r = make_client().post(
+        "/v1/chat/completions",
+        json={"model": "hegui-demo", "messages": [{"role": "user", "content": [part]}]},
+    )
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == "messages" and says in error["message"], error
