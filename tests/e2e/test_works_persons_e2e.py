@@ -80,6 +80,7 @@ class Gw:
     base_url: str
     key: str
     work: str
+    client: OpenAI
 
 
 def _hegui(env: dict[str, str], *args: str) -> None:
@@ -120,12 +121,18 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
         "--evidence",
         "contract-ref-001",
     )
-    with fake_upstream(up_port), hegui_server(port, env, root / "hegui.log"):
-        yield Gw(f"http://127.0.0.1:{port}/v1", key, work)
+    base = f"http://127.0.0.1:{port}/v1"
+    with (
+        fake_upstream(up_port),
+        hegui_server(port, env, root / "hegui.log"),
+        OpenAI(base_url=base, api_key=key, max_retries=0) as client,
+    ):
+        yield Gw(base, key, work, client)
 
 
 def _client(gw: Gw) -> OpenAI:
-    return OpenAI(base_url=gw.base_url, api_key=gw.key, max_retries=0)
+    """One client for the module, closed with it (no socket is left to the garbage collector)."""
+    return gw.client
 
 
 def _ask(gw: Gw, prompt: str, answer: str, *, stream: bool) -> tuple[str, str | None]:
