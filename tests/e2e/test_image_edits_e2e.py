@@ -334,3 +334,26 @@ def test_a_chat_audio_part_is_transcribed_and_inspected(gw: Gw) -> None:
     assert ask("今天天气怎么样")[1] == "stop"
     text, finish = ask(f"请说{TERM}")
     assert finish == "content_filter" and TERM not in text
+
+
+def _respond_with_image(gw: Gw, image: bytes) -> tuple[str, str]:
+    r = _client(gw).responses.create(
+        model="fake-image",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "图里写了什么？"},
+                    {"type": "input_image", "image_url": _data_url(image)},
+                ],
+            }
+        ],
+    )
+    return r.output_text, r.status
+
+
+def test_a_responses_image_part_is_read_and_inspected(gw: Gw) -> None:
+    text, status = _respond_with_image(gw, picture("春天来了"))
+    assert status == "completed" and text.startswith("fake upstream heard")
+    text, status = _respond_with_image(gw, picture(f"请看{TERM}"))
+    assert status == "incomplete" and TERM not in text

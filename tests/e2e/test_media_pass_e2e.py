@@ -172,3 +172,30 @@ def test_an_edit_image_passes_unread_and_is_marked(gw: Gw) -> None:
     assert _detail(entry)["uninspected"] == ["image[0]"]
     with pytest.raises(openai.BadRequestError):  # the prompt is inspected as ever
         gw.client.images.edit(model="fake-model", image=("in.png", image, "image/png"), prompt=f"写上{TERM}")
+
+
+def test_a_responses_image_part_passes_unread_and_is_marked(gw: Gw) -> None:
+    """The Responses API's input_image: forwarded to the chat upstream as an image_url part, unread."""
+    url = "data:image/png;base64," + base64.b64encode(picture(f"海报：{TERM}")).decode("ascii")
+    raw = gw.client.responses.with_raw_response.create(
+        model="fake-model",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "图里写了什么？"},
+                    {"type": "input_image", "image_url": url, "detail": "low"},
+                ],
+            }
+        ],
+    )
+    answer = raw.parse()
+    assert answer.status == "completed"
+    assert raw.headers["x-hegui-uninspected"] == "input[0].content[1].image_url"
+    sent = json.loads(gw.upstream_log.read_text(encoding="utf-8").splitlines()[-1])
+    assert sent["messages"][0]["content"] == [
+        {"type": "text", "text": "图里写了什么？"},
+        {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
+    ]
+    (entry,) = [e for e in _audit(gw, raw.headers["x-hegui-request-id"]) if e["stage"] == "input"]
+    assert _detail(entry)["uninspected"] == ["input[0].content[1].image_url"]

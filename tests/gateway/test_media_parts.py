@@ -29,3 +29,23 @@ def test_refused_by_default_and_the_refusal_names_the_setting(
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert error["param"] == "messages" and says in error["message"], error
+
+
+def test_a_responses_image_part_is_refused_by_default(make_client: MakeClient) -> None:
+    part = {"type": "input_image", "image_url": "data:image/png;base64,AAAA"}
+    r = make_client().post(
+        "/v1/responses", json={"model": "hegui-demo", "input": [{"role": "user", "content": [part]}]}
+    )
+    assert r.status_code == 400, r.text
+    assert "image_parts = 'ocr'" in r.json()["error"]["message"]
+
+
+def test_a_stored_file_cannot_stand_for_an_image(make_client: MakeClient, base_policy: str) -> None:
+    """With images taken, an input_image must carry its bytes or URL: a file id is nothing to read."""
+    client = make_client(base_policy + '[media]\nimage_parts = "pass_with_label"\n')
+    part = {"type": "input_image", "file_id": "file-123"}
+    r = client.post(
+        "/v1/responses", json={"model": "hegui-demo", "input": [{"role": "user", "content": [part]}]}
+    )
+    assert r.status_code == 400, r.text
+    assert "file" in r.json()["error"]["message"]

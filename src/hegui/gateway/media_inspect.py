@@ -134,7 +134,7 @@ class ImageSlots:
         )
 
 
-async def image_url_bytes(ex: Exchange, url: str) -> bytes:
+async def image_url_bytes(ex: Exchange, url: str, param: str = "messages") -> bytes:
     """The bytes of an ``image_url`` part: a ``data:`` URL decoded, any other URL fetched under the
     media fetch policy (no credentials, only global addresses, bounded size and time)."""
     m = _DATA_URL.fullmatch(url.strip())
@@ -142,9 +142,9 @@ async def image_url_bytes(ex: Exchange, url: str) -> bytes:
         try:
             return base64.b64decode(m.group(1), validate=True)
         except (binascii.Error, ValueError):
-            raise RequestError("an image_url data: URL is not valid base64", param="messages") from None
+            raise RequestError("an image_url data: URL is not valid base64", param=param) from None
     if url.startswith("data:"):
-        raise RequestError("an image_url data: URL must be data:image/…;base64,…", param="messages")
+        raise RequestError("an image_url data: URL must be data:image/…;base64,…", param=param)
     async with MediaFetcher(FetchPolicy.from_gateway(ex.state.policy.gateway)) as fetcher:
         return await fetcher.fetch(url, None)
 
@@ -205,23 +205,66 @@ async def chat_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | N
     unread = media.image_parts == "pass_with_label"
     if not images and not audio and not unread:
         return None
-    from hegui.gateway.uploads import IMAGE_KINDS, preflight
-
     pictures = ImageSlots()
     if unread:
         pictures.uninspected = [name for name, _url in image_parts(body)]
     if images:
         for name, url in image_parts(body):
-            data = await image_url_bytes(ex, url)
-            kind = _image_kind(data)
-            if kind not in IMAGE_KINDS:
-                raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param="messages")
-            preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
-            pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
-            _set_url(body, name, f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}")
+            _set_url(body, name, await _read_image(ex, pictures, name, url, "messages"))
     if audio:
         for name, data, fmt in _audio_parts(body):
             pictures.add_text(f"{name}(asr)", await _transcribe(ex, data, fmt))
+    return pictures
+
+
+async def _read_image(ex: Exchange, pictures: ImageSlots, name: str, url: str, param: str) -> str:
+    """One image part read: its bytes (a remote URL fetched), the pixel limit, OCR into ``pictures``;
+    the ``data:`` URL of the bytes read, which replaces the part's URL."""
+    from hegui.gateway.uploads import IMAGE_KINDS, preflight
+
+    data = await image_url_bytes(ex, url, param)
+    kind = _image_kind(data)
+    if kind not in IMAGE_KINDS:
+        raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param=param)
+    preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
+    pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def responses_image_parts(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``input_image`` parts of a Responses request's messages: (field name, URL)."""
+    out: list[tuple[str, str]] = []
+    items = body.get("input")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        content = item.get("content") if isinstance(item, dict) and item.get("type") == "message" else None
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            if isinstance(part, dict) and part.get("type") == "input_image":
+                url = part.get("image_url")
+                if not isinstance(url, str):
+                    raise RequestError(f"input[{i}].content[{j}].image_url must be a string", param="input")
+                out.append((f"input[{i}].content[{j}].image_url", url))
+    return out
+
+
+async def responses_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
+    """The ``input_image`` parts of a Responses request under ``[media] image_parts`` (as
+    `chat_media_slots` for chat): read by OCR and replaced by the ``data:`` URL of the bytes read, or
+    passed unread and named; None when the policy refuses them (the field map then does)."""
+    mode = ex.state.policy.media.image_parts
+    if mode not in ("ocr", "pass_with_label"):
+        return None
+    pictures = ImageSlots()
+    parts = responses_image_parts(body)
+    if mode == "pass_with_label":
+        pictures.uninspected = [name for name, _url in parts]
+        return pictures
+    for name, url in parts:
+        m = _RESPONSES_PART.fullmatch(name)
+        assert m is not None
+        data_url = await _read_image(ex, pictures, name, url, "input")
+        body["input"][int(m[1])]["content"][int(m[2])]["image_url"] = data_url
     return pictures
 
 
@@ -268,6 +311,7 @@ def _image_kind(data: bytes) -> str:
 
 
 _PART = re.compile(r"messages\[(\d+)\]\.content\[(\d+)\]\.image_url")
+_RESPONSES_PART = re.compile(r"input\[(\d+)\]\.content\[(\d+)\]\.image_url")
 
 
 def _set_url(body: dict[str, Any], name: str, url: str) -> None:
