@@ -357,3 +357,40 @@ def test_a_responses_image_part_is_read_and_inspected(gw: Gw) -> None:
     assert status == "completed" and text.startswith("fake upstream heard")
     text, status = _respond_with_image(gw, picture(f"请看{TERM}"))
     assert status == "incomplete" and TERM not in text
+
+
+def _message_with_image(gw: Gw, image: bytes) -> tuple[str, str | None]:
+    import anthropic
+
+    base = gw.base_url.removesuffix("/v1")
+    with anthropic.Anthropic(base_url=base, api_key=gw.key, max_retries=0) as claude:
+        m = claude.messages.create(
+            model="fake-image",
+            max_tokens=64,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "图里写了什么？"},
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "image/png",
+                                "data": base64.b64encode(image).decode("ascii"),
+                            },
+                        },
+                    ],
+                }
+            ],
+        )
+    text = "".join(b.text for b in m.content if b.type == "text")
+    return text, m.stop_reason
+
+
+def test_a_messages_image_block_is_read_and_inspected(gw: Gw) -> None:
+    """Anthropic's Messages API through the official anthropic client: an image block read by OCR."""
+    text, stop = _message_with_image(gw, picture("春天来了"))
+    assert stop == "end_turn" and text.startswith("fake upstream heard")
+    text, stop = _message_with_image(gw, picture(f"请看{TERM}"))
+    assert stop == "refusal" and TERM not in text

@@ -70,6 +70,8 @@ class Gw:
     env: dict[str, str]
     client: OpenAI
     upstream_log: Path
+    base_url: str
+    key: str
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
         hegui_server(port, env, root / "hegui.log"),
         OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0, timeout=60) as client,
     ):
-        yield Gw(env, client, log)
+        yield Gw(env, client, log, f"http://127.0.0.1:{port}", key)
 
 
 def _audit(gw: Gw, request_id: str) -> list[dict[str, object]]:
@@ -199,3 +201,25 @@ def test_a_responses_image_part_passes_unread_and_is_marked(gw: Gw) -> None:
     ]
     (entry,) = [e for e in _audit(gw, raw.headers["x-hegui-request-id"]) if e["stage"] == "input"]
     assert _detail(entry)["uninspected"] == ["input[0].content[1].image_url"]
+
+
+def test_a_messages_image_block_passes_unread_and_is_marked(gw: Gw) -> None:
+    """Anthropic's Messages API through the official anthropic client: the block goes upstream as a chat
+    image_url part (a data: URL of its base64), unread."""
+    import anthropic
+
+    data = base64.b64encode(picture(f"海报：{TERM}")).decode("ascii")
+    block = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
+    with anthropic.Anthropic(base_url=gw.base_url, api_key=gw.key, max_retries=0) as claude:
+        raw = claude.messages.with_raw_response.create(
+            model="fake-model",
+            max_tokens=64,
+            messages=[{"role": "user", "content": [{"type": "text", "text": "这是什么？"}, block]}],  # type: ignore[list-item]
+        )
+    assert raw.parse().stop_reason == "end_turn"
+    assert raw.headers["x-hegui-uninspected"] == "messages[0].content[1].source"
+    sent = json.loads(gw.upstream_log.read_text(encoding="utf-8").splitlines()[-1])
+    assert sent["messages"][-1]["content"][1] == {
+        "type": "image_url",
+        "image_url": {"url": f"data:image/png;base64,{data}"},
+    }

@@ -1,5 +1,5 @@
-"""Image and audio parts of a chat request under the default ``[media]`` policy: refused, and the
-refusal says which setting would read them (issue 15: "keep refusing unless a local ASR is configured,
+"""Image and audio parts of a chat request (and images of the Responses and Messages APIs) under the
+default ``[media]`` policy: refused, and the refusal says which setting would read them (issue 15: "keep refusing unless a local ASR is configured,
 and say so"). The other choices run end to end: tests/e2e/test_image_edits_e2e.py (ocr, transcribe) and
 tests/e2e/test_media_pass_e2e.py (pass_with_label)."""
 
@@ -49,3 +49,13 @@ def test_a_stored_file_cannot_stand_for_an_image(make_client: MakeClient, base_p
     )
     assert r.status_code == 400, r.text
     assert "file" in r.json()["error"]["message"]
+
+
+def test_a_messages_image_block_is_refused_by_default(make_client: MakeClient) -> None:
+    block = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}
+    r = make_client().post(
+        "/v1/messages",
+        json={"model": "hegui-demo", "max_tokens": 8, "messages": [{"role": "user", "content": [block]}]},
+    )
+    assert r.status_code == 400, r.text
+    assert "image_parts = 'ocr'" in r.json()["error"]["message"]

@@ -268,6 +268,52 @@ async def responses_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlot
     return pictures
 
 
+def messages_image_parts(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The image blocks of a Messages request's messages: (field name, URL), a base64 source as the
+    ``data:`` URL of its bytes."""
+    out: list[tuple[str, str]] = []
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, block in enumerate(content):
+            if not (isinstance(block, dict) and block.get("type") == "image"):
+                continue
+            name = f"messages[{i}].content[{j}].source"
+            source = block.get("source")
+            if not isinstance(source, dict):
+                source = {}
+            if source.get("type") == "base64" and isinstance(source.get("data"), str):
+                out.append((name, f"data:{source.get('media_type')};base64,{source['data']}"))
+            elif source.get("type") == "url" and isinstance(source.get("url"), str):
+                out.append((name, source["url"]))
+            else:
+                raise RequestError(f"{name} must be a base64 or url image source", param="messages")
+    return out
+
+
+async def messages_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
+    """The image blocks of a Messages request under ``[media] image_parts`` (as `chat_media_slots`):
+    read by OCR and replaced by a base64 source of the bytes read, or passed unread and named; None
+    when the policy refuses them (the field map then does)."""
+    mode = ex.state.policy.media.image_parts
+    if mode not in ("ocr", "pass_with_label"):
+        return None
+    pictures = ImageSlots()
+    parts = messages_image_parts(body)
+    if mode == "pass_with_label":
+        pictures.uninspected = [name for name, _url in parts]
+        return pictures
+    for name, url in parts:
+        m = _MESSAGES_PART.fullmatch(name)
+        assert m is not None
+        data_url = await _read_image(ex, pictures, name, url, "messages")
+        media_type, data = data_url.removeprefix("data:").split(";base64,", 1)
+        source = {"type": "base64", "media_type": media_type, "data": data}
+        body["messages"][int(m[1])]["content"][int(m[2])]["source"] = source
+    return pictures
+
+
 def _audio_parts(body: dict[str, Any]) -> list[tuple[str, bytes, str]]:
     out: list[tuple[str, bytes, str]] = []
     for i, message in enumerate(body.get("messages") or []):
@@ -311,6 +357,7 @@ def _image_kind(data: bytes) -> str:
 
 
 _PART = re.compile(r"messages\[(\d+)\]\.content\[(\d+)\]\.image_url")
+_MESSAGES_PART = re.compile(r"messages\[(\d+)\]\.content\[(\d+)\]\.source")
 _RESPONSES_PART = re.compile(r"input\[(\d+)\]\.content\[(\d+)\]\.image_url")
 
 
