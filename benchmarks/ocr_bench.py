@@ -15,21 +15,31 @@ Measured, per text height and configuration:
 Configurations: hegui's engine (psm 11, read at each of a pyramid of scales, every reading inspected) with
 the default scales (1, ½, ¼) and with (1, ½), and single passes with psm 3 and psm 11; chi_sim+eng.
 Accuracy is the best pass's; the term counts as found when any pass reads it (the checks read them all).
+With ``--rapidocr-python PY`` also rapidocr-onnxruntime (the ONNX OCR issue 15 named, PP-OCRv4 models
+inside its wheel), one pass per image, run by ``PY`` (an interpreter where it is installed; hegui does
+not depend on it) in a child process pinned to one core (_rapidocr_worker.py; its OCR call is timed).
 
-Gateway latency: an in-process gateway (httpx ASGI transport, a mock upstream answering one 1024×768
-PNG) timing /v1/images/generations with [media] generated_image_ocr off and on.
+Gateway latency: an in-process gateway (Starlette's TestClient, a mock upstream) timing
+/v1/images/generations answering one 1024×768 PNG with [media] generated_image_ocr off and on, and a chat
+request carrying one 1024×768 PNG as an image_url part with [media] image_parts = "pass_with_label"
+(forwarded unread) and "ocr" (read and inspected).
 
-Run: ``PYTHONPATH=src python benchmarks/ocr_bench.py [--quick]``; writes section "ocr" of RESULTS.md.
+Run: ``PYTHONPATH=src python benchmarks/ocr_bench.py [--quick] [--rapidocr-python PY]``; writes section
+"ocr" of RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import io
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,29 +124,72 @@ class Row:
     seconds: float
 
 
-def single_pass(psm: str) -> object:
+@dataclass
+class Reading:
+    texts: list[str]
+    seconds: float
+
+
+Reader = Callable[[bytes], Reading]
+
+
+def _timed(read: Callable[[bytes], list[str]]) -> Reader:
+    def timed(data: bytes) -> Reading:
+        started = time.perf_counter()
+        texts = read(data)
+        return Reading(texts, time.perf_counter() - started)
+
+    return timed
+
+
+def single_pass(psm: str) -> Reader:
     def read(data: bytes) -> list[str]:
         img = Image.open(io.BytesIO(data)).convert("L")
         return [str(pytesseract.image_to_string(img, lang="chi_sim+eng", config=f"--psm {psm}"))]
 
-    return read
+    return _timed(read)
 
 
-def engine_passes(engine: TesseractOcr) -> object:
-    def read(data: bytes) -> list[str]:
-        return list(engine.read(data).passes)
-
-    return read
+def engine_passes(engine: TesseractOcr) -> Reader:
+    return _timed(lambda data: list(engine.read(data).passes))
 
 
-def measure(quick: bool) -> list[Row]:
+class RapidOcr:
+    """rapidocr-onnxruntime in a child process of another interpreter (_rapidocr_worker.py)."""
+
+    def __init__(self, python: str) -> None:
+        worker = Path(__file__).with_name("_rapidocr_worker.py")
+        self.proc = subprocess.Popen(
+            [python, str(worker)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        ready = json.loads(self.proc.stdout.readline())
+        self.version, self.models = ready["ready"], ready["models"]
+        self.installed_mb: dict[str, float] = ready["installed_mb"]
+
+    def __call__(self, data: bytes) -> Reading:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"png": base64.b64encode(data).decode("ascii")}) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline())
+        return Reading(["".join(answer["lines"])], answer["seconds"])
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def measure(quick: bool, rapid: RapidOcr | None) -> list[Row]:
     norm = default_normalizer()
-    configs = {
+    configs: dict[str, Reader] = {
         "hegui, scales 1, ½, ¼ (default)": engine_passes(TesseractOcr("chi_sim+eng")),
         "hegui, scales 1, ½": engine_passes(TesseractOcr("chi_sim+eng", scales=(1.0, 0.5))),
         "single pass psm 3": single_pass("3"),
         "single pass psm 11": single_pass("11"),
     }
+    if rapid is not None:
+        configs[f"rapidocr-onnxruntime {rapid.version}, one pass"] = rapid
     texts = BENIGN[:3] if quick else BENIGN
     term = norm.normalize(TERM).text
     rows = []
@@ -146,12 +199,10 @@ def measure(quick: bool) -> list[Row]:
             for line in texts:
                 marked = line[: len(line) // 2] + TERM + line[len(line) // 2 :]
                 for text, carries in ((line, False), (marked, True)):
-                    data = render(text, px)
-                    started = time.perf_counter()
-                    got = read(data)  # type: ignore[operator]
-                    times.append(time.perf_counter() - started)
+                    reading = read(render(text, px))
+                    times.append(reading.seconds)
                     want = norm.normalize(text).text
-                    readings = [norm.normalize(g).text for g in got]
+                    readings = [norm.normalize(g).text for g in reading.texts]
                     # accuracy of the best pass; the term counts if any pass reads it (all are inspected)
                     accs.append(max(max(0.0, 1 - distance(want, r) / len(want)) for r in readings))
                     seen = "\n".join(readings)
@@ -166,9 +217,11 @@ def measure(quick: bool) -> list[Row]:
     return rows
 
 
-def gateway_latency(rounds: int) -> dict[str, float]:
-    """Median seconds of an image generation through an in-process gateway, OCR of the answer off/on."""
-    import base64
+def _median_request(
+    media: str, path: str, body: dict[str, object], answer: dict[str, object], rounds: int
+) -> float:
+    """Median seconds of ``rounds`` requests to ``path`` through an in-process gateway whose ``[media]``
+    table is ``media``, a mock upstream answering ``answer`` (the first request warms up)."""
     import tempfile
 
     import httpx
@@ -178,41 +231,78 @@ def gateway_latency(rounds: int) -> dict[str, float]:
     from hegui.policy import parse_policy
     from hegui.settings import Settings
 
-    picture = base64.b64encode(render("春季新品发布会欢迎光临", 32)).decode()
-
-    def upstream(_request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"created": 1, "data": [{"b64_json": picture}]})
-
-    out: dict[str, float] = {}
-    for ocr in (False, True):
-        text = (
-            'version = "bench"\n[[upstreams]]\nname = "u"\nbase_url = "http://up.invalid/v1"\n'
-            f'models = ["img"]\n[media]\ngenerated_image_ocr = {"true" if ocr else "false"}\n'
+    text = (
+        'version = "bench"\n[[upstreams]]\nname = "u"\nbase_url = "http://up.invalid/v1"\n'
+        f'models = ["m"]\n[media]\n{media}\n'
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(
+            Settings(data_dir=Path(tmp)),
+            policy=parse_policy(text, "bench.toml"),
+            transports={"u": httpx.MockTransport(lambda _r: httpx.Response(200, json=answer))},
         )
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(data_dir=Path(tmp))
-            app = create_app(
-                settings,
-                policy=parse_policy(text, "bench.toml"),
-                transports={"u": httpx.MockTransport(upstream)},
-            )
-            key, _ = app.state.hegui.keys.create(name="bench")
-            with TestClient(app, headers={"authorization": f"Bearer {key}"}) as client:
-                times = []
-                for _ in range(rounds + 1):
-                    started = time.perf_counter()
-                    r = client.post("/v1/images/generations", json={"model": "img", "prompt": "一张海报"})
-                    assert r.status_code == 200, r.text
-                    times.append(time.perf_counter() - started)
-            out["on" if ocr else "off"] = statistics.median(times[1:])  # the first warms up
-    return out
+        key, _ = app.state.hegui.keys.create(name="bench")
+        with TestClient(app, headers={"authorization": f"Bearer {key}"}) as client:
+            times = []
+            for _ in range(rounds + 1):
+                started = time.perf_counter()
+                r = client.post(path, json=body)
+                assert r.status_code == 200, r.text
+                times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+def gateway_latency(rounds: int) -> dict[str, float]:
+    """Median seconds of an image generation (OCR of the answer off/on) and of a chat request with one
+    image part (passed unread / read by OCR), through an in-process gateway."""
+    picture = base64.b64encode(render("春季新品发布会欢迎光临", 32)).decode()
+    generation = {"model": "m", "prompt": "一张海报"}
+    generated = {"created": 1, "data": [{"b64_json": picture}]}
+    chat = {
+        "model": "m",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "图里写了什么？"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{picture}"}},
+                ],
+            }
+        ],
+    }
+    answered = {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "一张海报。"}, "finish_reason": "stop"}
+        ],
+    }
+    gen, msg = "/v1/images/generations", "/v1/chat/completions"
+    return {
+        "generation off": _median_request("generated_image_ocr = false", gen, generation, generated, rounds),
+        "generation on": _median_request("generated_image_ocr = true", gen, generation, generated, rounds),
+        "chat unread": _median_request('image_parts = "pass_with_label"', msg, chat, answered, rounds),
+        "chat ocr": _median_request('image_parts = "ocr"', msg, chat, answered, rounds),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="3 strings instead of 8, 3 gateway rounds")
+    parser.add_argument(
+        "--rapidocr-python",
+        metavar="PY",
+        help="an interpreter with rapidocr-onnxruntime installed: measure it beside tesseract",
+    )
     args = parser.parse_args()
-    rows = measure(args.quick)
+    rapid = RapidOcr(args.rapidocr_python) if args.rapidocr_python else None
+    try:
+        rows = measure(args.quick, rapid)
+    finally:
+        if rapid is not None:
+            rapid.close()
     latency = gateway_latency(3 if args.quick else 8)
     n = 3 if args.quick else len(BENIGN)
     lines = [
@@ -235,15 +325,28 @@ def main() -> None:
         )
     lines += [
         "",
-        f"Gateway, `/v1/images/generations` in-process with a mock upstream answering one 1024×768 PNG "
-        f"(median): {latency['off']:.3f} s with `generated_image_ocr = false`, {latency['on']:.3f} s with "
-        f"`true`: OCR adds {latency['on'] - latency['off']:.3f} s per image.",
+        "Gateway, in-process with a mock upstream (median of "
+        f"{3 if args.quick else 8} requests): `/v1/images/generations` answering one 1024×768 PNG, "
+        f"{latency['generation off']:.3f} s with `generated_image_ocr = false`, "
+        f"{latency['generation on']:.3f} s with `true` (OCR adds "
+        f"{latency['generation on'] - latency['generation off']:.3f} s); a chat request with one 1024×768 "
+        f"PNG as an `image_url` part, {latency['chat unread']:.3f} s with `image_parts = "
+        f'"pass_with_label"` (forwarded unread), {latency["chat ocr"]:.3f} s with `"ocr"` (OCR adds '
+        f"{latency['chat ocr'] - latency['chat unread']:.3f} s).",
         "",
         "Times come from a 2-core machine shared with other jobs: compare configurations by ratio (the "
-        "default reads each image three times, at 1, ½ and ¼, and costs two to three single passes in "
-        "this run). Recall is what the scales buy: a single pass loses the term in "
-        "most images at 48 px and above.",
+        "default reads each image three times, at 1, ½ and ¼).",
     ]
+    if rapid is not None:
+        sizes = ", ".join(f"{name} {mb:.0f} MB" for name, mb in sorted(rapid.installed_mb.items()))
+        lines += [
+            "",
+            f"rapidocr-onnxruntime {rapid.version} (the ONNX OCR the issue named) ran in another "
+            "interpreter, pinned to one core with onnxruntime on one thread, one pass per image with its "
+            f"defaults; its models ship inside its wheel ({', '.join(rapid.models)}) and it read every "
+            f"image without any download. Installed: {sizes} (opencv-python and onnxruntime are its "
+            "dependencies; numpy is hegui's already).",
+        ]
     write_section("ocr", "\n".join(lines))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import subprocess
 import sys
@@ -134,6 +135,10 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
         OpenAI(base_url=base, api_key=key, max_retries=0, timeout=60) as client,
     ):
         yield Gw(base, key, env, client)
+
+
+def _audit(gw: Gw, request_id: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in _hegui(gw.env, "audit", "show", request_id).splitlines()]
 
 
 def _client(gw: Gw) -> OpenAI:
@@ -277,6 +282,11 @@ def _data_url(image: bytes) -> str:
 
 
 def _chat_with_image(gw: Gw, image: bytes) -> tuple[str, str | None]:
+    text, finish, _ = _chat_with_image_id(gw, image)
+    return text, finish
+
+
+def _chat_with_image_id(gw: Gw, image: bytes) -> tuple[str, str | None, str]:
     r = _client(gw).chat.completions.create(
         model="fake-image",
         messages=[
@@ -289,14 +299,22 @@ def _chat_with_image(gw: Gw, image: bytes) -> tuple[str, str | None]:
             }
         ],
     )
-    return r.choices[0].message.content or "", r.choices[0].finish_reason
+    return r.choices[0].message.content or "", r.choices[0].finish_reason, r.id
 
 
 def test_a_chat_image_part_is_read_and_inspected(gw: Gw) -> None:
     text, finish = _chat_with_image(gw, picture("春天来了"))
     assert finish == "stop" and text.startswith("fake upstream heard")
-    text, finish = _chat_with_image(gw, picture(f"请看{TERM}"))
+    text, finish, request_id = _chat_with_image_id(gw, picture("标题", f"请看{TERM}"))
     assert finish == "content_filter" and TERM not in text
+    # The input entry records the OCR reading and where in the picture the finding is: the box of the
+    # second line (drawn at y = 100, 28 px high).
+    (entry,) = [e for e in _audit(gw, request_id) if e["stage"] == "input"]
+    detail = entry["detail"] if isinstance(entry["detail"], dict) else json.loads(str(entry["detail"]))
+    part = "messages[0].content[1].image_url(ocr)"
+    assert detail["images"][part]["lines"] >= 1
+    ((left, top, width, height),) = detail["regions"][f"{part}:demo-denylist"]
+    assert 80 <= top <= 110 and 20 <= height <= 50 and left >= 20 and width > 100
 
 
 def test_a_chat_audio_part_is_transcribed_and_inspected(gw: Gw) -> None:
@@ -316,3 +334,63 @@ def test_a_chat_audio_part_is_transcribed_and_inspected(gw: Gw) -> None:
     assert ask("今天天气怎么样")[1] == "stop"
     text, finish = ask(f"请说{TERM}")
     assert finish == "content_filter" and TERM not in text
+
+
+def _respond_with_image(gw: Gw, image: bytes) -> tuple[str, str]:
+    r = _client(gw).responses.create(
+        model="fake-image",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "图里写了什么？"},
+                    {"type": "input_image", "image_url": _data_url(image)},
+                ],
+            }
+        ],
+    )
+    return r.output_text, r.status
+
+
+def test_a_responses_image_part_is_read_and_inspected(gw: Gw) -> None:
+    text, status = _respond_with_image(gw, picture("春天来了"))
+    assert status == "completed" and text.startswith("fake upstream heard")
+    text, status = _respond_with_image(gw, picture(f"请看{TERM}"))
+    assert status == "incomplete" and TERM not in text
+
+
+def _message_with_image(gw: Gw, image: bytes) -> tuple[str, str | None]:
+    import anthropic
+
+    base = gw.base_url.removesuffix("/v1")
+    with anthropic.Anthropic(base_url=base, api_key=gw.key, max_retries=0) as claude:
+        m = claude.messages.create(
+            model="fake-image",
+            max_tokens=64,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "图里写了什么？"},
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "image/png",
+                                "data": base64.b64encode(image).decode("ascii"),
+                            },
+                        },
+                    ],
+                }
+            ],
+        )
+    text = "".join(b.text for b in m.content if b.type == "text")
+    return text, m.stop_reason
+
+
+def test_a_messages_image_block_is_read_and_inspected(gw: Gw) -> None:
+    """Anthropic's Messages API through the official anthropic client: an image block read by OCR."""
+    text, stop = _message_with_image(gw, picture("春天来了"))
+    assert stop == "end_turn" and text.startswith("fake upstream heard")
+    text, stop = _message_with_image(gw, picture(f"请看{TERM}"))
+    assert stop == "refusal" and TERM not in text

@@ -80,6 +80,7 @@ class Gw:
     base_url: str
     key: str
     work: str
+    client: OpenAI
 
 
 def _hegui(env: dict[str, str], *args: str) -> None:
@@ -120,12 +121,18 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
         "--evidence",
         "contract-ref-001",
     )
-    with fake_upstream(up_port), hegui_server(port, env, root / "hegui.log"):
-        yield Gw(f"http://127.0.0.1:{port}/v1", key, work)
+    base = f"http://127.0.0.1:{port}/v1"
+    with (
+        fake_upstream(up_port),
+        hegui_server(port, env, root / "hegui.log"),
+        OpenAI(base_url=base, api_key=key, max_retries=0) as client,
+    ):
+        yield Gw(base, key, work, client)
 
 
 def _client(gw: Gw) -> OpenAI:
-    return OpenAI(base_url=gw.base_url, api_key=gw.key, max_retries=0)
+    """One client for the module, closed with it (no socket is left to the garbage collector)."""
+    return gw.client
 
 
 def _ask(gw: Gw, prompt: str, answer: str, *, stream: bool) -> tuple[str, str | None]:
@@ -144,9 +151,22 @@ def _ask(gw: Gw, prompt: str, answer: str, *, stream: bool) -> tuple[str, str | 
     return "".join(out), finish
 
 
+def _lightly_edited(text: str) -> str:
+    """Traditional characters, other punctuation and one character in 40 swapped."""
+    import opencc
+
+    chars = list(str(opencc.OpenCC("s2t").convert(text)).replace("，", " , ").replace("。", "…"))
+    for i in range(20, len(chars), 40):
+        chars[i] = "某"
+    return "".join(chars)
+
+
+@pytest.mark.parametrize("edited", [False, True])
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_copied_answer_is_stopped(gw: Gw, stream: bool) -> None:
+def test_a_copied_answer_is_stopped(gw: Gw, stream: bool, edited: bool) -> None:
     copy = gw.work[1000:1100]
+    if edited:
+        copy = _lightly_edited(copy)
     text, finish = _ask(gw, "写一段文字", prose(50, 300) + copy + prose(51, 300), stream=stream)
     assert finish == "content_filter"
     assert copy[:50] not in text

@@ -104,3 +104,21 @@ def test_decide(engine: Engine) -> None:
 
 def test_header_ids() -> None:
     assert header_ids(None) == () and header_ids(" a , b,a ") == ("a", "b")
+
+
+def test_the_notice_is_the_policys(engine: Engine) -> None:
+    """``[media] edit_notice`` is the refusal's text, with {what} / {what_en} filled in per scope."""
+    policy = MediaPolicy(
+        edit_notice="请先取得被编辑人对{what}的书面同意。Get written consent for the {what_en}.",
+        edit_consent_scopes=["likeness", "voice", "brand"],
+    )
+    now = T0 + timedelta(days=1)
+    d = decide(engine, policy, "default", "帮我换脸", (), now)
+    assert (
+        notice(policy, d)
+        == "请先取得被编辑人对人脸或肖像的书面同意。Get written consent for the face or likeness."
+    )
+    d = decide(engine, policy, "default", "把商标改成我们的logo", (), now)
+    assert notice(policy, d).startswith("请先取得被编辑人对商标或标识的书面同意。")
+    d = decide(engine, policy, "default", "帮我换脸", ("f" * 32,), now)  # a named consent nobody recorded
+    assert notice(policy, d).endswith("(consent " + "f" * 32 + " is not on record for this tenant)")

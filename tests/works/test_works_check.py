@@ -1,5 +1,5 @@
-"""works_overlap: planted copies (verbatim and lightly edited) are caught, whole and streamed; other text
-passes. The corpus is synthetic (tests/works/conftest.py)."""
+"""works_overlap: planted copies (verbatim and lightly edited) are caught, whole and streamed (every edit
+in 1-, 7- and 64-character chunks); other text and paraphrase-level rewrites pass, whole and streamed. The corpus is synthetic (tests/works/conftest.py)."""
 
 from __future__ import annotations
 
@@ -104,12 +104,13 @@ def _stream(check: WorksOverlapCheck, chunks: list[str]) -> tuple[str, bool]:
     return "".join(out) + end.release, end.stopped
 
 
+@pytest.mark.parametrize("edit", list(EDITS))
 @pytest.mark.parametrize("chunk", [1, 7, 64])
 def test_streamed_copy_stops_before_the_copy_leaves(
-    chunk: int, works: list[Work], index: WorksIndex, make_prose: Prose
+    chunk: int, edit: str, works: list[Work], index: WorksIndex, make_prose: Prose
 ) -> None:
     before = make_prose(905, 600)
-    copy = works[0].text[1000:1120]
+    copy = EDITS[edit](works[0].text[1000:1120])
     answer = before + copy + make_prose(906, 600)
     check = WorksOverlapCheck("works", index)
     released, stopped = _stream(check, [answer[i : i + chunk] for i in range(0, len(answer), chunk)])
@@ -126,6 +127,14 @@ def test_streamed_unrelated_text_is_released_whole(index: WorksIndex, make_prose
         WorksOverlapCheck("works", index), [answer[i : i + 9] for i in range(0, len(answer), 9)]
     )
     assert not stopped and released == answer
+
+
+def test_streamed_paraphrase_is_released_whole(works: list[Work], index: WorksIndex) -> None:
+    rewritten = _swap(works[3].text[0:800], 4)
+    released, stopped = _stream(
+        WorksOverlapCheck("works", index), [rewritten[i : i + 9] for i in range(0, len(rewritten), 9)]
+    )
+    assert not stopped and released == rewritten
 
 
 def test_index_round_trips_through_a_file(tmp_path: Path, index: WorksIndex, works: list[Work]) -> None:

@@ -81,6 +81,8 @@ class UnmaskableText(Protocol):
 
     async def refuse_masked(self, ex: Exchange, found: Sequence[FieldFinding]) -> None: ...
 
+    def audit_detail(self, found: Sequence[FieldFinding]) -> dict[str, Any]: ...
+
 
 class Exchange:
     def __init__(
@@ -147,7 +149,8 @@ class Exchange:
         ``pictures``: the text read from the request's images and audio (`media_inspect`), whose slots
         are among ``slots``; text drawn in an image or spoken cannot be masked, so a mask there refuses."""
         action, found = await self.input_stage(slots, turns, latest)
-        input_draft = self.draft("input", action.value, {s.field: s.text for s in slots}, found)
+        seen = pictures.audit_detail(found) if pictures is not None else {}  # images read or passed unread
+        input_draft = self.draft("input", action.value, {s.field: s.text for s in slots}, found, **seen)
         if action.stops:
             await self.record(input_draft)
             text = await self.refusal(found)

@@ -54,10 +54,13 @@ CONTENT_PART = Tagged(
         "text": _TEXT_PART,
         "refusal": _REFUSAL_PART,
         "image_url": refused(
-            "an image part is read only with [media] image_parts = 'ocr' (its text is then inspected); "
-            "otherwise it cannot be inspected"
+            "an image part is read only with [media] image_parts = 'ocr' (its text is then inspected), or "
+            "passed unread and marked with 'pass_with_label'; otherwise it cannot be inspected"
         ),
-        "input_audio": _UNINSPECTABLE_PART,
+        "input_audio": refused(
+            "an audio part is read only with [media] audio_parts = 'transcribe' (the operator's own speech "
+            "recognizer; none ships with hegui); otherwise it cannot be inspected"
+        ),
         "file": _UNINSPECTABLE_PART,
     },
     default=refused("unknown content part type: only text parts can be inspected"),
@@ -178,6 +181,18 @@ _IMAGE_PART = obj(
         detail=enum("auto", "low", "high"),
     ),
 )
+# With [media] image_parts = "pass_with_label" the part is declared and forwarded as sent, unread; the
+# route names it in the input audit entry and in the answer's X-Hegui-Uninspected header.
+_UNREAD_IMAGE_PART = obj(
+    type=enum("image_url"),
+    image_url=obj(
+        url=binary(
+            "the image ([media] image_parts = 'pass_with_label'): forwarded unread; the input audit entry "
+            "and the answer's X-Hegui-Uninspected header name it"
+        ),
+        detail=enum("auto", "low", "high"),
+    ),
+)
 _AUDIO_PART = obj(
     type=enum("input_audio"),
     input_audio=obj(
@@ -190,15 +205,18 @@ _AUDIO_PART = obj(
 )
 
 
-@functools.lru_cache(maxsize=4)
-def chat_request(images: bool, audio: bool) -> Spec:
-    """The chat request's map under the [media] policy: image parts declared when they are read by OCR,
-    audio parts when they are transcribed; otherwise both are refused (CHAT_REQUEST)."""
-    if not images and not audio:
+@functools.lru_cache(maxsize=8)
+def chat_request(images: str, audio: bool) -> Spec:
+    """The chat request's map under the [media] policy (``images``: its ``image_parts``): image parts
+    declared when they are read by OCR or passed unread with a mark, audio parts when they are
+    transcribed; otherwise both are refused (CHAT_REQUEST)."""
+    if images == "refuse" and not audio:
         return CHAT_REQUEST
     variants = dict(CONTENT_PART.variants)
-    if images:
+    if images == "ocr":
         variants["image_url"] = _IMAGE_PART
+    elif images == "pass_with_label":
+        variants["image_url"] = _UNREAD_IMAGE_PART
     if audio:
         variants["input_audio"] = _AUDIO_PART
     part = Tagged("type", variants, default=CONTENT_PART.default)

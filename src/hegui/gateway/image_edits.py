@@ -5,7 +5,8 @@ as every other route.
 1. The form is read within ``HEGUI_MAX_UPLOAD_BYTES``; every text field goes through the field map
    (fieldmap.IMAGE_EDITS / IMAGE_VARIATIONS: declared or not, every string is inspected); each image
    file is checked before decoding (pixel limit), and read by OCR when ``[media] image_parts = "ocr"``
-   (its text is inspected like the prompt; media_inspect.py).
+   (its text is inspected like the prompt; media_inspect.py), or named as passed unread when
+   ``image_parts = "pass_with_label"`` (the input audit entry and the answer's X-Hegui-Uninspected).
 2. The input stage; then, for edits, the DS-02 rule (edit_consent.py): an edit of a person's face or
    voice needs that person's recorded separate consent, else a refusal that says what the rule asks;
    then the ``[media] person_names`` switch.
@@ -138,9 +139,13 @@ async def _edit_or_vary(request: Request, endpoint: str, path: str, spec: Spec) 
     if media.image_parts == "ocr":
         for i, f in enumerate(form.files):
             pictures.add(f"{f.field}[{i}](ocr)", await media_inspect.read(ex, f.content, "input"))
+    elif media.image_parts == "pass_with_label":
+        pictures.uninspected = [f"{f.field}[{i}]" for i, f in enumerate(form.files)]
     action, found = await ex.input_stage(slots + pictures.slots, [], lambda: prompt)
     inputs = {s.field: s.text for s in slots + pictures.slots}
     seen: dict[str, Any] = {"images": pictures.detail() or len(form.files)}
+    if pictures.uninspected:
+        seen["uninspected"] = pictures.uninspected
     if regions := pictures.regions(found):
         seen["regions"] = regions
     input_draft = ex.draft("input", action.value, inputs, found, **seen)
@@ -171,4 +176,6 @@ async def _edit_or_vary(request: Request, endpoint: str, path: str, spec: Spec) 
         return items, [await image_answers.image_bytes(upstream, gateway, item) for item in items], answer
 
     items, images, answer = await ex.upstream_call(send)
-    return respond(await ex.deliver_images(answer, items, images, picture_reader(ex)))
+    outcome = await ex.deliver_images(answer, items, images, picture_reader(ex))
+    outcome.headers.update(pictures.headers())  # images passed unread (pass_with_label) say so
+    return respond(outcome)

@@ -31,6 +31,9 @@ from hegui.guard.types import Action, Stage
 from hegui.media.config import MediaPolicy
 from hegui.media.ocr import OcrFailed, OcrResult, TesseractOcr
 
+#: The answer's header naming the request's image parts that were forwarded without being inspected.
+UNINSPECTED_HEADER = "x-hegui-uninspected"
+
 _DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(.*)", re.IGNORECASE | re.DOTALL)
 
 
@@ -68,6 +71,10 @@ class ImageSlots:
     slots: list[Slot] = field(default_factory=list)
     results: dict[str, OcrResult] = field(default_factory=dict)
     masked: list[str] = field(default_factory=list)
+    #: Image parts forwarded unread (``[media] image_parts = "pass_with_label"``): named in the input
+    #: audit entry and in the answer's ``X-Hegui-Uninspected`` header, so that nobody takes the answer
+    #: for one whose images were checked.
+    uninspected: list[str] = field(default_factory=list)
 
     def add(self, name: str, result: OcrResult) -> None:
         self.results[name] = result
@@ -99,6 +106,22 @@ class ImageSlots:
             name: {"lines": len(r.lines), "seconds": round(r.seconds, 3)} for name, r in self.results.items()
         }
 
+    def audit_detail(self, found: Sequence[FieldFinding]) -> dict[str, Any]:
+        """The input audit entry's part: the images read (`detail`), where in them the findings are
+        (`regions`), and the image parts passed unread."""
+        out: dict[str, Any] = {}
+        if self.results:
+            out["images"] = self.detail()
+        if regions := self.regions(found):
+            out["regions"] = regions
+        if self.uninspected:
+            out["uninspected"] = list(self.uninspected)
+        return out
+
+    def headers(self) -> dict[str, str]:
+        """The answer's mark for image parts passed unread (``pass_with_label``); none otherwise."""
+        return {UNINSPECTED_HEADER: ", ".join(self.uninspected)} if self.uninspected else {}
+
     async def refuse_masked(self, ex: Exchange, found: Sequence[FieldFinding]) -> None:
         """An image's text cannot be masked in the picture: a mask there refuses the request."""
         if not self.masked:
@@ -111,7 +134,7 @@ class ImageSlots:
         )
 
 
-async def image_url_bytes(ex: Exchange, url: str) -> bytes:
+async def image_url_bytes(ex: Exchange, url: str, param: str = "messages") -> bytes:
     """The bytes of an ``image_url`` part: a ``data:`` URL decoded, any other URL fetched under the
     media fetch policy (no credentials, only global addresses, bounded size and time)."""
     m = _DATA_URL.fullmatch(url.strip())
@@ -119,9 +142,9 @@ async def image_url_bytes(ex: Exchange, url: str) -> bytes:
         try:
             return base64.b64decode(m.group(1), validate=True)
         except (binascii.Error, ValueError):
-            raise RequestError("an image_url data: URL is not valid base64", param="messages") from None
+            raise RequestError("an image_url data: URL is not valid base64", param=param) from None
     if url.startswith("data:"):
-        raise RequestError("an image_url data: URL must be data:image/…;base64,…", param="messages")
+        raise RequestError("an image_url data: URL must be data:image/…;base64,…", param=param)
     async with MediaFetcher(FetchPolicy.from_gateway(ex.state.policy.gateway)) as fetcher:
         return await fetcher.fetch(url, None)
 
@@ -168,32 +191,126 @@ async def generated_findings(ex: Exchange, images: Sequence[bytes]) -> tuple[Act
 
 async def chat_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
     """The image and audio parts of a chat request as slots, under the ``[media]`` policy; None when
-    it reads neither (the field map then refuses them).
+    it reads neither and passes no image (the field map then refuses them).
 
     ``image_parts = "ocr"``: every ``image_url`` part read (a remote URL fetched under the media fetch
     policy), checked against the pixel limit, OCRed; the part's URL is replaced by the ``data:`` URL of
     the bytes read, so that the upstream sees exactly the image that was inspected (a remote server
-    could answer the upstream with another one). ``audio_parts = "transcribe"``: every ``input_audio``
-    part transcribed by the operator's ASR server (hegui.media.asr), the transcript a slot."""
+    could answer the upstream with another one). ``image_parts = "pass_with_label"``: every ``image_url``
+    part forwarded as sent, unread, and named in `ImageSlots.uninspected`. ``audio_parts =
+    "transcribe"``: every ``input_audio`` part transcribed by the operator's ASR server
+    (hegui.media.asr), the transcript a slot."""
     media = ex.state.policy.media
     images, audio = media.image_parts == "ocr", media.audio_parts == "transcribe"
-    if not images and not audio:
+    unread = media.image_parts == "pass_with_label"
+    if not images and not audio and not unread:
         return None
-    from hegui.gateway.uploads import IMAGE_KINDS, preflight
-
     pictures = ImageSlots()
+    if unread:
+        pictures.uninspected = [name for name, _url in image_parts(body)]
     if images:
         for name, url in image_parts(body):
-            data = await image_url_bytes(ex, url)
-            kind = _image_kind(data)
-            if kind not in IMAGE_KINDS:
-                raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param="messages")
-            preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
-            pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
-            _set_url(body, name, f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}")
+            _set_url(body, name, await _read_image(ex, pictures, name, url, "messages"))
     if audio:
         for name, data, fmt in _audio_parts(body):
             pictures.add_text(f"{name}(asr)", await _transcribe(ex, data, fmt))
+    return pictures
+
+
+async def _read_image(ex: Exchange, pictures: ImageSlots, name: str, url: str, param: str) -> str:
+    """One image part read: its bytes (a remote URL fetched), the pixel limit, OCR into ``pictures``;
+    the ``data:`` URL of the bytes read, which replaces the part's URL."""
+    from hegui.gateway.uploads import IMAGE_KINDS, preflight
+
+    data = await image_url_bytes(ex, url, param)
+    kind = _image_kind(data)
+    if kind not in IMAGE_KINDS:
+        raise RequestError(f"{name}: must be a PNG, JPEG or WebP image", param=param)
+    preflight(data, kind, max_pixels=ex.state.settings.max_image_pixels)
+    pictures.add(f"{name}(ocr)", await read(ex, data, "input"))
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def responses_image_parts(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``input_image`` parts of a Responses request's messages: (field name, URL)."""
+    out: list[tuple[str, str]] = []
+    items = body.get("input")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        content = item.get("content") if isinstance(item, dict) and item.get("type") == "message" else None
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            if isinstance(part, dict) and part.get("type") == "input_image":
+                url = part.get("image_url")
+                if not isinstance(url, str):
+                    raise RequestError(f"input[{i}].content[{j}].image_url must be a string", param="input")
+                out.append((f"input[{i}].content[{j}].image_url", url))
+    return out
+
+
+async def responses_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
+    """The ``input_image`` parts of a Responses request under ``[media] image_parts`` (as
+    `chat_media_slots` for chat): read by OCR and replaced by the ``data:`` URL of the bytes read, or
+    passed unread and named; None when the policy refuses them (the field map then does)."""
+    mode = ex.state.policy.media.image_parts
+    if mode not in ("ocr", "pass_with_label"):
+        return None
+    pictures = ImageSlots()
+    parts = responses_image_parts(body)
+    if mode == "pass_with_label":
+        pictures.uninspected = [name for name, _url in parts]
+        return pictures
+    for name, url in parts:
+        m = _RESPONSES_PART.fullmatch(name)
+        assert m is not None
+        data_url = await _read_image(ex, pictures, name, url, "input")
+        body["input"][int(m[1])]["content"][int(m[2])]["image_url"] = data_url
+    return pictures
+
+
+def messages_image_parts(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The image blocks of a Messages request's messages: (field name, URL), a base64 source as the
+    ``data:`` URL of its bytes."""
+    out: list[tuple[str, str]] = []
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, block in enumerate(content):
+            if not (isinstance(block, dict) and block.get("type") == "image"):
+                continue
+            name = f"messages[{i}].content[{j}].source"
+            source = block.get("source")
+            if not isinstance(source, dict):
+                source = {}
+            if source.get("type") == "base64" and isinstance(source.get("data"), str):
+                out.append((name, f"data:{source.get('media_type')};base64,{source['data']}"))
+            elif source.get("type") == "url" and isinstance(source.get("url"), str):
+                out.append((name, source["url"]))
+            else:
+                raise RequestError(f"{name} must be a base64 or url image source", param="messages")
+    return out
+
+
+async def messages_media_slots(ex: Exchange, body: dict[str, Any]) -> ImageSlots | None:
+    """The image blocks of a Messages request under ``[media] image_parts`` (as `chat_media_slots`):
+    read by OCR and replaced by a base64 source of the bytes read, or passed unread and named; None
+    when the policy refuses them (the field map then does)."""
+    mode = ex.state.policy.media.image_parts
+    if mode not in ("ocr", "pass_with_label"):
+        return None
+    pictures = ImageSlots()
+    parts = messages_image_parts(body)
+    if mode == "pass_with_label":
+        pictures.uninspected = [name for name, _url in parts]
+        return pictures
+    for name, url in parts:
+        m = _MESSAGES_PART.fullmatch(name)
+        assert m is not None
+        data_url = await _read_image(ex, pictures, name, url, "messages")
+        media_type, data = data_url.removeprefix("data:").split(";base64,", 1)
+        source = {"type": "base64", "media_type": media_type, "data": data}
+        body["messages"][int(m[1])]["content"][int(m[2])]["source"] = source
     return pictures
 
 
@@ -240,6 +357,8 @@ def _image_kind(data: bytes) -> str:
 
 
 _PART = re.compile(r"messages\[(\d+)\]\.content\[(\d+)\]\.image_url")
+_MESSAGES_PART = re.compile(r"messages\[(\d+)\]\.content\[(\d+)\]\.source")
+_RESPONSES_PART = re.compile(r"input\[(\d+)\]\.content\[(\d+)\]\.image_url")
 
 
 def _set_url(body: dict[str, Any], name: str, url: str) -> None:

@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hegui.errors import HeguiError, RequestError
-from hegui.gateway import routes
+from hegui.gateway import media_inspect, routes
 from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, json_response, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
-from hegui.gateway.messages_map import MESSAGES_REQUEST
+from hegui.gateway.messages_map import MESSAGES_REQUEST, messages_request
 from hegui.gateway.schemas import recent_user_turns
 from hegui.gateway.surfaces import (
     RelayEvent,
@@ -90,8 +90,11 @@ async def _messages(request: Request) -> Response:
             tool["type"] = "custom"  # a client tool (the type is optional); server tools name theirs
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
     # the order the model reads them in (the joined check reads the texts in this order)
-    slots = first_field(request_slots(MESSAGES_REQUEST, body), "system")
+    slots = first_field(request_slots(messages_request(state.policy.media.image_parts), body), "system")
     turns = recent_user_turns(checked_chat(body), state.policy.gateway.recent_turns)
+    pictures = await media_inspect.messages_media_slots(ex, body)  # None unless [media] takes images
+    if pictures is not None:
+        slots += pictures.slots
     outcome = await ex.complete(
         routes.CHAT,
         body,
@@ -100,7 +103,10 @@ async def _messages(request: Request) -> Response:
         stream=stream,
         translate=to_chat,
         latest=lambda: (recent_user_turns(to_chat(body), 1) or [""])[-1],
+        pictures=pictures,
     )
+    if pictures is not None:
+        outcome.headers.update(pictures.headers())  # image blocks passed unread say so
     return rewritten(outcome, to_message, MessagesEvents(ex.request_id, model).events)
 
 
@@ -129,6 +135,8 @@ def _message(message: dict[str, Any], out: list[dict[str, Any]]) -> None:
         kind = block.get("type")
         if kind == "text":
             texts.append({"type": "text", "text": block.get("text", "")})
+        elif kind == "image":  # only where [media] image_parts admits images (the map refuses else)
+            texts.append({"type": "image_url", "image_url": {"url": _image_url(block.get("source"))}})
         elif kind == "tool_use":
             arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
             calls.append(
@@ -152,6 +160,13 @@ def _message(message: dict[str, Any], out: list[dict[str, Any]]) -> None:
         if calls:
             msg["tool_calls"] = calls
         out.append(msg)
+
+
+def _image_url(source: dict[str, Any]) -> str:
+    """An image block's source as a chat image URL (base64 as a ``data:`` URL)."""
+    if source.get("type") == "base64":
+        return f"data:{source.get('media_type', '')};base64,{source.get('data', '')}"
+    return str(source.get("url", ""))
 
 
 def to_chat(body: dict[str, Any]) -> dict[str, Any]:

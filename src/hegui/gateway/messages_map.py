@@ -5,14 +5,16 @@ inspected under their own names (``messages[1].content[0].content``), then turne
 request for the OpenAI-compatible upstream; the chat answer is inspected under the chat map and written
 back as a Message or as Messages stream events. The answer map declares what hegui writes.
 
-Refused rather than dropped: image, document, search-result and container-upload blocks (no check reads
-them), server tools (web search, code execution, …) and their result blocks, redacted thinking (it cannot
+Refused rather than dropped: image blocks unless ``[media] image_parts`` reads or passes them
+(`messages_request`), document, search-result and container-upload blocks (no check reads them), server tools (web search, code execution, …) and their result blocks, redacted thinking (it cannot
 be read), and every block type this map does not know. ``tool_use.input`` is free-form JSON: every key
 and string in it is inspected; a ``tool_result``'s content (a string or text blocks) is inspected like
 any user text.
 """
 
 from __future__ import annotations
+
+import functools
 
 from hegui.gateway.fields import (
     MODEL,
@@ -23,8 +25,11 @@ from hegui.gateway.fields import (
     Counts,
     Either,
     Leaf,
+    Obj,
+    Spec,
     Tagged,
     Tree,
+    binary,
     enum,
     obj,
     refused,
@@ -75,7 +80,10 @@ BLOCK = Tagged(
         ),
         "thinking": obj(type=enum("thinking"), thinking=TEXT, signature=WHOLE),
         "redacted_thinking": refused("redacted thinking is encrypted: it cannot be inspected"),
-        "image": _UNINSPECTABLE,
+        "image": refused(
+            "an image block is read only with [media] image_parts = 'ocr' (its text is then inspected), or "
+            "passed unread and marked with 'pass_with_label'; otherwise it cannot be inspected"
+        ),
         "document": _UNINSPECTABLE,
         "search_result": _UNINSPECTABLE,
         "container_upload": _UNINSPECTABLE,
@@ -142,6 +150,46 @@ MESSAGES_REQUEST = obj(
     workspace_id=WHOLE,
     mcp_servers=refused("MCP servers are not translated"),
 )
+
+# With [media] image_parts = "ocr" or "pass_with_label" a message's image blocks are declared
+# (media_inspect.messages_media_slots reads or marks them; to_chat sends them on as chat image_url parts).
+
+
+def _image_block(how: str) -> Obj:
+    return obj(
+        type=enum("image"),
+        source=Tagged(
+            "type",
+            {
+                "base64": obj(
+                    type=enum("base64"),
+                    media_type=enum("image/png", "image/jpeg", "image/webp"),
+                    data=binary(f"the image ([media] image_parts = {how})"),
+                ),
+                "url": obj(type=enum("url"), url=binary(f"the image ([media] image_parts = {how})")),
+            },
+            default=refused("an image source must be base64 or url (a stored file cannot be read)"),
+        ),
+        cache_control=CACHE,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def messages_request(images: str) -> Spec:
+    """The request's map under the [media] policy (``images``: its ``image_parts``): a message's image
+    blocks declared when they are read by OCR or passed unread with a mark; otherwise refused
+    (MESSAGES_REQUEST). A tool result's images stay refused."""
+    if images not in ("ocr", "pass_with_label"):
+        return MESSAGES_REQUEST
+    how = (
+        "'ocr': read by OCR, its text inspected, sent on as the bytes read"
+        if images == "ocr"
+        else "'pass_with_label': forwarded unread, named in the input audit entry and X-Hegui-Uninspected"
+    )
+    block = Tagged("type", dict(BLOCK.variants) | {"image": _image_block(how)}, default=BLOCK.default)
+    message = Obj(dict(MESSAGE.fields) | {"content": Either(str_=TEXT, list_=Arr(block))})
+    return Obj(dict(MESSAGES_REQUEST.fields) | {"messages": Arr(message)})
+
 
 # -- answer (what hegui writes, from the inspected chat answer) ---------------------------------------
 

@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hegui.errors import RequestError
-from hegui.gateway import routes
+from hegui.gateway import media_inspect, routes
 from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, read_json, state_of
 from hegui.gateway.labelling import BODY_FIELD
-from hegui.gateway.responses_map import RESPONSES_REQUEST
+from hegui.gateway.responses_map import RESPONSES_REQUEST, responses_request
 from hegui.gateway.schemas import recent_user_turns
 from hegui.gateway.surfaces import (
     RelayEvent,
@@ -57,8 +57,12 @@ async def responses(request: Request) -> Response:
     _name_item_types(body.get("input"))
     ex = routes.open_exchange(request, principal, body, model, shape=routes.CHAT, endpoint=ENDPOINT)
     # the order the model reads them in (the joined check reads the texts in this order)
-    slots = first_field(request_slots(RESPONSES_REQUEST, body), "instructions")
+    spec = responses_request(state.policy.media.image_parts)
+    slots = first_field(request_slots(spec, body), "instructions")
     turns = recent_user_turns(checked_chat(body), state.policy.gateway.recent_turns)
+    pictures = await media_inspect.responses_media_slots(ex, body)  # None unless [media] takes images
+    if pictures is not None:
+        slots += pictures.slots
     outcome = await ex.complete(
         routes.CHAT,
         body,
@@ -67,7 +71,10 @@ async def responses(request: Request) -> Response:
         stream=stream,
         translate=to_chat,
         latest=lambda: (recent_user_turns(to_chat(body), 1) or [""])[-1],
+        pictures=pictures,
     )
+    if pictures is not None:
+        outcome.headers.update(pictures.headers())  # image parts passed unread say so
     return rewritten(outcome, to_response, ResponsesEvents(ex.request_id, model).events)
 
 
@@ -91,9 +98,15 @@ def checked_chat(body: dict[str, Any]) -> dict[str, Any]:
 def _parts(content: Any) -> str | list[dict[str, Any]]:
     if isinstance(content, str):
         return content
-    out = []
+    out: list[dict[str, Any]] = []
     for part in content or []:
         kind = part.get("type")
+        if kind == "input_image":  # only where [media] image_parts admits images (the map refuses else)
+            image = {"url": part.get("image_url", "")}
+            if part.get("detail"):
+                image["detail"] = part["detail"]
+            out.append({"type": "image_url", "image_url": image})
+            continue
         text = part.get("refusal") if kind == "refusal" else part.get("text")
         out.append({"type": "text", "text": text or ""})
     return out

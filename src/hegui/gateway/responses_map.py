@@ -15,6 +15,8 @@ than messages with text, function calls, function-call outputs and reasoning ite
 
 from __future__ import annotations
 
+import functools
+
 from hegui.gateway.fields import (
     MODEL,
     NUM,
@@ -25,9 +27,11 @@ from hegui.gateway.fields import (
     Either,
     Leaf,
     Map,
+    Obj,
     Spec,
     Tagged,
     Tree,
+    binary,
     enum,
     obj,
     refused,
@@ -58,11 +62,18 @@ INPUT_PART = Tagged(
         "input_text": obj(type=enum("input_text"), text=TEXT, prompt_cache_breakpoint=FREE),
         "output_text": obj(type=enum("output_text"), text=TEXT, annotations=FREE, logprobs=FREE, id=WHOLE),
         "refusal": obj(type=enum("refusal"), refusal=TEXT),
-        "input_image": _UNINSPECTABLE,
+        "input_image": refused(
+            "an image part is read only with [media] image_parts = 'ocr' (its text is then inspected), or "
+            "passed unread and marked with 'pass_with_label'; otherwise it cannot be inspected"
+        ),
         "input_file": _UNINSPECTABLE,
         "input_audio": _UNINSPECTABLE,
     },
     default=refused("unknown content part type: only text parts can be inspected"),
+)
+#: A tool's output: images in it are refused whatever [media] says (only a message's are read).
+TOOL_OUTPUT_PART = Tagged(
+    "type", dict(INPUT_PART.variants) | {"input_image": _UNINSPECTABLE}, default=INPUT_PART.default
 )
 MESSAGE_ITEM = obj(
     type=enum("message"),
@@ -85,7 +96,7 @@ FUNCTION_CALL_ITEM = obj(
 FUNCTION_OUTPUT_ITEM = obj(
     type=enum("function_call_output"),
     call_id=WHOLE,
-    output=Either(str_=TEXT, list_=Arr(INPUT_PART)),
+    output=Either(str_=TEXT, list_=Arr(TOOL_OUTPUT_PART)),
     id=WHOLE,
     name=TEXT,
     namespace=TEXT,
@@ -178,6 +189,43 @@ RESPONSES_REQUEST = obj(
     access_programs=FREE,
     image=FREE,
 )
+
+# With [media] image_parts = "ocr" or "pass_with_label" a message's input_image parts are declared
+# (media_inspect.responses_media_slots reads or marks them; to_chat sends them on as chat image_url parts).
+_IMAGE_PART = obj(
+    type=enum("input_image"),
+    image_url=binary(
+        "the image ([media] image_parts = 'ocr'): fetched, read by OCR, its text inspected, and sent on as "
+        "the data: URL of the bytes read"
+    ),
+    detail=enum("auto", "low", "high"),
+    file_id=refused("a stored file cannot be read: send the image as image_url"),
+)
+_UNREAD_IMAGE_PART = obj(
+    type=enum("input_image"),
+    image_url=binary(
+        "the image ([media] image_parts = 'pass_with_label'): forwarded unread; the input audit entry and "
+        "the answer's X-Hegui-Uninspected header name it"
+    ),
+    detail=enum("auto", "low", "high"),
+    file_id=refused("a stored file cannot be forwarded: send the image as image_url"),
+)
+
+
+@functools.lru_cache(maxsize=4)
+def responses_request(images: str) -> Spec:
+    """The request's map under the [media] policy (``images``: its ``image_parts``): a message's
+    input_image parts declared when they are read by OCR or passed unread with a mark; otherwise refused
+    (RESPONSES_REQUEST). A tool's output (function_call_output) keeps refusing images."""
+    if images not in ("ocr", "pass_with_label"):
+        return RESPONSES_REQUEST
+    variants = dict(INPUT_PART.variants)
+    variants["input_image"] = _IMAGE_PART if images == "ocr" else _UNREAD_IMAGE_PART
+    part = Tagged("type", variants, default=INPUT_PART.default)
+    message = Obj(dict(MESSAGE_ITEM.fields) | {"content": Either(str_=TEXT, list_=Arr(part))})
+    item = Tagged("type", dict(INPUT_ITEM.variants) | {"message": message}, default=INPUT_ITEM.default)
+    return Obj(dict(RESPONSES_REQUEST.fields) | {"input": Either(str_=TEXT, list_=Arr(item))})
+
 
 # -- answer (what hegui writes, from the inspected chat answer) ---------------------------------------
 

@@ -46,7 +46,7 @@ async def chat_completions(request: Request) -> Response:
     ex = open_exchange(request, principal, body, req.model, shape=CHAT, endpoint="chat.completions")
     turns = recent_user_turns(body, state.policy.gateway.recent_turns)
     media = state.policy.media
-    spec = fieldmap.chat_request(media.image_parts == "ocr", media.audio_parts == "transcribe")
+    spec = fieldmap.chat_request(media.image_parts, media.audio_parts == "transcribe")
     slots = request_slots(spec, body)
     pictures = await media_inspect.chat_media_slots(ex, body)  # None unless [media] reads images or audio
     if pictures is not None:
@@ -54,6 +54,8 @@ async def chat_completions(request: Request) -> Response:
     outcome = await ex.complete(
         CHAT, body, slots, turns, stream=req.stream, latest=lambda: latest_turn(body), pictures=pictures
     )
+    if pictures is not None:
+        outcome.headers.update(pictures.headers())  # image parts passed unread say so
     return respond(outcome)
 
 

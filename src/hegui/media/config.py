@@ -1,7 +1,8 @@
 """The ``[media]`` table of the policy: image parts, OCR, edit consent, unregistered person names.
 
 Defaults keep what the gateway did before OCR existed: image parts in chat requests are refused, and
-generated images are labelled without being read. OCR is the optional ``[ocr]`` extra (pytesseract
+generated images are labelled without being read. ``image_parts`` is the issue's three-way choice for a
+request's images: refuse them, inspect them (OCR), or pass them unread with a mark that says so. OCR is the optional ``[ocr]`` extra (pytesseract
 driving Debian's ``tesseract-ocr`` with ``tesseract-ocr-chi-sim``); a policy that turns it on where it is
 not installed is refused at start-up, and an OCR that fails at run time refuses the request (fail closed).
 """
@@ -30,11 +31,13 @@ DEFAULT_NAME_NOTICE = (
 class MediaPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    image_parts: Literal["refuse", "ocr"] = Field(
+    image_parts: Literal["refuse", "ocr", "pass_with_label"] = Field(
         "refuse",
         description=(
             "Image parts of requests (chat image_url parts, the images of /v1/images/edits and variations): "
-            "refuse (chat parts are a 400; edit images pass unread) or ocr (their text is read and inspected)."
+            "refuse (chat parts are a 400; edit images pass unread), ocr (their text is read and inspected) "
+            "or pass_with_label (forwarded unread, and marked so: the input audit entry lists them as "
+            "uninspected and the answer carries the X-Hegui-Uninspected header)."
         ),
     )
     generated_image_ocr: bool = Field(

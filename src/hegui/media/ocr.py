@@ -5,6 +5,9 @@ pytesseract (the ``[ocr]`` extra). pytesseract runs the ``tesseract`` program on
 downloaded at run time (the language data comes with the Debian package), a crash of the engine cannot
 take the gateway down, and a stuck run is killed at ``timeout``. tesserocr (an in-process binding) was
 the other maintained wrapper; its wheel bundles its own libtesseract instead of using the system's.
+rapidocr-onnxruntime, the ONNX OCR issue 15 named, read the benchmark's images more accurately in one
+pass and faster (benchmarks/ocr_bench.py --rapidocr-python; docs/gateway.md says what tesseract keeps:
+a process per reading, a small Debian footprint); it is not used.
 
 Fail closed: anything that goes wrong (no engine, an unreadable image, a timeout) raises `OcrFailed`, a
 `CheckFailed`, and the gateway refuses instead of passing the image unread.

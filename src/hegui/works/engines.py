@@ -8,21 +8,21 @@ The one-process build (`WorksIndex.build`) is the reference.
 Spark reads a JSONL file line by line with Hadoop's line splitting (``\\n``, ``\\r``, ``\\r\\n``) and a
 ``.txt`` / ``.md`` file whole. The local engine splits JSONL with `str.splitlines`, which also breaks at
 rarer separators (U+2028, form feed, …): a JSONL line that holds one of them raw is an error locally and
-one work on Spark. pyspark is optional (``hegui[spark]``, Java 17+); the master defaults to
-``local[N]``; on a cluster every executor needs hegui installed.
+one work on Spark. The Spark session, the line reading and the failures are the corpus audit's
+(`hegui.corpus.sparkjob`, one code path for both): pyspark is optional (``hegui[spark]``, Java 17+); the
+master defaults to ``local[N]``; on a cluster every executor needs hegui installed.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from hegui.errors import ConfigError, RequestError
+from hegui.errors import RequestError
 from hegui.works.index import FingerprintedWork, Work, WorksIndex, check_kw, fingerprint_work
 from hegui.works.sources import CorpusError, files, read_works, work_of_line
 
@@ -90,50 +90,39 @@ def _fingerprinter(k: int, w: int) -> Callable[[Iterable[tuple[int, int, str, st
 def build_spark(
     paths: Sequence[Path], *, k: int, w: int, workers: int = 0, master: str | None = None
 ) -> WorksIndex:
-    """The index built on Spark (local mode by default, ``local[workers]``)."""
+    """The index built on Spark (local mode by default, ``local[workers]``), through the corpus audit's
+    Spark path (`hegui.corpus.sparkjob.run`)."""
     check_kw(k, w)
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise ConfigError(
-            "the Spark engine needs pyspark (and Java 17+): pip install 'hegui[spark]'"
-        ) from None
+    from hegui.corpus import sparkjob
+
     corpus = list(files(paths))
     if not corpus:
         return WorksIndex.assemble([], k=k, w=w)
     for path in corpus:
         if not path.is_file():
             raise RequestError(f"cannot read {path}: no such file")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark: Any = (
-        SparkSession.builder.master(master or f"local[{workers or os.cpu_count() or 1}]")
-        .appName("hegui-works-index")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
-    try:
-        sc = spark.sparkContext
+
+    def job(sc: Any) -> list[_Row]:
         rdds = []
         for file_no, path in enumerate(corpus):
-            where, name = str(path.resolve()), str(path)
+            name = str(path)
             if path.suffix.lower() == ".jsonl":
-                rdd = sc.textFile(where).zipWithIndex()
-                rdds.append(rdd.map(lambda p, f=file_no, n=name: (f, p[1], n, p[0])))
+                rdds.append(sparkjob.lines(sc, path).map(lambda p, f=file_no, n=name: (f, p[1], n, p[0])))
             else:
-                rdd = sc.wholeTextFiles(where)
+                rdd = sc.wholeTextFiles(str(path.resolve()))
                 rdds.append(rdd.map(lambda p, f=file_no, n=name: (f, -1, n, p[1])))
         rows: list[_Row] = sc.union(rdds).mapPartitions(_fingerprinter(k, w)).collect()
-    except Exception as exc:  # Py4J wraps an executor's error: name it and stop, never a partial index
-        if isinstance(exc, (ConfigError, RequestError)):
-            raise
-        lines = str(exc).splitlines() or [type(exc).__name__]
-        corpus_error = next((ln.split("CorpusError: ", 1)[1] for ln in lines if "CorpusError: " in ln), None)
-        if corpus_error is not None:  # a bad line in the corpus: the same message as the local build
-            raise RequestError(corpus_error.strip()) from None
-        raise RequestError(f"the Spark build failed: {lines[0][:300]}") from exc
-    finally:
-        spark.stop()
+        return rows
+
+    # A bad line in the corpus fails on an executor: the same message as the local build.
+    rows = sparkjob.run(
+        "hegui-works-index",
+        job,
+        workers=workers,
+        master=master,
+        failure="the Spark build failed",
+        named=CorpusError.__name__,
+    )
     rows.sort(key=lambda r: (r[0], r[1]))
     return WorksIndex.assemble((FingerprintedWork(r[2], r[3], r[4], r[5]) for r in rows), k=k, w=w)
 
