@@ -137,8 +137,11 @@ def main() -> int:
     lines += [
         "",
         "Without the gate an entry that meets a batch sleeps in SQLite's busy handler (1, 2, 5, 10 … ms "
-        "between tries), so it waits longer than the batch holds the lock; with it the writer takes the "
-        "lock when the batch commits.",
+        "between tries), so it can wait past the batch's commit; with it the writer takes the lock when the "
+        "batch commits. The gate does not shorten the batch itself: an entry that meets one still waits for "
+        "its CPU work (the GIL) and its write lock, so compare the rounds with their spread before reading a "
+        "gain into them. The gateway also keeps turns while no request is in flight (`KeepWorker.quiet`), "
+        "so a lightly loaded gateway rarely lets a request meet a batch at all.",
     ]
     text = "\n".join(lines)
     print(text)

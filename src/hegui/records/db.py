@@ -84,9 +84,11 @@ class GatedConnection(sqlite3.Connection):
 
     Why: threads of one process that want SQLite's write lock at once (the audit writer, the keep
     journal's worker, the records rooms) would otherwise wait in SQLite's busy handler, which polls with
-    growing sleeps (1, 2, 5, 10, 15 … ms): a writer that waits for a 3 ms transaction sleeps 8 ms, and one
-    that waits for 9 ms sleeps 18. That was the tail of a request whose audit commit met a keep batch
-    (benchmarks/sqlite_writer_gate.py). A lock hands over as soon as it is released. Other processes on
+    growing sleeps (1, 2, 5, 10, 15 … ms): a writer that waits for a 3 ms transaction sleeps 8 ms (measured with
+    Debian's SQLite 3.40), and by the handler's table one that waits for 9 ms sleeps 18. A lock hands over as soon as it
+    is released. In the gateway the gain is small beside the batch's own length (RESULTS.md,
+    `sqlite_writer_gate`); the tail of a request that met a keep batch was mostly the batch's CPU work,
+    which the keep worker now does while no request is in flight (`KeepWorker.quiet`). Other processes on
     the file still meet the busy handler; no library offers this gate, hence these few lines."""
 
     gate: threading.Lock  # set per database file by `_gated`
