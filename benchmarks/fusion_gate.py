@@ -25,13 +25,14 @@ assistant (`OPENINGS`); ``addressed`` = a phrase that addresses the assistant an
 
 Calibration part = train rows whose group has ``sha256("hegui-calib-v1:" + group) % 10 == 0`` (the rule of
 ``scripts/train_guard_models.py`` and ``scripts/train_classifier.py``). Dev rows are never read. Prints a
-markdown table; writes nothing.
+markdown table and writes it to section ``fusion_gate`` of benchmarks/RESULTS.md (``--no-write``: print only).
 
-    PYTHONPATH=src .venv/bin/python benchmarks/fusion_gate.py
+    PYTHONPATH=src .venv/bin/python benchmarks/fusion_gate.py [--no-write]
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
 import sys
@@ -233,6 +234,9 @@ def table(rows: Sequence[Row], chosen: Sequence[Variant]) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
     started = time.perf_counter()
     calibration = [e for e in load_inputs() if e.split == "train" and is_calibration(e.group)]
     rows = collect(calibration)
@@ -241,16 +245,31 @@ def main() -> None:
     chosen = variants(rule)
     mismatched = sum(stops(r, chosen[0]) != r.bundled_stops for r in rows)
     assert mismatched == 0, f"the bundled variant differs from the bundled pipeline on {mismatched} rows"
-    forms = {
-        "frame": sum(r.form.frame for r in rows),
-        "qmark": sum(r.form.qmark for r in rows),
-        "opening": sum(r.form.opening for r in rows),
-        "addressed": sum(r.form.addressed for r in rows),
-        "request": sum(r.form.request for r in rows),
+    share = {
+        name: f"{100 * sum(getattr(r.form, name) for r in rows) / len(rows):.0f} %"
+        for name in ("frame", "qmark", "opening", "addressed", "request")
     }
-    print(f"{len(rows):,} calibration rows; forms: {forms}; preset {rule.preset}\n")
-    print(table(rows, chosen))
-    print(f"\n{time.perf_counter() - started:.0f} s")
+    from _results import machine, write_section
+
+    body = [
+        "## The A.2 specialist gate: requests and statements (`benchmarks/fusion_gate.py`)",
+        "",
+        machine(),
+        "",
+        f"Calibration part of train ({len(rows):,} rows; dev not read), the bundled default policy, preset "
+        f"{rule.preset}: share refused. The checks run once per row; only the fusion changes between "
+        "columns, and `bundled` reproduces the bundled pipeline's verdict on every row. Forms "
+        "(share of the rows): " + ", ".join(f"{k} {v}" for k, v in share.items()) + ". What the columns "
+        'mean and the decision: docs/guard-checks.md, "Specialists: requests and statements".',
+        "",
+        table(rows, chosen),
+        "",
+        f"{time.perf_counter() - started:.0f} s.",
+    ]
+    markdown = "\n".join(body)
+    print(markdown)
+    if not args.no_write:
+        write_section("fusion_gate", markdown)
 
 
 if __name__ == "__main__":
