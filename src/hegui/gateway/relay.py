@@ -347,10 +347,12 @@ class StreamRelay:
             # The decision could not be recorded: the rest of the answer is withheld.
             yield sse(exc.to_openai())
         finally:
-            await self.response.aclose()
+            # Recorded before the upstream's response is closed: closing awaits, and as a stream unwinds
+            # from a client that left, that await can be cancelled or fail, and nothing after it would run.
             if not self.recorded:  # the client went away: record what was released, without waiting
                 self._settle()
                 self.out.decided_later(stream=True, client_disconnected=True)
+            await self.response.aclose()
 
     async def _upstream_events(self) -> AsyncIterator[dict[str, Any]]:
         """The upstream's checked chunks; a fault (bad chunk, no [DONE], a deadline) ends them and is
