@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import openai
 import pytest
 from openai import OpenAI
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -98,6 +100,19 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.postgres
+def chat_answers(port: int) -> float:
+    """hegui_requests_total for chat completions answered 200, as one scrape of /metrics says."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text_format = r.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text_format)
+        for sample in family.samples
+        if sample.name == "hegui_requests_total"
+        and sample.labels == {"endpoint": "chat.completions", "status": "200"}
+    )
+
+
 def test_two_workers_share_one_chain_and_stop_cleanly(tmp_path: Path, database_url: str) -> None:
     up_port, port = free_port(), free_port()
     (tmp_path / "hegui.toml").write_text(POLICY.format(port=up_port), encoding="utf-8")
@@ -148,6 +163,8 @@ def test_two_workers_share_one_chain_and_stop_cleanly(tmp_path: Path, database_u
             for t in threads:
                 t.join(timeout=LOAD_SECONDS + 30)
             used = {pid: cpu_seconds(pid) - before[pid] for pid in workers}
+            # /metrics sums the workers, whichever of them a scrape reaches (prometheus multiprocess mode)
+            scraped = [chat_answers(port) for _ in range(4)]
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
         finally:
@@ -157,6 +174,7 @@ def test_two_workers_share_one_chain_and_stop_cleanly(tmp_path: Path, database_u
     assert len(workers) == 2
     assert all(seconds > 0.1 for seconds in used.values()), f"a worker served nothing: {used}"
     assert len(answered) > 20
+    assert scraped == [len(answered)] * 4, (scraped, len(answered))
 
     engine = make_engine(database_url)
     try:

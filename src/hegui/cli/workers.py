@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -90,6 +91,18 @@ def worker_environment(s: Settings) -> dict[str, str]:
     return env
 
 
+def metrics_directory(s: Settings) -> Path:
+    """Where the workers keep their metric values for `/metrics` to sum (prometheus_client's multiprocess
+    mode): ``PROMETHEUS_MULTIPROC_DIR`` when set, else ``<data_dir>/metrics``; emptied at each start, so
+    the sums begin at zero as they do for one process."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(configured) if configured else s.data_dir / "metrics"
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path
+
+
 def serve_workers(s: Settings, checked: Preflight, access_log: bool) -> None:
     """Prepare, then become the supervisor (`hegui.supervisor`): this process's pid, a lean process."""
     require_shared_database(s)
@@ -106,6 +119,7 @@ def serve_workers(s: Settings, checked: Preflight, access_log: bool) -> None:
     for warning in checked.warnings:
         typer.echo(f"hegui: warning: {warning}", err=True)
     os.environ.update(worker_environment(s))  # the workers are spawned: they inherit this environment
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_directory(s))
     typer.echo(
         f"hegui: policy {checked.policy.full_version} ({checked.policy.source}); database {database}; "
         f"{s.workers} workers"

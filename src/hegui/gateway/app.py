@@ -20,6 +20,7 @@ from hegui.gateway.http import json_response, state_of
 from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.limits import LimitMetrics, RateLimitGate
+from hegui.gateway.metrics import worker_leaves
 from hegui.gateway.readiness import failed_probes
 from hegui.gateway.requestlog import RequestLogContext
 from hegui.gateway.state import GatewayState
@@ -92,6 +93,7 @@ def create_app(
                 inflight.count,
             )
         await shutdown(state)
+        worker_leaves()  # with workers: this one's live gauges leave /metrics' sum
         if (provider := getattr(_app.state, "otel_provider", None)) is not None:
             provider.shutdown()  # exports the spans still batched
 

@@ -1,8 +1,17 @@
-"""Prometheus metrics, one registry per app (no process-wide globals)."""
+"""Prometheus metrics, one registry per app (no process-wide globals).
+
+Under `hegui serve --workers N` each worker is its own process, and a scrape reaches one of them; so the
+supervisor gives the workers a shared directory (``PROMETHEUS_MULTIPROC_DIR``, prometheus_client's
+multiprocess mode): every worker's values are kept in files there, and `render` answers with the sum
+over all workers (counters and histograms summed; the circuit gauge the largest of the live workers').
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client.registry import Collector
 
 from hegui.guard.types import Finding, Stage
 
@@ -45,8 +54,15 @@ class Metrics:
             registry=r,
         )
         self.breaker_open = Gauge(
-            "hegui_upstream_circuit_open", "1 while an upstream's circuit is open.", ["upstream"], registry=r
+            "hegui_upstream_circuit_open",
+            "1 while an upstream's circuit is open.",
+            ["upstream"],
+            registry=r,
+            multiprocess_mode="livemax",  # with workers: open in any live worker
         )
+        #: Collectors that compute their values when scraped (from the database): the same in every worker,
+        #: so with workers they are added to the summed values once, not summed.
+        self._computed: list[Collector] = []
 
         # A metric's child per label values, looked up once: `labels()` (a lock, and a tuple of the values
         # checked each time) was a visible share of a request's CPU, called for every check of every chunk.
@@ -70,5 +86,27 @@ class Metrics:
                 )
             child.inc()
 
+    def add_collector(self, collector: Collector) -> None:
+        """A collector whose values are computed when scraped (see ``_computed``)."""
+        self.registry.register(collector)
+        self._computed.append(collector)
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not shared_directory():
+            return generate_latest(self.registry)
+        summed = CollectorRegistry(auto_describe=True)
+        multiprocess.MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
+        for collector in self._computed:
+            summed.register(collector)
+        return generate_latest(summed)
+
+
+def shared_directory() -> str:
+    """The workers' shared metrics directory ("" for one process)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def worker_leaves() -> None:
+    """A worker stops: its live gauges leave the sum (its counters stay: a counter never goes back)."""
+    if shared_directory():
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -22,4 +22,4 @@ def register(app: FastAPI) -> None:
     console_labels.register(app)
     console_lexicons.register(app)
     state = app.state.hegui
-    state.metrics.registry.register(CasesCollector(state.engine))
+    state.metrics.add_collector(CasesCollector(state.engine))
