@@ -92,6 +92,24 @@ def test_add_import_authorize_list_revoke_export(tmp_path: Path, env: dict[str, 
     assert json.loads(entries[3].detail)["by"].startswith("ops (cli:")
 
 
+def test_remove_takes_the_person_out_and_is_audited(env: dict[str, str]) -> None:
+    assert run(env, "add", "林晓雯", "--kind", "public_figure")[0] == 0
+    code, out = run(env, "remove", "linxiaowen", "--by", "ops", "--reason", "本人要求删除")
+    assert (code, out) == (0, "linxiaowen: 林晓雯 removed; 0 authorization(s) revoked\n")
+    code, out = run(env, "list")
+    assert code == 0 and "林晓雯" not in out
+    code, out = run(env, "remove", "linxiaowen", "--by", "ops", "--reason", "again")
+    assert code == 1 and "no person 'linxiaowen'" in out  # not found: exit 1, as for other records
+    eng = make_engine(f"sqlite:///{Path(env['HEGUI_DATA_DIR']) / 'hegui.db'}")
+    try:
+        entries = [e for e in iter_entries(eng) if e.stage == "persons"]
+    finally:
+        eng.dispose()
+    assert [e.action for e in entries] == ["register", "remove"]
+    detail = json.loads(entries[1].detail)
+    assert detail["person"] == "linxiaowen" and detail["reason"] == "本人要求删除"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

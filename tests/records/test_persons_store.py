@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from hegui.errors import RequestError
+from hegui.errors import RecordNotFound, RequestError
 from hegui.persons.importer import PersonsTableError, read_persons
 from hegui.persons.model import Kind, Person, Scope
 from hegui.records.persons_store import ImportCounts, PersonRegistry
@@ -133,3 +133,30 @@ def test_read_persons_xlsx(tmp_path: Path) -> None:
     assert read_persons(tmp_path / "p.xlsx") == [
         Person("chen", "陈思远", Kind.LICENSED, ("思远", "小陈"), ("chensiyuan",))
     ]
+
+
+def test_remove_deletes_the_person_and_revokes_what_is_in_force(engine: Engine) -> None:
+    reg = PersonRegistry(engine)
+    reg.add(LIN, at=T0)
+    reg.add(Person("wang-jianguo", "王建国", Kind.EMPLOYEE), at=T0)
+
+    def grant(tenant: str, scope: Scope) -> str:
+        return reg.authorize(
+            "lin-xiaowen", tenant=tenant, scope=scope, purpose="配音", grantor="本人", evidence="c.pdf", at=T0
+        ).id
+
+    kept = grant("acme", Scope.VOICE)
+    other = grant("beta", Scope.LIKENESS)
+    earlier = grant("acme", Scope.NAME)
+    reg.revoke(earlier, by="ops", reason="合同终止", at=T0)
+    removal = reg.remove("lin-xiaowen", by="ops", reason="本人要求删除", at=T0 + timedelta(days=2))
+    assert removal.person == LIN and removal.revoked == (kept, other)
+    assert reg.get("lin-xiaowen") is None and [p.key for p in reg.persons()] == ["wang-jianguo"]
+    auths = {a.id: a for a in reg.authorizations("lin-xiaowen")}
+    assert len(auths) == 3  # never deleted
+    assert {auths[i].revoked_at for i in (kept, other)} == {T0 + timedelta(days=2)}
+    assert auths[earlier].revoked_at == T0  # an earlier revocation is left as it was
+    snap = reg.snapshot(T0 + timedelta(days=3))
+    assert snap.authorized("lin-xiaowen", "acme", Scope.VOICE, T0 + timedelta(days=3)) is None
+    with pytest.raises(RecordNotFound, match="no person 'lin-xiaowen'"):
+        reg.remove("lin-xiaowen", by="ops", reason="again")

@@ -1,4 +1,4 @@
-"""`hegui persons add|list|import|authorize|revoke|export`: the person registry (docs/persons.md).
+"""`hegui persons add|list|import|remove|authorize|revoke|export`: the person registry (docs/persons.md).
 
 Thin: storing lives in `hegui.records.persons_store`, reading tables in `hegui.persons.importer`.
 """
@@ -20,7 +20,12 @@ from hegui.persons.importer import PersonsTableError, default_key, parse_kind, r
 from hegui.persons.model import Person, Scope
 from hegui.policy import load_policy
 from hegui.records.audit import AuditDraft, write_batch
-from hegui.records.persons_store import PersonRegistry, authorization_draft, registration_draft
+from hegui.records.persons_store import (
+    PersonRegistry,
+    authorization_draft,
+    registration_draft,
+    removal_draft,
+)
 
 app = typer.Typer(help="The person registry: names, kinds and authorizations.", no_args_is_help=True)
 
@@ -170,6 +175,21 @@ def revoke(
     a = _registry().revoke(auth_id, by=by, reason=reason)
     _audit(lambda version, who: authorization_draft("revoke", a, version, f"{by} ({who})"))
     typer.echo(f"authorization {a.id} revoked ({a.person} · {a.scope.value} · tenant {a.tenant})")
+
+
+@app.command("remove")
+@handled
+def remove(
+    key: str = typer.Argument(..., help="The person's key (from `hegui persons list`)."),
+    by: str = typer.Option(..., "--by", help="Who removes the person."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept with each revoked authorization)."),
+) -> None:
+    """Take a person out of the registry; the person's authorizations still in force are revoked (kept,
+    with who and why). The persona check stops matching the name at its next start or reload."""
+    removal = _registry().remove(key, by=by, reason=reason)
+    _audit(lambda version, who: removal_draft(removal, version, f"{by} ({who})", reason))
+    p = removal.person
+    typer.echo(f"{p.key}: {p.name} removed; {len(removal.revoked)} authorization(s) revoked")
 
 
 @app.command("export")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from hegui.errors import RecordNotFound, RequestError
 from hegui.persons.model import Authorization, Kind, Person, RegistrySnapshot, Scope
@@ -31,6 +31,14 @@ class ImportCounts:
     unchanged: int
     #: Keys added or updated, in table order (what the audit entry names).
     changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A person taken out of the registry, and the ids of the authorizations revoked with it."""
+
+    person: Person
+    revoked: tuple[str, ...]
 
 
 def _person(r: Any) -> Person:
@@ -112,6 +120,23 @@ class PersonRegistry:
                     select(PersonRow.__table__).where(PersonRow.key == p.key)
                 ).one()
         return ImportCounts(added, updated, unchanged, tuple(changed))
+
+    def remove(self, key: str, *, by: str, reason: str, at: datetime | None = None) -> Removal:
+        """Take ``key`` out of the registry, in one transaction: the person's row is deleted (its names no
+        longer match anything) and each of its authorizations still in force, in every tenant, is revoked
+        with ``by`` and ``reason``. Authorizations are never deleted: what was allowed when stays
+        showable. An unknown key is `RecordNotFound`."""
+        now = iso(at or datetime.now(UTC))
+        t = PersonAuthorizationRow
+        with storage_errors("writing the person registry"), self._engine.begin() as conn:
+            row = conn.execute(select(PersonRow.__table__).where(PersonRow.key == key)).one_or_none()
+            if row is None:
+                raise RecordNotFound(f"no person {key!r} in the registry")
+            active = (t.person_key == key) & t.revoked_at.is_(None)
+            revoked = [r.auth_id for r in conn.execute(select(t.auth_id).where(active).order_by(t.id))]
+            conn.execute(update(t).where(active).values(revoked_at=now, revoked_by=by, revoke_reason=reason))
+            conn.execute(delete(PersonRow).where(PersonRow.key == key))
+        return Removal(_person(row), tuple(revoked))
 
     def persons(self) -> list[Person]:
         with storage_errors("reading the person registry"), self._engine.connect() as conn:
@@ -216,6 +241,24 @@ def authorization_draft(action: str, a: Authorization, policy_version: str, by: 
         content_hash="",
         tenant=a.tenant,
         detail={"authorization": a.id, "person": a.person, "scope": a.scope.value, "by": by},
+    )
+
+
+def removal_draft(removal: Removal, policy_version: str, by: str, reason: str) -> AuditDraft:
+    """The audit entry of a person taken out of the registry (its key and the revoked authorizations)."""
+    return AuditDraft(
+        request_id=f"persons-{uuid.uuid4().hex}",
+        stage="persons",
+        action="remove",
+        policy_version=policy_version,
+        content_hash="",
+        tenant="*",
+        detail={
+            "person": removal.person.key,
+            "revoked": list(removal.revoked),
+            "by": by,
+            "reason": reason,
+        },
     )
 
 
