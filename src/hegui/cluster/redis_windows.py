@@ -3,11 +3,16 @@
 One Lua script per request checks every limit and charges them all or none (a request refused by
 its tenant's limit does not use up its key's), with Redis's clock. Keys: ``<counter>:<window>`` (an
 integer that expires after two windows) and ``<counter>`` (a sorted set of stream leases). The script
-touches keys it derives, so it runs on one Redis, not a Redis Cluster.
+touches keys it derives from the ones it is given, so on a Redis Cluster every counter of one call
+must be in one hash slot: the limiter's names carry the tenant as a hash tag
+(``hegui:rl:{<tenant>}:…``, `hegui.cluster.limiter.counter_names`), and a name derived by appending
+to a tagged name keeps its tag, so its slot.
 
 Token corrections (`add`) are not sent one by one: they wait, summed per counter, for the next
 admission, whose round trip carries them (one pipeline), or for `FLUSH_SECONDS`, whichever comes
-first. A request with a tokens limit so costs one round trip to Redis, not two.
+first. A request with a tokens limit so costs one round trip to Redis, not two. redis-py's cluster
+pipeline refuses scripts, so on a cluster the corrections go first (concurrently, each to its
+counter's node) and the admission after them: two round trips when a correction is waiting.
 
 While Redis fails, the counters fall back to this process's own (`LocalWindows`), and say so in the
 log: each replica then enforces the whole limit by itself, looser by the number of replicas, rather
@@ -137,7 +142,7 @@ class RedisWindows:
                 raw = (await self._pipelined(pending, (self._admit.sha, keys, args)))[-1]
             else:
                 raw = await self._admit(keys=keys, args=args)
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
             for counter, amount in pending.items():
                 await self.local.add(counter, amount)
@@ -160,6 +165,8 @@ class RedisWindows:
         support in pipelines asks Redis whether the scripts exist first (a second round trip), so the
         SHAs are sent as they are, and loaded once when Redis does not know them (after its restart)."""
         calls = [(self._add.sha, [counter], [self.window, amount]) for counter, amount in pending.items()]
+        if self.shared.cluster:
+            return await self._in_cluster(calls, then)
         if then is not None:
             calls.append(then)
         for attempt in (1, 2):
@@ -174,6 +181,21 @@ class RedisWindows:
                 for script in (self._admit, self._add):
                     await self.shared.aio.script_load(script.script)
         raise AssertionError("unreachable")
+
+    async def _in_cluster(
+        self,
+        corrections: list[tuple[str, list[str], list[Any]]],
+        then: tuple[str, list[str], list[Any]] | None,
+    ) -> list[Any]:
+        """`_pipelined` on a cluster: the corrections at once (each to its own node; the scripts load
+        themselves where a node does not know them), then ``then``."""
+        out: list[Any] = list(
+            await asyncio.gather(*(self._add(keys=keys, args=args) for _sha, keys, args in corrections))
+        )
+        if then is not None:
+            _sha, keys, args = then
+            out.append(await self._admit(keys=keys, args=args))
+        return out
 
     async def add(self, counter: str, amount: int) -> None:
         """Queue a correction; the next admission or `FLUSH_SECONDS` sends it."""
@@ -194,7 +216,7 @@ class RedisWindows:
             return
         try:
             await self._pipelined(pending, None)
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
             for counter, amount in pending.items():
                 await self.local.add(counter, amount)
@@ -211,7 +233,7 @@ class RedisWindows:
             return
         try:
             await self._renew(keys=list(counters), args=[math.ceil(self.lease_seconds), lease])
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
             await self.local.renew(counters, lease)
 
@@ -224,7 +246,7 @@ class RedisWindows:
                 for counter in counters:
                     pipe.zrem(counter, lease)
                 await pipe.execute()
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
 
 
