@@ -230,10 +230,17 @@ def _redis_cluster(
 
 
 def _cluster_ok(cli: str, port: int) -> bool:
+    """The node sees the whole cluster, and a replica has synced with its primary (one that has not
+    cannot take over: its data would be too old)."""
     out = subprocess.run(
         [cli, "-p", str(port), "cluster", "info"], capture_output=True, text=True, timeout=10
     ).stdout
-    return "cluster_state:ok" in out and "cluster_slots_ok:16384" in out
+    if not ("cluster_state:ok" in out and "cluster_slots_ok:16384" in out):
+        return False
+    role = subprocess.run(
+        [cli, "-p", str(port), "info", "replication"], capture_output=True, text=True, timeout=10
+    ).stdout
+    return "role:slave" not in role or "master_link_status:up" in role
 
 
 @pytest.fixture(scope="session")

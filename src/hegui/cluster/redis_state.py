@@ -171,7 +171,14 @@ class RedisState:
         ``ok`` with all `SLOTS` served (a cluster with a failed slot refuses the keys in it)."""
         try:
             if self.cluster:
-                await self._cluster_ready()
+                try:
+                    await self._cluster_ready()
+                except self.failures:
+                    # The client's map of the cluster may predate a failover (it still names a dead
+                    # primary): read the map anew from any node that answers, and ask once more.
+                    with contextlib.suppress(*self.failures):
+                        await self.aio.nodes_manager.initialize()  # type: ignore[attr-defined]
+                    await self._cluster_ready()
             else:
                 await self.aio.ping()
         except self.failures as exc:
