@@ -285,7 +285,7 @@ def flush_redis(url: str) -> None:
         client.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fresh_redis(request: pytest.FixtureRequest) -> Callable[[str], str]:
     """``fresh_redis("server")`` or ``fresh_redis("cluster")``: the URL of the test run's Redis of that
     kind, emptied (for a fixture that has parameters of its own)."""
