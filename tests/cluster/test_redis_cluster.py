@@ -221,3 +221,24 @@ def test_the_event_subscription_moves_to_another_node_and_resyncs(redis_cluster_
             await b.aclose()
 
         asyncio.run(go())
+
+
+def test_a_dead_seed_is_passed_over(redis_cluster_server: str) -> None:
+    """The first seed refuses connections: the clients and the subscription use the next one."""
+    live = parse_redis_url(redis_cluster_server).seeds[0]
+
+    async def go() -> None:
+        state = RedisState(f"redis+cluster://127.0.0.1:1,{live.netloc}")
+        await state.start()
+        for _ in range(100):
+            if state.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert state.connected and state.subscribed_to != "127.0.0.1:1"
+        await state.ping()
+        assert (
+            await state.windows(600).admit([Charge("{x}:r", Scope.KEY, Kind.REQUESTS, 5, 1)], "l")
+        ).admitted
+        await state.aclose()
+
+    asyncio.run(go())
