@@ -15,7 +15,9 @@ redis-py's cluster clients, and the event subscription is a plain connection to 
 cluster: a classic PUBLISH reaches every node over the cluster bus, so any node will do. That node is
 watched (``CLUSTER INFO`` every `WATCH_SECONDS`); when it fails or leaves the cluster, the
 subscription moves to the next node, and the gap is a new `generation` with a ``RESYNC``, exactly as
-a reconnection to a single server is.
+a reconnection to a single server is. redis-py's own cluster pub/sub is not used: its asyncio client
+has none before redis-py 8 (``hegui[redis]`` accepts 5), and it picks the node by the channel's slot,
+with no say in what happens when that node fails.
 """
 
 from __future__ import annotations
