@@ -185,3 +185,28 @@ def test_corrections_ride_on_the_next_admission_even_after_redis_forgot_the_scri
         assert [int(redis_client.get(k) or 0) for k in names] == [0]
 
     asyncio.run(go())
+
+
+def test_corrections_of_other_holders_are_sent_with_an_admission(redis_url: str, redis_client: Any) -> None:
+    """Queued corrections of the admission's own counters and of another tenant's (another slot on a
+    cluster) are all applied by the next admission, and the admission reads its own corrected."""
+    from hegui.cluster.redis_state import RedisState
+
+    async def go() -> None:
+        shared = RedisState(redis_url)
+        windows = shared.windows(600)
+        assert (await windows.admit([tokens(10, 10, "{a}:tok")], "1")).admitted
+        assert (await windows.admit([tokens(10, 10, "{b}:tok")], "2")).admitted
+        assert not (await windows.admit([tokens(10, 1, "{a}:tok")], "3")).admitted
+        await windows.add("{a}:tok", -10)
+        await windows.add("{b}:tok", -4)
+        assert (await windows.admit([tokens(10, 3, "{a}:tok")], "4")).admitted  # saw its -10 first
+        counts = {
+            name.decode().split(":")[0]: int(redis_client.get(name) or 0)
+            for name in redis_client.scan_iter(match="{?}:tok:*")
+        }
+        assert counts == {"{a}": 10 - 10 + 3, "{b}": 10 - 4}  # both corrections applied, once
+        assert windows.fallbacks == 0  # type: ignore[attr-defined]
+        await shared.aclose()
+
+    asyncio.run(go())

@@ -11,8 +11,9 @@ to a tagged name keeps its tag, so its slot.
 Token corrections (`add`) are not sent one by one: they wait, summed per counter, for the next
 admission, whose round trip carries them (one pipeline), or for `FLUSH_SECONDS`, whichever comes
 first. A request with a tokens limit so costs one round trip to Redis, not two. redis-py's cluster
-pipeline refuses scripts, so on a cluster the corrections go first (concurrently, each to its
-counter's node) and the admission after them: two round trips when a correction is waiting.
+pipeline refuses scripts, so on a cluster the corrections of counters in the admission's slot ride
+in the admission's own script (`_ADMIT_AFTER_ADDS`) and the others go at the same time, each to its
+counter's node: one round trip there too.
 
 While Redis fails, the counters fall back to this process's own (`LocalWindows`), and say so in the
 log: each replica then enforces the whole limit by itself, looser by the number of replicas, rather
@@ -26,8 +27,10 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from redis.crc import key_slot
 
 from hegui.cluster.windows import Admission, Charge, Kind, LocalWindows, Usage, refusal
 
@@ -97,6 +100,22 @@ redis.call('EXPIRE', k, math.ceil(W * 2) + 1)
 return v
 """
 
+#: `_ADMIT` after the corrections of counters in its slot (a cluster's admission, `_admit_in_cluster`):
+#: KEYS are the admission's N counters then the corrected ones; ARGV is `_ADMIT`'s, then one amount per
+#: corrected counter, then N.
+_ADMIT_AFTER_ADDS = """
+local N = tonumber(ARGV[#ARGV])
+local t0 = redis.call('TIME')
+local W0 = tonumber(ARGV[1])
+local win0 = math.floor((tonumber(t0[1]) + tonumber(t0[2]) / 1000000) / W0)
+for j = N + 1, #KEYS do
+  local k = KEYS[j] .. ':' .. win0
+  local v = redis.call('INCRBY', k, ARGV[3 + 3 * N + (j - N)])
+  if v < 0 then redis.call('SET', k, 0) end
+  redis.call('EXPIRE', k, math.ceil(W0 * 2) + 1)
+end
+""" + _ADMIT.replace("#KEYS", "N")
+
 _RENEW = """
 local t = redis.call('TIME')
 local until_ = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
@@ -117,6 +136,7 @@ class RedisWindows:
         self._admit = shared.aio.register_script(_ADMIT)
         self._add = shared.aio.register_script(_ADD)
         self._renew = shared.aio.register_script(_RENEW)
+        self._admit_after_adds = shared.aio.register_script(_ADMIT_AFTER_ADDS)
         self._warned = 0.0
         #: Token corrections not yet sent, summed per counter.
         self._pending: dict[str, int] = {}
@@ -138,7 +158,9 @@ class RedisWindows:
         pending = self._take_pending()
         keys = [c.counter for c in charges]
         try:
-            if pending:
+            if pending and self.shared.cluster:
+                raw = await self._admit_in_cluster(pending, keys, args)
+            elif pending:
                 raw = (await self._pipelined(pending, (self._admit.sha, keys, args)))[-1]
             else:
                 raw = await self._admit(keys=keys, args=args)
@@ -196,6 +218,27 @@ class RedisWindows:
             _sha, keys, args = then
             out.append(await self._admit(keys=keys, args=args))
         return out
+
+    async def _admit_in_cluster(self, pending: dict[str, int], keys: list[str], args: list[Any]) -> Any:
+        """The admission with the queued corrections, in one round trip on a cluster: the corrections
+        of counters in the admission's slot (its own, mostly) ride in the admission's script, before
+        it reads them; the others go at the same time, each to its own node (other slots, other
+        counters: their order against the admission does not matter)."""
+        slot = key_slot(keys[0].encode())
+        inside = {c: a for c, a in pending.items() if key_slot(c.encode()) == slot}
+        calls: list[Awaitable[Any]] = [
+            self._add(keys=[counter], args=[self.window, amount])
+            for counter, amount in pending.items()
+            if counter not in inside
+        ]
+        if inside:
+            admission = self._admit_after_adds(
+                keys=[*keys, *inside], args=[*args, *inside.values(), len(keys)]
+            )
+        else:
+            admission = self._admit(keys=keys, args=args)
+        results = await asyncio.gather(admission, *calls)
+        return results[0]
 
     async def add(self, counter: str, amount: int) -> None:
         """Queue a correction; the next admission or `FLUSH_SECONDS` sends it."""
