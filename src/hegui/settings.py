@@ -92,9 +92,10 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="Redis URL (redis://host:6379/0) shared by the gateway replicas: session memory, "
-        "rate-limit counters, and events (key revocation, lexicon reload, sanction steps) between them. "
-        "Unset: one process keeps all of it in memory. Needs the redis extra.",
+        description="Redis URL (redis://host:6379/0, or redis+cluster://host:port[,host:port…] for a Redis "
+        "Cluster) shared by the gateway replicas: session memory, rate-limit counters, and events (key "
+        "revocation, lexicon reload, sanction steps) between them. Unset: one process keeps all of it in "
+        "memory. Needs the redis extra.",
     )
     redis_memory_seconds: int = Field(
         86_400,

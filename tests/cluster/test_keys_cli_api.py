@@ -45,9 +45,11 @@ def test_keys_limit_sets_and_clears_a_keys_own_quota(env: dict[str, str]) -> Non
     assert result.exit_code == 2 and "no single key matches 'nope'" in result.output
 
 
-def test_keys_revoke_and_limit_tell_the_replicas(env: dict[str, str], redis_url: str) -> None:
+def test_keys_revoke_and_limit_tell_the_replicas(
+    env: dict[str, str], redis_url: str, redis_node_url: str
+) -> None:
     key = _key(env)
-    listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    listener = redis.Redis.from_url(redis_node_url).pubsub(ignore_subscribe_messages=True)
     listener.subscribe("hegui:events")
     env = env | {"HEGUI_REDIS_URL": redis_url}
     assert runner.invoke(app, ["keys", "limit", "1", "--requests-per-minute", "3"], env=env).exit_code == 0
@@ -62,8 +64,8 @@ def test_keys_revoke_and_limit_tell_the_replicas(env: dict[str, str], redis_url:
     assert kinds == [EventKind.KEY_CHANGED, EventKind.KEY_CHANGED]
 
 
-def test_data_delete_tells_the_replicas(env: dict[str, str], redis_url: str) -> None:
-    listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+def test_data_delete_tells_the_replicas(env: dict[str, str], redis_url: str, redis_node_url: str) -> None:
+    listener = redis.Redis.from_url(redis_node_url).pubsub(ignore_subscribe_messages=True)
     listener.subscribe("hegui:events")
     result = runner.invoke(
         app, ["data", "delete", "u-1", "--tenant", "t-1"], env=env | {"HEGUI_REDIS_URL": redis_url}

@@ -33,7 +33,10 @@ def vault(tmp_path: Path) -> Vault:
 
 
 def store(url: str, vault: Vault, **kw: int) -> RedisMemoryStore:
-    return RedisMemoryStore(redis.Redis.from_url(url), vault, b"s" * 32, errors=redis.RedisError, **kw)
+    """The store as the gateway makes it: on the client `RedisState` chose (a cluster client for a
+    ``redis+cluster://`` URL)."""
+    shared = RedisState(url)
+    return RedisMemoryStore(shared.sync, vault, b"s" * 32, errors=shared.errors, **kw)
 
 
 def test_two_replicas_see_one_session(redis_url: str, vault: Vault) -> None:
@@ -49,24 +52,24 @@ def test_two_replicas_see_one_session(redis_url: str, vault: Vault) -> None:
     assert a.refused(key) == (Sketch.of("a refused prompt", categories=("A.1",)),)
 
 
-def test_redis_holds_no_text_and_no_user_id(redis_url: str, vault: Vault) -> None:
+def test_redis_holds_no_text_and_no_user_id(redis_url: str, redis_client: redis.Redis, vault: Vault) -> None:
     s = store(redis_url, vault)
     s.append_turn(SessionKey("t", "alice-uid", "s"), Turn("秘密的话 secret words", NOW, Action.ALLOW))
-    client = redis.Redis.from_url(redis_url)
-    names = client.keys("*")
+    client = redis_client
+    names = list(client.scan_iter())
     assert names and all(b"alice" not in n for n in names)
     dumped = b"".join(v for n in names for v in client.lrange(n, 0, -1))
     assert "秘密".encode() not in dumped and b"secret" not in dumped
 
 
-def test_keeps_the_newest_turns_and_expires(redis_url: str, vault: Vault) -> None:
+def test_keeps_the_newest_turns_and_expires(redis_url: str, redis_client: redis.Redis, vault: Vault) -> None:
     s = store(redis_url, vault, max_turns=3, ttl_seconds=100)
     key = SessionKey("t", "u", None)
     for i in range(5):
         s.append_turn(key, Turn(str(i), NOW, Action.ALLOW))
     assert [t.text for t in s.turns(key, 10)] == ["2", "3", "4"]
-    client = redis.Redis.from_url(redis_url)
-    assert all(0 < client.ttl(n) <= 100 for n in client.keys("*"))
+    names = list(redis_client.scan_iter())
+    assert len(names) == 1 and all(0 < redis_client.ttl(n) <= 100 for n in names)
 
 
 def test_an_erased_user_is_forgotten(redis_url: str, vault: Vault) -> None:

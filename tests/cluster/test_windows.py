@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -12,15 +13,17 @@ from hegui.cluster.config import Scope
 from hegui.cluster.windows import Charge, Kind, LocalWindows, Usage, Windows, retry_after, weighted
 
 
-def requests(limit: int, counter: str = "c:req") -> Charge:
+# One request's counters share a hash tag, as the limiter's names do (`counter_names`): on a Redis
+# Cluster the admission script runs only on keys of one slot.
+def requests(limit: int, counter: str = "{h}:req") -> Charge:
     return Charge(counter, Scope.KEY, Kind.REQUESTS, limit, 1)
 
 
-def tokens(limit: int, cost: int, counter: str = "c:tok") -> Charge:
+def tokens(limit: int, cost: int, counter: str = "{h}:tok") -> Charge:
     return Charge(counter, Scope.KEY, Kind.TOKENS, limit, cost)
 
 
-def streams(limit: int, counter: str = "c:str") -> Charge:
+def streams(limit: int, counter: str = "{h}:str") -> Charge:
     return Charge(counter, Scope.KEY, Kind.STREAMS, limit, 1)
 
 
@@ -98,10 +101,10 @@ def test_counters_of_holders_gone_quiet_are_dropped() -> None:
 Body = Callable[[Windows], Awaitable[None]]
 
 
-@pytest.fixture(params=["local", "redis"])
-def on_windows(request: pytest.FixtureRequest) -> Callable[[Body], None]:
-    """Runs a test body against fresh counters, in process memory or on Redis (made and closed on the
-    body's own event loop)."""
+@pytest.fixture(params=["local", "server", "cluster"])
+def on_windows(request: pytest.FixtureRequest, fresh_redis: Callable[[str], str]) -> Callable[[Body], None]:
+    """Runs a test body against fresh counters, in process memory, on one Redis or on a Redis Cluster
+    (made and closed on the body's own event loop)."""
 
     def run(body: Body) -> None:
         async def go() -> None:
@@ -110,7 +113,7 @@ def on_windows(request: pytest.FixtureRequest) -> Callable[[Body], None]:
                 return
             from hegui.cluster.redis_state import RedisState
 
-            shared = RedisState(request.getfixturevalue("redis_url"))
+            shared = RedisState(fresh_redis(request.param))
             try:
                 await body(shared.windows(600))
             finally:
@@ -123,14 +126,15 @@ def on_windows(request: pytest.FixtureRequest) -> Callable[[Body], None]:
 
 def test_admission_is_all_or_nothing(on_windows: Callable[[Body], None]) -> None:
     async def go(windows: Windows) -> None:
-        assert (await windows.admit([requests(5, "a"), requests(1, "b")], "1")).admitted
-        refused = await windows.admit([requests(5, "a"), requests(1, "b")], "2")
+        a, b = "{t}:a", "{t}:b"
+        assert (await windows.admit([requests(5, a), requests(1, b)], "1")).admitted
+        refused = await windows.admit([requests(5, a), requests(1, b)], "2")
         assert not refused.admitted
-        assert refused.refused is not None and refused.refused.counter == "b"
-        # "a" was not charged by the refused request: 4 more fit, not 3.
+        assert refused.refused is not None and refused.refused.counter == b
+        # a was not charged by the refused request: 4 more fit, not 3.
         for i in range(4):
-            assert (await windows.admit([requests(5, "a")], str(i))).admitted
-        assert not (await windows.admit([requests(5, "a")], "x")).admitted
+            assert (await windows.admit([requests(5, a)], str(i))).admitted
+        assert not (await windows.admit([requests(5, a)], "x")).admitted
 
     on_windows(go)
 
@@ -141,9 +145,9 @@ def test_tokens_admit_until_used_up_and_take_corrections(on_windows: Callable[[B
         assert (await windows.admit([tokens(100, 150)], "1")).admitted
         refused = await windows.admit([tokens(100, 1)], "2")
         assert not refused.admitted and refused.used >= 100 and refused.retry_after >= 1
-        await windows.add("c:tok", -120)  # the upstream said 30 tokens, not 150
+        await windows.add("{h}:tok", -120)  # the upstream said 30 tokens, not 150
         assert (await windows.admit([tokens(100, 10)], "3")).admitted
-        await windows.add("c:tok", -1000)  # never below zero
+        await windows.add("{h}:tok", -1000)  # never below zero
         assert (await windows.admit([tokens(5, 5)], "4")).admitted
         assert not (await windows.admit([tokens(5, 1)], "5")).admitted
 
@@ -156,28 +160,53 @@ def test_streams_are_released(on_windows: Callable[[Body], None]) -> None:
         assert (await windows.admit([streams(2)], "b")).admitted
         refused = await windows.admit([streams(2)], "c")
         assert not refused.admitted and refused.used == 2 and refused.retry_after == 1
-        await windows.renew(["c:str"], "a")
-        await windows.release(["c:str"], "a")
+        await windows.renew(["{h}:str"], "a")
+        await windows.release(["{h}:str"], "a")
         assert (await windows.admit([streams(2)], "c")).admitted
 
     on_windows(go)
 
 
-def test_corrections_ride_on_the_next_admission_even_after_redis_forgot_the_scripts(redis_url: str) -> None:
-    import redis
-
+def test_corrections_ride_on_the_next_admission_even_after_redis_forgot_the_scripts(
+    redis_url: str, redis_client: Any
+) -> None:
     from hegui.cluster.redis_state import RedisState
 
     async def go() -> None:
         shared = RedisState(redis_url)
         windows = shared.windows(600)
         assert (await windows.admit([tokens(10, 10)], "1")).admitted
-        await windows.add("c:tok", -10)
-        redis.Redis.from_url(redis_url).script_flush()  # as after a Redis restart
+        await windows.add("{h}:tok", -10)
+        redis_client.script_flush()  # as after a Redis restart (on every primary of a cluster)
         assert (await windows.admit([tokens(10, 10)], "2")).admitted  # the correction went first
-        await windows.add("c:tok", -10)
+        await windows.add("{h}:tok", -10)
         await shared.aclose()  # flushes what is queued
-        check = redis.Redis.from_url(redis_url)
-        assert [int(check.get(k) or 0) for k in check.keys("c:tok:*")] == [0]
+        names = list(redis_client.scan_iter(match="{h}:tok:*"))
+        assert [int(redis_client.get(k) or 0) for k in names] == [0]
+
+    asyncio.run(go())
+
+
+def test_corrections_of_other_holders_are_sent_with_an_admission(redis_url: str, redis_client: Any) -> None:
+    """Queued corrections of the admission's own counters and of another tenant's (another slot on a
+    cluster) are all applied by the next admission, and the admission reads its own corrected."""
+    from hegui.cluster.redis_state import RedisState
+
+    async def go() -> None:
+        shared = RedisState(redis_url)
+        windows = shared.windows(600)
+        assert (await windows.admit([tokens(10, 10, "{a}:tok")], "1")).admitted
+        assert (await windows.admit([tokens(10, 10, "{b}:tok")], "2")).admitted
+        assert not (await windows.admit([tokens(10, 1, "{a}:tok")], "3")).admitted
+        await windows.add("{a}:tok", -10)
+        await windows.add("{b}:tok", -4)
+        assert (await windows.admit([tokens(10, 3, "{a}:tok")], "4")).admitted  # saw its -10 first
+        counts = {
+            name.decode().split(":")[0]: int(redis_client.get(name) or 0)
+            for name in redis_client.scan_iter(match="{?}:tok:*")
+        }
+        assert counts == {"{a}": 10 - 10 + 3, "{b}": 10 - 4}  # both corrections applied, once
+        assert windows.fallbacks == 0  # type: ignore[attr-defined]
+        await shared.aclose()
 
     asyncio.run(go())

@@ -1,5 +1,6 @@
 """Two gateway replicas on one PostgreSQL and one Redis, through the official ``openai`` client
-(issue 16's acceptance): what one replica learns, the other acts on.
+(issue 16's acceptance): what one replica learns, the other acts on. Everything runs twice: on one
+Redis server and on a Redis Cluster of three primaries.
 
 - a deny-listed term split across two turns, each sent alone to a different replica, is caught;
 - a rewording of a prompt refused by one replica is refused by the other (near-duplicate check);
@@ -28,7 +29,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,21 +120,22 @@ def start(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["server", "cluster"])
 def cluster(
-    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, redis_server: str
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_url: str,
+    fresh_redis: Callable[[str], str],
 ) -> Iterator[Cluster]:
+    """Two replicas on one PostgreSQL and one Redis: a single server, then a Redis Cluster (three
+    primaries, ``redis+cluster://``)."""
+    redis_url = fresh_redis(request.param)
     root = tmp_path_factory.mktemp("replicas")
     name = f"hegui_r_{uuid.uuid4().hex[:12]}"
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     database_url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    import redis
-
-    r = redis.Redis.from_url(redis_server)
-    r.flushall()
-    r.close()
     up_port = free_port()
     policy = root / "hegui.toml"
     policy.write_text(POLICY.format(port=up_port, term=TERM), encoding="utf-8")
@@ -143,7 +145,7 @@ def cluster(
         "HEGUI_FIRST_KEY": "false",
         "HEGUI_LOG_LEVEL": "warning",
         "HEGUI_DATABASE_URL": database_url,
-        "HEGUI_REDIS_URL": redis_server,
+        "HEGUI_REDIS_URL": redis_url,
         # Every replica must hold the same secrets: they read and write one another's records.
         "HEGUI_MASTER_KEY": secrets.token_hex(32),
         "HEGUI_AUDIT_CONTENT_KEY": secrets.token_hex(32),

@@ -42,12 +42,17 @@ def _digest(*parts: str) -> str:
 
 
 def counter_names(holder: Holder) -> dict[Scope, str]:
+    """The counters' names, all with the tenant's hash tag (``{…}``): one request's counters are
+    checked and charged by one Lua script, which a Redis Cluster runs only when all its keys are in
+    one hash slot; a key and an end user belong to one tenant, so the tenant is what they share. On
+    one server the braces are only characters."""
+    tag = "{" + _digest(holder.tenant) + "}"
     names = {
-        Scope.KEY: f"{PREFIX}:key:{holder.key_id}",
-        Scope.TENANT: f"{PREFIX}:tenant:{_digest(holder.tenant)}",
+        Scope.KEY: f"{PREFIX}:{tag}:key:{holder.key_id}",
+        Scope.TENANT: f"{PREFIX}:{tag}:tenant",
     }
     if holder.user is not None:
-        names[Scope.USER] = f"{PREFIX}:user:{_digest(holder.tenant, holder.user)}"
+        names[Scope.USER] = f"{PREFIX}:{tag}:user:{_digest(holder.tenant, holder.user)}"
     return names
 
 

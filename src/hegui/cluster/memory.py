@@ -7,6 +7,9 @@ ciphertext under the end user's own data key (`Vault`, as `DbMemoryStore` does):
 text. Both lists keep the newest ``max_turns`` / ``max_refused`` entries and expire ``ttl`` seconds
 after the session's last turn.
 
+Every call touches one key, so the store works on a Redis Cluster as on one server (the names carry
+no hash tag: nothing needs two of them in one slot).
+
 Sessions without an end-user id never reach this store (the gateway gives them no memory). A Redis
 failure raises StorageError: the check that read the memory then fails and the text is refused, never
 passed unchecked. Calls block on the network, so the checks that read it run in the check workers.
@@ -31,6 +34,18 @@ if TYPE_CHECKING:
     import redis
 
 
+_PUSH = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+"""
+
+
+def _as_tuple(errors: type[Exception] | tuple[type[Exception], ...]) -> tuple[type[Exception], ...]:
+    return errors if isinstance(errors, tuple) else (errors,)
+
+
 class RedisMemoryStore:
     """A thread-safe `MemoryStore` on Redis (redis-py's client keeps a connection pool)."""
 
@@ -43,7 +58,7 @@ class RedisMemoryStore:
         vault: Vault,
         secret: bytes,
         *,
-        errors: type[Exception],
+        errors: type[Exception] | tuple[type[Exception], ...],
         max_turns: int = 64,
         max_refused: int = 256,
         ttl_seconds: int = 86_400,
@@ -53,8 +68,11 @@ class RedisMemoryStore:
         self._redis = client
         self._vault = vault
         self._secret = secret
-        self._errors = errors
+        self._failures: tuple[type[Exception], ...] = (*_as_tuple(errors), OSError)
         self._max_turns, self._max_refused, self._ttl = max_turns, max_refused, ttl_seconds
+        #: Append, trim and expire in one step: a script, so that a cluster client (whose pipelines
+        #: may not run MULTI, depending on redis-py's version) runs it as a single server does.
+        self._push_script = client.register_script(_PUSH)
         #: Sessions without an end user (none reach here from the gateway today): this process only.
         self._local = InMemoryMemoryStore(max_turns=max_turns, max_refused=max_refused)
 
@@ -67,15 +85,11 @@ class RedisMemoryStore:
     def _errors_as(self, what: str) -> Iterator[None]:
         try:
             yield
-        except (self._errors, OSError) as exc:
+        except self._failures as exc:
             raise StorageError(f"{what} failed: Redis: {type(exc).__name__}: {exc}") from exc
 
     def _push(self, name: str, value: str, keep: int) -> None:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.rpush(name, value)
-        pipe.ltrim(name, -keep, -1)
-        pipe.expire(name, self._ttl)
-        pipe.execute()
+        self._push_script(keys=[name], args=[value, keep, self._ttl])
 
     def append_turn(self, key: SessionKey, turn: Turn) -> None:
         if key.user is None:

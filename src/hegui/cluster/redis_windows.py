@@ -3,11 +3,17 @@
 One Lua script per request checks every limit and charges them all or none (a request refused by
 its tenant's limit does not use up its key's), with Redis's clock. Keys: ``<counter>:<window>`` (an
 integer that expires after two windows) and ``<counter>`` (a sorted set of stream leases). The script
-touches keys it derives, so it runs on one Redis, not a Redis Cluster.
+touches keys it derives from the ones it is given, so on a Redis Cluster every counter of one call
+must be in one hash slot: the limiter's names carry the tenant as a hash tag
+(``hegui:rl:{<tenant>}:…``, `hegui.cluster.limiter.counter_names`), and a name derived by appending
+to a tagged name keeps its tag, so its slot.
 
 Token corrections (`add`) are not sent one by one: they wait, summed per counter, for the next
 admission, whose round trip carries them (one pipeline), or for `FLUSH_SECONDS`, whichever comes
-first. A request with a tokens limit so costs one round trip to Redis, not two.
+first. A request with a tokens limit so costs one round trip to Redis, not two. redis-py's cluster
+pipeline refuses scripts, so on a cluster the corrections of counters in the admission's slot ride
+in the admission's own script (`_ADMIT_AFTER_ADDS`) and the others go at the same time, each to its
+counter's node: one round trip there too.
 
 While Redis fails, the counters fall back to this process's own (`LocalWindows`), and say so in the
 log: each replica then enforces the whole limit by itself, looser by the number of replicas, rather
@@ -21,8 +27,10 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from redis.crc import key_slot
 
 from hegui.cluster.windows import Admission, Charge, Kind, LocalWindows, Usage, refusal
 
@@ -92,6 +100,22 @@ redis.call('EXPIRE', k, math.ceil(W * 2) + 1)
 return v
 """
 
+#: `_ADMIT` after the corrections of counters in its slot (a cluster's admission, `_admit_in_cluster`):
+#: KEYS are the admission's N counters then the corrected ones; ARGV is `_ADMIT`'s, then one amount per
+#: corrected counter, then N.
+_ADMIT_AFTER_ADDS = """
+local N = tonumber(ARGV[#ARGV])
+local t0 = redis.call('TIME')
+local W0 = tonumber(ARGV[1])
+local win0 = math.floor((tonumber(t0[1]) + tonumber(t0[2]) / 1000000) / W0)
+for j = N + 1, #KEYS do
+  local k = KEYS[j] .. ':' .. win0
+  local v = redis.call('INCRBY', k, ARGV[3 + 3 * N + (j - N)])
+  if v < 0 then redis.call('SET', k, 0) end
+  redis.call('EXPIRE', k, math.ceil(W0 * 2) + 1)
+end
+""" + _ADMIT.replace("#KEYS", "N")
+
 _RENEW = """
 local t = redis.call('TIME')
 local until_ = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
@@ -112,6 +136,7 @@ class RedisWindows:
         self._admit = shared.aio.register_script(_ADMIT)
         self._add = shared.aio.register_script(_ADD)
         self._renew = shared.aio.register_script(_RENEW)
+        self._admit_after_adds = shared.aio.register_script(_ADMIT_AFTER_ADDS)
         self._warned = 0.0
         #: Token corrections not yet sent, summed per counter.
         self._pending: dict[str, int] = {}
@@ -133,11 +158,13 @@ class RedisWindows:
         pending = self._take_pending()
         keys = [c.counter for c in charges]
         try:
-            if pending:
+            if pending and self.shared.cluster:
+                raw = await self._admit_in_cluster(pending, keys, args)
+            elif pending:
                 raw = (await self._pipelined(pending, (self._admit.sha, keys, args)))[-1]
             else:
                 raw = await self._admit(keys=keys, args=args)
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
             for counter, amount in pending.items():
                 await self.local.add(counter, amount)
@@ -160,6 +187,8 @@ class RedisWindows:
         support in pipelines asks Redis whether the scripts exist first (a second round trip), so the
         SHAs are sent as they are, and loaded once when Redis does not know them (after its restart)."""
         calls = [(self._add.sha, [counter], [self.window, amount]) for counter, amount in pending.items()]
+        if self.shared.cluster:
+            return await self._in_cluster(calls, then)
         if then is not None:
             calls.append(then)
         for attempt in (1, 2):
@@ -174,6 +203,42 @@ class RedisWindows:
                 for script in (self._admit, self._add):
                     await self.shared.aio.script_load(script.script)
         raise AssertionError("unreachable")
+
+    async def _in_cluster(
+        self,
+        corrections: list[tuple[str, list[str], list[Any]]],
+        then: tuple[str, list[str], list[Any]] | None,
+    ) -> list[Any]:
+        """`_pipelined` on a cluster: the corrections at once (each to its own node; the scripts load
+        themselves where a node does not know them), then ``then``."""
+        out: list[Any] = list(
+            await asyncio.gather(*(self._add(keys=keys, args=args) for _sha, keys, args in corrections))
+        )
+        if then is not None:
+            _sha, keys, args = then
+            out.append(await self._admit(keys=keys, args=args))
+        return out
+
+    async def _admit_in_cluster(self, pending: dict[str, int], keys: list[str], args: list[Any]) -> Any:
+        """The admission with the queued corrections, in one round trip on a cluster: the corrections
+        of counters in the admission's slot (its own, mostly) ride in the admission's script, before
+        it reads them; the others go at the same time, each to its own node (other slots, other
+        counters: their order against the admission does not matter)."""
+        slot = key_slot(keys[0].encode())
+        inside = {c: a for c, a in pending.items() if key_slot(c.encode()) == slot}
+        calls: list[Awaitable[Any]] = [
+            self._add(keys=[counter], args=[self.window, amount])
+            for counter, amount in pending.items()
+            if counter not in inside
+        ]
+        if inside:
+            admission = self._admit_after_adds(
+                keys=[*keys, *inside], args=[*args, *inside.values(), len(keys)]
+            )
+        else:
+            admission = self._admit(keys=keys, args=args)
+        results = await asyncio.gather(admission, *calls)
+        return results[0]
 
     async def add(self, counter: str, amount: int) -> None:
         """Queue a correction; the next admission or `FLUSH_SECONDS` sends it."""
@@ -194,7 +259,7 @@ class RedisWindows:
             return
         try:
             await self._pipelined(pending, None)
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
             for counter, amount in pending.items():
                 await self.local.add(counter, amount)
@@ -211,7 +276,7 @@ class RedisWindows:
             return
         try:
             await self._renew(keys=list(counters), args=[math.ceil(self.lease_seconds), lease])
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
             await self.local.renew(counters, lease)
 
@@ -224,7 +289,7 @@ class RedisWindows:
                 for counter in counters:
                     pipe.zrem(counter, lease)
                 await pipe.execute()
-        except (self.shared.errors, OSError) as exc:
+        except self.shared.failures as exc:
             self._fell_back(exc)
 
 
