@@ -29,7 +29,8 @@ from hegui.gateway.fetch import FetchPolicy, MediaFetcher
 from hegui.gateway.schemas import Slot
 from hegui.guard.types import Action, Stage
 from hegui.media.config import MediaPolicy
-from hegui.media.ocr import OcrFailed, OcrResult, TesseractOcr
+from hegui.media.engines import OcrEngine, shared
+from hegui.media.ocr import OcrFailed, OcrResult
 
 #: The answer's header naming the request's image parts that were forwarded without being inspected.
 UNINSPECTED_HEADER = "x-hegui-uninspected"
@@ -37,20 +38,15 @@ UNINSPECTED_HEADER = "x-hegui-uninspected"
 _DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(.*)", re.IGNORECASE | re.DOTALL)
 
 
-@functools.lru_cache(maxsize=4)
-def _engine(
-    languages: str, timeout: float, max_side: int, scales: tuple[float, ...], modes: tuple[int, ...]
-) -> TesseractOcr:
-    return TesseractOcr(languages, timeout=timeout, max_side=max_side, scales=scales, modes=modes)
-
-
-def engine(policy: MediaPolicy) -> TesseractOcr:
-    return _engine(
-        policy.ocr_languages,
-        policy.ocr_timeout,
-        policy.ocr_max_side,
-        tuple(policy.ocr_scales),
-        tuple(policy.ocr_modes),
+def engine(policy: MediaPolicy) -> OcrEngine:
+    """The process's OCR engine under ``[media] ocr_engine`` (shared: rapidocr's child starts once)."""
+    return shared(
+        policy.ocr_engine,
+        languages=policy.ocr_languages,
+        timeout=policy.ocr_timeout,
+        max_side=policy.ocr_max_side,
+        scales=tuple(policy.ocr_scales),
+        modes=tuple(policy.ocr_modes),
     )
 
 

@@ -119,19 +119,9 @@ class TesseractOcr:
         started = time.perf_counter()
         try:
             import pytesseract  # noqa: F401  (used in _pass; a missing extra fails here)
-            from PIL import Image, UnidentifiedImageError
         except ImportError as exc:
             raise OcrFailed(f"OCR is not available: {exc.name} is not installed") from None
-        try:
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()
-                image = img.convert("L")
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            raise OcrFailed(f"the image could not be decoded for OCR ({type(exc).__name__})") from None
-        scale = 1.0
-        if max(image.size) > self.max_side:
-            scale = self.max_side / max(image.size)
-            image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+        image, scale = decode(data, self.max_side, "L")
         # Tesseract's models read best at a text height of about 20 to 35 px (measured: a 48 px line
         # misreads characters that the same line at 24 px reads right, and 72 px lines are mostly
         # lost). The image is read at each of ``scales`` (a pyramid: 1, ½, ¼ by default) and every
@@ -173,6 +163,26 @@ class TesseractOcr:
         except (OSError, pytesseract.TesseractError, pytesseract.TesseractNotFoundError) as exc:
             raise OcrFailed(f"OCR failed ({type(exc).__name__})") from None
         return _lines(data, scale)
+
+
+def decode(data: bytes, max_side: int, mode: str) -> tuple[Any, float]:
+    """The image ``data`` decoded to the Pillow ``mode`` (``L``, ``RGB``) and scaled down to
+    ``max_side``, with the scale applied (boxes are divided by it). Raises OcrFailed."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError as exc:
+        raise OcrFailed(f"OCR is not available: {exc.name} is not installed") from None
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            image = img.convert(mode)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise OcrFailed(f"the image could not be decoded for OCR ({type(exc).__name__})") from None
+    scale = 1.0
+    if max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    return image, scale
 
 
 #: The smallest shorter side (pixels) a scaled pass is read at.
