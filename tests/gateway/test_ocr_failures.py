@@ -74,3 +74,27 @@ def test_a_dead_child_is_refused_recorded_and_replaced(make_client: MakeClient, 
     r = client.post("/v1/chat/completions", json=_chat("这里写着演示违禁词"))  # a new child reads it
     assert r.status_code == 200 and r.json()["choices"][0]["finish_reason"] == "content_filter", r.text
     assert ocr.pid not in (None, pid)
+
+
+def test_an_engine_that_cannot_load_stops_the_start(
+    make_client: MakeClient, base_policy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed but broken (here: a stand-in child that cannot import OpenCV): the gateway does not
+    start, and says why, instead of failing every image later."""
+    from hegui.errors import ConfigError
+    from hegui.media import rapidocr
+
+    broken = tmp_path / "broken_worker.py"
+    broken.write_text(
+        "import json, struct, sys\n"
+        "body = json.dumps({'error': 'ImportError: libGL.so.1: cannot open shared object file'}).encode()\n"
+        "sys.stdout.buffer.write(struct.pack('>I', len(body)) + body); sys.stdout.buffer.flush()\n"
+        "sys.exit(1)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(rapidocr, "WORKER", broken)
+    policy = (
+        base_policy + '[media]\ngenerated_image_ocr = true\nocr_engine = "rapidocr"\nocr_timeout = 7.25\n'
+    )
+    with pytest.raises(ConfigError, match=r"ocr_engine = 'rapidocr' cannot read images here: .*libGL\.so\.1"):
+        make_client(policy)

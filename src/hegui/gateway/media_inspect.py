@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hegui.errors import ContentRefused, RequestError
+from hegui.errors import ConfigError, ContentRefused, RequestError
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fetch import FetchPolicy, MediaFetcher
 from hegui.gateway.schemas import Slot
@@ -48,6 +48,24 @@ def engine(policy: MediaPolicy) -> OcrEngine:
         scales=tuple(policy.ocr_scales),
         modes=tuple(policy.ocr_modes),
     )
+
+
+async def start_ocr(policy: MediaPolicy) -> None:
+    """At the gateway's start-up, when the policy reads images: start the OCR engine's child process
+    (rapidocr), so that an engine that is installed but cannot load (a missing native library) stops
+    the start with a ConfigError instead of failing every image later, and the first image does not
+    wait for the models. Tesseract needs nothing (a process per reading)."""
+    if not (policy.image_parts == "ocr" or policy.generated_image_ocr):
+        return
+    start = getattr(engine(policy), "start", None)
+    if start is None:
+        return
+    try:
+        await asyncio.to_thread(start)
+    except OcrFailed as exc:
+        raise ConfigError(
+            f"[media] ocr_engine = {policy.ocr_engine!r} cannot read images here: {exc.message}"
+        ) from None
 
 
 async def read(ex: Exchange, data: bytes, stage: str) -> OcrResult:

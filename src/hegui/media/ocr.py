@@ -1,13 +1,15 @@
 """OCR: the text drawn into an image, with the region of each line, so that it can be inspected.
 
-Engine: Debian's ``tesseract`` (packages ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``) driven by
+`OcrResult` is what every engine gives (`hegui.media.engines`: ``[media] ocr_engine``); this module
+holds it and the tesseract engine. The default engine is rapidocr-onnxruntime in a child process
+(`hegui.media.rapidocr`): measured, it reads in one pass what tesseract needs a pyramid of three
+readings for, 3 to 10 times faster (RESULTS.md, "ocr").
+
+Tesseract: Debian's ``tesseract`` (packages ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``) driven by
 pytesseract (the ``[ocr]`` extra). pytesseract runs the ``tesseract`` program once per image: nothing is
 downloaded at run time (the language data comes with the Debian package), a crash of the engine cannot
 take the gateway down, and a stuck run is killed at ``timeout``. tesserocr (an in-process binding) was
 the other maintained wrapper; its wheel bundles its own libtesseract instead of using the system's.
-rapidocr-onnxruntime, the ONNX OCR issue 15 named, read the benchmark's images more accurately in one
-pass and faster (benchmarks/ocr_bench.py --rapidocr-python; docs/gateway.md says what tesseract keeps:
-a process per reading, a small Debian footprint); it is not used.
 
 Fail closed: anything that goes wrong (no engine, an unreadable image, a timeout) raises `OcrFailed`, a
 `CheckFailed`, and the gateway refuses instead of passing the image unread.

@@ -205,6 +205,13 @@ class RapidOcr:
             raise OcrFailed("OCR failed: the worker's answer is malformed") from None
         return OcrResult(lines, time.perf_counter() - started, ("\n".join(x.text for x in lines),))
 
+    def start(self) -> None:
+        """Start the child now (the gateway does at start-up), so that an engine that cannot load is
+        an error there and the first image does not wait for the models. Raises OcrFailed."""
+        with self._lock:
+            if self._child is None:
+                self._start()
+
     def close(self) -> None:
         """Stop the child (it also ends by itself when this process closes its pipe)."""
         with self._lock:
@@ -238,7 +245,7 @@ class RapidOcr:
             raise OcrFailed(f"OCR worker did not start: {why}") from None
         if "ready" not in ready:
             child.kill()
-            raise OcrFailed("OCR worker did not start: no ready message")
+            raise OcrFailed(f"OCR worker did not start: {str(ready.get('error', 'no ready message'))[:300]}")
         self.ready = ready
         self._child = child
         return child

@@ -6,7 +6,8 @@ worker. It needs only the standard library, numpy and rapidocr-onnxruntime (whos
 wheel: nothing is downloaded), and it reads on one thread (the benchmark's setting).
 
 Protocol, over stdin/stdout, every message a frame (4-byte big-endian length, then the bytes):
-- first, out: ``{"ready": version, "models": [paths]}`` once the models are loaded;
+- first, out: ``{"ready": version, "models": [paths]}`` once the models are loaded (or ``{"error": "…"}``
+  when the engine cannot load: a missing native library, a damaged model; then it exits);
 - in: a JSON header ``{"width": w, "height": h}``, then a frame of ``w × h × 3`` bytes (RGB rows);
 - out: ``{"lines": [{"text", "points": [[x, y] × 4], "score"}], "seconds"}`` or ``{"error": "…"}``.
 The process ends when stdin closes (its parent is gone or done).
@@ -65,12 +66,16 @@ def main() -> None:
     from importlib.metadata import version
     from pathlib import Path
 
-    import cv2
-    import rapidocr_onnxruntime
-    from rapidocr_onnxruntime import RapidOCR
+    try:
+        import cv2
+        import rapidocr_onnxruntime
+        from rapidocr_onnxruntime import RapidOCR
 
-    cv2.setNumThreads(1)
-    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+        cv2.setNumThreads(1)
+        engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    except Exception as exc:  # e.g. OpenCV without libGL.so.1: said in the first frame, then exit
+        write_frame(stdout, json.dumps({"error": f"{type(exc).__name__}: {exc}"[:500]}).encode())
+        sys.exit(1)
     models = sorted(str(p) for p in (Path(rapidocr_onnxruntime.__file__).parent / "models").glob("*.onnx"))
     ready = {"ready": version("rapidocr-onnxruntime"), "models": models}
     write_frame(stdout, json.dumps(ready).encode())
