@@ -37,7 +37,6 @@ def available(name: str) -> str | None:
     return f"unknown OCR engine {name!r} (one of {', '.join(ENGINES)})"
 
 
-@functools.lru_cache(maxsize=8)
 def shared(
     name: str,
     *,
@@ -48,11 +47,25 @@ def shared(
     modes: tuple[int, ...] = (11,),
 ) -> OcrEngine:
     """The process's engine for these settings. ``languages``, ``scales`` and ``modes`` are
-    tesseract's (rapidocr reads Chinese and Latin text in one pass at the image's own size)."""
+    tesseract's: rapidocr reads Chinese and Latin text in one pass at the image's own size, and one
+    child serves every caller with the same timeout and size limit (the gateway's images and the
+    console's label check alike)."""
     if name == "rapidocr":
-        from hegui.media.rapidocr import RapidOcr
-
-        return RapidOcr(timeout=timeout, max_side=max_side)
+        return _rapidocr(timeout, max_side)
     if name == "tesseract":
-        return TesseractOcr(languages, timeout=timeout, max_side=max_side, scales=scales, modes=modes)
+        return _tesseract(languages, timeout, max_side, scales, modes)
     raise ValueError(f"unknown OCR engine {name!r}")
+
+
+@functools.lru_cache(maxsize=4)
+def _rapidocr(timeout: float, max_side: int) -> OcrEngine:
+    from hegui.media.rapidocr import RapidOcr
+
+    return RapidOcr(timeout=timeout, max_side=max_side)
+
+
+@functools.lru_cache(maxsize=8)
+def _tesseract(
+    languages: str, timeout: float, max_side: int, scales: tuple[float, ...], modes: tuple[int, ...]
+) -> OcrEngine:
+    return TesseractOcr(languages, timeout=timeout, max_side=max_side, scales=scales, modes=modes)
