@@ -55,6 +55,7 @@ class _Child:
     stdin: int
     stdout: int
     closed: bool = False
+    finalizer: weakref.finalize[Any, Any] | None = None
 
     def send(self, body: bytes, deadline: float) -> None:
         view = memoryview(len(body).to_bytes(4, "big") + body)
@@ -235,16 +236,17 @@ class RapidOcr:
         os.set_blocking(stdin, False)
         os.set_blocking(stdout, False)
         child = _Child(proc, stdin, stdout)
-        weakref.finalize(self, child.kill)  # an engine dropped (a policy reloaded) takes its child along
+        # An engine dropped (a policy reloaded) or the interpreter exiting takes its child along.
+        child.finalizer = weakref.finalize(self, child.kill)
         self.starts += 1
         try:
             ready = child.receive(time.monotonic() + self.start_timeout)
         except (TimeoutError, _Lost) as exc:
-            child.kill()
+            _discard(child)
             why = str(exc) or f"not ready within {self.start_timeout:g}s"
             raise OcrFailed(f"OCR worker did not start: {why}") from None
         if "ready" not in ready:
-            child.kill()
+            _discard(child)
             raise OcrFailed(f"OCR worker did not start: {str(ready.get('error', 'no ready message'))[:300]}")
         self.ready = ready
         self._child = child
@@ -252,8 +254,15 @@ class RapidOcr:
 
     def _stop(self) -> None:
         if self._child is not None:
-            self._child.kill()
+            _discard(self._child)
             self._child = None
+
+
+def _discard(child: _Child) -> None:
+    """Kill a child and forget its finalizer (a restarted engine does not pile them up)."""
+    child.kill()
+    if child.finalizer is not None:
+        child.finalizer.detach()
 
 
 def _line(x: dict[str, Any], scale: float) -> OcrLine:
