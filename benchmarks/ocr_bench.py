@@ -348,9 +348,10 @@ def main() -> None:
         f'chat {unread:.3f} s (`image_parts = "pass_with_label"`, forwarded unread). With OCR '
         f'(`generated_image_ocr = true`, `image_parts = "ocr"`), per `ocr_engine`: {per_engine}.',
         "",
-        f"rapidocr's child starts at the first reading of each gateway process: that reading took {start:.2f} s "
-        "(median of 3 new engines; importing onnxruntime and OpenCV, loading the models), the later ones "
-        f"the times above. Its models ship inside its wheel ({', '.join(models)}); it read every image "
+        "rapidocr's child starts with each gateway process whose policy reads images (and at the first "
+        f"reading of `label verify`): the first reading of a new engine took {start:.2f} s (median of 3; "
+        "importing onnxruntime and OpenCV, loading the models, then reading), the later ones the times "
+        f"above. Its models ship inside its wheel ({', '.join(models)}); it read every image "
         f"without any download (tests/media/test_rapidocr.py checks it with no network). Installed: {sizes} "
         "(opencv-python and onnxruntime are its dependencies; numpy is hegui's already).",
         "",
