@@ -3,7 +3,7 @@
 `OcrResult` is what every engine gives (`hegui.media.engines`: ``[media] ocr_engine``); this module
 holds it and the tesseract engine. The default engine is rapidocr-onnxruntime in a child process
 (`hegui.media.rapidocr`): measured, it reads in one pass what tesseract needs a pyramid of three
-readings for, 3 to 10 times faster (RESULTS.md, "ocr").
+readings for, in less than half the time (RESULTS.md, "ocr").
 
 Tesseract: Debian's ``tesseract`` (packages ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``) driven by
 pytesseract (the ``[ocr]`` extra). pytesseract runs the ``tesseract`` program once per image: nothing is
