@@ -41,6 +41,11 @@ WORKER = Path(__file__).with_name("rapidocr_worker.py")
 def available() -> str | None:
     """Why rapidocr cannot run here, or None when it can (without importing it: that is the child's)."""
     if find_spec("rapidocr_onnxruntime") is None:
+        if sys.version_info >= (3, 13):
+            return (
+                "rapidocr-onnxruntime is not installed, and the release hegui pins supports Python < 3.13 "
+                'only: set [media] ocr_engine = "tesseract" here'
+            )
         return f"rapidocr-onnxruntime is not installed ({INSTALL})"
     return None
 
