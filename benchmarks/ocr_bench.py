@@ -1,5 +1,6 @@
-"""Benchmark: OCR of text drawn into images (hegui.media.ocr: tesseract 5 via pytesseract), accuracy and
-time per 1024×768 image on one core, and what it adds to a gateway image request.
+"""Benchmark: OCR of text drawn into images with hegui's engines (rapidocr-onnxruntime in hegui's child
+process; tesseract 5 via pytesseract), accuracy and time per 1024×768 image on one core, and what each
+adds to a gateway image request.
 
 Images are rendered here with Pillow and the CJK font (fonts-noto-cjk, Noto Sans CJK SC): benign demo
 strings written for this benchmark, and the same strings with the bundled demo deny-list term
@@ -12,20 +13,23 @@ Measured, per text height and configuration:
   deny-list check needs), and false hits of the term on the benign images;
 - seconds per image, tesseract limited to one thread (OMP_THREAD_LIMIT=1).
 
-Configurations: hegui's engine (psm 11, read at each of a pyramid of scales, every reading inspected) with
-the default scales (1, ½, ¼) and with (1, ½), and single passes with psm 3 and psm 11; chi_sim+eng.
+Configurations: hegui's two engines as the gateway runs them (``[media] ocr_engine``):
+- ``rapidocr`` (the default): rapidocr-onnxruntime (PP-OCRv4 ONNX models inside its wheel) in hegui's
+  long-lived child process (hegui.media.rapidocr, onnxruntime and OpenCV on one thread), one pass per
+  image; the time is the whole reading as the gateway waits for it (decoding, the pipe, the OCR);
+- ``tesseract``: psm 11 read at each of a pyramid of scales, every reading inspected, with the default
+  scales (1, ½, ¼) and with (1, ½); and single tesseract passes with psm 3 and psm 11 for comparison;
+  chi_sim+eng.
 Accuracy is the best pass's; the term counts as found when any pass reads it (the checks read them all).
-With ``--rapidocr-python PY`` also rapidocr-onnxruntime (the ONNX OCR issue 15 named, PP-OCRv4 models
-inside its wheel), one pass per image, run by ``PY`` (an interpreter where it is installed; hegui does
-not depend on it) in a child process pinned to one core (_rapidocr_worker.py; its OCR call is timed).
+Also measured: the first reading of a new rapidocr engine (the child starting: importing onnxruntime and
+OpenCV, loading the models), once per gateway process.
 
 Gateway latency: an in-process gateway (Starlette's TestClient, a mock upstream) timing
 /v1/images/generations answering one 1024×768 PNG with [media] generated_image_ocr off and on, and a chat
 request carrying one 1024×768 PNG as an image_url part with [media] image_parts = "pass_with_label"
-(forwarded unread) and "ocr" (read and inspected).
+(forwarded unread) and "ocr" (read and inspected), with each engine.
 
-Run: ``PYTHONPATH=src python benchmarks/ocr_bench.py [--quick] [--rapidocr-python PY]``; writes section
-"ocr" of RESULTS.md.
+Run: ``PYTHONPATH=src python benchmarks/ocr_bench.py [--quick]``; writes section "ocr" of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -33,14 +37,13 @@ from __future__ import annotations
 import argparse
 import base64
 import io
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # tesseract's OpenMP: one core
@@ -52,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _results import machine, write_section
 
 from hegui.media.ocr import TesseractOcr
+from hegui.media.rapidocr import RapidOcr
 from hegui.text.normalize import default_normalizer
 
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -154,42 +158,42 @@ def engine_passes(engine: TesseractOcr) -> Reader:
     return _timed(lambda data: list(engine.read(data).passes))
 
 
-class RapidOcr:
-    """rapidocr-onnxruntime in a child process of another interpreter (_rapidocr_worker.py)."""
-
-    def __init__(self, python: str) -> None:
-        worker = Path(__file__).with_name("_rapidocr_worker.py")
-        self.proc = subprocess.Popen(
-            [python, str(worker)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout is not None
-        ready = json.loads(self.proc.stdout.readline())
-        self.version, self.models = ready["ready"], ready["models"]
-        self.installed_mb: dict[str, float] = ready["installed_mb"]
-
-    def __call__(self, data: bytes) -> Reading:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"png": base64.b64encode(data).decode("ascii")}) + "\n")
-        self.proc.stdin.flush()
-        answer = json.loads(self.proc.stdout.readline())
-        return Reading(["".join(answer["lines"])], answer["seconds"])
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+def rapid_passes(engine: RapidOcr) -> Reader:
+    return _timed(lambda data: list(engine.read(data).passes))
 
 
-def measure(quick: bool, rapid: RapidOcr | None) -> list[Row]:
+def first_reading(data: bytes) -> float:
+    """Seconds of a new rapidocr engine's first reading (its child starting), then stopped."""
+    engine = RapidOcr()
+    try:
+        started = time.perf_counter()
+        engine.read(data)
+        return time.perf_counter() - started
+    finally:
+        engine.close()
+
+
+def installed_mb() -> dict[str, float]:
+    """How large rapidocr-onnxruntime and its native dependencies are installed."""
+    spec = find_spec("rapidocr_onnxruntime")
+    assert spec is not None and spec.origin is not None
+    site = Path(spec.origin).parent.parent
+    return {
+        name: sum(f.stat().st_size for f in (site / name).rglob("*") if f.is_file()) / 1e6
+        for name in ("rapidocr_onnxruntime", "onnxruntime", "cv2", "opencv_python.libs")
+        if (site / name).is_dir()
+    }
+
+
+def measure(quick: bool, rapid: RapidOcr) -> list[Row]:
     norm = default_normalizer()
     configs: dict[str, Reader] = {
-        "hegui, scales 1, ½, ¼ (default)": engine_passes(TesseractOcr("chi_sim+eng")),
-        "hegui, scales 1, ½": engine_passes(TesseractOcr("chi_sim+eng", scales=(1.0, 0.5))),
-        "single pass psm 3": single_pass("3"),
-        "single pass psm 11": single_pass("11"),
+        "hegui rapidocr (default engine), one pass": rapid_passes(rapid),
+        "hegui tesseract, scales 1, ½, ¼ (its default)": engine_passes(TesseractOcr("chi_sim+eng")),
+        "hegui tesseract, scales 1, ½": engine_passes(TesseractOcr("chi_sim+eng", scales=(1.0, 0.5))),
+        "tesseract single pass psm 3": single_pass("3"),
+        "tesseract single pass psm 11": single_pass("11"),
     }
-    if rapid is not None:
-        configs[f"rapidocr-onnxruntime {rapid.version}, one pass"] = rapid
     texts = BENIGN[:3] if quick else BENIGN
     term = norm.normalize(TERM).text
     rows = []
@@ -280,41 +284,46 @@ def gateway_latency(rounds: int) -> dict[str, float]:
         ],
     }
     gen, msg = "/v1/images/generations", "/v1/chat/completions"
-    return {
+    out = {
         "generation off": _median_request("generated_image_ocr = false", gen, generation, generated, rounds),
-        "generation on": _median_request("generated_image_ocr = true", gen, generation, generated, rounds),
         "chat unread": _median_request('image_parts = "pass_with_label"', msg, chat, answered, rounds),
-        "chat ocr": _median_request('image_parts = "ocr"', msg, chat, answered, rounds),
     }
+    for engine in ("rapidocr", "tesseract"):
+        on = f'ocr_engine = "{engine}"\n'
+        out[f"generation {engine}"] = _median_request(
+            on + "generated_image_ocr = true", gen, generation, generated, rounds
+        )
+        out[f"chat {engine}"] = _median_request(on + 'image_parts = "ocr"', msg, chat, answered, rounds)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="3 strings instead of 8, 3 gateway rounds")
-    parser.add_argument(
-        "--rapidocr-python",
-        metavar="PY",
-        help="an interpreter with rapidocr-onnxruntime installed: measure it beside tesseract",
-    )
     args = parser.parse_args()
-    rapid = RapidOcr(args.rapidocr_python) if args.rapidocr_python else None
+    start = statistics.median(first_reading(render(BENIGN[0], 32)) for _ in range(3))
+    rapid = RapidOcr()
     try:
         rows = measure(args.quick, rapid)
+        version, models = rapid.ready["ready"], [Path(m).name for m in rapid.ready["models"]]
     finally:
-        if rapid is not None:
-            rapid.close()
-    latency = gateway_latency(3 if args.quick else 8)
+        rapid.close()
+    rounds = 3 if args.quick else 8
+    latency = gateway_latency(rounds)
     n = 3 if args.quick else len(BENIGN)
     lines = [
         "## OCR of text in images (`benchmarks/ocr_bench.py`)",
         "",
         machine(),
         "",
-        f"tesseract {pytesseract.get_tesseract_version()} (Debian), chi_sim+eng, one thread "
-        f"(OMP_THREAD_LIMIT=1); 1024×768 PNGs, one line of Noto Sans CJK per image at the given pixel "
-        f"size; {n} benign demo strings, each also with the demo term {TERM} inserted ({2 * n} images per "
-        "row; lines wrapped to fit, the term never cut). Accuracy: 1 − normalized edit distance of the best pass; recall: images with the term whose OCR text "
-        "contains it; false hits: benign images whose OCR text contains it.",
+        f"hegui's engines as the gateway runs them (`[media] ocr_engine`): rapidocr-onnxruntime {version} in "
+        "hegui's child process (onnxruntime and OpenCV on one thread; the time is the whole reading the "
+        f"gateway waits for: decoding, the pipe, the OCR) and tesseract {pytesseract.get_tesseract_version()} "
+        "(Debian), chi_sim+eng, one thread (OMP_THREAD_LIMIT=1), a process per reading. 1024×768 PNGs, one "
+        f"line of Noto Sans CJK per image at the given pixel size; {n} benign demo strings, each also with "
+        f"the demo term {TERM} inserted ({2 * n} images per row; lines wrapped to fit, the term never cut). "
+        "Accuracy: 1 − normalized edit distance of the best pass; recall: images with the term whose OCR "
+        "text contains it; false hits: benign images whose OCR text contains it.",
         "",
         "| Configuration | Text px | Char accuracy | Term recall | False hits | s / image (median) |",
         "|---|---|---|---|---|---|",
@@ -323,30 +332,32 @@ def main() -> None:
         lines.append(
             f"| {r.config} | {r.px} | {r.accuracy:.3f} | {r.recall:.2f} | {r.false_hits} | {r.seconds:.2f} |"
         )
+    off, unread = latency["generation off"], latency["chat unread"]
+    per_engine = "; ".join(
+        f"{engine}: generation {latency[f'generation {engine}']:.3f} s (OCR adds "
+        f"{latency[f'generation {engine}'] - off:.3f} s), chat {latency[f'chat {engine}']:.3f} s (OCR adds "
+        f"{latency[f'chat {engine}'] - unread:.3f} s)"
+        for engine in ("rapidocr", "tesseract")
+    )
+    sizes = ", ".join(f"{name} {mb:.0f} MB" for name, mb in sorted(installed_mb().items()))
     lines += [
         "",
-        "Gateway, in-process with a mock upstream (median of "
-        f"{3 if args.quick else 8} requests): `/v1/images/generations` answering one 1024×768 PNG, "
-        f"{latency['generation off']:.3f} s with `generated_image_ocr = false`, "
-        f"{latency['generation on']:.3f} s with `true` (OCR adds "
-        f"{latency['generation on'] - latency['generation off']:.3f} s); a chat request with one 1024×768 "
-        f"PNG as an `image_url` part, {latency['chat unread']:.3f} s with `image_parts = "
-        f'"pass_with_label"` (forwarded unread), {latency["chat ocr"]:.3f} s with `"ocr"` (OCR adds '
-        f"{latency['chat ocr'] - latency['chat unread']:.3f} s).",
+        f"Gateway, in-process with a mock upstream (median of {rounds} requests after one to warm up): "
+        "`/v1/images/generations` answering one 1024×768 PNG (32 px text) and a chat request with that PNG "
+        f"as an `image_url` part. Without OCR: generation {off:.3f} s (`generated_image_ocr = false`), "
+        f'chat {unread:.3f} s (`image_parts = "pass_with_label"`, forwarded unread). With OCR '
+        f'(`generated_image_ocr = true`, `image_parts = "ocr"`), per `ocr_engine`: {per_engine}.',
         "",
-        "Times come from a 2-core machine shared with other jobs: compare configurations by ratio (the "
+        "rapidocr's child starts with each gateway process whose policy reads images (and at the first "
+        f"reading of `label verify`): the first reading of a new engine took {start:.2f} s (median of 3; "
+        "importing onnxruntime and OpenCV, loading the models, then reading), the later ones the times "
+        f"above. Its models ship inside its wheel ({', '.join(models)}); it read every image "
+        f"without any download (tests/media/test_rapidocr.py checks it with no network). Installed: {sizes} "
+        "(opencv-python and onnxruntime are its dependencies; numpy is hegui's already).",
+        "",
+        "Times come from a 2-core machine shared with other jobs: compare configurations by ratio (tesseract's "
         "default reads each image three times, at 1, ½ and ¼).",
     ]
-    if rapid is not None:
-        sizes = ", ".join(f"{name} {mb:.0f} MB" for name, mb in sorted(rapid.installed_mb.items()))
-        lines += [
-            "",
-            f"rapidocr-onnxruntime {rapid.version} (the ONNX OCR the issue named) ran in another "
-            "interpreter, pinned to one core with onnxruntime on one thread, one pass per image with its "
-            f"defaults; its models ship inside its wheel ({', '.join(rapid.models)}) and it read every "
-            f"image without any download. Installed: {sizes} (opencv-python and onnxruntime are its "
-            "dependencies; numpy is hegui's already).",
-        ]
     write_section("ocr", "\n".join(lines))
 
 

@@ -3,7 +3,9 @@ started gateway; the DS-02 edit consent; OCR of request images and of generated 
 unregistered person-name switch.
 
 The persons are fictional; the deny-listed term is the bundled demo term. Images are drawn here with the
-CJK font (fonts-noto-cjk). Skips when tesseract or its Chinese model is not installed.
+CJK font (fonts-noto-cjk). The gateway reads images with rapidocr (the default ``[media] ocr_engine``);
+the OCR tests also run against a second gateway with ``ocr_engine = "tesseract"``. Skips when
+rapidocr-onnxruntime is not installed (the tesseract runs: when tesseract or its Chinese model is not).
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_upstream import script
 from servers import VENV_BIN, create_key, fake_upstream, free_port, hegui_env, hegui_server
 
-from hegui.media.ocr import TesseractOcr, available
+from hegui.media.engines import available, shared
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(available() is not None, reason=f"OCR not installed: {available()}"),
+    pytest.mark.skipif(
+        available("rapidocr") is not None, reason=f"OCR not installed: {available('rapidocr')}"
+    ),
 ]
 
 TERM = "演示违禁词"
@@ -62,6 +66,7 @@ terms = ["演示违禁词"]
 [media]
 image_parts = "ocr"
 generated_image_ocr = true
+ocr_engine = "{engine}"
 person_names = "refuse"
 audio_parts = "transcribe"
 asr_url = "http://127.0.0.1:{port}/v1"
@@ -101,14 +106,15 @@ def _hegui(env: dict[str, str], *args: str) -> str:
     return out.stdout
 
 
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
+def _gateway(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Gw]:
     if not FONT.exists():
         pytest.skip("fonts-noto-cjk is not installed")
-    root = tmp_path_factory.mktemp("image-edits")
+    if available(engine) is not None:
+        pytest.skip(f"{engine} is not installed: {available(engine)}")
+    root = tmp_path_factory.mktemp(f"image-edits-{engine}")
     up_port, port = free_port(), free_port()
     policy = root / "hegui.toml"
-    policy.write_text(POLICY.format(port=up_port), encoding="utf-8")
+    policy.write_text(POLICY.format(port=up_port, engine=engine), encoding="utf-8")
     env = hegui_env(root / "data", policy)
     key = create_key(env)  # tenant "default"
     _hegui(env, "persons", "add", "陈思远", "--kind", "licensed", "--key", "chen")
@@ -135,6 +141,24 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
         OpenAI(base_url=base, api_key=key, max_retries=0, timeout=60) as client,
     ):
         yield Gw(base, key, env, client)
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
+    """The gateway with the default engine, rapidocr."""
+    yield from _gateway(tmp_path_factory, "rapidocr")
+
+
+@pytest.fixture(scope="module")
+def gw_tesseract(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gw]:
+    yield from _gateway(tmp_path_factory, "tesseract")
+
+
+@pytest.fixture(params=["rapidocr", "tesseract"])
+def ocr_gw(request: pytest.FixtureRequest) -> Gw:
+    """Each OCR test against both engines (one gateway per engine for the module)."""
+    gateway: Gw = request.getfixturevalue("gw" if request.param == "rapidocr" else "gw_tesseract")
+    return gateway
 
 
 def _audit(gw: Gw, request_id: str) -> list[dict[str, object]]:
@@ -227,9 +251,9 @@ def test_a_voice_change_needs_a_consent(gw: Gw) -> None:
     assert "声音" in str(refused.value)
 
 
-def test_a_deny_listed_term_drawn_in_the_edited_image_is_refused(gw: Gw) -> None:
+def test_a_deny_listed_term_drawn_in_the_edited_image_is_refused(ocr_gw: Gw) -> None:
     with pytest.raises(openai.BadRequestError) as refused:
-        _edit(gw, "把背景换成蓝色", picture("海报标题", f"这里写着{TERM}"))
+        _edit(ocr_gw, "把背景换成蓝色", picture("海报标题", f"这里写着{TERM}"))
     assert refused.value.code == "content_filter"
 
 
@@ -239,23 +263,23 @@ def _vary(gw: Gw, image: bytes) -> object:
         return _client(gw).images.create_variation(model="fake-image", image=("in.png", image, "image/png"))
 
 
-def test_a_variation_passes_and_its_image_is_read(gw: Gw) -> None:
-    r = _vary(gw, picture("花开"))
+def test_a_variation_passes_and_its_image_is_read(ocr_gw: Gw) -> None:
+    r = _vary(ocr_gw, picture("花开"))
     assert r.data and r.data[0].b64_json  # type: ignore[attr-defined]
     with pytest.raises(openai.BadRequestError):
-        _vary(gw, picture(f"{TERM}"))
+        _vary(ocr_gw, picture(f"{TERM}"))
 
 
-def test_a_generated_image_carrying_a_deny_listed_term_is_stopped(gw: Gw) -> None:
+def test_a_generated_image_carrying_a_deny_listed_term_is_stopped(ocr_gw: Gw) -> None:
     bad = base64.b64encode(picture("新品发布", f"标语：{TERM}")).decode()
     answer = {"created": 1, "data": [{"b64_json": bad}]}
     with pytest.raises(openai.BadRequestError) as stopped:
-        _client(gw).images.generate(
+        _client(ocr_gw).images.generate(
             model="fake-image", prompt="一张海报", extra_body={"x_script": script(answer=answer)}
         )
     assert stopped.value.code == "content_filter"
     good = base64.b64encode(picture("新品发布")).decode()
-    r = _client(gw).images.generate(
+    r = _client(ocr_gw).images.generate(
         model="fake-image",
         prompt="一张海报",
         extra_body={"x_script": script(answer={"created": 1, "data": [{"b64_json": good}]})},
@@ -272,9 +296,12 @@ def test_an_unregistered_person_name_is_refused_in_an_image_request(gw: Gw) -> N
     assert _client(gw).images.generate(model="fake-image", prompt="画一张海边日落的照片", **kw).data  # type: ignore[arg-type]
 
 
-def test_ocr_fails_closed() -> None:
+@pytest.mark.parametrize("engine", ["rapidocr", "tesseract"])
+def test_ocr_fails_closed(engine: str) -> None:
+    if available(engine) is not None:
+        pytest.skip(f"{engine} is not installed")
     with pytest.raises(Exception, match="could not be decoded"):
-        TesseractOcr().read(b"\x89PNG not really")
+        shared(engine).read(b"\x89PNG not really")
 
 
 def _data_url(image: bytes) -> str:
@@ -302,14 +329,14 @@ def _chat_with_image_id(gw: Gw, image: bytes) -> tuple[str, str | None, str]:
     return r.choices[0].message.content or "", r.choices[0].finish_reason, r.id
 
 
-def test_a_chat_image_part_is_read_and_inspected(gw: Gw) -> None:
-    text, finish = _chat_with_image(gw, picture("春天来了"))
+def test_a_chat_image_part_is_read_and_inspected(ocr_gw: Gw) -> None:
+    text, finish = _chat_with_image(ocr_gw, picture("春天来了"))
     assert finish == "stop" and text.startswith("fake upstream heard")
-    text, finish, request_id = _chat_with_image_id(gw, picture("标题", f"请看{TERM}"))
+    text, finish, request_id = _chat_with_image_id(ocr_gw, picture("标题", f"请看{TERM}"))
     assert finish == "content_filter" and TERM not in text
     # The input entry records the OCR reading and where in the picture the finding is: the box of the
     # second line (drawn at y = 100, 28 px high).
-    (entry,) = [e for e in _audit(gw, request_id) if e["stage"] == "input"]
+    (entry,) = [e for e in _audit(ocr_gw, request_id) if e["stage"] == "input"]
     detail = entry["detail"] if isinstance(entry["detail"], dict) else json.loads(str(entry["detail"]))
     part = "messages[0].content[1].image_url(ocr)"
     assert detail["images"][part]["lines"] >= 1

@@ -56,7 +56,7 @@ def test_fails_closed() -> None:
 def test_a_policy_asking_for_a_missing_ocr_language_is_refused() -> None:
     text = (
         '[[upstreams]]\nname = "u"\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["m"]\n'
-        '[media]\nimage_parts = "ocr"\nocr_languages = "xx_nope"\n'
+        '[media]\nimage_parts = "ocr"\nocr_engine = "tesseract"\nocr_languages = "xx_nope"\n'
     )
     with pytest.raises(ConfigError, match="media"):
         parse_policy(text, "hegui.toml")

@@ -166,27 +166,42 @@ def verify(
     ocr: bool = typer.Option(
         True, "--ocr/--no-ocr", help="Read images without hegui's plate for a label of any design (OCR)."
     ),
+    ocr_engine: str | None = typer.Option(
+        None,
+        "--ocr-engine",
+        help="The OCR engine: rapidocr or tesseract (default: the policy's [media] ocr_engine).",
+    ),
     policy: Path | None = _POLICY,
 ) -> None:
     """Check labels requirement by requirement (LBL-01 …); exit 1 when any fails."""
-    labels = _labels(policy)
+    loaded = load_policy(policy)
+    labels, engine = loaded.labels, ocr_engine or loaded.media.ocr_engine
+    if engine not in ("rapidocr", "tesseract"):
+        raise RequestError(f"--ocr-engine must be rapidocr or tesseract, not {engine!r}")
     failed = False
     targets = list(_targets(path))
     with progress("verifying labels", len(targets)) as advance:
         for target in targets:
-            failed = _verify_one(target, labels, explicit, as_json, ocr) or failed
+            failed = _verify_one(target, labels, explicit, as_json, ocr, engine) or failed
             advance(1)
     if failed:
         raise typer.Exit(1)
 
 
-def _verify_one(target: Path, labels: LabelPolicy, explicit: bool, as_json: bool, ocr: bool = True) -> bool:
+def _verify_one(
+    target: Path,
+    labels: LabelPolicy,
+    explicit: bool,
+    as_json: bool,
+    ocr: bool = True,
+    ocr_engine: str = "rapidocr",
+) -> bool:
     """Print one file's results; True when a requirement failed."""
     from hegui.label.verify import verify_bytes
 
     data = _read(target)
     with _about(target):
-        report = verify_bytes(data, target.name, labels, explicit=explicit, ocr=ocr)
+        report = verify_bytes(data, target.name, labels, explicit=explicit, ocr=ocr, ocr_engine=ocr_engine)
     report = type(report)(str(target), report.kind, report.results)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))

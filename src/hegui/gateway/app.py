@@ -20,6 +20,7 @@ from hegui.gateway.http import json_response, state_of
 from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.limits import LimitMetrics, RateLimitGate
+from hegui.gateway.media_inspect import start_ocr
 from hegui.gateway.metrics import worker_leaves
 from hegui.gateway.readiness import failed_probes
 from hegui.gateway.requestlog import RequestLogContext
@@ -84,6 +85,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await state.shared.start()  # the replicas' events (no-op without HEGUI_REDIS_URL)
+        await start_ocr(state.policy.media)  # rapidocr's child, when the policy reads images
         yield
         # uvicorn calls this once open requests and streams ended or the grace period
         # (HEGUI_SHUTDOWN_GRACE_SECONDS) cut them; the cut ones record their output as they unwind.

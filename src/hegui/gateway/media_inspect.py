@@ -23,13 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hegui.errors import ContentRefused, RequestError
+from hegui.errors import ConfigError, ContentRefused, RequestError
 from hegui.gateway.exchange import Exchange, FieldFinding
 from hegui.gateway.fetch import FetchPolicy, MediaFetcher
 from hegui.gateway.schemas import Slot
 from hegui.guard.types import Action, Stage
 from hegui.media.config import MediaPolicy
-from hegui.media.ocr import OcrFailed, OcrResult, TesseractOcr
+from hegui.media.engines import OcrEngine, shared
+from hegui.media.ocr import OcrFailed, OcrResult
 
 #: The answer's header naming the request's image parts that were forwarded without being inspected.
 UNINSPECTED_HEADER = "x-hegui-uninspected"
@@ -37,21 +38,34 @@ UNINSPECTED_HEADER = "x-hegui-uninspected"
 _DATA_URL = re.compile(r"data:image/[a-z0-9.+-]+;base64,(.*)", re.IGNORECASE | re.DOTALL)
 
 
-@functools.lru_cache(maxsize=4)
-def _engine(
-    languages: str, timeout: float, max_side: int, scales: tuple[float, ...], modes: tuple[int, ...]
-) -> TesseractOcr:
-    return TesseractOcr(languages, timeout=timeout, max_side=max_side, scales=scales, modes=modes)
-
-
-def engine(policy: MediaPolicy) -> TesseractOcr:
-    return _engine(
-        policy.ocr_languages,
-        policy.ocr_timeout,
-        policy.ocr_max_side,
-        tuple(policy.ocr_scales),
-        tuple(policy.ocr_modes),
+def engine(policy: MediaPolicy) -> OcrEngine:
+    """The process's OCR engine under ``[media] ocr_engine`` (shared: rapidocr's child starts once)."""
+    return shared(
+        policy.ocr_engine,
+        languages=policy.ocr_languages,
+        timeout=policy.ocr_timeout,
+        max_side=policy.ocr_max_side,
+        scales=tuple(policy.ocr_scales),
+        modes=tuple(policy.ocr_modes),
     )
+
+
+async def start_ocr(policy: MediaPolicy) -> None:
+    """At the gateway's start-up, when the policy reads images: start the OCR engine's child process
+    (rapidocr), so that an engine that is installed but cannot load (a missing native library) stops
+    the start with a ConfigError instead of failing every image later, and the first image does not
+    wait for the models. Tesseract needs nothing (a process per reading)."""
+    if not (policy.image_parts == "ocr" or policy.generated_image_ocr):
+        return
+    start = getattr(engine(policy), "start", None)
+    if start is None:
+        return
+    try:
+        await asyncio.to_thread(start)
+    except OcrFailed as exc:
+        raise ConfigError(
+            f"[media] ocr_engine = {policy.ocr_engine!r} cannot read images here: {exc.message}"
+        ) from None
 
 
 async def read(ex: Exchange, data: bytes, stage: str) -> OcrResult:

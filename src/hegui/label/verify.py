@@ -66,9 +66,11 @@ def verify_bytes(
     explicit: bool = True,
     trusted_sm2_public: str | None = None,
     ocr: bool = False,
+    ocr_engine: str = "rapidocr",
 ) -> FileReport:
     """Check ``data``. With ``explicit`` the visible/audible/text label is required as well. With
-    ``ocr``, an image without hegui's own plate is read for a label of any design (visible_ocr.py)."""
+    ``ocr``, an image without hegui's own plate is read for a label of any design (visible_ocr.py) by
+    the OCR engine ``ocr_engine`` (``rapidocr`` or ``tesseract``, as ``[media] ocr_engine``)."""
     kind = files.kind_of(filename_or_mime, data)
     out: list[RequirementResult] = []
     try:
@@ -78,7 +80,7 @@ def verify_bytes(
     if kind != "txt":
         out += _implicit(found, kind, policy, trusted_sm2_public)
     if explicit:
-        out += _explicit(data, kind, policy, ocr=ocr)
+        out += _explicit(data, kind, policy, ocr=ocr, ocr_engine=ocr_engine)
     if kind in ("png", "jpeg", "webp", "mp3", "wav", "mp4", "mov"):
         out += _c2pa(data, kind, policy)
     return FileReport(filename_or_mime, kind, tuple(out))
@@ -170,13 +172,15 @@ def _implicit(
     return r
 
 
-def _explicit(data: bytes, kind: str, policy: LabelPolicy, *, ocr: bool = False) -> list[RequirementResult]:
+def _explicit(
+    data: bytes, kind: str, policy: LabelPolicy, *, ocr: bool = False, ocr_engine: str = "rapidocr"
+) -> list[RequirementResult]:
     if kind in files.IMAGE_KINDS:
         with Image.open(io.BytesIO(data)) as img:
             own = _size(visible.measure(img), "image")
         if own.passed or not ocr:
             return [own]
-        return [_ocr_label(data, own)]
+        return [_ocr_label(data, own, ocr_engine)]
     if kind in files.VIDEO_KINDS:
         timing = video.label_duration(data, kind)
         if timing.seconds == 0:
@@ -241,16 +245,17 @@ def _explicit(data: bytes, kind: str, policy: LabelPolicy, *, ocr: bool = False)
     ]
 
 
-def _ocr_label(data: bytes, own: RequirementResult) -> RequirementResult:
+def _ocr_label(data: bytes, own: RequirementResult, engine: str) -> RequirementResult:
     """LBL-11 read by OCR: a label of another design (visible_ocr.py), when hegui's plate is not there."""
     from hegui.label import visible_ocr
-    from hegui.media.ocr import OcrFailed, available
+    from hegui.media.engines import available
+    from hegui.media.ocr import OcrFailed
 
-    why = available()
+    why = available(engine)
     if why is not None:
         return RequirementResult("LBL-11", False, f"{own.reason}; labels of other designs not read: {why}")
     try:
-        found = visible_ocr.find(data)
+        found = visible_ocr.find(data, engine)
     except OcrFailed as exc:
         return RequirementResult("LBL-11", False, f"{own.reason}; OCR failed: {exc.message}")
     if found is None:
@@ -259,7 +264,7 @@ def _ocr_label(data: bytes, own: RequirementResult) -> RequirementResult:
     return RequirementResult(
         "LBL-11",
         found.ratio >= 0.05,
-        f"label text {found.text!r} read by OCR at ({left}, {top}): line height {height} px = "
+        f"label text {found.text!r} read by OCR ({engine}) at ({left}, {top}): line height {height} px = "
         f"{found.ratio:.1%} of the shortest side {found.shortest_side} px (≥ 5 %)",
     )
 

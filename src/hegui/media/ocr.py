@@ -1,13 +1,15 @@
 """OCR: the text drawn into an image, with the region of each line, so that it can be inspected.
 
-Engine: Debian's ``tesseract`` (packages ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``) driven by
+`OcrResult` is what every engine gives (`hegui.media.engines`: ``[media] ocr_engine``); this module
+holds it and the tesseract engine. The default engine is rapidocr-onnxruntime in a child process
+(`hegui.media.rapidocr`): measured, it reads in one pass what tesseract needs a pyramid of three
+readings for, in less than half the time (RESULTS.md, "ocr").
+
+Tesseract: Debian's ``tesseract`` (packages ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``) driven by
 pytesseract (the ``[ocr]`` extra). pytesseract runs the ``tesseract`` program once per image: nothing is
 downloaded at run time (the language data comes with the Debian package), a crash of the engine cannot
 take the gateway down, and a stuck run is killed at ``timeout``. tesserocr (an in-process binding) was
 the other maintained wrapper; its wheel bundles its own libtesseract instead of using the system's.
-rapidocr-onnxruntime, the ONNX OCR issue 15 named, read the benchmark's images more accurately in one
-pass and faster (benchmarks/ocr_bench.py --rapidocr-python; docs/gateway.md says what tesseract keeps:
-a process per reading, a small Debian footprint); it is not used.
 
 Fail closed: anything that goes wrong (no engine, an unreadable image, a timeout) raises `OcrFailed`, a
 `CheckFailed`, and the gateway refuses instead of passing the image unread.
@@ -119,19 +121,9 @@ class TesseractOcr:
         started = time.perf_counter()
         try:
             import pytesseract  # noqa: F401  (used in _pass; a missing extra fails here)
-            from PIL import Image, UnidentifiedImageError
         except ImportError as exc:
             raise OcrFailed(f"OCR is not available: {exc.name} is not installed") from None
-        try:
-            with Image.open(io.BytesIO(data)) as img:
-                img.load()
-                image = img.convert("L")
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            raise OcrFailed(f"the image could not be decoded for OCR ({type(exc).__name__})") from None
-        scale = 1.0
-        if max(image.size) > self.max_side:
-            scale = self.max_side / max(image.size)
-            image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+        image, scale = decode(data, self.max_side, "L")
         # Tesseract's models read best at a text height of about 20 to 35 px (measured: a 48 px line
         # misreads characters that the same line at 24 px reads right, and 72 px lines are mostly
         # lost). The image is read at each of ``scales`` (a pyramid: 1, ½, ¼ by default) and every
@@ -173,6 +165,26 @@ class TesseractOcr:
         except (OSError, pytesseract.TesseractError, pytesseract.TesseractNotFoundError) as exc:
             raise OcrFailed(f"OCR failed ({type(exc).__name__})") from None
         return _lines(data, scale)
+
+
+def decode(data: bytes, max_side: int, mode: str) -> tuple[Any, float]:
+    """The image ``data`` decoded to the Pillow ``mode`` (``L``, ``RGB``) and scaled down to
+    ``max_side``, with the scale applied (boxes are divided by it). Raises OcrFailed."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError as exc:
+        raise OcrFailed(f"OCR is not available: {exc.name} is not installed") from None
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            image = img.convert(mode)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise OcrFailed(f"the image could not be decoded for OCR ({type(exc).__name__})") from None
+    scale = 1.0
+    if max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    return image, scale
 
 
 #: The smallest shorter side (pixels) a scaled pass is read at.

@@ -36,7 +36,10 @@ def _check(st: GatewayState, data: bytes, name: str, explicit: bool) -> dict[str
         from hegui.label.verify import verify_bytes
     except ImportError as exc:  # the label extra (Pillow …) is optional
         return {"error": f"label checks need the label extra: pip install 'hegui[label]' ({exc.name})"}
-    report = verify_bytes(data, name, st.policy.labels, explicit=explicit, ocr=True)  # any label design
+    media = st.policy.media  # any label design, read by the policy's OCR engine
+    report = verify_bytes(
+        data, name, st.policy.labels, explicit=explicit, ocr=True, ocr_engine=media.ocr_engine
+    )
     try:
         found = files.read_labels(data, report.kind) if report.kind != "txt" else []
     except ContainerError:  # the report already says why the container cannot be read (LBL-01)
