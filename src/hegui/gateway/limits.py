@@ -140,24 +140,37 @@ class RateLimitGate:
 
     async def _watched(self, scope: Scope, receive: Receive, send: Send, ticket: Ticket, prompt: int) -> None:
         watch = UsageWatch(ticket, prompt)
-
-        async def watching(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                watch.started(message)
-            elif message["type"] == "http.response.body":
-                await watch.body(message.get("body", b""))
-            await send(message)
+        settling: asyncio.Future[None] | None = None
 
         async def settle() -> None:
             if ticket.token_counters:
                 self.metrics.tokens.inc(max(0, await ticket.tokens(watch.total())))
             await ticket.close()
 
+        def settle_once() -> asyncio.Future[None]:
+            nonlocal settling
+            if settling is None:
+                settling = asyncio.ensure_future(settle())
+            return settling
+
+        async def watching(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                watch.started(message)
+            elif message["type"] == "http.response.body":
+                await watch.body(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # The answer is whole: its stream slot is freed (on every replica) before the client
+                    # has the last bytes, so a client that asks again at once is admitted. A failure here
+                    # is met again below, after the answer, as it was before.
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(settle_once())
+            await send(message)
+
         try:
             await self.app(scope, receive, watching)
         finally:
             # A cancelled request (client gone) still frees its stream slot and settles its tokens.
-            await asyncio.shield(settle())
+            await asyncio.shield(settle_once())
 
     async def _read(self, receive: Receive) -> tuple[list[Message], dict[str, Any] | None]:
         """The body's messages as read, and the JSON object in it (None when too large or not one)."""
