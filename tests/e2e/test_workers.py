@@ -219,12 +219,13 @@ def test_a_worker_killed_under_load_is_replaced_and_the_chain_holds(
             with lock:
                 answered.append(rid)
 
-    with fake_upstream(up_port):
+    log_path = tmp_path / "serve.log"  # the supervisor's and workers' lines, shown if the test fails
+    with fake_upstream(up_port), log_path.open("wb") as log_file:
         proc = subprocess.Popen(
             [str(VENV_BIN / "hegui"), "serve", "--workers", "2", "--port", str(port)],
             env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
         try:
             wait_ready(f"http://127.0.0.1:{port}/readyz", proc, timeout=120)
@@ -236,6 +237,7 @@ def test_a_worker_killed_under_load_is_replaced_and_the_chain_holds(
                 t.start()
             time.sleep(2)
             os.kill(workers[0], signal.SIGKILL)
+            deadline = time.monotonic() + 120  # the replacement's own time
             while (len(now := children(proc.pid)) < 2 or workers[0] in now) and time.monotonic() < deadline:
                 time.sleep(0.2)
             time.sleep(2)  # load on the survivor and the replacement
@@ -249,7 +251,10 @@ def test_a_worker_killed_under_load_is_replaced_and_the_chain_holds(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    assert len(now) == 2 and workers[0] not in now, "the supervisor did not replace the killed worker"
+    tail = log_path.read_text(errors="replace")[-3000:]
+    assert len(now) == 2 and workers[0] not in now, (
+        f"the supervisor did not replace the killed worker:\n{tail}"
+    )
     engine = make_engine(database_url)
     try:
         report = verify_chain(engine, keys=MacKeyRing.parse(env["HEGUI_AUDIT_KEY"]))
