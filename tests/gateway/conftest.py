@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -69,3 +70,25 @@ def make_client(tmp_path: Path) -> Iterator[MakeClient]:
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+
+
+def chat_post_scope(authorization: str) -> dict[str, Any]:
+    """The ASGI scope of a POST to /v1/chat/completions, for tests that drive the app's receive and send
+    themselves (a client that leaves mid-body or mid-stream)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/chat/completions",
+        "raw_path": b"/v1/chat/completions",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", authorization.encode()),
+            (b"content-type", b"application/json"),
+            (b"host", b"t"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+    }

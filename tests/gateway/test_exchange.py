@@ -15,6 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 from starlette.types import Message
+from tests.gateway.conftest import chat_post_scope
 
 from hegui.guard import Context, Finding, Pipeline, Stage
 from hegui.records import keep
@@ -176,7 +177,6 @@ def test_a_client_that_leaves_while_its_body_is_read_is_not_an_unexpected_error(
 ) -> None:
     seen: list[dict[str, Any]] = []
     client = make_client(mock=image_upstream(seen))
-    auth = client.headers["authorization"].encode()
     sent: list[Message] = []
     first = True
 
@@ -190,19 +190,7 @@ def test_a_client_that_leaves_while_its_body_is_read_is_not_an_unexpected_error(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
-        "query_string": b"",
-        "headers": [(b"authorization", auth), (b"content-type", b"application/json"), (b"host", b"t")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = chat_post_scope(client.headers["authorization"])
     with caplog.at_level(logging.INFO):
         client.portal.call(client.app, scope, receive, send)
     assert sent[0]["status"] == 400 and b"client_disconnected" in sent[1]["body"]

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.types import Message
+from tests.gateway.conftest import chat_post_scope
 
 from hegui.records.audit import iter_entries
 
@@ -82,23 +83,7 @@ def test_what_a_leaving_client_was_sent_is_recorded(
         if message["type"] == "http.response.start":
             asyncio.get_running_loop().call_later(0.3, left.set)  # the client reads a little, then leaves
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
-        "query_string": b"",
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 80),
-        "headers": [
-            (b"authorization", client.headers["authorization"].encode()),
-            (b"content-type", b"application/json"),
-            (b"host", b"t"),
-        ],
-    }
+    scope = chat_post_scope(client.headers["authorization"])
 
     async def run() -> None:
         # how the app ends is not the point here: what it recorded is

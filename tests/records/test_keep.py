@@ -9,6 +9,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -68,65 +71,64 @@ def test_a_rider_commits_with_the_entry_after_it(engine: Engine) -> None:
         log.close()
 
 
-def test_the_worker_keeps_a_journaled_turn_and_deletes_the_row(engine: Engine) -> None:
+@dataclass
+class Running:
+    """An audit writer and a keep worker started on one database, for a test to drive."""
+
+    vault: Vault
+    log: AuditLog
+    worker: KeepWorker
+
+
+@contextmanager
+def running(engine: Engine, linger: float = 0.05) -> Iterator[Running]:
     vault = Vault(engine, MASTER)
     log = AuditLog(engine)
     log.start()
-    worker = KeepWorker(engine, vault, POLICY, poll=60)
+    worker = KeepWorker(engine, vault, POLICY, poll=60, linger=linger)
     worker.start()
     try:
-        log.carry(journal_rider(vault, job())).result(timeout=10)
-        worker.wake()
-        assert worker.wait_idle(10)
-        assert [(t.role, t.request_id) for t in turns_of(engine, vault, "t", "u")] == [
+        yield Running(vault, log, worker)
+    finally:
+        worker.close()
+        log.close()
+
+
+def test_the_worker_keeps_a_journaled_turn_and_deletes_the_row(engine: Engine) -> None:
+    with running(engine) as r:
+        r.log.carry(journal_rider(r.vault, job())).result(timeout=10)
+        r.worker.wake()
+        assert r.worker.wait_idle(10)
+        assert [(t.role, t.request_id) for t in turns_of(engine, r.vault, "t", "u")] == [
             ("user", "chatcmpl-1"),
             ("assistant", "chatcmpl-1"),
         ]
         assert pool_size(engine, "t") == 1  # a chat-channel user is in the pool by default (opt-out)
         assert pending(engine) == 0
-    finally:
-        worker.close()
-        log.close()
 
 
 def test_a_busy_gateway_lingers_and_a_quiet_one_keeps_at_once(engine: Engine) -> None:
-    vault = Vault(engine, MASTER)
-    log = AuditLog(engine)
-    log.start()
-    worker = KeepWorker(engine, vault, POLICY, poll=60, linger=30)
-    worker.start()
-    try:
-        assert worker.wait_idle(10)  # started quiet: nothing to keep
-        worker.busy()  # a request is being served
-        log.carry(journal_rider(vault, job())).result(timeout=10)
-        worker.wake()
-        assert not worker.wait_idle(0.3)  # lingering for more rows while the gateway is busy
+    with running(engine, linger=30) as r:
+        assert r.worker.wait_idle(10)  # started quiet: nothing to keep
+        r.worker.busy()  # a request is being served
+        r.log.carry(journal_rider(r.vault, job())).result(timeout=10)
+        r.worker.wake()
+        assert not r.worker.wait_idle(0.3)  # lingering for more rows while the gateway is busy
         assert pending(engine) == 1
-        worker.quiet()  # the last request left: keep now, not after the linger
-        assert worker.wait_idle(10)
+        r.worker.quiet()  # the last request left: keep now, not after the linger
+        assert r.worker.wait_idle(10)
         assert pending(engine) == 0
-    finally:
-        worker.close()
-        log.close()
 
 
 def test_closing_a_lingering_worker_keeps_its_rows_without_waiting_out_the_linger(engine: Engine) -> None:
-    vault = Vault(engine, MASTER)
-    log = AuditLog(engine)
-    log.start()
-    worker = KeepWorker(engine, vault, POLICY, poll=60, linger=30)
-    worker.start()
-    try:
-        worker.busy()
-        log.carry(journal_rider(vault, job())).result(timeout=10)
-        worker.wake()
+    with running(engine, linger=30) as r:
+        r.worker.busy()
+        r.log.carry(journal_rider(r.vault, job())).result(timeout=10)
+        r.worker.wake()
         started = time.monotonic()
-        worker.close()
+        r.worker.close()
         assert time.monotonic() - started < 10
         assert pending(engine) == 0
-    finally:
-        worker.close()
-        log.close()
 
 
 def test_a_replayed_row_stores_nothing_twice(engine: Engine) -> None:
