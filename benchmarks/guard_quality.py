@@ -334,10 +334,27 @@ def evaluate(
                     f"{time.perf_counter() - started:.1f} s, {sum(run.refused):,} refused, {run.errors} errors"
                 )
         if long_prompts and Stage.INPUT in spec.stages:
-            run = _run(pipeline, Stage.INPUT, [BatchItem(i, t) for i, t in enumerate(long_prompts, 1)])
-            result.long_p99 = run.p99_ms() / 1e3
+            result.long_p99 = long_p99(pipeline, long_prompts)
         results.append(result)
     return results
+
+
+#: How often each 2,000-character prompt is judged; its cost is the least of these CPU times.
+LONG_ROUNDS = 3
+
+
+def long_p99(pipeline: Pipeline, prompts: Sequence[str], rounds: int = LONG_ROUNDS) -> float:
+    """p99 over the prompts of each prompt's input-stage CPU seconds, the least of ``rounds`` judgements.
+
+    The least of a few runs is the prompt's own cost: on a shared machine another process's cache misses
+    and frequency changes land in this thread's CPU time too, and a p99 of 500 prompts is their fifth
+    highest, so one disturbed judgement moved it by a millisecond between runs (two presets that do the
+    same work measured 1.9 and 2.9 ms in one run). What differs from prompt to prompt (its length in
+    digits, hits, sentences) stays in the distribution."""
+    items = [BatchItem(i, t) for i, t in enumerate(prompts, 1)]
+    runs = [_run(pipeline, Stage.INPUT, items).seconds for _ in range(rounds)]
+    best = sorted(min(times) for times in zip(*runs, strict=True))
+    return best[min(len(best) - 1, int(len(best) * 0.99))] if best else 0.0
 
 
 def cut_prompts(inputs: Sequence[Example], count: int, size: int = 2000) -> list[str]:
@@ -498,7 +515,9 @@ def render(
         f"{sum(len(e.text) for e in inputs) / max(1, len(inputs)):.0f} chars, output "
         f"{sum(len(a.response) for a in answers) / max(1, len(answers)):.0f} chars); the last column "
         "over prompts of 2,000 characters cut from the dev texts (issue 10: the full input-stage "
-        "decision, models included, p99 ≤ 2 ms).",
+        "decision, models included, p99 ≤ 2 ms; each prompt's cost is the least CPU time of "
+        f"{LONG_ROUNDS} judgements, so that another process's disturbance on the shared machine is not "
+        "counted as the guard's).",
         "",
         *speed(results),
     ]

@@ -97,7 +97,7 @@ def fuse(
 
 def _with(f: Finding, action: Action, reason: str) -> Finding:
     explanation = f"{reason}; {f.explanation}" if f.explanation else reason
-    return dataclasses.replace(f, action=action, explanation=explanation)
+    return f.decided(action, explanation)
 
 
 def _specialists(
@@ -162,7 +162,7 @@ def _topics(findings: Sequence[Finding], rule: FusionRule, ctx: Context, refuse:
     for f in findings:
         if id(f) in upgraded:
             explanation = f"{reason}; {f.explanation}" if f.explanation else reason
-            out.append(dataclasses.replace(f, action=refuse, explanation=explanation))
+            out.append(f.decided(refuse, explanation))
         else:
             out.append(f)
     return out

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import importlib.metadata
 import os
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -173,12 +174,29 @@ class Normalizer:
 
     def __init__(self) -> None:
         self._table = fold_table()
+        #: This thread's last ``normalize`` (the text object and its result): a stage's checks run one
+        #: after another over the same string (the lexicon, the prompt model, …), so each text is
+        #: normalized once per stage, not once per check.
+        self._last = threading.local()
 
     def fold_codes(self, text: str) -> Codes:
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         return self._table[codes]
 
     def normalize(self, text: str) -> NormalizedText:
+        """``text`` normalized, with its offset map. The arrays of the result are read-only: the same
+        result is handed to every caller that asks for the same string object in this thread."""
+        last = self._last
+        if getattr(last, "text", None) is text:
+            result: NormalizedText = last.result
+            return result
+        result = self._normalize(text)
+        for array in (result.folded, result.kept, result.first, result.runs):
+            array.setflags(write=False)
+        last.text, last.result = text, result
+        return result
+
+    def _normalize(self, text: str) -> NormalizedText:
         folded = self.fold_codes(text)
         kept = np.flatnonzero(folded)
         chars = folded[kept]
