@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hegui.cluster.redis_url import parse_redis_url
 from hegui.errors import ConfigError
 
 
@@ -148,6 +149,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_form(cls, value: str | None) -> str | None:
+        """A malformed URL is refused with the settings, before the database is touched (it used to be
+        read only after the migrations had run)."""
+        if value is not None:
+            parse_redis_url(value)  # ConfigError naming HEGUI_REDIS_URL and the accepted forms
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
