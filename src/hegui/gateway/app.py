@@ -15,7 +15,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__, web
 from hegui.errors import HeguiError
-from hegui.gateway import admin, image_edits, keys_api, media, messages_api, responses_api, routes
+from hegui.gateway import (
+    admin,
+    admin_policy,
+    image_edits,
+    keys_api,
+    media,
+    messages_api,
+    responses_api,
+    routes,
+)
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
@@ -84,6 +93,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        reloader = state.reloader
+        assert reloader is not None  # set by GatewayState.build
+        reloader.start()  # before the events: Redis' first (re)sync may already ask for a reload
         await state.shared.start()  # the replicas' events (no-op without HEGUI_REDIS_URL)
         await start_ocr(state.policy.media)  # rapidocr's child, when the policy reads images
         yield
@@ -94,6 +106,7 @@ def create_app(
                 "shutting down with %d requests still unwinding: their output may be unrecorded",
                 inflight.count,
             )
+        reloader.stop()
         await shutdown(state)
         worker_leaves()  # with workers: this one's live gauges leave /metrics' sum
         if (provider := getattr(_app.state, "otel_provider", None)) is not None:
@@ -163,6 +176,7 @@ def create_app(
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
     admin.register(app)
+    admin_policy.register(app)
     keys_api.register(app)
     web.register(app)  # /report, /privacy, /console and the cases metrics
     persons_admin.register(app)
