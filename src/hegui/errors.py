@@ -87,6 +87,12 @@ class PolicyNotReloaded(ConfigError):
     error_type = "invalid_request_error"
     code = "policy_not_reloaded"
 
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        # The message already names the file and the key (the refusal's own ConfigError's words).
+        HeguiError.__init__(self, message, param=key)
+        self.file = None
+        self.key = key
+
 
 class RequestError(HeguiError):
     http_status = 400

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 from openai import OpenAI
-from sqlalchemy import text
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_upstream import script
@@ -266,6 +269,33 @@ def test_sighup_reloads(served: Served) -> None:
     assert served.proc.poll() is None  # reloaded, not stopped
 
 
+def test_the_cli_asks_a_running_gateway_to_reload(served: Served) -> None:
+    def cli(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(VENV_BIN / "hegui"), "config", "reload", "--url", served.url, *extra],
+            env={**os.environ, "HEGUI_ADMIN_KEY": served.admin_key},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    served.write("cli-before")
+    cli()
+    running = served.version()
+    served.write("cli-after", "重载命令禁词辛")
+    done = cli()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"policy reloaded: {running} -> cli-after+")
+    assert "(changed: version, checks)" in done.stdout
+    assert cli().stdout.startswith("policy unchanged: cli-after+")
+    served.write("cli-after", read_timeout=3.0)
+    refused = cli()
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: policy not reloaded, cli-after+")
+    assert "need a restart to apply: upstreams" in refused.stderr
+    assert cli("--key", served.client_key).returncode == 1
+
+
 def test_every_reload_is_audited_and_the_chain_verifies(served: Served) -> None:
     served.write("before-f")
     assert served.reload().status_code == 200
@@ -337,3 +367,74 @@ def test_a_reload_on_one_replica_is_in_force_on_the_other_within_1_s(
                 stop(proc)
     log_b = (tmp_path / "replica1.log").read_text(encoding="utf-8")
     assert "policy reloaded (replica, by replica " in log_b, log_b[-2000:]
+
+
+def policy_versions(url: str) -> dict[str, float]:
+    """``hegui_policy_info`` by version, as one scrape of /metrics sums it over the workers."""
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        sample.labels["version"]: sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "hegui_policy_info" and sample.value
+    }
+
+
+@pytest.mark.postgres
+def test_workers_all_reload_on_sighup_and_on_the_admin_api(tmp_path: Path, postgres_url: str) -> None:
+    """`hegui serve --workers 2` without Redis: SIGHUP to the supervisor reaches every worker, and so
+    does an admin reload that one worker served (it asks the supervisor to forward SIGHUP)."""
+    name = f"hegui_reload_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    up_port, port = free_port(), free_port()
+    policy = tmp_path / "hegui.toml"
+    env = hegui_env(tmp_path / "data", policy) | {
+        "HEGUI_DATABASE_URL": make_url(postgres_url).set(database=name).render_as_string(hide_password=False),
+        "HEGUI_LOG_LEVEL": "info",
+    }
+    made = Served(f"http://127.0.0.1:{port}", None, policy, up_port, env, "", "", tmp_path / "serve.log")  # type: ignore[arg-type]
+    made.write("workers-start")
+    made.admin_key = create_key(env, "admin")
+    try:
+        with fake_upstream(up_port), open(made.log, "ab") as out:
+            made.proc = subprocess.Popen(
+                [str(VENV_BIN / "hegui"), "serve", "--port", str(port), "--workers", "2"],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_ready(f"{made.url}/readyz", made.proc, timeout=240)
+
+                def all_on(prefix: str) -> None:
+                    deadline = time.monotonic() + 60  # a worker may still be starting
+                    while not any(
+                        v.startswith(prefix) and n == 2 for v, n in policy_versions(made.url).items()
+                    ):
+                        assert time.monotonic() < deadline, (
+                            policy_versions(made.url),
+                            made.log.read_text()[-3000:],
+                        )
+                        time.sleep(0.1)
+
+                all_on("workers-start+")
+                made.write("workers-hup", "重载工人禁词壬")
+                made.proc.send_signal(signal.SIGHUP)
+                all_on("workers-hup+")
+                assert made.proc.poll() is None
+                made.write("workers-api", "重载工人禁词癸")
+                assert made.reload().json()["version"].startswith("workers-api+")
+                all_on("workers-api+")
+            finally:
+                stop(made.proc)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    log = made.log.read_text(encoding="utf-8")
+    # Reloaded in place, not restarted (uvicorn's own SIGHUP would have replaced both workers).
+    assert log.count("policy reloaded (sighup") == 3, log[-3000:]  # both, then the admin's sibling
+    assert log.count("policy reloaded (admin-api") == 1
+    assert "restarting processes" not in log
