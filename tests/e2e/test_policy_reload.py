@@ -409,7 +409,7 @@ def test_workers_all_reload_on_sighup_and_on_the_admin_api(tmp_path: Path, postg
                 wait_ready(f"{made.url}/readyz", made.proc, timeout=240)
 
                 def all_on(prefix: str) -> None:
-                    deadline = time.monotonic() + 60  # a worker may still be starting
+                    deadline = time.monotonic() + 120  # a worker may still be starting (WORKER_START_SECONDS)
                     while not any(
                         v.startswith(prefix) and n == 2 for v, n in policy_versions(made.url).items()
                     ):
