@@ -3,6 +3,8 @@ The started-server behaviour (admin API, SIGHUP, streams, replicas, workers) is 
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -111,4 +113,9 @@ def test_a_reload_swaps_the_pipeline_and_a_request_keeps_its_pin(tmp_path: Path)
         # One pin per request, however many times the request asks.
         seen = client.get("/hegui/api/policy").json()
         assert seen["version"] == done.json()["version"] and seen["checks"] == ["deny"]
+        # Once nothing pins it, the replaced pipeline is freed (two reloads never hold three).
+        gone = weakref.ref(before)
+        del before, pinned
+        gc.collect()
+        assert gone() is None
     assert PINNED_STATE == "hegui.state"

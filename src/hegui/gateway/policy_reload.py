@@ -23,6 +23,7 @@ import concurrent.futures
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
     from hegui.gateway.state import GatewayState
 
 log = logging.getLogger(__name__)
+
+#: The interpreter's thread switch interval while a new pipeline is built (default 0.005 s).
+BUILD_SWITCH_INTERVAL = 0.0005
 
 #: Sections a reload swaps as a whole.
 SWAPPED_SECTIONS = frozenset({"version", "checks", "guard", "labels", "refusals", "retention"})
@@ -232,6 +236,10 @@ class PolicyReloader:
         async with self._lock:
             old = self.state.policy
             started = time.perf_counter()
+            # The build holds the GIL in long stretches; with the default 5 ms switch interval every
+            # await of a request on the loop waits up to 5 ms for it (benchmarks/policy_reload.py).
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(BUILD_SWITCH_INTERVAL)
             try:
                 new, parts = await asyncio.to_thread(self._prepare, old)
             except ConfigError as exc:
@@ -239,6 +247,8 @@ class PolicyReloader:
                 raise PolicyNotReloaded(
                     f"policy not reloaded, {old.full_version} stays in service: {exc.message}", key=exc.key
                 ) from None
+            finally:
+                sys.setswitchinterval(interval)
             seconds = time.perf_counter() - started
             if parts is None:
                 self.state.metrics.policy_reloads.labels("unchanged").inc()
