@@ -7,6 +7,7 @@ Two replicas on one Redis: a reload on one is in force on the other within 1 s.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -369,6 +370,18 @@ def test_a_reload_on_one_replica_is_in_force_on_the_other_within_1_s(
     assert "policy reloaded (replica, by replica " in log_b, log_b[-2000:]
 
 
+def children(pid: int) -> list[int]:
+    """The worker processes of a `hegui serve --workers N` supervisor."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
 def policy_versions(url: str) -> dict[str, float]:
     """``hegui_policy_info`` by version, as one scrape of /metrics sums it over the workers."""
     metrics = httpx.get(f"{url}/metrics", timeout=10).text
@@ -428,7 +441,11 @@ def test_workers_all_reload_on_sighup_and_on_the_admin_api(tmp_path: Path, postg
                 assert made.reload().json()["version"].startswith("workers-api+")
                 all_on("workers-api+")
             finally:
+                workers = children(made.proc.pid)
                 stop(made.proc)
+                for pid in workers:  # a supervisor that had to be killed leaves its workers behind
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -4,6 +4,8 @@ The started-server behaviour (admin API, SIGHUP, streams, replicas, workers) is 
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import weakref
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from hegui.gateway.policy_reload import (
     RESTART_SECTIONS,
     SWAPPED_FIELDS,
     SWAPPED_SECTIONS,
+    EarlySighup,
     restart_needed,
 )
 from hegui.policy import Policy, parse_policy
@@ -119,3 +122,13 @@ def test_a_reload_swaps_the_pipeline_and_a_request_keeps_its_pin(tmp_path: Path)
         gc.collect()
         assert gone() is None
     assert PINNED_STATE == "hegui.state"
+
+
+def test_a_sighup_while_the_gateway_is_built_is_noted_not_fatal() -> None:
+    previous = signal.getsignal(signal.SIGHUP)
+    try:
+        early = EarlySighup.catch()
+        os.kill(os.getpid(), signal.SIGHUP)  # the default action would end this process
+        assert early.seen
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -31,6 +31,7 @@ from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.limits import LimitMetrics, RateLimitGate
 from hegui.gateway.media_inspect import start_ocr
 from hegui.gateway.metrics import worker_leaves
+from hegui.gateway.policy_reload import EarlySighup
 from hegui.gateway.readiness import failed_probes
 from hegui.gateway.requestlog import RequestLogContext
 from hegui.gateway.state import GatewayState
@@ -88,13 +89,16 @@ def create_app(
 ) -> FastAPI:
     """A ready gateway. Raises ConfigError (bad settings or policy) or StorageError (database)."""
     settings = settings or load_settings()
+    early = EarlySighup.catch()  # the build takes seconds; a SIGHUP meanwhile must not end the process
     state = GatewayState.build(settings, policy, transports)
+    assert state.reloader is not None  # set by GatewayState.build
+    state.reloader.early = early
     inflight = InFlight(state.keeper)  # the keep worker drains when no request is being served
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         reloader = state.reloader
-        assert reloader is not None  # set by GatewayState.build
+        assert reloader is not None
         reloader.start()  # before the events: Redis' first (re)sync may already ask for a reload
         await state.shared.start()  # the replicas' events (no-op without HEGUI_REDIS_URL)
         await start_ocr(state.policy.media)  # rapidocr's child, when the policy reads images

@@ -175,6 +175,26 @@ def changed_sections(old: Policy, new: Policy) -> tuple[str, ...]:
     return tuple(s for s in Policy.model_fields if before.get(s) != after.get(s))
 
 
+class EarlySighup:
+    """A SIGHUP that comes while the gateway is being built (seconds, with a large lexicon), before its
+    loop can take it: noted, and answered with a reload once the loop runs, instead of the default
+    action, which ends the process (a worker of `--workers N` would be restarted, a lone `hegui serve`
+    would be gone)."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    @classmethod
+    def catch(cls) -> EarlySighup:
+        early = cls()
+        if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, early._note)
+        return early
+
+    def _note(self, _signum: int, _frame: object) -> None:
+        self.seen = True
+
+
 class PolicyReloader:
     """Reloads one gateway's policy; one reload at a time (a second waits for the first, then finds the
     file unchanged unless it changed again)."""
@@ -187,6 +207,8 @@ class PolicyReloader:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._sighup = False
+        #: Set by the app factory before the build (`EarlySighup.catch`).
+        self.early: EarlySighup | None = None
 
     def start(self) -> None:
         """On the running loop (the app's lifespan): take SIGHUP when this is the main thread of the
@@ -196,6 +218,8 @@ class PolicyReloader:
         if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
             self._loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
             self._sighup = True
+        if self.early is not None and self.early.seen:
+            self._on_sighup()
 
     def stop(self) -> None:
         if self._sighup and self._loop is not None:
