@@ -4,8 +4,10 @@ The started-server behaviour (admin API, SIGHUP, streams, replicas, workers) is 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
+import time
 import weakref
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
+from hegui.cluster.events import Event, EventKind
 from hegui.gateway import create_app
 from hegui.gateway.http import PINNED_STATE
 from hegui.gateway.policy_reload import (
@@ -132,3 +135,25 @@ def test_a_sighup_while_the_gateway_is_built_is_noted_not_fatal() -> None:
         assert early.seen
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_another_replicas_word_reloads_this_ones_file_and_says_when_they_differ(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy = tmp_path / "hegui.toml"
+    policy.write_text(BASE, encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", policy_file=policy))
+    state = app.state.hegui
+    with TestClient(app), caplog.at_level(logging.INFO, logger="hegui.gateway.policy_reload"):
+        policy.write_text(BASE.replace('version = "1"', 'version = "2"'), encoding="utf-8")
+        # As the event dispatcher calls it: from a thread; the reload runs on the gateway's loop.
+        state.reloader.on_event(Event(EventKind.POLICY_RELOAD, "replica-a", {"version": "3+abc"}))
+        deadline = time.monotonic() + 10
+        while not any("policy files differ" in r.message for r in caplog.records):
+            assert time.monotonic() < deadline, [r.message for r in caplog.records]
+            time.sleep(0.02)
+    assert state.policy.version == "2"
+    (warning,) = [
+        r for r in caplog.records if r.name.endswith("policy_reload") and r.levelno == logging.WARNING
+    ]
+    assert "the replica replica-a reloaded the policy to 3+abc" in warning.message

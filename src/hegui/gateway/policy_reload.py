@@ -148,6 +148,8 @@ class Trigger:
     by: str
     #: Tell the other replicas (only the replica where the reload began does).
     broadcast: bool = True
+    #: The version the replica that published the event reloaded to ("" when not from an event).
+    expected: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +235,8 @@ class PolicyReloader:
         """Another replica reloaded (or Redis came back): read our own copy of the file. Called in a
         thread by the event dispatcher; the reload itself runs on the gateway's loop."""
         kind = "resync" if event.kind is EventKind.RESYNC else "replica"
-        self.schedule(Trigger(kind, f"replica {event.origin}" if event.origin else kind, broadcast=False))
+        by = f"replica {event.origin}" if event.origin else kind
+        self.schedule(Trigger(kind, by, broadcast=False, expected=event.data.get("version", "")))
 
     def schedule(self, trigger: Trigger) -> None:
         """Start a reload on the gateway's loop from anywhere (a signal handler, a thread); its outcome
@@ -247,15 +250,26 @@ class PolicyReloader:
 
     async def _reload_logged(self, trigger: Trigger) -> None:
         try:
-            await self.reload(trigger)
+            outcome = await self.reload(trigger)
+            if trigger.expected and outcome.version != trigger.expected:
+                # Either the files differ between replicas, or the new one has not reached this one yet
+                # (a Kubernetes ConfigMap volume is updated on each pod up to a minute or more later).
+                log.warning(
+                    "the %s reloaded the policy to %s, and this replica's file %s is %s: "
+                    "the policy files differ, or the new one has not reached this replica yet",
+                    trigger.by,
+                    trigger.expected,
+                    self.path,
+                    outcome.version,
+                )
         except HeguiError:
             pass  # logged and audited by reload
         except Exception:  # the old policy stays; a failed reload must not pass silently
             log.exception("policy reload (%s) failed; the running policy stays", trigger.kind)
 
     async def reload(self, trigger: Trigger) -> ReloadOutcome:
-        """Read the file, check it, build the new parts in a thread, swap them in one step on the loop,
-        audit, and (``trigger.broadcast``) tell the other replicas. Raises PolicyNotReloaded, with the
+        """Read the file, check it, build the new parts in a thread, audit, swap them in one step on the
+        loop, and (``trigger.broadcast``) tell the other replicas. Raises PolicyNotReloaded, with the
         running policy still in service, when the file cannot replace it."""
         async with self._lock:
             old = self.state.policy
@@ -278,7 +292,10 @@ class PolicyReloader:
                 self.state.metrics.policy_reloads.labels("unchanged").inc()
                 log.info("policy reload (%s): %s unchanged", trigger.kind, old.full_version)
                 return ReloadOutcome(old.full_version, old.full_version, False, seconds)
-            self.state.swap(parts)  # no await between reading `old` under the lock and here
+            # Audited before the swap: no entry decided by the new version precedes the entry that
+            # says it came in, and a reload the chain cannot record does not happen.
+            await self.state.audit.append(self._draft("reload", new.full_version, old, trigger, {}))
+            self.state.swap(parts)  # only this reloader swaps, and it holds the lock: `old` still serves
             self.loaded_at = time.time()
             self.state.metrics.policy_swapped(old.full_version, new.full_version)
             sections = changed_sections(old, new)
@@ -291,9 +308,9 @@ class PolicyReloader:
                 seconds,
                 ", ".join(sections) or "nothing but the text",
             )
-            await self.state.audit.append(self._draft("reload", new.full_version, old, trigger, {}))
-            if trigger.broadcast:
-                self.state.shared.publish(Event(EventKind.POLICY_RELOAD, data={"version": new.full_version}))
+            if trigger.broadcast:  # a blocking Redis call: off the loop
+                event = Event(EventKind.POLICY_RELOAD, data={"version": new.full_version})
+                await asyncio.to_thread(self.state.shared.publish, event)
             return ReloadOutcome(old.full_version, new.full_version, True, seconds, sections)
 
     def _prepare(self, old: Policy) -> tuple[Policy, GuardParts | None]:
