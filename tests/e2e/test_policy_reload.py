@@ -2,7 +2,8 @@
 item 1): the admin API and SIGHUP swap the checks of a running process; a stream begun before the swap
 ends on the checks it began with; a broken file, a change that needs a restart and a non-admin key are
 refused with the running policy still in force; the reloads are in the audit chain, and it verifies.
-Two replicas on one Redis: a reload on one is in force on the other within 1 s.
+Two replicas on one Redis (a server, then a Redis Cluster): a reload on one is in force on the other
+within 1 s. `hegui serve --workers 2` (PostgreSQL): SIGHUP and an admin reload reach every worker in place.
 """
 
 from __future__ import annotations
@@ -330,12 +331,13 @@ def test_every_reload_is_audited_and_the_chain_verifies(served: Served) -> None:
     assert any(e[2]["trigger"] == "sighup" for e in entries if e[0] == "reload")
 
 
+@pytest.mark.parametrize("redis_kind", ["server", "cluster"])
 def test_a_reload_on_one_replica_is_in_force_on_the_other_within_1_s(
-    tmp_path: Path, fresh_redis: Callable[[str], str]
+    tmp_path: Path, fresh_redis: Callable[[str], str], redis_kind: str
 ) -> None:
     """Two replicas (each on its own SQLite file: the policy and the event are what is shared here),
-    one policy file, one Redis."""
-    redis_url = fresh_redis("server")
+    one policy file, one Redis server or Redis Cluster."""
+    redis_url = fresh_redis(redis_kind)
     up_port = free_port()
     policy = tmp_path / "hegui.toml"
     envs = [
