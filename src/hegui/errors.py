@@ -2,6 +2,7 @@
 
     HeguiError                      500 / exit 1
     ├── ConfigError                 invalid settings or policy file; names the key and the file (exit 2)
+    │   └── PolicyNotReloaded       409  a hot reload refused the new policy file; the running one stays
     ├── RequestError                400  the client sent something we cannot serve
     │   ├── PayloadTooLarge         413
     │   ├── UnknownModel            404  no upstream serves that model
@@ -75,6 +76,21 @@ class ConfigError(HeguiError):
         where = ", ".join(part for part in (file and f"file {file}", key and f"key {key!r}") if part)
         super().__init__(f"{where}: {message}" if where else message, param=key)
         self.file = file
+        self.key = key
+
+
+class PolicyNotReloaded(ConfigError):
+    """A running gateway was asked to reload its policy and the file cannot replace the running one (it
+    fails to load or build, or it changes a section that needs a restart). The running policy stays."""
+
+    http_status = 409
+    error_type = "invalid_request_error"
+    code = "policy_not_reloaded"
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        # The message already names the file and the key (the refusal's own ConfigError's words).
+        HeguiError.__init__(self, message, param=key)
+        self.file = None
         self.key = key
 
 

@@ -5,22 +5,47 @@ key: see `hegui.cli.workers`), then replaces itself (``exec``, same pid, so sign
 PID 1 stay where they were) with this module, which imports only uvicorn and the log format. The
 supervisor serves no request: keeping the command's imports alive in it would cost ~150 MiB for nothing
 (docs/deploy.md measures it). Its one argument is uvicorn's options as JSON.
+
+SIGHUP: uvicorn's supervisor would restart every worker in turn; this one forwards the signal to each
+worker instead, and each reloads its policy file in place (`hegui.gateway.policy_reload`): the same
+reload as one process's, with the same refusals, and no worker's start-up cost.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from uvicorn.supervisors import Multiprocess
 
 #: What each worker process imports and calls to build its gateway (from the HEGUI_* environment).
 WORKER_FACTORY = "hegui.gateway.app:create_app"
+
+
+def forwarding_supervisor() -> type[Multiprocess]:
+    """uvicorn's process manager, with SIGHUP forwarded to the workers rather than restarting them."""
+    from uvicorn.supervisors import Multiprocess
+
+    class ForwardingSupervisor(Multiprocess):
+        def handle_hup(self) -> None:
+            for process in self.processes:
+                if process.pid is not None and process.exitcode is None:
+                    os.kill(process.pid, signal.SIGHUP)
+
+    return ForwardingSupervisor
 
 
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     options = json.loads((argv if argv is not None else sys.argv[1:])[0])
-    uvicorn.run(WORKER_FACTORY, factory=True, **options)
+    # What `uvicorn.run` does for workers > 1, with our supervisor class.
+    config = uvicorn.Config(WORKER_FACTORY, factory=True, **options)
+    forwarding_supervisor()(config, sockets=[config.bind_socket()]).run()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`hegui config validate|show`: check the settings and the policy file without starting."""
+"""`hegui config validate|default|reload`: check the settings and the policy file without starting, print
+the bundled policy, and ask a running gateway to reload its policy file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 
 from hegui.cli import handled
 from hegui.cli.common import settings
+from hegui.errors import HeguiError, PolicyNotReloaded
 from hegui.gateway.preflight import preflight
 from hegui.policy import bundled_policy_text, load_policy
 from hegui.records.audit_setup import audit_protection
@@ -43,3 +45,39 @@ def validate(
 def default() -> None:
     """Print the bundled default policy (a starting point for your own hegui.toml)."""
     typer.echo(bundled_policy_text(), nl=False)
+
+
+@app.command("reload")
+@handled
+def reload(
+    url: str = typer.Option(
+        "http://127.0.0.1:8000", "--url", help="The gateway (one replica; it tells the others)."
+    ),
+    key: str = typer.Option(..., "--key", envvar="HEGUI_ADMIN_KEY", help="An admin API key."),
+) -> None:
+    """Ask a running gateway to reload its policy file (POST /hegui/api/policy/reload): it swaps its
+    checks, wording and labels in place, and tells the other replicas. A file that does not load, or that
+    changes a section needing a restart, is refused (exit 2) and the running policy stays."""
+    import httpx
+
+    try:
+        answer = httpx.post(
+            f"{url.rstrip('/')}/hegui/api/policy/reload",
+            headers={"authorization": f"Bearer {key}"},
+            timeout=120,  # a large lexicon takes seconds to build
+        )
+    except httpx.HTTPError as exc:
+        raise HeguiError(f"cannot reach the gateway at {url}: {exc}") from None
+    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+    if answer.status_code == PolicyNotReloaded.http_status:
+        raise PolicyNotReloaded(body["error"]["message"])
+    if answer.status_code != 200:
+        message = (body.get("error") or {}).get("message") or answer.text[:200]
+        raise HeguiError(f"the gateway answered {answer.status_code}: {message}")
+    if body["changed"]:
+        typer.echo(
+            f"policy reloaded: {body['previous']} -> {body['version']} in {body['build_seconds']} s "
+            f"(changed: {', '.join(body['sections'])})"
+        )
+    else:
+        typer.echo(f"policy unchanged: {body['version']} (the file is the one in service)")

@@ -37,7 +37,8 @@ def serve(
     """Start the gateway: OpenAI-compatible API on /v1, health on /healthz and /readyz, /metrics.
     One gateway per SQLite file: a second one on the same data directory refuses to start (exit 2).
     SIGTERM stops it gracefully: no new connections, open streams run to their end (at most
-    HEGUI_SHUTDOWN_GRACE_SECONDS), the audit writer is flushed and a last checkpoint written."""
+    HEGUI_SHUTDOWN_GRACE_SECONDS), the audit writer is flushed and a last checkpoint written.
+    SIGHUP reloads the policy file in place (every worker with --workers N): `hegui config reload`."""
     s = load(policy, host=host, port=port, data_dir=data_dir, workers=workers)
     # Before the lock and the database: the checks `config validate` runs (the pipeline is built by the
     # gateway itself, also before the database), so that validate and serve agree.

@@ -120,6 +120,9 @@ def serve_workers(s: Settings, checked: Preflight, access_log: bool) -> None:
         typer.echo(f"hegui: warning: {warning}", err=True)
     os.environ.update(worker_environment(s))  # the workers are spawned: they inherit this environment
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_directory(s))
+    # exec keeps this pid: a worker that reloaded its policy on the admin API asks the supervisor to
+    # forward SIGHUP to its siblings (hegui.gateway.admin_policy), when no Redis tells them.
+    os.environ["HEGUI_SUPERVISOR_PID"] = str(os.getpid())
     typer.echo(
         f"hegui: policy {checked.policy.full_version} ({checked.policy.source}); database {database}; "
         f"{s.workers} workers"

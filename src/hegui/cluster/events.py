@@ -1,6 +1,6 @@
-"""What one replica tells the others: an API key changed, a lexicon was reloaded, a sanction step,
-an end user's data key shredded (every replica must drop its cached copy, or it could still read the
-user's remembered turns).
+"""What one replica tells the others: an API key changed, a lexicon or the policy was reloaded, a
+sanction step, an end user's data key shredded (every replica must drop its cached copy, or it could
+still read the user's remembered turns).
 
 An event names what changed, never the content (no key, no user text): a receiver drops its cache or
 reads its files again, and the database or the files stay the truth. ``RESYNC`` is not published:
@@ -20,6 +20,7 @@ import orjson
 class EventKind(StrEnum):
     KEY_CHANGED = "key-changed"
     LEXICON_RELOAD = "lexicon-reload"
+    POLICY_RELOAD = "policy-reload"
     SANCTION_CHANGED = "sanction-changed"
     USER_ERASED = "user-erased"
     RESYNC = "resync"

@@ -15,13 +15,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hegui import __version__, web
 from hegui.errors import HeguiError
-from hegui.gateway import admin, image_edits, keys_api, media, messages_api, responses_api, routes
+from hegui.gateway import (
+    admin,
+    admin_policy,
+    image_edits,
+    keys_api,
+    media,
+    messages_api,
+    responses_api,
+    routes,
+)
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
 from hegui.gateway.limits import LimitMetrics, RateLimitGate
 from hegui.gateway.media_inspect import start_ocr
 from hegui.gateway.metrics import worker_leaves
+from hegui.gateway.policy_reload import EarlySighup
 from hegui.gateway.readiness import failed_probes
 from hegui.gateway.requestlog import RequestLogContext
 from hegui.gateway.state import GatewayState
@@ -79,11 +89,17 @@ def create_app(
 ) -> FastAPI:
     """A ready gateway. Raises ConfigError (bad settings or policy) or StorageError (database)."""
     settings = settings or load_settings()
+    early = EarlySighup.catch()  # the build takes seconds; a SIGHUP meanwhile must not end the process
     state = GatewayState.build(settings, policy, transports)
+    assert state.reloader is not None  # set by GatewayState.build
+    state.reloader.early = early
     inflight = InFlight(state.keeper)  # the keep worker drains when no request is being served
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        reloader = state.reloader
+        assert reloader is not None
+        reloader.start()  # before the events: Redis' first (re)sync may already ask for a reload
         await state.shared.start()  # the replicas' events (no-op without HEGUI_REDIS_URL)
         await start_ocr(state.policy.media)  # rapidocr's child, when the policy reads images
         yield
@@ -94,6 +110,7 @@ def create_app(
                 "shutting down with %d requests still unwinding: their output may be unrecorded",
                 inflight.count,
             )
+        reloader.stop()
         await shutdown(state)
         worker_leaves()  # with workers: this one's live gauges leave /metrics' sum
         if (provider := getattr(_app.state, "otel_provider", None)) is not None:
@@ -163,6 +180,7 @@ def create_app(
     app.add_api_route("/v1/models", routes.list_models, methods=["GET"], tags=["OpenAI"])
     app.add_api_route("/v1/models/{model:path}", routes.get_model, methods=["GET"], tags=["OpenAI"])
     admin.register(app)
+    admin_policy.register(app)
     keys_api.register(app)
     web.register(app)  # /report, /privacy, /console and the cases metrics
     persons_admin.register(app)

@@ -16,9 +16,19 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
     return Response(orjson.dumps(obj), status_code=status, media_type="application/json", headers=headers)
 
 
+#: Where a request keeps the gateway state it began with (in its ASGI scope, shared by every Request
+#: object made for it).
+PINNED_STATE = "hegui.state"
+
+
 def state_of(request: Request) -> GatewayState:
-    state: GatewayState = request.app.state.hegui
-    return state
+    """The gateway as this request found it: pinned at the first call, so that a policy reload during
+    the request (or its stream) does not change the checks, wording or labels it is served with."""
+    pinned: GatewayState | None = request.scope.get(PINNED_STATE)
+    if pinned is None:
+        live: GatewayState = request.app.state.hegui
+        pinned = request.scope[PINNED_STATE] = live.pinned()
+    return pinned
 
 
 FRONTEND_SCOPE = (

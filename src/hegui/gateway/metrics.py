@@ -60,6 +60,19 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",  # with workers: open in any live worker
         )
+        self.policy_info = Gauge(
+            "hegui_policy_info",
+            "1 for the policy version this process serves (with workers: how many serve it).",
+            ["version"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.policy_reloads = Counter(
+            "hegui_policy_reloads",
+            "Policy reloads by outcome: reloaded, unchanged (the file is the running one) or refused.",
+            ["outcome"],
+            registry=r,
+        )
         #: Collectors that compute their values when scraped (from the database): the same in every worker,
         #: so with workers they are added to the summed values once, not summed.
         self._computed: list[Collector] = []
@@ -85,6 +98,12 @@ class Metrics:
                     stage, action, category
                 )
             child.inc()
+
+    def policy_swapped(self, old: str, new: str) -> None:
+        """The process serves ``new`` instead of ``old`` (a hot reload)."""
+        self.policy_info.labels(old).set(0)
+        self.policy_info.labels(new).set(1)
+        self.policy_reloads.labels("reloaded").inc()
 
     def add_collector(self, collector: Collector) -> None:
         """A collector whose values are computed when scraped (see ``_computed``)."""

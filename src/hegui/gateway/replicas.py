@@ -7,6 +7,8 @@ stores the policy names, unchanged, and counters in process memory. With it:
 - the database sanction store is wrapped in `CachedSanctionStore`;
 - the key store tells the others when a key is revoked, and forgets its cache when told;
 - a lexicon reload on one replica (console) reloads the lexicons of every replica;
+- a policy reload on one replica makes every replica read its own copy of the policy file
+  (`hegui.gateway.policy_reload`; subscribed by `GatewayState.build`);
 - an end user erased on one replica (crypto-shredding) makes every replica drop the user's cached data
   key, so none can read the user's remembered turns any more;
 - rate-limit counters live in Redis.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,9 +96,10 @@ class SharedParts:
         )
         return cls(shared, keys, memory, sanctions, key_limits, limiter)
 
-    def listen_for_reloads(self, pipeline: Pipeline) -> None:
-        """Reload this replica's lexicons when another replica reloaded its own."""
-        self.shared.subscribe(EventKind.LEXICON_RELOAD, lambda _event: reload_lexicons(pipeline))
+    def listen_for_reloads(self, pipeline: Callable[[], Pipeline]) -> None:
+        """Reload this replica's lexicons when another replica reloaded its own: those of the pipeline
+        in service when the event comes (a policy reload may have replaced the one of the start)."""
+        self.shared.subscribe(EventKind.LEXICON_RELOAD, lambda _event: reload_lexicons(pipeline()))
 
 
 def lexicon_checks(pipeline: Pipeline) -> list[Any]:

@@ -1,7 +1,13 @@
-"""Everything a running gateway holds, built once by the app factory from Settings and Policy."""
+"""Everything a running gateway holds, built once by the app factory from Settings and Policy.
+
+The parts built from the guard part of the policy (`GuardParts`: policy, pipeline, labeller, refusals,
+ladder) may be replaced while the gateway runs (`swap`, by `hegui.gateway.policy_reload`); a request
+works on `pinned`, a copy taken when it began, so it keeps the parts it started with to its end.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import logging
@@ -11,10 +17,12 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import Engine
 
+from hegui.cluster.events import EventKind
 from hegui.cluster.redis_state import Shared
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.metrics import Metrics
 from hegui.gateway.offload import CheckWorkers, database_pool_size
+from hegui.gateway.policy_reload import GuardParts, PolicyReloader, guard_parts
 from hegui.gateway.readiness import ReadinessProbe, database_probe
 from hegui.gateway.replicas import SharedParts
 from hegui.gateway.upstream import UpstreamRouter
@@ -23,7 +31,6 @@ from hegui.guard.memory import MemoryStore
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.refusals import RefusalCatalog
 from hegui.guard.sanctions import SanctionLadder, SanctionStore
-from hegui.pipelines import build_pipeline
 from hegui.policy import Policy, load_policy
 from hegui.records.audit import AuditLog, content_hasher, with_audit_keys
 from hegui.records.audit_setup import audit_protection, checkpoint_gap, require_writer_key
@@ -76,6 +83,8 @@ class GatewayState:
     #: What /readyz asks (hegui.gateway.readiness): the database from the start; shared state (Redis)
     #: appends its own probe where it is built.
     readiness: list[ReadinessProbe] = field(default_factory=list)
+    #: Reloads the policy file in place (admin API, SIGHUP, another replica's event); set by `build`.
+    reloader: PolicyReloader | None = None
 
     @classmethod
     def build(
@@ -86,8 +95,7 @@ class GatewayState:
     ) -> GatewayState:
         policy = policy or load_policy(settings.policy_file)
         metrics = Metrics()
-        pipeline = build_pipeline(policy, observer=metrics.observe_check)
-        labeller = Labeller(policy.labels, source=policy.source)
+        guard = guard_parts(policy, observer=metrics.observe_check)
         # Everything the configuration can get wrong is checked before the database is touched, so a bad
         # policy or a missing upstream key never leaves a half-migrated database behind.
         router = UpstreamRouter(policy, transports)
@@ -109,26 +117,23 @@ class GatewayState:
             if gap := checkpoint_gap(engine, protection.checkpointer):
                 log.warning("%s", gap)
         parts = SharedParts.build(settings, policy, engine, vault, master)
-        parts.listen_for_reloads(pipeline)
         audit.start()
         # Started at once: it also keeps what a crashed process left in the journal.
         keeper = KeepWorker(engine, vault, policy.records, on_failure=metrics.records_failures.inc)
         keeper.start()
-        return cls(
+        state = cls(
             settings,
             policy,
-            pipeline,
+            guard.pipeline,
             engine,
             audit,
             parts.keys,
             router,
             metrics,
             content_hasher(key),
-            labeller,
-            RefusalCatalog(
-                policy.refusals, time_zone=policy.provider.time_zone, appeal=policy.sanctions.appeal_channel
-            ),
-            SanctionLadder(policy.sanctions),
+            guard.labeller,
+            guard.refusals,
+            guard.ladder,
             parts.sanctions,
             parts.memory,
             vault,
@@ -143,6 +148,27 @@ class GatewayState:
             readiness=[database_probe(engine)]
             + ([ReadinessProbe("redis", parts.shared.ping)] if settings.redis_url else []),
         )
+        metrics.policy_info.labels(policy.full_version).set(1)
+        # Read when the event comes, not now: a policy reload replaces the pipeline.
+        parts.listen_for_reloads(lambda: state.pipeline)
+        state.reloader = PolicyReloader(state, settings.policy_file)
+        for kind in (EventKind.POLICY_RELOAD, EventKind.RESYNC):
+            parts.shared.subscribe(kind, state.reloader.on_event)
+        return state
+
+    def swap(self, parts: GuardParts) -> None:
+        """Serve ``parts`` from now on. Called on the event loop with no await in between, so that a
+        request pinned before sees only old parts and one pinned after only new ones."""
+        self.policy = parts.policy
+        self.pipeline = parts.pipeline
+        self.labeller = parts.labeller
+        self.refusals = parts.refusals
+        self.ladder = parts.ladder
+
+    def pinned(self) -> GatewayState:
+        """This state as it is now, for one request: a shallow copy (every store, pool and writer is
+        shared), so a `swap` during the request does not change what the request reads."""
+        return copy.copy(self)
 
     @property
     def shared(self) -> Shared:
