@@ -29,8 +29,10 @@ dialogue sources of the calibration part: at most 3 % refused); at it the table 
 recall (harmful prompt sources, comments apart) overall and per risk A.1-A.5, each benign source's
 refusal rate, COLD / SWSR offensive and safe comments refused, the script's calibration criterion, the
 training time, the artifact size (float16 weights, zip-compressed) and the mean and p99 CPU time
-(``time.thread_time``) of scoring one 2,000-character prompt (calibration texts joined), this process
-pinned to what it runs on. **Noise**: a paired cluster bootstrap over the calibration groups (the
+(``time.thread_time``) of scoring one 2,000-character prompt (calibration texts joined; the families
+interleaved prompt by prompt, so a busy moment weighs on all alike). The table also gives slices of the
+curves that do not depend on the rule's point: recall at 1 % and 2 % of the pooled benign prompts and
+dialogue refused, offensive comments refused at 10 % of the safe ones. **Noise**: a paired cluster bootstrap over the calibration groups (the
 threshold set again by the rule in every resample) of each family's difference to a in recall and in
 mean benign refusal, and the count of harmful prompts only one of the two refuses.
 
