@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from uvicorn.supervisors import Multiprocess
 
 #: What each worker process imports and calls to build its gateway (from the HEGUI_* environment).
-WORKER_FACTORY = "hegui.gateway.app:create_app"
+WORKER_FACTORY = "hegui.gateway.app:create_served_app"
 
 
 def forwarding_supervisor() -> type[Multiprocess]:

@@ -58,6 +58,7 @@ def _serve(s: Settings, checked: Preflight, access_log: bool) -> None:
     import uvicorn
 
     from hegui.gateway import create_app
+    from hegui.gateway.heap import freeze_built
 
     logging.config.dictConfig(logging_config(s.log_level, s.log_format))
     app = create_app(s, policy=checked.policy)
@@ -71,6 +72,7 @@ def _serve(s: Settings, checked: Preflight, access_log: bool) -> None:
     for warning in checked.warnings:
         typer.echo(f"hegui: warning: {warning}", err=True)
     typer.echo(f"hegui: serving on http://{s.host}:{s.port}/v1")
+    freeze_built()  # the built gateway out of full garbage collections (hegui.gateway.heap)
     uvicorn.run(app, **uvicorn_options(s, access_log))
 
 

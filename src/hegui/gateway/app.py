@@ -25,6 +25,7 @@ from hegui.gateway import (
     responses_api,
     routes,
 )
+from hegui.gateway.heap import freeze_built
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
@@ -250,3 +251,11 @@ async def shutdown(state: GatewayState) -> None:
         log.error("shut down; the last audit checkpoint was not written: %s", problem)
     else:
         log.info("shut down: %d audit entries written by this process", state.audit.entries)
+
+
+def create_served_app() -> FastAPI:
+    """A worker process's gateway (`hegui serve --workers N`, uvicorn's factory): `create_app` from the
+    HEGUI_* environment, its objects then kept out of full garbage collections (hegui.gateway.heap)."""
+    app = create_app()
+    freeze_built()
+    return app

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from hegui.cluster.events import Event, EventKind
 from hegui.errors import ConfigError, HeguiError, PolicyNotReloaded
+from hegui.gateway.heap import thaw_until_gone
 from hegui.gateway.labelling import Labeller
 from hegui.gateway.preflight import preflight
 from hegui.guard.pipeline import CheckObserver, Pipeline
@@ -295,7 +296,10 @@ class PolicyReloader:
             # Audited before the swap: no entry decided by the new version precedes the entry that
             # says it came in, and a reload the chain cannot record does not happen.
             await self.state.audit.append(self._draft("reload", new.full_version, old, trigger, {}))
+            replaced = self.state.pipeline
             self.state.swap(parts)  # only this reloader swaps, and it holds the lock: `old` still serves
+            thaw_until_gone(replaced, asyncio.get_running_loop())  # see hegui.gateway.heap
+            del replaced
             self.loaded_at = time.time()
             self.state.metrics.policy_swapped(old.full_version, new.full_version)
             sections = changed_sections(old, new)
