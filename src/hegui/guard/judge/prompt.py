@@ -11,6 +11,7 @@ A.5a for A.5. The fusion reads the top-level category from the first three chara
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,13 @@ class PromptRisk:
         return RISK_IDS[self.risk]
 
 
+#: How many texts' scores a prompt model remembers (`PromptRiskModel.assess`), and the longest text it
+#: remembers: a text's scores hold its n-gram arrays (about 50 bytes per character), so at most about
+#: 32 × 4,096 × 50 bytes ≈ 6.5 MB stay alive; longer texts are scored afresh.
+SCORES_REMEMBERED = 32
+REMEMBER_MAX_CHARS = 4096
+
+
 class PromptRiskModel:
     """Immutable after loading; safe to share between threads."""
 
@@ -62,16 +70,22 @@ class PromptRiskModel:
                 raise ValueError(f"the artifact's preset {preset!r} lacks refuse or evidence thresholds")
         self.model = model
         self.version = model.version
+        #: The scores of the texts judged last: a request's question is judged at the input stage and
+        #: again, as the answer model's q, at the output stage (the same text, the same windows).
+        self._scores = functools.lru_cache(maxsize=SCORES_REMEMBERED)(model.score)
 
     @classmethod
     def load(cls, path: Path | None = None) -> PromptRiskModel:
-        """The artifact at ``path`` or the bundled one; ValueError when missing or malformed."""
+        """The artifact at ``path`` or the bundled one; ValueError when missing or malformed. The bundled
+        model is one instance per process, so the prompt check and the answer check share its scores."""
+        if path is None:
+            return _bundled_prompt_model()
         return cls(LinearModel.load(path, BUNDLED_PROMPT))
 
     def assess(self, text: str, *, explain_from: float = 0.0) -> PromptRisk:
         """The judgement of ``text``; its strongest n-grams only when P(harmful) reaches ``explain_from``
         (a check that reports nothing below its evidence threshold need not explain what it drops)."""
-        scores = self.model.score(text)
+        scores = self._scores(text) if len(text) <= REMEMBER_MAX_CHARS else self.model.score(text)
         harmful = 1.0 - scores.probabilities[:, 0]
         best = int(np.argmax(harmful))
         cls = 1 + int(np.argmax(scores.probabilities[best, 1:]))
@@ -83,6 +97,11 @@ class PromptRiskModel:
         score = float(harmful[best])
         top = self.model.top_ngrams(scores, best, cls, 0) if score >= explain_from else []
         return PromptRisk(score, PROMPT_CLASSES[cls], start, end, tuple(t.text for t in top))
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_prompt_model() -> PromptRiskModel:
+    return PromptRiskModel(LinearModel.load(None, BUNDLED_PROMPT))
 
 
 class PromptRiskCheck:
