@@ -117,7 +117,7 @@ class Upstream:
         if key is not None:
             headers["authorization"] = f"Bearer {key}"
         if transport is None and not environment_names_a_proxy():
-            # httpx's API on a pool whose cost does not grow with its connections (upstream_pool.py)
+            # httpx's API on httpcore2's pools, in shards (upstream_pool.py)
             transport = PooledTransport(max_connections=policy.max_connections)
         self.client = httpx.AsyncClient(
             base_url=(policy.base_url or "http://demo.invalid/v1").rstrip("/"),
