@@ -162,27 +162,6 @@ def featurize_words(text: str, config: FeatureConfig) -> Features:
     return with_words(featurize(text, config), config)
 
 
-def design_with(
-    texts: Sequence[str], config: FeatureConfig, fn: Callable[[str, FeatureConfig], Features]
-) -> Design:
-    """`train_guard_models.design` with another featurizer (dense buckets only)."""
-    lengths, indices, values, owner = [], [], [], []
-    for t, text in enumerate(texts):
-        feats = fn(text, config)
-        for window in feats.windows:
-            idx, value = feats.window_rows(window)
-            indices.append(idx)
-            values.append(np.full(len(idx), value, dtype=np.float32))
-            lengths.append(len(idx))
-            owner.append(t)
-    cols = np.concatenate(indices)
-    vals = np.concatenate(values)
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    x = sparse.csr_matrix((vals, cols, indptr), shape=(len(owner), config.buckets))
-    x.sum_duplicates()
-    return Design(x, np.array(owner))
-
-
 # --- the families as window scorers --------------------------------------------------------------------
 
 
@@ -659,8 +638,8 @@ def main() -> None:
         print(f"a trained ({fam.train_seconds:.0f} s)", flush=True)
     if "b" in families:
         t0 = time.time()
-        dmw = design_with(data.texts, CONFIG, featurize_words)
-        cmw = design_with([e.text for e in calib], CONFIG, featurize_words)
+        dmw = design(data.texts, CONFIG, featurizer=featurize_words)
+        cmw = design([e.text for e in calib], CONFIG, featurizer=featurize_words)
         design_s = time.time() - t0
         t0 = time.time()
         w, b = fit_softmax(dmw.x, win_y, win_w, len(PROMPT_CLASSES), L2, args.maxiter)

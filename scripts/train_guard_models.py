@@ -66,7 +66,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from guard_data import DEFAULT_ROOT, AnswerExample, Example, load_answers, load_inputs  # noqa: E402
 
 from hegui.guard.judge.answer import ANSWER_CLASSES, ANSWER_CONFIG, BUNDLED_ANSWER, answer_risk  # noqa: E402
-from hegui.guard.judge.features import FeatureConfig, featurize  # noqa: E402
+from hegui.guard.judge.features import FeatureConfig, Features, featurize  # noqa: E402
 from hegui.guard.judge.idtable import IdTable  # noqa: E402
 from hegui.guard.judge.linear import LinearModel  # noqa: E402
 from hegui.guard.judge.prompt import BUNDLED_PROMPT, PROMPT_CLASSES, PROMPT_CONFIG  # noqa: E402
@@ -132,13 +132,19 @@ def vocabulary(per_text: list[np.ndarray], min_df: int) -> np.ndarray:
     return ids[np.lexsort((ids, -df))].astype(np.uint32)
 
 
-def design(texts: Sequence[str], config: FeatureConfig, min_df: int = 0) -> Design:
+def design(
+    texts: Sequence[str],
+    config: FeatureConfig,
+    min_df: int = 0,
+    featurizer: Callable[[str, FeatureConfig], Features] = featurize,
+) -> Design:
     """One row per window of every text. With ``min_df`` > 0 the columns are an explicit vocabulary of
     the n-grams of at least ``min_df`` of these texts; an n-gram outside it is dropped, but still counts
-    in its window's 1/sqrt(number of valid n-grams), as at run time."""
+    in its window's 1/sqrt(number of valid n-grams), as at run time. ``featurizer``: another featurizer
+    of the same form (benchmarks/model_family.py adds word features)."""
     lengths, indices, values, owner, per_text = [], [], [], [], []
     for t, text in enumerate(texts):
-        feats = featurize(text, config)
+        feats = featurizer(text, config)
         for window in feats.windows:
             idx, value = feats.window_rows(window)
             indices.append(idx)

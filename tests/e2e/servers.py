@@ -38,6 +38,31 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
     raise TimeoutError(f"server not ready within {timeout}s: {url}")
 
 
+def stop(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM (a graceful shutdown), SIGKILL after ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_serve(port: int, env: dict[str, str], log: Path, timeout: float = 60.0) -> subprocess.Popen[bytes]:
+    """`hegui serve` on loopback ``port`` with ``env`` added to ours, its output appended to ``log``,
+    once /readyz answers; the caller stops it (`stop`)."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "hegui"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    wait_ready(f"http://127.0.0.1:{port}/readyz", proc, timeout=timeout)
+    return proc
+
+
 @contextmanager
 def running(
     cmd: list[str],
@@ -56,13 +81,7 @@ def running(
         wait_ready(ready_url, proc)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, grace=15)
         if log:
             out.close()  # type: ignore[union-attr]
 

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_upstream import script
-from servers import VENV_BIN, create_key, fake_upstream, free_port, hegui_env, wait_ready
+from servers import VENV_BIN, create_key, fake_upstream, free_port, hegui_env, start_serve, stop, wait_ready
 
 from hegui.records.audit import find_by_request, verify_chain
 from hegui.records.audit_keys import MacKeyRing
@@ -98,25 +98,7 @@ class Served:
 
 
 def serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "hegui"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_ready(f"http://127.0.0.1:{port}/readyz", proc, timeout=120)
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return start_serve(port, env, log, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import VENV_BIN, create_key, fake_upstream, free_port, wait_ready
+from servers import VENV_BIN, create_key, fake_upstream, free_port, start_serve
 
 from hegui.records.audit import find_by_request, verify_chain
 from hegui.records.audit_keys import MacKeyRing
@@ -112,18 +112,6 @@ class Cluster:
         )
 
 
-def start(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "hegui"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    wait_ready(f"http://127.0.0.1:{port}/readyz", proc, timeout=60)
-    return proc
-
-
 @pytest.fixture(scope="module", params=["server", "cluster"])
 def cluster(
     request: pytest.FixtureRequest,
@@ -160,7 +148,7 @@ def cluster(
         with fake_upstream(up_port):
             ports = [free_port(), free_port()]
             for i, port in enumerate(ports):
-                procs.append(start(port, env, root / f"replica{i}.log"))
+                procs.append(start_serve(port, env, root / f"replica{i}.log"))
             made = Cluster(
                 [f"http://127.0.0.1:{p}" for p in ports], procs, env, database_url, create_key(env, "admin")
             )

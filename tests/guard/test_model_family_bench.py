@@ -81,7 +81,7 @@ def test_word_features_hash_a_word_alike_wherever_it_stands(bench: ModuleType) -
 
 
 def design_scores(bench: ModuleType, family, texts: list[str], fn) -> np.ndarray:  # type: ignore[no-untyped-def]
-    dm = bench.design_with(texts, bench.CONFIG, fn)
+    dm = bench.design(texts, bench.CONFIG, featurizer=fn)
     return bench.text_scores(family, dm.x, dm.owner, len(texts))
 
 
