@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -231,45 +231,31 @@ class PersonRegistry:
         return RegistrySnapshot(tuple(self.persons()), tuple(self.authorizations()), at or datetime.now(UTC))
 
 
-def authorization_draft(action: str, a: Authorization, policy_version: str, by: str) -> AuditDraft:
-    """The audit entry of an authorization recorded or revoked (stage ``persons``)."""
+def _draft(action: str, policy_version: str, tenant: str, detail: Mapping[str, object]) -> AuditDraft:
+    """An audit entry of the registry (stage ``persons``); no content, so no content hash."""
     return AuditDraft(
         request_id=f"persons-{uuid.uuid4().hex}",
         stage="persons",
         action=action,
         policy_version=policy_version,
         content_hash="",
-        tenant=a.tenant,
-        detail={"authorization": a.id, "person": a.person, "scope": a.scope.value, "by": by},
+        tenant=tenant,
+        detail=detail,
     )
+
+
+def authorization_draft(action: str, a: Authorization, policy_version: str, by: str) -> AuditDraft:
+    """The audit entry of an authorization recorded or revoked."""
+    detail = {"authorization": a.id, "person": a.person, "scope": a.scope.value, "by": by}
+    return _draft(action, policy_version, a.tenant, detail)
 
 
 def removal_draft(removal: Removal, policy_version: str, by: str, reason: str) -> AuditDraft:
     """The audit entry of a person taken out of the registry (its key and the revoked authorizations)."""
-    return AuditDraft(
-        request_id=f"persons-{uuid.uuid4().hex}",
-        stage="persons",
-        action="remove",
-        policy_version=policy_version,
-        content_hash="",
-        tenant="*",
-        detail={
-            "person": removal.person.key,
-            "revoked": list(removal.revoked),
-            "by": by,
-            "reason": reason,
-        },
-    )
+    detail = {"person": removal.person.key, "revoked": list(removal.revoked), "by": by, "reason": reason}
+    return _draft("remove", policy_version, "*", detail)
 
 
 def registration_draft(keys: list[str], policy_version: str, by: str) -> AuditDraft:
     """The audit entry of persons added or updated (their keys only; names stay in the registry)."""
-    return AuditDraft(
-        request_id=f"persons-{uuid.uuid4().hex}",
-        stage="persons",
-        action="register",
-        policy_version=policy_version,
-        content_hash="",
-        tenant="*",
-        detail={"persons": keys, "by": by},
-    )
+    return _draft("register", policy_version, "*", {"persons": keys, "by": by})
