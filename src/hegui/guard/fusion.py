@@ -30,7 +30,6 @@ general model keeps it from firing on neutral questions it never saw.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal
@@ -95,9 +94,9 @@ def fuse(
     return _topics(_specialists(findings, rule, refuse, abstained), rule, ctx, refuse)
 
 
-def _with(f: Finding, action: Action, reason: str) -> Finding:
+def _with(f: Finding, action: Action, reason: str, tier: str | None = None) -> Finding:
     explanation = f"{reason}; {f.explanation}" if f.explanation else reason
-    return f.decided(action, explanation)
+    return f.decided(action, explanation, tier)
 
 
 def _specialists(
@@ -129,13 +128,13 @@ def _specialists(
             ):
                 if f.action >= refuse and f.score < rule.specialist_alone and not confirmed:
                     why = f"fusion ({rule.preset}): not confirmed by {name} ({top}, score below {rule.specialist_alone})"
-                    out[i] = dataclasses.replace(_with(f, Action.LABEL, why), tier=UNCONFIRMED)
+                    out[i] = _with(f, Action.LABEL, why, UNCONFIRMED)
                 elif f.action < refuse and confirmed:
                     why = f"fusion ({rule.preset}): evidence confirmed by {name} (score {confirmed[0].score:.3f})"
                     out[i] = _with(f, refuse, why)
                 elif f.action < refuse:  # evidence the specialist did not confirm supports no topic term
                     why = f"fusion ({rule.preset}): evidence not confirmed by {name}"
-                    out[i] = dataclasses.replace(_with(f, f.action, why), tier=UNCONFIRMED)
+                    out[i] = _with(f, f.action, why, UNCONFIRMED)
     return out
 
 

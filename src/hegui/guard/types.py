@@ -102,8 +102,9 @@ class Finding:
             self.tier,
         )
 
-    def decided(self, action: Action, explanation: str) -> Finding:
-        """The same finding with another action and explanation (the fusion's upgrade or downgrade).
+    def decided(self, action: Action, explanation: str, tier: str | None = None) -> Finding:
+        """The same finding with another action and explanation, and ``tier`` when given (the fusion's
+        upgrade or downgrade).
         Built directly: ``dataclasses.replace`` costs several microseconds, and a long text has dozens of
         topic hits."""
         return Finding(
@@ -116,7 +117,7 @@ class Finding:
             self.score,
             explanation,
             self.replacement,
-            self.tier,
+            self.tier if tier is None else tier,
         )
 
     def to_json(self) -> dict[str, Any]:
