@@ -60,6 +60,10 @@ class Pipeline:
         #: How evidence findings (topic terms, model scores) combine; None: every finding as it is.
         self.fusion = fusion
         self._by_stage = {stage: tuple(c for c in checks if stage in c.stages) for stage in Stage}
+        #: Specialist check name → the top-level categories it confirms (see `_asked`).
+        self._specialist_of: dict[str, tuple[str, ...]] = {}
+        for top, name in (fusion.specialists if fusion is not None else {}).items():
+            self._specialist_of[name] = (*self._specialist_of.get(name, ()), top)
 
     def checks_for(self, stage: Stage) -> tuple[Check, ...]:
         return self._by_stage[stage]
@@ -94,22 +98,38 @@ class Pipeline:
     ) -> list[Finding]:
         """Every finding of the stage's checks (or of ``checks``, some of them), sorted by position.
         Raises CheckFailed."""
+        ran = self._by_stage[stage] if checks is None else checks
         found: list[Finding] = []
-        for check in self._by_stage[stage] if checks is None else checks:
-            started = time.perf_counter()
-            try:
-                found.extend(check.inspect(text, ctx))
-            except Exception as exc:  # any failure of a check refuses the text: fail closed
-                raise CheckFailed(f"check {check.name!r} failed at stage {stage.value}: {exc!r}") from exc
-            finally:
-                if self._observer is not None:
-                    self._observer(check.name, stage, time.perf_counter() - started)
+        for check in ran:
+            if check.name not in self._specialist_of:
+                found.extend(self._inspect(check, stage, text, ctx))
+        for check in ran:
+            if check.name in self._specialist_of and self._asked(check.name, found):
+                found.extend(self._inspect(check, stage, text, ctx))
         found.sort(key=lambda f: (f.start, -f.end, f.check))
         if self.fusion is not None:
-            ran = self._by_stage[stage] if checks is None else checks
             abstained = self._abstained(text, ran) if self.fusion.specialists else frozenset()
             found = fuse(found, self.fusion, ctx, abstained=abstained)
         return found
+
+    def _inspect(self, check: Check, stage: Stage, text: str, ctx: Context) -> list[Finding]:
+        started = time.perf_counter()
+        try:
+            return list(check.inspect(text, ctx))
+        except Exception as exc:  # any failure of a check refuses the text: fail closed
+            raise CheckFailed(f"check {check.name!r} failed at stage {stage.value}: {exc!r}") from exc
+        finally:
+            if self._observer is not None:
+                self._observer(check.name, stage, time.perf_counter() - started)
+
+    def _asked(self, specialist: str, found: Sequence[Finding]) -> bool:
+        """Whether a model gave evidence in one of the specialist's categories. Only then can the
+        specialist's judgement change the decision (`hegui.guard.fusion`): without it, its refusal would
+        be recorded as a label and nothing else. So it is not run, and costs nothing on most texts."""
+        tops = self._specialist_of[specialist]
+        return any(
+            f.tier == "model" and f.action >= Action.LABEL and f.category.startswith(tops) for f in found
+        )
 
     def _abstained(self, text: str, ran: Sequence[Check]) -> frozenset[str]:
         """Checks that did not judge this text: not run in this call, or the text is longer than their

@@ -77,16 +77,51 @@ class AnswerRiskModel:
         return cls(LinearModel.load(path, BUNDLED_ANSWER), PromptRiskModel.load(prompt_path))
 
     def assess(self, answer: str, question: str | None, own_floor: float = 0.0) -> AnswerRisk:
-        c = float(self.compliance.score(answer).probabilities[:, 1].max())
-        own = self.prompt.assess(answer)
-        asked = self.prompt.assess(question) if question and question.strip() else None
+        judged = self.judge(answer, question, own_floor)
+        assert judged is not None  # without a bound, every answer is judged
+        return judged
+
+    def judge(
+        self, answer: str, question: str | None, own_floor: float = 0.0, *, bound: Bound | None = None
+    ) -> AnswerRisk | None:
+        """The answer's risk; None when ``bound`` says it cannot reach the threshold.
+
+        The prompt model's scores (q, r) come first: risk = c × max(q, r) ≤ max(q, r), so when even c = 1
+        leaves the risk under the bound's threshold the compliance model is not run. Most answers to
+        harmless questions end there, and a stream judges its answer at every sentence end."""
+        own = self.prompt.assess(answer, explain_from=_NEVER)
+        asked = self.prompt.assess(question, explain_from=_NEVER) if question and question.strip() else None
         q = None if asked is None else asked.score
+        if bound is not None and answer_risk(1.0, q, own.score, own_floor) < bound.threshold(q is not None):
+            return None
+        c = float(self.compliance.score(answer).probabilities[:, 1].max())
         risk = answer_risk(c, q, own.score, own_floor)
         if asked is None or own.score >= asked.score:
+            own = self.prompt.assess(answer)  # remembered scores: only the strongest n-grams are new
             return AnswerRisk(risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams)
+        assert question is not None
+        asked = self.prompt.assess(question)
         return AnswerRisk(
             risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams, decided_by="question"
         )
+
+
+#: An ``explain_from`` no score reaches: the strongest n-grams are looked up only for an answer that is
+#: reported.
+_NEVER = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The thresholds below which an answer's exact risk is not needed (it will not be reported)."""
+
+    #: With the question known.
+    asked: float
+    #: Without it (risk = c × r).
+    alone: float
+
+    def threshold(self, question_known: bool) -> float:
+        return self.asked if question_known else self.alone
 
 
 class AnswerRiskCheck:
@@ -122,6 +157,7 @@ class AnswerRiskCheck:
         )
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
+        self.bound = Bound(self.threshold, max(self.threshold, self.alone_threshold))
         self.stages = frozenset(stages)
         self.action = action
         self.horizon: int | None = None
@@ -134,13 +170,13 @@ class AnswerRiskCheck:
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         if not text.strip():
             return []
-        judged = self.model.assess(text, ctx.prompt, self.own_floor)
         # Without the question the answer's own content is the only sign of harm: it must reach the
         # prompt model's own refusal threshold (c * r with c <= 1), not the lower one calibrated for
         # c * max(q, r), at which everyday short answers would be flagged.
-        threshold = (
-            self.threshold if judged.question is not None else max(self.threshold, self.alone_threshold)
-        )
+        judged = self.model.judge(text, ctx.prompt, self.own_floor, bound=self.bound)
+        if judged is None:
+            return []
+        threshold = self.bound.threshold(judged.question is not None)
         if judged.risk < threshold:
             return []
         question = (
