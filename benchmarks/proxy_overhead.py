@@ -67,6 +67,17 @@ from upstream_stub import ANSWER
 # ---------------------------------------------------------------- requests and answers
 
 
+#: Where a request's number goes in its prompt. Every request asks something a little different, as real
+#: traffic does: a guard that remembers the scores of texts it has just judged (the prompt model keeps its
+#: last 32) must not be measured on one text sent over and over.
+NUMBER = "\u0000N\u0000"
+
+
+def numbered(prompt: str, number: int | str = NUMBER) -> str:
+    """The prompt of request ``number``."""
+    return f"{prompt}（第{number}条）"
+
+
 def request_body(stream: bool, user: str = "", prompt: str = PROMPT) -> bytes:
     body: dict[str, object] = {"model": MODEL, "messages": [{"role": "user", "content": prompt}]}
     if stream:
@@ -177,9 +188,6 @@ def measure_latency(
     result = Latency()
     # Replicas take the requests in turn, as a round-robin load balancer would give them.
     clients = {t.name: [Client(t, base) for base in t.bases] for t in targets}
-    bodies = {
-        (t.name, mode): request_body(mode == "stream", t.user, t.prompt) for t in targets for mode in MODES
-    }
     # The server of a path: its proxy processes; for the direct path the stub (which every path reaches once).
     by_name = {t.name: t for t in targets}
     try:
@@ -195,7 +203,8 @@ def measure_latency(
                     key = (target.name, mode)
                     for i in range(first, min(first + block, sent)):
                         pool = clients[target.name]
-                        status, raw, ms = pool[i % len(pool)].post(bodies[key])
+                        body = request_body(mode == "stream", target.user, numbered(target.prompt, i))
+                        status, raw, ms = pool[i % len(pool)].post(body)
                         ok = status == 200 and carries_answer(answer_text(raw, mode == "stream"))
                         if not ok:
                             result.errors[key] = result.errors.get(key, 0) + 1
@@ -242,10 +251,22 @@ def lua_string(text: str) -> str:
 
 def wrk_script(target: Target, mode: str) -> Path:
     path = WORK / f"wrk-{target.name}-{mode}.lua"
-    body = request_body(mode == "stream", target.user, target.prompt).decode()
-    lines = ['wrk.method = "POST"', f"wrk.body = {lua_string(body)}"]
-    lines.append('wrk.headers["Content-Type"] = "application/json"')
+    body = request_body(mode == "stream", target.user, numbered(target.prompt)).decode()
+    marker = json.dumps(NUMBER)[1:-1]  # as it reads inside the JSON string
+    head, tail = body.split(marker)
+    lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
     lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in target.headers.items()]
+    # Each wrk thread numbers its requests from its own base (threads do not share Lua state).
+    lines += [
+        f"local head, tail = {lua_string(head)}, {lua_string(tail)}",
+        "local threads = 0",
+        "function setup(thread) threads = threads + 1; thread:set('base', threads * 100000000) end",
+        "local n = 0",
+        "function request()",
+        "  n = n + 1",
+        "  return wrk.format(nil, nil, nil, head .. tostring((base or 0) + n) .. tail)",
+        "end",
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -21,12 +21,17 @@ import json
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from typing import Final, cast
 
 import httptools
 import uvloop
 
 ANSWER: Final = "This is the benchmark stub's fixed answer. 这是基准测试桩的固定回答。"
+#: Every answer ends with its request's number (``ANSWER`` stays a part of it): a proxy whose guard
+#: remembers recent texts must judge each answer as new, as with a real model.
+NUMBER: Final = "（第{}号）"
+_MARK: Final = "\u0000"
 # The streamed answer is the same text in pieces, so a proxy's stream inspector has work to do.
 PIECES: Final = [
     "This is ",
@@ -51,7 +56,7 @@ def _completion_body(model: str) -> bytes:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": ANSWER},
+                    "message": {"role": "assistant", "content": ANSWER + _MARK},
                     "finish_reason": "stop",
                     "logprobs": None,
                 }
@@ -79,12 +84,30 @@ def _http_chunk(payload: bytes) -> bytes:
     return f"{len(payload):x}\r\n".encode() + payload + b"\r\n"
 
 
-def _stream_body(model: str) -> bytes:
+@dataclass(frozen=True)
+class Numbered:
+    """A prebuilt body with one place for the request's number."""
+
+    head: bytes
+    tail: bytes
+
+    @classmethod
+    def split(cls, body: bytes) -> Numbered:
+        head, tail = body.split(json.dumps(_MARK)[1:-1].encode())
+        return cls(head, tail)
+
+
+def _whole_body(model: str) -> Numbered:
+    return Numbered.split(_completion_body(model))
+
+
+def _stream_body(model: str) -> Numbered:
+    """The events before and after the piece that carries the number (built per request)."""
     events = [_chunk(model, {"role": "assistant", "content": ""}, None)]
     events += [_chunk(model, {"content": piece}, None) for piece in PIECES]
-    events.append(_chunk(model, {}, "stop"))
-    events.append(b"data: [DONE]\n\n")
-    return b"".join(_http_chunk(e) for e in events) + b"0\r\n\r\n"
+    head = b"".join(_http_chunk(e) for e in events)
+    tail = _http_chunk(_chunk(model, {}, "stop")) + _http_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
+    return Numbered(head, tail)
 
 
 def _response(status: str, content_type: str, body: bytes, keep_alive: bool) -> bytes:
@@ -110,20 +133,25 @@ class Answers:
     """Prebuilt response bodies per model name (a proxy may rewrite the model name it forwards)."""
 
     def __init__(self) -> None:
-        self._whole: dict[str, bytes] = {}
-        self._stream: dict[str, bytes] = {}
+        self._whole: dict[str, Numbered] = {}
+        self._stream: dict[str, Numbered] = {}
+        self._chunks: dict[str, Numbered] = {}
         models = {"object": "list", "data": [{"id": MODEL_DEFAULT, "object": "model", "owned_by": "stub"}]}
         self.models = json.dumps(models).encode()
 
-    def whole(self, model: str) -> bytes:
+    def whole(self, model: str, number: int) -> bytes:
         if model not in self._whole:
-            self._whole[model] = _completion_body(model)
-        return self._whole[model]
+            self._whole[model] = _whole_body(model)
+        body = self._whole[model]
+        return body.head + NUMBER.format(number).encode() + body.tail
 
-    def stream(self, model: str) -> bytes:
+    def stream(self, model: str, number: int) -> bytes:
         if model not in self._stream:
             self._stream[model] = _stream_body(model)
-        return self._stream[model]
+            self._chunks[model] = Numbered.split(_chunk(model, {"content": _MARK}, None))
+        body, piece = self._stream[model], self._chunks[model]
+        event = piece.head + NUMBER.format(number).encode() + piece.tail
+        return body.head + _http_chunk(event) + body.tail
 
 
 class StubProtocol(asyncio.Protocol):
@@ -176,8 +204,10 @@ class StubProtocol(asyncio.Protocol):
                 error = b'{"error":{"message":"body is not a JSON object","type":"invalid_request_error"}}'
                 return _response("400 Bad Request", "application/json", error, keep_alive)
             if stream:
-                return _stream_response(self._answers.stream(model), keep_alive)
-            return _response("200 OK", "application/json", self._answers.whole(model), keep_alive)
+                return _stream_response(self._answers.stream(model, self._counter[0]), keep_alive)
+            return _response(
+                "200 OK", "application/json", self._answers.whole(model, self._counter[0]), keep_alive
+            )
         if method == b"GET" and path == b"/v1/models":
             return _response("200 OK", "application/json", self._answers.models, keep_alive)
         if method == b"GET" and path == b"/health":
