@@ -12,7 +12,10 @@ in its own environment, ``benchmarks/.venv-litellm``) configured to the same stu
    3 %, or at the top step. Steps are interleaved across targets too. For every step the CPU time of
    the stub, the proxy, wrk and everything else on the machine is read from ``/proc`` and reported.
 
-Every response in phase 1 is parsed and compared with the stub's fixed answer; in phase 2 wrk counts
+Every request carries its own number in its prompt (phase 1 and wrk's Lua script alike) and the stub
+answers each with its own number, as real traffic differs from request to request: a guard that
+remembers the texts it judged last is not measured on one text sent again and again. Every response in
+phase 1 is parsed and must hold the stub's answer; in phase 2 wrk counts
 non-2xx answers and socket errors, and a step with any is reported as such. Everything binds to
 127.0.0.1; every loop is bounded in count and in time (``--max-seconds``); every process it starts is
 stopped on the way out. It must never tune hegui or LiteLLM to flatter either: both run as a user would
