@@ -31,6 +31,8 @@ routes through those itself, and then the upstream keeps httpx's default transpo
 from __future__ import annotations
 
 import contextlib
+import select
+import socket
 import ssl
 import urllib.request
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
@@ -83,6 +85,7 @@ class _OneWrite(httpcore2.AsyncNetworkStream):
         self._stream = stream
         self._pending: list[bytes] = []
         self._timeout: float | None = None
+        self._socket: socket.socket | None = None
 
     async def _flush(self) -> None:
         if self._pending:
@@ -114,7 +117,22 @@ class _OneWrite(httpcore2.AsyncNetworkStream):
         return _OneWrite(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # asked of every idle connection on every request the pool handles
+            if self._socket is None:  # anyio builds its attribute table per lookup: look it up once
+                self._socket = self._stream.get_extra_info("socket")
+            return _readable(self._socket)
         return self._stream.get_extra_info(info)
+
+
+def _readable(sock: socket.socket | None) -> bool:
+    """Whether a read would not wait (httpcore's own test: an idle connection that is readable was
+    closed by the server); a socket without a descriptor counts as readable, its next read ending it."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 class _OneWriteBackend(httpcore2.AsyncNetworkBackend):
