@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import orjson
@@ -201,7 +201,7 @@ class Upstream:
         self.breaker.success()
         return response
 
-    def _refuse(self, response: httpx.Response, content: bytes) -> None:
+    def _refuse(self, response: httpx.Response, content: bytes) -> NoReturn:
         """Raise the error a 3xx, 4xx or 5xx answer (``content``: the start of its body) stands for."""
         status = response.status_code
         if status < 400:
