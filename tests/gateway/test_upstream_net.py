@@ -135,6 +135,32 @@ def test_every_address_failing_names_each_failure() -> None:
         attempts.race()
 
 
+def test_an_address_is_connected_to_without_the_resolver() -> None:
+    async def main() -> None:
+        accepted: list[asyncio.StreamWriter] = []
+        server = await asyncio.start_server(lambda r, w: accepted.append(w), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        loop = asyncio.get_running_loop()
+
+        async def no_resolver(*args: object, **kwargs: object) -> list[upstream_net.AddressInfo]:
+            raise AssertionError("an address literal went to the resolver")
+
+        loop.getaddrinfo = no_resolver  # type: ignore[method-assign,assignment]
+        try:
+            sock = await upstream_net.connect("127.0.0.1", port)
+            assert sock.getpeername() == ("127.0.0.1", port)
+            sock.close()
+            with pytest.raises(AssertionError, match="resolver"):
+                await upstream_net.connect("localhost", port)
+        finally:
+            server.close()
+            for writer in accepted:
+                writer.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
+
+
 # -- against loopback servers ------------------------------------------------------------------------------
 
 

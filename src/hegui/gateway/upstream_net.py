@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import socket
 import ssl
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -111,9 +112,16 @@ async def _attempt(info: AddressInfo, local_address: str | None) -> socket.socke
 
 
 async def connect(host: str, port: int, local_address: str | None = None) -> socket.socket:
-    """A connected TCP socket to ``host``, by happy eyeballs over its addresses (module doc)."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """A connected TCP socket to ``host``, by happy eyeballs over its addresses (module doc). An address
+    given as such is not resolved (the resolver runs in a thread)."""
+    infos: Sequence[AddressInfo]
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    else:
+        family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+        infos = [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
     attempts = [functools.partial(_attempt, info, local_address) for info in interleave(infos)]
     if not attempts:
         raise OSError(f"{host!r} resolves to no address")
