@@ -2,8 +2,9 @@
 
 httpcore2's default backend is anyio's: every read and every write opens a cancel scope (``fail_after``)
 and asks sniffio which event loop runs, and its socket attributes are a table rebuilt per lookup. That
-was about a sixth of the CPU of a whole upstream call once httpx's own per-request work was gone
-(measured in-process against benchmarks/upstream_stub.py: about 390 µs → 325 µs per whole call).
+was about a sixth of the CPU of an upstream call once httpx's own per-request work was gone
+(benchmarks/upstream_call.py, one call at a time: whole about 390 µs → 330 µs, streamed about
+660 µs → 560 µs; more with many calls at once).
 `AsyncioBackend` gives httpcore2 the same streams on asyncio's own (uvloop's, under ``hegui serve``):
 one `asyncio.timeout` per wait that has a timeout, nothing per call besides.
 

@@ -2,10 +2,10 @@
 
 `httpx.AsyncClient.send` does, per request, what an upstream call never needs: it merges the relative
 path into the base URL (a URL parse), copies and merges the client's headers and cookies, runs an auth
-flow and a redirect loop, and stores every ``Set-Cookie`` of the answer in the client's jar. Measured
-in-process against benchmarks/upstream_stub.py, that was over a third of the CPU of a whole upstream call
-(about 600 µs → 380 µs per call without it; a streamed call about 850 µs → 630 µs). `DirectSender` does
-the rest of what `AsyncClient._send_single_request` does, on parts built once per upstream and path:
+flow and a redirect loop, and stores every ``Set-Cookie`` of the answer in the client's jar. That was
+about a quarter of the CPU of an upstream call (benchmarks/upstream_call.py, one call at a time: whole
+about 570 µs → 410 µs without it, streamed about 850 µs → 700 µs). `DirectSender` does the rest of what
+`AsyncClient._send_single_request` does, on parts built once per upstream and path:
 
 - the absolute URL of each path, and the client's headers (httpx's defaults, ``content-type``, the
   upstream's API key) with ``Host`` in front, as httpx would order them; per request only
