@@ -298,6 +298,32 @@ def test_broken_and_silent_connections(
     run(main())
 
 
+@pytest.mark.parametrize("run", LOOPS)
+def test_a_body_the_upstream_does_not_read_is_a_write_timeout(run: Any) -> None:
+    """32 MiB to a server that reads nothing: more than the sockets' buffers hold, so the write waits,
+    and the write timeout (``read_timeout``, as httpx's client sets it) ends it."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    async def main() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        up = _upstream(f"http://127.0.0.1:{port}/v1", read_timeout=0.5, total_timeout=30.0)
+        try:
+            with pytest.raises(UpstreamTimeout, match="WriteTimeout"):
+                await up.post_json("/chat/completions", {"model": "m", "padding": "x" * (32 << 20)})
+        finally:
+            await up.aclose()
+            server.close()
+            for writer in held:
+                writer.close()
+            await server.wait_closed()
+
+    run(main())
+
+
 def test_the_stream_s_errors_are_httpcore2_s() -> None:
     async def main() -> None:
         backend = AsyncioBackend()
