@@ -3,8 +3,8 @@
 It stands in for an OpenAI-compatible server that misbehaves. What it answers on any ``/v1/...`` POST is
 the request's own extra field ``"x_fault"``, which hegui forwards untouched:
 
-- ``{"body": "...", "status": 200, "content_type": "text/html", "delay": s}``: exactly these bytes,
-  after ``delay`` seconds;
+- ``{"body": "...", "status": 200, "content_type": "text/html", "delay": s, "location": URL}``: exactly
+  these bytes, after ``delay`` seconds (with a ``Location`` header when given: a redirect);
 - ``{"events": ["data: {...}", ": ping", ...], "delay": s, "hang": true}``: each string as one SSE line
   (a blank line after each), ``delay`` seconds before each, then (``hang``) no end for an hour.
 
@@ -59,7 +59,10 @@ async def answer(request: Request) -> Response:
     delay = float(script.get("delay", 0))
     if "body" in script:
         await asyncio.sleep(delay)
-        return Response(script["body"], status_code=status, media_type=script.get("content_type"))
+        headers = {"location": script["location"]} if "location" in script else None
+        return Response(
+            script["body"], status_code=status, media_type=script.get("content_type"), headers=headers
+        )
     events: list[str] = script.get("events") or []
 
     async def stream() -> AsyncIterator[str]:

@@ -319,6 +319,27 @@ def test_a_bad_whole_answer_is_502_and_audited(setup: Setup, content_type: str, 
     assert audit.steps() == [("input", "allow", None), ("upstream", "error", code)]
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_redirect_from_the_upstream_is_502_and_not_followed(setup: Setup, streamed: bool) -> None:
+    """An upstream that answers 307 is not followed to where it points (upstream_send.py): the client
+    gets a 502 that names the new address, the upstream is asked once, the new address never."""
+    audit = Audit(setup.db)
+    moved = f"{setup.upstream}/v1/moved/chat/completions"
+    fault = {"status": 307, "location": moved, "body": json.dumps(WHOLE), "content_type": "application/json"}
+    with pytest.raises(openai.APIStatusError) as err:
+        client(setup).chat.completions.create(
+            model="fault-model",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=streamed,
+            extra_body={"x_fault": fault},
+        )
+    assert err.value.status_code == 502
+    assert error_code(err.value) == "upstream_error"
+    assert f"a redirect to {moved}" in err.value.message
+    assert audit.steps() == [("input", "allow", None), ("upstream", "error", "upstream_error")]
+    assert _requests(setup.upstream_log, "/v1/moved/chat/completions") == []
+
+
 def test_a_whole_answer_past_the_request_deadline_is_504(setup: Setup) -> None:
     started = time.monotonic()
     with pytest.raises(openai.APIStatusError) as err:

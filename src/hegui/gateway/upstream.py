@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import orjson
@@ -27,6 +27,7 @@ from hegui.errors import (
 )
 from hegui.gateway.preflight import upstream_api_key
 from hegui.gateway.upstream_pool import PooledTransport, environment_names_a_proxy
+from hegui.gateway.upstream_send import DirectSender
 from hegui.gateway.upstream_shapes import check_whole
 from hegui.policy import GatewayPolicy, Policy, UpstreamPolicy
 
@@ -87,16 +88,16 @@ class CircuitBreaker:
             self._opened_at = self._clock()
 
 
-def _upstream_message(resp: httpx.Response) -> str:
+def _upstream_message(content: bytes) -> str:
     try:
-        body = orjson.loads(resp.content)
+        body = orjson.loads(content)
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             return str(body["error"].get("message", ""))[:500]
         if isinstance(body, dict) and "error" in body:
             return str(body["error"])[:500]
     except orjson.JSONDecodeError:
         pass
-    return resp.text[:200]
+    return content[:800].decode("utf-8", errors="replace")[:200]
 
 
 class Upstream:
@@ -133,6 +134,8 @@ class Upstream:
             ),
             transport=transport,
         )
+        #: JSON requests go straight through the client's transport (upstream_send.py).
+        self.sender = DirectSender(self.client)
         self.breaker = CircuitBreaker(policy.breaker_failures, policy.breaker_reset_seconds)
 
     async def aclose(self) -> None:
@@ -146,10 +149,12 @@ class Upstream:
             )
 
     async def _send(
-        self, path: str, body: Mapping[str, Any], *, stream: bool, files: Sequence[FormFile] = ()
+        self, path: str, body: Mapping[str, Any], files: Sequence[FormFile] = ()
     ) -> httpx.Response:
-        """Send with retries on connection errors only. Raises Upstream* errors. With ``files``, the
-        body's fields and the files go as multipart/form-data (the image edit routes)."""
+        """An answered request with status 2xx, its body still to read (the caller closes it). Retries
+        on connection errors only; raises Upstream* errors. With ``files``, the body's fields and the
+        files go as multipart/form-data through the client (the image edit routes); JSON goes through
+        `DirectSender`, which follows no redirect: a 3xx is an UpstreamError."""
         self._admit()
         if files:
             boundary = secrets.token_hex(16)
@@ -161,11 +166,14 @@ class Upstream:
                 headers={"content-type": f"multipart/form-data; boundary={boundary}"},
             )
         else:
-            request = self.client.build_request("POST", path, content=orjson.dumps(body))
+            request = self.sender.request(path, orjson.dumps(body))
         attempt = 0
         while True:
             try:
-                response = await self.client.send(request, stream=stream)
+                if files:
+                    response = await self.client.send(request, stream=True)
+                else:
+                    response = await self.sender.send(request)
                 break
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt < self.policy.max_retries:
@@ -184,21 +192,33 @@ class Upstream:
             except httpx.TransportError as exc:
                 self.breaker.failure()
                 raise UpstreamError(f"upstream {self.name!r} failed: {exc.__class__.__name__}") from exc
-        if response.status_code >= 400:
-            if stream:
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-            message = _upstream_message(response)
-            if response.status_code >= 500 or response.status_code == 429:
-                if response.status_code >= 500:
-                    self.breaker.failure()
-                raise UpstreamError(f"upstream {self.name!r} answered {response.status_code}: {message}")
-            self.breaker.success()
-            raise UpstreamRejected(f"upstream {self.name!r}: {message}", upstream_status=response.status_code)
+        if response.status_code >= 300:
+            try:
+                content = await _read_some(response, _ERROR_BYTES)
+            finally:
+                await response.aclose()
+            self._refuse(response, content)
         self.breaker.success()
         return response
+
+    def _refuse(self, response: httpx.Response, content: bytes) -> NoReturn:
+        """Raise the error a 3xx, 4xx or 5xx answer (``content``: the start of its body) stands for."""
+        status = response.status_code
+        if status < 400:
+            # Not followed (upstream_send.py): an API that moved is fixed in the policy, not chased.
+            self.breaker.failure()
+            location = response.headers.get("location", "")[:200] or "nowhere"
+            raise UpstreamError(
+                f"upstream {self.name!r} answered {status}, a redirect to {location}: an upstream must "
+                "not redirect (set its base_url to the address it answers at)"
+            )
+        message = _upstream_message(content)
+        if status >= 500 or status == 429:
+            if status >= 500:
+                self.breaker.failure()
+            raise UpstreamError(f"upstream {self.name!r} answered {status}: {message}")
+        self.breaker.success()
+        raise UpstreamRejected(f"upstream {self.name!r}: {message}", upstream_status=status)
 
     async def post_json(
         self, path: str, body: Mapping[str, Any], files: Sequence[FormFile] = ()
@@ -209,7 +229,7 @@ class Upstream:
         limit = min(self.policy.total_timeout, self.gateway.request_deadline)
         try:
             async with asyncio.timeout(limit):
-                response = await self._send(path, body, stream=True, files=files)
+                response = await self._send(path, body, files)
                 try:
                     content = await self._read_whole(response)
                 finally:
@@ -251,7 +271,7 @@ class Upstream:
         A 200 that is not ``text/event-stream`` (an HTML error page, a whole JSON answer where a stream
         was asked) is refused here, before the client is answered: UpstreamMalformed (502), or the
         upstream's own message if the body is an OpenAI-shaped error."""
-        response = await self._send(path, body, stream=True)
+        response = await self._send(path, body)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type == "text/event-stream":
             return response
@@ -272,6 +292,8 @@ class Upstream:
 
 
 _NOT_A_STREAM_BYTES = 64 * 1024
+#: What is read of an error answer's body: enough for its message, never all of a huge one.
+_ERROR_BYTES = 64 * 1024
 
 
 async def _read_some(response: httpx.Response, limit: int) -> bytes:

@@ -20,9 +20,9 @@ and no request waits in a full shard while another has a free connection (a shar
 all are). At one request at a time every request goes to the first shard, so its connection is reused
 as before.
 
-Its connections write a request in one piece (`_OneWrite`): httpcore writes the head and the body apart,
-two system calls (and two segments to the upstream) where one does; the second was a visible share of
-a whole request's CPU.
+Its connections are asyncio's, not anyio's (upstream_net.py), and write a request in one piece
+(`_OneWrite`): httpcore writes the head and the body apart, two system calls (and two segments to the
+upstream) where one does; the second was a visible share of a whole request's CPU.
 
 Used only when the environment names no proxy (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``): httpx
 routes through those itself, and then the upstream keeps httpx's default transport.
@@ -31,6 +31,8 @@ routes through those itself, and then the upstream keeps httpx's default transpo
 from __future__ import annotations
 
 import contextlib
+import select
+import socket
 import ssl
 import urllib.request
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
@@ -38,6 +40,8 @@ from typing import Any
 
 import httpcore2
 import httpx
+
+from hegui.gateway.upstream_net import AsyncioBackend
 
 # Most specific first: the first class an error is an instance of names the httpx error it becomes.
 _ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
@@ -83,6 +87,7 @@ class _OneWrite(httpcore2.AsyncNetworkStream):
         self._stream = stream
         self._pending: list[bytes] = []
         self._timeout: float | None = None
+        self._socket: socket.socket | None = None
 
     async def _flush(self) -> None:
         if self._pending:
@@ -114,14 +119,29 @@ class _OneWrite(httpcore2.AsyncNetworkStream):
         return _OneWrite(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # asked of every idle connection on every request the pool handles
+            if self._socket is None:  # anyio builds its attribute table per lookup: look it up once
+                self._socket = self._stream.get_extra_info("socket")
+            return _readable(self._socket)
         return self._stream.get_extra_info(info)
 
 
+def _readable(sock: socket.socket | None) -> bool:
+    """Whether a read would not wait (httpcore's own test: an idle connection that is readable was
+    closed by the server); a socket without a descriptor counts as readable, its next read ending it."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
 class _OneWriteBackend(httpcore2.AsyncNetworkBackend):
-    """The default (anyio) connections, each writing a request in one piece (`_OneWrite`)."""
+    """asyncio connections (upstream_net.py), each writing a request in one piece (`_OneWrite`)."""
 
     def __init__(self) -> None:
-        self._backend = httpcore2.AnyIOBackend()
+        self._backend = AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -166,10 +186,17 @@ class PooledTransport(httpx.AsyncBaseTransport):
     """httpx's HTTP/1.1 transport on httpcore2 pools holding at most ``max_connections`` connections in
     all, kept alive (``keepalive_expiry`` seconds when idle), TLS verified as httpx verifies it."""
 
-    def __init__(self, *, max_connections: int, keepalive_expiry: float = 5.0, shards: int = SHARDS) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        keepalive_expiry: float = 5.0,
+        shards: int = SHARDS,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         count = max(1, min(shards, max_connections))
         self._sizes = [max_connections // count + (i < max_connections % count) for i in range(count)]
-        ssl_context = httpx.create_ssl_context()
+        ssl_context = ssl_context or httpx.create_ssl_context()  # another only in tests (their own CA)
         backend = _OneWriteBackend()
         self._pools = [
             httpcore2.AsyncConnectionPool(
