@@ -229,3 +229,78 @@ def test_sentence_judge_with_horizon_checks(parts: list[str], sizes: list[int]) 
         _assert_sound(text, [text[:i], text[i:]], _deny(), _pii())
     _assert_sound(text, _sized(text, sizes), _deny(), _pii())
     _assert_sound(text, _sized(text, sizes), _deny(), _pii(), max_chars=4)
+
+
+# -- span checks only when text could go ------------------------------------------------------------
+
+
+@dataclass
+class Counted:
+    """A horizon check that finds nothing and counts the texts it was given."""
+
+    name: str = "counted"
+    stages: frozenset[Stage] = frozenset({Stage.OUTPUT})
+    horizon: int | None = 4
+    version: str = "t"
+    calls: list[str] = field(default_factory=list)
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        self.calls.append(text)
+        return []
+
+
+def test_span_checks_wait_until_a_sentence_could_be_released() -> None:
+    counted = Counted()
+    insp = StreamInspector(Pipeline([SentenceJudge(), counted], policy_version="t"), Stage.OUTPUT, CTX)
+    for piece in ["这", "是", "第一", "句话", "。", "第二"]:
+        insp.feed(piece)
+    # Not once per chunk: only when 。 was seen to end a sentence (the horizon then holds back "。第二").
+    assert counted.calls == ["这是第一句话。第二"]
+    assert insp.finish().release == "。第二"
+    assert len(counted.calls) == 2  # and at the end
+
+
+def _steps(chunks: Sequence[str], pipeline: Pipeline) -> tuple[list[str], bool, list[tuple[str, ...]]]:
+    insp = StreamInspector(pipeline, Stage.OUTPUT, CTX)
+    out: list[str] = []
+    for chunk in chunks:
+        step = insp.feed(chunk)
+        if step.stopped:
+            break
+        out.append(step.release)
+    else:
+        out.append(insp.finish().release)
+    verdict = insp.verdict()
+    return out, insp.stopped, sorted(_key(f) for f in verdict.findings)  # type: ignore[misc]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*"好的说明。！\n", "坏", "药", "违禁词", "13812345678", "abc", "x"]), max_size=24
+    ),
+    st.lists(st.integers(1, 5), min_size=1, max_size=6),
+)
+@example(["好的", "。", "138", "1234", "5678", "。"], [2])
+def test_skipping_span_checks_releases_what_running_them_every_chunk_releases(
+    parts: list[str], sizes: list[int]
+) -> None:
+    text = "".join(parts)
+    chunks = _sized(text, sizes)
+    pipeline = Pipeline([SentenceJudge(), _deny(), _pii()], policy_version="t")
+    skipping = _steps(chunks, pipeline)
+    always = StreamInspector._releasable
+    try:
+        StreamInspector._releasable = lambda self: True  # type: ignore[method-assign]
+        every_chunk = _steps(chunks, pipeline)
+    finally:
+        StreamInspector._releasable = always  # type: ignore[method-assign]
+    released, stopped, findings = skipping
+    ref_released, ref_stopped, ref_findings = every_chunk
+    assert stopped == ref_stopped and "".join(released) == "".join(ref_released), (
+        chunks,
+        skipping,
+        every_chunk,
+    )
+    if not stopped:  # chunk by chunk the same text went out (a stop may come a chunk later when skipped)
+        assert released == ref_released and findings == ref_findings, (chunks, skipping, every_chunk)

@@ -99,7 +99,7 @@ class StreamInspector:
 
     def _step(self, *, final: bool) -> StreamStep:
         new: list[Finding] = []
-        release_to = self._span_step(final, new)
+        release_to = self._span_step(final, new) if final or self._releasable() else self._released
         if self._sentence_checks and not self._stopped and (final or self._holdback is not None):
             release_to = min(release_to, self._sentence_step(final, new))
         if self._stopped:
@@ -112,6 +112,22 @@ class StreamInspector:
         self._released = release_to
         self._out.append(piece)
         return StreamStep(piece, False, tuple(new))
+
+    def _releasable(self) -> bool:
+        """Whether this chunk could let any text go: the horizon leaves characters past the released
+        ones, and (with sentence checks) a sentence has ended past them or had been judged past them.
+
+        When nothing could go, the span checks are not run on the tail: they would run again on the next
+        chunk over the same start and more text, and see every span this run would have seen, with more
+        of its right context. Nothing is released without them, so nothing leaks; what it saves is one
+        scan of the growing tail per chunk (a model streams a few characters at a time, and with a
+        sentence check the tail grows until a sentence ends)."""
+        if self._holdback is not None and len(self._text) - self._holdback <= self._released:
+            return False
+        if self._sentence_checks and self._holdback is not None:
+            cut = last_sentence_end(self._text, self._judged, max_chars=self._max_sentence)
+            return max(cut, self._judged) > self._released
+        return True
 
     def _span_step(self, final: bool, new: list[Finding]) -> int:
         """Run the horizon checks on the unreleased tail; act on settled findings; return how far the
