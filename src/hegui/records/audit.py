@@ -20,6 +20,7 @@ import concurrent.futures
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import queue
@@ -35,6 +36,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hegui.errors import StorageError
 from hegui.records.audit_keys import MacKey, MacKeyRing
+from hegui.records.prepared import prepare
 from hegui.records.tables import AuditEntryRow, AuditHeadRow
 
 if TYPE_CHECKING:
@@ -147,24 +149,25 @@ def content_hasher(key: bytes) -> Any:
 def _seal(
     draft: AuditDraft, seq: int, prev_hash: str, key: MacKey | None, prev_mac: str | None
 ) -> AuditEntry:
-    entry = AuditEntry(
-        seq=seq,
-        request_id=draft.request_id,
-        ts=utc_now(),
-        tenant=draft.tenant,
-        end_user=draft.end_user,
-        stage=draft.stage,
-        action=draft.action,
-        findings=canonical(list(draft.findings)),
-        detail=canonical(dict(draft.detail)),
-        policy_version=draft.policy_version,
-        content_hash=draft.content_hash,
-        prev_hash=prev_hash,
-        entry_hash="",
-    )
-    data = entry.canonical_bytes()
+    """The entry of ``draft`` at ``seq``: its hashed fields serialized once, for the hash and the MAC
+    (the same bytes as `AuditEntry.canonical_bytes`, which the verifier recomputes)."""
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "request_id": draft.request_id,
+        "ts": utc_now(),
+        "tenant": draft.tenant,
+        "end_user": draft.end_user,
+        "stage": draft.stage,
+        "action": draft.action,
+        "findings": canonical(list(draft.findings)),
+        "detail": canonical(dict(draft.detail)),
+        "policy_version": draft.policy_version,
+        "content_hash": draft.content_hash,
+        "prev_hash": prev_hash,
+    }
+    data = canonical(fields).encode()
     return AuditEntry(
-        **entry.hashed_fields(),
+        **fields,
         entry_hash=hashlib.sha256(data).hexdigest(),
         key_id=key.key_id if key else None,
         mac=key.mac(prev_mac or "", data) if key else None,
@@ -186,13 +189,15 @@ def _mac_key(conn: Connection) -> MacKey | None:
     return keys.current if isinstance(keys, MacKeyRing) else None
 
 
-# Built once: constructing statements per batch cost more than the commit itself.
+# Built once: constructing statements per batch cost more than the commit itself. Run as the driver's SQL
+# rendered once per dialect (records/prepared.py), through Core where that cannot be done.
 _HEAD_FOR_UPDATE = (
     select(AuditHeadRow.seq, AuditHeadRow.entry_hash, AuditHeadRow.mac)
     .where(AuditHeadRow.id == _HEAD_ID)
     .with_for_update()
 )
 _INSERT_ENTRIES = insert(AuditEntryRow)
+_ENTRY_COLUMNS = (*AuditEntry.__dataclass_fields__,)
 _UPDATE_HEAD = (
     update(AuditHeadRow)
     .where(AuditHeadRow.id == _HEAD_ID)
@@ -201,12 +206,19 @@ _UPDATE_HEAD = (
 _INSERT_HEAD = insert(AuditHeadRow).values(
     id=_HEAD_ID, seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"), mac=bindparam("head_mac")
 )
+_HEAD_PARAMS = ("head_seq", "head_hash", "head_mac")
 
 
 @functools.cache
 def _insert_into(table: Table) -> Any:
     """A rider's insert, built once per table."""
     return insert(table)
+
+
+def _connect(engine: Engine) -> Connection:
+    """A connection whose transactions are writers from their start (SQLite: BEGIN IMMEDIATE, the writer
+    gate), as appending must be: it reads the head, then writes after it."""
+    return engine.connect().execution_options(sqlite_immediate=True)
 
 
 def write_batch(
@@ -216,28 +228,42 @@ def write_batch(
     more: Callable[[], tuple[Sequence[AuditDraft], Sequence[Rider]]] | None = None,
 ) -> list[AuditEntry]:
     """Append ``drafts`` in one transaction, holding the head row's lock, and insert the ``riders`` in the
-    same transaction. Returns the sealed entries.
+    same transaction. Returns the sealed entries (`append_on` on a connection of its own)."""
+    with _connect(engine) as conn:
+        return append_on(conn, drafts, riders, more)
+
+
+def append_on(
+    conn: Connection,
+    drafts: Sequence[AuditDraft],
+    riders: Sequence[Rider] = (),
+    more: Callable[[], tuple[Sequence[AuditDraft], Sequence[Rider]]] | None = None,
+) -> list[AuditEntry]:
+    """`write_batch` in one transaction begun on ``conn`` (from `_connect`, not in a transaction): the
+    audit writer's thread holds one connection between batches instead of taking one from the pool each
+    time.
 
     ``more()``, called once the lock is held, gives entries that arrived meanwhile; they join this
     transaction. With several writers on one chain (replicas on PostgreSQL) the lock is where a writer
     waits for the others' commits, and what queued during that wait then shares this commit instead of
     waiting for the next one (measured: benchmarks/audit_contention.py).
 
+    The riders are inserted before the entries, one executemany per table (see `_insert_riders`); a
+    rider that fails to insert rolls the whole batch back, entries included.
+
     With a MAC key on the engine (`with_audit_keys`) every entry is authenticated. Without one, appending
     to a chain whose head carries a MAC is refused: an unauthenticated entry after authenticated ones is
     what a forger would write, and the verifier reports it as such."""
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    with conn.begin():
         if not drafts and more is None:  # riders alone: no entry, so no need of the head's lock
-            for rider in riders:
-                conn.execute(_insert_into(rider.table), [dict(rider.row)])
+            _insert_riders(conn, riders)
             return []
         key = _mac_key(conn)
-        head = conn.execute(_HEAD_FOR_UPDATE).first()
+        head = _execute(conn, _HEAD_FOR_UPDATE, {}).first()
         if more is not None:
             more_drafts, more_riders = more()
             drafts, riders = [*drafts, *more_drafts], [*riders, *more_riders]
-        for rider in riders:
-            conn.execute(_insert_into(rider.table), [dict(rider.row)])
+        _insert_riders(conn, riders)
         if not drafts:
             return []
         seq, prev, prev_mac = (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
@@ -252,11 +278,43 @@ def write_batch(
             entry = _seal(draft, seq, prev, key, prev_mac)
             sealed.append(entry)
             prev, prev_mac = entry.entry_hash, entry.mac
-        conn.execute(_INSERT_ENTRIES, [e.stored() for e in sealed])
-        conn.execute(
-            _UPDATE_HEAD if head else _INSERT_HEAD, {"head_seq": seq, "head_hash": prev, "head_mac": prev_mac}
+        entries = prepare(_INSERT_ENTRIES, conn.dialect, _ENTRY_COLUMNS)
+        if entries is None:
+            conn.execute(_INSERT_ENTRIES, [e.stored() for e in sealed])
+        else:
+            entries.run(conn, entries.many_of(sealed))
+        _execute(
+            conn,
+            _UPDATE_HEAD if head else _INSERT_HEAD,
+            {"head_seq": seq, "head_hash": prev, "head_mac": prev_mac},
         )
     return sealed
+
+
+def _execute(conn: Connection, statement: Any, params: Mapping[str, Any]) -> Any:
+    """One statement with ``params`` (its bind parameters' names), as the driver's SQL when it can be."""
+    prepared = prepare(statement, conn.dialect, tuple(params))
+    if prepared is None:
+        return conn.execute(statement, dict(params))
+    return prepared.run(conn, prepared.params(params))
+
+
+def _insert_riders(conn: Connection, riders: Sequence[Rider]) -> None:
+    """The riders, one executemany per table (per run of rows with the same columns): each table's rows in
+    their order, the tables in the order of their first row. (A row that referred to another table's
+    row would come after it in the queue, so its table after that one; no rider refers to another.)"""
+    tables: dict[Table, list[Mapping[str, Any]]] = {}
+    for rider in riders:
+        tables.setdefault(rider.table, []).append(rider.row)
+    for table, rows in tables.items():
+        statement = _insert_into(table)
+        for columns, run in itertools.groupby(rows, key=tuple):
+            same = list(run)
+            prepared = prepare(statement, conn.dialect, columns)
+            if prepared is None:
+                conn.execute(statement, [dict(r) for r in same])
+            else:
+                prepared.run(conn, prepared.many(same))
 
 
 AuditSink = Callable[[Sequence[AuditDraft]], Sequence[AuditEntry]]

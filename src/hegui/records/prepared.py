@@ -1,0 +1,116 @@
+"""Statements rendered once per dialect and run as the driver's own SQL (`Connection.exec_driver_sql`):
+the audit writer's few statements, which run in every group commit.
+
+Why: SQLAlchemy Core's `Connection.execute` of a statement built once still costs ~20 µs per call on
+this machine (cache key, compiled-cache look-up, per-row parameter construction and processing, result
+set-up); the writer runs four or more per batch, from the thread every request's decision waits on.
+`exec_driver_sql` of the same SQL costs about half (benchmarks/audit_cpu.py). It keeps everything that
+matters about executing on a `Connection`: its transaction and events (SQLite's BEGIN IMMEDIATE and
+writer gate), the driver's exceptions wrapped as SQLAlchemy's (`OperationalError`, `IntegrityError`:
+what the audit writer retries on), a lost connection invalidated. The SQL is what Core renders for the
+same dialect (PostgreSQL's ``FOR UPDATE`` and bind casts included), with the same parameters.
+
+What it skips is the per-row work Core does to parameters: bind processors (type conversion) and
+Python-side column defaults and ``onupdate`` values. So a statement is prepared only when none of its
+parameters has a bind processor on the dialect and Core would compute no value for it per row (its
+compiled form prefetches nothing); otherwise `prepare` returns None and the caller runs it through Core.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ClauseElement
+
+Params = tuple[Any, ...] | dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One statement as the driver takes it: its SQL and how a row of values becomes its parameters."""
+
+    sql: str
+    #: The parameters the caller gives, in the statement's order on a positional driver (qmark: SQLite).
+    names: tuple[str, ...]
+    positional: bool
+    #: Parameters whose value is part of the statement (the head row's id).
+    fixed: Mapping[str, Any]
+
+    def params(self, values: Mapping[str, Any]) -> Params:
+        """The driver's parameters for one row given as a mapping of the parameter names."""
+        if self.positional:
+            return tuple(self.fixed[n] if n in self.fixed else values[n] for n in self.names)
+        return {**self.fixed, **{n: values[n] for n in self.names if n not in self.fixed}}
+
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[Params]:
+        """The parameters of several rows (mappings with exactly the statement's names)."""
+        if self.fixed:
+            return [self.params(r) for r in rows]
+        get = _getter(operator.itemgetter, self.names)
+        if self.positional:
+            return [get(r) for r in rows]
+        return [dict(zip(self.names, get(r), strict=True)) for r in rows]
+
+    def many_of(self, objects: Sequence[Any]) -> list[Params]:
+        """The parameters of several rows given as objects with the names as attributes."""
+        if self.fixed:
+            return [self.params({n: getattr(o, n) for n in self.names}) for o in objects]
+        get = _getter(operator.attrgetter, self.names)
+        if self.positional:
+            return [get(o) for o in objects]
+        return [dict(zip(self.names, get(o), strict=True)) for o in objects]
+
+    def run(self, conn: Connection, params: Sequence[Params] | Params = ()) -> CursorResult[Any]:
+        """Execute on ``conn`` (several rows: the driver's executemany)."""
+        return conn.exec_driver_sql(self.sql, params)
+
+
+def _getter(make: Any, names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``make(*names)`` returning a tuple also for one name (itemgetter and attrgetter do not)."""
+    get = make(*names)
+    if len(names) == 1:
+        return lambda row: (get(row),)
+    return get  # type: ignore[no-any-return]
+
+
+def prepare(statement: ClauseElement, dialect: Dialect, keys: Sequence[str] = ()) -> Prepared | None:
+    """``statement`` rendered for ``dialect``, taking the parameters ``keys`` (an INSERT: the columns of
+    its rows); None when it cannot run without Core's per-row work (see the module's docstring)."""
+    return _prepare(statement, dialect, tuple(keys))
+
+
+@functools.lru_cache(maxsize=128)
+def _prepare(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> Prepared | None:
+    compiled = statement.compile(
+        dialect=dialect,
+        column_keys=list(keys) if isinstance(statement, Insert) else None,
+        for_executemany=True,  # an INSERT of many rows: no implicit RETURNING of the new ids
+    )
+    if not isinstance(compiled, SQLCompiler):
+        return None
+    if compiled.escaped_bind_names or compiled.insert_prefetch or compiled.update_prefetch:
+        return None  # names the driver would not see as given, or defaults Core computes per row
+    binds = {name: bind for bind, name in compiled.bind_names.items()}
+    fixed: dict[str, Any] = {}
+    for name, bind in binds.items():
+        if bind.expanding or bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+            return None
+        if name not in keys:
+            if bind.required or callable(bind.value):
+                return None
+            fixed[name] = bind.value
+    if set(keys) - set(binds):
+        return None
+    if dialect.positional:
+        order = tuple(compiled.positiontup or ())
+        if set(order) != set(binds):
+            return None
+        return Prepared(compiled.string, order, True, fixed)
+    return Prepared(compiled.string, tuple(n for n in binds if n not in fixed), False, fixed)
