@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -350,6 +351,9 @@ class AuditLog:
         self._observer = observer
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        #: The writer thread's connection, held between batches (a pool checkout and check-in per batch
+        #: cost as much as two of its statements); dropped after a batch that failed, and at the end.
+        self._conn: Connection | None = None
         self._failed: str | None = None
         self.batches = 0
         self.entries = 0
@@ -419,8 +423,10 @@ class AuditLog:
                 try:
                     stop = self._write(batch) or stop
                 except Exception as exc:  # the writer must outlive any one batch: fail it, go on
+                    self._drop_connection()
                     self._fail(batch, exc)
             if stop:
+                self._drop_connection()
                 return
 
     def _take_queued(self, batch: list[tuple[Any, concurrent.futures.Future[Any]]]) -> bool:
@@ -455,14 +461,18 @@ class AuditLog:
             try:
                 # A retry writes everything taken so far; more() adds to it once the lock is held.
                 drafts, riders = _split(batch)
-                sealed = write_batch(self._engine, drafts, riders, more)
+                if self._conn is None:
+                    self._conn = _connect(self._engine)
+                sealed = append_on(self._conn, drafts, riders, more)
             except (OperationalError, IntegrityError) as exc:  # locked by, or lost a race to, another writer
+                self._drop_connection()  # or lost its connection: the retry takes a fresh one
                 if attempt < 2:
                     time.sleep(0.05 * (attempt + 1))
                     continue
                 self._fail(batch, exc)
                 return stop
             except SQLAlchemyError as exc:
+                self._drop_connection()
                 self._fail(batch, exc)
                 return stop
             break
@@ -477,6 +487,14 @@ class AuditLog:
             if not fut.done():
                 fut.set_result(result)
         return stop
+
+    def _drop_connection(self) -> None:
+        """Give the held connection back (the pool discards it if it is broken); the next batch takes a
+        fresh one. A connection that cannot even be closed is left to the garbage collector."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()
 
     def _fail(self, batch: list[tuple[Any, concurrent.futures.Future[Any]]], exc: Exception) -> None:
         self._failed = repr(exc)
