@@ -467,7 +467,8 @@ class AuditLog:
             except (OperationalError, IntegrityError) as exc:  # locked by, or lost a race to, another writer
                 self._drop_connection()  # or lost its connection: the retry takes a fresh one
                 if attempt < 2:
-                    time.sleep(0.05 * (attempt + 1))
+                    if not (isinstance(exc, OperationalError) and exc.connection_invalidated):
+                        time.sleep(0.05 * (attempt + 1))  # a lost connection needs no wait
                     continue
                 self._fail(batch, exc)
                 return stop
