@@ -49,8 +49,12 @@ GENESIS = "0" * 64
 _HEAD_ID = 1
 
 
+# One encoder for every call (json.dumps with options builds a new one each time; encode keeps no state).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 def utc_now() -> str:
