@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.dialects.sqlite import pysqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from hegui.errors import StorageError
 from hegui.records.audit import (
@@ -199,3 +199,12 @@ def test_statements_that_need_cores_per_row_work_are_left_to_core() -> None:
     for dialect in (lite, pg):  # Core checks and converts a Boolean's values on every dialect
         assert prepare(insert(CONSENT), dialect, columns) is None
         assert prepare(insert(J), dialect, tuple(journal("a").row)) is not None
+
+
+def test_a_prepared_statement_runs_only_inside_a_transaction(engine: Engine) -> None:
+    """SQLite's driver runs in autocommit mode here: a statement outside BEGIN would commit on its own."""
+    prepared = prepare(insert(KEYS), engine.dialect, tuple(user_key("u1").row))
+    assert prepared is not None
+    with engine.connect() as conn, pytest.raises(InvalidRequestError):
+        prepared.run(conn, prepared.params(user_key("u1").row))
+    assert stored(engine)["keys"] == []

@@ -264,14 +264,14 @@ def append_on(
             _insert_riders(conn, riders)
             return []
         key = _mac_key(conn)
-        head = _execute(conn, _HEAD_FOR_UPDATE, {}).first()
+        head = _head(conn)
         if more is not None:
             more_drafts, more_riders = more()
             drafts, riders = [*drafts, *more_drafts], [*riders, *more_riders]
         _insert_riders(conn, riders)
         if not drafts:
             return []
-        seq, prev, prev_mac = (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
+        seq, prev, prev_mac = (head[0], head[1], head[2]) if head else (0, GENESIS, None)
         if key is None and prev_mac is not None:
             raise StorageError(
                 f"the audit chain is authenticated (entry {seq} carries a MAC) and this writer has no "
@@ -296,12 +296,21 @@ def append_on(
     return sealed
 
 
-def _execute(conn: Connection, statement: Any, params: Mapping[str, Any]) -> Any:
-    """One statement with ``params`` (its bind parameters' names), as the driver's SQL when it can be."""
+def _head(conn: Connection) -> Sequence[Any] | None:
+    """The head row, locked for this transaction: (seq, entry hash, MAC); None before the first entry."""
+    prepared = prepare(_HEAD_FOR_UPDATE, conn.dialect)
+    if prepared is None:
+        return conn.execute(_HEAD_FOR_UPDATE).first()
+    return prepared.first(conn, prepared.params({}))
+
+
+def _execute(conn: Connection, statement: Any, params: Mapping[str, Any]) -> None:
+    """One statement with ``params`` (its bind parameters' names), on the driver when it can be."""
     prepared = prepare(statement, conn.dialect, tuple(params))
     if prepared is None:
-        return conn.execute(statement, dict(params))
-    return prepared.run(conn, prepared.params(params))
+        conn.execute(statement, dict(params))
+    else:
+        prepared.run(conn, prepared.params(params))
 
 
 def _insert_riders(conn: Connection, riders: Sequence[Rider]) -> None:

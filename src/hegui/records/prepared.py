@@ -1,14 +1,16 @@
-"""Statements rendered once per dialect and run as the driver's own SQL (`Connection.exec_driver_sql`):
-the audit writer's few statements, which run in every group commit.
+"""Statements rendered once per dialect and run on the driver's cursor: the audit writer's few
+statements, which run in every group commit.
 
 Why: SQLAlchemy Core's `Connection.execute` of a statement built once still costs ~20 µs per call on
 this machine (cache key, compiled-cache look-up, per-row parameter construction and processing, result
-set-up); the writer runs four or more per batch, from the thread every request's decision waits on.
-`exec_driver_sql` of the same SQL costs about half (benchmarks/audit_cpu.py). It keeps everything that
-matters about executing on a `Connection`: its transaction and events (SQLite's BEGIN IMMEDIATE and
-writer gate), the driver's exceptions wrapped as SQLAlchemy's (`OperationalError`, `IntegrityError`:
-what the audit writer retries on), a lost connection invalidated. The SQL is what Core renders for the
-same dialect (PostgreSQL's ``FOR UPDATE`` and bind casts included), with the same parameters.
+set-up, events), `exec_driver_sql` about half of that, the driver's own cursor ~5 µs; the writer runs
+four or more statements per batch, in the thread every request's decision waits on
+(benchmarks/audit_cpu.py). The SQL is what Core renders for the same dialect (PostgreSQL's ``FOR
+UPDATE`` and bind casts included), with the same parameters, on the connection's own DBAPI connection,
+inside the transaction begun on it (SQLite's BEGIN IMMEDIATE and writer gate are the begin event's). A
+driver error is raised as SQLAlchemy's (`OperationalError`, `IntegrityError`: what the writer retries
+on), and a lost connection is invalidated. What is given up: ``echo`` does not log these statements
+and ``handle_error`` or ``before_cursor_execute`` listeners do not see them (hegui registers none).
 
 What it skips is the per-row work Core does to parameters: bind processors (type conversion) and
 Python-side column defaults and ``onupdate`` values. So a statement is prepared only when none of its
@@ -24,7 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Dialect
+from sqlalchemy import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ClauseElement
@@ -67,9 +70,49 @@ class Prepared:
             return [get(o) for o in objects]
         return [dict(zip(self.names, get(o), strict=True)) for o in objects]
 
-    def run(self, conn: Connection, params: Sequence[Params] | Params = ()) -> CursorResult[Any]:
-        """Execute on ``conn`` (several rows: the driver's executemany)."""
-        return conn.exec_driver_sql(self.sql, params)
+    def run(self, conn: Connection, params: list[Params] | Params) -> None:
+        """Execute on ``conn`` (a list of rows: the driver's executemany)."""
+        _on_driver(conn, self.sql, params, fetch=False)
+
+    def first(self, conn: Connection, params: Params) -> Sequence[Any] | None:
+        """Execute a query on ``conn``: its first row (a tuple, the columns in the SELECT's order)."""
+        return _on_driver(conn, self.sql, params, fetch=True)  # type: ignore[no-any-return]
+
+
+def _on_driver(conn: Connection, sql: str, params: list[Params] | Params, *, fetch: bool) -> Any:
+    """``sql`` on the driver's cursor of ``conn``, inside the transaction ``conn`` has begun. A driver error
+    is raised as SQLAlchemy raises it (`DBAPIError.instance`: OperationalError, IntegrityError …, with
+    ``connection_invalidated``), and a lost connection is invalidated as SQLAlchemy would."""
+    if not conn.in_transaction():  # SQLite's driver is in autocommit mode: a statement outside BEGIN commits
+        raise InvalidRequestError(
+            "a prepared statement runs only inside a transaction begun on its connection"
+        )
+    dialect = conn.dialect
+    cursor = conn.connection.cursor()
+    many = isinstance(params, list)
+    try:
+        if isinstance(params, list):
+            cursor.executemany(sql, params)  # type: ignore[arg-type]  # rows all of one kind
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchone() if fetch else None
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        wrapped = DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=conn.engine.hide_parameters,
+            connection_invalidated=lost,
+            dialect=dialect,
+            ismulti=many,
+        )
+        if lost:
+            conn.invalidate(exc)
+        raise wrapped from exc
+    finally:
+        cursor.close()
 
 
 def _getter(make: Any, names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
