@@ -88,6 +88,8 @@ def _on_driver(conn: Connection, sql: str, params: list[Params] | Params, *, fet
             "a prepared statement runs only inside a transaction begun on its connection"
         )
     dialect = conn.dialect
+    if isinstance(params, list) and len(params) == 1:
+        params = params[0]  # psycopg runs executemany as a pipeline, which costs more than one row
     cursor = conn.connection.cursor()
     many = isinstance(params, list)
     try:
