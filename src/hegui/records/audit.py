@@ -202,7 +202,7 @@ _HEAD_FOR_UPDATE = (
     .with_for_update()
 )
 _INSERT_ENTRIES = insert(AuditEntryRow)
-_ENTRY_COLUMNS = (*AuditEntry.__dataclass_fields__,)
+_ENTRY_COLUMNS = (*AuditEntry.__dataclass_fields__,)  # the columns of `AuditEntry.stored`
 _UPDATE_HEAD = (
     update(AuditHeadRow)
     .where(AuditHeadRow.id == _HEAD_ID)
@@ -211,7 +211,6 @@ _UPDATE_HEAD = (
 _INSERT_HEAD = insert(AuditHeadRow).values(
     id=_HEAD_ID, seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"), mac=bindparam("head_mac")
 )
-_HEAD_PARAMS = ("head_seq", "head_hash", "head_mac")
 
 
 @functools.cache
