@@ -166,8 +166,9 @@ def test_the_writer_survives_losing_its_connection(engine: Engine) -> None:
         held = log._conn
         assert held is not None
         pid = held.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+        kill = text("SELECT pg_terminate_backend(:pid, 5000)")  # returns once the backend has ended
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            assert conn.execute(kill, {"pid": pid}).scalar()
         assert log.append_sync(draft(2)).seq == 2
         assert log._conn is not held  # the batch met the dead connection and retried on a new one
         assert log.healthy
