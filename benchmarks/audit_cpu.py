@@ -4,8 +4,10 @@ queues them), with B requests per group commit (B = 1: a quiet gateway; B = 16: 
 
 Runs the writer's own batch method (`AuditLog._write`, the writer thread's work without the queue) in
 this thread and reads this thread's CPU time (user + system: the fsync's kernel time counts) from
-getrusage. SQLite with synchronous=FULL in a temp dir; PostgreSQL as well when HEGUI_TEST_POSTGRES_URL
-is set (client CPU only: the server's is another process). ``--baseline-src DIR`` also measures another
+getrusage. SQLite with synchronous=FULL in a temp dir, and with synchronous=OFF: without the fsync's
+kernel time, what remains is the writer's own work (Python, SQLAlchemy, SQLite), close to what it holds
+the GIL for; PostgreSQL as well when HEGUI_TEST_POSTGRES_URL is set (client CPU only: the server's is
+another process). ``--baseline-src DIR`` also measures another
 checkout's code. Every (code, database) pair runs in a fresh process, the pairs in turn chunk after
 chunk (rotated), so the load of a shared machine falls on all alike; the table gives the median of the
 chunks. Writes the `audit_cpu` section of RESULTS.md.
@@ -77,8 +79,10 @@ def _engine(database: str, tmp: str) -> tuple[Any, Callable[[], None]]:
 
     from hegui.records.db import make_engine, migrate
 
-    if database == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp}/audit.db")
+    if database.startswith("sqlite"):
+        eng = make_engine(
+            f"sqlite:///{tmp}/audit.db", sqlite_synchronous="OFF" if database == "sqlite-off" else "FULL"
+        )
         migrate(eng)
         return eng, eng.dispose
     url = os.environ["HEGUI_TEST_POSTGRES_URL"]
@@ -169,7 +173,7 @@ def main() -> None:
         print(json.dumps(measure(args.worker, args.requests, args.mac)))
         return
     here = str(Path(__import__("hegui").__file__).resolve().parents[1])
-    databases = ["sqlite"] + (["postgres"] if os.environ.get("HEGUI_TEST_POSTGRES_URL") else [])
+    databases = ["sqlite", "sqlite-off"] + (["postgres"] if os.environ.get("HEGUI_TEST_POSTGRES_URL") else [])
     codes = ([("before", args.baseline_src)] if args.baseline_src else []) + [("this code", here)]
     pairs = [(code, src, db) for db in databases for code, src in codes]
     samples: dict[tuple[str, str], dict[int, list[float]]] = {}
@@ -179,7 +183,11 @@ def main() -> None:
             got = _worker(src, db, args.requests, args.mac)
             for b, us in got.items():
                 samples.setdefault((code, db), {}).setdefault(b, []).append(us)
-    names = {"sqlite": "SQLite (synchronous=FULL)", "postgres": "PostgreSQL (loopback; client CPU)"}
+    names = {
+        "sqlite": "SQLite (synchronous=FULL)",
+        "sqlite-off": "SQLite, synchronous=OFF (no fsync: the writer's own work)",
+        "postgres": "PostgreSQL (loopback; client CPU)",
+    }
     rows = []
     for code, _, db in pairs:
         got = samples[(code, db)]
