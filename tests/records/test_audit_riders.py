@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, insert, select, text
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
@@ -209,3 +209,25 @@ def test_a_prepared_statement_runs_only_inside_a_transaction(engine: Engine) -> 
     with engine.connect() as conn, pytest.raises(InvalidRequestError):
         prepared.run(conn, prepared.params(user_key("u1").row))
     assert stored(engine)["keys"] == []
+
+
+def test_statement_listeners_still_see_the_writers_statements(engine: Engine) -> None:
+    """Tracing (OpenTelemetry's SQLAlchemy instrumentation) listens to cursor executions: with a listener
+    registered the prepared statements run through SQLAlchemy's execution, so it sees them."""
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        write_batch(engine, [draft(1)], [journal("a")])
+        write_batch(engine, [draft(2)])
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert sum(s.startswith("INSERT INTO audit_entries") for s in seen) == 2
+    assert sum(s.startswith("INSERT INTO keep_journal") for s in seen) == 1
+    assert any(s.startswith("UPDATE audit_head") for s in seen)
+    if engine.dialect.name == "postgresql":
+        assert sum(s.endswith("FOR UPDATE") for s in seen) == 2
+    assert verify_chain(engine).entries == 2 and stored(engine)["journal"][0][0] == "a"

@@ -9,8 +9,10 @@ four or more statements per batch, in the thread every request's decision waits 
 UPDATE`` and bind casts included), with the same parameters, on the connection's own DBAPI connection,
 inside the transaction begun on it (SQLite's BEGIN IMMEDIATE and writer gate are the begin event's). A
 driver error is raised as SQLAlchemy's (`OperationalError`, `IntegrityError`: what the writer retries
-on), and a lost connection is invalidated. What is given up: ``echo`` does not log these statements
-and ``handle_error`` or ``before_cursor_execute`` listeners do not see them (hegui registers none).
+on), and a lost connection is invalidated. When the engine logs statements (``echo``) or statement or
+error listeners are registered on it (``before_cursor_execute``, ``after_cursor_execute``,
+``handle_error``: tracing, a benchmark), the same SQL runs through `Connection.exec_driver_sql` instead,
+so that they see it (hegui itself registers none).
 
 What it skips is the per-row work Core does to parameters: bind processors (type conversion) and
 Python-side column defaults and ``onupdate`` values. So a statement is prepared only when none of its
@@ -87,9 +89,12 @@ def _on_driver(conn: Connection, sql: str, params: list[Params] | Params, *, fet
         raise InvalidRequestError(
             "a prepared statement runs only inside a transaction begun on its connection"
         )
-    dialect = conn.dialect
     if isinstance(params, list) and len(params) == 1:
         params = params[0]  # psycopg runs executemany as a pipeline, which costs more than one row
+    if _observed(conn):  # someone listens to statements (tracing, a benchmark): let them see these too
+        result = conn.exec_driver_sql(sql, params)
+        return result.fetchone() if fetch else None
+    dialect = conn.dialect
     cursor = conn.connection.cursor()
     many = isinstance(params, list)
     try:
@@ -115,6 +120,16 @@ def _on_driver(conn: Connection, sql: str, params: list[Params] | Params, *, fet
         raise wrapped from exc
     finally:
         cursor.close()
+
+
+def _observed(conn: Connection) -> bool:
+    """Whether statement or error listeners are registered on ``conn``'s engine (OpenTelemetry's
+    SQLAlchemy instrumentation is one), or it logs statements (``echo``): they see only what runs
+    through SQLAlchemy's execution."""
+    dispatch = conn.dispatch
+    errors = conn.dialect.dispatch.handle_error  # a dialect event, though listened to on the engine
+    listened = dispatch.before_cursor_execute or dispatch.after_cursor_execute or errors
+    return bool(listened or conn.engine.echo)
 
 
 def _getter(make: Any, names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
