@@ -34,6 +34,8 @@ CHILD = textwrap.dedent(
     engine = with_audit_keys(make_engine(url), MacKeyRing.parse(key))
     log = AuditLog(engine, batch_max=16)
     log.start()
+    print("ready", flush=True)
+    sys.stdin.readline()  # all start at once: a child slow to import must not find the others done
 
     def work(t):
         for i in range(t, n, 6):
@@ -57,10 +59,19 @@ def test_processes_appending_at_once_keep_one_whole_chain(engine: Engine) -> Non
     url = engine.url.render_as_string(hide_password=False)
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, url, key, f"w{p}", str(APPENDS)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", CHILD, url, key, f"w{p}", str(APPENDS)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for p in range(PROCESSES)
     ]
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()  # communicate() closes it
     batches = []
     for child in children:
         out, _ = child.communicate(timeout=120)

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import queue
@@ -35,6 +37,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hegui.errors import StorageError
 from hegui.records.audit_keys import MacKey, MacKeyRing
+from hegui.records.prepared import prepare
 from hegui.records.tables import AuditEntryRow, AuditHeadRow
 
 if TYPE_CHECKING:
@@ -46,8 +49,12 @@ GENESIS = "0" * 64
 _HEAD_ID = 1
 
 
+# One encoder for every call (json.dumps with options builds a new one each time; encode keeps no state).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 def utc_now() -> str:
@@ -147,24 +154,25 @@ def content_hasher(key: bytes) -> Any:
 def _seal(
     draft: AuditDraft, seq: int, prev_hash: str, key: MacKey | None, prev_mac: str | None
 ) -> AuditEntry:
-    entry = AuditEntry(
-        seq=seq,
-        request_id=draft.request_id,
-        ts=utc_now(),
-        tenant=draft.tenant,
-        end_user=draft.end_user,
-        stage=draft.stage,
-        action=draft.action,
-        findings=canonical(list(draft.findings)),
-        detail=canonical(dict(draft.detail)),
-        policy_version=draft.policy_version,
-        content_hash=draft.content_hash,
-        prev_hash=prev_hash,
-        entry_hash="",
-    )
-    data = entry.canonical_bytes()
+    """The entry of ``draft`` at ``seq``: its hashed fields serialized once, for the hash and the MAC
+    (the same bytes as `AuditEntry.canonical_bytes`, which the verifier recomputes)."""
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "request_id": draft.request_id,
+        "ts": utc_now(),
+        "tenant": draft.tenant,
+        "end_user": draft.end_user,
+        "stage": draft.stage,
+        "action": draft.action,
+        "findings": canonical(list(draft.findings)),
+        "detail": canonical(dict(draft.detail)),
+        "policy_version": draft.policy_version,
+        "content_hash": draft.content_hash,
+        "prev_hash": prev_hash,
+    }
+    data = canonical(fields).encode()
     return AuditEntry(
-        **entry.hashed_fields(),
+        **fields,
         entry_hash=hashlib.sha256(data).hexdigest(),
         key_id=key.key_id if key else None,
         mac=key.mac(prev_mac or "", data) if key else None,
@@ -186,13 +194,15 @@ def _mac_key(conn: Connection) -> MacKey | None:
     return keys.current if isinstance(keys, MacKeyRing) else None
 
 
-# Built once: constructing statements per batch cost more than the commit itself.
+# Built once: constructing statements per batch cost more than the commit itself. Run as the driver's SQL
+# rendered once per dialect (records/prepared.py), through Core where that cannot be done.
 _HEAD_FOR_UPDATE = (
     select(AuditHeadRow.seq, AuditHeadRow.entry_hash, AuditHeadRow.mac)
     .where(AuditHeadRow.id == _HEAD_ID)
     .with_for_update()
 )
 _INSERT_ENTRIES = insert(AuditEntryRow)
+_ENTRY_COLUMNS = (*AuditEntry.__dataclass_fields__,)  # the columns of `AuditEntry.stored`
 _UPDATE_HEAD = (
     update(AuditHeadRow)
     .where(AuditHeadRow.id == _HEAD_ID)
@@ -209,6 +219,12 @@ def _insert_into(table: Table) -> Any:
     return insert(table)
 
 
+def _connect(engine: Engine) -> Connection:
+    """A connection whose transactions are writers from their start (SQLite: BEGIN IMMEDIATE, the writer
+    gate), as appending must be: it reads the head, then writes after it."""
+    return engine.connect().execution_options(sqlite_immediate=True)
+
+
 def write_batch(
     engine: Engine,
     drafts: Sequence[AuditDraft],
@@ -216,31 +232,45 @@ def write_batch(
     more: Callable[[], tuple[Sequence[AuditDraft], Sequence[Rider]]] | None = None,
 ) -> list[AuditEntry]:
     """Append ``drafts`` in one transaction, holding the head row's lock, and insert the ``riders`` in the
-    same transaction. Returns the sealed entries.
+    same transaction. Returns the sealed entries (`append_on` on a connection of its own)."""
+    with _connect(engine) as conn:
+        return append_on(conn, drafts, riders, more)
+
+
+def append_on(
+    conn: Connection,
+    drafts: Sequence[AuditDraft],
+    riders: Sequence[Rider] = (),
+    more: Callable[[], tuple[Sequence[AuditDraft], Sequence[Rider]]] | None = None,
+) -> list[AuditEntry]:
+    """`write_batch` in one transaction begun on ``conn`` (from `_connect`, not in a transaction): the
+    audit writer's thread holds one connection between batches instead of taking one from the pool each
+    time.
 
     ``more()``, called once the lock is held, gives entries that arrived meanwhile; they join this
     transaction. With several writers on one chain (replicas on PostgreSQL) the lock is where a writer
     waits for the others' commits, and what queued during that wait then shares this commit instead of
     waiting for the next one (measured: benchmarks/audit_contention.py).
 
+    The riders are inserted before the entries, one executemany per table (see `_insert_riders`); a
+    rider that fails to insert rolls the whole batch back, entries included.
+
     With a MAC key on the engine (`with_audit_keys`) every entry is authenticated. Without one, appending
     to a chain whose head carries a MAC is refused: an unauthenticated entry after authenticated ones is
     what a forger would write, and the verifier reports it as such."""
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    with conn.begin():
         if not drafts and more is None:  # riders alone: no entry, so no need of the head's lock
-            for rider in riders:
-                conn.execute(_insert_into(rider.table), [dict(rider.row)])
+            _insert_riders(conn, riders)
             return []
         key = _mac_key(conn)
-        head = conn.execute(_HEAD_FOR_UPDATE).first()
+        head = _head(conn)
         if more is not None:
             more_drafts, more_riders = more()
             drafts, riders = [*drafts, *more_drafts], [*riders, *more_riders]
-        for rider in riders:
-            conn.execute(_insert_into(rider.table), [dict(rider.row)])
+        _insert_riders(conn, riders)
         if not drafts:
             return []
-        seq, prev, prev_mac = (head.seq, head.entry_hash, head.mac) if head else (0, GENESIS, None)
+        seq, prev, prev_mac = (head[0], head[1], head[2]) if head else (0, GENESIS, None)
         if key is None and prev_mac is not None:
             raise StorageError(
                 f"the audit chain is authenticated (entry {seq} carries a MAC) and this writer has no "
@@ -252,11 +282,52 @@ def write_batch(
             entry = _seal(draft, seq, prev, key, prev_mac)
             sealed.append(entry)
             prev, prev_mac = entry.entry_hash, entry.mac
-        conn.execute(_INSERT_ENTRIES, [e.stored() for e in sealed])
-        conn.execute(
-            _UPDATE_HEAD if head else _INSERT_HEAD, {"head_seq": seq, "head_hash": prev, "head_mac": prev_mac}
+        entries = prepare(_INSERT_ENTRIES, conn.dialect, _ENTRY_COLUMNS)
+        if entries is None:
+            conn.execute(_INSERT_ENTRIES, [e.stored() for e in sealed])
+        else:
+            entries.run(conn, entries.many_of(sealed))
+        _execute(
+            conn,
+            _UPDATE_HEAD if head else _INSERT_HEAD,
+            {"head_seq": seq, "head_hash": prev, "head_mac": prev_mac},
         )
     return sealed
+
+
+def _head(conn: Connection) -> Sequence[Any] | None:
+    """The head row, locked for this transaction: (seq, entry hash, MAC); None before the first entry."""
+    prepared = prepare(_HEAD_FOR_UPDATE, conn.dialect)
+    if prepared is None:
+        return conn.execute(_HEAD_FOR_UPDATE).first()
+    return prepared.first(conn, prepared.params({}))
+
+
+def _execute(conn: Connection, statement: Any, params: Mapping[str, Any]) -> None:
+    """One statement with ``params`` (its bind parameters' names), on the driver when it can be."""
+    prepared = prepare(statement, conn.dialect, tuple(params))
+    if prepared is None:
+        conn.execute(statement, dict(params))
+    else:
+        prepared.run(conn, prepared.params(params))
+
+
+def _insert_riders(conn: Connection, riders: Sequence[Rider]) -> None:
+    """The riders, one executemany per table (per run of rows with the same columns): each table's rows in
+    their order, the tables in the order of their first row. (A row that referred to another table's
+    row would come after it in the queue, so its table after that one; no rider refers to another.)"""
+    tables: dict[Table, list[Mapping[str, Any]]] = {}
+    for rider in riders:
+        tables.setdefault(rider.table, []).append(rider.row)
+    for table, rows in tables.items():
+        statement = _insert_into(table)
+        for columns, run in itertools.groupby(rows, key=tuple):
+            same = list(run)
+            prepared = prepare(statement, conn.dialect, columns)
+            if prepared is None:
+                conn.execute(statement, [dict(r) for r in same])
+            else:
+                prepared.run(conn, prepared.many(same))
 
 
 AuditSink = Callable[[Sequence[AuditDraft]], Sequence[AuditEntry]]
@@ -292,6 +363,9 @@ class AuditLog:
         self._observer = observer
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        #: The writer thread's connection, held between batches (a pool checkout and check-in per batch
+        #: cost as much as two of its statements); dropped after a batch that failed, and at the end.
+        self._conn: Connection | None = None
         self._failed: str | None = None
         self.batches = 0
         self.entries = 0
@@ -361,8 +435,10 @@ class AuditLog:
                 try:
                     stop = self._write(batch) or stop
                 except Exception as exc:  # the writer must outlive any one batch: fail it, go on
+                    self._drop_connection()
                     self._fail(batch, exc)
             if stop:
+                self._drop_connection()
                 return
 
     def _take_queued(self, batch: list[tuple[Any, concurrent.futures.Future[Any]]]) -> bool:
@@ -397,14 +473,19 @@ class AuditLog:
             try:
                 # A retry writes everything taken so far; more() adds to it once the lock is held.
                 drafts, riders = _split(batch)
-                sealed = write_batch(self._engine, drafts, riders, more)
+                if self._conn is None:
+                    self._conn = _connect(self._engine)
+                sealed = append_on(self._conn, drafts, riders, more)
             except (OperationalError, IntegrityError) as exc:  # locked by, or lost a race to, another writer
+                self._drop_connection()  # or lost its connection: the retry takes a fresh one
                 if attempt < 2:
-                    time.sleep(0.05 * (attempt + 1))
+                    if not (isinstance(exc, OperationalError) and exc.connection_invalidated):
+                        time.sleep(0.05 * (attempt + 1))  # a lost connection needs no wait
                     continue
                 self._fail(batch, exc)
                 return stop
             except SQLAlchemyError as exc:
+                self._drop_connection()
                 self._fail(batch, exc)
                 return stop
             break
@@ -419,6 +500,14 @@ class AuditLog:
             if not fut.done():
                 fut.set_result(result)
         return stop
+
+    def _drop_connection(self) -> None:
+        """Give the held connection back (the pool discards it if it is broken); the next batch takes a
+        fresh one. A connection that cannot even be closed is left to the garbage collector."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()
 
     def _fail(self, batch: list[tuple[Any, concurrent.futures.Future[Any]]], exc: Exception) -> None:
         self._failed = repr(exc)
