@@ -14,10 +14,15 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from _loopback import BenchError, Service, free_port, start
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 @dataclass
@@ -105,3 +110,28 @@ def create_database(url: str, name: str) -> None:
     with psycopg.connect(plain, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def scratch_database(url: str) -> tuple[Engine, Callable[[], None]]:
+    """A fresh database on the PostgreSQL server of ``url``, migrated, and the function that drops it."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from hegui.records.db import make_engine, migrate
+
+    name = f"hegui_b_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
+    migrate(eng)
+
+    def drop() -> None:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return eng, drop

@@ -28,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,8 +73,7 @@ def _cpu() -> float:
 
 
 def _engine(database: str, tmp: str) -> tuple[Any, Callable[[], None]]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from _services import scratch_database
 
     from hegui.records.db import make_engine, migrate
 
@@ -85,21 +83,7 @@ def _engine(database: str, tmp: str) -> tuple[Any, Callable[[], None]]:
         )
         migrate(eng)
         return eng, eng.dispose
-    url = os.environ["HEGUI_TEST_POSTGRES_URL"]
-    name = f"hegui_b_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
-    migrate(eng)
-
-    def drop() -> None:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return eng, drop
+    return scratch_database(os.environ["HEGUI_TEST_POSTGRES_URL"])
 
 
 def measure(database: str, requests: int, mac: bool, profile: Any = None) -> dict[int, float]:

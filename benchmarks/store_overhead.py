@@ -14,13 +14,9 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from hegui.guard.memory import InMemoryMemoryStore, MemoryStore, SessionKey, Turn
 from hegui.guard.sanctions import InMemorySanctionStore, SanctionLadder, SanctionStore
@@ -32,6 +28,7 @@ from hegui.records.vault import Vault
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import machine, write_section
+from _services import scratch_database
 
 TURN = "请帮我写一段关于长城历史的介绍，三百字左右。" * 2
 
@@ -65,22 +62,6 @@ def measure(name: str, sanctions: SanctionStore, memory: MemoryStore, n: int) ->
     return rows
 
 
-def _postgres(url: str) -> tuple[Engine, Callable[[], None]]:
-    name = f"hegui_b_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = make_engine(make_url(url).set(database=name).render_as_string(hide_password=False))
-
-    def drop() -> None:
-        eng.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return eng, drop
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--requests", type=int, default=500)
@@ -99,8 +80,7 @@ def main() -> None:
         eng.dispose()
     pg = os.environ.get("HEGUI_TEST_POSTGRES_URL")
     if pg:
-        eng, drop = _postgres(pg)
-        migrate(eng)
+        eng, drop = scratch_database(pg)
         rows += measure(
             "PostgreSQL (loopback)",
             DbSanctionStore(eng),

@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from _loopback import BenchError, Service, start
+from _loopback import BenchError
+from _proxy_targets import start_stub
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -104,20 +105,6 @@ def _child(port: int, calls: int, warmup: int, concurrency: list[int]) -> None:
 # -- the driver ---------------------------------------------------------------------------------------------
 
 
-def _start_stub() -> tuple[Service, int]:
-    service = start("upstream_stub", [sys.executable, str(HERE / "upstream_stub.py"), "--port", "0"], WORK)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        for line in service.log.read_text(errors="replace").splitlines():
-            if line.startswith("READY "):
-                return service, int(line.split()[1])
-        if service.proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    service.stop()
-    raise BenchError(f"upstream stub did not start:\n{service.tail()}")
-
-
 def _measure(tree: str, src: Path, port: int, args: argparse.Namespace) -> list[Sample]:
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(port), "--calls", str(args.calls)]
     argv += ["--concurrency", ",".join(map(str, args.concurrency))]
@@ -170,7 +157,7 @@ def main() -> int:
         parser.error(f"--baseline-src {args.baseline_src}: no hegui package there (give its src/ directory)")
     trees = {"current": SRC} | ({"before": args.baseline_src} if args.baseline_src else {})
     WORK.mkdir(parents=True, exist_ok=True)
-    stub, port = _start_stub()
+    stub, port = start_stub(stop_after=args.max_seconds * args.rounds * len(trees) + 60)
     samples: list[Sample] = []
     try:
         for round_ in range(args.rounds):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import ssl
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_fetch_tls import _certs
+from tests.gateway.loopback_http import WHOLE, read_request, whole_answer
 
 from hegui.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from hegui.gateway import upstream_net
@@ -26,14 +26,6 @@ from hegui.gateway.upstream import Upstream
 from hegui.gateway.upstream_net import AsyncioBackend, interleave, race
 from hegui.gateway.upstream_pool import PooledTransport
 from hegui.policy import UpstreamPolicy
-
-WHOLE = {
-    "id": "x",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "好的"}, "finish_reason": "stop"}],
-}
 
 
 def _loops() -> list[Any]:
@@ -164,25 +156,11 @@ def test_an_address_is_connected_to_without_the_resolver() -> None:
 # -- against loopback servers ------------------------------------------------------------------------------
 
 
-def _answer(head: bytes) -> bytes:
-    body = json.dumps(WHOLE).encode()
-    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
-        len(body),
-        body,
-    )
-
-
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            await reader.readexactly(length)
-            writer.write(_answer(head))
+            await read_request(reader)
+            writer.write(whole_answer(WHOLE))
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
         writer.close()

@@ -11,6 +11,7 @@ from typing import Any
 import httpcore2
 import httpx
 import pytest
+from tests.gateway.loopback_http import WHOLE, LoopbackServer, read_request, whole_answer
 
 from hegui.errors import UpstreamUnavailable
 from hegui.gateway.upstream import Upstream
@@ -23,14 +24,6 @@ from hegui.gateway.upstream_pool import (
 from hegui.gateway.upstream_stream import StreamLimits, upstream_chunks
 from hegui.policy import UpstreamPolicy
 
-WHOLE = {
-    "id": "x",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "好的"}, "finish_reason": "stop"}],
-}
-
 
 def _chunk(text: str) -> bytes:
     delta = {"index": 0, "delta": {"content": text}, "finish_reason": None}
@@ -38,59 +31,29 @@ def _chunk(text: str) -> bytes:
     return b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
 
 
-class LoopbackUpstream:
+class LoopbackUpstream(LoopbackServer):
     """A keep-alive HTTP/1.1 server: whole JSON answers, or chunked server-sent events ending in
     [DONE]; counts the connections it accepted."""
 
-    def __init__(self) -> None:
-        self.connections = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-
     async def __aenter__(self) -> LoopbackUpstream:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await super().__aenter__()
         return self
 
-    async def __aexit__(self, *_exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:  # a kept-alive connection outlives the server's close
-            writer.close()
-            await writer.wait_closed()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self._writers.append(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            _, raw = await read_request(reader)
+            if json.loads(raw).get("stream"):
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                    b"transfer-encoding: chunked\r\n\r\n"
                 )
-                body = json.loads(await reader.readexactly(length))
-                if body.get("stream"):
-                    writer.write(
-                        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                        b"transfer-encoding: chunked\r\n\r\n"
-                    )
-                    for event in (_chunk("你好"), _chunk("，世界"), b"data: [DONE]\n\n"):
-                        writer.write(b"%x\r\n%s\r\n" % (len(event), event))
-                        await writer.drain()
-                    writer.write(b"0\r\n\r\n")
-                else:
-                    answer = json.dumps(WHOLE).encode()
-                    writer.write(
-                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                        b"content-length: %d\r\n\r\n%s" % (len(answer), answer)
-                    )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()  # the client closed it (or __aexit__ did)
+                for event in (_chunk("你好"), _chunk("，世界"), b"data: [DONE]\n\n"):
+                    writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+            else:
+                writer.write(whole_answer(WHOLE))
+            await writer.drain()
 
 
 def _upstream(port: int, **kw: Any) -> Upstream:

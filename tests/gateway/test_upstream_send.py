@@ -5,12 +5,12 @@ the environment names still used, and a stream closed early giving its connectio
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from tests.gateway.loopback_http import WHOLE, LoopbackServer, read_request, whole_answer
 
 from hegui.errors import UpstreamError, UpstreamTimeout
 from hegui.gateway.upstream import Upstream
@@ -18,13 +18,6 @@ from hegui.gateway.upstream_pool import PooledTransport
 from hegui.gateway.upstream_send import DirectSender
 from hegui.policy import UpstreamPolicy
 
-WHOLE = {
-    "id": "x",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "m",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "好的"}, "finish_reason": "stop"}],
-}
 EVENT = (
     b'data: {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", '
     b'"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": null}]}\n\n'
@@ -131,62 +124,36 @@ def test_a_multipart_request_is_not_redirected_either() -> None:
 # -- against a real loopback server -----------------------------------------------------------------------
 
 
-class ScriptedServer:
+class ScriptedServer(LoopbackServer):
     """A keep-alive HTTP/1.1 server answering each request with what ``answer(head)`` gives: the bytes to
     write, then (``hang``) nothing more. It keeps every request head, and counts connections and the ones
     the client closed."""
 
     def __init__(self, answer: Callable[[bytes], tuple[bytes, bool]]) -> None:
+        super().__init__()
         self.answer = answer
         self.heads: list[bytes] = []
-        self.connections = 0
         self.closed_by_client = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
 
     async def __aenter__(self) -> ScriptedServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await super().__aenter__()
         return self
 
-    async def __aexit__(self, *_exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self._writers.append(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                await reader.readexactly(length)
-                self.heads.append(head)
-                data, hang = self.answer(head)
-                writer.write(data)
-                await writer.drain()
-                if hang:
-                    await reader.read()  # until the client closes the connection
-                    self.closed_by_client += 1
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head, _ = await read_request(reader)
+            self.heads.append(head)
+            data, hang = self.answer(head)
+            writer.write(data)
+            await writer.drain()
+            if hang:
+                await reader.read()  # until the client closes the connection
+                self.closed_by_client += 1
+                return
 
 
 def _whole() -> bytes:
-    answer = json.dumps(WHOLE).encode()
-    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
-        len(answer),
-        answer,
-    )
+    return whole_answer(WHOLE)
 
 
 def _one_event_then_nothing(_head: bytes) -> tuple[bytes, bool]:
