@@ -304,3 +304,89 @@ def test_skipping_span_checks_releases_what_running_them_every_chunk_releases(
     )
     if not stopped:  # chunk by chunk the same text went out (a stop may come a chunk later when skipped)
         assert released == ref_released and findings == ref_findings, (chunks, skipping, every_chunk)
+
+
+# -- refusals that settle only with a longer prefix (settles_at) -------------------------------------------
+
+
+@dataclass
+class Hesitant:
+    """Refuses any text that contains 坏 but no 不 (a refusal's "不能" clears it), the way an answer model
+    reads a refusal's opening sentence as help about its topic; settles from ``settles_at`` characters."""
+
+    settles_at: int = 20
+    name: str = "hesitant"
+    stages: frozenset[Stage] = frozenset({Stage.OUTPUT})
+    horizon: int | None = None
+    version: str = "t"
+    judges_at: str = "sentence"
+    judged: list[str] = field(default_factory=list)
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        self.judged.append(text)
+        if "坏" in text and "不" not in text:
+            return [Finding(self.name, "A.1h", 0, len(text), text, Action.REFUSE, 0.9, tier="model")]
+        return []
+
+
+def _feed_all(insp: StreamInspector, chunks: Sequence[str]) -> tuple[str, bool]:
+    out = []
+    for chunk in chunks:
+        step = insp.feed(chunk)
+        out.append(step.release)
+        if step.stopped:
+            return "".join(out), True
+    end = insp.finish()
+    return "".join(out) + end.release, end.stopped
+
+
+def test_an_unsettled_refusal_holds_the_stream_until_more_of_the_answer_clears_it() -> None:
+    judge = Hesitant()
+    insp = StreamInspector(Pipeline([judge], policy_version="t"), Stage.OUTPUT, CTX)
+    assert insp.feed("关于坏事。").release == ""  # a sentence end is certain only once the next char comes
+    step = insp.feed("我")
+    assert (step.release, step.stopped) == ("", False)  # refused at 5 characters (< 20): held, not stopped
+    assert judge.judged == ["关于坏事。"]
+    assert insp.feed("不能帮助").release == ""  # no new sentence end: not judged again
+    assert judge.judged == ["关于坏事。"]
+    step = insp.feed("。好")
+    assert (step.release, step.stopped) == ("关于坏事。我不能帮助。", False)  # the longer prefix is cleared
+    assert _feed_all(insp, ["的"]) == ("好的", False)
+
+
+def test_a_refusal_that_stays_stops_the_stream_once_settled_and_nothing_leaves() -> None:
+    insp = StreamInspector(Pipeline([Hesitant(settles_at=12)], policy_version="t"), Stage.OUTPUT, CTX)
+    out, stopped = _feed_all(insp, ["做坏事。", "第一步。", "第二步。", "第三步。", "第四步。"])
+    assert (out, stopped) == ("", True)
+    assert insp.verdict().action == Action.REFUSE
+
+
+def test_a_short_answer_refused_only_as_a_prefix_is_judged_whole_at_the_end() -> None:
+    insp = StreamInspector(Pipeline([Hesitant(settles_at=100)], policy_version="t"), Stage.OUTPUT, CTX)
+    assert _feed_all(insp, ["坏人的事。", "我不谈。"]) == ("坏人的事。我不谈。", False)
+    insp = StreamInspector(Pipeline([Hesitant(settles_at=100)], policy_version="t"), Stage.OUTPUT, CTX)
+    assert _feed_all(insp, ["坏人的事。", "就这样。"]) == ("", True)  # the whole text is refused
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from([*"好的说明。！\n", "坏", "不", "违禁词", "13812345678", "x"]), max_size=24),
+    st.lists(st.integers(1, 5), min_size=1, max_size=6),
+    st.integers(0, 30),
+)
+@example(["坏", "。", "不", "。", "好"], [1], 30)
+def test_held_refusals_release_only_text_judged_clear_and_end_as_the_whole_text(
+    parts: list[str], sizes: list[int], settles_at: int
+) -> None:
+    text = "".join(parts)
+    judge = Hesitant(settles_at=settles_at)
+    pipeline = Pipeline([judge, _deny(), _pii()], policy_version="t")
+    out, stopped = _feed_all(StreamInspector(pipeline, Stage.OUTPUT, CTX), _sized(text, sizes))
+    whole = pipeline.run(Stage.OUTPUT, text, CTX)
+    # Every released character lies in a prefix the judge cleared (it refuses nothing it saw there).
+    cleared = [t for t in judge.judged if not ("坏" in t and "不" not in t)]
+    assert len(out) <= max(map(len, cleared), default=0), (text, out, judge.judged)
+    if whole.stops:
+        assert stopped, (text, out)  # a refused whole text always ends the stream
+    else:
+        assert not stopped and out == whole.text, (text, out)

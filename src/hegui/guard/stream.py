@@ -19,7 +19,9 @@ later sentence stops the stream there: the sentences released before it stay rel
 trade-off of judging at sentence ends instead of at the end: the first sentence reaches the user
 while the answer is still being written, and a check that changes its mind about an earlier sentence
 once it sees a later one can no longer take that sentence back. Checks whose judgement of a prefix
-stands for the whole text (a refused prefix stays refused) lose nothing.
+stands for the whole text (a refused prefix stays refused) lose nothing. A check whose refusal of a short
+prefix may not stand declares ``settles_at``: below that length its refusal holds the stream (nothing
+more is released) and the text is judged again at the next sentence end, instead of stopping it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ class StreamInspector:
         #: How far the sentence checks have judged, and their findings on ``text[:judged]``.
         self._judged = 0
         self._judgement: tuple[Finding, ...] = ()
+        #: The end of the last prefix whose refusal was held as not yet settled (see `_unsettled`).
+        self._held = 0
+        #: Sentence check name → from which prefix length its refusal stands (``settles_at``).
+        self._settles = {c.name: getattr(c, "settles_at", None) or 0 for c in self._sentence_checks}
         self._stopped = False
         self._finished = False
 
@@ -125,8 +131,9 @@ class StreamInspector:
         if self._holdback is not None and len(self._text) - self._holdback <= self._released:
             return False
         if self._sentence_checks and self._holdback is not None:
-            cut = last_sentence_end(self._text, self._judged, max_chars=self._max_sentence)
-            return max(cut, self._judged) > self._released
+            start = max(self._judged, self._held)
+            cut = last_sentence_end(self._text, start, max_chars=self._max_sentence)
+            return (cut if cut > start else self._judged) > self._released
         return True
 
     def _span_step(self, final: bool, new: list[Finding]) -> int:
@@ -160,18 +167,31 @@ class StreamInspector:
     def _sentence_step(self, final: bool, new: list[Finding]) -> int:
         """Judge the text up to the last sentence end, if a sentence ended since the last judgement;
         return how far the text has been judged."""
-        cut = last_sentence_end(self._text, self._judged, final=final, max_chars=self._max_sentence)
-        if cut <= self._judged:
+        start = max(self._judged, self._held)
+        cut = last_sentence_end(self._text, start, final=final, max_chars=self._max_sentence)
+        if cut <= start:
             return self._judged
         found = self._pipeline.findings(
             self._stage, self._text[:cut], self._ctx, checks=self._sentence_checks
         )
+        if not final and self._unsettled(found, cut):
+            self._held = cut  # nothing past the last settled judgement goes; judged again at the next end
+            return self._judged
         before = {(f.check, f.category, f.start, f.end) for f in self._judgement}
         new += [f for f in found if (f.check, f.category, f.start, f.end) not in before]
         self._judged, self._judgement = cut, tuple(found)
         if any(f.action.stops for f in found):
             self._stopped = True
         return cut
+
+    def _unsettled(self, found: list[Finding], cut: int) -> bool:
+        """Whether every refusal among ``found`` comes from a check that does not yet stand by it for a
+        prefix of ``cut`` characters (its ``settles_at``, e.g. the answer model's compliance head: the
+        opening sentence of a refusal alone can read as help). Such a refusal holds the stream instead
+        of stopping it: nothing more is released, and the text is judged again at the next sentence end
+        and at the end, where every judgement stands."""
+        stops = [f for f in found if f.action.stops]
+        return bool(stops) and all(cut < self._settles.get(f.check, 0) for f in stops)
 
     def _masks(self) -> list[Finding]:
         return [f for f in (*self._acted.values(), *self._judgement) if f.action == Action.MASK]

@@ -203,7 +203,9 @@ class Check(Protocol):
     the old meaning). Such a check is run during a stream on the text from its start up to the last
     sentence end, and a sentence is released only once it has been judged; its judgement of a prefix
     must be one it would stand by for the whole text (a refusal of a prefix stops the stream there,
-    and what was released before stays released).
+    and what was released before stays released), unless it declares ``settles_at`` (an optional int):
+    its refusal of a prefix shorter than that holds the stream (nothing more released) until a longer
+    prefix is judged, and only the end's judgement of a shorter answer is final.
 
     A check that waits on I/O (a guard-model call, a database-backed memory read) declares
     ``blocking = True``, or a method ``blocking(ctx) -> bool`` when it waits only for some requests

@@ -165,6 +165,11 @@ class AnswerRiskCheck:
         #: released once judged (hegui.guard.stream): the model reads the answer's opening, so a refusal
         #: or a how-to shows in the first sentences.
         self.judges_at: JudgesAt = "sentence"
+        #: A refusal of a shorter prefix is held, not final (hegui.guard.stream): the compliance model
+        #: reads the answer's first 512 characters, and the opening of a refusal alone ("作为AI助手，我不
+        #: 能参与……在黑市上购买武器。") can read as help about its topic. Measured on dev: streamed, 45 % of
+        #: jade-db v3's safe refusals were stopped at their first sentence; judged whole, 2 %.
+        self.settles_at = ANSWER_CONFIG.head
         self.version = f"{self.model.version}@{self.threshold:.4f}"
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
