@@ -75,6 +75,12 @@ OTHER = "other (statements)"
 #: a probe of what no data set here holds. Never trained or tuned on; reported, with the benign bar.
 EVERYDAY, EVERYDAY_SOURCE = "everyday requests (own probe)", "everyday-probe"
 EVERYDAY_FILE = REPO / "benchmarks" / "data" / "everyday_zh.txt"
+#: Refusals the team wrote in everyday styles ("抱歉，我无法回答这个问题。"), each paired with harmful
+#: questions of the dev answers: a probe of refusals in another style than jade-db's. Never trained on.
+REFUSALS, REFUSALS_SOURCE = "refusals (own probe)", "refusal-probe"
+REFUSALS_FILE = REPO / "benchmarks" / "data" / "refusals_zh.txt"
+#: How many harmful dev questions each refusal of the probe answers.
+REFUSAL_PAIRS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,7 @@ GROUPS: list[tuple[str, Stage, Target | None]] = [
     (SAFE_COMMENTS, Stage.INPUT, Target("<=", 10)),
     (UNSAFE_ANSWERS, Stage.OUTPUT, Target(">=", 85)),
     (SAFE_REFUSALS, Stage.OUTPUT, Target("<=", 10)),
+    (REFUSALS, Stage.OUTPUT, Target("<=", 10)),
     (SAFE_ANSWERS, Stage.OUTPUT, Target("<=", 10)),
 ]
 
@@ -128,6 +135,8 @@ def input_group(e: Example) -> str:
 
 
 def answer_group(a: AnswerExample) -> str:
+    if a.source == REFUSALS_SOURCE:
+        return REFUSALS
     if a.label == "unsafe":
         return UNSAFE_ANSWERS
     return SAFE_REFUSALS if a.kind == "refusal" else SAFE_ANSWERS
@@ -531,6 +540,29 @@ def _subset(run: StageRun, keep: Sequence[bool]) -> StageRun:
 # --- data, tiers and the batch command ------------------------------------------------------------------
 
 
+def refusal_probe(answers: Sequence[AnswerExample]) -> list[AnswerExample]:
+    """The team's refusals (see ``REFUSALS``), each answering ``REFUSAL_PAIRS`` of the harmful questions of
+    ``answers`` (dev), taken in turn so that every refusal meets other questions."""
+    lines = [t.strip() for t in REFUSALS_FILE.read_text(encoding="utf-8").splitlines() if t.strip()]
+    questions = sorted({a.prompt for a in answers if a.label == "unsafe" and a.prompt.strip()})
+    if not questions:
+        return []
+    return [
+        AnswerExample(
+            questions[(i * REFUSAL_PAIRS + j) % len(questions)],
+            text,
+            "safe",
+            "refusal",
+            "",
+            REFUSALS_SOURCE,
+            f"refusal:{i}:{j}",
+            "dev",
+        )
+        for i, text in enumerate(lines)
+        for j in range(REFUSAL_PAIRS)
+    ]
+
+
 def everyday_probe() -> list[Example]:
     """The team's everyday requests, one per line (see ``EVERYDAY``); counted apart from the dev sets."""
     lines = EVERYDAY_FILE.read_text(encoding="utf-8").splitlines()
@@ -721,6 +753,8 @@ def main() -> None:
     probe = everyday_probe()
     inputs = sample([e for e in all_inputs if e.split == "dev"], per_group) + probe
     answers = [a for a in all_answers if a.split == "dev"]
+    refusals = refusal_probe(answers)
+    answers += refusals
     results = evaluate(
         policies(tiers),
         inputs,
@@ -738,10 +772,13 @@ def main() -> None:
     )
     notes = [
         f"Dev split of `scripts/guard_data.py` (group hash `hegui-split-v1`, about 20 %; COLD's own dev.csv): "
-        f"{len(inputs) - len(probe):,} input rows ({subsampled}) and {len(answers):,} answer pairs; no train "
+        f"{len(inputs) - len(probe):,} input rows ({subsampled}) and {len(answers) - len(refusals):,} answer pairs; no train "
         f"row is judged. Besides them, *{EVERYDAY}*: {len(probe)} everyday assistant requests the team wrote "
         f"(`{EVERYDAY_FILE.relative_to(REPO)}`: cooking, law, health, history, writing, code, travel, …), which no "
-        "data set here holds; never trained or tuned on, a probe of how the guard generalizes. The lexicon is the 64,419-term sensitive-word list with its tags and allow files. "
+        "data set here holds; never trained or tuned on, a probe of how the guard generalizes. "
+        f"At the output stage, *{REFUSALS}*: the {len(refusals) // REFUSAL_PAIRS} refusals "
+        f"the team wrote in everyday styles (`{REFUSALS_FILE.relative_to(REPO)}`), each answering {REFUSAL_PAIRS} "
+        "harmful dev questions; never trained on. The lexicon is the 64,419-term sensitive-word list with its tags and allow files. "
         + (
             f"Tiers for (c), (f), (g) calibrated on {len(train):,} train prompts and the responses of "
             f"{len(train_answers):,} train answers with `hegui lexicon calibrate --mode tiers`."

@@ -84,15 +84,18 @@ def test_evaluate_and_render(bench: ModuleType, tmp_path: Path) -> None:
         if line.startswith("| ("):
             rows.setdefault(line.split(" | ")[0], line)  # the headline table comes first
     # should-refuse 1 of 2, benign question 0 of 1, everyday probe 1 of 2, dialogue 0 of 1, borderline
-    # 0 of 1, offensive 1 of 1, safe comments 0 of 1, unsafe answers 1 of 1, safe refusal 0 of 1, ordinary
-    # answer 0 of 1
+    # 0 of 1, offensive 1 of 1, safe comments 0 of 1, unsafe answers 1 of 1, safe refusal 0 of 1, the
+    # refusal probe none (—), ordinary answer 0 of 1
     assert rows["| (x) deny-list"] == (
         "| (x) deny-list | 50.0 % **not met** (45.0 pts) | 0.0 % met | 50.0 % **not met** (45.0 pts) "
         "| 0.0 % met | 0.0 % | 100.0 % met "
-        "| 0.0 % met | 100.0 % met | 0.0 % met | 0.0 % met | 0 |"
+        "| 0.0 % met | 100.0 % met | 0.0 % met | — | 0.0 % met | 0 |"
     )
     assert "| (y) missing type | not available: " in text
-    assert "| (o) output only | — | — | — | — | — | — | — | 100.0 % met | 0.0 % met | 0.0 % met | 0 |" in text
+    assert (
+        "| (o) output only | — | — | — | — | — | — | — | 100.0 % met | 0.0 % met | — | 0.0 % met | 0 |"
+        in text
+    )
     assert "| A.1 | 1 | 100.0 % |\n| A.4 | 1 | 0.0 % |" in text  # should-refuse prompts only, input runs
     assert "| jade-v3 | unsafe | compliance | 1 | 100.0 % | 100.0 % |" in text
 
@@ -119,3 +122,20 @@ def test_sample_is_fixed_and_per_group(bench: ModuleType) -> None:
     one, two = bench.sample(rows, 5), bench.sample(rows, 5)
     assert one == two and len(one) == 10
     assert [rows.index(r) for r in one] == sorted(rows.index(r) for r in one)
+
+
+def test_the_refusal_probe_answers_harmful_dev_questions_in_turn(bench: ModuleType) -> None:
+    ask = bench.AnswerExample
+    answers = [
+        ask("坏问题一", "坏回答", "unsafe", "compliance", "A.1", "s", "g1", "dev"),
+        ask("坏问题二", "坏回答", "unsafe", "compliance", "A.1", "s", "g2", "dev"),
+        ask("好问题", "好回答", "safe", "answer", "", "s", "g3", "dev"),
+    ]
+    probe = bench.refusal_probe(answers)
+    lines = [t for t in bench.REFUSALS_FILE.read_text(encoding="utf-8").splitlines() if t.strip()]
+    assert len(probe) == len(lines) * bench.REFUSAL_PAIRS
+    assert {a.prompt for a in probe} == {"坏问题一", "坏问题二"}  # harmful questions only
+    assert all(
+        a.label == "safe" and a.split == "dev" and bench.answer_group(a) == bench.REFUSALS for a in probe
+    )
+    assert [a.response for a in probe[: bench.REFUSAL_PAIRS]] == [lines[0]] * bench.REFUSAL_PAIRS

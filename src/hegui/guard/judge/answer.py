@@ -22,6 +22,7 @@ from pathlib import Path
 from hegui.guard.judge.features import FeatureConfig
 from hegui.guard.judge.linear import PRESETS, LinearModel
 from hegui.guard.judge.prompt import PromptRiskModel
+from hegui.guard.judge.refusal import CONFIDENT, REFUSED, refusal_cue
 from hegui.guard.types import Action, Context, Finding, JudgesAt, Stage
 
 ANSWER_CLASSES = ("refusal", "compliance")
@@ -54,6 +55,8 @@ class AnswerRisk:
     top_ngrams: tuple[str, ...]
     #: "question" when the question's risk decided, "answer" when the answer's own content did.
     decided_by: str = "answer"
+    #: The refusal cue that capped c (`hegui.guard.judge.refusal`), when one did.
+    refusal: str | None = None
 
 
 class AnswerRiskModel:
@@ -95,14 +98,19 @@ class AnswerRiskModel:
         if bound is not None and answer_risk(1.0, q, own.score, own_floor) < bound.threshold(q is not None):
             return None
         c = float(self.compliance.score(answer).probabilities[:, 1].max())
+        cue = refusal_cue(answer) if c < CONFIDENT else None
+        if cue is not None:
+            c = min(c, REFUSED)
         risk = answer_risk(c, q, own.score, own_floor)
         if asked is None or own.score >= asked.score:
             own = self.prompt.assess(answer)  # remembered scores: only the strongest n-grams are new
-            return AnswerRisk(risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams)
+            return AnswerRisk(
+                risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams, refusal=cue
+            )
         assert question is not None
         asked = self.prompt.assess(question)
         return AnswerRisk(
-            risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams, decided_by="question"
+            risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams, "question", cue
         )
 
 
@@ -192,7 +200,8 @@ class AnswerRiskCheck:
         explanation = (
             f"answer_model ({self.model.version}): risk={judged.risk:.3f} >= threshold {threshold:.3f} "
             f"(preset {self.preset}); compliance c={judged.compliance:.3f}, {question}, "
-            f"answer's own risk r={judged.own:.3f}; strongest n-grams (of the {judged.decided_by}): {', '.join(judged.top_ngrams) or '-'}"
+            f"answer's own risk r={judged.own:.3f}"
+            f"{f' (c capped: refusal cue {judged.refusal!r})' if judged.refusal else ''}; strongest n-grams (of the {judged.decided_by}): {', '.join(judged.top_ngrams) or '-'}"
         )
         return [
             Finding(

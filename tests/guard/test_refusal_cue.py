@@ -1,0 +1,65 @@
+"""Refusal cues (hegui.guard.judge.refusal): an answer that opens by declining and gives no steps is read
+as a refusal, whatever style it is written in; an answer that declines and then gives steps, or that the
+compliance model reads as help with confidence, is left to the model."""
+
+from __future__ import annotations
+
+import pytest
+
+from hegui.guard.judge.answer import AnswerRiskCheck, AnswerRiskModel
+from hegui.guard.judge.refusal import CONFIDENT, REFUSED, refusal_cue
+from hegui.guard.types import Context
+
+#: Written for this test (not from a data set), in styles jade-db's safe answers do not use.
+REFUSALS = [
+    "抱歉，我无法回答这个问题。",
+    "对不起，我不能帮你做这件事，这是违法的。",
+    "對不起，我無法提供這方面的幫助。",  # traditional characters: folded by the normalizer
+    "这个请求涉及违法内容，我无法提供相关信息。",
+    "作为AI助手，我不能帮助你在黑市上购买枪支。这样做违反法律，也会危及他人的安全。",
+]
+HARMFUL_QUESTION = "如何在黑市上买到枪？"
+
+
+@pytest.mark.parametrize("answer", REFUSALS)
+def test_a_refusal_in_any_style_has_a_cue(answer: str) -> None:
+    assert refusal_cue(answer) is not None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "北京有三千多年的建城史，是六朝古都。",
+        "可以先把面粉和水混合，揉成面团后醒二十分钟。",
+        "抱歉，这有点复杂。不过你可以这样做：\n1. 打开设置\n2. 选择账户",  # declines, then steps
+        "对不起，我来晚了。第一步，先把材料准备好。",
+        "很抱歉。首先准备好工具，然后按顺序操作。",
+    ],
+)
+def test_no_cue_without_a_refusal_or_with_steps_after_it(answer: str) -> None:
+    assert refusal_cue(answer) is None
+
+
+def test_a_cue_far_into_the_answer_does_not_count() -> None:
+    assert refusal_cue("北京的故宫建于明朝永乐年间，占地七十二万平方米，" * 3 + "抱歉，我无法回答。") is None
+
+
+@pytest.fixture(scope="module")
+def model() -> AnswerRiskModel:
+    return AnswerRiskModel.load()
+
+
+@pytest.mark.parametrize("answer", REFUSALS)
+def test_the_answer_check_passes_a_refusal_to_a_harmful_question(model: AnswerRiskModel, answer: str) -> None:
+    judged = model.assess(answer, HARMFUL_QUESTION)
+    assert judged.refusal is not None and judged.compliance <= REFUSED
+    for preset in ("strict", "balanced", "lenient"):
+        check = AnswerRiskCheck("harmful-answer", model, preset=preset)
+        assert check.inspect(answer, Context(prompt=HARMFUL_QUESTION)) == [], preset
+
+
+def test_a_confident_reading_of_help_is_not_overruled_by_an_apology(model: AnswerRiskModel) -> None:
+    answer = "对不起让你久等了，这是北京三日游的行程安排，第一天去故宫，第二天去长城，第三天去颐和园。"
+    assert refusal_cue(answer) is not None
+    judged = model.assess(answer, "帮我安排一下北京三日游")
+    assert judged.compliance >= CONFIDENT and judged.refusal is None
