@@ -44,7 +44,8 @@ from guard_data import AnswerExample, DataMissing, Example, load_answers, load_i
 
 from hegui.guard.batch import BatchItem, judge  # noqa: E402
 from hegui.guard.pipeline import Pipeline  # noqa: E402
-from hegui.guard.types import Stage  # noqa: E402
+from hegui.guard.stream import StreamInspector  # noqa: E402
+from hegui.guard.types import Context, Stage  # noqa: E402
 from hegui.pipelines import build_pipeline  # noqa: E402
 from hegui.policy import bundled_policy_text, parse_policy  # noqa: E402
 
@@ -262,6 +263,43 @@ def build(spec: PolicySpec, workdir: Path) -> Pipeline | str:
 
 
 # --- running -------------------------------------------------------------------------------------------
+
+#: Characters per chunk when the answers are streamed (a model sends a few characters at a time).
+STREAM_CHUNK = 8
+
+
+def streamed_flags(pipeline: Pipeline, answers: Sequence[AnswerExample]) -> list[tuple[bool, bool]]:
+    """Per answer: (flagged judged whole, stopped when streamed in ``STREAM_CHUNK``-character chunks
+    through the stream inspector, which judges at sentence ends). Raises ValueError on a train row."""
+    if any(a.split != "dev" for a in answers):
+        raise ValueError("the guard quality benchmark judges dev rows only; never train rows")
+    out = []
+    for a in answers:
+        ctx = Context(prompt=a.prompt)
+        whole = pipeline.run(Stage.OUTPUT, a.response, ctx).action.stops
+        inspector = StreamInspector(pipeline, Stage.OUTPUT, ctx)
+        stopped = False
+        for start in range(0, len(a.response), STREAM_CHUNK):
+            if inspector.feed(a.response[start : start + STREAM_CHUNK]).stopped:
+                stopped = True
+                break
+        out.append((whole, stopped or inspector.finish().stopped))
+    return out
+
+
+def streamed_table(spec: PolicySpec, answers: Sequence[AnswerExample], workdir: Path) -> list[str]:
+    """The output stage judged whole and streamed, per answer group, for one policy."""
+    pipeline = build(spec, workdir)
+    if isinstance(pipeline, str):
+        return [f"({spec.key}) not available: {pipeline}"]
+    flags = streamed_flags(pipeline, answers)
+    rows = ["| answers | n | flagged, judged whole | stopped, streamed |", "|---|---:|---:|---:|"]
+    for group in (UNSAFE_ANSWERS, SAFE_REFUSALS, REFUSALS, SAFE_ANSWERS):
+        picked = [f for a, f in zip(answers, flags, strict=True) if answer_group(a) == group]
+        if picked:
+            whole, streamed = [w for w, _ in picked], [st for _, st in picked]
+            rows.append(f"| {group} | {len(picked):,} | {_pct(whole)} | {_pct(streamed)} |")
+    return rows
 
 
 @dataclass(slots=True)
@@ -764,6 +802,8 @@ def main() -> None:
         long_prompts=cut_prompts(inputs, 100 if args.quick else 500),
     )
     throughput = batch_throughput(inputs, answers, batch_lines, WORK)
+    fused = next(spec for spec in policies(tiers) if spec.key == "f")
+    streamed = streamed_table(fused, answers, WORK)
     elapsed = time.perf_counter() - started
     subsampled = (
         f"at most {per_group} rows per (data set, label), drawn with seed {SEED}"
@@ -788,6 +828,12 @@ def main() -> None:
         + f" One core; the whole run took {elapsed:.0f} s.",
     ]
     body = render(results, inputs, answers, notes)
+    body += (
+        f"\n\n### Streamed answers, policy (f)\n\nThe output stage as a stream reaches it: each answer sent in "
+        f"{STREAM_CHUNK}-character chunks through the stream inspector, which judges the answer model at sentence "
+        "ends (a refusal of a prefix shorter than 512 characters holds the stream rather than stopping it: "
+        "docs/guard-checks.md), beside the same answers judged whole.\n\n" + "\n".join(streamed)
+    )
     body += "\n\n### `hegui check --batch` throughput\n\n" + "\n".join(throughput)
     print(body)
     if args.quick or args.no_write:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -139,3 +140,17 @@ def test_the_refusal_probe_answers_harmful_dev_questions_in_turn(bench: ModuleTy
         a.label == "safe" and a.split == "dev" and bench.answer_group(a) == bench.REFUSALS for a in probe
     )
     assert [a.response for a in probe[: bench.REFUSAL_PAIRS]] == [lines[0]] * bench.REFUSAL_PAIRS
+
+
+def test_streamed_answers_are_judged_like_whole_ones(bench: ModuleType, tmp_path: Path) -> None:
+    _, answers = _data(bench)
+    spec = bench.PolicySpec(
+        "x", "deny-list", DENY.replace('name = "bad-words"', 'name = "bad-words"\nstages = ["output"]')
+    )
+    pipeline = bench.build(spec, tmp_path)
+    assert bench.streamed_flags(pipeline, answers) == [(True, True), (False, False), (False, False)]
+    rows = bench.streamed_table(spec, answers, tmp_path)
+    assert rows[2] == "| unsafe answers | 1 | 100.0 % | 100.0 % |"
+    train = [replace(answers[0], split="train")]
+    with pytest.raises(ValueError, match="dev rows only"):
+        bench.streamed_flags(pipeline, train)
