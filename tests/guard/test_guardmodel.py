@@ -320,6 +320,17 @@ def test_guard_model_at_sentence_ends_in_a_stream(server: str) -> None:
     check.close()
 
 
+def test_a_guard_models_early_verdict_holds_the_stream_when_it_settles_later(server: str) -> None:
+    check = _check(server, stages=[Stage.OUTPUT], judges_at="sentence", settles_at=30)
+    insp = StreamInspector(Pipeline([check], policy_version="t"), Stage.OUTPUT, Context(prompt="问题"))
+    assert insp.feed("VIOLENT 的开头。").release == ""
+    step = insp.feed("后面")  # unsafe at 12 characters (< 30): held, not stopped
+    assert (step.release, step.stopped) == ("", False)
+    step = insp.feed("还有很多很多很多很多很多很多很多很多很多很多的话。再")  # unsafe at 39 characters: stops
+    assert step.stopped and insp.verdict().action == Action.REFUSE
+    check.close()
+
+
 # -- the parsers, on the real formats ----------------------------------------------------------------
 
 
@@ -420,3 +431,10 @@ def test_guard_model_check_type_in_a_policy(server: str, monkeypatch: pytest.Mon
     with pytest.raises(ConfigError) as err:
         build_pipeline(parse_policy(head + table + 'judges_at = "paragraph"\n', "t.toml"))
     assert err.value.key == "checks[0].judges_at"
+    [check] = build_pipeline(parse_policy(head + both + "settles_at = 300\n", "t.toml")).checks_for(
+        Stage.OUTPUT
+    )
+    assert getattr(check, "settles_at", None) == 300
+    with pytest.raises(ConfigError) as err:
+        build_pipeline(parse_policy(head + table + "settles_at = -1\n", "t.toml"))
+    assert err.value.key == "checks[0].settles_at"

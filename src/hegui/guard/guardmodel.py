@@ -236,6 +236,7 @@ class GuardModelCheck:
         logprobs: bool = False,
         content_format: ContentFormat = "string",
         judges_at: JudgesAt = "end",
+        settles_at: int = 0,
         client: httpx.Client | None = None,
     ) -> None:
         if output_format not in PARSERS:
@@ -248,6 +249,10 @@ class GuardModelCheck:
         self.stages = frozenset(stages)
         self.horizon: int | None = None
         self.judges_at: JudgesAt = judges_at
+        if settles_at < 0:
+            raise ValueError("settles_at must be 0 or more characters")
+        #: With judges_at = "sentence": a refusal of a shorter prefix holds the stream (hegui.guard.stream).
+        self.settles_at = settles_at
         #: Every inspection is an HTTP call (up to ``timeout`` seconds): never on an event loop.
         self.blocking = True
         self.version = f"guard-model:{output_format}:{model}"

@@ -163,6 +163,7 @@ class _GuardModelOptions(BaseModel):
     logprobs: bool = False
     content_format: Literal["string", "parts"] = "string"
     judges_at: Literal["end", "sentence"] = "end"
+    settles_at: int = Field(0, ge=0, le=100_000)
 
     @field_validator("base_url")
     @classmethod
@@ -210,6 +211,7 @@ def _guard_model(spec: CheckPolicy, base_dir: Path, index: int, source: str) -> 
         logprobs=opts.logprobs,
         content_format=opts.content_format,
         judges_at=opts.judges_at,
+        settles_at=opts.settles_at,
     )
 
 
