@@ -260,8 +260,8 @@ def test_span_checks_wait_until_a_sentence_could_be_released() -> None:
     assert len(counted.calls) == 2  # and at the end
 
 
-def _steps(chunks: Sequence[str], pipeline: Pipeline) -> tuple[list[str], bool, list[tuple[str, ...]]]:
-    insp = StreamInspector(pipeline, Stage.OUTPUT, CTX)
+def _steps(insp: StreamInspector, chunks: Sequence[str]) -> tuple[list[str], bool, list[tuple[str, ...]]]:
+    """What each chunk released (the end's release last), whether the stream stopped, its findings."""
     out: list[str] = []
     for chunk in chunks:
         step = insp.feed(chunk)
@@ -288,11 +288,11 @@ def test_skipping_span_checks_releases_what_running_them_every_chunk_releases(
     text = "".join(parts)
     chunks = _sized(text, sizes)
     pipeline = Pipeline([SentenceJudge(), _deny(), _pii()], policy_version="t")
-    skipping = _steps(chunks, pipeline)
+    skipping = _steps(StreamInspector(pipeline, Stage.OUTPUT, CTX), chunks)
     always = StreamInspector._releasable
     try:
         StreamInspector._releasable = lambda self: True  # type: ignore[method-assign]
-        every_chunk = _steps(chunks, pipeline)
+        every_chunk = _steps(StreamInspector(pipeline, Stage.OUTPUT, CTX), chunks)
     finally:
         StreamInspector._releasable = always  # type: ignore[method-assign]
     released, stopped, findings = skipping
@@ -330,14 +330,8 @@ class Hesitant:
 
 
 def _feed_all(insp: StreamInspector, chunks: Sequence[str]) -> tuple[str, bool]:
-    out = []
-    for chunk in chunks:
-        step = insp.feed(chunk)
-        out.append(step.release)
-        if step.stopped:
-            return "".join(out), True
-    end = insp.finish()
-    return "".join(out) + end.release, end.stopped
+    released, stopped, _ = _steps(insp, chunks)
+    return "".join(released), stopped
 
 
 def test_an_unsettled_refusal_holds_the_stream_until_more_of_the_answer_clears_it() -> None:
