@@ -105,9 +105,12 @@ class StreamInspector:
 
     def _step(self, *, final: bool) -> StreamStep:
         new: list[Finding] = []
-        release_to = self._span_step(final, new) if final or self._releasable() else self._released
-        if self._sentence_checks and not self._stopped and (final or self._holdback is not None):
-            release_to = min(release_to, self._sentence_step(final, new))
+        # Where the sentence checks could judge up to now: found once, read by both steps below.
+        judging = self._sentence_checks and (final or self._holdback is not None)
+        cut = self._sentence_cut(final) if judging else None
+        release_to = self._span_step(final, new) if final or self._releasable(cut) else self._released
+        if cut is not None and not self._stopped:
+            release_to = min(release_to, self._sentence_step(cut, final, new))
         if self._stopped:
             return StreamStep("", True, tuple(new))
         for f in self._masks():
@@ -119,7 +122,12 @@ class StreamInspector:
         self._out.append(piece)
         return StreamStep(piece, False, tuple(new))
 
-    def _releasable(self) -> bool:
+    def _sentence_cut(self, final: bool) -> int:
+        """The last sentence end past what the sentence checks judged or held at (else that point)."""
+        start = max(self._judged, self._held)
+        return last_sentence_end(self._text, start, final=final, max_chars=self._max_sentence)
+
+    def _releasable(self, cut: int | None) -> bool:
         """Whether this chunk could let any text go: the horizon leaves characters past the released
         ones, and (with sentence checks) a sentence has ended past them or had been judged past them.
 
@@ -130,10 +138,8 @@ class StreamInspector:
         sentence check the tail grows until a sentence ends)."""
         if self._holdback is not None and len(self._text) - self._holdback <= self._released:
             return False
-        if self._sentence_checks and self._holdback is not None:
-            start = max(self._judged, self._held)
-            cut = last_sentence_end(self._text, start, max_chars=self._max_sentence)
-            return (cut if cut > start else self._judged) > self._released
+        if cut is not None:
+            return (cut if cut > max(self._judged, self._held) else self._judged) > self._released
         return True
 
     def _span_step(self, final: bool, new: list[Finding]) -> int:
@@ -164,12 +170,10 @@ class StreamInspector:
                 release_to = min(release_to, f.start)
         return release_to
 
-    def _sentence_step(self, final: bool, new: list[Finding]) -> int:
-        """Judge the text up to the last sentence end, if a sentence ended since the last judgement;
+    def _sentence_step(self, cut: int, final: bool, new: list[Finding]) -> int:
+        """Judge the text up to ``cut`` (`_sentence_cut`), if a sentence ended since the last judgement;
         return how far the text has been judged."""
-        start = max(self._judged, self._held)
-        cut = last_sentence_end(self._text, start, final=final, max_chars=self._max_sentence)
-        if cut <= start:
+        if cut <= max(self._judged, self._held):
             return self._judged
         found = self._pipeline.findings(
             self._stage, self._text[:cut], self._ctx, checks=self._sentence_checks
