@@ -5,6 +5,7 @@ server says only how it answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -58,7 +59,8 @@ class LoopbackServer:
         self._server.close()
         for writer in self._writers:  # a kept-alive connection outlives the server's close
             writer.close()
-            await writer.wait_closed()
+            with contextlib.suppress(ConnectionError):  # one the client reset
+                await writer.wait_closed()
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -14,8 +14,8 @@ from tests.gateway.loopback_http import WHOLE, LoopbackServer, read_request, who
 
 from hegui.errors import UpstreamError, UpstreamTimeout
 from hegui.gateway.upstream import Upstream
-from hegui.gateway.upstream_pool import PooledTransport
 from hegui.gateway.upstream_send import DirectSender
+from hegui.gateway.upstream_wire import AiohttpTransport
 from hegui.policy import UpstreamPolicy
 
 EVENT = (
@@ -169,7 +169,7 @@ def _with_server(
     async def main() -> None:
         async with ScriptedServer(answer) as server:
             up = Upstream(_policy(f"http://127.0.0.1:{server.port}/v1", **policy), "CN")
-            assert isinstance(up.sender.transport, PooledTransport)
+            assert isinstance(up.sender.transport, AiohttpTransport)
             try:
                 await test(server, up)
             finally:
@@ -209,7 +209,7 @@ def test_a_stream_closed_early_gives_its_connection_back() -> None:
 
     async def test(server: ScriptedServer, up: Upstream) -> None:
         transport = up.sender.transport
-        assert isinstance(transport, PooledTransport)
+        assert isinstance(transport, AiohttpTransport)
         for _ in range(3):
             response = await up.open_stream("/chat/completions", {"model": "m", "stream": True})
             assert transport.in_flight == 1
@@ -247,7 +247,7 @@ def test_a_proxy_named_by_the_environment_is_used(monkeypatch: pytest.MonkeyPatc
             monkeypatch.delenv("no_proxy", raising=False)
             up = Upstream(_policy("http://upstream.invalid/v1"), "CN")
             try:
-                assert not isinstance(up.sender.transport, PooledTransport)
+                assert not isinstance(up.sender.transport, AiohttpTransport)
                 assert await up.post_json("/chat/completions", {"model": "m"}) == WHOLE
             finally:
                 await up.aclose()

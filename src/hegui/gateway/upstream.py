@@ -26,9 +26,9 @@ from hegui.errors import (
     UpstreamUnavailable,
 )
 from hegui.gateway.preflight import upstream_api_key
-from hegui.gateway.upstream_pool import PooledTransport, environment_names_a_proxy
 from hegui.gateway.upstream_send import DirectSender
 from hegui.gateway.upstream_shapes import check_whole
+from hegui.gateway.upstream_wire import AiohttpTransport, environment_names_a_proxy
 from hegui.policy import GatewayPolicy, Policy, UpstreamPolicy
 
 
@@ -118,8 +118,8 @@ class Upstream:
         if key is not None:
             headers["authorization"] = f"Bearer {key}"
         if transport is None and not environment_names_a_proxy():
-            # httpx's API on httpcore2's pools, in shards (upstream_pool.py)
-            transport = PooledTransport(max_connections=policy.max_connections)
+            # httpx's API on an aiohttp session (upstream_wire.py)
+            transport = AiohttpTransport(max_connections=policy.max_connections)
         self.client = httpx.AsyncClient(
             base_url=(policy.base_url or "http://demo.invalid/v1").rstrip("/"),
             headers=headers,
