@@ -324,7 +324,9 @@ class UpstreamRouter:
         for up in policy.upstreams:
             transport = transports.get(up.name) or (demo_transport(up.name) if up.type == "demo" else None)
             if up.type == "anthropic":  # reached in chat completions through a translating transport
-                transport = AnthropicTransport(transport or httpx.AsyncHTTPTransport(), up.anthropic_version)
+                # on the aiohttp wire, direct (as httpx's transport was: a transport reads no proxy)
+                wire = transport or AiohttpTransport(max_connections=up.max_connections)
+                transport = AnthropicTransport(wire, up.anthropic_version)
             upstream = Upstream(up, policy.upstream_region(up), transport, policy.gateway)
             self.upstreams[up.name] = upstream
             for model in up.models:

@@ -25,12 +25,15 @@ URL per request. What this one does:
   the same wait), ``pool`` the wait for a free slot (``PoolTimeout``). aiohttp rounds timeouts of 5 s
   and more up to a whole second (its ``timeout_ceil_threshold``).
 - **At most ``max_connections``** requests in flight — sent, or answered and their body not yet
-  closed — by a semaphore of ours, so a pool wait is told apart from a connect wait; aiohttp's own limit
-  is the same number and therefore never waited on. Idle connections are kept ``keepalive_expiry``
+  closed — by a semaphore of ours, so a pool wait is told apart from a connect wait (aiohttp's own limit
+  is off: each request holds at most one connection). Idle connections are kept ``keepalive_expiry``
   seconds.
 - **Bodies stream**: ``aiter_bytes`` yields each piece as it arrives (server-sent events are not
-  buffered). aiohttp does not decompress (``auto_decompress=False``): httpx decodes the body as it did
-  over httpcore2, so the byte limits of `Upstream` and `upstream_stream` count what they counted.
+  buffered). aiohttp does not decompress (``auto_decompress=False``) and adds no ``Accept-Encoding`` of
+  its own: an answer is compressed only as the request's headers (httpx's) allow, and httpx decodes it as
+  it did over httpcore2, so the byte limits of `Upstream` and `upstream_stream` count what they counted.
+- **The request as httpx built it**: its headers (``Host``, ``Content-Length``, the API key) and body,
+  written with the head in one piece when it is small.
 - **No cookies** (``DummyCookieJar``), **no redirects** followed (``Upstream._refuse`` turns a 3xx into a
   502), **no proxy** from the environment (``trust_env=False``: with a proxy named there, `Upstream`
   keeps httpx's default transport instead), **TLS verified** with httpx's context
@@ -163,14 +166,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError("the upstream transport is closed")
-        connector = aiohttp.TCPConnector(
-            limit=self._max, limit_per_host=0, keepalive_timeout=self._keepalive, ssl=self._ssl
-        )
+        # limit=0: our slots bound the connections (a pool wait told apart from a connect wait)
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=self._keepalive, ssl=self._ssl)
         self._session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             trust_env=False,
+            # Only the request's own headers: no Accept-Encoding or User-Agent of aiohttp's added
+            skip_auto_headers=("Accept-Encoding", "User-Agent"),
             timeout=aiohttp.ClientTimeout(total=None),
             max_line_size=MAX_HEAD_FIELD,
             max_field_size=MAX_HEAD_FIELD,
