@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import ssl
 import sys
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -511,3 +513,20 @@ def test_a_closed_transport_refuses_requests() -> None:
 
     asyncio.run(main())
     assert upstream_wire.MAX_HEAD_FIELD >= 8190
+
+
+@pytest.mark.parametrize("run", LOOPS)
+def test_aclose_leaves_no_unclosed_session(run: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """``Upstream.aclose`` closes the session made on the first request: aiohttp neither warns nor logs
+    (through asyncio's logger, as it does for a session collected open) an unclosed session or connector."""
+
+    async def test(server: Server, up: Upstream) -> None:
+        for _ in range(2):
+            assert await up.post_json("/chat/completions", {"model": "m"}) == WHOLE
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _with(_whole, test, run)
+        gc.collect()
+    assert not [w for w in caught if "nclosed" in str(w.message)]
+    assert not [r for r in caplog.records if "nclosed" in r.getMessage()]

@@ -1,4 +1,7 @@
-"""Upstream model servers: pooled async httpx clients, timeouts, bounded retries, a circuit breaker.
+"""Upstream model servers: async httpx clients on aiohttp's wire, timeouts, bounded retries, a circuit breaker.
+
+Each client sends through `upstream_wire.AiohttpTransport` (aiohttp's pool and C HTTP parser under httpx's
+interface), or httpx's own transport when the environment names a proxy.
 
 Retries happen only on connection errors (the request never reached the upstream), so a generation is
 never started twice. Every failure becomes an UpstreamError (502) or UpstreamTimeout (504) within the
