@@ -26,6 +26,13 @@ PROMPT = (
     "regions, staffing changes and the new support hours. 请用一句话概括以下内容：季度报告涵盖三个地区的"
     "销售情况、人员变动以及新的客服时间。"
 )
+#: The user message with the bundled policy (``default``, ``guard``): its prompt model refuses `PROMPT`
+#: (a hash bucket's weight, docs/guard-models.md "Shared hash buckets"), and a refused request never
+#: reaches the upstream, so it would measure something else.
+GUARD_PROMPT = (
+    "Please turn these meeting notes into three bullet points. 请把下面的会议纪要整理成三条要点：本周完成了"
+    "新版本的测试，下周一开始灰度发布，客服团队需要提前准备常见问题的答复。"
+)
 
 
 # ---------------------------------------------------------------- the targets

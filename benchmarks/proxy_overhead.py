@@ -51,6 +51,7 @@ from _loopback import (
 )
 from _proxy_report import MODES, cpu_text, report
 from _proxy_targets import (
+    GUARD_PROMPT,
     HERE,
     MODEL,
     PROMPT,
@@ -460,9 +461,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--prompt",
-        default=PROMPT,
+        default=None,
         help="the user message of every request (it must pass the policy: a refused request never reaches "
-        "the upstream and measures something else)",
+        "the upstream and measures something else); default: a summary request, or with --policy default "
+        "or guard a meeting-notes request that the bundled policy answers",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
@@ -472,6 +474,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--requests must be 10..100000 and --levels at most 1024 connections")
     if args.block < 1:
         parser.error("--block must be at least 1")
+    if args.prompt is None:
+        args.prompt = GUARD_PROMPT if args.policy in ("default", "guard") else PROMPT
     args.custom_prompt = args.prompt != PROMPT
     if not args.prompt.strip():
         parser.error("--prompt must not be empty")
