@@ -197,8 +197,10 @@ class Normalizer:
         return result
 
     def _normalize(self, text: str) -> NormalizedText:
+        # ndarray methods and ufuncs with ``out``, not np.flatnonzero / np.diff: those wrappers cost more
+        # than the work on a chat-length text.
         folded = self.fold_codes(text)
-        kept = np.flatnonzero(folded)
+        kept = folded.nonzero()[0]
         chars = folded[kept]
         n = len(chars)
         if n == 0:
@@ -207,8 +209,10 @@ class Normalizer:
         starts = np.empty(n, dtype=bool)
         starts[0] = True
         np.not_equal(chars[1:], chars[:-1], out=starts[1:])
-        first = np.flatnonzero(starts)
-        runs = np.diff(first, append=n)
+        first = starts.nonzero()[0]
+        runs = np.empty(len(first), dtype=first.dtype)
+        np.subtract(first[1:], first[:-1], out=runs[:-1])
+        runs[-1] = n - first[-1]
         out = chars[first].tobytes().decode("utf-32-le", "surrogatepass")
         return NormalizedText(text, out, folded, kept, first, runs)
 
