@@ -39,6 +39,9 @@ from hegui.text.homoglyphs import HOMOGLYPHS, INVISIBLE_EXTRA
 
 #: Value of a dropped character in the fold table.
 DROP = 0
+#: How many texts' normalizations each thread keeps for the next caller that asks for the same string
+#: object (`Normalizer.normalize`). The texts stay alive while kept: four chat texts are a few kB.
+REMEMBERED = 4
 
 _SEPARATOR_CATEGORIES = ("Z", "P", "S", "C", "M")
 # Code points above the BMP/SMP that need folding: CJK extensions (t2s) and plane 14 (tags, selectors).
@@ -174,9 +177,12 @@ class Normalizer:
 
     def __init__(self) -> None:
         self._table = fold_table()
-        #: This thread's last ``normalize`` (the text object and its result): a stage's checks run one
-        #: after another over the same string (the lexicon, the prompt model, …), so each text is
-        #: normalized once per stage, not once per check.
+        #: This thread's last few ``normalize`` calls (text object, result; the newest first): a stage's
+        #: checks run one after another over the same string (the lexicon, the prompt model, …), so
+        #: each text is normalized once per stage, not once per check. More than one is kept because
+        #: the output stage's checks alternate between texts: the answer model reads the answer, the
+        #: question and the answer again, then the lexicon reads the answer (with one entry, the answer
+        #: was normalized two or three times).
         self._last = threading.local()
 
     def fold_codes(self, text: str) -> Codes:
@@ -186,14 +192,19 @@ class Normalizer:
     def normalize(self, text: str) -> NormalizedText:
         """``text`` normalized, with its offset map. The arrays of the result are read-only: the same
         result is handed to every caller that asks for the same string object in this thread."""
-        last = self._last
-        if getattr(last, "text", None) is text:
-            result: NormalizedText = last.result
-            return result
+        recent: list[tuple[str, NormalizedText]] | None = getattr(self._last, "recent", None)
+        if recent is None:
+            recent = self._last.recent = []
+        for i, (seen, result) in enumerate(recent):
+            if seen is text:  # identity: the same object, never a lookup by content
+                if i:
+                    recent.insert(0, recent.pop(i))
+                return result
         result = self._normalize(text)
         for array in (result.folded, result.kept, result.first, result.runs):
             array.setflags(write=False)
-        last.text, last.result = text, result
+        recent.insert(0, (text, result))
+        del recent[REMEMBERED:]
         return result
 
     def _normalize(self, text: str) -> NormalizedText:

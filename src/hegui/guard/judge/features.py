@@ -200,15 +200,47 @@ _IS_END = np.zeros(0x110000, dtype=bool)
 _IS_END[[ord(c) for c in SENTENCE_ENDS]] = True
 
 
+#: Up to this many sentence ends `windows_of` lists the windows in Python (a prompt of a few hundred
+#: characters: cheaper than its dozen array operations); above it, with array operations.
+WINDOWS_LISTED = 32
+
+
 def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) -> tuple[Index, Index]:
     """Sliding windows over ``length`` normalized characters, then, for a text longer than one window,
     the sentence windows (``ends``: sorted normalized positions where a sentence ends) that are long enough
     and not already a window. A text of one window is judged whole, as most training texts are.
-    Returns the starts and the ends, in that order (sliding first), computed with array operations."""
+    Returns the starts and the ends, in that order (sliding first)."""
     if length <= config.window:
-        starts = np.zeros(1, dtype=np.intp)
-        stops = np.full(1, length, dtype=np.intp)
-        return starts, stops
+        return np.zeros(1, dtype=np.intp), np.array((length,), dtype=np.intp)
+    if ends is None or len(ends) <= WINDOWS_LISTED:
+        return windows_listed(length, config, ends)
+    return windows_arrays(length, config, ends)
+
+
+def windows_listed(length: int, config: FeatureConfig, ends: Index | None) -> tuple[Index, Index]:
+    """`windows_of` for a text longer than one window, one sentence at a time in Python."""
+    window, stride = config.window, config.stride
+    last = length - window
+    starts = [*range(0, last, stride), last]
+    stops = [start + window for start in starts]
+    if config.sentences and ends is not None and len(ends):
+        previous = 0
+        for end_mark in (*ends.tolist(), length):
+            mark = min(end_mark, length)
+            end = min(mark, previous + window)
+            # Dropped when too short or a sliding window already (see `windows_arrays`).
+            sliding = end - previous == window and (
+                (previous % stride == 0 and previous < last) or previous == last
+            )
+            if end - previous >= config.sentences and not sliding:
+                starts.append(previous)
+                stops.append(end)
+            previous = mark
+    return np.array(starts, dtype=np.intp), np.array(stops, dtype=np.intp)
+
+
+def windows_arrays(length: int, config: FeatureConfig, ends: Index | None) -> tuple[Index, Index]:
+    """`windows_of` for a text longer than one window, with array operations (many sentences)."""
     last = length - config.window
     starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
     stops = starts + config.window
@@ -229,13 +261,14 @@ def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) ->
 def sentence_ends(normalized: NormalizedText) -> Index:
     """Normalized positions at which a sentence of the original text ends (sorted, distinct)."""
     original = np.frombuffer(normalized.original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    marks = np.flatnonzero(_IS_END[original])
-    kept_before = np.searchsorted(normalized.kept, marks)  # kept characters before each mark
-    runs_before = np.searchsorted(normalized.first, kept_before)  # normalized characters before it
+    marks = _IS_END[original].nonzero()[0]
+    kept_before = normalized.kept.searchsorted(marks)  # kept characters before each mark
+    runs_before = normalized.first.searchsorted(kept_before)  # normalized characters before it
     # Sorted already (marks are), so distinct values are where the value changes (np.unique sorts again).
     change = np.ones(len(runs_before), dtype=bool)
     change[1:] = runs_before[1:] != runs_before[:-1]
-    return runs_before[change].astype(np.intp)
+    distinct: Index = runs_before[change]
+    return distinct
 
 
 def codes_of(normalized: str) -> npt.NDArray[np.uint64]:

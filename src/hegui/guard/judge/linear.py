@@ -144,29 +144,33 @@ class LinearModel:
 
     def _one_window(self, feats: Features, index: npt.NDArray[np.intp]) -> Matrix:
         """The probabilities (``[1 x classes]``) of a text of one window, ``[0, length)``: the same
-        arithmetic as `_window_logits` and its softmax in `score`, step for step and so bit for bit (a
-        test holds them equal), in about half the numpy calls: most prompts a gateway sees are one
-        window, and on them each numpy call costs more than its work.
-
-        * Per position, the weights of its n-grams added in float32 one length after the other: one
-          gather of ``[lengths x positions x classes]`` reduced over the lengths (the same additions in
-          the same order as `_per_position`; the array is at most a window long).
-        * Their float64 sum over the positions in order (the last value of `_window_logits`' running
-          sum; a reduction over the outer axis adds the rows in order), over the square root of the
-          number of valid n-grams, plus the bias.
-        """
-        if not len(index):
-            logits = self.bias.astype(np.float64)
-        else:
-            per_pos = self._padded.take(index.T, axis=0).sum(axis=0)
-            total = np.add.reduce(per_pos, axis=0, dtype=np.float64)
-            total /= math.sqrt(max(int(np.count_nonzero(feats.valid)), 1))
-            logits = total + self.bias
+        arithmetic as the general path (`_window_logits` and the softmax in `score`), step for step and
+        so bit for bit (a test holds them equal), in about half the numpy calls: most prompts a gateway
+        sees are one window, and on them each numpy call costs more than its work."""
+        logits = self._one_window_logits(feats, index)
         logits -= logits.max()
         np.exp(logits, out=logits)
         logits /= logits.sum()
         probs: Matrix = logits.astype(np.float32).reshape(1, -1)
         return probs
+
+    def _one_window_logits(self, feats: Features, index: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """The logits (``[classes]``) of a text of one window, as `_window_logits` computes them:
+
+        * per position, the weights of its n-grams added in float32 one length after the other: one
+          gather of ``[lengths x positions x classes]`` reduced over the lengths (the same additions in
+          the same order as `_per_position`; the array is at most a window long);
+        * their float64 sum over the positions in order (the last value of `_window_logits`' running
+          sum; a reduction over the outer axis adds the rows in order), over the square root of the
+          number of valid n-grams, plus the bias.
+        """
+        if not len(index):
+            return self.bias.astype(np.float64)
+        per_pos = self._padded.take(index.T, axis=0).sum(axis=0)
+        total = np.add.reduce(per_pos, axis=0, dtype=np.float64)
+        total /= math.sqrt(max(int(np.count_nonzero(feats.valid)), 1))
+        logits: npt.NDArray[np.float64] = total + self.bias
+        return logits
 
     def _per_position(self, index: npt.NDArray[np.intp]) -> Matrix:
         """Per position: the sum of the weights of the valid n-grams that start there (an invalid or

@@ -6,6 +6,7 @@ also reported as a bank card). The analyzer must never drop a match for any othe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from hegui.guard.pii.heuristics import ADDRESS, PERSON_NAME
@@ -20,6 +21,7 @@ from hegui.guard.pii.recognizers import (
     PASSPORT,
     RESIDENT_ID,
     USCC,
+    PatternRecognizer,
     PIIMatch,
     Recognizer,
 )
@@ -67,10 +69,26 @@ class PIIAnalyzer:
         self.recognizers = tuple(recognizers)
         self.max_span = max(r.max_span for r in self.recognizers)
         self.by_entity = {r.entity: r for r in self.recognizers}
+        #: Each recognizer with its trigger when it has one (`PatternRecognizer.trigger`): ten of the
+        #: built-in ones share one, searched once per text.
+        self._triggered = tuple(
+            (r, r.trigger if isinstance(r, PatternRecognizer) else None) for r in self.recognizers
+        )
 
     def analyze(self, text: str) -> list[PIIMatch]:
         """Non-overlapping matches, sorted by position."""
-        found = [m for r in self.recognizers for m in r.find(text)]
+        found: list[PIIMatch] = []
+        present: dict[re.Pattern[str], bool] = {}
+        for recognizer, trigger in self._triggered:
+            if trigger is None:
+                found += recognizer.find(text)
+                continue
+            hit = present.get(trigger)
+            if hit is None:
+                hit = present[trigger] = trigger.search(text) is not None
+            if hit:
+                assert isinstance(recognizer, PatternRecognizer)
+                found += recognizer.find_triggered(text)
         found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
         kept: list[PIIMatch] = []
         for m in found:

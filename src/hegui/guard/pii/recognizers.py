@@ -96,6 +96,11 @@ class PatternRecognizer:
     def find(self, text: str) -> list[PIIMatch]:
         if self.trigger is not None and self.trigger.search(text) is None:
             return []
+        return self.find_triggered(text)
+
+    def find_triggered(self, text: str) -> list[PIIMatch]:
+        """``find`` for a text known to hold the trigger: the analyzer searches a trigger that several
+        recognizers share once per text, not once per recognizer."""
         if not self.anchors:
             return self._validated(text, self.pattern.finditer(text))
         return self._validated(text, self._windowed(text))
