@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from hegui.guard.judge.features import FeatureConfig
 from hegui.guard.judge.linear import PRESETS, LinearModel
 from hegui.guard.types import Action, Context, Finding, Stage
@@ -87,8 +85,8 @@ class PromptRiskModel:
         (a check that reports nothing below its evidence threshold need not explain what it drops)."""
         scores = self._scores(text) if len(text) <= REMEMBER_MAX_CHARS else self.model.score(text)
         harmful = 1.0 - scores.probabilities[:, 0]
-        best = int(np.argmax(harmful))
-        cls = 1 + int(np.argmax(scores.probabilities[best, 1:]))
+        best = int(harmful.argmax())  # ndarray methods: np.argmax's wrapper costs more than the work
+        cls = 1 + int(scores.probabilities[best, 1:].argmax())
         w_start, w_end = int(scores.features.starts[best]), int(scores.features.ends[best])
         if w_end > w_start:
             start, end = scores.features.normalized.span(w_start, w_end)
