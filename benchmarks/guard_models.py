@@ -3,8 +3,8 @@
 The prompt check (`prompt_model`) on prompts of 60, 200 and 2,000 characters, and the answer check
 (`answer_model`) on a 100-character answer with a 60-character question and on a 1,000-character answer
 with a 100-character question; texts are made here (random common Chinese characters with a sentence end
-every 10-40 characters), so no data is needed, and each run cycles through 200 distinct texts (more than
-the prompt model remembers), so no cache flatters a row. With ``--baseline REF`` (a git revision, e.g.
+every 10-40 characters), so no data is needed, and every call of a row judges a text (and a question) of
+its own, so no cache (the prompt model remembers up to 1,024 texts) flatters a row. With ``--baseline REF`` (a git revision, e.g.
 ``e6da91d``) the same rows are measured, in the same run, on that revision's ``src`` (``git archive``
 into a temporary directory, run in a subprocess with ``PYTHONPATH`` pointing at it) and shown beside the
 current tree's: before and after on the same machine and texts. With ``--vocab-model PATH`` (a prompt
@@ -42,6 +42,8 @@ from hegui.guard.judge.linear import LinearModel
 
 PKG = Path(__file__).resolve().parents[1] / "src/hegui/guard/judge"
 RUNS = 2000
+#: Calls before a row is timed (each on a text of its own, as the timed ones).
+WARM = 20
 
 
 def text(rng: random.Random, length: int) -> str:
@@ -152,12 +154,13 @@ ROWS = (
 
 
 def timed(call: Callable[[int], object], runs: int) -> Row:
-    """``call(i)`` for i in range(runs): wall-clock percentiles per call and the mean CPU time."""
-    for i in range(20):
+    """``call(i)`` for i in range(WARM, WARM + runs), after ``WARM`` calls: wall-clock percentiles per
+    call and the mean CPU time."""
+    for i in range(WARM):
         call(i)
     timings: list[float] = []
     cpu = time.process_time()
-    for i in range(runs):
+    for i in range(WARM, WARM + runs):
         start = time.perf_counter()
         call(i)
         timings.append(time.perf_counter() - start)
@@ -178,10 +181,10 @@ def measure() -> tuple[dict[str, Row], float, float]:
     rows: dict[str, Row] = {}
     for key, _, kind, length, question, runs in ROWS:
         if kind == "prompt":
-            prompts = [text(rng, length) for _ in range(200)]
+            prompts = [text(rng, length) for _ in range(runs + WARM)]
             rows[key] = timed(lambda i, ps=prompts: prompt.inspect(ps[i % len(ps)], Context()), runs)
         else:
-            pairs = [(text(rng, question), text(rng, length)) for _ in range(200)]
+            pairs = [(text(rng, question), text(rng, length)) for _ in range(runs + WARM)]
             rows[key] = timed(
                 lambda i, ps=pairs: answer.inspect(ps[i % len(ps)][1], Context(prompt=ps[i % len(ps)][0])),
                 runs,
@@ -255,9 +258,8 @@ def main() -> None:
             *table,
             "",
             "The wall-clock p99 includes time the core spent on other processes (a shared machine); the",
-            "mean CPU time is the checks' own cost. Each row cycles through 200 distinct texts, more than",
-            "the prompt model remembers (32), so every call scores its text afresh; the answer rows include",
-            "scoring the question (q)."
+            "mean CPU time is the checks' own cost. Every call judges a text of its own (no remembered",
+            "scores), and the answer rows include scoring the question (q)."
             + (
                 f" The baseline column is revision `{args.baseline}`, measured in the same run on the same"
                 " texts (its `src` in a subprocess)."
