@@ -37,7 +37,7 @@ from hegui.guard.judge.prompt import PROMPT_CLASSES, PROMPT_CONFIG, PromptRiskMo
 from hegui.guard.judge.refusal import OPENING
 from hegui.guard.pii.analyzer import PIIAnalyzer
 from hegui.guard.pii.recognizers import PIIMatch
-from hegui.text.normalize import REMEMBERED, Normalizer, default_normalizer
+from hegui.text.normalize import REMEMBERED, REMEMBERED_CHARS, Normalizer, default_normalizer
 
 PRESET_TABLE = {p: {"refuse": 0.6, "evidence": 0.4} for p in ("strict", "balanced", "lenient")}
 
@@ -223,6 +223,20 @@ def test_the_normalizer_keeps_a_few_texts_per_thread() -> None:
     fresh = norm.normalize(copy)
     assert fresh is not results[0] and fresh.text == results[0].text
     assert not fresh.kept.flags.writeable
+
+
+def test_the_normalizer_keeps_older_texts_only_within_a_character_budget() -> None:
+    norm = Normalizer()
+    short = "今天天气很好。"
+    long = "北京" * (REMEMBERED_CHARS // 2 + 1)  # longer than the budget of the texts before the newest
+    kept_short = norm.normalize(short)
+    kept_long = norm.normalize(long)
+    assert norm.normalize(long) is kept_long  # the newest is kept whatever its length
+    assert norm.normalize(short) is kept_short  # now the newest again; the long one is older
+    norm.normalize("另一个问题")  # a new text: the older ones hold more than the budget, the oldest goes
+    assert norm.normalize(short) is kept_short
+    again = norm.normalize(long)
+    assert again is not kept_long and again.text == kept_long.text
 
 
 PII_TEXTS = st.text(

@@ -40,8 +40,11 @@ from hegui.text.homoglyphs import HOMOGLYPHS, INVISIBLE_EXTRA
 #: Value of a dropped character in the fold table.
 DROP = 0
 #: How many texts' normalizations each thread keeps for the next caller that asks for the same string
-#: object (`Normalizer.normalize`). The texts stay alive while kept: four chat texts are a few kB.
+#: object (`Normalizer.normalize`), and how many characters the ones before the newest may hold in all
+#: (the newest is always kept, as when one was): about 30 bytes of arrays per character, so at most
+#: about 2 MB per thread beyond the newest text.
 REMEMBERED = 4
+REMEMBERED_CHARS = 1 << 16
 
 _SEPARATOR_CATEGORIES = ("Z", "P", "S", "C", "M")
 # Code points above the BMP/SMP that need folding: CJK extensions (t2s) and plane 14 (tags, selectors).
@@ -205,6 +208,8 @@ class Normalizer:
             array.setflags(write=False)
         recent.insert(0, (text, result))
         del recent[REMEMBERED:]
+        while len(recent) > 1 and sum(len(seen) for seen, _ in recent[1:]) > REMEMBERED_CHARS:
+            recent.pop()
         return result
 
     def _normalize(self, text: str) -> NormalizedText:
