@@ -321,6 +321,8 @@ def featurize(text: str, config: FeatureConfig) -> Features:
     valid = _valid_ngrams(normalized.text[:length] if config.frames else None, length, lo, hi)
     ends = sentence_ends(normalized) if config.sentences and length > config.window else None
     starts, stops = windows_of(length, config, ends)
+    # Stored one n-gram length per row ([width x length], each row contiguous) and handed out transposed
+    # ([length x width] views): reading one length at a time is then a contiguous pass.
     return Features(normalized, buckets.T, valid.T, starts, stops)
 
 
