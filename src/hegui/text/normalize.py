@@ -39,6 +39,12 @@ from hegui.text.homoglyphs import HOMOGLYPHS, INVISIBLE_EXTRA
 
 #: Value of a dropped character in the fold table.
 DROP = 0
+#: How many texts' normalizations each thread keeps for the next caller that asks for the same string
+#: object (`Normalizer.normalize`), and how many characters the ones before the newest may hold in all
+#: (the newest is always kept, as when one was): about 30 bytes of arrays per character, so at most
+#: about 2 MB per thread beyond the newest text.
+REMEMBERED = 4
+REMEMBERED_CHARS = 1 << 16
 
 _SEPARATOR_CATEGORIES = ("Z", "P", "S", "C", "M")
 # Code points above the BMP/SMP that need folding: CJK extensions (t2s) and plane 14 (tags, selectors).
@@ -174,9 +180,12 @@ class Normalizer:
 
     def __init__(self) -> None:
         self._table = fold_table()
-        #: This thread's last ``normalize`` (the text object and its result): a stage's checks run one
-        #: after another over the same string (the lexicon, the prompt model, …), so each text is
-        #: normalized once per stage, not once per check.
+        #: This thread's last few ``normalize`` calls (text object, result; the newest first): a stage's
+        #: checks run one after another over the same string (the lexicon, the prompt model, …), so
+        #: each text is normalized once per stage, not once per check. More than one is kept because
+        #: the output stage's checks alternate between texts: the answer model reads the answer, the
+        #: question and the answer again, then the lexicon reads the answer (with one entry, the answer
+        #: was normalized two or three times).
         self._last = threading.local()
 
     def fold_codes(self, text: str) -> Codes:
@@ -186,19 +195,28 @@ class Normalizer:
     def normalize(self, text: str) -> NormalizedText:
         """``text`` normalized, with its offset map. The arrays of the result are read-only: the same
         result is handed to every caller that asks for the same string object in this thread."""
-        last = self._last
-        if getattr(last, "text", None) is text:
-            result: NormalizedText = last.result
-            return result
+        recent: list[tuple[str, NormalizedText]] | None = getattr(self._last, "recent", None)
+        if recent is None:
+            recent = self._last.recent = []
+        for i, (seen, result) in enumerate(recent):
+            if seen is text:  # identity: the same object, never a lookup by content
+                if i:
+                    recent.insert(0, recent.pop(i))
+                return result
         result = self._normalize(text)
         for array in (result.folded, result.kept, result.first, result.runs):
             array.setflags(write=False)
-        last.text, last.result = text, result
+        recent.insert(0, (text, result))
+        del recent[REMEMBERED:]
+        while len(recent) > 1 and sum(len(seen) for seen, _ in recent[1:]) > REMEMBERED_CHARS:
+            recent.pop()
         return result
 
     def _normalize(self, text: str) -> NormalizedText:
+        # ndarray methods and ufuncs with ``out``, not np.flatnonzero / np.diff: those wrappers cost more
+        # than the work on a chat-length text.
         folded = self.fold_codes(text)
-        kept = np.flatnonzero(folded)
+        kept = folded.nonzero()[0]
         chars = folded[kept]
         n = len(chars)
         if n == 0:
@@ -207,8 +225,10 @@ class Normalizer:
         starts = np.empty(n, dtype=bool)
         starts[0] = True
         np.not_equal(chars[1:], chars[:-1], out=starts[1:])
-        first = np.flatnonzero(starts)
-        runs = np.diff(first, append=n)
+        first = starts.nonzero()[0]
+        runs = np.empty(len(first), dtype=first.dtype)
+        np.subtract(first[1:], first[:-1], out=runs[:-1])
+        runs[-1] = n - first[-1]
         out = chars[first].tobytes().decode("utf-32-le", "surrogatepass")
         return NormalizedText(text, out, folded, kept, first, runs)
 

@@ -91,7 +91,10 @@ class AnswerRiskModel:
 
         The prompt model's scores (q, r) come first: risk = c × max(q, r) ≤ max(q, r), so when even c = 1
         leaves the risk under the bound's threshold the compliance model is not run. Most answers to
-        harmless questions end there, and a stream judges its answer at every sentence end."""
+        harmless questions end there, and a stream judges its answer at every sentence end. With a bound,
+        an answer whose exact risk stays under its threshold is not explained either (``top_ngrams``
+        empty): it will not be reported, and finding the strongest n-grams costs about a third of a
+        prompt model's scoring."""
         own = self.prompt.assess(answer, explain_from=_NEVER)
         asked = self.prompt.assess(question, explain_from=_NEVER) if question and question.strip() else None
         q = None if asked is None else asked.score
@@ -102,13 +105,16 @@ class AnswerRiskModel:
         if cue is not None:
             c = min(c, REFUSED)
         risk = answer_risk(c, q, own.score, own_floor)
+        explain = bound is None or risk >= bound.threshold(q is not None)
         if asked is None or own.score >= asked.score:
-            own = self.prompt.assess(answer)  # remembered scores: only the strongest n-grams are new
+            if explain:
+                own = self.prompt.assess(answer)  # remembered scores: only the strongest n-grams are new
             return AnswerRisk(
                 risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams, refusal=cue
             )
         assert question is not None
-        asked = self.prompt.assess(question)
+        if explain:
+            asked = self.prompt.assess(question)
         return AnswerRisk(
             risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams, "question", cue
         )

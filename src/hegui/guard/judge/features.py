@@ -42,6 +42,13 @@ Index = npt.NDArray[np.intp]
 _FNV_PRIME = np.uint64(0x100000001B3)
 _SEEDS = tuple(np.uint64(0xCBF29CE484222325 ^ (n * 0x9E3779B97F4A7C15 % (1 << 64))) for n in range(9))
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: The seeds as a column, one row per n-gram length (row n is ``_SEEDS[n]``), for one mixing step over all.
+_SEED_COLUMNS = np.array(_SEEDS, dtype=np.uint64)[:, None]
+#: The constants as 0-d arrays: a ufunc takes one in about half the time it takes to convert a scalar.
+_SEED0_0D = np.array(_SEEDS[0], dtype=np.uint64)
+_FNV_PRIME_0D = np.array(_FNV_PRIME, dtype=np.uint64)
+_GOLDEN_0D = np.array(_GOLDEN, dtype=np.uint64)
+_SHIFTS_0D = tuple(np.array(64 - b, dtype=np.uint64) for b in range(33))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,14 +187,16 @@ _FRAME_AUTOMATON = ahocorasick_rs.AhoCorasick(FRAMES)  # every occurrence, overl
 def frame_mask(text: str) -> npt.NDArray[np.bool_]:
     """True at every position of ``text`` covered by a frame (see `FRAMES`): one pass of an automaton
     over the text, not one search per frame."""
-    matches = _FRAME_AUTOMATON.find_matches_as_indexes(text, overlapping=True)
+    return _cover(_FRAME_AUTOMATON.find_matches_as_indexes(text, overlapping=True), len(text))
+
+
+def _cover(matches: list[tuple[int, int, int]], length: int) -> npt.NDArray[np.bool_]:
+    """True at every position of one of the ``matches`` (automaton matches: pattern, start, end)."""
     if not matches:
-        return np.zeros(len(text), dtype=bool)
+        return np.zeros(length, dtype=bool)
     spans = np.array(matches, dtype=np.intp).reshape(-1, 3)
-    edges = np.bincount(spans[:, 1], minlength=len(text) + 1) - np.bincount(
-        spans[:, 2], minlength=len(text) + 1
-    )
-    return np.cumsum(edges[: len(text)]) > 0
+    edges = np.bincount(spans[:, 1], minlength=length + 1) - np.bincount(spans[:, 2], minlength=length + 1)
+    return np.cumsum(edges[:length]) > 0
 
 
 #: What ends a sentence in the original text (the normalizer drops these, so they are found before it).
@@ -196,15 +205,47 @@ _IS_END = np.zeros(0x110000, dtype=bool)
 _IS_END[[ord(c) for c in SENTENCE_ENDS]] = True
 
 
+#: Up to this many sentence ends `windows_of` lists the windows in Python (a prompt of a few hundred
+#: characters: cheaper than its dozen array operations); above it, with array operations.
+WINDOWS_LISTED = 32
+
+
 def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) -> tuple[Index, Index]:
     """Sliding windows over ``length`` normalized characters, then, for a text longer than one window,
     the sentence windows (``ends``: sorted normalized positions where a sentence ends) that are long enough
     and not already a window. A text of one window is judged whole, as most training texts are.
-    Returns the starts and the ends, in that order (sliding first), computed with array operations."""
+    Returns the starts and the ends, in that order (sliding first)."""
     if length <= config.window:
-        starts = np.zeros(1, dtype=np.intp)
-        stops = np.full(1, length, dtype=np.intp)
-        return starts, stops
+        return np.zeros(1, dtype=np.intp), np.array((length,), dtype=np.intp)
+    if ends is None or len(ends) <= WINDOWS_LISTED:
+        return windows_listed(length, config, ends)
+    return windows_arrays(length, config, ends)
+
+
+def windows_listed(length: int, config: FeatureConfig, ends: Index | None) -> tuple[Index, Index]:
+    """`windows_of` for a text longer than one window, one sentence at a time in Python."""
+    window, stride = config.window, config.stride
+    last = length - window
+    starts = [*range(0, last, stride), last]
+    stops = [start + window for start in starts]
+    if config.sentences and ends is not None and len(ends):
+        previous = 0
+        for end_mark in (*ends.tolist(), length):
+            mark = min(end_mark, length)
+            end = min(mark, previous + window)
+            # Dropped when too short or a sliding window already (see `windows_arrays`).
+            sliding = end - previous == window and (
+                (previous % stride == 0 and previous < last) or previous == last
+            )
+            if end - previous >= config.sentences and not sliding:
+                starts.append(previous)
+                stops.append(end)
+            previous = mark
+    return np.array(starts, dtype=np.intp), np.array(stops, dtype=np.intp)
+
+
+def windows_arrays(length: int, config: FeatureConfig, ends: Index | None) -> tuple[Index, Index]:
+    """`windows_of` for a text longer than one window, with array operations (many sentences)."""
     last = length - config.window
     starts = np.append(np.arange(0, last, config.stride, dtype=np.intp), last)
     stops = starts + config.window
@@ -225,52 +266,85 @@ def windows_of(length: int, config: FeatureConfig, ends: Index | None = None) ->
 def sentence_ends(normalized: NormalizedText) -> Index:
     """Normalized positions at which a sentence of the original text ends (sorted, distinct)."""
     original = np.frombuffer(normalized.original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    marks = np.flatnonzero(_IS_END[original])
-    kept_before = np.searchsorted(normalized.kept, marks)  # kept characters before each mark
-    runs_before = np.searchsorted(normalized.first, kept_before)  # normalized characters before it
+    marks = _IS_END[original].nonzero()[0]
+    kept_before = normalized.kept.searchsorted(marks)  # kept characters before each mark
+    runs_before = normalized.first.searchsorted(kept_before)  # normalized characters before it
     # Sorted already (marks are), so distinct values are where the value changes (np.unique sorts again).
     change = np.ones(len(runs_before), dtype=bool)
     change[1:] = runs_before[1:] != runs_before[:-1]
-    return runs_before[change].astype(np.intp)
+    distinct: Index = runs_before[change]
+    return distinct
 
 
 def codes_of(normalized: str) -> npt.NDArray[np.uint64]:
     return np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
 
 
+#: Up to this many frame occurrences `featurize` marks their positions with one slice each (a chat prompt
+#: holds a few frames, and a slice costs less than an array operation); above it, with `frame_mask`.
+_FRAME_SLICES = 32
+
+
 def featurize(text: str, config: FeatureConfig) -> Features:
-    """Normalize ``text`` and hash its n-grams (see the module doc)."""
+    """Normalize ``text`` and hash its n-grams (see the module doc).
+
+    Written for few numpy calls per text (each costs about a microsecond whatever its size, and a chat
+    prompt is 20 to 300 characters): the running hashes of every n-gram length are rows of one array,
+    mixed into buckets by three whole-array operations, and the frames are cut out by slices."""
     normalized = default_normalizer().normalize(text)
-    codes = codes_of(normalized.text)
+    codes = np.frombuffer(normalized.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     if config.head:
         codes = codes[: config.head]
     length = len(codes)
-    width = config.ngram_max - config.ngram_min + 1
-    # Stored one n-gram length per row ([width x length], each row contiguous) and handed out transposed
-    # ([length x width] views): writing and reading one length at a time is then a contiguous pass.
-    buckets = np.zeros((width, length), dtype=np.int64)
-    valid = np.zeros((width, length), dtype=bool)
-    shift = np.uint64(64 - config.buckets_log2)
-    h = np.full(length, _SEEDS[0], dtype=np.uint64)
-    for n in range(1, config.ngram_max + 1):
-        # h[i] is the running hash of codes[i : i + n]; it exists for i <= length - n.
-        count = length - n + 1
-        if count <= 0:
-            break
-        h = (h[:count] ^ codes[n - 1 : n - 1 + count]) * _FNV_PRIME
-        if n >= config.ngram_min:
-            j = n - config.ngram_min
-            mixed = (h ^ _SEEDS[n]) * _GOLDEN
-            buckets[j, :count] = mixed >> shift
-            valid[j, :count] = True
-    if config.frames and length:
-        covered = np.zeros(length + 1, dtype=np.int64)
-        np.cumsum(frame_mask(normalized.text[:length]), out=covered[1:])
-        # An n-gram at i touches a frame when a frame covers one of i .. i+n-1 (positions past the end
-        # are clipped: those n-grams are not valid anyway).
-        sizes = np.arange(config.ngram_min, config.ngram_max + 1)[:, None]
-        reach = np.minimum(np.arange(length)[None, :] + sizes, length)
-        valid &= covered[reach] == covered[None, :length]
+    lo, hi = config.ngram_min, config.ngram_max
+    width = hi - lo + 1
+    # Row n - 1 of ``hashes`` is the running hash of codes[i : i + n]; past i = length - n the row holds
+    # hashes of the zero padding, which are not n-grams of the text (marked invalid, their buckets 0).
+    # (uint64 codes: a ufunc that mixes uint64 with uint32 casts on every call.)
+    padded = np.zeros(length + hi - 1, dtype=np.uint64)
+    padded[:length] = codes
+    hashes = np.empty((hi, length), dtype=np.uint64)
+    previous = _SEED0_0D
+    for n in range(1, hi + 1):
+        row = hashes[n - 1]
+        np.bitwise_xor(previous, padded[n - 1 : n - 1 + length], out=row)
+        np.multiply(row, _FNV_PRIME_0D, out=row)
+        previous = row
+    mixed = hashes[lo - 1 :]
+    np.bitwise_xor(mixed, _SEED_COLUMNS[lo : hi + 1], out=mixed)
+    np.multiply(mixed, _GOLDEN_0D, out=mixed)
+    np.right_shift(mixed, _SHIFTS_0D[config.buckets_log2], out=mixed)
+    # Below 2**32: the same values as int64. A length's entries past its last n-gram are 0.
+    buckets = mixed.view(np.int64)
+    for j in range(width):
+        buckets[j, max(length - lo - j + 1, 0) :] = 0
+    valid = _valid_ngrams(normalized.text[:length] if config.frames else None, length, lo, hi)
     ends = sentence_ends(normalized) if config.sentences and length > config.window else None
     starts, stops = windows_of(length, config, ends)
+    # Stored one n-gram length per row ([width x length], each row contiguous) and handed out transposed
+    # ([length x width] views): reading one length at a time is then a contiguous pass.
     return Features(normalized, buckets.T, valid.T, starts, stops)
+
+
+def _valid_ngrams(text: str | None, length: int, ngram_min: int, ngram_max: int) -> npt.NDArray[np.bool_]:
+    """``[lengths x positions]``: whether the n-gram of each length at each position is a feature: it
+    fits in the text and (with ``text`` given, the frames on) touches no frame occurrence.
+
+    One boolean array ``blocked`` marks the positions an n-gram must not cover: those past the end and,
+    for frames, every position of an occurrence. The n-gram of length n at i is blocked when one of
+    ``blocked[i : i + n]`` is, which is the one of length n - 1 at i or-ed with ``blocked[i + n - 1]``: one
+    array operation per length, for the end and the frames alike."""
+    blocked = np.zeros(length + ngram_max - 1, dtype=bool)
+    blocked[length:] = True
+    if text:
+        matches = _FRAME_AUTOMATON.find_matches_as_indexes(text, overlapping=True)
+        if len(matches) <= _FRAME_SLICES:
+            for _, start, end in matches:
+                blocked[start:end] = True
+        else:
+            blocked[:length] = _cover(matches, length)
+    touched = np.empty((ngram_max, length), dtype=bool)
+    touched[0] = blocked[:length]
+    for n in range(2, ngram_max + 1):
+        np.logical_or(touched[n - 2], blocked[n - 1 : n - 1 + length], out=touched[n - 1])
+    return np.logical_not(touched[ngram_min - 1 :])

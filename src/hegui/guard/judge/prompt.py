@@ -12,14 +12,14 @@ A.5a for A.5. The fusion reads the top-level category from the first three chara
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from hegui.guard.judge.features import FeatureConfig
-from hegui.guard.judge.linear import PRESETS, LinearModel
+from hegui.guard.judge.linear import PRESETS, LinearModel, WindowScores
 from hegui.guard.types import Action, Context, Finding, Stage
 
 PROMPT_CLASSES = ("none", "A.1", "A.2", "A.3", "A.4", "A.5")
@@ -50,11 +50,43 @@ class PromptRisk:
         return RISK_IDS[self.risk]
 
 
-#: How many texts' scores a prompt model remembers (`PromptRiskModel.assess`), and the longest text it
-#: remembers: a text's scores hold its n-gram arrays (about 50 bytes per character), so at most about
-#: 32 × 4,096 × 50 bytes ≈ 6.5 MB stay alive; longer texts are scored afresh.
-SCORES_REMEMBERED = 32
+#: How many texts' scores a prompt model remembers (`PromptRiskModel.assess`), how many characters they
+#: may hold in all, and the longest text it remembers. A text's scores hold its n-gram arrays (about 85
+#: bytes per character), so at most about 131,072 × 85 bytes ≈ 11 MB stay alive, as when the bound was 32
+#: texts of up to 4,096 characters; chat-length texts are many more (1,024 of 128 characters), so under
+#: load a request's question is still remembered when its answer is judged, after other requests' texts.
+SCORES_REMEMBERED = 1024
+REMEMBER_CHARS = 32 * 4096
 REMEMBER_MAX_CHARS = 4096
+
+
+class _Remembered:
+    """The scores of the texts asked for last, by text: a least-recently-used map bounded by the number
+    of texts and their total characters. Thread-safe (a lock around the map; scoring runs outside it)."""
+
+    def __init__(self, score: Callable[[str], WindowScores], texts: int, chars: int) -> None:
+        self._score = score
+        self._texts = texts
+        self._chars = chars
+        self._held = 0
+        self._entries: OrderedDict[str, WindowScores] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> WindowScores:
+        with self._lock:
+            found = self._entries.get(text)
+            if found is not None:
+                self._entries.move_to_end(text)
+                return found
+        scores = self._score(text)
+        with self._lock:
+            if text not in self._entries:
+                self._entries[text] = scores
+                self._held += len(text)
+                while len(self._entries) > self._texts or self._held > self._chars:
+                    old, _ = self._entries.popitem(last=False)
+                    self._held -= len(old)
+        return scores
 
 
 class PromptRiskModel:
@@ -72,7 +104,7 @@ class PromptRiskModel:
         self.version = model.version
         #: The scores of the texts judged last: a request's question is judged at the input stage and
         #: again, as the answer model's q, at the output stage (the same text, the same windows).
-        self._scores = functools.lru_cache(maxsize=SCORES_REMEMBERED)(model.score)
+        self._scores = _Remembered(model.score, SCORES_REMEMBERED, REMEMBER_CHARS)
 
     @classmethod
     def load(cls, path: Path | None = None) -> PromptRiskModel:
@@ -87,8 +119,8 @@ class PromptRiskModel:
         (a check that reports nothing below its evidence threshold need not explain what it drops)."""
         scores = self._scores(text) if len(text) <= REMEMBER_MAX_CHARS else self.model.score(text)
         harmful = 1.0 - scores.probabilities[:, 0]
-        best = int(np.argmax(harmful))
-        cls = 1 + int(np.argmax(scores.probabilities[best, 1:]))
+        best = int(harmful.argmax())  # ndarray methods: np.argmax's wrapper costs more than the work
+        cls = 1 + int(scores.probabilities[best, 1:].argmax())
         w_start, w_end = int(scores.features.starts[best]), int(scores.features.ends[best])
         if w_end > w_start:
             start, end = scores.features.normalized.span(w_start, w_end)

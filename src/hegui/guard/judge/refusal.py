@@ -44,7 +44,11 @@ REFUSED = 0.1
 
 def refusal_cue(answer: str) -> str | None:
     """The refusal cue in the answer's opening, when the answer gives no steps; None otherwise."""
-    opening = default_normalizer().normalize(answer[: OPENING * 2]).text[:OPENING]
+    # The normalization of ``answer[:OPENING * 2]``, read off the answer's own (which the other checks
+    # of the stage share): its normalized text is the answer's up to the runs that start in that prefix.
+    normalized = default_normalizer().normalize(answer)
+    cut = int(normalized.first.searchsorted(normalized.kept.searchsorted(OPENING * 2)))
+    opening = normalized.text[: min(cut, OPENING)]
     found = CUES.search(opening)
     if found is None or STEPS.search(answer) is not None:
         return None

@@ -96,8 +96,15 @@ class PatternRecognizer:
     def find(self, text: str) -> list[PIIMatch]:
         if self.trigger is not None and self.trigger.search(text) is None:
             return []
+        return self.find_triggered(text)
+
+    def find_triggered(self, text: str) -> list[PIIMatch]:
+        """``find`` for a text known to hold the trigger: the analyzer searches a trigger that several
+        recognizers share once per text, not once per recognizer."""
         if not self.anchors:
             return self._validated(text, self.pattern.finditer(text))
+        if not any(_hits(anchor, text) for anchor in self.anchors):
+            return []  # no anchor, no window: most texts with a letter or a digit end here
         return self._validated(text, self._windowed(text))
 
     def find_unwindowed(self, text: str) -> list[PIIMatch]:
