@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from hegui.guard import Action, Context, Pipeline, Stage, StreamInspector
+from hegui.guard import Action, Context, Finding, Pipeline, Stage, StreamInspector
 from hegui.guard.denylist import DenyListCheck
 
 
@@ -71,3 +73,54 @@ class WholeText:
 def test_a_whole_text_check_holds_everything_until_the_end() -> None:
     released, stopped, _ = run(["abc", "def"], Pipeline([WholeText()], policy_version="v"))
     assert released == ["", "", "abcdef"] and not stopped
+
+
+class Scripted:
+    """A masking check with a short horizon whose finding depends on text the horizon does not cover:
+    the test stands in for a check that breaks its contract, or for a regex whose matches depend on
+    where its scan begins."""
+
+    stages = frozenset({Stage.OUTPUT})
+    version = "1"
+
+    def __init__(self, horizon: int, found: Callable[[str], list[tuple[int, int]]]) -> None:
+        self.name, self.horizon, self._found = "scripted", horizon, found
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        return [
+            Finding(self.name, "A.4f", s, e, text[s:e], Action.MASK, replacement=text[s:e].lower())
+            for s, e in self._found(text)
+        ]
+
+
+def test_a_match_only_a_later_window_sees_is_not_acted_on() -> None:
+    """ "ABCD" counts only when no "Q" stands in the three characters before it. The first scan sees the
+    Q and releases the text up to the hold-back, into "ABCD"; the next window starts after the Q and sees
+    a match that the whole text does not hold."""
+
+    def found(text: str) -> list[tuple[int, int]]:
+        i = text.find("ABCD")
+        return [(i, i + 4)] if i >= 0 and "Q" not in text[max(0, i - 3) : i] else []
+
+    p = Pipeline([Scripted(4, found)], policy_version="v")
+    released, stopped, insp = run(["QxxABCDyz"], p)
+    assert not stopped
+    assert released[0] == "QxxABC"
+    assert "".join(released) == "QxxABCDyz" == p.run(Stage.OUTPUT, "QxxABCDyz", Context()).text
+    assert insp.verdict().findings == ()
+
+
+def test_a_mask_found_after_its_start_was_released_drops_no_character() -> None:
+    """A match that its right context decides, past the check's horizon: its start is released before
+    the match is found. The rest of the span is replaced (its replacement has the span's length), and
+    nothing of the text is lost."""
+
+    def found(text: str) -> list[tuple[int, int]]:
+        i = text.find("ABCD!")
+        return [(i, i + 4)] if i >= 0 else []
+
+    p = Pipeline([Scripted(2, found)], policy_version="v")
+    released, stopped, _ = run(["ABC", "D!"], p)
+    assert not stopped
+    assert released[0] == "AB"
+    assert "".join(released) == "ABcd!"

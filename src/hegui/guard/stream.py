@@ -7,7 +7,11 @@ and
 - acts on a finding once it is *settled*: ``horizon - 1`` characters follow it, or the stream ended;
   a refusing finding stops the stream, a masking one rewrites its span before release;
 - releases up to ``len(text) - (horizon - 1)``, but never past the start of an unsettled finding:
-  any match that a future character could complete lies entirely in the held-back tail.
+  any match that a future character could complete lies entirely in the held-back tail;
+- ignores a match that starts in released text when the scan that released it saw the whole match, with
+  more text on its left: it appears only because the window now starts inside that text (a regex's
+  matches depend on where its scan begins), and the whole text does not hold it. A masking finding that
+  is acted on after its start was released replaces or masks the rest of its span; no character is lost.
 
 A check whose horizon is None needs the whole text, so the stream is held back until it ends, unless
 it declares ``judges_at = "sentence"`` (see `hegui.guard.types.judges_at`). Such *sentence checks* are
@@ -58,6 +62,8 @@ class StreamInspector:
         self._released = 0
         self._out: list[str] = []
         self._acted: dict[tuple[str, str, int, int], Finding] = {}
+        #: The text the span checks last scanned: ``text[scanned[0]:scanned[1]]`` (see `_span_step`).
+        self._scanned = (0, 0)
         #: How far the sentence checks have judged, and their findings on ``text[:judged]``.
         self._judged = 0
         self._judgement: tuple[Finding, ...] = ()
@@ -154,12 +160,21 @@ class StreamInspector:
             window_start, holdback = max(0, self._released - self._lookback), self._holdback
         window = self._text[window_start:]
         found = self._pipeline.findings(self._stage, window, self._ctx, checks=self._span_checks)
+        seen_start, seen_end = self._scanned
+        self._scanned = (window_start, end)
 
         release_to = end if final else end - holdback
         for f in (f.shifted(window_start) for f in found):
             if f.end <= self._released:
                 continue  # decided when its text was released; seen again only with less context
             key = (f.check, f.category, f.start, f.end)
+            seen_all = seen_start <= f.start and min(end, f.end + holdback) <= seen_end
+            if f.start < self._released and key not in self._acted and seen_all:
+                # The scan that released its start saw all of it, with more text on its left and as much
+                # on its right as a check reads (or as there is now), and found nothing: a match that
+                # appears only now, once the window's start cuts into that text, is the window's
+                # artefact (a regex's matches depend on where its scan begins), not in the whole text.
+                continue
             if final or f.end + holdback <= end or f.start < self._released:
                 if key not in self._acted:
                     self._acted[key] = f
@@ -213,10 +228,13 @@ class StreamInspector:
             if e <= pos:
                 continue
             out.append(self._text[pos:s])
-            if f.replacement is None:
-                out.append(self._pipeline.mask_char * (e - s))
-            elif f.start >= start:
+            if f.replacement is not None and f.start >= start:
                 out.append(f.replacement)
+            elif f.replacement is not None and len(f.replacement) == f.end - f.start:
+                # A span partly released before it was found: the rest of its same-length replacement
+                out.append(f.replacement[s - f.start : e - f.start])
+            else:  # never drops a character: what is not replaced is masked
+                out.append(self._pipeline.mask_char * (e - s))
             pos = e
         out.append(self._text[pos:end])
         return "".join(out)
