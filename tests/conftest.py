@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from hegui.records.db import make_engine, migrate
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests draw their cases at random on a developer's machine (that is how they find new failing
+# cases: two in the stream inspector on 2026-12-01) and the same cases on every CI run (CI set), so that
+# a landing does not depend on the luck of the draw. A case found locally goes into its test as an @example.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 SHARED_DATA = Path(os.environ.get("HEGUI_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
