@@ -20,7 +20,14 @@ when it is busy. Time to first released text (TTFT) is counted from the first ch
 is the wait after the last chunk until everything is released. Writes the ``stream_sentences`` section
 of benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/stream_sentences.py [--answers 300] [--no-write]
+A second table streams answers of growing length through the **bundled policy's** output stage (the
+real answer model at sentence ends, PII, the deny-list; `--lengths`), beside the same answers judged whole
+once: the answer model judges the text so far at every sentence end, so a stream's CPU grows with the
+square of its length (docs/guard-models.md, "Streams"). Long answers are safe answers joined until the
+length is reached, each stream with the question of its first answer.
+
+    .venv/bin/python benchmarks/stream_sentences.py [--answers 300] [--lengths 150,500,1000,2000,4000]
+        [--per-length 20] [--no-write]
 """
 
 from __future__ import annotations
@@ -137,6 +144,65 @@ def stream(pipeline: Pipeline, chunks: list[str], token_s: float, judge: StandIn
     return Timing((first or clock) * 1000, (clock - last_arrival) * 1000, cpu * 1000, calls)
 
 
+@dataclass(frozen=True)
+class Long:
+    """One long answer to stream: its question and its text."""
+
+    question: str
+    text: str
+
+
+def long_answers(length: int, count: int) -> list[Long]:
+    """``count`` answers of ``length`` characters: safe answers (with their questions) joined in turn."""
+    try:
+        from guard_data import DataMissing, load_answers
+
+        pairs = [
+            (a.prompt, a.response) for a in load_answers() if a.label == "safe" and len(a.response) >= 60
+        ]
+    except (ImportError, DataMissing):
+        pairs = [("问题", FALLBACK)]
+    random.Random(length).shuffle(pairs)
+    out, i = [], 0
+    for _ in range(count):
+        question, parts = pairs[i % len(pairs)][0], []
+        while sum(map(len, parts)) < length:
+            parts.append(pairs[i % len(pairs)][1])
+            i += 1
+        out.append(Long(question, "".join(parts)[:length]))
+    return out
+
+
+def bundled_by_length(lengths: list[int], per_length: int, rng: random.Random) -> list[str]:
+    """Rows of the second table: CPU per streamed answer through the bundled output stage, by length."""
+    from hegui.pipelines import build_pipeline
+    from hegui.policy import bundled_policy_text, parse_policy
+
+    pipeline = build_pipeline(parse_policy(bundled_policy_text(), "bundled"))
+    rows = []
+    for length in lengths:
+        streamed, whole, stopped = [], [], 0
+        for answer in long_answers(length, per_length):
+            ctx = Context(prompt=answer.question)
+            chunks = chunked(answer.text, rng)
+            started = time.thread_time()
+            insp = StreamInspector(pipeline, Stage.OUTPUT, ctx)
+            for chunk in chunks:
+                if insp.feed(chunk).stopped:
+                    break
+            stopped += insp.finish().stopped
+            streamed.append((time.thread_time() - started) * 1000)
+            started = time.thread_time()
+            pipeline.run(Stage.OUTPUT, answer.text + " ", ctx)  # a new text: no remembered score
+            whole.append((time.thread_time() - started) * 1000)
+        s, w = statistics.median(streamed), statistics.median(whole)
+        rows.append(
+            f"| {length:,} | {per_length} | {s:.2f} | {s / length * 1000:.2f} | {w:.2f} | {s / w:.0f}× | "
+            f"{stopped} |"
+        )
+    return rows
+
+
 def pct(values: list[float], q: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
@@ -149,8 +215,16 @@ def main() -> None:
     parser.add_argument("--token-ms", type=float, default=25.0)
     parser.add_argument("--judge-ms", type=float, default=0.3)
     parser.add_argument("--max-chars", type=int, default=200)
+    parser.add_argument("--lengths", default="150,500,1000,2000,4000", help="answer lengths, second table")
+    parser.add_argument("--per-length", type=int, default=20, help="answers per length, second table")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    try:
+        long_lengths = [int(x) for x in args.lengths.split(",") if x.strip()]
+    except ValueError:
+        parser.error(f"--lengths {args.lengths!r}: give comma-separated whole numbers")
+    if not long_lengths or min(long_lengths) < 1 or args.per_length < 1:
+        parser.error("--lengths needs positive lengths and --per-length at least 1")
 
     texts = answers(args.answers)
     rng = random.Random(11)
@@ -225,6 +299,17 @@ def main() -> None:
             "TTFT: from the first chunk's arrival to the first released text. The sentence check's cost is "
             "waiting for the first sentence to be written (its length ÷ the generation rate) plus one judge "
             "call; the whole-text check makes the user wait for the whole answer.",
+            "",
+            "**The bundled output stage by answer length**: the bundled policy's output checks (answer model "
+            "at sentence ends, PII, deny-list) on streamed answers (1–2 characters per chunk), CPU time of "
+            "this thread per answer (median), beside the same answer judged whole once. The answer model "
+            "judges the text so far at every sentence end, so the streamed cost grows with the square of "
+            "the length.",
+            "",
+            "| characters | answers | streamed, CPU ms per answer | per 1,000 characters (ms) | judged "
+            "whole once (ms) | streamed ÷ whole | stopped |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            *bundled_by_length(long_lengths, args.per_length, rng),
         ]
     )
     print(body)
