@@ -116,6 +116,39 @@ def test_refusals_and_masks_together(parts: list[str], sizes: list[int]) -> None
     _assert_sound(PIPELINES["both"], text, _sized(text, sizes))
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.one_of(DENY_PARTS, PII_PARTS), max_size=16),
+    st.lists(st.integers(1, 3), min_size=1, max_size=6),
+    st.integers(2, 9),
+)
+def test_a_release_step_delays_text_and_changes_nothing_else(
+    parts: list[str], sizes: list[int], step: int
+) -> None:
+    """With `release_step`, the tail is rescanned only every few characters: the same text is released,
+    refused or masked as on every chunk, and nothing waits longer than the step (minus one character)
+    past what the horizon allows."""
+    text = "".join(parts)
+    pipeline = Pipeline([DENY, PII], policy_version="t", release_step=step)
+    chunks = _sized(text, sizes)
+    _assert_sound(pipeline, text, chunks)
+    every = Pipeline([DENY, PII], policy_version="t")
+    late, eager = StreamInspector(pipeline, Stage.OUTPUT, CTX), StreamInspector(every, Stage.OUTPUT, CTX)
+    released_late = released_eager = length = 0
+    eager_at: dict[int, int] = {0: 0}  # text length → what the every-chunk inspector had released then
+    for chunk in chunks:
+        a, b = late.feed(chunk), eager.feed(chunk)
+        length += len(chunk)
+        released_late, released_eager = released_late + len(a.release), released_eager + len(b.release)
+        eager_at[length] = released_eager
+        if a.stopped or b.stopped:
+            break
+        assert released_late <= released_eager  # never ahead of the inspector that scans every chunk
+        # ... and never behind what it had released `step - 1` characters ago
+        earlier = max(n for n in eager_at if n <= length - (step - 1)) if length >= step - 1 else 0
+        assert released_late >= eager_at[earlier], (chunks, length, released_late, eager_at)
+
+
 LABEL_PIPELINE = Pipeline(
     [
         PIICheck(

@@ -54,6 +54,7 @@ def _pipeline(
         mask_char=pipeline.mask_char,
         fusion=pipeline.fusion,
         sentence_max_chars=pipeline.sentence_max_chars,
+        release_step=pipeline.release_step,
     )
 
 

@@ -65,6 +65,7 @@ SWAPPED_FIELDS: dict[str, frozenset[str]] = {
             "recent_turns",
             "logprobs",
             "stream_sentence_max_chars",
+            "stream_release_step",
             "stream_idle_timeout",
             "max_image_side",
             "media_max_bytes",

@@ -45,6 +45,7 @@ class Pipeline:
         observer: CheckObserver | None = None,
         fusion: FusionRule | None = None,
         sentence_max_chars: int = SENTENCE_MAX_CHARS,
+        release_step: int = 1,
     ) -> None:
         names = [c.name for c in checks]
         duplicated = {n for n in names if names.count(n) > 1}
@@ -54,8 +55,12 @@ class Pipeline:
         self.policy_version = policy_version
         if sentence_max_chars < 1:
             raise ValueError("sentence_max_chars must be at least 1")
+        if release_step < 1:
+            raise ValueError("release_step must be at least 1")
         self.mask_char = mask_char
         self.sentence_max_chars = sentence_max_chars
+        #: In a stream, the characters that arrive between two scans of the span checks (`StreamInspector`).
+        self.release_step = release_step
         self._observer = observer
         #: How evidence findings (topic terms, model scores) combine; None: every finding as it is.
         self.fusion = fusion

@@ -97,4 +97,5 @@ def assemble(
         observer=observer,
         fusion=FusionRule.for_preset(policy.guard.preset, policy.guard.specialists),
         sentence_max_chars=policy.gateway.stream_sentence_max_chars,
+        release_step=policy.gateway.stream_release_step,
     )

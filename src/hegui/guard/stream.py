@@ -7,7 +7,9 @@ and
 - acts on a finding once it is *settled*: ``horizon - 1`` characters follow it, or the stream ended;
   a refusing finding stops the stream, a masking one rewrites its span before release;
 - releases up to ``len(text) - (horizon - 1)``, but never past the start of an unsettled finding:
-  any match that a future character could complete lies entirely in the held-back tail;
+  any match that a future character could complete lies entirely in the held-back tail. The tail is
+  scanned again once ``release_step`` characters have arrived since the last scan (the pipeline's; 1:
+  on every chunk), a sentence has ended, or the stream ends;
 - ignores a match that starts in released text when the scan that released it saw the whole match, with
   more text on its left: it appears only because the window now starts inside that text (a regex's
   matches depend on where its scan begins), and the whole text does not hold it. A masking finding that
@@ -55,6 +57,7 @@ class StreamInspector:
         self._span_checks = plan.span_checks
         self._sentence_checks = plan.sentence_checks
         self._max_sentence = pipeline.sentence_max_chars
+        self._step_chars = pipeline.release_step
         horizon = plan.horizon
         self._holdback = None if horizon is None else max(horizon, 1) - 1
         self._lookback = None if horizon is None else max(horizon, 1)
@@ -141,11 +144,19 @@ class StreamInspector:
         chunk over the same start and more text, and see every span this run would have seen, with more
         of its right context. Nothing is released without them, so nothing leaks; what it saves is one
         scan of the growing tail per chunk (a model streams a few characters at a time, and with a
-        sentence check the tail grows until a sentence ends)."""
+        sentence check the tail grows until a sentence ends).
+
+        The same holds for a chunk that brings fewer than the pipeline's ``release_step`` characters since
+        the last scan (`[gateway] stream_release_step`), unless a sentence has ended: the text waits for
+        the next scan, at most ``release_step - 1`` characters later, and a stream of one-character
+        tokens pays one scan of its tail per ``release_step`` characters instead of one per token."""
         if self._holdback is not None and len(self._text) - self._holdback <= self._released:
             return False
+        sentence = cut is not None and cut > max(self._judged, self._held)
+        if not sentence and len(self._text) - self._scanned[1] < self._step_chars:
+            return False  # fewer than `release_step` characters since the last scan, and no new sentence
         if cut is not None:
-            return (cut if cut > max(self._judged, self._held) else self._judged) > self._released
+            return (cut if sentence else self._judged) > self._released
         return True
 
     def _span_step(self, final: bool, new: list[Finding]) -> int:
