@@ -112,3 +112,23 @@ def test_a_failing_receive_ends_the_stream_and_raises() -> None:
     with pytest.raises(OSError, match="the socket broke"):
         run(events, Client(fails=True))
     assert events.cancelled
+
+
+def test_a_stream_that_fails_as_the_client_leaves_raises_and_leaves_no_cancel_pending() -> None:
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b"data: 0\n\n"
+            await asyncio.sleep(30)
+            yield b"data: 1\n\n"
+        finally:
+            raise RuntimeError("closing the upstream failed")  # what the cancellation became
+
+    async def main() -> None:
+        client = Client(leaves_after=0.05)
+        with pytest.raises(RuntimeError, match="closing the upstream failed"):
+            await EventStreamResponse(events()).__call__(SCOPE, client.receive, client.send)
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+        await asyncio.sleep(0)  # not cancelled
+
+    asyncio.run(main())

@@ -40,6 +40,10 @@ class EventStreamResponse(StreamingResponse):
                 raise  # not (only) ours: the server cancels the request
             if watch.error is not None:
                 raise watch.error from None
+        except BaseException:
+            if watch.cancelled:  # our cancellation became this error as the stream unwound: balanced
+                host.uncancel()
+            raise
         finally:
             watcher.cancel()
 
