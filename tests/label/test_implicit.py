@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from hegui.label.implicit import KEYS, AigcLabel, LabelError, parse_label, provider_code_issue
+from hegui.label.implicit import (
+    KEYS,
+    AigcLabel,
+    LabelError,
+    _value_issues,
+    parse_label,
+    provider_code_issue,
+)
 
 CODE = "001191110102MACQD9K64010000"
 
@@ -108,3 +115,18 @@ def test_propagate_writes_the_platform_fields() -> None:
     label = AigcLabel.first_write(CODE, "id-3").propagate("001191440300708461136T2XGW3", "post-1")
     assert (label.ContentProducer, label.ProduceID) == (CODE, "id-3")
     assert (label.ContentPropagator, label.PropagateID) == ("001191440300708461136T2XGW3", "post-1")
+
+
+@pytest.mark.parametrize(
+    "value", ["id-1", 'a"quote', "x\n", "~!@#$%^&*()_+{}|:<>?[];',./`", "a b", "a\\b", "演示", "\t", ""]
+)
+def test_construction_decides_as_the_full_rules_and_writes_what_json_dumps_writes(value: str) -> None:
+    # __post_init__ tries a fast path first; what it accepts, the rules accept, and the rest they decide
+    values = dict(AigcLabel.first_write(CODE, "id-1").as_dict(), ReservedCode2=value)
+    refused = {i.requirement for i in _value_issues(values)} & {"LBL-02", "LBL-03", "LBL-04"}
+    if refused:
+        with pytest.raises(LabelError):
+            AigcLabel(**values)
+        return
+    label = AigcLabel(**values)
+    assert label.to_json() == json.dumps(label.as_dict(), ensure_ascii=False, separators=(",", ":"))

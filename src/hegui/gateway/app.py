@@ -26,6 +26,7 @@ from hegui.gateway import (
     routes,
 )
 from hegui.gateway.heap import freeze_built
+from hegui.gateway.hotroutes import HotRoutes
 from hegui.gateway.http import json_response, state_of
 from hegui.gateway.inflight import InFlight, TrackInFlight
 from hegui.gateway.keyprefetch import KeyPrefetch
@@ -222,6 +223,18 @@ def create_app(
             state_of(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
+    app.add_middleware(  # innermost: the model routes without FastAPI's router (hotroutes.py)
+        HotRoutes,
+        routes={
+            "/v1/chat/completions": routes.chat_completions,
+            "/v1/completions": routes.completions,
+            "/v1/embeddings": routes.embeddings,
+            "/v1/images/generations": media.images_generations,
+            "/v1/responses": responses_api.responses,
+            "/v1/messages": messages_api.messages,
+        },
+        handlers=lambda: app.exception_handlers,
+    )
     app.add_middleware(
         RateLimitGate,
         limiter=state.replicas.limiter,

@@ -175,9 +175,10 @@ class Exchange:
         answer = await self.upstream_call(lambda: self.upstream.post_json(shape.path, body))
         answer["id"] = self.request_id
         out_action = await self._output(lambda: self.output.answer(shape, answer))
-        released = [s.text for s in shape.response_slots(answer) if s.key[1] == shape.content_field]
+        judged = shape.response_slots(answer)  # as the output stage left them (walked once: ~12 µs)
+        released = [s.text for s in judged if s.key[1] == shape.content_field]
         await self.keep(self.prompt, "\n".join(released), action, out_action)  # rides with the decision
-        await self.output.decided({field_name(s.key): s.text for s in shape.response_slots(answer)})
+        await self.output.decided({field_name(s.key): s.text for s in judged})
         if out_action.stops:
             return WholeAnswer(answer, self.headers())
         self.state.labeller.label_answer(answer, self.request_id)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from hegui.gateway import fieldmap, media_inspect
 from hegui.gateway.bounds import check_bounds
+from hegui.gateway.eventstream import EventStreamResponse
 from hegui.gateway.exchange import Exchange
 from hegui.gateway.fieldcheck import request_slots
 from hegui.gateway.http import authenticate, end_user, json_response, read_json, session_of, state_of
@@ -35,7 +36,7 @@ def respond(outcome: Outcome) -> Response:
     """An exchange's outcome as HTTP: JSON, or server-sent events."""
     if isinstance(outcome, WholeAnswer):
         return json_response(outcome.body, headers=outcome.headers)
-    return StreamingResponse(outcome.events, media_type="text/event-stream", headers=outcome.headers)
+    return EventStreamResponse(outcome.events, headers=outcome.headers)
 
 
 async def chat_completions(request: Request) -> Response:

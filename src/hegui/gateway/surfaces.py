@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from hegui.errors import RequestError
+from hegui.gateway.eventstream import EventStreamResponse
 from hegui.gateway.http import json_response
 from hegui.gateway.outcome import Outcome, StreamAnswer, WholeAnswer
 from hegui.gateway.schemas import Slot, recent_user_turns
@@ -59,9 +60,7 @@ def rewritten(
     if isinstance(outcome, WholeAnswer):
         return json_response(whole(outcome.body), headers=outcome.headers)
     assert isinstance(outcome, StreamAnswer)
-    return StreamingResponse(
-        events(relay_events(outcome.events)), media_type="text/event-stream", headers=outcome.headers
-    )
+    return EventStreamResponse(events(relay_events(outcome.events)), headers=outcome.headers)
 
 
 def sse_event(kind: str, data: dict[str, Any]) -> bytes:
