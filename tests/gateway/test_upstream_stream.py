@@ -105,6 +105,37 @@ def test_the_request_deadline_ends_a_stream_that_keeps_sending() -> None:
     assert 0.35 < time.monotonic() - started < 1.0
 
 
+def test_time_the_consumer_spends_between_events_is_not_idle_time() -> None:
+    """Only the waits for the upstream count: a consumer that takes longer than the idle timeout over
+    each chunk (a slow client, a long check) does not make the stream time out."""
+
+    async def slow() -> int:
+        response = httpx.Response(200, stream=_Body([CHUNK] * 3 + [DONE], 0, None))
+        got = 0
+        async for _ in upstream_chunks("u", "/c", response, StreamLimits(deadline=5.0, idle=0.1)):
+            got += 1
+            await asyncio.sleep(0.25)
+        return got
+
+    assert asyncio.run(slow()) == 3
+
+
+def test_a_cancel_that_is_not_the_timeouts_stays_a_cancel() -> None:
+    """The client leaving cancels the task while it waits for the upstream: that is not a timeout."""
+
+    async def cancelled() -> None:
+        response = httpx.Response(200, stream=_Body([CHUNK] * 50, 0.2, None))
+        chunks = upstream_chunks("u", "/c", response, StreamLimits(deadline=5.0, idle=1.0))
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().call_later(0.05, task.cancel)
+        async for _ in chunks:
+            pass
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(cancelled())
+
+
 def test_a_stream_over_the_answer_limit_is_refused() -> None:
     with pytest.raises(UpstreamMalformed, match="max_answer_bytes"):
         run([CHUNK] * 100 + [DONE], max_total=len(CHUNK) * 10)
