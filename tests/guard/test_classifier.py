@@ -207,3 +207,24 @@ def test_classifier_check_type_in_a_policy(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         build_pipeline(parse_policy(head + 'model_path = "bad.json.gz"\n', str(tmp_path / "t.toml")))
     assert err.value.key == "checks[0].model_path"
+
+
+def test_strongest_ngrams_only_for_a_score_that_reaches_explain_from(model: TextModel) -> None:
+    """The check asks for the strongest n-grams only at its threshold: the probability is the same either
+    way, a score below ``explain_from`` names none, and a reported finding still names them."""
+    texts = [
+        "今天的天气很好，我们去公园散步吧",
+        "南方人和北方人的饮食习惯不一样",
+        "她是我们班的女生里跑得最快的",
+    ]
+    for text in texts:
+        full = model.score(text)
+        assert model.score(text, explain_from=2.0) == type(full)(full.probability, ())
+        assert model.score(text, explain_from=0.0) == full
+        at = model.score(text, explain_from=full.probability)
+        assert at == full
+    assert any(model.score(text).top_ngrams for text in texts)  # else the test shows nothing
+    check = ClassifierCheck("offensive", model, threshold=min(model.score(t).probability for t in texts) / 2)
+    for text in texts:
+        (finding,) = check.inspect(text, Context())
+        assert finding.explanation.endswith(", ".join(model.score(text).top_ngrams) or "-")

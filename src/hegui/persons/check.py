@@ -196,7 +196,7 @@ class PersonaCheck:
         after = _SENTENCE_END.search(text, name_end, min(len(text), name_end + reach))
         end = after.start() if after else min(len(text), name_end + reach)
         assert self._model is not None
-        score = self._model.score(text[start:end])
+        score = self._model.score(text[start:end], explain_from=2.0)  # the finding names no n-grams
         if score.probability < self._threshold:
             return []
         return [

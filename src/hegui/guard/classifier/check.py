@@ -61,7 +61,7 @@ class ClassifierCheck:
             return []
         best: tuple[float, int, int, tuple[str, ...]] | None = None
         for start, end in self._windows(text):
-            score = self.model.score(text[start:end])
+            score = self.model.score(text[start:end], explain_from=self.threshold)
             if best is None or score.probability > best[0]:
                 best = (score.probability, start, end, score.top_ngrams)
         assert best is not None

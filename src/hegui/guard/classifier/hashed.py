@@ -76,8 +76,10 @@ class HashedModel:
         np.putmask(rows, ~feats.valid, self._table.missing)
         return self._padded[rows]
 
-    def score(self, text: str) -> Score:
-        """P(offensive) of the text's highest-scoring window (texts up to a window are one window)."""
+    def score(self, text: str, *, explain_from: float = 0.0) -> Score:
+        """P(offensive) of the text's highest-scoring window (texts up to a window are one window); the
+        strongest n-grams only when it reaches ``explain_from`` (finding them costs 0.09–0.14 ms, more
+        than the scoring of a comment)."""
         feats = featurize(text, self.config)
         per = self._weights_of(feats)
         best_z, best = self.bias, -1
@@ -88,7 +90,7 @@ class HashedModel:
                 if best < 0 or z > best_z:
                     best_z, best = z, i
         probability = 1.0 / (1.0 + float(np.exp(-min(max(best_z, -60.0), 60.0))))
-        return Score(probability, self._top(feats, per, best))
+        return Score(probability, self._top(feats, per, best) if probability >= explain_from else ())
 
     def _top(self, feats: Features, per: npt.NDArray[np.float32], window: int, k: int = 3) -> tuple[str, ...]:
         if window < 0:

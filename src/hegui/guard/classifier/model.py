@@ -113,7 +113,8 @@ class NgramModel:
             raise ValueError(f"classifier artifact {source} is malformed: not an object")
         return cls(data, source=source, raw=raw)
 
-    def score(self, text: str) -> Score:
+    def score(self, text: str, *, explain_from: float = 0.0) -> Score:
+        del explain_from  # the strongest n-grams come from the sum already made: nothing to save
         grams = ngrams(text, self.low, self.high)
         if not grams:
             return Score(1.0 / (1.0 + math.exp(-self.bias)), ())
