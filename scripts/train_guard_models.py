@@ -385,9 +385,7 @@ def answer_scores(
     for a in answers:
         c = float(answer_model.score(a.response).probabilities[:, 1].max())
         q = float(p_harmful(prompt_model, [a.prompt])[0])
-        r = float(p_harmful(prompt_model, [a.response])[0])
-        floor = max(t["refuse"] for t in prompt_model.thresholds.values())  # as AnswerRiskCheck.own_floor
-        out.append(answer_risk(c, q, r, floor))
+        out.append(answer_risk(c, q, None))  # every calibration answer has its question
     return np.array(out)
 
 

@@ -237,7 +237,10 @@ def test_policy_builds_both_checks_with_presets_and_explicit_thresholds(tmp_path
     assert explicit.refuse_threshold == 0.77
     (answer,) = pipeline.checks_for(Stage.OUTPUT)
     assert isinstance(answer, AnswerRiskCheck)
-    assert answer.threshold == answer.model.compliance.thresholds["lenient"]["refuse"]
+    assert answer.threshold == max(
+        answer.model.compliance.thresholds["lenient"]["refuse"],
+        answer.model.prompt.model.thresholds["lenient"]["refuse"],
+    )
 
 
 # --- behaviour of the bundled models ---------------------------------------------------------------------
@@ -303,10 +306,41 @@ def test_evidence_level_findings_are_labels(prompt_model: PromptRiskModel) -> No
 
 
 def test_answer_risk_combination() -> None:
-    assert answer_risk(0.9, 0.8, 0.1) == pytest.approx(0.72)
-    assert answer_risk(0.9, 0.1, 0.8) == pytest.approx(0.72)
+    assert answer_risk(0.9, 0.8, None) == pytest.approx(0.72)
+    assert answer_risk(0.9, 0.1, 0.8) == pytest.approx(0.09)  # with the question known, r does not count
     assert answer_risk(0.05, 0.99, 0.99) == pytest.approx(0.0495)
     assert answer_risk(0.5, None, 0.6) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="own score"):
+        answer_risk(0.5, None, None)
+
+
+@pytest.mark.parametrize("preset", ["strict", "balanced", "lenient"])
+def test_the_answer_threshold_is_never_below_the_input_stages_bar(
+    preset: str, prompt_model: PromptRiskModel
+) -> None:
+    """An answer that helps with a question the input stage would answer is not flagged for its question:
+    the default threshold is the higher of the calibrated one and the prompt model's refusal threshold."""
+    check = AnswerRiskCheck("answer", preset=preset)
+    bar = prompt_model.model.thresholds[preset]["refuse"]
+    assert check.threshold == max(check.calibrated, bar) and check.threshold >= bar
+    assert AnswerRiskCheck("answer", preset=preset, threshold=0.2).threshold == 0.2  # explicit wins
+
+
+def test_a_helpful_answer_on_a_harmful_subject_to_a_harmless_question_passes() -> None:
+    """Safety advice names what it warns against; with the question known, the answer's own topic words
+    (the prompt model's r) do not count, only whether it helps with a harmful question."""
+    check = AnswerRiskCheck("answer")
+    question = "过量饮酒对身体有什么伤害？"
+    answer = (
+        "长期过量饮酒会损伤肝脏，导致脂肪肝和肝硬化，还会增加高血压、心脏病和多种癌症的风险；一次大量饮酒"
+        "可能导致急性酒精中毒，危及生命。如果身边有人酒精中毒，应立即拨打120。"
+    )
+    judged = check.model.assess(answer, question)
+    assert judged.question is not None and judged.question < check.threshold
+    assert judged.own is None and judged.decided_by == "question"
+    assert check.inspect(answer, Context(prompt=question)) == []
+    alone = check.model.assess(answer, None)
+    assert alone.own is not None and alone.risk == pytest.approx(alone.compliance * alone.own)
 
 
 def test_an_answer_is_judged_with_its_question() -> None:

@@ -286,11 +286,11 @@ def test_the_bounded_judgement_explains_exactly_what_it_reports() -> None:
     check = AnswerRiskCheck("answer")
     reported = skipped = 0
     for question, answer in PAIRS:
-        full = check.model.assess(answer, question, check.own_floor)
-        bounded = check.model.judge(answer, question, check.own_floor, bound=check.bound)
+        full = check.model.assess(answer, question)
+        bounded = check.model.judge(answer, question, bound=check.threshold)
         if bounded is None:
             continue
-        if full.risk >= check.bound.threshold(question is not None):
+        if full.risk >= check.threshold:
             reported += 1
             assert bounded == full and full.top_ngrams
         else:

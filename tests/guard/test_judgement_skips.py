@@ -115,10 +115,9 @@ def test_the_answer_check_reports_exactly_what_the_full_judgement_reports(preset
     check = AnswerRiskCheck("harmful-answer", model, preset=preset)
     flagged = 0
     for question, answer in itertools.product(QUESTIONS, ANSWERS):
-        full = model.assess(answer, question, check.own_floor)
-        threshold = check.threshold if question is not None else check.alone_threshold
+        full = model.assess(answer, question)
         found = check.inspect(answer, Context(prompt=question))
-        assert bool(found) == (full.risk >= threshold), (question, answer)
+        assert bool(found) == (full.risk >= check.threshold), (question, answer)
         if found:
             flagged += 1
             assert found[0].score == round(full.risk, 4)

@@ -5,12 +5,24 @@ or a redirection shows at the start) and gives c = P(compliance), the probabilit
 with what was asked rather than refusing, warning or redirecting. The answer's risk combines it with the
 prompt model (`hegui.guard.judge.prompt`):
 
-    risk = c * max(q, r)
+    risk = c * q        with the question known (``ctx.prompt``)
+    risk = c * r        without it
 
-q is the prompt model's P(harmful) of the question (``ctx.prompt``), r its P(harmful) of the answer itself.
-An answer that refuses is safe whatever was asked (c small); an answer that helps is as risky as the
-question, or as its own content when that is worse (a jailbreak whose question looked harmless). When the
-question is unknown (``ctx.prompt`` is None), risk = c * r and the finding says so.
+q is the prompt model's P(harmful) of the question, r its P(harmful) of the answer itself. An answer that
+refuses is safe whatever was asked (c small); an answer that helps is as risky as its question.
+
+Two rules keep the output stage from refusing what the input stage let through (2026-12-01):
+
+* **The question counts at the input stage's bar.** The check's default threshold is never below the
+  prompt model's refusal threshold of the same preset, so an answer that fully helps (c = 1) with a
+  question the prompt model would answer (q below its threshold) is not flagged for its question. Before,
+  the calibrated threshold (0.28 at ``balanced``, against 0.41 at the input stage) flagged every helpful
+  answer to a question scored between the two: borderline questions the input stage had accepted.
+* **With the question known, the answer's own score does not count.** The prompt model reads topics, not
+  intent: on the calibration part of train, jade-db v3's *safe* answers score r >= 0.9 as often as its
+  unsafe ones (100 % and 94 %), so r only adds flags on answers that discuss a harmful subject, such as
+  safety advice about drugs, fraud or fire. The refusal / help distinction is c's, the harm of the request
+  q's. Without the question, r is the only sign of harm and is used, at the higher of the two thresholds.
 """
 
 from __future__ import annotations
@@ -30,14 +42,13 @@ ANSWER_CONFIG = FeatureConfig(ngram_min=1, ngram_max=4, buckets_log2=18, window=
 BUNDLED_ANSWER = "answer_compliance.npz"
 
 
-def answer_risk(compliance: float, question: float | None, own: float, own_floor: float = 0.0) -> float:
-    """risk = c * max(q, r); c * r when the question is unknown. With the question known, the answer's own
-    score r counts only from ``own_floor`` on (the prompt model's refusal threshold): below it the prompt
-    model, trained on requests and comments, is not evidence about an answer (it gave 0.41 to the demo
-    upstream's notice), and the question says more."""
-    if question is None:
-        return compliance * own
-    return compliance * max(question, own if own >= own_floor else 0.0)
+def answer_risk(compliance: float, question: float | None, own: float | None) -> float:
+    """risk = c * q with the question known; c * r when it is unknown (see the module doc)."""
+    if question is not None:
+        return compliance * question
+    if own is None:
+        raise ValueError("without the question, the answer's own score is needed")
+    return compliance * own
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +57,8 @@ class AnswerRisk:
     compliance: float
     #: P(harmful) of the question; None when it was not known.
     question: float | None
-    own: float
+    #: P(harmful) of the answer itself; None when the question was known (then it does not count).
+    own: float | None
     #: The risk id of whichever decided: the question's predicted risk, or the answer's own.
     category: str
     #: The span that decided: the answer's riskiest window when its own content decided, else the answer.
@@ -79,63 +91,56 @@ class AnswerRiskModel:
         """The artifacts at the paths or the bundled ones; ValueError when missing or malformed."""
         return cls(LinearModel.load(path, BUNDLED_ANSWER), PromptRiskModel.load(prompt_path))
 
-    def assess(self, answer: str, question: str | None, own_floor: float = 0.0) -> AnswerRisk:
-        judged = self.judge(answer, question, own_floor)
+    def assess(self, answer: str, question: str | None) -> AnswerRisk:
+        judged = self.judge(answer, question)
         assert judged is not None  # without a bound, every answer is judged
         return judged
 
-    def judge(
-        self, answer: str, question: str | None, own_floor: float = 0.0, *, bound: Bound | None = None
-    ) -> AnswerRisk | None:
-        """The answer's risk; None when ``bound`` says it cannot reach the threshold.
+    def judge(self, answer: str, question: str | None, *, bound: float | None = None) -> AnswerRisk | None:
+        """The answer's risk; None when it cannot reach ``bound`` (the threshold of the caller).
 
-        The prompt model's scores (q, r) come first: risk = c × max(q, r) ≤ max(q, r), so when even c = 1
-        leaves the risk under the bound's threshold the compliance model is not run. Most answers to
-        harmless questions end there, and a stream judges its answer at every sentence end. With a bound,
-        an answer whose exact risk stays under its threshold is not explained either (``top_ngrams``
-        empty): it will not be reported, and finding the strongest n-grams costs about a third of a
-        prompt model's scoring."""
+        The prompt model's score comes first (q, or r without the question): risk = c × q ≤ q, so when even
+        c = 1 leaves the risk under the bound's threshold the compliance model is not run. Most answers to
+        harmless questions end there, and a stream judges its answer at every sentence end: with the
+        question known (remembered from the input stage) such a judgement reads nothing of the answer.
+        With a bound, an answer whose exact risk stays under its threshold is not explained either
+        (``top_ngrams`` empty): it will not be reported, and finding the strongest n-grams costs about a
+        third of a prompt model's scoring."""
+        if question and question.strip():
+            return self._with_question(answer, question, bound)
         own = self.prompt.assess(answer, explain_from=_NEVER)
-        asked = self.prompt.assess(question, explain_from=_NEVER) if question and question.strip() else None
-        q = None if asked is None else asked.score
-        if bound is not None and answer_risk(1.0, q, own.score, own_floor) < bound.threshold(q is not None):
+        if bound is not None and own.score < bound:
             return None
-        c = float(self.compliance.score(answer).probabilities[:, 1].max())
-        cue = refusal_cue(answer) if c < CONFIDENT else None
-        if cue is not None:
-            c = min(c, REFUSED)
-        risk = answer_risk(c, q, own.score, own_floor)
-        explain = bound is None or risk >= bound.threshold(q is not None)
-        if asked is None or own.score >= asked.score:
-            if explain:
-                own = self.prompt.assess(answer)  # remembered scores: only the strongest n-grams are new
-            return AnswerRisk(
-                risk, c, q, own.score, own.category, own.start, own.end, own.top_ngrams, refusal=cue
-            )
-        assert question is not None
-        if explain:
+        c, cue = self._compliance(answer)
+        risk = answer_risk(c, None, own.score)
+        if bound is None or risk >= bound:
+            own = self.prompt.assess(answer)  # remembered scores: only the strongest n-grams are new
+        return AnswerRisk(
+            risk, c, None, own.score, own.category, own.start, own.end, own.top_ngrams, refusal=cue
+        )
+
+    def _with_question(self, answer: str, question: str, bound: float | None) -> AnswerRisk | None:
+        asked = self.prompt.assess(question, explain_from=_NEVER)
+        if bound is not None and asked.score < bound:
+            return None
+        c, cue = self._compliance(answer)
+        risk = answer_risk(c, asked.score, None)
+        if bound is None or risk >= bound:
             asked = self.prompt.assess(question)
         return AnswerRisk(
-            risk, c, q, own.score, asked.category, 0, len(answer), asked.top_ngrams, "question", cue
+            risk, c, asked.score, None, asked.category, 0, len(answer), asked.top_ngrams, "question", cue
         )
+
+    def _compliance(self, answer: str) -> tuple[float, str | None]:
+        """c, capped by a refusal cue (`hegui.guard.judge.refusal`) unless the model is confident."""
+        c = float(self.compliance.score(answer).probabilities[:, 1].max())
+        cue = refusal_cue(answer) if c < CONFIDENT else None
+        return (min(c, REFUSED), cue) if cue is not None else (c, None)
 
 
 #: An ``explain_from`` no score reaches: the strongest n-grams are looked up only for an answer that is
 #: reported.
 _NEVER = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class Bound:
-    """The thresholds below which an answer's exact risk is not needed (it will not be reported)."""
-
-    #: With the question known.
-    asked: float
-    #: Without it (risk = c × r).
-    alone: float
-
-    def threshold(self, question_known: bool) -> float:
-        return self.asked if question_known else self.alone
 
 
 class AnswerRiskCheck:
@@ -154,24 +159,16 @@ class AnswerRiskCheck:
         self.name = name
         self.model = model or AnswerRiskModel.load()
         self.preset = preset
-        self.threshold = self.model.compliance.preset(preset)["refuse"] if threshold is None else threshold
-        #: From which score the answer's own content counts beside its question (see `answer_risk`): the
-        #: prompt model's most lenient refusal threshold, whatever the preset. The model was trained on
-        #: requests and comments; on answers its middling scores are noise (the demo upstream's notice
-        #: scores 0.44), while the question and the compliance model carry the judgement.
-        self.own_floor = max(
-            self.model.prompt.model.preset(p)["refuse"] for p in ("strict", "balanced", "lenient")
-        )
-        #: The threshold when the question is unknown: an explicit ``threshold``, else the higher of the
-        #: preset's and the prompt model's refusal threshold of the preset.
-        self.alone_threshold = (
-            threshold
-            if threshold is not None
-            else max(self.threshold, self.model.prompt.model.preset(preset)["refuse"])
-        )
+        #: The artifact's threshold of the preset, calibrated on safe answers alone (docs/guard-models.md).
+        self.calibrated = self.model.compliance.preset(preset)["refuse"]
+        #: The prompt model's refusal threshold of the same preset: the input stage's bar.
+        self.input_bar = self.model.prompt.model.preset(preset)["refuse"]
+        #: An explicit ``threshold``, else the higher of the two: an answer that helps (c <= 1) with a
+        #: question the input stage would answer (q below its bar) is never flagged for that question, and
+        #: an answer judged without its question must reach the prompt model's own bar (c * r).
+        self.threshold = max(self.calibrated, self.input_bar) if threshold is None else threshold
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
-        self.bound = Bound(self.threshold, max(self.threshold, self.alone_threshold))
         self.stages = frozenset(stages)
         self.action = action
         self.horizon: int | None = None
@@ -189,25 +186,19 @@ class AnswerRiskCheck:
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
         if not text.strip():
             return []
-        # Without the question the answer's own content is the only sign of harm: it must reach the
-        # prompt model's own refusal threshold (c * r with c <= 1), not the lower one calibrated for
-        # c * max(q, r), at which everyday short answers would be flagged.
-        judged = self.model.judge(text, ctx.prompt, self.own_floor, bound=self.bound)
-        if judged is None:
+        judged = self.model.judge(text, ctx.prompt, bound=self.threshold)
+        if judged is None or judged.risk < self.threshold:
             return []
-        threshold = self.bound.threshold(judged.question is not None)
-        if judged.risk < threshold:
-            return []
-        question = (
-            "question unknown, answer judged alone: risk = c * r"
+        scores = (
+            f"question unknown, answer judged alone: risk = c * r, answer's own risk r={judged.own:.3f}"
             if judged.question is None
-            else f"q={judged.question:.3f}"
+            else f"risk = c * q, q={judged.question:.3f}"
         )
+        capped = f" (c capped: refusal cue {judged.refusal!r})" if judged.refusal else ""
         explanation = (
-            f"answer_model ({self.model.version}): risk={judged.risk:.3f} >= threshold {threshold:.3f} "
-            f"(preset {self.preset}); compliance c={judged.compliance:.3f}, {question}, "
-            f"answer's own risk r={judged.own:.3f}"
-            f"{f' (c capped: refusal cue {judged.refusal!r})' if judged.refusal else ''}; strongest n-grams (of the {judged.decided_by}): {', '.join(judged.top_ngrams) or '-'}"
+            f"answer_model ({self.model.version}): risk={judged.risk:.3f} >= threshold {self.threshold:.3f} "
+            f"(preset {self.preset}); compliance c={judged.compliance:.3f}{capped}, {scores}; "
+            f"strongest n-grams (of the {judged.decided_by}): {', '.join(judged.top_ngrams) or '-'}"
         )
         return [
             Finding(
