@@ -32,11 +32,14 @@ more is released) and the text is judged again at the next sentence end, instead
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.sentences import last_sentence_end
 from hegui.guard.types import Action, Context, Finding, Stage, Verdict
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,16 @@ class StreamInspector:
         horizon = plan.horizon
         self._holdback = None if horizon is None else max(horizon, 1) - 1
         self._lookback = None if horizon is None else max(horizon, 1)
+        #: Span checks that narrow their horizon where the text allows (``holdback_at``/``lookback_at``,
+        #: `hegui.guard.types.Check`), and the longest horizon of the others.
+        self._narrow = tuple(
+            c
+            for c in self._span_checks
+            if c.horizon is not None
+            and callable(getattr(c, "holdback_at", None))
+            and callable(getattr(c, "lookback_at", None))
+        )
+        self._fixed = max((c.horizon or 1 for c in self._span_checks if c not in self._narrow), default=1)
         self._text = ""
         self._released = 0
         self._out: list[str] = []
@@ -117,7 +130,10 @@ class StreamInspector:
         # Where the sentence checks could judge up to now: found once, read by both steps below.
         judging = self._sentence_checks and (final or self._holdback is not None)
         cut = self._sentence_cut(final) if judging else None
-        release_to = self._span_step(final, new) if final or self._releasable(cut) else self._released
+        hold = self._holdback_now()
+        release_to = (
+            self._span_step(final, new, hold) if final or self._releasable(cut, hold) else self._released
+        )
         if cut is not None and not self._stopped:
             release_to = min(release_to, self._sentence_step(cut, final, new))
         if self._stopped:
@@ -136,7 +152,41 @@ class StreamInspector:
         start = max(self._judged, self._held)
         return last_sentence_end(self._text, start, final=final, max_chars=self._max_sentence)
 
-    def _releasable(self, cut: int | None) -> bool:
+    def _holdback_now(self) -> int | None:
+        """How many characters at the end must wait: ``horizon - 1`` of the checks that do not narrow it,
+        and what each narrowing check asks for this text (never more than its own ``horizon - 1``; a
+        check whose narrowing fails gets its whole horizon). None when a check needs the whole text."""
+        if self._holdback is None:
+            return None
+        held = self._fixed - 1
+        for c in self._narrow:
+            assert c.horizon is not None
+            try:
+                asked = int(c.holdback_at(self._text))  # type: ignore[attr-defined]
+            except Exception:  # holding back the whole horizon is always safe; the failure is logged
+                _log.warning(
+                    "check %r: holdback_at failed; its whole horizon is held back", c.name, exc_info=True
+                )
+                asked = c.horizon - 1
+            held = max(held, min(c.horizon - 1, asked))
+        return held
+
+    def _lookback_now(self, pos: int) -> int:
+        """How far before ``pos`` the span checks' findings that reach ``text[pos:]`` can start."""
+        back = self._fixed
+        for c in self._narrow:
+            assert c.horizon is not None
+            try:
+                asked = int(c.lookback_at(self._text, pos))  # type: ignore[attr-defined]
+            except Exception:  # rescanning the whole horizon is always safe; the failure is logged
+                _log.warning(
+                    "check %r: lookback_at failed; its whole horizon is rescanned", c.name, exc_info=True
+                )
+                asked = c.horizon
+            back = max(back, min(c.horizon, asked))
+        return back
+
+    def _releasable(self, cut: int | None, hold: int | None) -> bool:
         """Whether this chunk could let any text go: the horizon leaves characters past the released
         ones, and (with sentence checks) a sentence has ended past them or had been judged past them.
 
@@ -150,7 +200,7 @@ class StreamInspector:
         the last scan (`[gateway] stream_release_step`), unless a sentence has ended: the text waits for
         the next scan, at most ``release_step - 1`` characters later, and a stream of one-character
         tokens pays one scan of its tail per ``release_step`` characters instead of one per token."""
-        if self._holdback is not None and len(self._text) - self._holdback <= self._released:
+        if hold is not None and len(self._text) - hold <= self._released:
             return False
         sentence = cut is not None and cut > max(self._judged, self._held)
         if not sentence and len(self._text) - self._scanned[1] < self._step_chars:
@@ -159,16 +209,16 @@ class StreamInspector:
             return (cut if sentence else self._judged) > self._released
         return True
 
-    def _span_step(self, final: bool, new: list[Finding]) -> int:
+    def _span_step(self, final: bool, new: list[Finding], hold: int | None) -> int:
         """Run the horizon checks on the unreleased tail; act on settled findings; return how far the
         text may be released as far as they are concerned."""
         end = len(self._text)
-        if self._holdback is None or self._lookback is None:
+        if hold is None:
             if not final:
                 return self._released
             window_start, holdback = 0, 0
         else:
-            window_start, holdback = max(0, self._released - self._lookback), self._holdback
+            window_start, holdback = max(0, self._released - self._lookback_now(self._released)), hold
         window = self._text[window_start:]
         found = self._pipeline.findings(self._stage, window, self._ctx, checks=self._span_checks)
         seen_start, seen_end = self._scanned

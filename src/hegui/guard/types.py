@@ -207,6 +207,14 @@ class Check(Protocol):
     its refusal of a prefix shorter than that holds the stream (nothing more released) until a longer
     prefix is judged, and only the end's judgement of a shorter answer is final.
 
+    A check with a horizon may narrow it where the text allows, with two optional methods (read by
+    the stream inspector; see `hegui.guard.pii.check.PIICheck`): ``holdback_at(text) -> int``, the
+    characters at the end of ``text`` that more text could still turn into a finding or change (at most
+    ``horizon - 1``), and ``lookback_at(text, pos) -> int``, how far before ``pos`` a finding that
+    reaches ``text[pos:]`` can start, with the context its start reads (at most ``horizon``). A check
+    offers both or neither. The PII check does: an e-mail address lies inside one run of e-mail
+    characters, so a Chinese answer need not wait for the 256 characters an address could span.
+
     A check that waits on I/O (a guard-model call, a database-backed memory read) declares
     ``blocking = True``, or a method ``blocking(ctx) -> bool`` when it waits only for some requests
     (read by `blocks`; checks without it do not block). The gateway runs a stage that has a blocking

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from hegui.guard.pii.heuristics import ADDRESS, PERSON_NAME
 from hegui.guard.pii.recognizers import (
@@ -76,6 +77,39 @@ class PIIAnalyzer:
             (r, r.trigger, r.anchors) if isinstance(r, PatternRecognizer) else (r, None, ())
             for r in self.recognizers
         )
+        #: Recognizers whose matches lie inside one run of a character class (`PatternRecognizer.run`):
+        #: a stream holds back and rescans their run, not their ``max_span``.
+        self._runs = tuple(
+            _Run(_outside(run), r.max_span)
+            for r in self.recognizers
+            if (run := getattr(r, "run", None)) is not None
+        )
+        #: The longest span of the other recognizers: what a stream always holds back (minus one).
+        self.short_span = max(
+            (r.max_span for r in self.recognizers if getattr(r, "run", None) is None), default=1
+        )
+
+    def holdback_at(self, text: str) -> int:
+        """How many characters at the end of ``text`` a match could still change or appear in, once more
+        text follows: ``short_span - 1``, plus the run of a run recognizer's class that ends the text
+        (an e-mail address still being written). The run and the short span add up: a match of another
+        recognizer that overlaps the run can start ``short_span - 1`` before it, and an open run's
+        match (valid now, perhaps not once the run goes on) can hide it by overlapping it. At most
+        ``max_span - 1``."""
+        return min(self.max_span - 1, self.short_span - 1 + self._run_before(text, len(text)))
+
+    def lookback_at(self, text: str, pos: int) -> int:
+        """How far before ``pos`` a scan must start to find, as the whole text does, every match that
+        reaches ``text[pos:]`` and every match that could overlap one of them: two steps back of
+        ``short_span`` plus the run that ends there, and the character a look-behind reads. At most
+        ``max_span``."""
+        first = pos - self.short_span - self._run_before(text, pos)
+        second = first - self.short_span - self._run_before(text, max(0, first))
+        return min(self.max_span, pos - second + 1)
+
+    def _run_before(self, text: str, pos: int) -> int:
+        """The longest run of a run recognizer's class that ends at ``pos`` (0 when none)."""
+        return max((run.length_before(text, pos) for run in self._runs), default=0)
 
     def analyze(self, text: str) -> list[PIIMatch]:
         """Non-overlapping matches, sorted by position."""
@@ -100,6 +134,30 @@ class PIIAnalyzer:
                 kept.append(m)
         kept.sort(key=lambda m: m.start)
         return kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A run recognizer's class, as the pattern of one character *outside* it, and its longest match."""
+
+    outside: re.Pattern[str]
+    max_span: int
+
+    def length_before(self, text: str, pos: int) -> int:
+        """How many characters of the class end at ``pos`` (at most ``max_span``: a longer run is
+        treated as that long, which holds back and rescans as much as ``max_span`` would)."""
+        lo = max(0, pos - self.max_span)
+        found = self.outside.search(text[lo:pos][::-1])
+        return pos - lo if found is None else found.start()
+
+
+def _outside(run: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern of one character outside a one-character class ``[...]`` or ``[^...]``."""
+    source = run.pattern
+    if not (source.startswith("[") and source.endswith("]")) or len(source) < 3:
+        raise ValueError(f"a recognizer's run must be one character class [...] or [^...], not {source!r}")
+    inside = source[2:] if source.startswith("[^") else "^" + source[1:]
+    return re.compile("[" + inside, run.flags)
 
 
 def _present(pattern: re.Pattern[str], text: str, seen: dict[re.Pattern[str], bool]) -> bool:

@@ -64,6 +64,16 @@ class PIICheck:
         entities = ",".join(r.entity for r in self.analyzer.recognizers)
         self.version = "pii-1:" + hashlib.sha256(f"{entities}|{mask_style}".encode()).hexdigest()[:12]
 
+    def holdback_at(self, text: str) -> int:
+        """For a stream (`hegui.guard.stream`): the characters at the end of ``text`` that more text could
+        still turn into a match or change (`PIIAnalyzer.holdback_at`); at most ``horizon - 1``."""
+        return self.analyzer.holdback_at(text)
+
+    def lookback_at(self, text: str, pos: int) -> int:
+        """For a stream: how far before ``pos`` a match reaching ``text[pos:]`` can start
+        (`PIIAnalyzer.lookback_at`); at most ``horizon``."""
+        return self.analyzer.lookback_at(text, pos)
+
     def _replacement(self, m: PIIMatch) -> str | None:
         if self.mask_style == "full":
             return None

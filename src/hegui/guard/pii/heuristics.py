@@ -40,6 +40,7 @@ ADDRESS = PatternRecognizer(
     explanation="road and house number, with any divisions before and building/room after (heuristic)",
     trigger=re.compile(r"\d"),  # a house number
     anchors=(re.compile(r"\d(?:号|弄)"),),
+    run=re.compile(rf"[^\W_A-Za-z{_STOPS}]"),  # _W and digits: an address stops at a clause word or a mark
 )
 
 _SINGLE_SURNAMES = (

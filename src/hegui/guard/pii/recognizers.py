@@ -92,6 +92,13 @@ class PatternRecognizer:
     #: same matches as a scan of the whole text (the tests compare both), at a fraction of the cost on
     #: long texts with few digits.
     anchors: tuple[re.Pattern[str], ...] = ()
+    #: A pattern of one character that every character of every match belongs to (the pattern's
+    #: look-arounds may read one character beyond). A match then lies inside one *run* of such characters,
+    #: and the whole text's matches in a run are those of a scan that starts just before the run. A stream
+    #: needs to hold back and rescan that run rather than ``max_span`` characters
+    #: (`PIIAnalyzer.holdback_at`): the e-mail recognizer's 256 would otherwise hold back 255 characters
+    #: of every streamed answer. ``tests/guard/test_pii_runs.py`` checks the classes.
+    run: re.Pattern[str] | None = None
 
     def find(self, text: str) -> list[PIIMatch]:
         if self.trigger is not None and self.trigger.search(text) is None:
@@ -292,6 +299,7 @@ EMAIL = PatternRecognizer(
     explanation="e-mail address",
     trigger=_TRIGGER,
     anchors=(re.compile("@"),),
+    run=re.compile(r"[A-Za-z0-9._%+\-@]"),
 )
 
 IPV4 = PatternRecognizer(
@@ -320,6 +328,7 @@ IPV6 = PatternRecognizer(
     explanation="IPv6 address",
     trigger=_TRIGGER,
     anchors=(re.compile(":"),),
+    run=re.compile(r"[0-9A-Fa-f:.]"),
 )
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
