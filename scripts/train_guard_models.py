@@ -64,7 +64,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from guard_data import DEFAULT_ROOT, AnswerExample, Example, load_answers, load_inputs  # noqa: E402
-from request_forms import form_copies  # noqa: E402
+from request_forms import FORM_MODES, form_copies  # noqa: E402
 
 from hegui.guard.judge.answer import ANSWER_CLASSES, ANSWER_CONFIG, BUNDLED_ANSWER, answer_risk  # noqa: E402
 from hegui.guard.judge.features import FeatureConfig, Features, featurize  # noqa: E402
@@ -480,10 +480,17 @@ def main() -> None:
     parser.add_argument(
         "--form-augment",
         type=float,
-        default=0.0,
+        default=0.5,
         help="add copies of the fitting prompts of both classes inside team-written request wrappers "
-        "(scripts/request_forms.py), each wrapper at equal weight in none and harmful, the copies weighing "
-        "this share of their originals; 0 (default): off (docs/guard-models.md, request-form augmentation)",
+        "(scripts/request_forms.py), each wrapper at equal weight in none and harmful, the copies of the "
+        "smaller side weighing this share of their originals; 0: off (the artifacts before 2026-12-01)",
+    )
+    parser.add_argument(
+        "--form-mode",
+        choices=FORM_MODES,
+        default="keep",
+        help="keep: the copies are added and the comments scaled up to keep their share of the weight; "
+        "add: added on top; move: their weight taken from their originals (docs/guard-models.md)",
     )
     parser.add_argument(
         "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
@@ -521,10 +528,12 @@ def main() -> None:
         args.jailbreak_weight,
         args.harmful_by_source == 1,
         args.form_augment,
+        args.form_mode,
     )
     if args.form_augment > 0:
         print(
-            f"request-form copies: {len(data.texts) - len(fit_part)} (share {args.form_augment:g})",
+            f"request-form copies: {len(data.texts) - len(fit_part)} "
+            f"(share {args.form_augment:g}, {args.form_mode})",
             flush=True,
         )
 
@@ -614,6 +623,7 @@ def main() -> None:
         "counts": {"fit": len(fit_part), "calibration": len(calib), "dev": len(dev)},
         "vocab_min_df": args.vocab_min_df,
         "form_augment": args.form_augment,
+        "form_mode": args.form_mode,
         "vocab_size": 0 if prompt_model.vocab is None else len(prompt_model.vocab),
     }
     prompt_model.sources = SOURCES

@@ -134,3 +134,29 @@ def test_wrappers_have_one_slot_and_the_probe_says_what_it_is() -> None:
     # occur in both, as in any everyday traffic.
     for k in request_forms.WRAPPERS:
         assert k.replace("{x}", "") not in requests
+
+
+def test_modes_move_and_keep_preserve_what_they_say(trainer: ModuleType) -> None:
+    rows = _rows(trainer)
+    n = len(rows)
+    plain = trainer.build(rows)
+    comment = np.array([r.source == "cold" for r in rows])  # type: ignore[attr-defined]
+    harmful = np.array([r.label == "harmful" for r in rows])  # type: ignore[attr-defined]
+
+    moved = trainer.build(rows, form=0.5, form_mode="move")
+    # Each side keeps its total weight and the comments theirs: the copies' mass came from the originals.
+    for side in (True, False):
+        copies = np.array([c.label == "harmful" for c in moved.examples[n:]]) == side
+        assert moved.weight[:n][harmful == side].sum() + moved.weight[n:][copies].sum() == pytest.approx(
+            plain.weight[harmful == side].sum()
+        )
+    assert np.array_equal(moved.weight[:n][comment], plain.weight[comment])
+    with pytest.raises(ValueError):
+        trainer.build(rows, form=1.0, form_mode="move")
+
+    kept = trainer.build(rows, form=0.5, form_mode="keep")
+    share_before = plain.weight[comment].sum() / plain.weight.sum()
+    assert kept.weight[:n][comment].sum() / kept.weight.sum() == pytest.approx(share_before)
+    assert np.array_equal(kept.weight[:n][~comment], plain.weight[~comment])
+    added = trainer.build(rows, form=0.5)
+    assert np.array_equal(kept.weight[n:], added.weight[n:])
