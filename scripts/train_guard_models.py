@@ -22,6 +22,13 @@ xsafety commonsense) weigh more than their row count (``--hard-negative-weight``
 3 was tried: +1 point of harmful prompts refused, +12 points of safe comments refused on the calibration
 part, so the default stays 1).
 
+Request-form copies (``--form-augment 0.5 --form-mode keep``, the defaults since 2026-12-01): the fitting
+prompts of both classes are also shown inside the team's generic request wrappers
+(`scripts/request_forms.py`), each wrapper at equal weight in "none" and "harmful", so that the form of a
+request to an assistant ("你能…", "帮我写一…", "请总结…") carries no class signal; calibration and dev rows
+are never wrapped. ``--form-augment 0`` trains as before (docs/guard-models.md, "Issue 10: request-form
+augmentation").
+
 Features: dense hashed buckets (2^18, the shipped model), or with ``--vocab-min-df N`` an explicit
 vocabulary: only the n-grams (32-bit ids) of at least N fitting texts get a weight, looked up at run time
 with `hegui.guard.judge.idtable`; measured with N = 2 on 2026-11-30 and not adopted (about as good on the
