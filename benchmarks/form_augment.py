@@ -5,7 +5,7 @@
 The training script's option ``--form-augment SHARE`` adds copies of the fitting prompts of both classes
 inside team-written request wrappers (`scripts/request_forms.py`), each wrapper at equal weight in "none"
 and "harmful". Here the shipped family (linear softmax over hashed character 1-4-grams, frames dropped,
-L2 1e-5) is fitted once per share on the SAME fitting rows (share 0 = the shipped model retrained the
+L2 1e-5) is fitted once per share on the SAME fitting rows (share 0 = the model before 2026-12-01, retrained the
 same way) and judged on the **calibration part of train only** with the functions of
 ``benchmarks/model_family.py`` (its `judge`: the balanced threshold by the unchanged rule, should-refuse
 and each source's rate, COLD / SWSR, the script's criterion, recall at 1 % / 2 % pooled benign refused;
@@ -254,7 +254,7 @@ def report(
     out = [
         f"Request-form augmentation of the harmful-request model: {n_fit:,} fitting rows (+ {n_copies:,} wrapped "
         f"copies when the share is above 0), judged on the {n_cal:,} calibration rows of train (dev not read); "
-        f"`python benchmarks/form_augment.py --shares {args.shares}`. Share 0 is the shipped training; "
+        f"`python benchmarks/form_augment.py --shares {args.shares}`. Share 0 is the training before 2026-12-01 (off); the shipped artifacts use 0.5 keep; "
         "*move*: the copies' weight is taken from their originals instead of added; *keep*: added, and the "
         "comments scaled up to keep their share of the total weight.",
         "",
