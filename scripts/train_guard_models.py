@@ -22,6 +22,13 @@ xsafety commonsense) weigh more than their row count (``--hard-negative-weight``
 3 was tried: +1 point of harmful prompts refused, +12 points of safe comments refused on the calibration
 part, so the default stays 1).
 
+Request-form copies (``--form-augment 0.5 --form-mode keep``, the defaults since 2026-12-01): the fitting
+prompts of both classes are also shown inside the team's generic request wrappers
+(`scripts/request_forms.py`), each wrapper at equal weight in "none" and "harmful", so that the form of a
+request to an assistant ("你能…", "帮我写一…", "请总结…") carries no class signal; calibration and dev rows
+are never wrapped. ``--form-augment 0`` trains as before (docs/guard-models.md, "Issue 10: request-form
+augmentation").
+
 Features: dense hashed buckets (2^18, the shipped model), or with ``--vocab-min-df N`` an explicit
 vocabulary: only the n-grams (32-bit ids) of at least N fitting texts get a weight, looked up at run time
 with `hegui.guard.judge.idtable`; measured with N = 2 on 2026-11-30 and not adopted (about as good on the
@@ -64,6 +71,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from guard_data import DEFAULT_ROOT, AnswerExample, Example, load_answers, load_inputs  # noqa: E402
+from request_forms import FORM_MODES, form_copies  # noqa: E402
 
 from hegui.guard.judge.answer import ANSWER_CLASSES, ANSWER_CONFIG, BUNDLED_ANSWER, answer_risk  # noqa: E402
 from hegui.guard.judge.features import FeatureConfig, Features, featurize  # noqa: E402
@@ -277,13 +285,39 @@ def prompt_weights(
 
 
 def build(
-    examples: list[Example], hard: float = 1.0, jailbreak: float = 1.0, harmful_by_source: bool = True
+    examples: list[Example],
+    hard: float = 1.0,
+    jailbreak: float = 1.0,
+    harmful_by_source: bool = True,
+    form: float = 0.0,
+    form_mode: str = "add",
 ) -> PromptData:
+    """Texts, labels and weights of the fitting rows; with ``form`` > 0, plus wrapped copies of them
+    (`request_forms.form_copies`: each request wrapper at equal weight in "none" and "harmful", the copies
+    of the smaller side weighing ``form`` times their originals). Never pass calibration or dev rows."""
+    texts = [e.text for e in examples]
+    y = np.array([prompt_label(e) for e in examples])
+    weight = prompt_weights(examples, hard, jailbreak, harmful_by_source)
+    if form <= 0:
+        return PromptData(texts, y, weight, examples)
+    copies = form_copies(
+        [e.label for e in examples],
+        [e.kind for e in examples],
+        [e.source for e in examples],
+        texts,
+        weight,
+        form,
+        mode=form_mode,
+    )
+    extra = [
+        replace(examples[i], text=t, kind=examples[i].kind + "+form")
+        for i, t in zip(copies.source_row, copies.texts, strict=True)
+    ]
     return PromptData(
-        [e.text for e in examples],
-        np.array([prompt_label(e) for e in examples]),
-        prompt_weights(examples, hard, jailbreak, harmful_by_source),
-        examples,
+        texts + copies.texts,
+        np.concatenate([y, y[copies.source_row]]),
+        np.concatenate([weight * copies.original_scale, copies.weight]),
+        examples + extra,
     )
 
 
@@ -449,6 +483,21 @@ def main() -> None:
         help="1: inside a harmful class each source weighs sqrt(its size); 0: its size (older artifacts)",
     )
     parser.add_argument(
+        "--form-augment",
+        type=float,
+        default=0.5,
+        help="add copies of the fitting prompts of both classes inside team-written request wrappers "
+        "(scripts/request_forms.py), each wrapper at equal weight in none and harmful, the copies of the "
+        "smaller side weighing this share of their originals; 0: off (the artifacts before 2026-12-01)",
+    )
+    parser.add_argument(
+        "--form-mode",
+        choices=FORM_MODES,
+        default="keep",
+        help="keep: the copies are added and the comments scaled up to keep their share of the weight; "
+        "add: added on top; move: their weight taken from their originals (docs/guard-models.md)",
+    )
+    parser.add_argument(
         "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
     )
     parser.add_argument(
@@ -478,7 +527,20 @@ def main() -> None:
     calib = [e for e in train_all if is_calibration(e.group)]
     dev = [e for e in inputs if e.split == "dev"]
     print(f"prompt model: {len(fit_part)} fit, {len(calib)} calibration, {len(dev)} dev", flush=True)
-    data = build(fit_part, args.hard_negative_weight, args.jailbreak_weight, args.harmful_by_source == 1)
+    data = build(
+        fit_part,
+        args.hard_negative_weight,
+        args.jailbreak_weight,
+        args.harmful_by_source == 1,
+        args.form_augment,
+        args.form_mode,
+    )
+    if args.form_augment > 0:
+        print(
+            f"request-form copies: {len(data.texts) - len(fit_part)} "
+            f"(share {args.form_augment:g}, {args.form_mode})",
+            flush=True,
+        )
 
     def prompt_quality(model: LinearModel) -> float:
         """At the balanced threshold: the mean share refused over the harmful calibration sources, minus
@@ -565,6 +627,8 @@ def main() -> None:
         "dev_by_source_balanced": prompt_dev["balanced"],
         "counts": {"fit": len(fit_part), "calibration": len(calib), "dev": len(dev)},
         "vocab_min_df": args.vocab_min_df,
+        "form_augment": args.form_augment,
+        "form_mode": args.form_mode,
         "vocab_size": 0 if prompt_model.vocab is None else len(prompt_model.vocab),
     }
     prompt_model.sources = SOURCES
