@@ -634,19 +634,24 @@ def main() -> None:
     prompt_model.sources = SOURCES
     prompt_model.extra = {"calibration_salt": CALIB_SALT, "split_salt": "hegui-split-v1:"}
     dev_scores = answer_scores(answer_model, prompt_model, a_dev)
+    # The check refuses at the higher of the calibrated threshold and the prompt model's (the input
+    # stage's bar: hegui.guard.judge.answer.AnswerRiskCheck); dev is reported at that threshold.
+    effective = {
+        p: max(t["refuse"], prompt_model.thresholds[p]["refuse"]) for p, t in answer_model.thresholds.items()
+    }
     answer_model.metrics = {
         "l2": a_l2,
         "l2_calibration_quality": a_l2_log,
-        "dev_by_source": {
-            p: answer_report(dev_scores, a_dev, t["refuse"]) for p, t in answer_model.thresholds.items()
-        },
+        "effective_thresholds": effective,
+        "dev_by_source": {p: answer_report(dev_scores, a_dev, t) for p, t in effective.items()},
         "counts": {"fit": len(a_fit), "calibration": len(a_calib), "dev": len(a_dev)},
     }
     answer_model.sources = [
         s for s in SOURCES if s.split(" ")[0] in ("AISafetyLab", "JoySafety", "CrossWOZ", "jade-db")
     ]
     answer_model.extra = {
-        "risk": "c * max(q, r); c = P(compliance), q = P(harmful) of the question, r = P(harmful) of the answer",
+        "risk": "c * q with the question known, c * r without it; c = P(compliance), q = P(harmful) of the "
+        "question, r = P(harmful) of the answer; refused at max(threshold, the prompt model's refuse threshold)",
         "calibrated_with_prompt_model": "see prompt_risk.npz",
     }
     args.out.mkdir(parents=True, exist_ok=True)
