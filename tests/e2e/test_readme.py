@@ -74,8 +74,25 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, line in wrappers.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{line}\n", encoding="utf-8")
         (bin_dir / name).chmod(0o755)
-    digest = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()[:16]
-    (repo / ".venv" / f".hegui-installed-{digest}-all").touch()  # what scripts/serve's bootstrap checks
+    # What scripts/serve's bootstrap checks: the hash of pyproject.toml and constraints.txt, and the extras.
+    # A stamp that does not match makes bootstrap run pip through the wrapper above, that is into the venv
+    # running these tests, installing this temporary copy over it (it did once constraints.txt joined).
+    pinned = (repo / "pyproject.toml").read_bytes() + (repo / "constraints.txt").read_bytes()
+    digest = hashlib.sha256(pinned).hexdigest()[:16]
+    (repo / ".venv" / f".hegui-installed-{digest}-all").touch()
+    # The stamp bootstrap will look for, computed as bootstrap computes it: a test that fails here instead
+    # of quietly reinstalling the shared venv when that formula changes.
+    wanted = subprocess.run(
+        ["bash", "-c", "cat pyproject.toml constraints.txt | sha256sum | cut -c1-16"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+    assert wanted == digest and "constraints.txt" in (repo / "scripts" / "bootstrap").read_text(
+        encoding="utf-8"
+    )
     return repo
 
 
