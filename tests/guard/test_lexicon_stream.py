@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hegui.guard.lexicon import Lexicon, LexiconCheck, ReloadableLexicon, Term
+from hegui.guard.lexicon.model import Tier
+from hegui.guard.lexicon.segment import WordBoundary, segmenter
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.stream import StreamInspector
 from hegui.guard.types import Context, Stage
@@ -40,3 +42,97 @@ def test_released_text_never_completes_a_match(parts: list[str], sizes: list[int
         assert not (f.end <= len(out) and out[f.start : f.end] == text[f.start : f.end]), (text, f, out)
     if not whole:
         assert out == text
+
+
+# --- the hold-back narrowed to the open tail (`CompiledLexicon.holdback_at`) ---------------------------
+
+LONG = "这是一个非常长的违禁短语用于测试流式检查的保留长度"
+WIDE = LexiconCheck(
+    "kw",
+    ReloadableLexicon.fixed(
+        Lexicon.build(
+            [
+                Term("违禁词", ("A.1h",)),
+                Term("bad", ("A.1f",)),
+                Term("666", ("A.1f",)),
+                Term(LONG, ("A.1h",)),
+                Term("长的违禁", ("A.1h",)),
+                Term("代开", ("A.1h",), tier=Tier.TOPIC),
+                Term("发票", ("A.1h",), tier=Tier.TOPIC),
+            ],
+            ["违禁词典", "Essex"],
+        ),
+        boundary=WordBoundary(segmenter("rjieba")),
+    ),
+    stages=(Stage.OUTPUT,),
+)
+WIDE_PARTS = st.sampled_from(
+    [
+        *"违禁词典違 *。\u200bbadxａ好6长的",
+        "bad",
+        "违禁词",
+        "6666",
+        LONG,
+        LONG[:20],
+        LONG[5:],
+        "朝代开始",
+        "代开发票",
+        "Essex",
+        "这 是 一 个 非 常 长 的 违 禁",
+        "好" * 40,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(WIDE_PARTS, max_size=16),
+    st.lists(st.integers(1, 9), min_size=1, max_size=5),
+    st.sampled_from([1, 4]),
+)
+def test_a_narrowed_hold_back_releases_what_the_whole_text_allows(
+    parts: list[str], sizes: list[int], step: int
+) -> None:
+    """Refused iff the whole text is, nothing from the first refused occurrence on is released, and an
+    unrefused text is released whole: long terms, evasions, Latin boundaries, allow-listed words and the
+    word-boundary rule, with the hold-back and rescans narrowed to the open tail."""
+    pipeline = Pipeline([WIDE], policy_version="t", release_step=step)
+    text = "".join(parts)
+    whole = pipeline.run(Stage.OUTPUT, text, Context())
+    inspector = StreamInspector(pipeline, Stage.OUTPUT, Context())
+    released, pos, i = [], 0, 0
+    while pos < len(text) and not inspector.stopped:
+        size = sizes[i % len(sizes)]
+        released.append(inspector.feed(text[pos : pos + size]).release)
+        pos, i = pos + size, i + 1
+    if not inspector.stopped:
+        released.append(inspector.finish().release)
+    out = "".join(released)
+    stops = [f for f in whole.findings if f.action.stops]
+    assert inspector.stopped == bool(stops), (text, out)
+    if stops:
+        assert len(out) <= min(f.start for f in stops), (text, out)
+    else:
+        assert out == whole.text, (text, out)
+
+
+def test_prose_is_held_back_by_the_open_tail_not_the_longest_term() -> None:
+    compiled = WIDE.lexicon.current
+    assert compiled.horizon > 100  # the long term, its gaps and the segmenter's window
+    pipeline = Pipeline([WIDE], policy_version="t")
+    inspector = StreamInspector(pipeline, Stage.OUTPUT, Context())
+    prose = "今天天气很好，我们去公园散步吧。" * 12
+    first = next(i for i, ch in enumerate(prose) if inspector.feed(ch).release)
+    assert first <= compiled.context + 2
+    # A long term being written is held from its first character until it is refused.
+    inspector = StreamInspector(pipeline, Stage.OUTPUT, Context())
+    text = "好的。" + LONG + "。"
+    out = ""
+    for ch in text:
+        step = inspector.feed(ch)
+        out += step.release
+        if step.stopped:
+            break
+    if not inspector.stopped:
+        out += inspector.finish().release
+    assert inspector.stopped and len(out) <= len("好的。")

@@ -291,7 +291,7 @@ def test_skipping_span_checks_releases_what_running_them_every_chunk_releases(
     skipping = _steps(StreamInspector(pipeline, Stage.OUTPUT, CTX), chunks)
     always = StreamInspector._releasable
     try:
-        StreamInspector._releasable = lambda self, cut, hold: True  # type: ignore[method-assign]
+        StreamInspector._releasable = lambda self, cut: True  # type: ignore[method-assign]
         every_chunk = _steps(StreamInspector(pipeline, Stage.OUTPUT, CTX), chunks)
     finally:
         StreamInspector._releasable = always  # type: ignore[method-assign]

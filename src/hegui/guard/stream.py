@@ -73,6 +73,8 @@ class StreamInspector:
             and callable(getattr(c, "holdback_at", None))
             and callable(getattr(c, "lookback_at", None))
         )
+        #: The last hold-back asked of the narrowing checks, and the text length it was asked at.
+        self._hold_at: tuple[int, int] = (-1, 0)
         self._fixed = max((c.horizon or 1 for c in self._span_checks if c not in self._narrow), default=1)
         self._text = ""
         self._released = 0
@@ -130,10 +132,11 @@ class StreamInspector:
         # Where the sentence checks could judge up to now: found once, read by both steps below.
         judging = self._sentence_checks and (final or self._holdback is not None)
         cut = self._sentence_cut(final) if judging else None
-        hold = self._holdback_now()
-        release_to = (
-            self._span_step(final, new, hold) if final or self._releasable(cut, hold) else self._released
-        )
+        # The hold-back is asked of the narrowing checks only when a scan could run (it reads the tail).
+        if final or self._releasable(cut):
+            release_to = self._span_step(final, new, self._holdback_now())
+        else:
+            release_to = self._released
         if cut is not None and not self._stopped:
             release_to = min(release_to, self._sentence_step(cut, final, new))
         if self._stopped:
@@ -158,6 +161,8 @@ class StreamInspector:
         check whose narrowing fails gets its whole horizon). None when a check needs the whole text."""
         if self._holdback is None:
             return None
+        if self._hold_at[0] == len(self._text):
+            return self._hold_at[1]  # asked already for this text (the gate, then the scan)
         held = self._fixed - 1
         for c in self._narrow:
             assert c.horizon is not None
@@ -169,6 +174,7 @@ class StreamInspector:
                 )
                 asked = c.horizon - 1
             held = max(held, min(c.horizon - 1, asked))
+        self._hold_at = (len(self._text), held)
         return held
 
     def _lookback_now(self, pos: int) -> int:
@@ -186,7 +192,7 @@ class StreamInspector:
             back = max(back, min(c.horizon, asked))
         return back
 
-    def _releasable(self, cut: int | None, hold: int | None) -> bool:
+    def _releasable(self, cut: int | None) -> bool:
         """Whether this chunk could let any text go: the horizon leaves characters past the released
         ones, and (with sentence checks) a sentence has ended past them or had been judged past them.
 
@@ -200,14 +206,15 @@ class StreamInspector:
         the last scan (`[gateway] stream_release_step`), unless a sentence has ended: the text waits for
         the next scan, at most ``release_step - 1`` characters later, and a stream of one-character
         tokens pays one scan of its tail per ``release_step`` characters instead of one per token."""
-        if hold is not None and len(self._text) - hold <= self._released:
-            return False
+        if self._holdback is not None and len(self._text) - (self._fixed - 1) <= self._released:
+            return False  # not even the checks that do not narrow their horizon would let a character go
         sentence = cut is not None and cut > max(self._judged, self._held)
         if not sentence and len(self._text) - self._scanned[1] < self._step_chars:
             return False  # fewer than `release_step` characters since the last scan, and no new sentence
-        if cut is not None:
-            return (cut if sentence else self._judged) > self._released
-        return True
+        if cut is not None and (cut if sentence else self._judged) <= self._released:
+            return False
+        hold = self._holdback_now()
+        return hold is None or len(self._text) - hold > self._released
 
     def _span_step(self, final: bool, new: list[Finding], hold: int | None) -> int:
         """Run the horizon checks on the unreleased tail; act on settled findings; return how far the

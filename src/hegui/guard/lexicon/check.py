@@ -96,6 +96,15 @@ class LexiconCheck:
     def horizon(self, value: int | None) -> None:
         raise AttributeError("a lexicon check's horizon follows its lexicon; reload the lexicon instead")
 
+    def holdback_at(self, text: str) -> int:
+        """For a stream: only the tail that may still begin a term, and a hit's context, wait
+        (`CompiledLexicon.holdback_at`), not the longest term's whole horizon."""
+        return self._lexicon.current.holdback_at(text)
+
+    def lookback_at(self, text: str, pos: int) -> int:
+        """For a stream: how far before ``pos`` an occurrence reaching ``text[pos:]`` can start."""
+        return self._lexicon.current.lookback_at(text, pos)
+
     @property
     def version(self) -> str:
         return self._lexicon.current.version

@@ -112,6 +112,15 @@ class CompiledLexicon:
             # original text that is up to window * (max_gap + 1) characters (as the gap cap counts).
             widest += 2 * boundary.window * (max_gap + 1)
         self.horizon = widest
+        #: For streams (`open_tail`): the hashes of every prefix of every pattern (a collision only makes
+        #: a stream hold back more), the longest pattern, and the context a hit's rules read on each
+        #: side in original characters (a Latin letter or digit next to it; the segmenter's window).
+        self._prefixes = frozenset(hash(p[:k]) for p in self._patterns for k in range(1, len(p) + 1))
+        self._longest = max(len(p) for p in self._patterns)
+        context = 0
+        if boundary is not None and any(e.bounded for es in self._entries for e in es):
+            context = boundary.window * (max_gap + 1)
+        self.context = 1 + context
         self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
 
     def _add(
@@ -140,6 +149,26 @@ class CompiledLexicon:
         )
         index.setdefault(normalized, []).append(entry)
         return True
+
+    def open_tail(self, text: str, pos: int) -> int:
+        """How many characters before ``pos`` the longest tail of ``text[:pos]`` starts whose normalized
+        form begins some term or allow-listed word (0 when none): an occurrence that ``text[pos:]`` may
+        still complete or change starts there, or later. Reads at most ``horizon`` characters."""
+        lo = max(0, pos - self.horizon)
+        nt = self.normalizer.normalize(text[lo:pos])
+        norm, n = nt.text, len(nt.text)
+        for k in range(min(self._longest, n), 0, -1):
+            if hash(norm[n - k :]) in self._prefixes:
+                return pos - (lo + nt.run_bounds(n - k)[0])
+        return 0
+
+    def holdback_at(self, text: str) -> int:
+        """For a stream: the open tail of the text and the context after a hit (at most ``horizon - 1``)."""
+        return min(self.horizon - 1, self.open_tail(text, len(text)) + self.context)
+
+    def lookback_at(self, text: str, pos: int) -> int:
+        """For a stream: the open tail before ``pos`` and the context before a hit (at most ``horizon``)."""
+        return min(self.horizon, self.open_tail(text, pos) + self.context + 1)
 
     @property
     def patterns(self) -> int:
