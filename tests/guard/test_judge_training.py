@@ -8,26 +8,11 @@ not drown a few hundred discriminatory prompts); inside "none" each source by th
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def trainer() -> ModuleType:
-    pytest.importorskip("scipy", reason="the trainer needs scipy (a development tool)")
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import train_guard_models
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
-    return train_guard_models
 
 
 def _rows(trainer: ModuleType) -> list[object]:

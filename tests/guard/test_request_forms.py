@@ -17,17 +17,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def trainer() -> ModuleType:
-    pytest.importorskip("scipy", reason="the trainer needs scipy (a development tool)")
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        import train_guard_models
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
-    return train_guard_models
-
-
 def _rows(trainer: ModuleType) -> list[object]:
     example = trainer.Example
     rows = []
