@@ -173,27 +173,35 @@ def long_answers(length: int, count: int) -> list[Long]:
     return out
 
 
-class _WholeSpanPII(PIICheck):
-    """The PII check as it streamed before 2026-12-01: held back and rescanned by its longest span (the
-    e-mail recognizer's 256 characters), not by the runs its matches lie in."""
+@dataclass(frozen=True)
+class _WholeSpanPII:
+    """The PII check as it streamed before 2026-12-01: the same findings, held back and rescanned by its
+    longest span (the e-mail recognizer's 256 characters), since it does not offer to narrow it."""
 
-    holdback_at = None  # type: ignore[assignment]
-    lookback_at = None  # type: ignore[assignment]
+    check: PIICheck
+
+    @property
+    def name(self) -> str:
+        return self.check.name
+
+    @property
+    def stages(self) -> frozenset[Stage]:
+        return self.check.stages
+
+    @property
+    def horizon(self) -> int | None:
+        return self.check.horizon
+
+    @property
+    def version(self) -> str:
+        return self.check.version
+
+    def inspect(self, text: str, ctx: Context) -> list[Finding]:
+        return self.check.inspect(text, ctx)
 
 
 def _whole_span(check: object) -> object:
-    if isinstance(check, PIICheck):
-        return _WholeSpanPII(
-            check.name,
-            check.analyzer,
-            stages=check.stages,
-            action=check.action,
-            category=check.category,
-            mask_style=check.mask_style,
-            label_language=check.label_language,
-            mask_char=check.mask_char,
-        )
-    return check
+    return _WholeSpanPII(check) if isinstance(check, PIICheck) else check
 
 
 def bundled_by_length(lengths: list[int], per_length: int, rng: random.Random) -> list[str]:

@@ -6,7 +6,8 @@ and
 
 - acts on a finding once it is *settled*: ``horizon - 1`` characters follow it, or the stream ended;
   a refusing finding stops the stream, a masking one rewrites its span before release;
-- releases up to ``len(text) - (horizon - 1)``, but never past the start of an unsettled finding:
+- releases up to ``len(text) - (horizon - 1)`` (less held back where a check narrows its horizon for
+  this text: `hegui.guard.types.NarrowsHorizon`), but never past the start of an unsettled finding:
   any match that a future character could complete lies entirely in the held-back tail. The tail is
   scanned again once ``release_step`` characters have arrived since the last scan (the pipeline's; 1:
   on every chunk), a sentence has ended, or the stream ends;
@@ -33,11 +34,12 @@ more is released) and the text is judged again at the next sentence end, instead
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.sentences import last_sentence_end
-from hegui.guard.types import Action, Context, Finding, Stage, Verdict
+from hegui.guard.types import Action, Check, Context, Finding, NarrowsHorizon, Stage, Verdict
 
 _log = logging.getLogger(__name__)
 
@@ -67,11 +69,7 @@ class StreamInspector:
         #: Span checks that narrow their horizon where the text allows (``holdback_at``/``lookback_at``,
         #: `hegui.guard.types.Check`), and the longest horizon of the others.
         self._narrow = tuple(
-            c
-            for c in self._span_checks
-            if c.horizon is not None
-            and callable(getattr(c, "holdback_at", None))
-            and callable(getattr(c, "lookback_at", None))
+            c for c in self._span_checks if c.horizon is not None and isinstance(c, NarrowsHorizon)
         )
         #: The last hold-back asked of the narrowing checks, and the text length it was asked at.
         self._hold_at: tuple[int, int] = (-1, 0)
@@ -165,15 +163,7 @@ class StreamInspector:
             return self._hold_at[1]  # asked already for this text (the gate, then the scan)
         held = self._fixed - 1
         for c in self._narrow:
-            assert c.horizon is not None
-            try:
-                asked = int(c.holdback_at(self._text))  # type: ignore[attr-defined]
-            except Exception:  # holding back the whole horizon is always safe; the failure is logged
-                _log.warning(
-                    "check %r: holdback_at failed; its whole horizon is held back", c.name, exc_info=True
-                )
-                asked = c.horizon - 1
-            held = max(held, min(c.horizon - 1, asked))
+            held = max(held, _narrowed(c, "holdback_at", lambda n: n.holdback_at(self._text), -1))
         self._hold_at = (len(self._text), held)
         return held
 
@@ -181,15 +171,7 @@ class StreamInspector:
         """How far before ``pos`` the span checks' findings that reach ``text[pos:]`` can start."""
         back = self._fixed
         for c in self._narrow:
-            assert c.horizon is not None
-            try:
-                asked = int(c.lookback_at(self._text, pos))  # type: ignore[attr-defined]
-            except Exception:  # rescanning the whole horizon is always safe; the failure is logged
-                _log.warning(
-                    "check %r: lookback_at failed; its whole horizon is rescanned", c.name, exc_info=True
-                )
-                asked = c.horizon
-            back = max(back, min(c.horizon, asked))
+            back = max(back, _narrowed(c, "lookback_at", lambda n: n.lookback_at(self._text, pos), 0))
         return back
 
     def _releasable(self, cut: int | None) -> bool:
@@ -306,3 +288,15 @@ class StreamInspector:
             pos = e
         out.append(self._text[pos:end])
         return "".join(out)
+
+
+def _narrowed(check: Check, what: str, ask: Callable[[NarrowsHorizon], int], offset: int) -> int:
+    """A narrowing check's answer, capped at its horizon plus ``offset`` (-1 for a hold-back, 0 for a
+    look-back); when asking fails, that cap itself, which is always safe, and the failure is logged."""
+    assert check.horizon is not None and isinstance(check, NarrowsHorizon)
+    cap = check.horizon + offset
+    try:
+        return min(cap, int(ask(check)))
+    except Exception:
+        _log.warning("check %r: %s failed; its whole horizon is used", check.name, what, exc_info=True)
+        return cap

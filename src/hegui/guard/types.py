@@ -207,8 +207,8 @@ class Check(Protocol):
     its refusal of a prefix shorter than that holds the stream (nothing more released) until a longer
     prefix is judged, and only the end's judgement of a shorter answer is final.
 
-    A check with a horizon may narrow it where the text allows, with two optional methods (read by
-    the stream inspector; see `hegui.guard.pii.check.PIICheck`): ``holdback_at(text) -> int``, the
+    A check with a horizon may narrow it where the text allows, with two optional methods (the
+    `NarrowsHorizon` protocol, read by the stream inspector; see `hegui.guard.pii.check.PIICheck`): ``holdback_at(text) -> int``, the
     characters at the end of ``text`` that more text could still turn into a finding or change (at most
     ``horizon - 1``), and ``lookback_at(text, pos) -> int``, how far before ``pos`` a finding that
     reaches ``text[pos:]`` can start, with the context its start reads (at most ``horizon``). A check
@@ -231,6 +231,16 @@ class Check(Protocol):
 
 #: When a check that needs the whole text (horizon None) can give its judgement in a stream: only at
 #: the end, or at every sentence end (on the text so far).
+@runtime_checkable
+class NarrowsHorizon(Protocol):
+    """A check with a horizon that can say, for a given text, how much of it a stream needs to hold back
+    and rescan (see `Check`); both answers are at most what the horizon gives."""
+
+    def holdback_at(self, text: str) -> int: ...
+
+    def lookback_at(self, text: str, pos: int) -> int: ...
+
+
 JudgesAt = Literal["end", "sentence"]
 
 
