@@ -25,19 +25,24 @@ PIPELINE = Pipeline([CHECK], policy_version="t")
 ALPHABET = st.sampled_from([*"违禁词典違詞 *。\u200bbadxａ好", "bad", "违禁词"])
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(ALPHABET, max_size=40), st.lists(st.integers(1, 7), min_size=1, max_size=10))
-def test_released_text_never_completes_a_match(parts: list[str], sizes: list[int]) -> None:
-    text = "".join(parts)
-    whole = CHECK.inspect(text, Context())
-    inspector = StreamInspector(PIPELINE, Stage.OUTPUT, Context())
+def _streamed(pipeline: Pipeline, text: str, sizes: list[int]) -> tuple[str, StreamInspector]:
+    """The text fed in chunks of the given sizes (in turn) until it ends or is stopped: what was released."""
+    inspector = StreamInspector(pipeline, Stage.OUTPUT, Context())
     released, pos, i = [], 0, 0
     while pos < len(text) and not inspector.stopped:
         size = sizes[i % len(sizes)]
         released.append(inspector.feed(text[pos : pos + size]).release)
         pos, i = pos + size, i + 1
-    released.append(inspector.finish().release)
-    out = "".join(released)
+    released.append(inspector.finish().release)  # nothing more once stopped
+    return "".join(released), inspector
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ALPHABET, max_size=40), st.lists(st.integers(1, 7), min_size=1, max_size=10))
+def test_released_text_never_completes_a_match(parts: list[str], sizes: list[int]) -> None:
+    text = "".join(parts)
+    whole = CHECK.inspect(text, Context())
+    out, _ = _streamed(PIPELINE, text, sizes)
     for f in whole:
         assert not (f.end <= len(out) and out[f.start : f.end] == text[f.start : f.end]), (text, f, out)
     if not whole:
@@ -99,15 +104,7 @@ def test_a_narrowed_hold_back_releases_what_the_whole_text_allows(
     pipeline = Pipeline([WIDE], policy_version="t", release_step=step)
     text = "".join(parts)
     whole = pipeline.run(Stage.OUTPUT, text, Context())
-    inspector = StreamInspector(pipeline, Stage.OUTPUT, Context())
-    released, pos, i = [], 0, 0
-    while pos < len(text) and not inspector.stopped:
-        size = sizes[i % len(sizes)]
-        released.append(inspector.feed(text[pos : pos + size]).release)
-        pos, i = pos + size, i + 1
-    if not inspector.stopped:
-        released.append(inspector.finish().release)
-    out = "".join(released)
+    out, inspector = _streamed(pipeline, text, sizes)
     stops = [f for f in whole.findings if f.action.stops]
     assert inspector.stopped == bool(stops), (text, out)
     if stops:
