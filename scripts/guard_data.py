@@ -28,6 +28,18 @@ from pathlib import Path
 from typing import Literal
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: Text the hegui team wrote for training (not a third-party data set; the project's licence): see
+#: scripts/team_data/README.md.
+TEAM_ROOT = Path(__file__).resolve().parent / "team_data"
+#: The team's files and the source name each counts under.
+TEAM_FILES = (
+    ("everyday_a_zh.txt", "team-everyday"),
+    ("everyday_b_zh.txt", "team-everyday"),
+    ("sensitive_legit_zh.txt", "team-sensitive"),
+    ("sensitive_roles_zh.txt", "team-sensitive"),
+    ("topic_words_zh.txt", "team-topic"),
+    ("documents_zh.txt", "team-documents"),
+)
 SPLIT_SALT = "hegui-split-v1:"
 
 Split = Literal["train", "dev"]
@@ -228,9 +240,24 @@ def _cold(root: Path) -> Iterator[Example]:
             )  # type: ignore[arg-type]
 
 
-def load_inputs(root: Path = DEFAULT_ROOT) -> list[Example]:
-    """Every input-stage row of every set, with its split. Raises DataMissing."""
-    return [*_safety_train(root), *_jade(root), *_cold(root)]
+def team_requests(team_root: Path, files: tuple[tuple[str, str], ...] = TEAM_FILES) -> Iterator[Example]:
+    """The team-written requests (``files``: file name and source name): everyday requests to an assistant
+    and questions about harmful subjects asked for protection, help or knowledge. Benign prompts; split by
+    the same group hash as the rest."""
+    for name, source in files:
+        path = team_root / name
+        if not path.is_file():
+            raise DataMissing(f"{path} is not there (the team-written training requests)")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                yield _example(line.strip(), "benign", "prompt", "", source, line)
+
+
+def load_inputs(root: Path = DEFAULT_ROOT, team_root: Path | None = TEAM_ROOT) -> list[Example]:
+    """Every input-stage row of every set, with its split; with ``team_root`` (the default) the
+    team-written requests too. Raises DataMissing."""
+    team = list(team_requests(team_root)) if team_root is not None else []
+    return [*_safety_train(root), *_jade(root), *_cold(root), *team]
 
 
 def load_answers(root: Path = DEFAULT_ROOT) -> list[AnswerExample]:

@@ -1,0 +1,60 @@
+"""The team-written training requests (scripts/team_data) stay apart from the probes that measure the
+guard: no training line may equal a probe line once normalized, or the probes would stop measuring
+what no training text holds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PROBES = REPO / "benchmarks" / "data"
+
+
+@pytest.fixture(scope="module")
+def guard_data() -> ModuleType:
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import guard_data
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    return guard_data
+
+
+def _probe_texts() -> list[str]:
+    texts: list[str] = []
+    for name in ("everyday_zh.txt", "requests_form_zh.txt", "refusals_zh.txt"):
+        lines = (PROBES / name).read_text(encoding="utf-8").splitlines()
+        texts += [line for line in lines if line.strip() and not line.startswith("#")]
+    for line in (PROBES / "sensitive_qa_zh.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            pair = json.loads(line)
+            texts += [pair["prompt"], pair["response"]]
+    return texts
+
+
+def test_team_requests_are_benign_prompts_split_like_every_set(guard_data: ModuleType) -> None:
+    rows = list(guard_data.team_requests(guard_data.TEAM_ROOT))
+    sources = dict(guard_data.TEAM_FILES)
+    assert len(rows) >= 1000
+    assert {r.source for r in rows} == set(sources.values())
+    assert {(r.label, r.kind, r.risk) for r in rows} == {("benign", "prompt", "")}
+    dev = sum(r.split == "dev" for r in rows) / len(rows)
+    assert 0.12 < dev < 0.28  # the group hash's ~20 %
+    assert all(r.split == guard_data.split_of(guard_data.normalize_key(r.text)) for r in rows)
+
+
+def test_no_team_request_is_a_probe_line(guard_data: ModuleType) -> None:
+    probes = {guard_data.normalize_key(t) for t in _probe_texts()}
+    assert len(probes) > 300
+    team = {guard_data.normalize_key(r.text): r.text for r in guard_data.team_requests(guard_data.TEAM_ROOT)}
+    assert sorted(text for key, text in team.items() if key in probes) == []
+
+
+def test_a_missing_team_file_is_named(guard_data: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(guard_data.DataMissing, match=r"everyday_a_zh\.txt"):
+        list(guard_data.team_requests(tmp_path))
