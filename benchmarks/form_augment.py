@@ -39,11 +39,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from guard_data import DEFAULT_ROOT, Example, load_inputs  # noqa: E402
 from model_family import CONFIG, L2, Judged, Noise, fmt, judge, linear_family, paired_bootstrap, text_scores  # noqa: E402
 from train_guard_models import (  # noqa: E402
-    COMMENT_SOURCES,
     PROMPT_TARGETS,
     build,
     design,
     fit_softmax,
+    in_threshold_rule,
     is_calibration,
     threshold_for,
 )
@@ -183,7 +183,7 @@ def main() -> None:
     )
     benign: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(calib):
-        if e.label != "harmful" and e.source not in COMMENT_SOURCES:
+        if in_threshold_rule(e):
             benign[e.source].append(i)
     benign_idx = {s: np.array(v) for s, v in benign.items()}
 

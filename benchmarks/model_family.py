@@ -70,6 +70,7 @@ from train_guard_models import (  # noqa: E402
     build,
     design,
     fit_softmax,
+    in_threshold_rule,
     is_calibration,
     threshold_for,
 )
@@ -605,7 +606,7 @@ def main() -> None:
     data = build(fit_part)
     benign: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(calib):
-        if e.label != "harmful" and e.source not in COMMENT_SOURCES:
+        if in_threshold_rule(e):
             benign[e.source].append(i)
     benign_idx = {s: np.array(v) for s, v in benign.items()}
 

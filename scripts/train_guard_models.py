@@ -70,7 +70,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from guard_data import DEFAULT_ROOT, AnswerExample, Example, load_answers, load_inputs  # noqa: E402
+from guard_data import DEFAULT_ROOT, TEAM_FILES, AnswerExample, Example, load_answers, load_inputs  # noqa: E402
 from request_forms import FORM_MODES, form_copies  # noqa: E402
 
 from hegui.guard.judge.answer import ANSWER_CLASSES, ANSWER_CONFIG, BUNDLED_ANSWER, answer_risk  # noqa: E402
@@ -89,6 +89,12 @@ ANSWER_TARGETS = {"lenient": 0.025, "balanced": 0.05, "strict": 0.10}
 #: Comment-like sets (SafetyBench's items come from COLD / CDial-Bias): measured apart, not used for the
 #: prompt thresholds.
 COMMENT_SOURCES = ("cold", "swsr", "safetybench")
+#: The team-written requests (scripts/team_data): fitted on, measured apart, not used for the prompt
+#: thresholds. The rule's benign sources stay the six it was decided with, so that adding training data
+#: shows in the model, not in a moved operating point (2026-12-01: with the team's sensitive questions
+#: among them the balanced threshold rose from 0.41 to 0.50 and the harmful calibration prompts refused
+#: fell from 93 to 91 %; docs/guard-models.md, "Issue 10: team-written requests").
+TEAM_SOURCES = tuple(dict.fromkeys(source for _, source in TEAM_FILES))
 SOURCES = [
     "JailBench (STAIR-BUPT/JailBench @ 5f474072db52, MIT)",
     "AISafetyLab (thu-coai/AISafetyLab @ 3fd15737dee5, MIT)",
@@ -104,6 +110,7 @@ SOURCES = [
     "CDial-GPT LCCC sample (thu-coai/CDial-GPT @ 81064865221d, MIT)",
     "jade-db v1.0, v2.0 easy, v3.0 medium (whitzard-ai/jade-db @ 812de63691d1, MIT)",
     "COLDataset train split (thu-coai/COLDataset @ a0c55a945497, Apache-2.0)",
+    "hegui team-written requests (scripts/team_data, this project's licence, Apache-2.0)",
 ]
 
 
@@ -335,10 +342,15 @@ def p_harmful(model: LinearModel, texts: Sequence[str]) -> np.ndarray:
     return np.array([float((1.0 - model.score(t).probabilities[:, 0]).max()) for t in texts])
 
 
+def in_threshold_rule(e: Example) -> bool:
+    """Whether a calibration row is one of the benign prompts and dialogue turns that set the thresholds."""
+    return e.label != "harmful" and e.source not in COMMENT_SOURCES + TEAM_SOURCES
+
+
 def benign_calibration_scores(model: LinearModel, calib: list[Example]) -> dict[str, np.ndarray]:
     by_source: dict[str, list[str]] = defaultdict(list)
     for e in calib:
-        if e.label != "harmful" and e.source not in COMMENT_SOURCES:
+        if in_threshold_rule(e):
             by_source[e.source].append(e.text)
     return {s: p_harmful(model, t) for s, t in by_source.items() if len(t) >= 5}
 
@@ -373,7 +385,7 @@ def summary(table: dict[str, dict[str, float]]) -> dict[str, float]:
     harmful = [k for k in table if k.endswith("/harmful") and k.split("/")[0] not in COMMENT_SOURCES]
     harmful = [k for k in harmful if not k.startswith("safetybench")]
     benign = [k for k in table if not k.endswith("/harmful") and k.split("/")[0] not in COMMENT_SOURCES]
-    benign = [k for k in benign if not k.startswith("safetybench")]
+    benign = [k for k in benign if not k.startswith("safetybench") and k.split("/")[0] not in TEAM_SOURCES]
     return {
         "should_refuse_refused": pooled(harmful),
         "benign_refused": pooled(benign),
@@ -381,6 +393,11 @@ def summary(table: dict[str, dict[str, float]]) -> dict[str, float]:
         "cold_safe_refused": pooled(["cold/benign"]),
         "swsr_offensive_refused": pooled(["swsr/harmful"]),
         "swsr_safe_refused": pooled(["swsr/benign"]),
+        **{
+            f"{t.replace('-', '_')}_refused": pooled([f"{t}/benign"])
+            for t in TEAM_SOURCES
+            if f"{t}/benign" in table
+        },
     }
 
 
