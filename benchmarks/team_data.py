@@ -1,0 +1,233 @@
+"""Benchmark: do the team-written training requests help the harmful-request model? Issue 10, 2026-12-01.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,all] [--no-write]
+
+`scripts/team_data/` holds requests the team wrote as benign training prompts (everyday requests to an
+assistant; questions about harmful subjects asked for protection, help or knowledge; document tasks on
+news material). Here the shipped family and training (linear softmax over hashed character 1-4-grams,
+frames dropped, L2 1e-5, request-form copies 0.5 keep) is fitted once per variant, each with the team
+files of that variant among its fitting rows and the same other rows:
+
+* ``none``: no team-written request (the model before 2026-12-01, retrained the same way);
+* ``first``: the three files written first (everyday A and B, sensitive questions);
+* ``all``: every file of ``guard_data.TEAM_FILES``.
+
+Every variant is judged on the same **calibration part of train** (dev is never read) with the
+functions of ``benchmarks/model_family.py``: the balanced threshold by the unchanged rule (the six
+benign prompt and dialogue sources; team rows never set it), should-refuse and each source's rate,
+COLD / SWSR, the script's criterion, recall at 1 % / 2 % pooled benign refused, a paired bootstrap
+against ``none``. The calibration rows of *every* team file are judged by every variant (a variant
+without a file has not seen its calibration rows either). And the team's probes, never trained on
+(`benchmarks/data`: everyday requests, sensitive questions, request forms), at each variant's own
+threshold, scored by `LinearModel.score` with float16 weights as the artifact stores them.
+
+Writes benchmarks/RESULTS.md, section "team_data" (``--no-write``: print only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from form_augment import criterion_bootstrap, p_harmful, probe_texts  # noqa: E402
+from guard_data import DEFAULT_ROOT, TEAM_FILES, TEAM_ROOT, Example, load_inputs, team_requests  # noqa: E402
+from model_family import CONFIG, L2, Judged, Noise, fmt, judge, linear_family, paired_bootstrap, text_scores  # noqa: E402
+from train_guard_models import (  # noqa: E402
+    PROMPT_TARGETS,
+    TEAM_SOURCES,
+    build,
+    design,
+    fit_softmax,
+    in_threshold_rule,
+    is_calibration,
+)
+
+from hegui.guard.judge.features import featurize  # noqa: E402
+from hegui.guard.judge.linear import LinearModel  # noqa: E402
+from hegui.guard.judge.prompt import PROMPT_CLASSES  # noqa: E402
+
+DATA = REPO / "benchmarks" / "data"
+#: The files written first (2026-12-01, first round).
+FIRST = ("everyday_a_zh.txt", "everyday_b_zh.txt", "sensitive_legit_zh.txt")
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "first": FIRST,
+    "all": tuple(name for name, _ in TEAM_FILES),
+}
+
+
+@dataclass
+class Result:
+    name: str
+    judged: Judged
+    scores: npt.NDArray[np.float32]
+    probes: dict[str, npt.NDArray[np.float64]]
+    seconds: float
+
+
+def probes() -> dict[str, list[str]]:
+    sensitive = [
+        json.loads(line)["prompt"]
+        for line in (DATA / "sensitive_qa_zh.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    return {
+        "everyday probe": probe_texts(DATA / "everyday_zh.txt"),
+        "sensitive probe": sensitive,
+        "form probe": probe_texts(DATA / "requests_form_zh.txt"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--variants", default="none,first,all", help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument("--maxiter", type=int, default=400)
+    parser.add_argument("--reps", type=int, default=300, help="bootstrap resamples")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    names = [v.strip() for v in args.variants.split(",")]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+
+    others = load_inputs(args.data, team_root=None)
+    team_rows = {name: list(team_requests(TEAM_ROOT, ((name, source),))) for name, source in TEAM_FILES}
+    team_all = [e for rows in team_rows.values() for e in rows]
+    calib = [e for e in [*others, *team_all] if e.split == "train" and is_calibration(e.group)]
+    fit_others = [e for e in others if e.split == "train" and not is_calibration(e.group)]
+    del others  # dev is never read below
+    benign: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(calib):
+        if in_threshold_rule(e):
+            benign[e.source].append(i)
+    benign_idx = {s: np.array(v) for s, v in benign.items()}
+    team_idx = {s: np.array([i for i, e in enumerate(calib) if e.source == s]) for s in TEAM_SOURCES}
+    cm = design([e.text for e in calib], CONFIG)
+    probe_sets = probes()
+    placeholder = {p: {"refuse": 0.5, "evidence": 0.3} for p in PROMPT_TARGETS}
+    print(f"{len(fit_others)} other fitting rows, {len(calib)} calibration rows", flush=True)
+
+    results: list[Result] = []
+    for name in names:
+        team_fit = [
+            e
+            for f in VARIANTS[name]
+            for e in team_rows[f]
+            if e.split == "train" and not is_calibration(e.group)
+        ]
+        data = build([*fit_others, *team_fit], form=0.5, form_mode="keep")
+        dm = design(data.texts, CONFIG)
+        per_text = np.bincount(dm.owner, minlength=len(data.texts))
+        win_w = data.weight[dm.owner] / per_text[dm.owner]
+        t0 = time.time()
+        w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), L2, args.maxiter)
+        seconds = time.time() - t0
+        fam = linear_family(name, name, w, b, seconds, featurize)
+        scores = text_scores(fam, cm.x, cm.owner, len(calib))
+        j = judge(scores, calib, benign_idx)
+        for s, idx in team_idx.items():
+            j.rows[f"{s} (calibration rows)"] = (
+                len(idx),
+                float(j.refused[idx].mean()) if len(idx) else np.nan,
+            )
+        model = LinearModel(PROMPT_CLASSES, w.astype(np.float16).astype(np.float32), b, CONFIG, placeholder)
+        scored = {k: p_harmful(model, v) for k, v in probe_sets.items()}
+        results.append(Result(name, j, scores, scored, seconds))
+        print(
+            f"{name}: {len(team_fit)} team rows fitted, threshold {j.threshold:.4f}, should-refuse "
+            f"{fmt(j.rows['should-refuse'][1])}, criterion {j.quality:.4f} ({seconds:.0f} s)",
+            flush=True,
+        )
+    base = results[0].scores
+    noises: list[Noise | None] = [None] + [
+        paired_bootstrap(r.scores, base, calib, benign_idx, args.reps) for r in results[1:]
+    ]
+    crit: list[tuple[float, float] | None] = [None] + [
+        criterion_bootstrap(r.scores, base, calib, benign_idx, args.reps) for r in results[1:]
+    ]
+    lines = report(results, noises, crit, team_rows, len(calib), args)
+    print("\n".join(lines))
+    if not args.no_write:
+        from _results import machine, write_section
+
+        write_section("team_data", "\n".join([f"## team_data\n\n{machine()}\n", *lines]))
+
+
+def report(
+    results: list[Result],
+    noises: list[Noise | None],
+    crit: list[tuple[float, float] | None],
+    team_rows: dict[str, list[Example]],
+    n_cal: int,
+    args: argparse.Namespace,
+) -> list[str]:
+    def row(name: str, cells: list[str]) -> str:
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    js = [r.judged for r in results]
+    files = ", ".join(
+        f"`{name}` {sum(e.split == 'train' and not is_calibration(e.group) for e in rows)}"
+        for name, rows in team_rows.items()
+    )
+    out = [
+        f"Team-written training requests (`scripts/team_data`; fitting rows per file: {files}) in the "
+        f"harmful-request model's training, judged on the {n_cal:,} calibration rows of train (dev not read); "
+        f"`python benchmarks/team_data.py --variants {args.variants}`. *none*: no team file; *first*: "
+        f"{', '.join(FIRST)}; *all*: every file. Thresholds by the unchanged rule over the six benign prompt "
+        "and dialogue sources; the team's calibration rows and the probes are measured, never part of a rule.",
+        "",
+        row("on the calibration part", [r.name for r in results]),
+        "|---|" + "---:|" * len(results),
+        row("balanced threshold", [f"{j.threshold:.4f}" for j in js]),
+        row("calibration criterion (script's)", [f"{j.quality:.4f}" for j in js]),
+        row(
+            "Δ criterion vs none, 95 % bootstrap",
+            ["–" if c is None else f"{c[0]:+.4f} … {c[1]:+.4f}" for c in crit],
+        ),
+        row("mean benign refused (rule: ≤ 3 %)", [fmt(j.mean_benign) for j in js]),
+    ]
+    for key in js[0].rows:
+        out.append(row(f"{key} (n={js[0].rows[key][0]})", [fmt(j.rows[key][1]) for j in js]))
+    out.append(
+        row(
+            "Δ should-refuse vs none, 95 % bootstrap",
+            [
+                "–" if nz is None else f"{100 * nz.recall_lo:+.1f} … {100 * nz.recall_hi:+.1f}"
+                for nz in noises
+            ],
+        )
+    )
+    out.append(
+        row(
+            "harmful refused only by this / only by none",
+            ["–" if nz is None else f"{nz.only_this} / {nz.only_base}" for nz in noises],
+        )
+    )
+    for key in results[0].probes:
+        n = len(results[0].probes[key])
+        out.append(
+            row(
+                f"{key} refused (n={n}; never trained on)",
+                [fmt(float((r.probes[key] >= r.judged.threshold).mean())) for r in results],
+            )
+        )
+    out.append(row("fit time", [f"{r.seconds:.0f} s" for r in results]))
+    return out
+
+
+if __name__ == "__main__":
+    main()
