@@ -238,7 +238,9 @@ def test_the_event_subscription_moves_to_another_node_and_resyncs(redis_cluster_
             await a.aclose()
             await b.aclose()
 
-        asyncio.run(go())
+        # Bounded well under pytest-timeout's 300 s: if an await hangs (seen once), the cancellation's
+        # traceback names it, where the timeout plugin shows only idle threads.
+        asyncio.run(asyncio.wait_for(go(), timeout=150))
 
 
 def test_a_dead_seed_is_passed_over(redis_cluster_server: str) -> None:
