@@ -37,13 +37,23 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from guard_data import DEFAULT_ROOT, Example, load_inputs  # noqa: E402
-from model_family import CONFIG, L2, Judged, Noise, fmt, judge, linear_family, paired_bootstrap, text_scores  # noqa: E402
+from model_family import (  # noqa: E402
+    CONFIG,
+    L2,
+    Judged,
+    Noise,
+    fmt,
+    judge,
+    linear_family,
+    paired_bootstrap,
+    rule_benign_index,
+    text_scores,
+)
 from train_guard_models import (  # noqa: E402
     PROMPT_TARGETS,
     build,
     design,
     fit_softmax,
-    in_threshold_rule,
     is_calibration,
     threshold_for,
 )
@@ -181,11 +191,7 @@ def main() -> None:
         f"{n_orig} fitting rows + {len(data.texts) - n_orig} wrapped copies, {len(calib)} calibration",
         flush=True,
     )
-    benign: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(calib):
-        if in_threshold_rule(e):
-            benign[e.source].append(i)
-    benign_idx = {s: np.array(v) for s, v in benign.items()}
+    benign_idx = rule_benign_index(calib)
 
     t0 = time.time()
     dm = design(data.texts, CONFIG)
@@ -236,6 +242,49 @@ def main() -> None:
         write_section("form_augment", "\n".join([f"## form_augment\n\n{machine()}\n", *lines]))
 
 
+def row(name: str, cells: list[str]) -> str:
+    """One line of a Markdown table."""
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def comparison_rows(
+    names: list[str], js: list[Judged], crit: list[tuple[float, float] | None], base: str
+) -> list[str]:
+    """The head of a variants-on-the-calibration-part table: the threshold by the rule, the criterion and
+    its bootstrap difference from ``base`` (the first variant), and each judged row's rate."""
+    out = [
+        row("on the calibration part", names),
+        "|---|" + "---:|" * len(names),
+        row("balanced threshold", [f"{j.threshold:.4f}" for j in js]),
+        row("calibration criterion (script's)", [f"{j.quality:.4f}" for j in js]),
+        row(
+            f"Δ criterion vs {base}, 95 % bootstrap",
+            ["–" if c is None else f"{c[0]:+.4f} … {c[1]:+.4f}" for c in crit],
+        ),
+        row("mean benign refused (rule: ≤ 3 %)", [fmt(j.mean_benign) for j in js]),
+    ]
+    return out + [
+        row(f"{key} (n={js[0].rows[key][0]})", [fmt(j.rows[key][1]) for j in js]) for key in js[0].rows
+    ]
+
+
+def recall_rows(noises: list[Noise | None], base: str) -> list[str]:
+    """The paired bootstrap of should-refuse recall against ``base``, and the prompts only one side refuses."""
+    return [
+        row(
+            f"Δ should-refuse vs {base}, 95 % bootstrap",
+            [
+                "–" if nz is None else f"{100 * nz.recall_lo:+.1f} … {100 * nz.recall_hi:+.1f}"
+                for nz in noises
+            ],
+        ),
+        row(
+            f"harmful refused only by this / only by {base}",
+            ["–" if nz is None else f"{nz.only_this} / {nz.only_base}" for nz in noises],
+        ),
+    ]
+
+
 def report(
     results: list[Result],
     noises: list[Noise | None],
@@ -247,9 +296,6 @@ def report(
     n_probe: int,
     args: argparse.Namespace,
 ) -> list[str]:
-    def row(name: str, cells: list[str]) -> str:
-        return f"| {name} | " + " | ".join(cells) + " |"
-
     js = [r.judged for r in results]
     out = [
         f"Request-form augmentation of the harmful-request model: {n_fit:,} fitting rows (+ {n_copies:,} wrapped "
@@ -258,18 +304,8 @@ def report(
         "*move*: the copies' weight is taken from their originals instead of added; *keep*: added, and the "
         "comments scaled up to keep their share of the total weight.",
         "",
-        row("on the calibration part", [r.variant.name for r in results]),
-        "|---|" + "---:|" * len(results),
-        row("balanced threshold", [f"{j.threshold:.4f}" for j in js]),
-        row("calibration criterion (script's)", [f"{j.quality:.4f}" for j in js]),
-        row(
-            "Δ criterion vs share 0, 95 % bootstrap",
-            ["–" if c is None else f"{c[0]:+.4f} … {c[1]:+.4f}" for c in crit],
-        ),
-        row("mean benign refused (rule: ≤ 3 %)", [fmt(j.mean_benign) for j in js]),
+        *comparison_rows([r.variant.name for r in results], js, crit, "share 0"),
     ]
-    for key in js[0].rows:
-        out.append(row(f"{key} (n={js[0].rows[key][0]})", [fmt(j.rows[key][1]) for j in js]))
     out.append(
         row(
             f"safetybench harmful, in the criterion (n={int(safetybench.sum())})",
@@ -289,21 +325,7 @@ def report(
             ],
         )
     )
-    out.append(
-        row(
-            "Δ should-refuse vs share 0, 95 % bootstrap",
-            [
-                "–" if nz is None else f"{100 * nz.recall_lo:+.1f} … {100 * nz.recall_hi:+.1f}"
-                for nz in noises
-            ],
-        )
-    )
-    out.append(
-        row(
-            "harmful refused only by this / only by share 0",
-            ["–" if nz is None else f"{nz.only_this} / {nz.only_base}" for nz in noises],
-        )
-    )
+    out += recall_rows(noises, "share 0")
     out.append(
         row(
             f"form probe refused (n={n_probe})",

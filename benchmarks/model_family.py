@@ -355,6 +355,16 @@ def text_scores(family: Family, x: sparse.csr_matrix, owner: npt.NDArray[np.intp
     return out
 
 
+def rule_benign_index(calib: list[Example]) -> dict[str, npt.NDArray[np.intp]]:
+    """Per benign source of the threshold rule (`train_guard_models.in_threshold_rule`), the indices of its
+    rows in ``calib``."""
+    benign: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(calib):
+        if in_threshold_rule(e):
+            benign[e.source].append(i)
+    return {s: np.array(v, dtype=np.intp) for s, v in benign.items()}
+
+
 def balanced_threshold(scores: F32, benign: dict[str, npt.NDArray[np.intp]], target: float = 0.03) -> float:
     return threshold_for({s: scores[i] for s, i in benign.items() if len(i) >= 5}, target)
 
@@ -604,11 +614,7 @@ def main() -> None:
     calib = [e for e in train_all if is_calibration(e.group)]
     print(f"{len(fit_part)} fitting rows, {len(calib)} calibration rows", flush=True)
     data = build(fit_part)
-    benign: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(calib):
-        if in_threshold_rule(e):
-            benign[e.source].append(i)
-    benign_idx = {s: np.array(v) for s, v in benign.items()}
+    benign_idx = rule_benign_index(calib)
 
     t0 = time.time()
     dm = design(data.texts, CONFIG)

@@ -30,7 +30,6 @@ import argparse
 import json
 import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,16 +41,33 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from form_augment import criterion_bootstrap, p_harmful, probe_texts  # noqa: E402
+from form_augment import (  # noqa: E402
+    comparison_rows,
+    criterion_bootstrap,
+    p_harmful,
+    probe_texts,
+    recall_rows,
+    row,
+)
 from guard_data import DEFAULT_ROOT, TEAM_FILES, TEAM_ROOT, Example, load_inputs, team_requests  # noqa: E402
-from model_family import CONFIG, L2, Judged, Noise, fmt, judge, linear_family, paired_bootstrap, text_scores  # noqa: E402
+from model_family import (  # noqa: E402
+    CONFIG,
+    L2,
+    Judged,
+    Noise,
+    fmt,
+    judge,
+    linear_family,
+    paired_bootstrap,
+    rule_benign_index,
+    text_scores,
+)
 from train_guard_models import (  # noqa: E402
     PROMPT_TARGETS,
     TEAM_SOURCES,
     build,
     design,
     fit_softmax,
-    in_threshold_rule,
     is_calibration,
 )
 
@@ -110,11 +126,7 @@ def main() -> None:
     calib = [e for e in [*others, *team_all] if e.split == "train" and is_calibration(e.group)]
     fit_others = [e for e in others if e.split == "train" and not is_calibration(e.group)]
     del others  # dev is never read below
-    benign: dict[str, list[int]] = defaultdict(list)
-    for i, e in enumerate(calib):
-        if in_threshold_rule(e):
-            benign[e.source].append(i)
-    benign_idx = {s: np.array(v) for s, v in benign.items()}
+    benign_idx = rule_benign_index(calib)
     team_idx = {s: np.array([i for i, e in enumerate(calib) if e.source == s]) for s in TEAM_SOURCES}
     cm = design([e.text for e in calib], CONFIG)
     probe_sets = probes()
@@ -175,9 +187,6 @@ def report(
     n_cal: int,
     args: argparse.Namespace,
 ) -> list[str]:
-    def row(name: str, cells: list[str]) -> str:
-        return f"| {name} | " + " | ".join(cells) + " |"
-
     js = [r.judged for r in results]
     files = ", ".join(
         f"`{name}` {sum(e.split == 'train' and not is_calibration(e.group) for e in rows)}"
@@ -190,33 +199,9 @@ def report(
         f"{', '.join(FIRST)}; *all*: every file. Thresholds by the unchanged rule over the six benign prompt "
         "and dialogue sources; the team's calibration rows and the probes are measured, never part of a rule.",
         "",
-        row("on the calibration part", [r.name for r in results]),
-        "|---|" + "---:|" * len(results),
-        row("balanced threshold", [f"{j.threshold:.4f}" for j in js]),
-        row("calibration criterion (script's)", [f"{j.quality:.4f}" for j in js]),
-        row(
-            "Δ criterion vs none, 95 % bootstrap",
-            ["–" if c is None else f"{c[0]:+.4f} … {c[1]:+.4f}" for c in crit],
-        ),
-        row("mean benign refused (rule: ≤ 3 %)", [fmt(j.mean_benign) for j in js]),
+        *comparison_rows([r.name for r in results], js, crit, "none"),
+        *recall_rows(noises, "none"),
     ]
-    for key in js[0].rows:
-        out.append(row(f"{key} (n={js[0].rows[key][0]})", [fmt(j.rows[key][1]) for j in js]))
-    out.append(
-        row(
-            "Δ should-refuse vs none, 95 % bootstrap",
-            [
-                "–" if nz is None else f"{100 * nz.recall_lo:+.1f} … {100 * nz.recall_hi:+.1f}"
-                for nz in noises
-            ],
-        )
-    )
-    out.append(
-        row(
-            "harmful refused only by this / only by none",
-            ["–" if nz is None else f"{nz.only_this} / {nz.only_base}" for nz in noises],
-        )
-    )
     for key in results[0].probes:
         n = len(results[0].probes[key])
         out.append(
