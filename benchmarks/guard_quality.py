@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from _guard_cli import DATA, LEX_ALLOW, LEX_DICT, LEX_TAGS, SEED, SW, batch_throughput, make_tiers  # noqa: E402
-from guard_data import AnswerExample, DataMissing, Example, load_answers, load_inputs  # noqa: E402
+from guard_data import TEAM_ROOT, AnswerExample, DataMissing, Example, load_answers, load_inputs  # noqa: E402
 
 from hegui.guard.batch import BatchItem, judge  # noqa: E402
 from hegui.guard.pipeline import Pipeline  # noqa: E402
@@ -686,7 +686,7 @@ def main() -> None:
     if not SW.is_dir():
         sys.exit(f"the sensitive-word lexicon is not under {SW} (set HEGUI_SHARED_DATA)")
     try:
-        all_inputs, all_answers = load_inputs(DATA), load_answers(DATA)
+        all_inputs, all_answers = load_inputs(DATA, team_root=TEAM_ROOT), load_answers(DATA)
     except DataMissing as exc:
         sys.exit(str(exc))
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core

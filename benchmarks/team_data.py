@@ -120,7 +120,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
 
-    others = load_inputs(args.data, team_root=None)
+    others = load_inputs(args.data)
     team_rows = {name: list(team_requests(TEAM_ROOT, ((name, source),))) for name, source in TEAM_FILES}
     team_all = [e for rows in team_rows.values() for e in rows]
     calib = [e for e in [*others, *team_all] if e.split == "train" and is_calibration(e.group)]

@@ -253,9 +253,11 @@ def team_requests(team_root: Path, files: tuple[tuple[str, str], ...] = TEAM_FIL
                 yield _example(line.strip(), "benign", "prompt", "", source, line)
 
 
-def load_inputs(root: Path = DEFAULT_ROOT, team_root: Path | None = TEAM_ROOT) -> list[Example]:
-    """Every input-stage row of every set, with its split; with ``team_root`` (the default) the
-    team-written requests too. Raises DataMissing."""
+def load_inputs(root: Path = DEFAULT_ROOT, team_root: Path | None = None) -> list[Example]:
+    """Every input-stage row of every set, with its split; with ``team_root`` (``TEAM_ROOT``) the
+    team-written requests too, which only the harmful-request model's training and the guard-quality
+    benchmark ask for: every other reader (the comment classifier's training, the benchmarks recorded
+    before 2026-12-02) keeps the data it was measured on. Raises DataMissing."""
     team = list(team_requests(team_root)) if team_root is not None else []
     return [*_safety_train(root), *_jade(root), *_cold(root), *team]
 

@@ -70,7 +70,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from guard_data import DEFAULT_ROOT, TEAM_FILES, AnswerExample, Example, load_answers, load_inputs  # noqa: E402
+from guard_data import (  # noqa: E402
+    DEFAULT_ROOT,
+    TEAM_FILES,
+    TEAM_ROOT,
+    AnswerExample,
+    Example,
+    load_answers,
+    load_inputs,
+)
 from request_forms import FORM_MODES, form_copies  # noqa: E402
 
 from hegui.guard.judge.answer import ANSWER_CLASSES, ANSWER_CONFIG, BUNDLED_ANSWER, answer_risk  # noqa: E402
@@ -538,7 +546,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    inputs = load_inputs(args.data)
+    inputs = load_inputs(args.data, team_root=TEAM_ROOT)
     train_all = [e for e in inputs if e.split == "train"]
     fit_part = [e for e in train_all if not is_calibration(e.group)]
     calib = [e for e in train_all if is_calibration(e.group)]
