@@ -86,15 +86,17 @@ SENSITIVE_SOURCE = "sensitive-probe"
 #: assistant; questions about harmful subjects asked for protection, help or knowledge). Their train part
 #: is fitting and calibration data of the prompt model since 2026-12-01; the dev part is held out by the
 #: same group hash as every set. Written by other hands than the probes above, which stay untrained.
-TEAM_EVERYDAY, TEAM_SENSITIVE = (
+TEAM_EVERYDAY, TEAM_SENSITIVE, TEAM_KNOWLEDGE = (
     "everyday requests and document tasks (team-written, dev part)",
     "sensitive questions and topic words (team-written, dev part)",
+    "knowledge questions on health, law, history, science (team-written 2026-12-02, dev part)",
 )
 TEAM_GROUPS = {
     "team-everyday": TEAM_EVERYDAY,
     "team-documents": TEAM_EVERYDAY,
     "team-sensitive": TEAM_SENSITIVE,
     "team-topic": TEAM_SENSITIVE,
+    "team-knowledge": TEAM_KNOWLEDGE,
 }
 SENSITIVE_FILE = REPO / "benchmarks" / "data" / "sensitive_qa_zh.jsonl"
 
@@ -127,6 +129,7 @@ GROUPS: list[tuple[str, Stage, Target | None]] = [
     (SENSITIVE_Q, Stage.INPUT, Target("<=", 5)),
     (TEAM_EVERYDAY, Stage.INPUT, Target("<=", 5)),
     (TEAM_SENSITIVE, Stage.INPUT, Target("<=", 5)),
+    (TEAM_KNOWLEDGE, Stage.INPUT, Target("<=", 5)),
     (DIALOGUE, Stage.INPUT, Target("<=", 5)),
     (BORDERLINE, Stage.INPUT, None),
     (OFFENSIVE, Stage.INPUT, Target(">=", 85)),
@@ -736,11 +739,11 @@ def main() -> None:
         f"protection, help or knowledge, each with a helpful safe answer (`{SENSITIVE_FILE.relative_to(REPO)}`), "
         "written by the team after the output stage was seen flagging such answers; never trained on, but the "
         "answer check's rules were chosen with it in view (docs/guard-models.md). "
-        f"*{TEAM_EVERYDAY}* and *{TEAM_SENSITIVE}*: the dev part ({team_counts}) of the requests the team wrote "
-        "as training data on 2026-12-01 (`scripts/team_data`), whose train part the prompt model is fitted on; "
-        "written by other hands than the probes, none of whose lines they repeat, but the sensitive ones are of "
-        "the sensitive probe's kind, so since then that probe is no longer a probe of what no training text "
-        "holds. "
+        f"*{TEAM_EVERYDAY}*, *{TEAM_SENSITIVE}* and *{TEAM_KNOWLEDGE}*: the dev part ({team_counts}) of the "
+        "requests the team wrote as training data on 2026-12-01 and 2026-12-02 (`scripts/team_data`), whose "
+        "train part the prompt model is fitted on; written by other hands than the probes, none of whose lines "
+        "they repeat, but the sensitive and knowledge ones are of the sensitive probe's kind, so since then "
+        "that probe is no longer a probe of what no training text holds. "
         "The lexicon is the 64,419-term sensitive-word list with its tags and allow files. "
         + (
             f"Tiers for (c), (f), (g) calibrated on {len(train):,} train prompts and the responses of "

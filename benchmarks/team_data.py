@@ -1,6 +1,6 @@
 """Benchmark: do the team-written training requests help the harmful-request model? Issue 10, 2026-12-01.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,all] [--no-write]
+    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,two-rounds,all] [--no-write]
 
 `scripts/team_data/` holds requests the team wrote as benign training prompts (everyday requests to an
 assistant; questions about harmful subjects asked for protection, help or knowledge; document tasks on
@@ -10,13 +10,15 @@ files of that variant among its fitting rows and the same other rows:
 
 * ``none``: no team-written request (the model before 2026-12-01, retrained the same way);
 * ``first``: the three files written first (everyday A and B, sensitive questions);
-* ``all``: every file of ``guard_data.TEAM_FILES``.
+* ``two-rounds``: the six files of 2026-12-01 (the shipped model of that day);
+* ``all``: every file of ``guard_data.TEAM_FILES`` (with the third round of 2026-12-02: knowledge
+  questions on health, law, history and science, ``KNOWLEDGE``).
 
 Every variant is judged on the same **calibration part of train** (dev is never read) with the
 functions of ``benchmarks/model_family.py``: the balanced threshold by the unchanged rule (the six
 benign prompt and dialogue sources; team rows never set it), should-refuse and each source's rate,
 COLD / SWSR, the script's criterion, recall at 1 % / 2 % pooled benign refused, a paired bootstrap
-against ``none``. The calibration rows of *every* team file are judged by every variant (a variant
+against the first variant named. The calibration rows of *every* team file are judged by every variant (a variant
 without a file has not seen its calibration rows either). And the team's probes, never trained on
 (`benchmarks/data`: everyday requests, sensitive questions, request forms), at each variant's own
 threshold, scored by `LinearModel.score` with float16 weights as the artifact stores them.
@@ -78,9 +80,12 @@ from hegui.guard.judge.prompt import PROMPT_CLASSES  # noqa: E402
 DATA = REPO / "benchmarks" / "data"
 #: The files written first (2026-12-01, first round).
 FIRST = ("everyday_a_zh.txt", "everyday_b_zh.txt", "sensitive_legit_zh.txt")
+#: The files of the third round (2026-12-02): knowledge questions on health, law, history and science.
+KNOWLEDGE = ("knowledge_health_zh.txt", "knowledge_society_zh.txt")
 VARIANTS: dict[str, tuple[str, ...]] = {
     "none": (),
     "first": FIRST,
+    "two-rounds": tuple(name for name, _ in TEAM_FILES if name not in KNOWLEDGE),
     "all": tuple(name for name, _ in TEAM_FILES),
 }
 
@@ -110,7 +115,7 @@ def probes() -> dict[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
-    parser.add_argument("--variants", default="none,first,all", help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default="none,two-rounds,all", help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--reps", type=int, default=300, help="bootstrap resamples")
     parser.add_argument("--no-write", action="store_true")
@@ -196,11 +201,12 @@ def report(
         f"Team-written training requests (`scripts/team_data`; fitting rows per file: {files}) in the "
         f"harmful-request model's training, judged on the {n_cal:,} calibration rows of train (dev not read); "
         f"`python benchmarks/team_data.py --variants {args.variants}`. *none*: no team file; *first*: "
-        f"{', '.join(FIRST)}; *all*: every file. Thresholds by the unchanged rule over the six benign prompt "
+        f"{', '.join(FIRST)}; *two-rounds*: the six files of 2026-12-01; *all*: every file (with "
+        f"{', '.join(KNOWLEDGE)}, 2026-12-02). Thresholds by the unchanged rule over the six benign prompt "
         "and dialogue sources; the team's calibration rows and the probes are measured, never part of a rule.",
         "",
-        *comparison_rows([r.name for r in results], js, crit, "none"),
-        *recall_rows(noises, "none"),
+        *comparison_rows([r.name for r in results], js, crit, results[0].name),
+        *recall_rows(noises, results[0].name),
     ]
     for key in results[0].probes:
         n = len(results[0].probes[key])

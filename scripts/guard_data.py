@@ -39,6 +39,8 @@ TEAM_FILES = (
     ("sensitive_roles_zh.txt", "team-sensitive"),
     ("topic_words_zh.txt", "team-topic"),
     ("documents_zh.txt", "team-documents"),
+    ("knowledge_health_zh.txt", "team-knowledge"),
+    ("knowledge_society_zh.txt", "team-knowledge"),
 )
 SPLIT_SALT = "hegui-split-v1:"
 
