@@ -98,17 +98,17 @@ def test_evaluate_and_render(bench: ModuleType, tmp_path: Path) -> None:
         if line.startswith("| ("):
             rows.setdefault(line.split(" | ")[0], line)  # the headline table comes first
     # should-refuse 1 of 2, benign question 0 of 1, everyday probe 1 of 2, sensitive probe 1 of 1, the
-    # team-written dev parts none (—), dialogue 0 of 1, borderline 0 of 1, offensive 1 of 1, safe comments
+    # team-written dev parts (three columns) none (—), dialogue 0 of 1, borderline 0 of 1, offensive 1 of 1, safe comments
     # 0 of 1, unsafe answers 1 of 1, safe refusal 0 of 1, the refusal probe none (—), ordinary answer 0 of
     # 1, helpful sensitive answer 0 of 1
     assert rows["| (x) deny-list"] == (
         "| (x) deny-list | 50.0 % **not met** (45.0 pts) | 0.0 % met | 50.0 % **not met** (45.0 pts) "
-        "| 100.0 % **not met** (95.0 pts) | — | — | 0.0 % met | 0.0 % | 100.0 % met "
+        "| 100.0 % **not met** (95.0 pts) | — | — | — | 0.0 % met | 0.0 % | 100.0 % met "
         "| 0.0 % met | 100.0 % met | 0.0 % met | — | 0.0 % met | 0.0 % met | 0 |"
     )
     assert "| (y) missing type | not available: " in text
     assert (
-        "| (o) output only | — | — | — | — | — | — | — | — | — | — | 100.0 % met | 0.0 % met | — | 0.0 % met | 0.0 % met | 0 |"
+        "| (o) output only | — | — | — | — | — | — | — | — | — | — | — | 100.0 % met | 0.0 % met | — | 0.0 % met | 0.0 % met | 0 |"
         in text
     )
     assert "| A.1 | 1 | 100.0 % |\n| A.4 | 1 | 0.0 % |" in text  # should-refuse prompts only, input runs
