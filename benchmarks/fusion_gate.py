@@ -15,6 +15,9 @@ run once per row; only the fusion changes), so the columns differ by the rule al
   specialist (``specialist_alone = 0`` for that text); everything else as shipped;
 * ``abstain: <form>``: for a text of that form the specialist abstains (as on a long text);
 * ``alone 0.7``: ``specialist_alone`` 0.7 for every text (the strict preset's value), for comparison;
+* ``share: any``: the gate judges every A.2 refusal whatever share of the score A.2 holds
+  (``specialist_share = 0``: the fusion before 2026-12-02); ``share 0.6``: only those A.2 holds 60 % of;
+  the shipped rule judges those it holds the majority (50 %) of;
 * ``no gate``: every A.2 refusal of the model stands (``specialist_alone = 0`` for every text).
 
 Forms (decided before measuring, from the featurizer's own frames; never fitted to these rows):
@@ -165,6 +168,8 @@ def collect(rows: Sequence[Example]) -> list[Row]:
 def variants(rule: FusionRule) -> list[Variant]:
     stand = dataclasses.replace(rule, specialist_alone=0.0)
     lower = dataclasses.replace(rule, specialist_alone=0.7)
+    every = dataclasses.replace(rule, specialist_share=0.0)  # the gate judges every A.2 refusal (before)
+    wider = dataclasses.replace(rule, specialist_share=0.6)
 
     def when(test: Callable[[Form], bool]) -> Callable[[Row], tuple[FusionRule, frozenset[str]]]:
         return lambda r: (stand if test(r.form) else rule, r.abstained)
@@ -181,6 +186,8 @@ def variants(rule: FusionRule) -> list[Variant]:
         Variant("stand: request", when(lambda f: f.request)),
         Variant("abstain: request", abstain(lambda f: f.request)),
         Variant("alone 0.7", lambda r: (lower, r.abstained)),
+        Variant("share: any", lambda r: (every, r.abstained)),
+        Variant("share 0.6", lambda r: (wider, r.abstained)),
         Variant("no gate", lambda r: (stand, r.abstained)),
     ]
 

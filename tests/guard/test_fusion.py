@@ -118,8 +118,8 @@ def test_policy_preset_default_and_error() -> None:
 SPECIALIST = FusionRule.for_preset("balanced", {"A.2": "offensive"})
 
 
-def general(score: float, action: Action, category: str = "A.2i") -> Finding:
-    return Finding("harmful-request", category, 0, 10, "text", action, score, tier="model")
+def general(score: float, action: Action, category: str = "A.2i", share: float = 1.0) -> Finding:
+    return Finding("harmful-request", category, 0, 10, "text", action, score, tier="model", share=share)
 
 
 def specialist(score: float = 0.9) -> Finding:
@@ -144,6 +144,17 @@ def test_other_categories_are_not_the_specialists_business() -> None:
     assert actions(fuse([general(0.6, Action.REFUSE, "A.1h")], SPECIALIST, Context())) == [
         ("harmful-request", Action.REFUSE)
     ]
+
+
+def test_a_refusal_mostly_of_other_kinds_is_not_the_specialists_to_veto() -> None:
+    # A.2 is the most likely class but holds 40 % of P(harmful): the rest is A.1, A.4, …
+    mixed = fuse([general(0.6, Action.REFUSE, share=0.4)], SPECIALIST, Context())
+    assert actions(mixed) == [("harmful-request", Action.REFUSE)]
+    assert "A.2 holds 40% of the score, under 50%: stands without offensive" in mixed[0].explanation
+    # At the majority the specialist judges it, as before
+    mostly = fuse([general(0.6, Action.REFUSE, share=0.5)], SPECIALIST, Context())
+    assert actions(mostly) == [("harmful-request", Action.LABEL)]
+    assert mostly[0].tier == "model-unconfirmed"
 
 
 def test_general_evidence_confirmed_by_the_specialist_refuses() -> None:

@@ -25,7 +25,10 @@ offensive-language classifier for A.2, discrimination): a general model's refusa
 confirms becomes a refusal, and the specialist's own refusal counts only with some model evidence in its
 category in the same text. The general prompt model shares its vocabulary between offensive comments and harmless
 remarks about gender, region and race; the specialist was trained on exactly that distinction, and the
-general model keeps it from firing on neutral questions it never saw.
+general model keeps it from firing on neutral questions it never saw. A refusal whose category holds
+less than ``specialist_share`` of the model's score (``Finding.share``: "A.2, but A.1 and A.4 together
+weigh more") is not the specialist's kind alone, so its "no" does not stand against it: such a refusal
+stands without confirmation.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class FusionRule:
     specialists: Mapping[str, str] = field(default_factory=dict)
     #: A model's score at or above which its refusal in a specialist's category stands alone.
     specialist_alone: float = 0.8
+    #: The share of a model's score its category must hold for the specialist to judge the refusal (a
+    #: majority: below it the harm is mostly of other kinds, which the specialist was not trained on).
+    specialist_share: float = 0.5
 
     @classmethod
     def for_preset(cls, preset: PresetName, specialists: Mapping[str, str] | None = None) -> FusionRule:
@@ -126,6 +132,13 @@ def _specialists(
                 and f.action >= Action.LABEL
                 and f.category.startswith(top)
             ):
+                if f.action >= refuse and f.share < rule.specialist_share:  # mostly another kind of harm
+                    why = (
+                        f"fusion ({rule.preset}): {top} holds {f.share:.0%} of the score, under "
+                        f"{rule.specialist_share:.0%}: stands without {name}"
+                    )
+                    out[i] = _with(f, f.action, why)
+                    continue
                 if f.action >= refuse and f.score < rule.specialist_alone and not confirmed:
                     why = f"fusion ({rule.preset}): not confirmed by {name} ({top}, score below {rule.specialist_alone})"
                     out[i] = _with(f, Action.LABEL, why, UNCONFIRMED)

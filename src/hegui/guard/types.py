@@ -84,6 +84,11 @@ class Finding:
     #: category's risk, decides only with a model's or the context's support), "model" (a model's score),
     #: "" for checks that decide as they always have (deny-lists, PII, memory).
     tier: str = ""
+    #: For a model's finding: the share of its score that its category holds (the prompt model's
+    #: P(category) / P(harmful) in the judged window; 1.0 when one category is all of it or the check
+    #: does not say). A specialist confirms only the refusals its category holds the most of
+    #: (`hegui.guard.fusion`).
+    share: float = 1.0
 
     def shifted(self, offset: int) -> Finding:
         """The same finding with its span moved by ``offset`` characters."""
@@ -100,6 +105,7 @@ class Finding:
             self.explanation,
             self.replacement,
             self.tier,
+            self.share,
         )
 
     def decided(self, action: Action, explanation: str, tier: str | None = None) -> Finding:
@@ -118,6 +124,7 @@ class Finding:
             explanation,
             self.replacement,
             self.tier if tier is None else tier,
+            self.share,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -130,6 +137,7 @@ class Finding:
             "action": self.action.value,
             "score": self.score,
             **({"tier": self.tier} if self.tier else {}),
+            **({"share": self.share} if self.share < 1.0 else {}),
             **({"explanation": self.explanation} if self.explanation else {}),
         }
 

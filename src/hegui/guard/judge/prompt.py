@@ -44,6 +44,8 @@ class PromptRisk:
     end: int
     #: The n-grams that pushed the window towards ``risk`` most.
     top_ngrams: tuple[str, ...]
+    #: P(risk) / P(harmful) of that window: how much of the harm is of the predicted class.
+    share: float = 1.0
 
     @property
     def category(self) -> str:
@@ -127,8 +129,9 @@ class PromptRiskModel:
         else:
             start, end = 0, len(text)
         score = float(harmful[best])
+        share = float(scores.probabilities[best, cls]) / score if score > 0 else 1.0
         top = self.model.top_ngrams(scores, best, cls, 0) if score >= explain_from else []
-        return PromptRisk(score, PROMPT_CLASSES[cls], start, end, tuple(t.text for t in top))
+        return PromptRisk(score, PROMPT_CLASSES[cls], start, end, tuple(t.text for t in top), min(share, 1.0))
 
 
 @functools.lru_cache(maxsize=1)
@@ -180,7 +183,7 @@ class PromptRiskCheck:
         explanation = (
             f"prompt_model ({self.model.version}): P(harmful)={risk.score:.3f} "
             f">= {'refuse' if refuse else 'evidence'} threshold {threshold:.3f} "
-            f"(preset {self.preset}); predicted {risk.risk}; "
+            f"(preset {self.preset}); predicted {risk.risk} ({risk.share:.0%} of it); "
             f"strongest n-grams: {', '.join(risk.top_ngrams) or '-'}"
         )
         return [
@@ -194,5 +197,6 @@ class PromptRiskCheck:
                 round(risk.score, 4),
                 explanation,
                 tier="model",
+                share=round(risk.share, 4),
             )
         ]
