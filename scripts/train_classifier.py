@@ -17,6 +17,9 @@ quarter of the safe comments, so that ordinary chat is not called offensive.
 * **Choosing**, on the calibration part only: the threshold is the smallest at which at most 10 % of the
   safe calibration comments (COLD and SWSR pooled) are flagged; the L2 penalty is the one (of 3e-5,
   1e-5, 3e-6) that flags the largest share of the offensive calibration comments at its threshold.
+* ``--team-share S`` (0, off, for the bundled model): the team-written benign requests
+  (``scripts/team_data``) join the safe rows, together S of the safe comments' weight; measured on
+  2026-12-02 and not adopted (docs/guard-checks.md).
 * **dev** (COLD dev.csv, SWSR's dev groups, LCCC and KdConv dev turns) is scored once, after every
   choice, for the figures stored in the artifact.
 
@@ -46,7 +49,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from guard_data import DEFAULT_ROOT, Example, load_inputs  # noqa: E402
+from guard_data import DEFAULT_ROOT, TEAM_FILES, TEAM_ROOT, Example, load_inputs  # noqa: E402
 
 from hegui.guard.classifier.hashed import HashedModel  # noqa: E402
 from hegui.guard.classifier.model import BUNDLED_ARTIFACT  # noqa: E402
@@ -61,6 +64,9 @@ COMMENTS = ("cold", "swsr")
 HARD_NEGATIVES = ("lccc", "kdconv")
 #: The hard negatives together weigh this share of the safe comments' weight.
 HARD_SHARE = 0.25
+#: The team-written benign requests (scripts/team_data: everyday requests, questions about harmful
+#: subjects, knowledge questions), with ``--team-share S``: together S of the safe comments' weight.
+TEAM_SOURCES = tuple(dict.fromkeys(source for _, source in TEAM_FILES))
 L2_GRID = (3e-5, 1e-5, 3e-6)
 #: At most this share of the safe calibration comments is flagged (issue 10: safe comments ≤ 10 %).
 SAFE_TARGET = 0.10
@@ -90,12 +96,20 @@ def is_request(e: Example) -> bool:
     return e.label == "harmful" and e.risk == "A.2" and e.source not in (*COMMENTS, "safetybench")
 
 
-def row_weights(rows: Sequence[Example]) -> np.ndarray:
-    """1 per comment and per A.2 request; the hard negatives share HARD_SHARE of the safe comments' weight."""
+def row_weights(rows: Sequence[Example], team_share: float = 0.0) -> np.ndarray:
+    """1 per comment and per A.2 request; the hard negatives share HARD_SHARE of the safe comments' weight,
+    the team's requests ``team_share`` of it."""
     safe = sum(1 for e in rows if e.source in COMMENTS and e.label != "harmful")
     hard = sum(1 for e in rows if e.source in HARD_NEGATIVES)
+    team = sum(1 for e in rows if e.source in TEAM_SOURCES)
     per_hard = HARD_SHARE * safe / hard if hard else 0.0
-    return np.array([per_hard if e.source in HARD_NEGATIVES else 1.0 for e in rows])
+    per_team = team_share * safe / team if team else 0.0
+    return np.array(
+        [
+            per_hard if e.source in HARD_NEGATIVES else per_team if e.source in TEAM_SOURCES else 1.0
+            for e in rows
+        ]
+    )
 
 
 def text_buckets(texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]:
@@ -203,9 +217,18 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "src/hegui/guard/classifier")
     ap.add_argument("--l2", type=float, default=None, help="skip the search and use this penalty")
     ap.add_argument("--no-dev", dest="dev", action="store_false", help="do not score dev (exploring)")
+    ap.add_argument(
+        "--team-share",
+        type=float,
+        default=0.0,
+        help="the team-written benign requests (scripts/team_data) as safe rows weighing together this "
+        "share of the safe comments' weight; 0: not read (the bundled model)",
+    )
     args = ap.parse_args()
     started = time.perf_counter()
-    inputs = [e for e in load_inputs(args.data) if e.source in COMMENTS + HARD_NEGATIVES or is_request(e)]
+    rows = load_inputs(args.data, team_root=TEAM_ROOT if args.team_share > 0 else None)
+    keep = (*COMMENTS, *HARD_NEGATIVES, *TEAM_SOURCES)
+    inputs = [e for e in rows if e.source in keep or is_request(e)]
     train = [e for e in inputs if e.split == "train"]
     fit_rows = [e for e in train if not is_calibration(e.group)]
     calib = [e for e in train if is_calibration(e.group)]
@@ -219,7 +242,7 @@ def main() -> int:
     print(f"vocabulary {len(vocab):,} n-grams", flush=True)
     per_text = np.bincount(owner, minlength=len(fit_rows))
     y = np.array([label(e) for e in fit_rows])[owner]
-    weight = (row_weights(fit_rows) / per_text)[owner]
+    weight = (row_weights(fit_rows, args.team_share) / per_text)[owner]
     is_comment = np.array([e.source in COMMENTS for e in calib])
     offensive = is_comment & np.array([e.label == "harmful" for e in calib])
     safe = is_comment & ~offensive
@@ -246,6 +269,7 @@ def main() -> int:
         "l2_calibration_offensive_flagged": log,
         "threshold_rule": f"smallest threshold flagging at most {SAFE_TARGET:.0%} of safe calibration comments",
         "hard_negative_share": HARD_SHARE,
+        "team_share": args.team_share,
         "counts": {"fit": len(fit_rows), "calibration": len(calib), "dev": len(dev)},
         "calibration": report(p_calib, calib, threshold),
         "dev": report(p_dev, dev, threshold) if args.dev else {},
