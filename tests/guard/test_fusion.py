@@ -59,6 +59,25 @@ def test_model_evidence_alone_never_refuses() -> None:
     assert actions(out) == [("prompt-model", Action.LABEL)]
 
 
+def test_a_model_supports_the_topic_terms_inside_the_span_it_judged() -> None:
+    # The model's finding spans characters 0-10 (its most harmful window); a term at 40-42, in another
+    # part of a long text, is not supported by it, a term at 8-12 (overlapping the window) is.
+    inside, far = topic(8, 12), topic(40, 42)
+    out = fuse([inside, model(0.41), far], FusionRule.for_preset("balanced"), Context())
+    assert actions(out) == [
+        ("lexicon", Action.REFUSE),
+        ("prompt-model", Action.LABEL),
+        ("lexicon", Action.LABEL),
+    ]
+    assert "supported by prompt-model" in out[0].explanation
+    # The session's history still supports the far term, and strict still refuses it alone
+    history = fuse([far, model(0.41)], FusionRule.for_preset("balanced"), Context(memory=Memory(1)))
+    assert actions(history)[0] == ("lexicon", Action.REFUSE)
+    assert "earlier violation" in history[0].explanation
+    strict = fuse([far, model(0.41)], FusionRule.for_preset("strict"), Context())
+    assert actions(strict)[0] == ("lexicon", Action.REFUSE)
+
+
 def test_session_history_supports_topic_except_lenient() -> None:
     ctx = Context(memory=Memory(2))
     assert actions(fuse([topic()], FusionRule.for_preset("balanced"), ctx)) == [("lexicon", Action.REFUSE)]

@@ -9,8 +9,9 @@ unless the preset says so. The fusion upgrades a topic hit to a refusal when som
 it:
 
 * **a model agrees**: a model finding of any category (the prompt model, the answer model, a guard
-  LLM) at or above its evidence threshold in the same text — the word is there *and* the text reads as
-  a harmful request;
+  LLM) at or above its evidence threshold whose span holds the term — the word is there *and* the text
+  reads as a harmful request there (for a text longer than a window, the span is the window the model
+  found most harmful: a word in another paragraph of a long document is not supported by it);
 * **the session's context**: the user already has violations in this session (``Context.memory``), when
   the preset counts that (strict and balanced do);
 * **the preset is strict**: a topic term refuses on sight, as every term did before tiers.
@@ -73,11 +74,6 @@ class FusionRule:
         if preset == "lenient":
             return cls(preset, False, True, False, spec, specialist_alone=0.9)
         return cls(preset, False, True, True, spec, specialist_alone=0.8)
-
-
-def _strongest_model(findings: Sequence[Finding]) -> Finding | None:
-    models = [f for f in findings if f.tier == "model" and f.action >= Action.LABEL]
-    return max(models, key=lambda f: f.score, default=None)
 
 
 def _history(ctx: Context) -> int:
@@ -152,29 +148,41 @@ def _specialists(
 
 
 def _topics(findings: Sequence[Finding], rule: FusionRule, ctx: Context, refuse: Action) -> list[Finding]:
-    """Every supported topic hit upgraded to ``refuse``."""
+    """Every supported topic hit upgraded to ``refuse``. A model supports the hits inside the span it
+    judged (for a long text, the window it found most harmful), not a word paragraphs away from it."""
     topics = [f for f in findings if f.tier == "topic" and f.action < refuse]
     if not topics:
         return list(findings)
-    model = _strongest_model(findings) if rule.topic_with_model else None
+    models = (
+        [f for f in findings if f.tier == "model" and f.action >= Action.LABEL]
+        if rule.topic_with_model
+        else []
+    )
     history = _history(ctx) if rule.topic_with_history else 0
-    if model is not None:
-        reason = (
-            f"fusion ({rule.preset}): topic term supported by {model.check} "
-            f"(score {model.score:.3f}, {model.category})"
-        )
-    elif history > 0:
-        reason = f"fusion ({rule.preset}): topic term in a session with {history} earlier violation(s)"
+    if history > 0:
+        fallback = f"fusion ({rule.preset}): topic term in a session with {history} earlier violation(s)"
     elif rule.topic_alone:
-        reason = f"fusion ({rule.preset}): a topic term refuses on its own under this preset"
+        fallback = f"fusion ({rule.preset}): a topic term refuses on its own under this preset"
     else:
+        fallback = ""
+    reasons: dict[int, str] = {}
+    for t in topics:
+        near = [m for m in models if m.start < t.end and t.start < m.end]
+        if near:
+            model = max(near, key=lambda m: m.score)
+            reasons[id(t)] = (
+                f"fusion ({rule.preset}): topic term supported by {model.check} "
+                f"(score {model.score:.3f}, {model.category})"
+            )
+        elif fallback:
+            reasons[id(t)] = fallback
+    if not reasons:
         return list(findings)
-    upgraded = {id(f) for f in topics}
     out: list[Finding] = []
     for f in findings:
-        if id(f) in upgraded:
-            explanation = f"{reason}; {f.explanation}" if f.explanation else reason
-            out.append(f.decided(refuse, explanation))
+        reason = reasons.get(id(f))
+        if reason is not None:
+            out.append(f.decided(refuse, f"{reason}; {f.explanation}" if f.explanation else reason))
         else:
             out.append(f)
     return out
