@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +38,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from form_augment import (  # noqa: E402
-    comparison_rows,
-    criterion_bootstrap,
-    p_harmful,
-    recall_rows,
-    row,
-)
+from form_augment import comparison_rows, recall_rows  # noqa: E402
 from guard_data import (  # noqa: E402
     DEFAULT_ROOT,
     TEAM_ROOT,
@@ -54,30 +47,10 @@ from guard_data import (  # noqa: E402
     load_answers,
     load_inputs,
 )
-from model_family import (  # noqa: E402
-    CONFIG,
-    L2,
-    Noise,
-    fmt,
-    judge,
-    linear_family,
-    paired_bootstrap,
-    rule_benign_index,
-    text_scores,
-)
-from team_data import Result, probes  # noqa: E402
-from train_guard_models import (  # noqa: E402
-    PROMPT_TARGETS,
-    TEAM_SOURCES,
-    build,
-    design,
-    fit_softmax,
-    is_calibration,
-)
+from model_family import CONFIG, fmt, rule_benign_index  # noqa: E402
+from team_data import Result, against_first, fit_variant, probe_rows, probes  # noqa: E402
+from train_guard_models import build, design, is_calibration  # noqa: E402
 
-from hegui.guard.judge.features import featurize  # noqa: E402
-from hegui.guard.judge.linear import LinearModel  # noqa: E402
-from hegui.guard.judge.prompt import PROMPT_CLASSES  # noqa: E402
 from hegui.text.normalize import default_normalizer  # noqa: E402
 
 #: A sentence sharing this many consecutive normalized characters with its question repeats it.
@@ -129,10 +102,8 @@ def main() -> None:
     sentences = answer_sentences(fit_answers)
     kept_answers = len({e.group for e in sentences})
     benign_idx = rule_benign_index(calib)
-    team_idx = {s: np.array([i for i, e in enumerate(calib) if e.source == s]) for s in TEAM_SOURCES}
     cm = design([e.text for e in calib], CONFIG)
     probe_sets = probes()
-    placeholder = {p: {"refuse": 0.5, "evidence": 0.3} for p in PROMPT_TARGETS}
     print(
         f"{len(fit_rows)} fitting rows, {len(calib)} calibration rows; {len(sentences)} answer sentences "
         f"from {kept_answers} safe answers",
@@ -145,35 +116,15 @@ def main() -> None:
         data = build([*fit_rows, *(sentences if share else [])], form=0.5, form_mode="keep")
         if share and share != 1.0:
             data.weight[np.array([e.source == SOURCE for e in data.examples])] *= share
-        dm = design(data.texts, CONFIG)
-        per_text = np.bincount(dm.owner, minlength=len(data.texts))
-        win_w = data.weight[dm.owner] / per_text[dm.owner]
-        t0 = time.time()
-        w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), L2, args.maxiter)
-        seconds = time.time() - t0
-        fam = linear_family(name, name, w, b, seconds, featurize)
-        scores = text_scores(fam, cm.x, cm.owner, len(calib))
-        j = judge(scores, calib, benign_idx)
-        for s, idx in team_idx.items():
-            j.rows[f"{s} (calibration rows)"] = (
-                len(idx),
-                float(j.refused[idx].mean()) if len(idx) else np.nan,
-            )
-        model = LinearModel(PROMPT_CLASSES, w.astype(np.float16).astype(np.float32), b, CONFIG, placeholder)
-        scored = {k: p_harmful(model, v) for k, v in probe_sets.items()}
-        results.append(Result(name, j, scores, scored, seconds))
+        result = fit_variant(name, data, calib, cm, benign_idx, probe_sets, args.maxiter)
+        results.append(result)
+        j = result.judged
         print(
             f"{name}: threshold {j.threshold:.4f}, should-refuse {fmt(j.rows['should-refuse'][1])}, "
-            f"criterion {j.quality:.4f} ({seconds:.0f} s)",
+            f"criterion {j.quality:.4f} ({result.seconds:.0f} s)",
             flush=True,
         )
-    base = results[0].scores
-    noises: list[Noise | None] = [None] + [
-        paired_bootstrap(r.scores, base, calib, benign_idx, args.reps) for r in results[1:]
-    ]
-    crit: list[tuple[float, float] | None] = [None] + [
-        criterion_bootstrap(r.scores, base, calib, benign_idx, args.reps) for r in results[1:]
-    ]
+    noises, crit = against_first(results, calib, benign_idx, args.reps)
     js = [r.judged for r in results]
     lines = [
         f"The sentences of safe jade-db v3 answers (fitting part: {len(sentences):,} sentences of "
@@ -185,15 +136,7 @@ def main() -> None:
         *comparison_rows(names, js, crit, names[0]),
         *recall_rows(noises, names[0]),
     ]
-    for key in results[0].probes:
-        n = len(results[0].probes[key])
-        lines.append(
-            row(
-                f"{key} refused (n={n}; never trained on)",
-                [fmt(float((r.probes[key] >= r.judged.threshold).mean())) for r in results],
-            )
-        )
-    lines.append(row("fit time", [f"{r.seconds:.0f} s" for r in results]))
+    lines += probe_rows(results)
     print("\n".join(lines))
     if not args.no_write:
         from _results import machine, write_section

@@ -67,6 +67,8 @@ from model_family import (  # noqa: E402
 from train_guard_models import (  # noqa: E402
     PROMPT_TARGETS,
     TEAM_SOURCES,
+    Design,
+    PromptData,
     build,
     design,
     fit_softmax,
@@ -132,10 +134,8 @@ def main() -> None:
     fit_others = [e for e in others if e.split == "train" and not is_calibration(e.group)]
     del others  # dev is never read below
     benign_idx = rule_benign_index(calib)
-    team_idx = {s: np.array([i for i, e in enumerate(calib) if e.source == s]) for s in TEAM_SOURCES}
     cm = design([e.text for e in calib], CONFIG)
     probe_sets = probes()
-    placeholder = {p: {"refuse": 0.5, "evidence": 0.3} for p in PROMPT_TARGETS}
     print(f"{len(fit_others)} other fitting rows, {len(calib)} calibration rows", flush=True)
 
     results: list[Result] = []
@@ -147,35 +147,15 @@ def main() -> None:
             if e.split == "train" and not is_calibration(e.group)
         ]
         data = build([*fit_others, *team_fit], form=0.5, form_mode="keep")
-        dm = design(data.texts, CONFIG)
-        per_text = np.bincount(dm.owner, minlength=len(data.texts))
-        win_w = data.weight[dm.owner] / per_text[dm.owner]
-        t0 = time.time()
-        w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), L2, args.maxiter)
-        seconds = time.time() - t0
-        fam = linear_family(name, name, w, b, seconds, featurize)
-        scores = text_scores(fam, cm.x, cm.owner, len(calib))
-        j = judge(scores, calib, benign_idx)
-        for s, idx in team_idx.items():
-            j.rows[f"{s} (calibration rows)"] = (
-                len(idx),
-                float(j.refused[idx].mean()) if len(idx) else np.nan,
-            )
-        model = LinearModel(PROMPT_CLASSES, w.astype(np.float16).astype(np.float32), b, CONFIG, placeholder)
-        scored = {k: p_harmful(model, v) for k, v in probe_sets.items()}
-        results.append(Result(name, j, scores, scored, seconds))
+        result = fit_variant(name, data, calib, cm, benign_idx, probe_sets, args.maxiter)
+        results.append(result)
+        j = result.judged
         print(
             f"{name}: {len(team_fit)} team rows fitted, threshold {j.threshold:.4f}, should-refuse "
-            f"{fmt(j.rows['should-refuse'][1])}, criterion {j.quality:.4f} ({seconds:.0f} s)",
+            f"{fmt(j.rows['should-refuse'][1])}, criterion {j.quality:.4f} ({result.seconds:.0f} s)",
             flush=True,
         )
-    base = results[0].scores
-    noises: list[Noise | None] = [None] + [
-        paired_bootstrap(r.scores, base, calib, benign_idx, args.reps) for r in results[1:]
-    ]
-    crit: list[tuple[float, float] | None] = [None] + [
-        criterion_bootstrap(r.scores, base, calib, benign_idx, args.reps) for r in results[1:]
-    ]
+    noises, crit = against_first(results, calib, benign_idx, args.reps)
     lines = report(results, noises, crit, team_rows, len(calib), args)
     print("\n".join(lines))
     if not args.no_write:
@@ -208,6 +188,58 @@ def report(
         *comparison_rows([r.name for r in results], js, crit, results[0].name),
         *recall_rows(noises, results[0].name),
     ]
+    return out + probe_rows(results)
+
+
+def fit_variant(
+    name: str,
+    data: PromptData,
+    calib: list[Example],
+    cm: Design,
+    benign_idx: dict[str, npt.NDArray[np.intp]],
+    probe_sets: dict[str, list[str]],
+    maxiter: int,
+) -> Result:
+    """The shipped family fitted on ``data`` (L2 ``L2``), judged on the calibration rows (``cm``: their
+    design) with the threshold rule, per team source, and on the probes at its own threshold."""
+    dm = design(data.texts, CONFIG)
+    per_text = np.bincount(dm.owner, minlength=len(data.texts))
+    win_w = data.weight[dm.owner] / per_text[dm.owner]
+    t0 = time.time()
+    w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), L2, maxiter)
+    seconds = time.time() - t0
+    fam = linear_family(name, name, w, b, seconds, featurize)
+    scores = text_scores(fam, cm.x, cm.owner, len(calib))
+    j = judge(scores, calib, benign_idx)
+    for source in TEAM_SOURCES:
+        idx = np.array([i for i, e in enumerate(calib) if e.source == source])
+        j.rows[f"{source} (calibration rows)"] = (
+            len(idx),
+            float(j.refused[idx].mean()) if len(idx) else np.nan,
+        )
+    placeholder = {p: {"refuse": 0.5, "evidence": 0.3} for p in PROMPT_TARGETS}
+    model = LinearModel(PROMPT_CLASSES, w.astype(np.float16).astype(np.float32), b, CONFIG, placeholder)
+    scored = {k: p_harmful(model, v) for k, v in probe_sets.items()}
+    return Result(name, j, scores, scored, seconds)
+
+
+def against_first(
+    results: list[Result], calib: list[Example], benign_idx: dict[str, npt.NDArray[np.intp]], reps: int
+) -> tuple[list[Noise | None], list[tuple[float, float] | None]]:
+    """Paired bootstraps of every result against the first: recall at the rule's points, the criterion."""
+    base = results[0].scores
+    noises: list[Noise | None] = [None] + [
+        paired_bootstrap(r.scores, base, calib, benign_idx, reps) for r in results[1:]
+    ]
+    crit: list[tuple[float, float] | None] = [None] + [
+        criterion_bootstrap(r.scores, base, calib, benign_idx, reps) for r in results[1:]
+    ]
+    return noises, crit
+
+
+def probe_rows(results: list[Result]) -> list[str]:
+    """The probes refused at each result's own threshold, and the fit times."""
+    out = []
     for key in results[0].probes:
         n = len(results[0].probes[key])
         out.append(
