@@ -499,9 +499,13 @@ def breakdown(
     stage: Stage,
     keys: Sequence[tuple[str, ...]],
     columns: Sequence[str],
+    rows: Sequence[bool] | None = None,
 ) -> list[str]:
-    """A table of refused % per row key (one row per distinct key, sorted) and available policy."""
+    """A table of refused % per row key (one row per distinct key, sorted) and available policy;
+    ``rows``: which of the runs' rows ``keys`` stand for, in order (all when None)."""
     shown = [r for r in results if stage in r.runs]
+    if rows is not None:
+        shown = [PolicyResult(r.spec, r.reason, {stage: _subset(r.runs[stage], rows)}) for r in shown]
     order = sorted(set(keys))
     lines = [
         "| " + " | ".join(columns) + " | n | " + " | ".join(f"({r.spec.key})" for r in shown) + " |",
@@ -578,6 +582,24 @@ def render(
     body += ["", "### Should-refuse prompts per risk category (share refused)", ""]
     body += breakdown(
         prompts_only, Stage.INPUT, [k for k, p in zip(risk_keys, is_prompt, strict=True) if p], ["risk"]
+    )
+    in_xsafety = [p and e.source == "xsafety" for e, p in zip(inputs, is_prompt, strict=True)]
+    body += [
+        "",
+        "### Should-refuse prompts of XSafety per its own category (share refused)",
+        "",
+        "XSafety labels whole categories unsafe, and the guard data maps each to a GB/T 45654 risk "
+        "(`guard_data._XSAFETY`). Some hold messages that deserve a careful answer more than a refusal "
+        "(Mental_Health: people in distress; Ethics_And_Morality: questions of right and wrong); the bar "
+        "counts them as should-refuse, and this table shows what that weighs.",
+        "",
+    ]
+    body += breakdown(
+        results,
+        Stage.INPUT,
+        [(e.category or "?", e.risk) for e, x in zip(inputs, in_xsafety, strict=True) if x],
+        ["category", "risk"],
+        in_xsafety,
     )
     body += ["", "### Output stage per data set (share flagged; the prompt is in `Context.prompt`)", ""]
     body += breakdown(results, Stage.OUTPUT, out_keys, ["data set", "label", "kind"])

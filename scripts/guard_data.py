@@ -68,6 +68,9 @@ class Example:
     source: str
     group: str
     split: Split
+    #: The data set's own category of the row where it has one (XSafety's "Mental_Health", MultiJail's
+    #: tags), "" otherwise: reported, never a feature.
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +162,12 @@ def _csv(root: Path, rel: str, encoding: str = "utf-8-sig") -> list[list[str]]:
         return list(csv.reader(f))
 
 
-def _example(text: str, label: Label, kind: str, risk: str, source: str, group: str) -> Example:
+def _example(
+    text: str, label: Label, kind: str, risk: str, source: str, group: str, category: str = ""
+) -> Example:
     key = normalize_key(group) or group
-    return Example(text, label, kind, risk if label == "harmful" else "", source, key, split_of(key))
+    risk = risk if label == "harmful" else ""
+    return Example(text, label, kind, risk, source, key, split_of(key), category)
 
 
 def _safety_train(root: Path) -> Iterator[Example]:
@@ -185,13 +191,14 @@ def _safety_train(root: Path) -> Iterator[Example]:
             continue  # an answer: see load_answers
         yield _example(r["text"], "harmful", r["kind"], "A.1", "aisafetylab", items.get(item, r["text"]))
     for r in _jsonl(root, "safety-train/multilingual-safety-for-LLMs/multijail_zh.jsonl"):
-        yield _example(
-            r["text"], "harmful", "prompt", _multijail_risk(str(r.get("category"))), "multijail", r["text"]
-        )
+        category = str(r.get("category") or "")
+        risk = _multijail_risk(category)
+        yield _example(r["text"], "harmful", "prompt", risk, "multijail", r["text"], category)
     for r in _jsonl(root, "safety-train/Multilingual_safety_benchmark/xsafety_zh.jsonl"):
         label: Label = "benign" if r["label"] == "benign" else "harmful"
-        risk = _XSAFETY.get(str(r.get("category")), "A.1")
-        yield _example(r["text"], label, r["kind"], risk, "xsafety", r["text"])
+        category = str(r.get("category") or "")
+        risk = _XSAFETY.get(category, "A.1")
+        yield _example(r["text"], label, r["kind"], risk, "xsafety", r["text"], category)
     for r in _jsonl(root, "safety-train/SWSR/swsr_comments.jsonl"):
         yield _example(
             r["text"], "harmful" if r["label"] == "harmful" else "benign", "comment", "A.2", "swsr", r["text"]
