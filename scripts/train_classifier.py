@@ -19,7 +19,8 @@ quarter of the safe comments, so that ordinary chat is not called offensive.
   1e-5, 3e-6) that flags the largest share of the offensive calibration comments at its threshold.
 * ``--team-share S`` (0, off, for the bundled model): the team-written benign requests
   (``scripts/team_data``) join the safe rows, together S of the safe comments' weight; measured on
-  2026-12-02 and not adopted (docs/guard-checks.md).
+  2026-12-02 and not adopted (docs/guard-checks.md); ``--request-weight W`` (1 for the bundled model):
+  one harmful A.2 prompt weighs W comments; 5 and 20 measured the same day, not adopted.
 * **dev** (COLD dev.csv, SWSR's dev groups, LCCC and KdConv dev turns) is scored once, after every
   choice, for the figures stored in the artifact.
 
@@ -96,9 +97,9 @@ def is_request(e: Example) -> bool:
     return e.label == "harmful" and e.risk == "A.2" and e.source not in (*COMMENTS, "safetybench")
 
 
-def row_weights(rows: Sequence[Example], team_share: float = 0.0) -> np.ndarray:
-    """1 per comment and per A.2 request; the hard negatives share HARD_SHARE of the safe comments' weight,
-    the team's requests ``team_share`` of it."""
+def row_weights(rows: Sequence[Example], team_share: float = 0.0, request_weight: float = 1.0) -> np.ndarray:
+    """1 per comment, ``request_weight`` per A.2 request; the hard negatives share HARD_SHARE of the safe
+    comments' weight, the team's requests ``team_share`` of it."""
     safe = sum(1 for e in rows if e.source in COMMENTS and e.label != "harmful")
     hard = sum(1 for e in rows if e.source in HARD_NEGATIVES)
     team = sum(1 for e in rows if e.source in TEAM_SOURCES)
@@ -106,7 +107,13 @@ def row_weights(rows: Sequence[Example], team_share: float = 0.0) -> np.ndarray:
     per_team = team_share * safe / team if team else 0.0
     return np.array(
         [
-            per_hard if e.source in HARD_NEGATIVES else per_team if e.source in TEAM_SOURCES else 1.0
+            per_hard
+            if e.source in HARD_NEGATIVES
+            else per_team
+            if e.source in TEAM_SOURCES
+            else request_weight
+            if is_request(e)
+            else 1.0
             for e in rows
         ]
     )
@@ -224,6 +231,12 @@ def main() -> int:
         help="the team-written benign requests (scripts/team_data) as safe rows weighing together this "
         "share of the safe comments' weight; 0: not read (the bundled model)",
     )
+    ap.add_argument(
+        "--request-weight",
+        type=float,
+        default=1.0,
+        help="weight of one harmful A.2 prompt of the prompt sets (a comment weighs 1)",
+    )
     args = ap.parse_args()
     started = time.perf_counter()
     rows = load_inputs(args.data, team_root=TEAM_ROOT if args.team_share > 0 else None)
@@ -242,7 +255,7 @@ def main() -> int:
     print(f"vocabulary {len(vocab):,} n-grams", flush=True)
     per_text = np.bincount(owner, minlength=len(fit_rows))
     y = np.array([label(e) for e in fit_rows])[owner]
-    weight = (row_weights(fit_rows, args.team_share) / per_text)[owner]
+    weight = (row_weights(fit_rows, args.team_share, args.request_weight) / per_text)[owner]
     is_comment = np.array([e.source in COMMENTS for e in calib])
     offensive = is_comment & np.array([e.label == "harmful" for e in calib])
     safe = is_comment & ~offensive
@@ -270,6 +283,7 @@ def main() -> int:
         "threshold_rule": f"smallest threshold flagging at most {SAFE_TARGET:.0%} of safe calibration comments",
         "hard_negative_share": HARD_SHARE,
         "team_share": args.team_share,
+        "request_weight": args.request_weight,
         "counts": {"fit": len(fit_rows), "calibration": len(calib), "dev": len(dev)},
         "calibration": report(p_calib, calib, threshold),
         "dev": report(p_dev, dev, threshold) if args.dev else {},
