@@ -135,3 +135,23 @@ def test_refusal_text_is_a_pure_function(
     first = refusal_text(catalog, findings, override=override, notice=notice)
     assert first == expected
     assert refusal_text(catalog, findings, override=override, notice=notice) == first  # nothing counted
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    ["我被同学歧视，有时觉得活着没有任何意义", "最近压力太大，真的不想活了", "我想自杀"],
+)
+def test_words_of_distress_get_the_self_harm_text_whatever_refused_them(evidence: str) -> None:
+    # The harmful-request model refuses such a message as A.4g (another person's rights) or A.2i
+    finding = Finding("harmful-request", "A.4g", 0, len(evidence), evidence, Action.REFUSE, 0.5, tier="model")
+    catalog = RefusalCatalog()
+    assert catalog.for_findings((finding,), "zh") == DEFAULT_TEXTS["A.4a"].zh
+    assert refusal_text(catalog, [finding]).startswith(DEFAULT_TEXTS["A.4a"].zh)
+
+
+def test_other_refusals_keep_their_category_text() -> None:
+    finding = Finding("harmful-request", "A.4g", 0, 6, "帮我查他的住址", Action.REFUSE, 0.5, tier="model")
+    assert RefusalCatalog().for_findings((finding,), "zh") == DEFAULT_TEXTS["A.4"].zh
+    # A word of distress in a finding that does not stop the text (a label) changes nothing
+    label = Finding("lexicon", "A.1h", 0, 2, "自杀", Action.LABEL, tier="topic")
+    assert RefusalCatalog().for_findings((finding, label), "zh") == DEFAULT_TEXTS["A.4"].zh

@@ -97,6 +97,33 @@ DEFAULT_TEXTS: dict[str, RefusalText] = {
 }
 
 
+#: First-person words of despair or self-harm. A refused text that holds one is answered with the
+#: self-harm text (A.4a: people and crisis lines) whatever category refused it: the harmful-request model
+#: knows five top-level classes, so a message of distress refused by it reads "A.4g" (another person's
+#: rights), and a person in crisis would be told they infringe someone's rights. Words, not a decision:
+#: whether the text is refused is the checks' business.
+DISTRESS_CUES: tuple[str, ...] = (
+    "想死",
+    "不想活",
+    "活不下去",
+    "活着没有意义",
+    "活着没有任何意义",
+    "活着有什么意义",
+    "活着没意义",
+    "活着没意思",
+    "自杀",
+    "自殺",
+    "轻生",
+    "輕生",
+    "寻短见",
+    "结束自己的生命",
+    "自残",
+    "自殘",
+    "割腕",
+)
+SELF_HARM_KEY = "A.4a"
+
+
 def _valid_key(key: str) -> bool:
     return key == "default" or key in NOTICE_KINDS or key in CATEGORIES or is_risk(key)
 
@@ -151,8 +178,11 @@ class RefusalCatalog:
         raise KeyError("no default refusal text")  # unreachable: DEFAULT_TEXTS has "default"
 
     def for_findings(self, findings: tuple[Finding, ...], language: Language | None = None) -> str:
-        """The text for the most severe finding (the first of those with the highest action)."""
+        """The text for the most severe finding (the first of those with the highest action); the
+        self-harm text when a stopping finding's evidence holds words of distress (`DISTRESS_CUES`)."""
         worst = max(findings, key=lambda f: f.action.rank, default=None)
+        if any(cue in f.evidence for f in findings if f.action.stops for cue in DISTRESS_CUES):
+            return self.for_category(SELF_HARM_KEY, language)
         return self.for_category(worst.category if worst else None, language)
 
     def for_verdict(self, verdict: Verdict, language: Language | None = None) -> str:
