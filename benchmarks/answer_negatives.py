@@ -26,7 +26,6 @@ a paired bootstrap against ``shipped``. Writes benchmarks/RESULTS.md, section "a
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -40,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from form_augment import comparison_rows, recall_rows  # noqa: E402
 from guard_data import (  # noqa: E402
-    DEFAULT_ROOT,
     TEAM_ROOT,
     AnswerExample,
     Example,
@@ -48,7 +46,7 @@ from guard_data import (  # noqa: E402
     load_inputs,
 )
 from model_family import CONFIG, fmt, rule_benign_index  # noqa: E402
-from team_data import Result, against_first, fit_variant, probe_rows, probes  # noqa: E402
+from team_data import Result, against_first, fit_variant, probe_rows, probes, variant_args  # noqa: E402
 from train_guard_models import build, design, is_calibration  # noqa: E402
 
 from hegui.text.normalize import default_normalizer  # noqa: E402
@@ -82,17 +80,7 @@ def answer_sentences(answers: list[AnswerExample]) -> list[Example]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
-    parser.add_argument("--variants", default="shipped,answers,answers-x2", help=f"of {', '.join(VARIANTS)}")
-    parser.add_argument("--maxiter", type=int, default=400)
-    parser.add_argument("--reps", type=int, default=300, help="bootstrap resamples")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    names = [v.strip() for v in args.variants.split(",")]
-    unknown = [v for v in names if v not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "shipped,answers,answers-x2")
 
     rows = load_inputs(args.data, team_root=TEAM_ROOT)
     calib = [e for e in rows if e.split == "train" and is_calibration(e.group)]

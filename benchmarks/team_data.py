@@ -32,6 +32,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,18 +115,27 @@ def probes() -> dict[str, list[str]]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def variant_args(
+    description: str, variants: Sequence[str], default: str
+) -> tuple[argparse.Namespace, list[str]]:
+    """The command line of a variant benchmark (this one, ``answer_negatives.py``): the arguments and the
+    variant names asked for, each one of ``variants``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
-    parser.add_argument("--variants", default="none,two-rounds,all", help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default=default, help=f"of {', '.join(variants)}")
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--reps", type=int, default=300, help="bootstrap resamples")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     names = [v.strip() for v in args.variants.split(",")]
-    unknown = [v for v in names if v not in VARIANTS]
+    unknown = [v for v in names if v not in variants]
     if unknown:
-        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(variants)}")
+    return args, names
+
+
+def main() -> None:
+    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "none,two-rounds,all")
 
     others = load_inputs(args.data)
     team_rows = {name: list(team_requests(TEAM_ROOT, ((name, source),))) for name, source in TEAM_FILES}
