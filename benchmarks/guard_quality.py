@@ -571,17 +571,9 @@ def render(
     out_keys = [(a.source, a.label, a.kind) for a in answers]
     body += ["", "### Input stage per data set (share refused)", ""]
     body += breakdown(results, Stage.INPUT, in_keys, ["data set", "label", "group"])
-    prompts_only = [
-        PolicyResult(
-            r.spec,
-            r.reason,
-            {Stage.INPUT: _subset(r.runs[Stage.INPUT], is_prompt)} if Stage.INPUT in r.runs else {},
-        )
-        for r in results
-    ]
     body += ["", "### Should-refuse prompts per risk category (share refused)", ""]
     body += breakdown(
-        prompts_only, Stage.INPUT, [k for k, p in zip(risk_keys, is_prompt, strict=True) if p], ["risk"]
+        results, Stage.INPUT, [k for k, p in zip(risk_keys, is_prompt, strict=True) if p], ["risk"], is_prompt
     )
     in_xsafety = [p and e.source == "xsafety" for e, p in zip(inputs, is_prompt, strict=True)]
     body += [

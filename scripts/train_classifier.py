@@ -105,18 +105,15 @@ def row_weights(rows: Sequence[Example], team_share: float = 0.0, request_weight
     team = sum(1 for e in rows if e.source in TEAM_SOURCES)
     per_hard = HARD_SHARE * safe / hard if hard else 0.0
     per_team = team_share * safe / team if team else 0.0
-    return np.array(
-        [
-            per_hard
-            if e.source in HARD_NEGATIVES
-            else per_team
-            if e.source in TEAM_SOURCES
-            else request_weight
-            if is_request(e)
-            else 1.0
-            for e in rows
-        ]
-    )
+
+    def weight(e: Example) -> float:
+        if e.source in HARD_NEGATIVES:
+            return per_hard
+        if e.source in TEAM_SOURCES:
+            return per_team
+        return request_weight if is_request(e) else 1.0
+
+    return np.array([weight(e) for e in rows])
 
 
 def text_buckets(texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]]:
