@@ -235,6 +235,8 @@ def main() -> int:
         help="weight of one harmful A.2 prompt of the prompt sets (a comment weighs 1)",
     )
     args = ap.parse_args()
+    if args.team_share < 0 or args.request_weight <= 0:
+        ap.error("--team-share must be >= 0 and --request-weight > 0")
     started = time.perf_counter()
     rows = load_inputs(args.data, team_root=TEAM_ROOT if args.team_share > 0 else None)
     keep = (*COMMENTS, *HARD_NEGATIVES, *TEAM_SOURCES)
