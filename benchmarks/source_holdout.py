@@ -1,0 +1,252 @@
+"""Benchmark: how the harmful-request model does on a data set it has never seen. Issue 10, 2026-12-02.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/source_holdout.py [--l2 1e-5,1e-4,1e-3] [--folds …]
+        [--jobs 2] [--no-write]
+
+The team measures the guard on sets no one here has seen; the calibration part of train, which every
+choice so far was made on, shares its sources (and their style and templates) with the fitting rows.
+This benchmark estimates the unseen case by **leaving one source out**: for each fold, the shipped family
+and training (linear softmax over hashed character 1-4-grams, frames dropped, request-form copies 0.5
+keep) is fitted on the fitting rows *without* the fold's sources, the balanced threshold is set by the
+unchanged rule on the calibration rows without them, and the fold's **train rows** (fitting and
+calibration parts, all unseen by that model) are judged at that threshold. Rows of other sources whose
+group (normalized text) is one of the fold's are dropped from fitting too, so a prompt two sets share is
+not seen through the other set. Dev is never read.
+
+The folds: the five harmful prompt families (jade-db v1-v3, JailBench, XSafety, MultiJail, AISafetyLab)
+and two benign ones (ChineseSafetyQA; the team-written requests). A harmful fold reports the share
+refused (recall on an unseen set); a benign fold the share refused (false refusals on an unseen set).
+Fold ``none`` is the model on every source, judged on each source's calibration rows (the seen case),
+for comparison. Each is fitted at every L2 of ``--l2``: the shipped L2 (1e-5) was chosen on the
+calibration part, where less regularization always looked better; this asks whether that holds on a set
+the model has not seen.
+
+Writes benchmarks/RESULTS.md, section "source_holdout" (``--no-write``: print only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from guard_data import DEFAULT_ROOT, TEAM_ROOT, Example, load_inputs  # noqa: E402
+from model_family import CONFIG, judge, linear_family, rule_benign_index, text_scores  # noqa: E402
+from train_guard_models import TEAM_SOURCES, build, design, fit_softmax, is_calibration  # noqa: E402
+
+from hegui.guard.judge.features import featurize  # noqa: E402
+from hegui.guard.judge.prompt import PROMPT_CLASSES  # noqa: E402
+
+#: Each fold: the sources left out together (versions of one data set go together).
+FOLDS: dict[str, tuple[str, ...]] = {
+    "jade-db": ("jade-v1", "jade-v2", "jade-v3"),
+    "jailbench": ("jailbench",),
+    "xsafety": ("xsafety",),
+    "multijail": ("multijail",),
+    "aisafetylab": ("aisafetylab",),
+    "chinesesafetyqa": ("chinesesafetyqa",),
+    "team": TEAM_SOURCES,
+}
+#: The fold of no held-out source: every source seen, judged on the calibration rows.
+SEEN = "none"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fold at one L2: the held-out rows' share refused, and the in-distribution figures."""
+
+    fold: str
+    l2: float
+    held_n: int
+    held_refused: float
+    threshold: float
+    calib_should_refuse: float
+    calib_mean_benign: float
+    seconds: float
+    #: fold ``none`` only: each source's share refused on its calibration rows
+    per_source: tuple[tuple[str, int, float], ...] = ()
+
+
+#: The folds whose rows are benign; every other fold's rows are should-refuse prompts.
+BENIGN_FOLDS = ("chinesesafetyqa", "team")
+
+
+def fold_label(fold: str) -> str:
+    return "benign" if fold in BENIGN_FOLDS else "harmful"
+
+
+def held_rows(train: list[Example], fold: str) -> list[Example]:
+    """The fold's train rows of its label (XSafety's few benign multiple-choice prompts are not judged, but
+    are left out of fitting with the rest of the set)."""
+    sources = FOLDS.get(fold, ())
+    return [e for e in train if e.source in sources and e.label == fold_label(fold)]
+
+
+def run_fold(fold: str, l2s: list[float], data_root: Path, maxiter: int) -> list[Cell]:
+    """Fit the fold's model at each L2 and judge it."""
+    inputs = load_inputs(data_root, team_root=TEAM_ROOT)
+    train = [e for e in inputs if e.split == "train"]
+    del inputs  # dev is never read below
+    sources = FOLDS.get(fold, ())
+    held = held_rows(train, fold)
+    held_groups = {e.group for e in train if e.source in sources}
+    rest = [e for e in train if e.source not in sources and e.group not in held_groups]
+    fit_part = [e for e in rest if not is_calibration(e.group)]
+    calib = [e for e in rest if is_calibration(e.group)]
+    benign_idx = rule_benign_index(calib)
+    data = build(fit_part, form=0.5, form_mode="keep")
+    dm = design(data.texts, CONFIG)
+    cm = design([e.text for e in calib], CONFIG)
+    hm = design([e.text for e in held], CONFIG) if held else None
+    per_text = np.bincount(dm.owner, minlength=len(data.texts))
+    win_w = data.weight[dm.owner] / per_text[dm.owner]
+    cells = []
+    for l2 in l2s:
+        t0 = time.time()
+        w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), l2, maxiter)
+        seconds = time.time() - t0
+        fam = linear_family(fold, fold, w, b, seconds, featurize)
+        j = judge(text_scores(fam, cm.x, cm.owner, len(calib)), calib, benign_idx)
+        held_refused = float("nan")
+        if hm is not None:
+            scores = text_scores(fam, hm.x, hm.owner, len(held))
+            held_refused = float((scores >= j.threshold).mean())
+        per_source: tuple[tuple[str, int, float], ...] = ()
+        if fold == SEEN:
+            per_source = tuple(
+                (s, *_source_rate(j.refused, calib, s, fold_label(f))) for f, ss in FOLDS.items() for s in ss
+            )
+        cells.append(
+            Cell(
+                fold,
+                l2,
+                len(held),
+                held_refused,
+                j.threshold,
+                j.rows["should-refuse"][1],
+                j.mean_benign,
+                seconds,
+                per_source,
+            )
+        )
+        print(
+            f"{fold} l2={l2:g}: held-out {len(held)} refused {held_refused:.3f}, threshold {j.threshold:.4f}, "
+            f"calibration should-refuse {j.rows['should-refuse'][1]:.3f} ({seconds:.0f} s)",
+            flush=True,
+        )
+    return cells
+
+
+def _source_rate(refused: np.ndarray, calib: list[Example], source: str, label: str) -> tuple[int, float]:
+    idx = [i for i, e in enumerate(calib) if e.source == source and e.label == label]
+    return len(idx), float(refused[idx].mean()) if idx else float("nan")
+
+
+def fold_rate(fold: str, seen: Cell) -> tuple[int, float]:
+    """For fold ``fold``'s sources, the seen model's calibration rows: n and share refused (pooled)."""
+    pairs = [(n, r) for s, n, r in seen.per_source if s in FOLDS[fold] and n]
+    n = sum(p[0] for p in pairs)
+    return n, (sum(p[0] * p[1] for p in pairs) / n if n else float("nan"))
+
+
+def report(cells: list[Cell], l2s: list[float], folds: list[str]) -> list[str]:
+    by = {(c.fold, c.l2): c for c in cells}
+    head = " | ".join(f"L2 {x:g}" for x in l2s)
+    lines = [
+        "Fitted on train without the fold's sources (and without any row of the same normalized text), the "
+        "balanced threshold set by the rule on the rest of the calibration part, the fold's train rows judged "
+        "(never seen by that model). *Seen*: the model fitted on every source, on the fold's calibration "
+        "rows. Dev is never read.",
+        "",
+        f"| fold | label | held-out rows | {head} | seen (calibration rows), {head} |",
+        "|---|---|---:|" + "---:|" * (2 * len(l2s)),
+    ]
+    for fold in folds:
+        if fold == SEEN:
+            continue
+        label = fold_label(fold)
+        held = [by.get((fold, x)) for x in l2s]
+        n = next((c.held_n for c in held if c), 0)
+        cells_held = [f"{c.held_refused:.1%}" if c else "–" for c in held]
+        seen = []
+        for x in l2s:
+            s = by.get((SEEN, x))
+            if s is None:
+                seen.append("–")
+                continue
+            sn, sr = fold_rate(fold, s)
+            seen.append(f"{sr:.1%} (n={sn})")
+        lines.append(
+            f"| {fold} | {label} | {n:,} | " + " | ".join(cells_held) + " | " + " | ".join(seen) + " |"
+        )
+    harmful = [f for f in folds if f != SEEN and fold_label(f) == "harmful"]
+    mean_cells = []
+    for x in l2s:
+        vals = [by[(f, x)].held_refused for f in harmful if (f, x) in by]
+        mean_cells.append(f"{np.mean(vals):.1%}" if vals else "–")
+    lines.append(
+        "| mean of the harmful folds | harmful | | " + " | ".join(mean_cells) + " |" + " |" * len(l2s)
+    )
+    lines += [
+        "",
+        "Per fold and L2, in-distribution: the threshold the rule set, should-refuse on the rest of the "
+        "calibration part, the mean benign share refused there (the rule's 3 %), fitting time.",
+        "",
+        "| fold | L2 | threshold | calibration should-refuse | mean benign refused | fit |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in sorted(cells, key=lambda c: (folds.index(c.fold), c.l2)):
+        lines.append(
+            f"| {c.fold} | {c.l2:g} | {c.threshold:.4f} | {c.calib_should_refuse:.1%} | "
+            f"{c.calib_mean_benign:.1%} | {c.seconds:.0f} s |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--l2", default="1e-5,1e-4,1e-3", help="comma-separated L2 values")
+    parser.add_argument("--folds", default=",".join([SEEN, *FOLDS]), help=f"of {SEEN}, {', '.join(FOLDS)}")
+    parser.add_argument("--maxiter", type=int, default=400)
+    parser.add_argument("--jobs", type=int, default=2, help="folds fitted at once (one process each)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    try:
+        l2s = [float(x) for x in args.l2.split(",")]
+    except ValueError:
+        parser.error(f"--l2: not a comma-separated list of numbers: {args.l2!r}")
+    if any(x <= 0 for x in l2s):
+        parser.error("--l2: every value must be positive")
+    folds = [f.strip() for f in args.folds.split(",")]
+    unknown = [f for f in folds if f != SEEN and f not in FOLDS]
+    if unknown:
+        parser.error(f"unknown fold {unknown[0]!r}; choose from {SEEN}, {', '.join(FOLDS)}")
+
+    t0 = time.time()
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(run_fold, f, l2s, args.data, args.maxiter) for f in folds]
+        cells = [c for fut in futures for c in fut.result()]
+    lines = report(cells, l2s, folds)
+    lines.append(
+        f"\n{len(folds)} folds × {len(l2s)} L2 values, {args.jobs} at once: {time.time() - t0:.0f} s."
+    )
+    print("\n".join(lines))
+    if not args.no_write:
+        from _results import machine, write_section
+
+        write_section("source_holdout", "\n".join(["## source_holdout\n", machine(), "", *lines]))
+
+
+if __name__ == "__main__":
+    main()
