@@ -2,13 +2,14 @@
 """Train the guard's judgement models: the harmful-request model and the answer-compliance model.
 
     PYTHONPATH=src .venv/bin/python scripts/train_guard_models.py [--data ../shared/data]
-        [--out src/hegui/guard/judge] [--l2 3e-5 1e-4 3e-4]
+        [--out src/hegui/guard/judge] [--l2 3e-6 1e-5 …]
 
 Data: `scripts/guard_data.py` only (the sets of ../shared/data/SOURCES.md), with its fixed train/dev split.
 
 * **Fitting** uses the train split minus a fixed **calibration part**: the rows whose group has
   ``sha256("hegui-calib-v1:" + group) % 10 == 0`` (about 10 % of train, whole groups).
-* **Choosing** (the L2 penalty and every preset threshold) uses the calibration part only.
+* **Choosing** (the L2 penalty among several ``--l2`` values, and every preset threshold) uses the
+  calibration part only; the default L2 was chosen by `benchmarks/source_holdout.py` (train rows only).
 * **dev** is scored once, at the end, for the report; nothing is chosen on it.
 
 Prompt model: 6 classes (none, A.1 … A.5), softmax regression over the hashed character n-grams of
@@ -487,7 +488,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--out", type=Path, default=REPO / "src/hegui/guard/judge")
-    parser.add_argument("--l2", type=float, nargs="+", default=[1e-5, 3e-5, 1e-4])
+    # 3e-6 since 2026-12-02, chosen by benchmarks/source_holdout.py (each harmful data set left out in turn:
+    # more refused at the same false refusals of an unseen benign set than 1e-5); the calibration criterion
+    # below, which charges the model with the safe comments the fusion's A.2 specialist decides, prefers
+    # 1e-5. Give several values to choose among them by the criterion (docs/guard-models.md).
+    parser.add_argument("--l2", type=float, nargs="+", default=[3e-6])
     parser.add_argument("--answer-l2", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3])
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--buckets-log2", type=int, default=PROMPT_CONFIG.buckets_log2)
