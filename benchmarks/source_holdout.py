@@ -92,17 +92,38 @@ def held_rows(train: list[Example], fold: str) -> list[Example]:
     return [e for e in train if e.source in sources and e.label == fold_label(fold)]
 
 
+@dataclass(frozen=True)
+class FoldRows:
+    """A fold's judged rows, and the fitting and calibration rows of its model."""
+
+    held: list[Example]
+    fit_part: list[Example]
+    calib: list[Example]
+
+
+def fold_rows(train: list[Example], fold: str) -> FoldRows:
+    """Split train rows for ``fold``: its rows of its label are judged; no row of its sources, nor any row
+    of another source with the same group (normalized text), is fitted or calibrated on. Raises
+    ValueError on a dev row."""
+    if any(e.split != "train" for e in train):
+        raise ValueError("source_holdout reads train rows only; never dev")
+    sources = FOLDS.get(fold, ())
+    held_groups = {e.group for e in train if e.source in sources}
+    rest = [e for e in train if e.source not in sources and e.group not in held_groups]
+    return FoldRows(
+        held_rows(train, fold),
+        [e for e in rest if not is_calibration(e.group)],
+        [e for e in rest if is_calibration(e.group)],
+    )
+
+
 def run_fold(fold: str, l2s: list[float], data_root: Path, maxiter: int) -> list[Cell]:
     """Fit the fold's model at each L2 and judge it."""
     inputs = load_inputs(data_root, team_root=TEAM_ROOT)
     train = [e for e in inputs if e.split == "train"]
     del inputs  # dev is never read below
-    sources = FOLDS.get(fold, ())
-    held = held_rows(train, fold)
-    held_groups = {e.group for e in train if e.source in sources}
-    rest = [e for e in train if e.source not in sources and e.group not in held_groups]
-    fit_part = [e for e in rest if not is_calibration(e.group)]
-    calib = [e for e in rest if is_calibration(e.group)]
+    rows = fold_rows(train, fold)
+    held, fit_part, calib = rows.held, rows.fit_part, rows.calib
     benign_idx = rule_benign_index(calib)
     data = build(fit_part, form=0.5, form_mode="keep")
     dm = design(data.texts, CONFIG)
