@@ -82,7 +82,11 @@ def test_whole_lines_in_order_with_line_numbers(tmp_path: Path) -> None:
     code, out, err = run(["--batch", write(tmp_path, "t.txt", "\n".join(texts) + "\n")])
     assert code == 1  # one line is refused
     assert [v["line"] for v in out] == list(range(1, 41))
-    assert [v["action"] for v in out] == ["refuse" if i == 17 else "allow" for i in range(40)]
+    # Line 18 alone stops. The bundled prompt model may *label* a short neutral line (evidence that does not
+    # stop it: "第5句话" scores P(harmful) 0.17 against the balanced evidence threshold 0.14), so every other
+    # line is allowed or labelled, never refused.
+    assert out[17]["action"] == "refuse"
+    assert all(v["action"] in ("allow", "label") for i, v in enumerate(out) if i != 17)
     (finding,) = out[17]["findings"]
     assert (finding["start"], finding["end"], finding["evidence"]) == (3, 8, BLOCKED)
     assert err == ""  # no progress bar when stderr is not a terminal
