@@ -491,7 +491,7 @@ def main() -> None:
     # 3e-6 since 2026-12-02, chosen by benchmarks/source_holdout.py (each harmful data set left out in turn:
     # more refused at the same false refusals of an unseen benign set than 1e-5); the calibration criterion
     # below, which charges the model with the safe comments the fusion's A.2 specialist decides, prefers
-    # 1e-5. Give several values to choose among them by the criterion (docs/guard-models.md).
+    # 1e-5 narrowly (0.5762 vs 0.5735). Give several values to choose among them by the criterion (docs/guard-models.md).
     parser.add_argument("--l2", type=float, nargs="+", default=[3e-6])
     parser.add_argument("--answer-l2", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3])
     parser.add_argument("--maxiter", type=int, default=400)
