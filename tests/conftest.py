@@ -10,7 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,9 +76,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return _free_ports(1)[0]
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports. Every socket stays bound until all are picked: ports
+    picked one after another may repeat, since a closed port is free to be handed out again."""
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 @pytest.fixture(scope="session")
@@ -183,17 +191,20 @@ def _redis_cluster(
     server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
     if server is None or cli is None:
         pytest.skip("no redis-server/redis-cli installed (apt-get install redis-server redis-tools)")
-    ports = [_free_port() for _ in range(primaries * (1 + replicas))]
+    nodes = primaries * (1 + replicas)
+    # Each node's client port and cluster-bus port, all distinct.
+    all_ports = _free_ports(2 * nodes)
+    ports, bus_ports = all_ports[:nodes], all_ports[nodes:]
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="hegui-redis-cluster-") as tmp:
         try:
-            for port in ports:
+            for port, bus_port in zip(ports, bus_ports, strict=True):
                 node_dir = Path(tmp) / str(port)
                 node_dir.mkdir()
                 argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
                 # The cluster bus on a free port of its own (its default, port + 10000, may be taken or
                 # above 65535 for an ephemeral port).
-                argv += ["--cluster-port", str(_free_port())]
+                argv += ["--cluster-port", str(bus_port)]
                 argv += ["--cluster-config-file", str(node_dir / "nodes.conf")]
                 argv += ["--cluster-node-timeout", str(node_timeout_ms), "--save", "", "--appendonly", "no"]
                 argv += ["--dir", str(node_dir), "--daemonize", "no", "--protected-mode", "yes"]
