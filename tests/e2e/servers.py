@@ -18,10 +18,20 @@ HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 
 
+#: Every port ``free_port`` handed out in this process: a port bound and closed is free to be handed out
+#: again, so ``free_port(), free_port()`` could return one port twice (the two servers would collide).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port, never one this process was given before."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
