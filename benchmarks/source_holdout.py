@@ -1,7 +1,7 @@
 """Benchmark: how the harmful-request model does on a data set it has never seen. Issue 10, 2026-12-02.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/source_holdout.py [--l2 1e-5,1e-4,1e-3] [--folds …]
-        [--jobs 2] [--no-write]
+    PYTHONPATH=src .venv/bin/python benchmarks/source_holdout.py [--l2 1e-5,1e-4,1e-3]
+        [--unigram-weight 100,40] [--folds …] [--jobs 2] [--section NAME] [--no-write]
 
 The team measures the guard on sets no one here has seen; the calibration part of train, which every
 choice so far was made on, shares its sources (and their style and templates) with the fitting rows.
@@ -17,11 +17,16 @@ The folds: the five harmful prompt families (jade-db v1-v3, JailBench, XSafety, 
 and two benign ones (ChineseSafetyQA; the team-written requests). A harmful fold reports the share
 refused (recall on an unseen set); a benign fold the share refused (false refusals on an unseen set).
 Fold ``none`` is the model on every source, judged on each source's calibration rows (the seen case),
-for comparison. Each is fitted at every L2 of ``--l2``: the shipped L2 (1e-5) was chosen on the
-calibration part, where less regularization always looked better; this asks whether that holds on a set
-the model has not seen.
+for comparison. Each is fitted at every L2 of ``--l2`` and every ``--unigram-weight`` (a single
+character's value in percent of a longer n-gram's, `FeatureConfig.unigram_weight`): the L2 was chosen
+on the calibration part, where less regularization always looked better, and this asks whether that
+holds on a set the model has not seen (2026-12-02: 3e-6 adopted, section ``source_holdout``); the
+unigram weight asks whether a model that leans less on single characters, which carry a data set's
+register and topic more than a request's intent, does better there (section
+``source_holdout_unigram``).
 
-Writes benchmarks/RESULTS.md, section "source_holdout" (``--no-write``: print only).
+Writes benchmarks/RESULTS.md, section ``--section`` (default "source_holdout"; ``--no-write``: print
+only).
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ import argparse
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -42,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from guard_data import DEFAULT_ROOT, TEAM_ROOT, Example, load_inputs  # noqa: E402
 from model_family import CONFIG, judge, linear_family, rule_benign_index, text_scores  # noqa: E402
-from train_guard_models import TEAM_SOURCES, build, design, fit_softmax, is_calibration  # noqa: E402
+from train_guard_models import TEAM_SOURCES, Design, build, design, fit_softmax, is_calibration  # noqa: E402
 
 from hegui.guard.judge.features import featurize  # noqa: E402
 from hegui.guard.judge.prompt import PROMPT_CLASSES  # noqa: E402
@@ -62,11 +68,22 @@ SEEN = "none"
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One way of fitting: the L2 and the single characters' weight (percent)."""
+
+    l2: float
+    unigram_weight: int = 100
+
+    def label(self, weights: bool) -> str:
+        return f"L2 {self.l2:g}" + (f", 1-grams {self.unigram_weight} %" if weights else "")
+
+
+@dataclass(frozen=True)
 class Cell:
-    """One fold at one L2: the held-out rows' share refused, and the in-distribution figures."""
+    """One fold fitted one way: the held-out rows' share refused, and the in-distribution figures."""
 
     fold: str
-    l2: float
+    variant: Variant
     held_n: int
     held_refused: float
     threshold: float
@@ -117,55 +134,78 @@ def fold_rows(train: list[Example], fold: str) -> FoldRows:
     )
 
 
-def run_fold(fold: str, l2s: list[float], data_root: Path, maxiter: int) -> list[Cell]:
-    """Fit the fold's model at each L2 and judge it."""
+@dataclass(frozen=True)
+class FitRows:
+    """The design matrix of the fitting rows (one row per window), their classes and weights."""
+
+    x: sparse.csr_matrix
+    y: np.ndarray
+    weight: np.ndarray
+
+
+def run_fold(fold: str, variants: list[Variant], data_root: Path, maxiter: int) -> list[Cell]:
+    """Fit the fold's model each way and judge it."""
     inputs = load_inputs(data_root, team_root=TEAM_ROOT)
     train = [e for e in inputs if e.split == "train"]
     del inputs  # dev is never read below
     rows = fold_rows(train, fold)
     held, fit_part, calib = rows.held, rows.fit_part, rows.calib
-    benign_idx = rule_benign_index(calib)
     data = build(fit_part, form=0.5, form_mode="keep")
-    dm = design(data.texts, CONFIG)
-    cm = design([e.text for e in calib], CONFIG)
-    hm = design([e.text for e in held], CONFIG) if held else None
-    per_text = np.bincount(dm.owner, minlength=len(data.texts))
-    win_w = data.weight[dm.owner] / per_text[dm.owner]
     cells = []
-    for l2 in l2s:
-        t0 = time.time()
-        w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), l2, maxiter)
-        seconds = time.time() - t0
-        fam = linear_family(fold, fold, w, b, seconds, featurize)
-        j = judge(text_scores(fam, cm.x, cm.owner, len(calib)), calib, benign_idx)
-        held_refused = float("nan")
-        if hm is not None:
-            scores = text_scores(fam, hm.x, hm.owner, len(held))
-            held_refused = float((scores >= j.threshold).mean())
-        per_source: tuple[tuple[str, int, float], ...] = ()
-        if fold == SEEN:
-            per_source = tuple(
-                (s, *_source_rate(j.refused, calib, s, fold_label(f))) for f, ss in FOLDS.items() for s in ss
-            )
-        cells.append(
-            Cell(
-                fold,
-                l2,
-                len(held),
-                held_refused,
-                j.threshold,
-                j.rows["should-refuse"][1],
-                j.mean_benign,
-                seconds,
-                per_source,
-            )
-        )
-        print(
-            f"{fold} l2={l2:g}: held-out {len(held)} refused {held_refused:.3f}, threshold {j.threshold:.4f}, "
-            f"calibration should-refuse {j.rows['should-refuse'][1]:.3f} ({seconds:.0f} s)",
-            flush=True,
-        )
+    for weight in dict.fromkeys(v.unigram_weight for v in variants):
+        config = replace(CONFIG, unigram_weight=weight)
+        dm = design(data.texts, config)
+        cm = design([e.text for e in calib], config)
+        hm = design([e.text for e in held], config) if held else None
+        per_text = np.bincount(dm.owner, minlength=len(data.texts))
+        win_w = data.weight[dm.owner] / per_text[dm.owner]
+        for variant in (v for v in variants if v.unigram_weight == weight):
+            fitting = FitRows(dm.x, data.y[dm.owner], win_w)
+            cells.append(_fit_cell(fold, variant, fitting, (cm, calib), (hm, held), maxiter))
     return cells
+
+
+def _fit_cell(
+    fold: str,
+    variant: Variant,
+    fitting: FitRows,
+    calibration: tuple[Design, list[Example]],
+    held_out: tuple[Design | None, list[Example]],
+    maxiter: int,
+) -> Cell:
+    """Fit one variant on the fold's fitting rows; its threshold by the rule on the calibration rows; the
+    held-out rows judged at it."""
+    (cm, calib), (hm, held) = calibration, held_out
+    t0 = time.time()
+    w, b = fit_softmax(fitting.x, fitting.y, fitting.weight, len(PROMPT_CLASSES), variant.l2, maxiter)
+    seconds = time.time() - t0
+    fam = linear_family(fold, fold, w, b, seconds, featurize)
+    j = judge(text_scores(fam, cm.x, cm.owner, len(calib)), calib, rule_benign_index(calib))
+    held_refused = float("nan")
+    if hm is not None:
+        scores = text_scores(fam, hm.x, hm.owner, len(held))
+        held_refused = float((scores >= j.threshold).mean())
+    per_source: tuple[tuple[str, int, float], ...] = ()
+    if fold == SEEN:
+        per_source = tuple(
+            (s, *_source_rate(j.refused, calib, s, fold_label(f))) for f, ss in FOLDS.items() for s in ss
+        )
+    print(
+        f"{fold} {variant.label(True)}: held-out {len(held)} refused {held_refused:.3f}, threshold "
+        f"{j.threshold:.4f}, calibration should-refuse {j.rows['should-refuse'][1]:.3f} ({seconds:.0f} s)",
+        flush=True,
+    )
+    return Cell(
+        fold,
+        variant,
+        len(held),
+        held_refused,
+        j.threshold,
+        j.rows["should-refuse"][1],
+        j.mean_benign,
+        seconds,
+        per_source,
+    )
 
 
 def _source_rate(refused: np.ndarray, calib: list[Example], source: str, label: str) -> tuple[int, float]:
@@ -180,9 +220,10 @@ def fold_rate(fold: str, seen: Cell) -> tuple[int, float]:
     return n, (sum(p[0] * p[1] for p in pairs) / n if n else float("nan"))
 
 
-def report(cells: list[Cell], l2s: list[float], folds: list[str]) -> list[str]:
-    by = {(c.fold, c.l2): c for c in cells}
-    head = " | ".join(f"L2 {x:g}" for x in l2s)
+def report(cells: list[Cell], variants: list[Variant], folds: list[str]) -> list[str]:
+    by = {(c.fold, c.variant): c for c in cells}
+    weights = len({v.unigram_weight for v in variants}) > 1 or any(v.unigram_weight != 100 for v in variants)
+    head = " | ".join(v.label(weights) for v in variants)
     lines = [
         "Fitted on train without the fold's sources (and without any row of the same normalized text), the "
         "balanced threshold set by the rule on the rest of the calibration part, the fold's train rows judged "
@@ -190,17 +231,17 @@ def report(cells: list[Cell], l2s: list[float], folds: list[str]) -> list[str]:
         "rows. Dev is never read.",
         "",
         f"| fold | label | held-out rows | {head} | seen (calibration rows), {head} |",
-        "|---|---|---:|" + "---:|" * (2 * len(l2s)),
+        "|---|---|---:|" + "---:|" * (2 * len(variants)),
     ]
     for fold in folds:
         if fold == SEEN:
             continue
         label = fold_label(fold)
-        held = [by.get((fold, x)) for x in l2s]
+        held = [by.get((fold, x)) for x in variants]
         n = next((c.held_n for c in held if c), 0)
         cells_held = [f"{c.held_refused:.1%}" if c else "–" for c in held]
         seen = []
-        for x in l2s:
+        for x in variants:
             s = by.get((SEEN, x))
             if s is None:
                 seen.append("–")
@@ -212,23 +253,23 @@ def report(cells: list[Cell], l2s: list[float], folds: list[str]) -> list[str]:
         )
     harmful = [f for f in folds if f != SEEN and fold_label(f) == "harmful"]
     mean_cells = []
-    for x in l2s:
+    for x in variants:
         vals = [by[(f, x)].held_refused for f in harmful if (f, x) in by]
         mean_cells.append(f"{np.mean(vals):.1%}" if vals else "–")
     lines.append(
-        "| mean of the harmful folds | harmful | | " + " | ".join(mean_cells) + " |" + " |" * len(l2s)
+        "| mean of the harmful folds | harmful | | " + " | ".join(mean_cells) + " |" + " |" * len(variants)
     )
     lines += [
         "",
-        "Per fold and L2, in-distribution: the threshold the rule set, should-refuse on the rest of the "
+        "Per fold and variant, in-distribution: the threshold the rule set, should-refuse on the rest of the "
         "calibration part, the mean benign share refused there (the rule's 3 %), fitting time.",
         "",
-        "| fold | L2 | threshold | calibration should-refuse | mean benign refused | fit |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| fold | variant | threshold | calibration should-refuse | mean benign refused | fit |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    for c in sorted(cells, key=lambda c: (folds.index(c.fold), c.l2)):
+    for c in sorted(cells, key=lambda c: (folds.index(c.fold), variants.index(c.variant))):
         lines.append(
-            f"| {c.fold} | {c.l2:g} | {c.threshold:.4f} | {c.calib_should_refuse:.1%} | "
+            f"| {c.fold} | {c.variant.label(weights)} | {c.threshold:.4f} | {c.calib_should_refuse:.1%} | "
             f"{c.calib_mean_benign:.1%} | {c.seconds:.0f} s |"
         )
     return lines
@@ -238,9 +279,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--l2", default="1e-5,1e-4,1e-3", help="comma-separated L2 values")
+    parser.add_argument(
+        "--unigram-weight",
+        default="100",
+        help="comma-separated single-character weights, percent (FeatureConfig.unigram_weight)",
+    )
     parser.add_argument("--folds", default=",".join([SEEN, *FOLDS]), help=f"of {SEEN}, {', '.join(FOLDS)}")
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--jobs", type=int, default=2, help="folds fitted at once (one process each)")
+    parser.add_argument("--section", default="source_holdout", help="the RESULTS.md section to write")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     try:
@@ -249,6 +296,13 @@ def main() -> None:
         parser.error(f"--l2: not a comma-separated list of numbers: {args.l2!r}")
     if any(x <= 0 for x in l2s):
         parser.error("--l2: every value must be positive")
+    try:
+        uws = [int(x) for x in args.unigram_weight.split(",")]
+    except ValueError:
+        parser.error(f"--unigram-weight: not a comma-separated list of integers: {args.unigram_weight!r}")
+    if any(not 0 <= x <= 100 for x in uws):
+        parser.error("--unigram-weight: every value must be 0..100 (percent)")
+    variants = [Variant(l2, uw) for uw in uws for l2 in l2s]
     folds = [f.strip() for f in args.folds.split(",")]
     unknown = [f for f in folds if f != SEEN and f not in FOLDS]
     if unknown:
@@ -256,17 +310,17 @@ def main() -> None:
 
     t0 = time.time()
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_fold, f, l2s, args.data, args.maxiter) for f in folds]
+        futures = [pool.submit(run_fold, f, variants, args.data, args.maxiter) for f in folds]
         cells = [c for fut in futures for c in fut.result()]
-    lines = report(cells, l2s, folds)
+    lines = report(cells, variants, folds)
     lines.append(
-        f"\n{len(folds)} folds × {len(l2s)} L2 values, {args.jobs} at once: {time.time() - t0:.0f} s."
+        f"\n{len(folds)} folds × {len(variants)} variants, {args.jobs} at once: {time.time() - t0:.0f} s."
     )
     print("\n".join(lines))
     if not args.no_write:
         from _results import machine, write_section
 
-        write_section("source_holdout", "\n".join(["## source_holdout\n", machine(), "", *lines]))
+        write_section(args.section, "\n".join([f"## {args.section}\n", machine(), "", *lines]))
 
 
 if __name__ == "__main__":

@@ -155,10 +155,11 @@ def test_one_window_path_equals_the_general_path_bit_for_bit(prompt_model: Linea
     assert fast.tobytes() == general.tobytes()
 
 
+@pytest.mark.parametrize("unigram_weight", [100, 40, 0])
 @pytest.mark.parametrize("classes", [2, 6])
-def test_one_window_path_equals_the_general_path_on_random_models(classes: int) -> None:
+def test_one_window_path_equals_the_general_path_on_random_models(classes: int, unigram_weight: int) -> None:
     rng = np.random.default_rng(classes)
-    config = FeatureConfig(buckets_log2=10, window=64, stride=32)
+    config = FeatureConfig(buckets_log2=10, window=64, stride=32, unigram_weight=unigram_weight)
     model = LinearModel(
         PROMPT_CLASSES[:classes],
         rng.normal(scale=3.0, size=(config.buckets, classes)).astype(np.float32),

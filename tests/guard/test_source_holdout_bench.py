@@ -63,10 +63,10 @@ def test_dev_rows_are_refused(bench: ModuleType) -> None:
 
 
 def test_report_pools_the_seen_rows_and_averages_the_harmful_folds(bench: ModuleType) -> None:
-    cell = bench.Cell
+    cell, v = bench.Cell, bench.Variant(1e-5)
     seen = cell(
         "none",
-        1e-5,
+        v,
         0,
         float("nan"),
         0.4,
@@ -77,12 +77,23 @@ def test_report_pools_the_seen_rows_and_averages_the_harmful_folds(bench: Module
     )
     cells = [
         seen,
-        cell("jade-db", 1e-5, 100, 0.8, 0.4, 0.9, 0.03, 1.0),
-        cell("xsafety", 1e-5, 50, 0.6, 0.4, 0.9, 0.03, 1.0),
-        cell("team", 1e-5, 70, 0.2, 0.4, 0.9, 0.03, 1.0),
+        cell("jade-db", v, 100, 0.8, 0.4, 0.9, 0.03, 1.0),
+        cell("xsafety", v, 50, 0.6, 0.4, 0.9, 0.03, 1.0),
+        cell("team", v, 70, 0.2, 0.4, 0.9, 0.03, 1.0),
     ]
-    lines = bench.report(cells, [1e-5], ["none", "jade-db", "xsafety", "team"])
+    lines = bench.report(cells, [v], ["none", "jade-db", "xsafety", "team"])
     text = "\n".join(lines)
     assert "| jade-db | harmful | 100 | 80.0% | 62.5% (n=40) |" in text  # (10 + 15) / 40
     assert "| team | benign | 70 | 20.0% |" in text
     assert "| mean of the harmful folds | harmful | | 70.0% |" in text  # benign folds not averaged in
+
+
+def test_report_labels_the_unigram_weights_when_they_vary(bench: ModuleType) -> None:
+    full, light = bench.Variant(3e-6, 100), bench.Variant(3e-6, 40)
+    cells = [
+        bench.Cell("team", full, 70, 0.2, 0.4, 0.9, 0.03, 1.0),
+        bench.Cell("team", light, 70, 0.1, 0.4, 0.9, 0.03, 1.0),
+    ]
+    text = "\n".join(bench.report(cells, [full, light], ["team"]))
+    assert "| fold | label | held-out rows | L2 3e-06, 1-grams 100 % | L2 3e-06, 1-grams 40 % |" in text
+    assert "| team | benign | 70 | 20.0% | 10.0% |" in text

@@ -69,6 +69,13 @@ class FeatureConfig:
     #: 1 = n-grams that touch a question or request frame (`FRAMES`: 如何, 怎么, 请问, 告诉我, …) are not
     #: features. 0 = off (older artifacts).
     frames: int = 0
+    #: A single character's value, in percent of a longer n-gram's (100 = the same, as in older
+    #: artifacts). Below 100 the model leans on character pairs and longer n-grams: a lone character
+    #: (和, 在, 毒, 杀) says more about a data set's register and topic than about a request's intent,
+    #: and what it learns from one set's style does not carry to text of another style
+    #: (docs/guard-models.md, "Issue 10: single characters weigh less"). The window's denominator still
+    #: counts every n-gram, so this only changes what a character adds.
+    unigram_weight: int = 100
 
     def __post_init__(self) -> None:
         if not 1 <= self.ngram_min <= self.ngram_max <= 8:
@@ -81,13 +88,27 @@ class FeatureConfig:
             raise ValueError("head and sentences must be >= 0")
         if self.frames not in (0, 1):
             raise ValueError(f"frames must be 0 or 1, got {self.frames}")
+        if not 0 <= self.unigram_weight <= 100:
+            raise ValueError(f"unigram_weight must be 0..100 (percent), got {self.unigram_weight}")
 
     @property
     def buckets(self) -> int:
         return 1 << self.buckets_log2
 
+    def order_scale(self) -> npt.NDArray[np.float32] | None:
+        """Each n-gram length's factor (``ngram_min`` … ``ngram_max``), or None when every length counts
+        fully (then no multiplication is done at all)."""
+        if self.unigram_weight == 100 or self.ngram_min > 1:
+            return None
+        scale = np.ones(self.ngram_max - self.ngram_min + 1, dtype=np.float32)
+        scale[0] = self.unigram_weight / 100
+        return scale
+
     def to_json(self) -> dict[str, int]:
-        return asdict(self)
+        data = asdict(self)
+        if self.unigram_weight == 100:  # as artifacts wrote it before the setting: their versions hold
+            del data["unigram_weight"]
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> FeatureConfig:
@@ -125,11 +146,23 @@ class Features:
         return tuple(Window(int(a), int(b)) for a, b in zip(self.starts, self.ends, strict=True))
 
     def window_rows(self, window: Window) -> tuple[Buckets, float]:
-        """The bucket indices of one window (repeats kept: they add up) and the value of each."""
+        """The bucket indices of one window (repeats kept: they add up) and the value of each, before
+        `window_values`' factor per n-gram length."""
         rows = self.buckets[window.start : window.end]
         ok = self.valid[window.start : window.end]
         idx = rows[ok]
         return idx, (1.0 / float(np.sqrt(len(idx))) if len(idx) else 0.0)
+
+    def window_values(self, window: Window, config: FeatureConfig) -> tuple[Buckets, npt.NDArray[np.float32]]:
+        """`window_rows` with each n-gram's own value: ``1 / sqrt(n)`` times its length's factor
+        (`FeatureConfig.order_scale`); what a model trains on and scores by."""
+        idx, value = self.window_rows(window)
+        values = np.full(len(idx), value, dtype=np.float32)
+        scale = config.order_scale()
+        if scale is not None:
+            ok = self.valid[window.start : window.end]
+            values *= scale[np.nonzero(ok)[1]]
+        return idx, values
 
     def ngram(self, position: int, column: int, config: FeatureConfig) -> str:
         """The normalized n-gram at ``buckets[position, column]``, for explanations."""

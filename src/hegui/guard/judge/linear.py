@@ -83,11 +83,14 @@ class LinearModel:
     vocab: npt.NDArray[np.uint32] | None = None
     _padded: Matrix = field(init=False, repr=False)
     _table: IdTable | None = field(init=False, repr=False)
+    #: Each n-gram length's factor (`FeatureConfig.order_scale`), or None when all are 1.
+    _scale: Matrix | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
             raise ValueError("a model needs at least two distinct classes")
         self._table = None
+        self._scale = self.config.order_scale()
         if self.vocab is None:
             if self.config.buckets_log2 > DENSE_MAX_LOG2:
                 raise ValueError(f"a dense model has at most 2^{DENSE_MAX_LOG2} buckets")
@@ -166,7 +169,10 @@ class LinearModel:
         """
         if not len(index):
             return self.bias.astype(np.float64)
-        per_pos = self._padded.take(index.T, axis=0).sum(axis=0)
+        gathered = self._padded.take(index.T, axis=0)
+        if self._scale is not None:
+            gathered *= self._scale[:, None, None]
+        per_pos = gathered.sum(axis=0)
         total = np.add.reduce(per_pos, axis=0, dtype=np.float64)
         total /= math.sqrt(max(int(np.count_nonzero(feats.valid)), 1))
         logits: npt.NDArray[np.float64] = total + self.bias
@@ -178,9 +184,16 @@ class LinearModel:
         length after the other. One gather per length into a (positions, classes) array: four times
         faster on long texts than one gather into (positions, lengths, classes) summed after (less
         memory traffic)."""
+        scale = self._scale
         per_pos = self._padded.take(index[:, 0], axis=0)
+        if scale is None:
+            for j in range(1, index.shape[1]):
+                per_pos += self._padded.take(index[:, j], axis=0)
+            return per_pos
+        # Each length's weights times its factor, added in the same order as `_one_window_logits`.
+        per_pos *= scale[0]
         for j in range(1, index.shape[1]):
-            per_pos += self._padded.take(index[:, j], axis=0)
+            per_pos += self._padded.take(index[:, j], axis=0) * scale[j]
         return per_pos
 
     def _window_logits(self, feats: Features, index: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
@@ -210,6 +223,8 @@ class LinearModel:
         start, end = int(feats.starts[window]), int(feats.ends[window])
         rows = scores.rows[start:end]
         push = self._padded[rows, cls] - self._padded[rows, against]  # 0 for invalid and unknown n-grams
+        if self._scale is not None:
+            push = push * self._scale
         flat = np.argsort(push, axis=None)[::-1]
         out: list[TopNgram] = []
         seen: set[str] = set()
