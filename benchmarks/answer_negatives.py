@@ -104,7 +104,7 @@ def main() -> None:
         data = build([*fit_rows, *(sentences if share else [])], form=0.5, form_mode="keep")
         if share and share != 1.0:
             data.weight[np.array([e.source == SOURCE for e in data.examples])] *= share
-        result = fit_variant(name, data, calib, cm, benign_idx, probe_sets, args.maxiter)
+        result = fit_variant(name, data, calib, cm, benign_idx, probe_sets, args.maxiter, args.l2)
         results.append(result)
         j = result.judged
         print(

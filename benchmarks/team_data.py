@@ -1,18 +1,22 @@
 """Benchmark: do the team-written training requests help the harmful-request model? Issue 10, 2026-12-01.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,two-rounds,all] [--no-write]
+    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,two-rounds,three-rounds,all]
+        [--l2 3e-6] [--no-write]
 
 `scripts/team_data/` holds requests the team wrote as benign training prompts (everyday requests to an
 assistant; questions about harmful subjects asked for protection, help or knowledge; document tasks on
 news material). Here the shipped family and training (linear softmax over hashed character 1-4-grams,
-frames dropped, L2 1e-5, request-form copies 0.5 keep) is fitted once per variant, each with the team
+frames dropped, L2 ``--l2`` (default 1e-5, the runs before 2026-12-02; the shipped model's is 3e-6),
+request-form copies 0.5 keep) is fitted once per variant, each with the team
 files of that variant among its fitting rows and the same other rows:
 
 * ``none``: no team-written request (the model before 2026-12-01, retrained the same way);
 * ``first``: the three files written first (everyday A and B, sensitive questions);
 * ``two-rounds``: the six files of 2026-12-01 (the shipped model of that day);
-* ``all``: every file of ``guard_data.TEAM_FILES`` (with the third round of 2026-12-02: knowledge
-  questions on health, law, history and science, ``KNOWLEDGE``).
+* ``three-rounds``: with the third round of 2026-12-02: knowledge questions on health, law, history and
+  science, ``KNOWLEDGE``;
+* ``all``: every file of ``guard_data.TEAM_FILES`` (with the fourth round of 2026-12-02: document tasks
+  on reports of harm, people's legal questions, encyclopedia questions, ``FOURTH``).
 
 Every variant is judged on the same **calibration part of train** (dev is never read) with the
 functions of ``benchmarks/model_family.py``: the balanced threshold by the unchanged rule (the six
@@ -85,10 +89,14 @@ DATA = REPO / "benchmarks" / "data"
 FIRST = ("everyday_a_zh.txt", "everyday_b_zh.txt", "sensitive_legit_zh.txt")
 #: The files of the third round (2026-12-02): knowledge questions on health, law, history and science.
 KNOWLEDGE = ("knowledge_health_zh.txt", "knowledge_society_zh.txt")
+#: The files of the fourth round (2026-12-02, later): document tasks on reports of harm, people's legal
+#: questions, encyclopedia questions.
+FOURTH = ("documents_b_zh.txt", "law_cases_zh.txt", "encyclopedia_zh.txt")
 VARIANTS: dict[str, tuple[str, ...]] = {
     "none": (),
     "first": FIRST,
-    "two-rounds": tuple(name for name, _ in TEAM_FILES if name not in KNOWLEDGE),
+    "two-rounds": tuple(name for name, _ in TEAM_FILES if name not in KNOWLEDGE + FOURTH),
+    "three-rounds": tuple(name for name, _ in TEAM_FILES if name not in FOURTH),
     "all": tuple(name for name, _ in TEAM_FILES),
 }
 
@@ -124,6 +132,7 @@ def variant_args(
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--variants", default=default, help=f"of {', '.join(variants)}")
     parser.add_argument("--maxiter", type=int, default=400)
+    parser.add_argument("--l2", type=float, default=L2, help=f"the L2 of every fit (default {L2:g})")
     parser.add_argument("--reps", type=int, default=300, help="bootstrap resamples")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -135,7 +144,7 @@ def variant_args(
 
 
 def main() -> None:
-    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "none,two-rounds,all")
+    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "three-rounds,all")
 
     others = load_inputs(args.data)
     team_rows = {name: list(team_requests(TEAM_ROOT, ((name, source),))) for name, source in TEAM_FILES}
@@ -157,7 +166,7 @@ def main() -> None:
             if e.split == "train" and not is_calibration(e.group)
         ]
         data = build([*fit_others, *team_fit], form=0.5, form_mode="keep")
-        result = fit_variant(name, data, calib, cm, benign_idx, probe_sets, args.maxiter)
+        result = fit_variant(name, data, calib, cm, benign_idx, probe_sets, args.maxiter, args.l2)
         results.append(result)
         j = result.judged
         print(
@@ -190,9 +199,10 @@ def report(
     out = [
         f"Team-written training requests (`scripts/team_data`; fitting rows per file: {files}) in the "
         f"harmful-request model's training, judged on the {n_cal:,} calibration rows of train (dev not read); "
-        f"`python benchmarks/team_data.py --variants {args.variants}`. *none*: no team file; *first*: "
-        f"{', '.join(FIRST)}; *two-rounds*: the six files of 2026-12-01; *all*: every file (with "
-        f"{', '.join(KNOWLEDGE)}, 2026-12-02). Thresholds by the unchanged rule over the six benign prompt "
+        f"`python benchmarks/team_data.py --variants {args.variants} --l2 {args.l2:g}`. *none*: no team "
+        f"file; *first*: {', '.join(FIRST)}; *two-rounds*: the six files of 2026-12-01; *three-rounds*: with "
+        f"{', '.join(KNOWLEDGE)} (2026-12-02); *all*: every file (with {', '.join(FOURTH)}, 2026-12-02, "
+        "fourth round). Thresholds by the unchanged rule over the six benign prompt "
         "and dialogue sources; the team's calibration rows and the probes are measured, never part of a rule.",
         "",
         *comparison_rows([r.name for r in results], js, crit, results[0].name),
@@ -209,14 +219,15 @@ def fit_variant(
     benign_idx: dict[str, npt.NDArray[np.intp]],
     probe_sets: dict[str, list[str]],
     maxiter: int,
+    l2: float = L2,
 ) -> Result:
-    """The shipped family fitted on ``data`` (L2 ``L2``), judged on the calibration rows (``cm``: their
+    """The shipped family fitted on ``data`` (L2 ``l2``), judged on the calibration rows (``cm``: their
     design) with the threshold rule, per team source, and on the probes at its own threshold."""
     dm = design(data.texts, CONFIG)
     per_text = np.bincount(dm.owner, minlength=len(data.texts))
     win_w = data.weight[dm.owner] / per_text[dm.owner]
     t0 = time.time()
-    w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), L2, maxiter)
+    w, b = fit_softmax(dm.x, data.y[dm.owner], win_w, len(PROMPT_CLASSES), l2, maxiter)
     seconds = time.time() - t0
     fam = linear_family(name, name, w, b, seconds, featurize)
     scores = text_scores(fam, cm.x, cm.owner, len(calib))

@@ -41,6 +41,9 @@ TEAM_FILES = (
     ("documents_zh.txt", "team-documents"),
     ("knowledge_health_zh.txt", "team-knowledge"),
     ("knowledge_society_zh.txt", "team-knowledge"),
+    ("documents_b_zh.txt", "team-documents"),
+    ("law_cases_zh.txt", "team-sensitive"),
+    ("encyclopedia_zh.txt", "team-knowledge"),
 )
 SPLIT_SALT = "hegui-split-v1:"
 
