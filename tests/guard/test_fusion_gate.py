@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
@@ -15,19 +14,13 @@ from hegui.guard.fusion import UNCONFIRMED, FusionRule, fuse
 from hegui.guard.types import Action, Context, Finding
 from hegui.policy import bundled_policy_text, parse_policy
 
-REPO = Path(__file__).resolve().parents[2]
 SPECIALIST = "offensive-language"
 RULE = FusionRule.for_preset("balanced", {"A.2": SPECIALIST})
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fusion_gate", REPO / "benchmarks" / "fusion_gate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fusion_gate"] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    return load_benchmark("fusion_gate")
 
 
 def model_refusal(score: float = 0.6, category: str = "A.2i") -> Finding:

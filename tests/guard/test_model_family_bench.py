@@ -5,9 +5,7 @@ data: texts and labels written here."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -16,7 +14,6 @@ import pytest
 pytest.importorskip("scipy")
 pytest.importorskip("rjieba")
 
-REPO = Path(__file__).resolve().parents[2]
 
 TEXTS = [
     "",
@@ -29,13 +26,8 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("model_family", REPO / "benchmarks" / "model_family.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["model_family"] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    return load_benchmark("model_family")
 
 
 def reference_window_sums(table: np.ndarray, feats) -> np.ndarray:  # type: ignore[no-untyped-def]

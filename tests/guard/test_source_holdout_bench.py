@@ -4,26 +4,18 @@ pools and averages what it says it does. No shared data: rows written here."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
 
 pytest.importorskip("scipy")
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("source_holdout", REPO / "benchmarks" / "source_holdout.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["source_holdout"] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    return load_benchmark("source_holdout")
 
 
 def _row(text: str, label: str, source: str, group: str | None = None, split: str = "train") -> object:
