@@ -89,9 +89,12 @@ from hegui.guard.judge.linear import LinearModel  # noqa: E402
 from hegui.guard.judge.prompt import BUNDLED_PROMPT, PROMPT_CLASSES, PROMPT_CONFIG  # noqa: E402
 
 CALIB_SALT = "hegui-calib-v1:"
+#: Per preset, the mean share of the calibration part's benign prompts and dialogue turns that may reach
+#: each threshold. Balanced's evidence target was 10 % until 2026-12-02: a topic term with a score that
+#: weak refused benign questions and no harmful prompt more (`benchmarks/evidence_threshold.py`).
 PROMPT_TARGETS = {
     "lenient": {"refuse": 0.015, "evidence": 0.06},
-    "balanced": {"refuse": 0.03, "evidence": 0.10},
+    "balanced": {"refuse": 0.03, "evidence": 0.06},
     "strict": {"refuse": 0.06, "evidence": 0.15},
 }
 ANSWER_TARGETS = {"lenient": 0.025, "balanced": 0.05, "strict": 0.10}
