@@ -401,10 +401,8 @@ def evaluate(
             results.append(PolicyResult(spec, reason=pipeline))
             continue
         result = PolicyResult(spec)
-        # As a served process does once its gateway is built (`hegui.gateway.heap`): what is alive now (the
-        # pipeline, and here the data sets too) is kept out of the collector's full passes, which would
-        # otherwise walk a million objects in whichever judgement triggers them. Unfrozen after, so that
-        # the pipeline can be freed.
+        # Frozen as a served process freezes its built gateway (`hegui.gateway.heap`); unfrozen after, so
+        # that the pipeline can be freed.
         gc.collect()
         gc.freeze()
         for stage, items in ((Stage.INPUT, in_items), (Stage.OUTPUT, out_items)):
