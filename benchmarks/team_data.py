@@ -1,6 +1,6 @@
 """Benchmark: do the team-written training requests help the harmful-request model? Issue 10, 2026-12-01.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,two-rounds,three-rounds,all]
+    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,two-rounds,three-rounds,four-rounds,all]
         [--l2 3e-6] [--no-write]
 
 `scripts/team_data/` holds requests the team wrote as benign training prompts (everyday requests to an
@@ -15,8 +15,11 @@ files of that variant among its fitting rows and the same other rows:
 * ``two-rounds``: the six files of 2026-12-01 (the shipped model of that day);
 * ``three-rounds``: with the third round of 2026-12-02: knowledge questions on health, law, history and
   science, ``KNOWLEDGE``;
-* ``all``: every file of ``guard_data.TEAM_FILES`` (with the fourth round of 2026-12-02: document tasks
-  on reports of harm, people's legal questions, encyclopedia questions, ``FOURTH``).
+* ``four-rounds``: with the fourth round of 2026-12-02: document tasks on reports of harm, people's legal
+  questions, encyclopedia questions, ``FOURTH``;
+* ``all``: every file of ``guard_data.TEAM_FILES`` (with the fifth round of 2026-12-02: requests in the
+  formal written register, exam and textbook questions, document tasks on ordinary formal material,
+  ``FIFTH``).
 
 Every variant is judged on the same **calibration part of train** (dev is never read) with the
 functions of ``benchmarks/model_family.py``: the balanced threshold by the unchanged rule (the six
@@ -92,11 +95,15 @@ KNOWLEDGE = ("knowledge_health_zh.txt", "knowledge_society_zh.txt")
 #: The files of the fourth round (2026-12-02, later): document tasks on reports of harm, people's legal
 #: questions, encyclopedia questions.
 FOURTH = ("documents_b_zh.txt", "law_cases_zh.txt", "encyclopedia_zh.txt")
+#: The files of the fifth round (2026-12-02, last): the formal written register on ordinary subjects, exam
+#: and textbook questions, document tasks on ordinary formal material.
+FIFTH = ("formal_requests_zh.txt", "exam_questions_zh.txt", "documents_c_zh.txt")
 VARIANTS: dict[str, tuple[str, ...]] = {
     "none": (),
     "first": FIRST,
-    "two-rounds": tuple(name for name, _ in TEAM_FILES if name not in KNOWLEDGE + FOURTH),
-    "three-rounds": tuple(name for name, _ in TEAM_FILES if name not in FOURTH),
+    "two-rounds": tuple(name for name, _ in TEAM_FILES if name not in KNOWLEDGE + FOURTH + FIFTH),
+    "three-rounds": tuple(name for name, _ in TEAM_FILES if name not in FOURTH + FIFTH),
+    "four-rounds": tuple(name for name, _ in TEAM_FILES if name not in FIFTH),
     "all": tuple(name for name, _ in TEAM_FILES),
 }
 
@@ -144,7 +151,7 @@ def variant_args(
 
 
 def main() -> None:
-    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "three-rounds,all")
+    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "four-rounds,all")
 
     others = load_inputs(args.data)
     team_rows = {name: list(team_requests(TEAM_ROOT, ((name, source),))) for name, source in TEAM_FILES}
@@ -201,8 +208,8 @@ def report(
         f"harmful-request model's training, judged on the {n_cal:,} calibration rows of train (dev not read); "
         f"`python benchmarks/team_data.py --variants {args.variants} --l2 {args.l2:g}`. *none*: no team "
         f"file; *first*: {', '.join(FIRST)}; *two-rounds*: the six files of 2026-12-01; *three-rounds*: with "
-        f"{', '.join(KNOWLEDGE)} (2026-12-02); *all*: every file (with {', '.join(FOURTH)}, 2026-12-02, "
-        "fourth round). Thresholds by the unchanged rule over the six benign prompt "
+        f"{', '.join(KNOWLEDGE)} (2026-12-02); *four-rounds*: with {', '.join(FOURTH)} (2026-12-02); *all*: every file (with "
+        f"{', '.join(FIFTH)}, 2026-12-02, fifth round). Thresholds by the unchanged rule over the six benign prompt "
         "and dialogue sources; the team's calibration rows and the probes are measured, never part of a rule.",
         "",
         *comparison_rows([r.name for r in results], js, crit, results[0].name),

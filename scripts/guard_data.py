@@ -44,6 +44,9 @@ TEAM_FILES = (
     ("documents_b_zh.txt", "team-documents"),
     ("law_cases_zh.txt", "team-sensitive"),
     ("encyclopedia_zh.txt", "team-knowledge"),
+    ("formal_requests_zh.txt", "team-everyday"),
+    ("exam_questions_zh.txt", "team-knowledge"),
+    ("documents_c_zh.txt", "team-documents"),
 )
 SPLIT_SALT = "hegui-split-v1:"
 
