@@ -1,6 +1,6 @@
 """Benchmark: do the team-written training requests help the harmful-request model? Issue 10, 2026-12-01.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,two-rounds,three-rounds,four-rounds,all]
+    PYTHONPATH=src .venv/bin/python benchmarks/team_data.py [--variants none,first,two-rounds,three-rounds,four-rounds,benign,all]
         [--l2 3e-6] [--no-write]
 
 `scripts/team_data/` holds requests the team wrote as benign training prompts (everyday requests to an
@@ -17,9 +17,12 @@ files of that variant among its fitting rows and the same other rows:
   science, ``KNOWLEDGE``;
 * ``four-rounds``: with the fourth round of 2026-12-02: document tasks on reports of harm, people's legal
   questions, encyclopedia questions, ``FOURTH``;
-* ``all``: every file of ``guard_data.TEAM_FILES`` (with the fifth round of 2026-12-02: requests in the
+* ``benign``: every file of ``guard_data.TEAM_FILES`` (with the fifth round of 2026-12-02: requests in the
   formal written register, exam and textbook questions, document tasks on ordinary formal material,
-  ``FIFTH``).
+  ``FIFTH``);
+* ``all``: with the team's harmful requests too (``guard_data.TEAM_HARMFUL_FILES``, 2026-12-03), whose
+  calibration rows are measured apart (never part of should-refuse, so every variant is judged on the
+  same rows), like the harmful requests of the safe-answers probe (`benchmarks/answer_probe.py`).
 
 Every variant is judged on the same **calibration part of train** (dev is never read) with the
 functions of ``benchmarks/model_family.py``: the balanced threshold by the unchanged rule (the six
@@ -59,7 +62,16 @@ from form_augment import (  # noqa: E402
     recall_rows,
     row,
 )
-from guard_data import DEFAULT_ROOT, TEAM_FILES, TEAM_ROOT, Example, load_inputs, team_requests  # noqa: E402
+from guard_data import (  # noqa: E402
+    DEFAULT_ROOT,
+    TEAM_FILES,
+    TEAM_HARMFUL_FILES,
+    TEAM_ROOT,
+    Example,
+    load_inputs,
+    team_harmful,
+    team_requests,
+)
 from model_family import (  # noqa: E402
     CONFIG,
     L2,
@@ -104,7 +116,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "two-rounds": tuple(name for name, _ in TEAM_FILES if name not in KNOWLEDGE + FOURTH + FIFTH),
     "three-rounds": tuple(name for name, _ in TEAM_FILES if name not in FOURTH + FIFTH),
     "four-rounds": tuple(name for name, _ in TEAM_FILES if name not in FIFTH),
-    "all": tuple(name for name, _ in TEAM_FILES),
+    "benign": tuple(name for name, _ in TEAM_FILES),
+    "all": tuple(name for name, _ in TEAM_FILES + TEAM_HARMFUL_FILES),
 }
 
 
@@ -127,6 +140,11 @@ def probes() -> dict[str, list[str]]:
         "everyday probe": probe_texts(DATA / "everyday_zh.txt"),
         "sensitive probe": sensitive,
         "form probe": probe_texts(DATA / "requests_form_zh.txt"),
+        "harmful requests of the safe-answers probe (should be refused)": [
+            json.loads(line)["prompt"]
+            for line in (DATA / "safe_answers_zh.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ],
     }
 
 
@@ -151,17 +169,29 @@ def variant_args(
 
 
 def main() -> None:
-    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "four-rounds,all")
+    args, names = variant_args(__doc__.split("\n\n")[0], list(VARIANTS), "benign,all")
 
     others = load_inputs(args.data)
     team_rows = {name: list(team_requests(TEAM_ROOT, ((name, source),))) for name, source in TEAM_FILES}
+    team_rows |= {
+        name: list(team_harmful(TEAM_ROOT, ((name, source),))) for name, source in TEAM_HARMFUL_FILES
+    }
     team_all = [e for rows in team_rows.values() for e in rows]
-    calib = [e for e in [*others, *team_all] if e.split == "train" and is_calibration(e.group)]
+    # The team's harmful calibration rows are a probe of their own (below), not part of should-refuse,
+    # which stays the data sets' so that every variant is judged on the same rows.
+    calib = [
+        e
+        for e in [*others, *team_all]
+        if e.split == "train" and is_calibration(e.group) and e.source != "team-harmful"
+    ]
     fit_others = [e for e in others if e.split == "train" and not is_calibration(e.group)]
     del others  # dev is never read below
     benign_idx = rule_benign_index(calib)
     cm = design([e.text for e in calib], CONFIG)
     probe_sets = probes()
+    probe_sets["team-harmful calibration rows (never fitted; should be refused)"] = [
+        e.text for e in team_all if e.label == "harmful" and e.split == "train" and is_calibration(e.group)
+    ]
     print(f"{len(fit_others)} other fitting rows, {len(calib)} calibration rows", flush=True)
 
     results: list[Result] = []
@@ -208,8 +238,9 @@ def report(
         f"harmful-request model's training, judged on the {n_cal:,} calibration rows of train (dev not read); "
         f"`python benchmarks/team_data.py --variants {args.variants} --l2 {args.l2:g}`. *none*: no team "
         f"file; *first*: {', '.join(FIRST)}; *two-rounds*: the six files of 2026-12-01; *three-rounds*: with "
-        f"{', '.join(KNOWLEDGE)} (2026-12-02); *four-rounds*: with {', '.join(FOURTH)} (2026-12-02); *all*: every file (with "
-        f"{', '.join(FIFTH)}, 2026-12-02, fifth round). Thresholds by the unchanged rule over the six benign prompt "
+        f"{', '.join(KNOWLEDGE)} (2026-12-02); *four-rounds*: with {', '.join(FOURTH)} (2026-12-02); *benign*: every benign file (with "
+        f"{', '.join(FIFTH)}, 2026-12-02, fifth round); *all*: with the harmful requests "
+        f"{', '.join(name for name, _ in TEAM_HARMFUL_FILES)} (2026-12-03), whose calibration rows are a probe row. Thresholds by the unchanged rule over the six benign prompt "
         "and dialogue sources; the team's calibration rows and the probes are measured, never part of a rule.",
         "",
         *comparison_rows([r.name for r in results], js, crit, results[0].name),

@@ -48,6 +48,13 @@ TEAM_FILES = (
     ("exam_questions_zh.txt", "team-knowledge"),
     ("documents_c_zh.txt", "team-documents"),
 )
+#: Harmful requests the team wrote (2026-12-03), one per line as ``CLASS<TAB>request`` (CLASS: A.1 … A.5):
+#: the harmful side of the same natural forms, so that the form of a request is not what tells harm apart.
+TEAM_HARMFUL_FILES = (
+    ("harmful_a_zh.tsv", "team-harmful"),
+    ("harmful_b_zh.tsv", "team-harmful"),
+    ("harmful_c_zh.tsv", "team-harmful"),
+)
 SPLIT_SALT = "hegui-split-v1:"
 
 Split = Literal["train", "dev"]
@@ -268,12 +275,35 @@ def team_requests(team_root: Path, files: tuple[tuple[str, str], ...] = TEAM_FIL
                 yield _example(line.strip(), "benign", "prompt", "", source, line)
 
 
-def load_inputs(root: Path = DEFAULT_ROOT, team_root: Path | None = None) -> list[Example]:
+def team_harmful(
+    team_root: Path, files: tuple[tuple[str, str], ...] = TEAM_HARMFUL_FILES
+) -> Iterator[Example]:
+    """The team-written harmful requests (``CLASS<TAB>request`` lines): harmful prompts of that risk class;
+    split by the same group hash as the rest. Raises DataMissing, or ValueError naming a malformed line."""
+    for name, source in files:
+        path = team_root / name
+        if not path.is_file():
+            raise DataMissing(f"{path} is not there (the team-written training requests)")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            risk, _, text = line.partition("\t")
+            if risk not in ("A.1", "A.2", "A.3", "A.4", "A.5") or not text.strip():
+                raise ValueError(f"{path}:{number}: expected CLASS<TAB>request with CLASS A.1 … A.5")
+            yield _example(text.strip(), "harmful", "prompt", risk, source, text)
+
+
+def load_inputs(
+    root: Path = DEFAULT_ROOT, team_root: Path | None = None, *, with_team_harmful: bool = False
+) -> list[Example]:
     """Every input-stage row of every set, with its split; with ``team_root`` (``TEAM_ROOT``) the
-    team-written requests too, which only the harmful-request model's training and the guard-quality
+    team-written requests too (the harmful ones only ``with_team_harmful``: measured, not in the shipped
+    model; scripts/team_data/README.md), which only the harmful-request model's training and the guard-quality
     benchmark ask for: every other reader (the comment classifier's training, the benchmarks recorded
     before 2026-12-02) keeps the data it was measured on. Raises DataMissing."""
     team = list(team_requests(team_root)) if team_root is not None else []
+    if team_root is not None and with_team_harmful:
+        team += team_harmful(team_root)
     return [*_safety_train(root), *_jade(root), *_cold(root), *team]
 
 

@@ -395,7 +395,7 @@ def summary(table: dict[str, dict[str, float]]) -> dict[str, float]:
         return round(sum(table[k]["n"] * table[k]["refused"] for k in keys) / n, 4) if n else float("nan")
 
     harmful = [k for k in table if k.endswith("/harmful") and k.split("/")[0] not in COMMENT_SOURCES]
-    harmful = [k for k in harmful if not k.startswith("safetybench")]
+    harmful = [k for k in harmful if not k.startswith(("safetybench", "team-"))]  # the team's apart, below
     benign = [k for k in table if not k.endswith("/harmful") and k.split("/")[0] not in COMMENT_SOURCES]
     benign = [k for k in benign if not k.startswith("safetybench") and k.split("/")[0] not in TEAM_SOURCES]
     return {
@@ -410,6 +410,11 @@ def summary(table: dict[str, dict[str, float]]) -> dict[str, float]:
             for t in TEAM_SOURCES
             if f"{t}/benign" in table
         },
+        **(
+            {"team_harmful_refused": pooled(["team-harmful/harmful"])}
+            if "team-harmful/harmful" in table
+            else {}
+        ),
     }
 
 
@@ -534,6 +539,14 @@ def main() -> None:
         "--frames", type=int, choices=(0, 1), default=1, help="1: question/request frames are not features"
     )
     parser.add_argument(
+        "--team-harmful",
+        type=int,
+        choices=(0, 1),
+        default=0,
+        help="1: fit the team-written harmful requests too (scripts/team_data/harmful_*.tsv; measured "
+        "2026-12-03 with benchmarks/team_data.py, not in the shipped model: docs/guard-models.md)",
+    )
+    parser.add_argument(
         "--unigram-weight",
         type=int,
         default=100,
@@ -562,7 +575,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    inputs = load_inputs(args.data, team_root=TEAM_ROOT)
+    inputs = load_inputs(args.data, team_root=TEAM_ROOT, with_team_harmful=bool(args.team_harmful))
     train_all = [e for e in inputs if e.split == "train"]
     fit_part = [e for e in train_all if not is_calibration(e.group)]
     calib = [e for e in train_all if is_calibration(e.group)]

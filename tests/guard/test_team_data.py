@@ -30,10 +30,11 @@ def _probe_texts() -> list[str]:
     for name in ("everyday_zh.txt", "requests_form_zh.txt", "refusals_zh.txt"):
         lines = (PROBES / name).read_text(encoding="utf-8").splitlines()
         texts += [line for line in lines if line.strip() and not line.startswith("#")]
-    for line in (PROBES / "sensitive_qa_zh.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            pair = json.loads(line)
-            texts += [pair["prompt"], pair["response"]]
+    for name in ("sensitive_qa_zh.jsonl", "safe_answers_zh.jsonl"):
+        for line in (PROBES / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                pair = json.loads(line)
+                texts += [pair["prompt"], pair["response"]]
     return texts
 
 
@@ -51,8 +52,25 @@ def test_team_requests_are_benign_prompts_split_like_every_set(guard_data: Modul
 def test_no_team_request_is_a_probe_line(guard_data: ModuleType) -> None:
     probes = {guard_data.normalize_key(t) for t in _probe_texts()}
     assert len(probes) > 300
-    team = {guard_data.normalize_key(r.text): r.text for r in guard_data.team_requests(guard_data.TEAM_ROOT)}
+    rows = [*guard_data.team_requests(guard_data.TEAM_ROOT), *guard_data.team_harmful(guard_data.TEAM_ROOT)]
+    team = {guard_data.normalize_key(r.text): r.text for r in rows}
     assert sorted(text for key, text in team.items() if key in probes) == []
+
+
+def test_team_harmful_requests_are_harmful_prompts_of_a_risk_class(guard_data: ModuleType) -> None:
+    rows = list(guard_data.team_harmful(guard_data.TEAM_ROOT))
+    assert len(rows) >= 500
+    assert {(r.label, r.kind, r.source) for r in rows} == {("harmful", "prompt", "team-harmful")}
+    assert {r.risk for r in rows} <= {"A.1", "A.2", "A.3", "A.4", "A.5"} and len({r.risk for r in rows}) >= 4
+    assert all(r.split == guard_data.split_of(guard_data.normalize_key(r.text)) for r in rows)
+    benign = {guard_data.normalize_key(r.text) for r in guard_data.team_requests(guard_data.TEAM_ROOT)}
+    assert not benign & {guard_data.normalize_key(r.text) for r in rows}
+
+
+def test_a_harmful_line_without_its_class_is_named(guard_data: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "h.tsv").write_text("A.1\t一\n没有类别的一行\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"h\.tsv:2:"):
+        list(guard_data.team_harmful(tmp_path, (("h.tsv", "team-harmful"),)))
 
 
 def test_a_missing_team_file_is_named(guard_data: ModuleType, tmp_path: Path) -> None:

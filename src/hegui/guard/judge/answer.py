@@ -34,7 +34,7 @@ from pathlib import Path
 from hegui.guard.judge.features import FeatureConfig
 from hegui.guard.judge.linear import PRESETS, LinearModel
 from hegui.guard.judge.prompt import PromptRiskModel
-from hegui.guard.judge.refusal import CONFIDENT, REFUSED, refusal_cue
+from hegui.guard.judge.refusal import CONFIDENT, REFUSED, declines, refusal_cue
 from hegui.guard.types import Action, Context, Finding, JudgesAt, Stage
 
 ANSWER_CLASSES = ("refusal", "compliance")
@@ -132,10 +132,13 @@ class AnswerRiskModel:
         )
 
     def _compliance(self, answer: str) -> tuple[float, str | None]:
-        """c, capped by a refusal cue (`hegui.guard.judge.refusal`) unless the model is confident."""
+        """c, capped by a refusal cue (`hegui.guard.judge.refusal`): one that declines always, an apology
+        alone unless the model is confident."""
         c = float(self.compliance.score(answer).probabilities[:, 1].max())
-        cue = refusal_cue(answer) if c < CONFIDENT else None
-        return (min(c, REFUSED), cue) if cue is not None else (c, None)
+        cue = refusal_cue(answer)
+        if cue is None or (c >= CONFIDENT and not declines(cue)):
+            return c, None
+        return min(c, REFUSED), cue
 
 
 #: An ``explain_from`` no score reaches: the strongest n-grams are looked up only for an answer that is

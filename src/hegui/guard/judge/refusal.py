@@ -8,12 +8,21 @@ about 0.45 and 0.7 against a harmful question). A refusal says so in its first w
 stable vocabulary, so a rule reads it better than the model does.
 
 The rule, in `AnswerRiskModel.judge`: when the answer's opening (its first 60 normalized characters:
-full-width, traditional and case folded, so "對不起，我無法" counts) holds a refusal cue, no step
-markers follow anywhere in the answer ("1.", "第一步", "首先…然后", "步骤"), and the model is not
-confident the answer helps (c < `CONFIDENT`), c is taken as at most `REFUSED`. An answer that declines
-and then helps anyway in steps, or that the model reads as help with confidence, is judged by the model
-as before. Both numbers were set before measuring, not fitted: `CONFIDENT` = 0.9 lies below every
-unsafe answer's c in the calibration part, `REFUSED` = 0.1 below every preset's threshold.
+full-width, traditional and case folded, so "對不起，我無法" counts) holds a refusal cue and no step
+markers follow anywhere in the answer ("1.", "第一步", "首先…然后", "步骤"), c is taken as at most
+`REFUSED` — for a cue that declines ("我不能", "无法提供") always, for an apology alone ("抱歉",
+"对不起让你久等了") only when the model is not confident the answer helps (c < `CONFIDENT`). An answer
+that declines and then helps anyway in steps is judged by the model as before. Both numbers were set
+before measuring, not fitted: `CONFIDENT` = 0.9 lies below every unsafe answer's c in the calibration
+part, `REFUSED` = 0.1 below every preset's threshold.
+
+Until 2026-12-03 a declining cue, too, gave way to a confident model. It should not: outside jade-db's
+house style the model reads almost everything as help (c ≥ 0.9 for 98.7 % of CrossWOZ's ordinary answers
+in train), so a short refusal in another voice ("这个我不能帮你。制造冰毒属于制造毒品罪……") scored c
+0.93 and was flagged with its harmful question. Of the unsafe answers of train, one opens with a
+declining cue and gives no steps (an AISafetyLab answer, c 0.81, capped before and after). Found with
+the safe-answers probe of `benchmarks/answer_probe.py` in view, so that probe is no longer a held-out
+figure for this rule (docs/guard-models.md, "Issue 10: harmful requests and safe answers in other hands").
 """
 
 from __future__ import annotations
@@ -22,13 +31,13 @@ import re
 
 from hegui.text.normalize import default_normalizer
 
-#: What a refusal says first: an apology, "I cannot / will not / refuse", or "cannot provide / help /
-#: answer …" (in the normalizer's folded form: simplified, punctuation dropped).
-CUES = re.compile(
-    r"抱歉|对不起|很遗憾|不好意思"
-    r"|我(?:不能|无法|不会|不可以|没办法|不便|拒绝|不应该)"
+#: What a refusal says first (in the normalizer's folded form: simplified, punctuation dropped): that it
+#: declines — "I cannot / will not / refuse", "cannot provide / help / answer …" — or an apology.
+DECLINES = re.compile(
+    r"我(?:不能|无法|不会|不可以|没办法|不便|拒绝|不应该)"
     r"|(?:不能|无法|不会)(?:提供|回答|协助|帮助|帮你|参与|支持|满足|透露|给出|讨论|教|生成|写)"
 )
+APOLOGIES = re.compile(r"抱歉|对不起|很遗憾|不好意思")
 #: Instructions in steps, on the original text (line starts and punctuation matter here).
 STEPS = re.compile(
     r"(?m)^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})[\.、．)）]"
@@ -49,7 +58,12 @@ def refusal_cue(answer: str) -> str | None:
     normalized = default_normalizer().normalize(answer)
     cut = int(normalized.first.searchsorted(normalized.kept.searchsorted(OPENING * 2)))
     opening = normalized.text[: min(cut, OPENING)]
-    found = CUES.search(opening)
+    found = DECLINES.search(opening) or APOLOGIES.search(opening)
     if found is None or STEPS.search(answer) is not None:
         return None
     return found.group(0)
+
+
+def declines(cue: str) -> bool:
+    """Whether a cue says the answer declines (not only that it apologises, as "对不起让你久等了" does)."""
+    return DECLINES.fullmatch(cue) is not None
