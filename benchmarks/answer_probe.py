@@ -62,7 +62,6 @@ class Reading:
     flagged: int
     deciders: Counter[str]
     refused_inputs: int
-    examples: list[str]
 
 
 def load_probe(path: Path = PROBE) -> list[Pair]:
@@ -89,16 +88,13 @@ def deciders(verdict: BatchVerdict) -> str:
 def read(name: str, pipeline: Pipeline, pairs: list[Pair]) -> Reading:
     flagged, refused = 0, 0
     who: Counter[str] = Counter()
-    examples: list[str] = []
     for n, pair in enumerate(pairs, 1):
         out = judge(pipeline, Stage.OUTPUT, BatchItem(n, pair.response, pair.prompt))
         if out.stops:
             flagged += 1
             who[deciders(out)] += 1
-            if len(examples) < 3:
-                examples.append(pair.response[:40])
         refused += judge(pipeline, Stage.INPUT, BatchItem(n, pair.prompt)).stops
-    return Reading(name, flagged, who, refused, examples)
+    return Reading(name, flagged, who, refused)
 
 
 def report(pairs: list[Pair], readings: list[Reading], seconds: float) -> list[str]:

@@ -266,13 +266,19 @@ def team_requests(team_root: Path, files: tuple[tuple[str, str], ...] = TEAM_FIL
     """The team-written requests (``files``: file name and source name): everyday requests to an assistant
     and questions about harmful subjects asked for protection, help or knowledge. Benign prompts; split by
     the same group hash as the rest."""
+    for _, _, line, source in _team_lines(team_root, files):
+        yield _example(line.strip(), "benign", "prompt", "", source, line)
+
+
+def _team_lines(team_root: Path, files: tuple[tuple[str, str], ...]) -> Iterator[tuple[Path, int, str, str]]:
+    """The non-blank lines of the team's ``files``: path, line number, line, source name."""
     for name, source in files:
         path = team_root / name
         if not path.is_file():
             raise DataMissing(f"{path} is not there (the team-written training requests)")
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
-                yield _example(line.strip(), "benign", "prompt", "", source, line)
+                yield path, number, line, source
 
 
 def team_harmful(
@@ -280,17 +286,11 @@ def team_harmful(
 ) -> Iterator[Example]:
     """The team-written harmful requests (``CLASS<TAB>request`` lines): harmful prompts of that risk class;
     split by the same group hash as the rest. Raises DataMissing, or ValueError naming a malformed line."""
-    for name, source in files:
-        path = team_root / name
-        if not path.is_file():
-            raise DataMissing(f"{path} is not there (the team-written training requests)")
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            risk, _, text = line.partition("\t")
-            if risk not in ("A.1", "A.2", "A.3", "A.4", "A.5") or not text.strip():
-                raise ValueError(f"{path}:{number}: expected CLASS<TAB>request with CLASS A.1 … A.5")
-            yield _example(text.strip(), "harmful", "prompt", risk, source, text)
+    for path, number, line, source in _team_lines(team_root, files):
+        risk, _, text = line.partition("\t")
+        if risk not in ("A.1", "A.2", "A.3", "A.4", "A.5") or not text.strip():
+            raise ValueError(f"{path}:{number}: expected CLASS<TAB>request with CLASS A.1 … A.5")
+        yield _example(text.strip(), "harmful", "prompt", risk, source, text)
 
 
 def load_inputs(

@@ -53,8 +53,8 @@ def test_a_line_that_is_not_a_pair_is_named(bench: ModuleType, tmp_path: Path) -
 def test_the_report_marks_the_bar_from_the_counts(bench: ModuleType) -> None:
     pairs = [bench.Pair(f"问{i}", "答" * (i + 1)) for i in range(20)]
     readings = [
-        bench.Reading("two flagged", 2, Counter({"answer-model": 2}), 20, []),
-        bench.Reading("three flagged", 3, Counter({"lexicon": 2, "answer-model": 1}), 19, []),
+        bench.Reading("two flagged", 2, Counter({"answer-model": 2}), 20),
+        bench.Reading("three flagged", 3, Counter({"lexicon": 2, "answer-model": 1}), 19),
     ]
     rows = [line for line in bench.report(pairs, readings, 1.0) if line.startswith("| ")][1:]
     assert rows[0].startswith("| two flagged | 10.0% (2/20) | met | 100.0% | answer-model 2 |")
