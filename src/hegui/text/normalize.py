@@ -92,16 +92,24 @@ def fold_table() -> Codes:
     return table
 
 
-def fold_table_cache() -> Path | None:
-    """Where the fold table is kept: ``$HEGUI_CACHE_DIR`` (``none`` turns the cache off), else
-    ``$XDG_CACHE_HOME/hegui``, else ``~/.cache/hegui``. The file name carries a digest of everything the
-    table is built from (this module's source, the Unicode version of this Python, OpenCC's version, the
-    homoglyph and invisible-character tables), so a change to any of them builds a new one."""
+def cache_dir() -> Path | None:
+    """hegui's cache directory: ``$HEGUI_CACHE_DIR`` (``none`` turns every cache off), else
+    ``$XDG_CACHE_HOME/hegui``, else ``~/.cache/hegui``."""
     base = os.environ.get("HEGUI_CACHE_DIR")
     if base is not None and base.strip().lower() in ("none", "off", ""):
         return None
     if base is None:
         base = str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hegui")
+    return Path(base)
+
+
+def fold_table_cache() -> Path | None:
+    """Where the fold table is kept (in `cache_dir`). The file name carries a digest of everything the
+    table is built from (this module's source, the Unicode version of this Python, OpenCC's version, the
+    homoglyph and invisible-character tables), so a change to any of them builds a new one."""
+    base = cache_dir()
+    if base is None:
+        return None
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())
     digest.update(unicodedata.unidata_version.encode())
@@ -111,7 +119,7 @@ def fold_table_cache() -> Path | None:
         digest.update(b"opencc-unknown")
     digest.update(repr(sorted(HOMOGLYPHS.items())).encode())
     digest.update(repr(sorted(INVISIBLE_EXTRA)).encode())
-    return Path(base) / f"fold-table-{digest.hexdigest()[:20]}.npy"
+    return base / f"fold-table-{digest.hexdigest()[:20]}.npy"
 
 
 def build_fold_table() -> Codes:

@@ -113,6 +113,7 @@ def lexicon_check(
 ) -> LexiconCheck:
     """A reloadable lexicon check over files; raises ConfigError on any problem with them."""
     # The engine (numpy, OpenCC, pypinyin) is imported only when a policy actually has a lexicon.
+    from hegui.guard.lexicon.cache import cache_file, cache_key
     from hegui.guard.lexicon.check import LexiconCheck, ReloadableLexicon
     from hegui.guard.lexicon.model import Lexicon
     from hegui.guard.lexicon.overrides import apply_overrides, read_overrides
@@ -159,8 +160,25 @@ def lexicon_check(
             file=str(tiers_file),
         )
 
+    def kept() -> Path | None:
+        files = (path, tags_file, allow_file, actions_file, tiers_file)
+        options = {
+            "format": fmt,
+            "category": category,
+            "tag_map": sorted(tags.items()),
+            "category_map": sorted((category_map or {}).items()),
+            "allow": allowed,
+            "builtin_allow": builtin_allow,
+            "tier_default": tier_default,
+            "max_gap": max_gap,
+            "word_boundary": word_boundary,
+            "segmenter": segmenter_name,
+        }
+        key = cache_key(files, options)
+        return cache_file(path, key) if key is not None else None
+
     try:
-        source = ReloadableLexicon(load, max_gap=max_gap, boundary=boundary)
+        source = ReloadableLexicon(load, max_gap=max_gap, boundary=boundary, cache=kept)
     except ValueError as exc:
         raise ConfigError(str(exc), file=str(path)) from None
     return LexiconCheck(name, source, stages=stages, action=action, category_actions=category_actions)

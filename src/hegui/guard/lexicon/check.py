@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Protocol, TypeVar
 
+from hegui.guard.lexicon import cache as lexicon_cache
 from hegui.guard.lexicon.matcher import CompiledLexicon, LexiconMatch
 from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Tier
 from hegui.guard.lexicon.segment import WordBoundary
@@ -27,15 +29,28 @@ class ReloadableLexicon:
         *,
         max_gap: int = DEFAULT_MAX_GAP,
         boundary: WordBoundary | None = None,
+        cache: Callable[[], Path | None] | None = None,
     ) -> None:
         self._load = load
         self._max_gap = max_gap
         self._boundary = boundary
+        self._cache = cache
         self._lock = threading.Lock()  # one reload at a time; readers never wait
         self._current = self._compile()
 
     def _compile(self) -> CompiledLexicon:
-        return CompiledLexicon(self._load(), max_gap=self._max_gap, boundary=self._boundary)
+        """Compile what ``load`` reads; with ``cache`` (where the compiled form of the files as they are
+        now is kept, `hegui.guard.lexicon.cache`), read it from there when it is, else keep it there."""
+        kept = self._cache() if self._cache is not None else None
+        if kept is not None:
+            state = lexicon_cache.load(kept)
+            if state is not None:
+                return CompiledLexicon.from_state(state, boundary=self._boundary)
+        compiled = CompiledLexicon(self._load(), max_gap=self._max_gap, boundary=self._boundary)
+        # Kept only when no file changed while it was read (else its key would not say what it holds).
+        if kept is not None and self._cache is not None and self._cache() == kept:
+            lexicon_cache.save(kept, compiled.state())
+        return compiled
 
     @classmethod
     def fixed(

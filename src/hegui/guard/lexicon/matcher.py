@@ -28,7 +28,7 @@ occurrences found. This module never decides an action; the check does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import ahocorasick_rs
 
@@ -43,8 +43,7 @@ def _alnum_ascii(code: int) -> bool:
     return 0x30 <= code <= 0x39 or 0x61 <= code <= 0x7A
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):  # a named tuple: 64k of them are built at each start (4 times cheaper)
     term: int  # index into the lexicon's terms; -1 for an allow-listed word
     runs: tuple[int, ...] | None  # the term's run lengths, when any is above 1
     size: int  # the term's characters after dropping (sum of runs)
@@ -62,6 +61,28 @@ class LexiconMatch:
     start: int
     end: int
     via: Via
+
+
+class Reach(NamedTuple):
+    """How far the patterns reach: the widest occurrence in original characters (gaps and Latin
+    neighbours counted), the longest pattern, and whether any entry follows word boundaries."""
+
+    widest: int
+    longest: int
+    bounded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconState:
+    """A compiled lexicon without its automaton: the lexicon, the patterns and what each one stands for."""
+
+    lexicon: Lexicon
+    max_gap: int
+    skipped: tuple[str, ...]
+    patterns: tuple[str, ...]
+    entries: tuple[tuple[_Entry, ...], ...]
+    reach: Reach
+    version: str
 
 
 class CompiledLexicon:
@@ -101,27 +122,72 @@ class CompiledLexicon:
         self._entries = [tuple(index[p]) for p in self._patterns]
         if not any(e.term >= 0 for es in self._entries for e in es):
             raise ValueError("the lexicon has no term that can match")
+        self._finish(boundary)
+        self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
+
+    def _finish(self, boundary: WordBoundary | None, reach: Reach | None = None) -> None:
+        """What follows from the patterns and entries: the automaton, the horizon and the context."""
+        max_gap = self.max_gap
         self._automaton = ahocorasick_rs.AhoCorasick(
             self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard
         )
-        widest = max(
-            e.size + max_gap * (e.size - 1) + int(e.left) + int(e.right) for es in self._entries for e in es
-        )
-        if boundary is not None and any(e.bounded for es in self._entries for e in es):
-            # A boundary decision reads `window` normalized characters on each side of the hit; in the
-            # original text that is up to window * (max_gap + 1) characters (as the gap cap counts).
-            widest += 2 * boundary.window * (max_gap + 1)
-        self.horizon = widest
-        #: For streams (`open_tail`): the hashes of every prefix of every pattern (a collision only makes
-        #: a stream hold back more), the longest pattern, and the context a hit's rules read on each
-        #: side in original characters (a Latin letter or digit next to it; the segmenter's window).
-        self._prefixes = frozenset(hash(p[:k]) for p in self._patterns for k in range(1, len(p) + 1))
-        self._longest = max(len(p) for p in self._patterns)
-        context = 0
-        if boundary is not None and any(e.bounded for es in self._entries for e in es):
-            context = boundary.window * (max_gap + 1)
+        #: For streams (`open_tail`): the hashes of every prefix of every pattern, built at the first
+        #: stream's use (a collision only makes a stream hold back more).
+        self._prefixes: frozenset[int] | None = None
+        if reach is None:
+            reach = Reach(
+                max(
+                    e.size + max_gap * (e.size - 1) + int(e.left) + int(e.right)
+                    for es in self._entries
+                    for e in es
+                ),
+                max(len(p) for p in self._patterns),
+                any(e.bounded for es in self._entries for e in es),
+            )
+        self._reach = reach
+        #: For streams: the longest pattern, and the context a hit's rules read on each side in original
+        #: characters (a Latin letter or digit next to it; the segmenter's window). A boundary decision
+        #: reads `window` normalized characters on each side of the hit; in the original text that is up
+        #: to window * (max_gap + 1) characters (as the gap cap counts).
+        self._longest = reach.longest
+        context = boundary.window * (max_gap + 1) if boundary is not None and reach.bounded else 0
+        self.horizon = reach.widest + 2 * context
         self.context = 1 + context
-        self.version = f"{lexicon.version}.g{max_gap}" + (f".w{boundary.segmenter.name}" if boundary else "")
+
+    def state(self) -> LexiconState:
+        """What `from_state` needs to build this lexicon again without compiling it (`lexicon.cache`)."""
+        return LexiconState(
+            self.lexicon,
+            self.max_gap,
+            tuple(self.skipped),
+            tuple(self._patterns),
+            tuple(self._entries),
+            self._reach,
+            self.version,
+        )
+
+    @classmethod
+    def from_state(cls, state: LexiconState, *, boundary: WordBoundary | None = None) -> CompiledLexicon:
+        """The lexicon `state` was taken from, compiled with the same ``boundary`` (a segmenter of the
+        same name) and the default normalizer; only the automaton is built again."""
+        self = cls.__new__(cls)
+        self.lexicon = state.lexicon
+        self.max_gap = state.max_gap
+        self.boundary = boundary
+        self.normalizer = default_normalizer()
+        self.skipped = list(state.skipped)
+        self._patterns = list(state.patterns)
+        self._entries = list(state.entries)
+        self._finish(boundary, state.reach)
+        self.version = state.version
+        return self
+
+    def _prefix_hashes(self) -> frozenset[int]:
+        prefixes = self._prefixes
+        if prefixes is None:  # two threads may both build it: the same set, one kept
+            prefixes = frozenset(hash(p[:k]) for p in self._patterns for k in range(1, len(p) + 1))
+            self._prefixes = prefixes
+        return prefixes
 
     def _add(
         self,
@@ -157,8 +223,9 @@ class CompiledLexicon:
         lo = max(0, pos - self.horizon)
         nt = self.normalizer.normalize(text[lo:pos])
         norm, n = nt.text, len(nt.text)
+        prefixes = self._prefix_hashes()
         for k in range(min(self._longest, n), 0, -1):
-            if hash(norm[n - k :]) in self._prefixes:
+            if hash(norm[n - k :]) in prefixes:
                 return pos - (lo + nt.run_bounds(n - k)[0])
         return 0
 
