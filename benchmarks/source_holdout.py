@@ -1,7 +1,7 @@
 """Benchmark: how the harmful-request model does on a data set it has never seen. Issue 10, 2026-12-02.
 
     PYTHONPATH=src .venv/bin/python benchmarks/source_holdout.py [--l2 1e-5,1e-4,1e-3]
-        [--unigram-weight 100,40] [--folds …] [--jobs 2] [--section NAME] [--no-write]
+        [--unigram-weight 100,40] [--team-harmful 0,1] [--folds …] [--jobs 2] [--section NAME] [--no-write]
 
 The team measures the guard on sets no one here has seen; the calibration part of train, which every
 choice so far was made on, shares its sources (and their style and templates) with the fitting rows.
@@ -23,7 +23,9 @@ on the calibration part, where less regularization always looked better, and thi
 holds on a set the model has not seen (2026-12-02: 3e-6 adopted, section ``source_holdout``); the
 unigram weight asks whether a model that leans less on single characters, which carry a data set's
 register and topic more than a request's intent, does better there (section
-``source_holdout_unigram``).
+``source_holdout_unigram``); ``--team-harmful 0,1`` fits each fold without and with the team-written
+harmful requests (`guard_data.TEAM_HARMFUL_FILES`; their calibration rows are judged by neither: section
+``source_holdout_team_harmful``, 2026-12-03).
 
 Writes benchmarks/RESULTS.md, section ``--section`` (default "source_holdout"; ``--no-write``: print
 only).
@@ -46,7 +48,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from guard_data import DEFAULT_ROOT, TEAM_ROOT, Example, load_inputs  # noqa: E402
+from guard_data import DEFAULT_ROOT, TEAM_HARMFUL_FILES, TEAM_ROOT, Example, load_inputs  # noqa: E402
 from model_family import CONFIG, judge, linear_family, rule_benign_index, text_scores  # noqa: E402
 from train_guard_models import TEAM_SOURCES, Design, build, design, fit_softmax, is_calibration  # noqa: E402
 
@@ -63,6 +65,8 @@ FOLDS: dict[str, tuple[str, ...]] = {
     "chinesesafetyqa": ("chinesesafetyqa",),
     "team": TEAM_SOURCES,
 }
+#: The source of the team-written harmful requests.
+TEAM_HARMFUL = TEAM_HARMFUL_FILES[0][1]
 #: The fold of no held-out source: every source seen, judged on the calibration rows.
 SEEN = "none"
 
@@ -73,9 +77,15 @@ class Variant:
 
     l2: float
     unigram_weight: int = 100
+    #: whether the team-written harmful requests (scripts/team_data/harmful_*.tsv) are fitted on
+    team_harmful: bool = False
 
     def label(self, weights: bool) -> str:
-        return f"L2 {self.l2:g}" + (f", 1-grams {self.unigram_weight} %" if weights else "")
+        return (
+            f"L2 {self.l2:g}"
+            + (f", 1-grams {self.unigram_weight} %" if weights else "")
+            + (", team harmful" if self.team_harmful else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -145,11 +155,24 @@ class FitRows:
 
 def run_fold(fold: str, variants: list[Variant], data_root: Path, maxiter: int) -> list[Cell]:
     """Fit the fold's model each way and judge it."""
-    inputs = load_inputs(data_root, team_root=TEAM_ROOT)
+    cells = []
+    for team_harmful in dict.fromkeys(v.team_harmful for v in variants):
+        some = [v for v in variants if v.team_harmful == team_harmful]
+        cells += _run_data(
+            fold, some, load_inputs(data_root, team_root=TEAM_ROOT, with_team_harmful=team_harmful), maxiter
+        )
+    return cells
+
+
+def _run_data(fold: str, variants: list[Variant], inputs: list[Example], maxiter: int) -> list[Cell]:
+    """``run_fold`` for variants that fit the same rows."""
     train = [e for e in inputs if e.split == "train"]
     del inputs  # dev is never read below
     rows = fold_rows(train, fold)
-    held, fit_part, calib = rows.held, rows.fit_part, rows.calib
+    held, fit_part = rows.held, rows.fit_part
+    # the team's harmful calibration rows are never fitted and never part of should-refuse here, so that
+    # the variants with and without them are judged on the same calibration rows
+    calib = [e for e in rows.calib if e.source != TEAM_HARMFUL]
     data = build(fit_part, form=0.5, form_mode="keep")
     cells = []
     for weight in dict.fromkeys(v.unigram_weight for v in variants):
@@ -284,6 +307,11 @@ def main() -> None:
         default="100",
         help="comma-separated single-character weights, percent (FeatureConfig.unigram_weight)",
     )
+    parser.add_argument(
+        "--team-harmful",
+        default="0",
+        help="comma-separated 0/1: fit without (0) and with (1) the team-written harmful requests",
+    )
     parser.add_argument("--folds", default=",".join([SEEN, *FOLDS]), help=f"of {SEEN}, {', '.join(FOLDS)}")
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--jobs", type=int, default=2, help="folds fitted at once (one process each)")
@@ -302,7 +330,13 @@ def main() -> None:
         parser.error(f"--unigram-weight: not a comma-separated list of integers: {args.unigram_weight!r}")
     if any(not 0 <= x <= 100 for x in uws):
         parser.error("--unigram-weight: every value must be 0..100 (percent)")
-    variants = [Variant(l2, uw) for uw in uws for l2 in l2s]
+    try:
+        teams = [bool(int(x)) for x in args.team_harmful.split(",") if x.strip() in ("0", "1")]
+    except ValueError:
+        teams = []
+    if len(teams) != len(args.team_harmful.split(",")):
+        parser.error(f"--team-harmful: not a comma-separated list of 0 and 1: {args.team_harmful!r}")
+    variants = [Variant(l2, uw, th) for th in teams for uw in uws for l2 in l2s]
     folds = [f.strip() for f in args.folds.split(",")]
     unknown = [f for f in folds if f != SEEN and f not in FOLDS]
     if unknown:
