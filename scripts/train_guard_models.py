@@ -542,9 +542,9 @@ def main() -> None:
         "--team-harmful",
         type=int,
         choices=(0, 1),
-        default=0,
-        help="1: fit the team-written harmful requests too (scripts/team_data/harmful_*.tsv; measured "
-        "2026-12-03 with benchmarks/team_data.py, not in the shipped model: docs/guard-models.md)",
+        default=1,
+        help="1 (the shipped model, since 2026-12-03): fit the team-written harmful requests too "
+        "(scripts/team_data/harmful_*.tsv); 0: without them (docs/guard-models.md)",
     )
     parser.add_argument(
         "--unigram-weight",

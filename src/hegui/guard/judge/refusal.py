@@ -23,6 +23,9 @@ in train), so a short refusal in another voice ("这个我不能帮你。制造�
 declining cue and gives no steps (an AISafetyLab answer, c 0.81, capped before and after). Found with
 the safe-answers probe of `benchmarks/answer_probe.py` in view, so that probe is no longer a held-out
 figure for this rule (docs/guard-models.md, "Issue 10: harmful requests and safe answers in other hands").
+"帮不了", "不能帮" and "没法帮" joined the declining cues later that day, also with the probe in view
+(two of its plain refusals, "这个我帮不了你。", "不能帮忙。", had no cue); they occur in the opening of no
+unsafe answer of train or dev.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from hegui.text.normalize import default_normalizer
 DECLINES = re.compile(
     r"我(?:不能|无法|不会|不可以|没办法|不便|拒绝|不应该)"
     r"|(?:不能|无法|不会)(?:提供|回答|协助|帮助|帮你|参与|支持|满足|透露|给出|讨论|教|生成|写)"
+    r"|帮不了|不能帮|没法帮"
 )
 APOLOGIES = re.compile(r"抱歉|对不起|很遗憾|不好意思")
 #: Instructions in steps, on the original text (line starts and punctuation matter here).
