@@ -55,6 +55,11 @@ TEAM_HARMFUL_FILES = (
     ("harmful_b_zh.tsv", "team-harmful"),
     ("harmful_c_zh.tsv", "team-harmful"),
 )
+#: Safe answers the team wrote (2026-12-03) to the harmful requests of two of those files, in many voices
+#: (short refusals, the law, empathy first, safe completions, safe versions of a fiction scene): one JSON
+#: object ``{"prompt", "response"}`` per line. The source every answer counts under:
+TEAM_ANSWER_FILES = ("safe_answers_a_zh.jsonl", "safe_answers_b_zh.jsonl")
+TEAM_ANSWERS = "team-safe"
 SPLIT_SALT = "hegui-split-v1:"
 
 Split = Literal["train", "dev"]
@@ -307,10 +312,12 @@ def load_inputs(
     return [*_safety_train(root), *_jade(root), *_cold(root), *team]
 
 
-def load_answers(root: Path = DEFAULT_ROOT) -> list[AnswerExample]:
+def load_answers(root: Path = DEFAULT_ROOT, team_root: Path | None = None) -> list[AnswerExample]:
     """Output-stage pairs: jade-db v3 medium (an unsafe and a safe answer to each question), AISafetyLab's
     unsafe answers, JoySafety's refusals and CrossWOZ's system turns (ordinary answers to benign requests,
-    paired with the user turn before them)."""
+    paired with the user turn before them); with ``team_root`` the team's safe answers too (split by
+    their question's group, as the question itself is). Raises DataMissing, or ValueError naming a
+    malformed line of a team file."""
     out: list[AnswerExample] = []
 
     def add(
@@ -343,7 +350,24 @@ def load_answers(root: Path = DEFAULT_ROOT) -> list[AnswerExample]:
             previous[dialogue] = r["text"]
         elif r["kind"] == "response" and dialogue in previous:
             add(previous[dialogue], r["text"], "safe", "answer", "", "crosswoz")
+    if team_root is not None:
+        for prompt, response in team_answers(team_root):
+            add(prompt, response, "safe", "refusal", "A.1", TEAM_ANSWERS)
     return out
+
+
+def team_answers(team_root: Path, files: tuple[str, ...] = TEAM_ANSWER_FILES) -> Iterator[tuple[str, str]]:
+    """The team's (request, safe answer) pairs. Raises DataMissing, or ValueError naming a bad line."""
+    for path, number, line, _ in _team_lines(team_root, tuple((name, TEAM_ANSWERS) for name in files)):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict) or not all(
+            isinstance(row.get(k), str) and row[k].strip() for k in ("prompt", "response")
+        ):
+            raise ValueError(f"{path}:{number}: expected a JSON object with string prompt and response")
+        yield row["prompt"], row["response"]
 
 
 def should_refuse(example: Example) -> bool:

@@ -76,3 +76,25 @@ def test_a_harmful_line_without_its_class_is_named(guard_data: ModuleType, tmp_p
 def test_a_missing_team_file_is_named(guard_data: ModuleType, tmp_path: Path) -> None:
     with pytest.raises(guard_data.DataMissing, match=r"everyday_a_zh\.txt"):
         list(guard_data.team_requests(tmp_path))
+
+
+def test_team_safe_answers_answer_the_team_harmful_requests(guard_data: ModuleType) -> None:
+    pairs = list(guard_data.team_answers(guard_data.TEAM_ROOT))
+    assert len(pairs) >= 400
+    harmful = {guard_data.normalize_key(r.text) for r in guard_data.team_harmful(guard_data.TEAM_ROOT)}
+    assert all(guard_data.normalize_key(prompt) in harmful for prompt, _ in pairs)
+    probes = {guard_data.normalize_key(t) for t in _probe_texts()}
+    assert sorted(answer for _, answer in pairs if guard_data.normalize_key(answer) in probes) == []
+    answers = [a for a in guard_data.load_answers(team_root=guard_data.TEAM_ROOT) if a.source == "team-safe"]
+    assert len(answers) == len(pairs)
+    assert {(a.label, a.kind) for a in answers} == {("safe", "refusal")}
+    # split by the question, as the question itself is: no question's answer is fitted while it is dev
+    assert all(a.split == guard_data.split_of(guard_data.normalize_key(a.prompt)) for a in answers)
+
+
+def test_a_bad_answer_line_is_named(guard_data: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(
+        '{"prompt": "问", "response": "答"}\n{"prompt": "问"}\n', encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=r"a\.jsonl:2:"):
+        list(guard_data.team_answers(tmp_path, ("a.jsonl",)))
