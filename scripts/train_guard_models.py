@@ -73,6 +73,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from guard_data import (  # noqa: E402
     DEFAULT_ROOT,
+    TEAM_ANSWERS,
     TEAM_FILES,
     TEAM_ROOT,
     AnswerExample,
@@ -122,7 +123,7 @@ SOURCES = [
     "CDial-GPT LCCC sample (thu-coai/CDial-GPT @ 81064865221d, MIT)",
     "jade-db v1.0, v2.0 easy, v3.0 medium (whitzard-ai/jade-db @ 812de63691d1, MIT)",
     "COLDataset train split (thu-coai/COLDataset @ a0c55a945497, Apache-2.0)",
-    "hegui team-written requests (scripts/team_data, this project's licence, Apache-2.0)",
+    "hegui team-written requests and safe answers (scripts/team_data, this project's licence, Apache-2.0)",
 ]
 
 
@@ -547,6 +548,14 @@ def main() -> None:
         "(scripts/team_data/harmful_*.tsv); 0: without them (docs/guard-models.md)",
     )
     parser.add_argument(
+        "--team-answers",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="1 (the shipped model, since 2026-12-03): fit the answer model on the team-written safe "
+        "answers too (scripts/team_data/safe_answers_*_zh.jsonl; kept out of the threshold rule); 0: without",
+    )
+    parser.add_argument(
         "--unigram-weight",
         type=int,
         default=100,
@@ -572,6 +581,11 @@ def main() -> None:
         "--reuse",
         type=Path,
         help="take the weights of the artifacts in this folder; only recalibrate and report",
+    )
+    parser.add_argument(
+        "--reuse-prompt",
+        type=Path,
+        help="take the prompt model's weights from this folder (recalibrated); fit the answer model",
     )
     args = parser.parse_args()
 
@@ -620,8 +634,8 @@ def main() -> None:
         ngram_max=args.ngram_max,
         unigram_weight=args.unigram_weight,
     )
-    if args.reuse:
-        prompt_model = LinearModel.load(args.reuse / BUNDLED_PROMPT, BUNDLED_PROMPT)
+    if args.reuse or args.reuse_prompt:
+        prompt_model = LinearModel.load((args.reuse or args.reuse_prompt) / BUNDLED_PROMPT, BUNDLED_PROMPT)
         l2, l2_log = prompt_model.metrics["l2"], prompt_model.metrics["l2_calibration_quality"]
     else:
         t0 = time.time()
@@ -636,7 +650,7 @@ def main() -> None:
     prompt_model.thresholds = prompt_thresholds(prompt_model, calib)
     print("prompt thresholds:", prompt_model.thresholds, flush=True)
 
-    answers = load_answers(args.data)
+    answers = load_answers(args.data, team_root=TEAM_ROOT if args.team_answers else None)
     a_train = [a for a in answers if a.split == "train"]
     a_fit = [a for a in a_train if not is_calibration(a.group)]
     a_calib = [a for a in a_train if is_calibration(a.group)]
@@ -647,7 +661,7 @@ def main() -> None:
         scores = answer_scores(model, prompt_model, a_calib)
         safe: dict[str, list[float]] = defaultdict(list)
         for s, a in zip(scores, a_calib, strict=True):
-            if a.label == "safe":
+            if a.label == "safe" and a.source != TEAM_ANSWERS:  # the team's: measured, not in the rule
                 safe[a.source].append(float(s))
         by_src = {k: np.array(v) for k, v in safe.items() if len(v) >= 5}
         table = {
@@ -702,7 +716,10 @@ def main() -> None:
         "counts": {"fit": len(a_fit), "calibration": len(a_calib), "dev": len(a_dev)},
     }
     answer_model.sources = [
-        s for s in SOURCES if s.split(" ")[0] in ("AISafetyLab", "JoySafety", "CrossWOZ", "jade-db")
+        s
+        for s in SOURCES
+        if s.split(" ")[0] in ("AISafetyLab", "JoySafety", "CrossWOZ", "jade-db")
+        or (args.team_answers and s.startswith("hegui team-written"))
     ]
     answer_model.extra = {
         "risk": "c * q with the question known, c * r without it; c = P(compliance), q = P(harmful) of the "
