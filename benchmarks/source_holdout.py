@@ -330,12 +330,10 @@ def main() -> None:
         parser.error(f"--unigram-weight: not a comma-separated list of integers: {args.unigram_weight!r}")
     if any(not 0 <= x <= 100 for x in uws):
         parser.error("--unigram-weight: every value must be 0..100 (percent)")
-    try:
-        teams = [bool(int(x)) for x in args.team_harmful.split(",") if x.strip() in ("0", "1")]
-    except ValueError:
-        teams = []
-    if len(teams) != len(args.team_harmful.split(",")):
+    values = [x.strip() for x in args.team_harmful.split(",")]
+    if not set(values) <= {"0", "1"}:
         parser.error(f"--team-harmful: not a comma-separated list of 0 and 1: {args.team_harmful!r}")
+    teams = [x == "1" for x in values]
     variants = [Variant(l2, uw, th) for th in teams for uw in uws for l2 in l2s]
     folds = [f.strip() for f in args.folds.split(",")]
     unknown = [f for f in folds if f != SEEN and f not in FOLDS]

@@ -302,8 +302,8 @@ def load_inputs(
     root: Path = DEFAULT_ROOT, team_root: Path | None = None, *, with_team_harmful: bool = False
 ) -> list[Example]:
     """Every input-stage row of every set, with its split; with ``team_root`` (``TEAM_ROOT``) the
-    team-written requests too (the harmful ones only ``with_team_harmful``: measured, not in the shipped
-    model; scripts/team_data/README.md), which only the harmful-request model's training and the guard-quality
+    team-written requests too (the harmful ones only ``with_team_harmful``, as the shipped model's
+    training asks since 2026-12-03; scripts/team_data/README.md), which only the harmful-request model's training and the guard-quality
     benchmark ask for: every other reader (the comment classifier's training, the benchmarks recorded
     before 2026-12-02) keeps the data it was measured on. Raises DataMissing."""
     team = list(team_requests(team_root)) if team_root is not None else []

@@ -66,6 +66,7 @@ class ReloadableLexicon:
         """Load and compile again; True when the version changed. Raises (keeping the old one) on error."""
         with self._lock:
             compiled = self._compile()
+            compiled.prepare_streams()  # off the request path: no stream after a reload waits for it
             changed = compiled.version != self._current.version
             self._current = compiled
             return changed
