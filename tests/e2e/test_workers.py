@@ -23,15 +23,15 @@ from openai import OpenAI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import VENV_BIN, create_key, fake_upstream, free_port, hegui_env, wait_ready
 
-from hegui.records.audit import find_by_request, verify_chain
+from hegui.records.audit import AuditEntry, find_by_requests, verify_chain
 from hegui.records.audit_keys import MacKeyRing, generate_signing_key, load_signing_key
-from hegui.records.audit_verify import TrustedCheckpoints
+from hegui.records.audit_verify import ChainReport, TrustedCheckpoints
 from hegui.records.checkpoints import CheckpointDir
-from hegui.records.db import make_engine
 
 pytestmark = pytest.mark.e2e
 
@@ -79,6 +79,39 @@ def database_url(postgres_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def read_chain(
+    database_url: str, keys: MacKeyRing, answered: list[str], checkpoints: TrustedCheckpoints | None = None
+) -> tuple[ChainReport, dict[str, list[AuditEntry]]]:
+    """The chain verified and every answered request's entries. Each statement gets a minute: a stall
+    fails naming what the server was doing, not as a timeout of the whole test (one CI run hung once in
+    the per-request lookups, in a catalog read; cause not found)."""
+    engine = create_engine(database_url, connect_args={"options": "-c statement_timeout=60000"})
+    try:
+        return verify_chain(engine, keys=keys, checkpoints=checkpoints), find_by_requests(engine, answered)
+    except OperationalError as exc:
+        pytest.fail(f"the chain could not be read: {exc}\n{server_activity(database_url)}")
+    finally:
+        engine.dispose()
+
+
+def server_activity(database_url: str) -> str:
+    """What every session of the server is doing and which locks wait, for a failure message."""
+    engine = create_engine(database_url, connect_args={"options": "-c statement_timeout=10000"})
+    try:
+        with engine.connect() as conn:
+            sessions = conn.execute(
+                text("SELECT pid, state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity")
+            ).all()
+            waiting = conn.execute(
+                text("SELECT pid, locktype, relation::regclass, mode FROM pg_locks WHERE NOT granted")
+            ).all()
+    except OperationalError as exc:
+        return f"(the server's activity could not be read either: {exc})"
+    finally:
+        engine.dispose()
+    return "sessions:\n" + "\n".join(map(str, sessions)) + "\nwaiting locks:\n" + "\n".join(map(str, waiting))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -176,15 +209,11 @@ def test_two_workers_share_one_chain_and_stop_cleanly(tmp_path: Path, database_u
     assert len(answered) > 20
     assert scraped == [len(answered)] * 4, (scraped, len(answered))
 
-    engine = make_engine(database_url)
-    try:
-        public = load_signing_key(str(signing.private_path)).public_key()
-        trusted = TrustedCheckpoints(CheckpointDir(tmp_path / "checkpoints"), {signing.key_id: public})
-        report = verify_chain(engine, keys=MacKeyRing.parse(env["HEGUI_AUDIT_KEY"]), checkpoints=trusted)
-        for rid in answered:
-            assert [e.stage for e in find_by_request(engine, rid)] == ["input", "output"], rid
-    finally:
-        engine.dispose()
+    public = load_signing_key(str(signing.private_path)).public_key()
+    trusted = TrustedCheckpoints(CheckpointDir(tmp_path / "checkpoints"), {signing.key_id: public})
+    report, trails = read_chain(database_url, MacKeyRing.parse(env["HEGUI_AUDIT_KEY"]), answered, trusted)
+    for rid in answered:
+        assert [e.stage for e in trails[rid]] == ["input", "output"], rid
     assert report.entries == report.macs_checked == 2 * len(answered)
     assert report.checkpoints > 1 and report.last_checkpoint is not None
     assert report.last_checkpoint.entries == report.entries  # the last worker to stop signed the head
@@ -255,11 +284,7 @@ def test_a_worker_killed_under_load_is_replaced_and_the_chain_holds(
     assert len(now) == 2 and workers[0] not in now, (
         f"the supervisor did not replace the killed worker:\n{tail}"
     )
-    engine = make_engine(database_url)
-    try:
-        report = verify_chain(engine, keys=MacKeyRing.parse(env["HEGUI_AUDIT_KEY"]))
-        for rid in answered:
-            assert [e.stage for e in find_by_request(engine, rid)] == ["input", "output"], rid
-    finally:
-        engine.dispose()
+    report, trails = read_chain(database_url, MacKeyRing.parse(env["HEGUI_AUDIT_KEY"]), answered)
+    for rid in answered:
+        assert [e.stage for e in trails[rid]] == ["input", "output"], rid
     assert report.macs_checked == report.entries >= 2 * len(answered) > 0

@@ -15,6 +15,7 @@ from hegui.records.audit import (
     AuditLog,
     content_hasher,
     find_by_request,
+    find_by_requests,
     iter_entries,
     verify_chain,
 )
@@ -49,6 +50,17 @@ def test_entries_chain_from_genesis(engine: Engine, log: AuditLog) -> None:
     report = verify_chain(engine)
     assert (report.entries, report.head_hash) == (2, second.entry_hash)
     assert find_by_request(engine, "r2")[0].to_json()["detail"] == {"model": "m"}
+
+
+def test_requests_are_found_together_in_chain_order_in_chunks(engine: Engine, log: AuditLog) -> None:
+    for i in range(7):
+        log.append_sync(draft(i % 3, stage=("input", "output")[i // 3 % 2], action=f"a{i}"))
+    found = find_by_requests(engine, ["r2", "r0", "nobody", "r2"], chunk=2)
+    assert list(found) == ["r2", "r0", "nobody"]
+    assert [e.action for e in found["r0"]] == ["a0", "a3", "a6"]
+    assert [e.action for e in found["r2"]] == ["a2", "a5"]
+    assert found["nobody"] == [] and find_by_requests(engine, []) == {}
+    assert [e.seq for e in found["r0"]] == sorted(e.seq for e in found["r0"])
 
 
 def test_concurrent_appends_share_commits_and_keep_order(engine: Engine, log: AuditLog) -> None:
