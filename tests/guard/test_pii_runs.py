@@ -159,3 +159,13 @@ def test_a_run_must_be_one_character_class() -> None:
     bad = PatternRecognizer("x", "x", "X", re.compile("x+"), max_span=5, run=re.compile("ab"))
     with pytest.raises(ValueError, match="character class"):
         PIIAnalyzer([bad])
+
+
+def test_a_candidate_at_the_end_holds_back_the_one_it_hides() -> None:
+    analyzer = PIIAnalyzer(recognizers_for(["mobile", "resident_id", "bank_card"]))
+    prefix = "号码138 1234 5678 110101199003071"  # the card candidate hides the spaced mobile, for now
+    assert [m.entity for m in analyzer.analyze(prefix)] == ["bank_card"]
+    assert [m.entity for m in analyzer.analyze(prefix + "233")] == ["mobile", "resident_id"]
+    assert analyzer.holdback_at(prefix) == len(prefix) - prefix.index("138")
+    assert analyzer.holdback_at("号码是多少呢，请你告诉我吧") == analyzer.short_span - 1  # nothing to hide
+    assert analyzer.horizon == analyzer.max_span + analyzer.short_span

@@ -88,15 +88,34 @@ class PIIAnalyzer:
         self.short_span = max(
             (r.max_span for r in self.recognizers if getattr(r, "run", None) is None), default=1
         )
+        #: How far back more text can change what the analyzer reports: a match up to ``max_span`` long
+        #: at the end, and one it overlaps (kept or dropped for it) up to ``short_span`` before it. A
+        #: longer chain of overlapping candidates is held back only this far.
+        self.horizon = self.max_span + self.short_span
 
     def holdback_at(self, text: str) -> int:
         """How many characters at the end of ``text`` a match could still change or appear in, once more
         text follows: ``short_span - 1``, plus the run of a run recognizer's class that ends the text
         (an e-mail address still being written). The run and the short span add up: a match of another
         recognizer that overlaps the run can start ``short_span - 1`` before it, and an open run's
-        match (valid now, perhaps not once the run goes on) can hide it by overlapping it. At most
-        ``max_span - 1``."""
-        return min(self.max_span - 1, self.short_span - 1 + self._run_before(text, len(text)))
+        match (valid now, perhaps not once the run goes on) can hide it by overlapping it. Further back
+        where a candidate reaching that end overlaps earlier ones (below); at most ``horizon - 1``."""
+        end = len(text)
+        cap = self.horizon - 1
+        hold = min(self.max_span - 1, self.short_span - 1 + self._run_before(text, end))
+        # A candidate that reaches the open end may still change or vanish, and so may the choice between
+        # it and every candidate it overlaps (kept or dropped for it), and theirs in turn: hold back from
+        # the first start of that chain. A spaced mobile dropped for a bank-card candidate that the next
+        # digits turn into a resident ID would otherwise be released unmasked up to the card's start.
+        open_from = end - hold
+        near = max(0, open_from - self.short_span)  # most texts: no candidate reaches past open_from
+        if not any(m.end + near > open_from for m in self._candidates(text[near:])):
+            return hold
+        tail = max(0, end - cap - self.short_span)
+        for m in sorted(self._candidates(text[tail:]), key=lambda m: -m.end):
+            if m.end + tail > open_from:
+                open_from = min(open_from, m.start + tail)
+        return min(cap, end - open_from)
 
     def lookback_at(self, text: str, pos: int) -> int:
         """How far before ``pos`` a scan must start to find, as the whole text does, every match that
@@ -113,6 +132,17 @@ class PIIAnalyzer:
 
     def analyze(self, text: str) -> list[PIIMatch]:
         """Non-overlapping matches, sorted by position."""
+        found = self._candidates(text)
+        found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
+        kept: list[PIIMatch] = []
+        for m in found:
+            if all(m.end <= k.start or m.start >= k.end for k in kept):
+                kept.append(m)
+        kept.sort(key=lambda m: m.start)
+        return kept
+
+    def _candidates(self, text: str) -> list[PIIMatch]:
+        """Every recognizer's matches, overlapping ones included."""
         found: list[PIIMatch] = []
         present: dict[re.Pattern[str], bool] = {}
         for recognizer, trigger, anchors in self._plan:
@@ -127,13 +157,7 @@ class PIIAnalyzer:
                 continue
             assert isinstance(recognizer, PatternRecognizer)
             found += recognizer.find_triggered(text)
-        found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
-        kept: list[PIIMatch] = []
-        for m in found:
-            if all(m.end <= k.start or m.start >= k.end for k in kept):
-                kept.append(m)
-        kept.sort(key=lambda m: m.start)
-        return kept
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ class PIICheck:
         self.mask_style: MaskStyle = mask_style
         self.label_language = label_language
         self.mask_char = mask_char
-        self.horizon: int | None = self.analyzer.max_span
+        self.horizon: int | None = self.analyzer.horizon
         entities = ",".join(r.entity for r in self.analyzer.recognizers)
         self.version = "pii-1:" + hashlib.sha256(f"{entities}|{mask_style}".encode()).hexdigest()[:12]
 
