@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from hegui.errors import ConfigError
+from hegui.gateway.policy_reload import guard_parts
 from hegui.guard.lexicon import Term, load_lexicon, write_table
+from hegui.guard.lexicon.check import LexiconCheck
 from hegui.guard.lexicon.coverage import coverage
 from hegui.guard.types import Action, Context, Stage
 from hegui.pipelines import build_pipeline
@@ -134,6 +136,15 @@ def test_policy_check_type(tmp_path: Path) -> None:
     ]
     assert pipeline.horizon(Stage.OUTPUT) is not None
     assert "kw" in verdict.versions
+
+
+def test_the_gateway_builds_stream_prefixes_before_a_policy_serves(tmp_path: Path) -> None:
+    write(tmp_path, "lex.csv", CSV)
+    policy = parse_policy(POLICY.format(extra=""), str(tmp_path / "hegui.toml"))
+    check = build_pipeline(policy).checks[0]
+    assert isinstance(check, LexiconCheck) and not check.lexicon.current.streams_prepared  # built on demand
+    served = guard_parts(policy).pipeline.checks[0]  # as at start-up and on a policy reload
+    assert isinstance(served, LexiconCheck) and served.lexicon.current.streams_prepared
 
 
 @pytest.mark.parametrize(

@@ -107,9 +107,11 @@ class GuardParts:
 def guard_parts(policy: Policy, observer: CheckObserver | None = None) -> GuardParts:
     """Build the swappable parts of ``policy`` (the pipeline is the slow part: lexicons, models).
     Raises ConfigError naming the key, as at start-up."""
+    pipeline = build_pipeline(policy, observer=observer)
+    pipeline.prepare_streams()  # so that the first streamed answer does not wait for it
     return GuardParts(
         policy,
-        build_pipeline(policy, observer=observer),
+        pipeline,
         Labeller(policy.labels, source=policy.source),
         RefusalCatalog(
             policy.refusals, time_zone=policy.provider.time_zone, appeal=policy.sanctions.appeal_channel

@@ -112,6 +112,10 @@ class LexiconCheck:
     def horizon(self, value: int | None) -> None:
         raise AttributeError("a lexicon check's horizon follows its lexicon; reload the lexicon instead")
 
+    def prepare_streams(self) -> None:
+        """Build what the first stream through this check would otherwise wait for (`Pipeline.prepare_streams`)."""
+        self._lexicon.current.prepare_streams()
+
     def holdback_at(self, text: str) -> int:
         """For a stream: only the tail that may still begin a term, and a hit's context, wait
         (`CompiledLexicon.holdback_at`), not the longest term's whole horizon."""

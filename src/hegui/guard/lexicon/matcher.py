@@ -186,6 +186,11 @@ class CompiledLexicon:
         """Build now what the first stream would build (the prefix hashes, ~0.1 s for 64k terms)."""
         self._prefix_hashes()
 
+    @property
+    def streams_prepared(self) -> bool:
+        """Whether a stream finds the prefix hashes built (`prepare_streams`)."""
+        return self._prefixes is not None
+
     def _prefix_hashes(self) -> frozenset[int]:
         prefixes = self._prefixes
         if prefixes is None:  # two threads may both build it: the same set, one kept
