@@ -77,14 +77,15 @@ class Variant:
 
     l2: float
     unigram_weight: int = 100
-    #: whether the team-written harmful requests (scripts/team_data/harmful_*.tsv) are fitted on
-    team_harmful: bool = False
+    #: which team-written harmful requests (scripts/team_data/harmful_*.tsv) are fitted on: 0 none, 1 the
+    #: first round (a–c), 2 with the sixth round (d, e and its harmless counterpart f)
+    team_harmful: int = 0
 
     def label(self, weights: bool) -> str:
         return (
             f"L2 {self.l2:g}"
             + (f", 1-grams {self.unigram_weight} %" if weights else "")
-            + (", team harmful" if self.team_harmful else "")
+            + ("", ", team harmful", ", team harmful + sixth round")[self.team_harmful]
         )
 
 
@@ -310,7 +311,8 @@ def main() -> None:
     parser.add_argument(
         "--team-harmful",
         default="0",
-        help="comma-separated 0/1: fit without (0) and with (1) the team-written harmful requests",
+        help="comma-separated 0/1/2: fit without (0) and with (1) the team-written harmful requests, or with "
+        "the sixth round too (2: harmful_d, harmful_e and benign_f)",
     )
     parser.add_argument("--folds", default=",".join([SEEN, *FOLDS]), help=f"of {SEEN}, {', '.join(FOLDS)}")
     parser.add_argument("--maxiter", type=int, default=400)
@@ -331,9 +333,9 @@ def main() -> None:
     if any(not 0 <= x <= 100 for x in uws):
         parser.error("--unigram-weight: every value must be 0..100 (percent)")
     values = [x.strip() for x in args.team_harmful.split(",")]
-    if not set(values) <= {"0", "1"}:
-        parser.error(f"--team-harmful: not a comma-separated list of 0 and 1: {args.team_harmful!r}")
-    teams = [x == "1" for x in values]
+    if not set(values) <= {"0", "1", "2"}:
+        parser.error(f"--team-harmful: not a comma-separated list of 0, 1 and 2: {args.team_harmful!r}")
+    teams = [int(x) for x in values]
     variants = [Variant(l2, uw, th) for th in teams for uw in uws for l2 in l2s]
     folds = [f.strip() for f in args.folds.split(",")]
     unknown = [f for f in folds if f != SEEN and f not in FOLDS]

@@ -55,6 +55,14 @@ TEAM_HARMFUL_FILES = (
     ("harmful_b_zh.tsv", "team-harmful"),
     ("harmful_c_zh.tsv", "team-harmful"),
 )
+#: The sixth round (2026-12-03, afternoon): harmful requests on discrimination, unsafe opinions, commerce,
+#: others' rights and advice in high-risk services, and harmless requests on the same subjects (hard
+#: negatives); fitted with ``with_team_harmful=2`` (scripts/team_data/README.md).
+TEAM_ROUND2_HARMFUL = (
+    ("harmful_d_zh.tsv", "team-harmful"),
+    ("harmful_e_zh.tsv", "team-harmful"),
+)
+TEAM_ROUND2_BENIGN = (("benign_f_zh.txt", "team-sensitive"),)
 #: Safe answers the team wrote (2026-12-03) to the harmful requests of two of those files, in many voices
 #: (short refusals, the law, empathy first, safe completions, safe versions of a fiction scene): one JSON
 #: object ``{"prompt", "response"}`` per line. The source every answer counts under:
@@ -299,16 +307,18 @@ def team_harmful(
 
 
 def load_inputs(
-    root: Path = DEFAULT_ROOT, team_root: Path | None = None, *, with_team_harmful: bool = False
+    root: Path = DEFAULT_ROOT, team_root: Path | None = None, *, with_team_harmful: int = 0
 ) -> list[Example]:
     """Every input-stage row of every set, with its split; with ``team_root`` (``TEAM_ROOT``) the
-    team-written requests too (the harmful ones only ``with_team_harmful``, as the shipped model's
-    training asks since 2026-12-03; scripts/team_data/README.md), which only the harmful-request model's training and the guard-quality
+    team-written requests too (the harmful ones only ``with_team_harmful``: 1 the first round, as the
+    shipped model's training asks since 2026-12-03, 2 with the sixth round's harmful and harmless files; scripts/team_data/README.md), which only the harmful-request model's training and the guard-quality
     benchmark ask for: every other reader (the comment classifier's training, the benchmarks recorded
     before 2026-12-02) keeps the data it was measured on. Raises DataMissing."""
     team = list(team_requests(team_root)) if team_root is not None else []
     if team_root is not None and with_team_harmful:
         team += team_harmful(team_root)
+    if team_root is not None and with_team_harmful >= 2:  # the sixth round: its harmful and harmless sides
+        team += [*team_harmful(team_root, TEAM_ROUND2_HARMFUL), *team_requests(team_root, TEAM_ROUND2_BENIGN)]
     return [*_safety_train(root), *_jade(root), *_cold(root), *team]
 
 

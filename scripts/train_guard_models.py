@@ -542,10 +542,11 @@ def main() -> None:
     parser.add_argument(
         "--team-harmful",
         type=int,
-        choices=(0, 1),
+        choices=(0, 1, 2),
         default=1,
         help="1 (the shipped model, since 2026-12-03): fit the team-written harmful requests too "
-        "(scripts/team_data/harmful_*.tsv); 0: without them (docs/guard-models.md)",
+        "(scripts/team_data/harmful_{a,b,c}_zh.tsv); 2: and the sixth round (harmful_d, harmful_e and their "
+        "harmless counterpart benign_f); 0: without them (docs/guard-models.md)",
     )
     parser.add_argument(
         "--team-answers",
@@ -589,7 +590,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    inputs = load_inputs(args.data, team_root=TEAM_ROOT, with_team_harmful=bool(args.team_harmful))
+    inputs = load_inputs(args.data, team_root=TEAM_ROOT, with_team_harmful=args.team_harmful)
     train_all = [e for e in inputs if e.split == "train"]
     fit_part = [e for e in train_all if not is_calibration(e.group)]
     calib = [e for e in train_all if is_calibration(e.group)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
@@ -52,19 +53,52 @@ def test_team_requests_are_benign_prompts_split_like_every_set(guard_data: Modul
 def test_no_team_request_is_a_probe_line(guard_data: ModuleType) -> None:
     probes = {guard_data.normalize_key(t) for t in _probe_texts()}
     assert len(probes) > 300
-    rows = [*guard_data.team_requests(guard_data.TEAM_ROOT), *guard_data.team_harmful(guard_data.TEAM_ROOT)]
+    rows = [
+        *guard_data.team_requests(guard_data.TEAM_ROOT),
+        *guard_data.team_harmful(guard_data.TEAM_ROOT),
+        *guard_data.team_harmful(guard_data.TEAM_ROOT, guard_data.TEAM_ROUND2_HARMFUL),
+        *guard_data.team_requests(guard_data.TEAM_ROOT, guard_data.TEAM_ROUND2_BENIGN),
+    ]
     team = {guard_data.normalize_key(r.text): r.text for r in rows}
     assert sorted(text for key, text in team.items() if key in probes) == []
 
 
 def test_team_harmful_requests_are_harmful_prompts_of_a_risk_class(guard_data: ModuleType) -> None:
-    rows = list(guard_data.team_harmful(guard_data.TEAM_ROOT))
-    assert len(rows) >= 500
+    rows = [
+        *guard_data.team_harmful(guard_data.TEAM_ROOT),
+        *guard_data.team_harmful(guard_data.TEAM_ROOT, guard_data.TEAM_ROUND2_HARMFUL),
+    ]
+    assert len(rows) >= 800
     assert {(r.label, r.kind, r.source) for r in rows} == {("harmful", "prompt", "team-harmful")}
     assert {r.risk for r in rows} <= {"A.1", "A.2", "A.3", "A.4", "A.5"} and len({r.risk for r in rows}) >= 4
     assert all(r.split == guard_data.split_of(guard_data.normalize_key(r.text)) for r in rows)
-    benign = {guard_data.normalize_key(r.text) for r in guard_data.team_requests(guard_data.TEAM_ROOT)}
+    benign = {
+        guard_data.normalize_key(r.text)
+        for files in (guard_data.TEAM_FILES, guard_data.TEAM_ROUND2_BENIGN)
+        for r in guard_data.team_requests(guard_data.TEAM_ROOT, files)
+    }
     assert not benign & {guard_data.normalize_key(r.text) for r in rows}
+    assert len({guard_data.normalize_key(r.text) for r in rows}) == len(rows)  # no request twice
+
+
+def test_the_sixth_round_is_fitted_only_when_asked_for(
+    guard_data: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for reader in ("_safety_train", "_jade", "_cold"):  # the data sets: not this test's subject
+        monkeypatch.setattr(guard_data, reader, lambda root: iter(()))
+
+    def team(rounds: int) -> Counter[str]:
+        rows = guard_data.load_inputs(team_root=guard_data.TEAM_ROOT, with_team_harmful=rounds)
+        return Counter(f"{r.source}/{r.label}" for r in rows)
+
+    none, first, both = team(0), team(1), team(2)
+    assert "team-harmful/harmful" not in none
+    assert (
+        first["team-harmful/harmful"] == 600
+        and first["team-sensitive/benign"] == none["team-sensitive/benign"]
+    )
+    assert both["team-harmful/harmful"] == 600 + 320
+    assert both["team-sensitive/benign"] == first["team-sensitive/benign"] + 200
 
 
 def test_a_harmful_line_without_its_class_is_named(guard_data: ModuleType, tmp_path: Path) -> None:
