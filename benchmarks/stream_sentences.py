@@ -190,7 +190,7 @@ class _WholeSpanPII:
 
     @property
     def horizon(self) -> int | None:
-        return self.check.horizon
+        return self.check.analyzer.max_span  # as it streamed before 2026-12-01 (its horizon is longer now)
 
     @property
     def version(self) -> str:
