@@ -92,6 +92,10 @@ class PIIAnalyzer:
         #: at the end, and one it overlaps (kept or dropped for it) up to ``short_span`` before it. A
         #: longer chain of overlapping candidates is held back only this far.
         self.horizon = self.max_span + self.short_span
+        #: One pattern that a text must hold for any recognizer to match in it (each one's anchors, which
+        #: its matches need, else its trigger); None when a recognizer has neither. A stream asks it of
+        #: the end of the text at every rescan (`holdback_at`), which for most prose it answers at once.
+        self._hint = _any_of(self.recognizers)
 
     def holdback_at(self, text: str) -> int:
         """How many characters at the end of ``text`` a match could still change or appear in, once more
@@ -109,6 +113,8 @@ class PIIAnalyzer:
         # digits turn into a resident ID would otherwise be released unmasked up to the card's start.
         open_from = end - hold
         near = max(0, open_from - self.short_span)  # most texts: no candidate reaches past open_from
+        if self._hint is not None and self._hint.search(text, near) is None:
+            return hold
         if not any(m.end + near > open_from for m in self._candidates(text[near:])):
             return hold
         tail = max(0, end - cap - self.short_span)
@@ -182,6 +188,18 @@ def _outside(run: re.Pattern[str]) -> re.Pattern[str]:
         raise ValueError(f"a recognizer's run must be one character class [...] or [^...], not {source!r}")
     inside = source[2:] if source.startswith("[^") else "^" + source[1:]
     return re.compile("[" + inside, run.flags)
+
+
+def _any_of(recognizers: Sequence[Recognizer]) -> re.Pattern[str] | None:
+    """A pattern found wherever one of ``recognizers`` can match (`PIIAnalyzer._hint`), or None."""
+    needs: list[re.Pattern[str]] = []
+    for r in recognizers:
+        if not isinstance(r, PatternRecognizer) or (r.trigger is None and not r.anchors):
+            return None
+        needs += r.anchors or (r.trigger,)  # type: ignore[arg-type]
+    if any(p.flags != needs[0].flags for p in needs):
+        return None  # patterns of other flags do not join into one
+    return re.compile("|".join(f"(?:{p.pattern})" for p in dict.fromkeys(needs)), needs[0].flags)
 
 
 def _present(pattern: re.Pattern[str], text: str, seen: dict[re.Pattern[str], bool]) -> bool:
