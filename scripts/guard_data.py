@@ -311,7 +311,8 @@ def load_inputs(
 ) -> list[Example]:
     """Every input-stage row of every set, with its split; with ``team_root`` (``TEAM_ROOT``) the
     team-written requests too (the harmful ones only ``with_team_harmful``: 1 the first round, as the
-    shipped model's training asks since 2026-12-03, 2 with the sixth round's harmful and harmless files; scripts/team_data/README.md), which only the harmful-request model's training and the guard-quality
+    shipped model's training asks since 2026-12-03; 2 with the sixth round's harmful and harmless files;
+    scripts/team_data/README.md), which only the harmful-request model's training and the guard-quality
     benchmark ask for: every other reader (the comment classifier's training, the benchmarks recorded
     before 2026-12-02) keeps the data it was measured on. Raises DataMissing."""
     team = list(team_requests(team_root)) if team_root is not None else []

@@ -35,8 +35,7 @@ from hegui.guard.judge.features import (
 from hegui.guard.judge.linear import LinearModel
 from hegui.guard.judge.prompt import PROMPT_CLASSES, PROMPT_CONFIG, PromptRiskModel
 from hegui.guard.judge.refusal import OPENING
-from hegui.guard.pii.analyzer import PIIAnalyzer
-from hegui.guard.pii.recognizers import PIIMatch
+from hegui.guard.pii.analyzer import PIIAnalyzer, resolve_overlaps
 from hegui.text.normalize import REMEMBERED, REMEMBERED_CHARS, Normalizer, default_normalizer
 
 PRESET_TABLE = {p: {"refuse": 0.6, "evidence": 0.4} for p in ("strict", "balanced", "lenient")}
@@ -251,13 +250,7 @@ def test_the_analyzer_finds_what_each_recognizer_finds(text: str) -> None:
     """The analyzer searches a shared trigger once; its matches are those of every recognizer's own
     ``find`` (which searches its trigger itself), overlaps resolved the same way."""
     analyzer = PIIAnalyzer()
-    found = [m for r in analyzer.recognizers for m in r.find(text)]
-    found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
-    kept: list[PIIMatch] = []
-    for m in found:
-        if all(m.end <= k.start or m.start >= k.end for k in kept):
-            kept.append(m)
-    kept.sort(key=lambda m: m.start)
+    kept = resolve_overlaps(m for r in analyzer.recognizers for m in r.find(text))
     assert analyzer.analyze(text) == kept
 
 

@@ -138,14 +138,7 @@ class PIIAnalyzer:
 
     def analyze(self, text: str) -> list[PIIMatch]:
         """Non-overlapping matches, sorted by position."""
-        found = self._candidates(text)
-        found.sort(key=lambda m: (-m.score, -(m.end - m.start), m.start))
-        kept: list[PIIMatch] = []
-        for m in found:
-            if all(m.end <= k.start or m.start >= k.end for k in kept):
-                kept.append(m)
-        kept.sort(key=lambda m: m.start)
-        return kept
+        return resolve_overlaps(self._candidates(text))
 
     def _candidates(self, text: str) -> list[PIIMatch]:
         """Every recognizer's matches, overlapping ones included."""
@@ -190,13 +183,29 @@ def _outside(run: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile("[" + inside, run.flags)
 
 
+def resolve_overlaps(found: Iterable[PIIMatch]) -> list[PIIMatch]:
+    """Of overlapping matches, the one of higher score, then the longer span, then the earlier start;
+    sorted by position."""
+    kept: list[PIIMatch] = []
+    for m in sorted(found, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
+        if all(m.end <= k.start or m.start >= k.end for k in kept):
+            kept.append(m)
+    kept.sort(key=lambda m: m.start)
+    return kept
+
+
 def _any_of(recognizers: Sequence[Recognizer]) -> re.Pattern[str] | None:
     """A pattern found wherever one of ``recognizers`` can match (`PIIAnalyzer._hint`), or None."""
     needs: list[re.Pattern[str]] = []
     for r in recognizers:
-        if not isinstance(r, PatternRecognizer) or (r.trigger is None and not r.anchors):
+        if not isinstance(r, PatternRecognizer):
             return None
-        needs += r.anchors or (r.trigger,)  # type: ignore[arg-type]
+        if r.anchors:
+            needs += r.anchors
+        elif r.trigger is not None:
+            needs.append(r.trigger)
+        else:
+            return None
     if any(p.flags != needs[0].flags for p in needs):
         return None  # patterns of other flags do not join into one
     return re.compile("|".join(f"(?:{p.pattern})" for p in dict.fromkeys(needs)), needs[0].flags)
