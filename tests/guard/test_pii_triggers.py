@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hegui.guard.pii.analyzer import BUILTIN
+from hegui.guard.pii.heuristics import ADDRESS
 from hegui.guard.pii.recognizers import PatternRecognizer
 
 PIECES = st.sampled_from(
@@ -59,3 +60,14 @@ def test_anchor_windows_find_what_a_whole_scan_finds(text: str) -> None:
     for r in BUILTIN:
         assert isinstance(r, PatternRecognizer)
         assert r.find(text) == r.find_unwindowed(text), (r.entity, text)
+
+
+def test_a_run_recognizer_scans_only_the_run_of_its_anchor() -> None:
+    """An address lies in one run of its class: the window around a house number stops at the clause
+    word before it and takes the one character after it (a look-ahead may read it), not 120 either side."""
+    text = "我们下周在公司开会，" * 12 + "我住在北京市朝阳区建国路88号，" + "欢迎你们来玩。" * 12
+    start = text.index("8号")
+    lo, hi = ADDRESS._window(text, start, start + 2)
+    assert text[lo:hi] == "北京市朝阳区建国路88号，"
+    assert ADDRESS.find(text) == ADDRESS.find_unwindowed(text)
+    assert [m.text for m in ADDRESS.find(text)] == ["北京市朝阳区建国路88号"]

@@ -25,6 +25,7 @@ from hegui.guard.pii.recognizers import (
     PatternRecognizer,
     PIIMatch,
     Recognizer,
+    outside_of,
 )
 
 BUILTIN: tuple[Recognizer, ...] = (
@@ -80,7 +81,7 @@ class PIIAnalyzer:
         #: Recognizers whose matches lie inside one run of a character class (`PatternRecognizer.run`):
         #: a stream holds back and rescans their run, not their ``max_span``.
         self._runs = tuple(
-            _Run(_outside(run), r.max_span)
+            _Run(outside_of(run), r.max_span)
             for r in self.recognizers
             if (run := getattr(r, "run", None)) is not None
         )
@@ -172,15 +173,6 @@ class _Run:
         lo = max(0, pos - self.max_span)
         found = self.outside.search(text[lo:pos][::-1])
         return pos - lo if found is None else found.start()
-
-
-def _outside(run: re.Pattern[str]) -> re.Pattern[str]:
-    """The pattern of one character outside a one-character class ``[...]`` or ``[^...]``."""
-    source = run.pattern
-    if not (source.startswith("[") and source.endswith("]")) or len(source) < 3:
-        raise ValueError(f"a recognizer's run must be one character class [...] or [^...], not {source!r}")
-    inside = source[2:] if source.startswith("[^") else "^" + source[1:]
-    return re.compile("[" + inside, run.flags)
 
 
 def resolve_overlaps(found: Iterable[PIIMatch]) -> list[PIIMatch]:
