@@ -8,6 +8,7 @@ and keeps the old lexicon: the service keeps filtering with what it had.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -144,28 +145,42 @@ class LexiconCheck:
         return action
 
     def inspect(self, text: str, ctx: Context) -> list[Finding]:
-        matches = [m for m in self._lexicon.current.find(text) if m.term.tier is not Tier.NOISE]
+        matches = self._lexicon.current.find(text)
         if not matches:
             return []
+        scored = sorted(
+            ((m, self._action(m)) for m in matches if m.term.tier is not Tier.NOISE), key=_by_span
+        )
         findings: list[Finding] = []
-        seen: set[Finding] = set()
-        for m, action in unsubsumed(sorted(((m, self._action(m)) for m in matches), key=_by_span)):
-            tier = (m.term.tier or Tier.RED_LINE).value
-            explanation = f"lexicon term via {m.via}; {tier}; risks {', '.join(m.term.categories)}"
-            finding = Finding(
-                self.name,
-                m.term.category,
-                m.start,
-                m.end,
-                text[m.start : m.end],
-                action,
-                explanation=explanation,
-                tier=tier,
+        # Two findings are equal when these are: the rest (check, evidence) follows from the span.
+        seen: set[tuple[int, int, str, Action, str]] = set()
+        for m, action in unsubsumed(scored):
+            term = m.term
+            tier, explanation = _explained(term.tier, term.categories, m.via)
+            key = (m.start, m.end, term.categories[0], action, explanation)
+            if key in seen:
+                continue
+            seen.add(key)
+            findings.append(
+                Finding(
+                    self.name,
+                    term.categories[0],
+                    m.start,
+                    m.end,
+                    text[m.start : m.end],
+                    action,
+                    explanation=explanation,
+                    tier=tier,
+                )
             )
-            if finding not in seen:
-                seen.add(finding)
-                findings.append(finding)
         return findings
+
+
+@functools.lru_cache(maxsize=1024)
+def _explained(tier: Tier | None, categories: tuple[str, ...], via: str) -> tuple[str, str]:
+    """A finding's tier and explanation, the same for every hit of a kind (a dense text has tens)."""
+    name = (tier or Tier.RED_LINE).value
+    return name, f"lexicon term via {via}; {name}; risks {', '.join(categories)}"
 
 
 def _by_span(pair: tuple[LexiconMatch, Action]) -> tuple[int, int]:
@@ -189,20 +204,24 @@ def unsubsumed(scored: Sequence[tuple[S, Action]]) -> Iterator[tuple[S, Action]]
     One pass: a match can only be contained by one sorted before it; ``reach`` holds, per action, the
     furthest end of the matches with an earlier start, and matches with the same start are contained only
     by a longer one among them."""
-    reach: dict[Action, int] = {}
+    # Ranks, not Actions: an Action's comparison runs in Python, and a dense text has tens of matches.
+    ranks = [action.rank for _, action in scored]
+    reach: dict[int, int] = {}
     i = 0
     while i < len(scored):
         start = scored[i][0].start
         j = i
         while j < len(scored) and scored[j][0].start == start:
             j += 1
-        group = scored[i:j]
-        for k, (m, action) in enumerate(group):
-            if any(end >= m.end for a, end in reach.items() if a >= action):
+        for k in range(i, j):
+            m, rank = scored[k][0], ranks[k]
+            if any(end >= m.end for r, end in reach.items() if r >= rank):
                 continue
-            if any(o.end > m.end and a >= action for o, a in group[:k]):
+            if any(scored[o][0].end > m.end and ranks[o] >= rank for o in range(i, k)):
                 continue
-            yield m, action
-        for m, action in group:
-            reach[action] = max(reach.get(action, -1), m.end)
+            yield scored[k]
+        for k in range(i, j):
+            end = scored[k][0].end
+            if end > reach.get(ranks[k], -1):
+                reach[ranks[k]] = end
         i = j
