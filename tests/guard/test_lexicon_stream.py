@@ -14,7 +14,7 @@ from hegui.guard.lexicon.model import Tier
 from hegui.guard.lexicon.segment import WordBoundary, segmenter
 from hegui.guard.pipeline import Pipeline
 from hegui.guard.stream import StreamInspector
-from hegui.guard.types import Context, Stage
+from hegui.guard.types import Context, NarrowsHorizon, Stage, narrows_horizon
 
 CHECK = LexiconCheck(
     "kw",
@@ -133,3 +133,29 @@ def test_prose_is_held_back_by_the_open_tail_not_the_longest_term() -> None:
     if not inspector.stopped:
         out += inspector.finish().release
     assert inspector.stopped and len(out) <= len("好的。")
+
+
+def test_narrowing_is_what_the_protocol_says() -> None:
+    """`narrows_horizon` answers as ``isinstance(c, NarrowsHorizon)`` would, without its cost."""
+
+    class Both:
+        def holdback_at(self, text: str) -> int:
+            return 0
+
+        def lookback_at(self, text: str, pos: int) -> int:
+            return 0
+
+    class One:
+        def holdback_at(self, text: str) -> int:
+            return 0
+
+    class Attribute:
+        holdback_at = 3
+        lookback_at = 4
+
+    lexicon = LexiconCheck("lex", ReloadableLexicon.fixed(Lexicon.build([Term("违禁词", ("A.1h",))], [])))
+    for check in (Both(), One(), Attribute(), object(), lexicon):
+        expected = isinstance(check, NarrowsHorizon) and callable(getattr(check, "lookback_at", None))
+        assert narrows_horizon(check) is expected, type(check).__name__
+    assert narrows_horizon(Both()) and narrows_horizon(lexicon)
+    assert not narrows_horizon(One()) and not narrows_horizon(Attribute())

@@ -143,6 +143,8 @@ class PIIAnalyzer:
 
     def _candidates(self, text: str) -> list[PIIMatch]:
         """Every recognizer's matches, overlapping ones included."""
+        if self._hint is not None and self._hint.search(text) is None:
+            return []  # what every match needs is not there: one search instead of one per recognizer
         found: list[PIIMatch] = []
         present: dict[re.Pattern[str], bool] = {}
         for recognizer, trigger, anchors in self._plan:
@@ -170,6 +172,8 @@ class _Run:
     def length_before(self, text: str, pos: int) -> int:
         """How many characters of the class end at ``pos`` (at most ``max_span``: a longer run is
         treated as that long, which holds back and rescans as much as ``max_span`` would)."""
+        if pos == 0 or self.outside.match(text, pos - 1) is not None:
+            return 0  # prose: the character before is outside the class, no slice of the text is read
         lo = max(0, pos - self.max_span)
         found = self.outside.search(text[lo:pos][::-1])
         return pos - lo if found is None else found.start()
