@@ -161,7 +161,7 @@ def main() -> None:
         f"{machine()}{baseline}\n\n"
         f"{count} prompts of 2,000 characters cut from the dev texts; the bundled policy plus the 64k lexicon "
         "with the lexicon check's defaults (guard_quality's (f0)). Each tree in "
-        f"{args.rounds} processes, the trees alternating; in each, every prompt judged "
+        f"{args.rounds} processes on one core, the trees alternating; in each, every prompt judged "
         f"{ROUNDS_PER_PROMPT} times and its least CPU time kept (whole stage, then each check alone). "
         "Mean and p50: the median of the rounds. Target (issue 10): the whole stage's p99 ≤ 2 ms.\n\n"
         + table(results)
