@@ -18,7 +18,9 @@ same run:
 
     python benchmarks/input_stage_long.py --baseline-src /tmp/before/src   # e.g. `git archive` of HEAD~1
 
-Writes the section ``input_stage_long`` of RESULTS.md (``--no-write``: print only).
+The section also gives the machine's speed before and after the run (``sum(range(10**6))`` on the
+workers' core), so that runs of different days can be compared. Writes the section ``input_stage_long``
+of RESULTS.md (``--no-write``: print only).
 """
 
 from __future__ import annotations
@@ -85,6 +87,18 @@ def measure(count: int) -> dict[str, object]:
     return out
 
 
+def machine_speed() -> float:
+    """ms for ``sum(range(10**6))``, best of 5, on the workers' core: a yardstick for comparing this
+    section with runs on other days (this shared machine has run twice as slow on some days)."""
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(range(10**6))
+        best = min(best, time.perf_counter() - started)
+    return best * 1e3
+
+
 def run_worker(src: Path, count: int) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     done = subprocess.run(
@@ -143,6 +157,7 @@ def main() -> None:
             parser.error(f"--baseline-src {args.baseline_src}: no hegui package there")
         trees["baseline"] = args.baseline_src
     results: dict[str, list[dict[str, object]]] = {name: [] for name in trees}
+    speed = [machine_speed()]
     started = time.monotonic()
     for i in range(args.rounds):
         order = list(trees.items()) if i % 2 == 0 else list(reversed(trees.items()))
@@ -151,6 +166,7 @@ def main() -> None:
             print(
                 f"round {i + 1}/{args.rounds}: {name} done ({time.monotonic() - started:.0f} s)", flush=True
             )
+    speed.append(machine_speed())
     sys.path.insert(0, str(HERE))
     from _results import machine, write_section
 
@@ -163,9 +179,9 @@ def main() -> None:
         "with the lexicon check's defaults (guard_quality's (f0)). Each tree in "
         f"{args.rounds} processes on one core, the trees alternating; in each, every prompt judged "
         f"{ROUNDS_PER_PROMPT} times and its least CPU time kept (whole stage, then each check alone). "
-        "Mean and p50: the median of the rounds. Target (issue 10): the whole stage's p99 ≤ 2 ms.\n\n"
-        + table(results)
-        + "\n"
+        "Mean and p50: the median of the rounds. Target (issue 10): the whole stage's p99 ≤ 2 ms. "
+        f"The machine's speed, for comparing with other days: `sum(range(10**6))` took {speed[0]:.1f} ms "
+        f"before the run and {speed[1]:.1f} ms after (best of 5).\n\n" + table(results) + "\n"
     )
     print(body)
     if not args.no_write:
