@@ -18,6 +18,11 @@ def test_ascii_lower_is_the_translate_fold(text: str) -> None:
     assert len(_ascii_lower(text)) == len(text)
 
 
+def test_ascii_lower_keeps_what_is_not_ascii() -> None:
+    for text in ("\ud800ABC\udfff", "ÀÉΣДİ ABC", "全角ＡＢＣ and ABC", "\x00A\x7fZ"):
+        assert _ascii_lower(text) == text.translate(_ASCII_FOLD)
+
+
 @settings(max_examples=1000, deadline=None)
 @given(
     st.lists(st.text(alphabet="ab词禁-", min_size=1, max_size=4), min_size=1, max_size=FIND_TERMS),

@@ -9,7 +9,6 @@ lexicon engine's job, not this check's.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 
 import ahocorasick_rs
@@ -17,13 +16,15 @@ import ahocorasick_rs
 from hegui.guard.types import Action, Context, Finding, Stage
 
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_ASCII_UPPER = re.compile("[A-Z]+")
 
 
 def _ascii_lower(text: str) -> str:
-    """ASCII letters lowered, everything else kept (same length): what ``translate(_ASCII_FOLD)`` gives,
-    without its per-character table look-ups (a tenth of a millisecond on 2,000 Chinese characters)."""
-    return _ASCII_UPPER.sub(lambda m: m.group().lower(), text)
+    """ASCII letters lowered, everything else kept (same length): what ``translate(_ASCII_FOLD)`` gives.
+    ``bytes.lower`` lowers ASCII letters only, and no byte of a multi-byte UTF-8 sequence is ASCII, so the
+    round trip through UTF-8 is that fold in C: 0.6 µs for a 120-character chat prompt and 15 µs for
+    2,000 Chinese characters, against 6 and 35 µs for a regular expression that lowers each run of
+    capitals in Python (and about 100 µs for ``translate``)."""
+    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
 
 
 #: Up to this many terms the check searches each with ``str.find`` instead of an automaton. The bundled
