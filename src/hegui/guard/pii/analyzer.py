@@ -26,6 +26,7 @@ from hegui.guard.pii.recognizers import (
     PIIMatch,
     Recognizer,
     outside_of,
+    run_before,
 )
 
 BUILTIN: tuple[Recognizer, ...] = (
@@ -170,11 +171,7 @@ class _Run:
     def length_before(self, text: str, pos: int) -> int:
         """How many characters of the class end at ``pos`` (at most ``max_span``: a longer run is
         treated as that long, which holds back and rescans as much as ``max_span`` would)."""
-        if pos == 0 or self.outside.match(text, pos - 1) is not None:
-            return 0  # prose: the character before is outside the class, no slice of the text is read
-        lo = max(0, pos - self.max_span)
-        found = self.outside.search(text[lo:pos][::-1])
-        return pos - lo if found is None else found.start()
+        return run_before(self.outside, text, pos, self.max_span)
 
 
 def resolve_overlaps(found: Iterable[PIIMatch]) -> list[PIIMatch]:

@@ -73,6 +73,16 @@ def outside_of(run: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile("[" + inside, run.flags)
 
 
+def run_before(outside: re.Pattern[str], text: str, pos: int, limit: int) -> int:
+    """How many characters of a class end at ``pos`` (at most ``limit``); ``outside`` is the pattern of
+    one character outside the class (`outside_of`)."""
+    if pos == 0 or outside.match(text, pos - 1) is not None:
+        return 0  # prose: the character before is outside the class, no slice of the text is read
+    lo = max(0, pos - limit)
+    found = outside.search(text[lo:pos][::-1])
+    return pos - lo if found is None else found.start()
+
+
 def _strip_separators(s: str) -> str:
     return re.sub(r"[\s\-·]", "", s)
 
@@ -170,12 +180,10 @@ class PatternRecognizer:
         outside = outside_of(self.run)
         if outside.search(text, start, end) is not None:
             return lo, hi  # the hit is not all in the class (not so for the built-in anchors)
-        before = outside.search(text[lo:start][::-1])
         after = outside.search(text, end, hi)
-        return (
-            lo if before is None else start - before.start(),
-            hi if after is None else after.start() + 1,
-        )
+        return start - run_before(
+            outside, text, start, start - lo
+        ), hi if after is None else after.start() + 1
 
     def _validated(self, text: str, matches: Iterable[re.Match[str]]) -> list[PIIMatch]:
         out: list[PIIMatch] = []
