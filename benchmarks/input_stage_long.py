@@ -33,11 +33,17 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+#: A worker's figures: per part (the whole stage, each check), its mean, p50 and p99 in ms.
+Parts = dict[str, dict[str, float]]
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 ROUNDS_PER_PROMPT = 3
+#: Fewer 2,000-character prompts would fit in the prompt model's memory of recent scores.
+MIN_PROMPTS = 100
 
 
 def _p99(values: list[float]) -> float:
@@ -66,13 +72,13 @@ def measure(count: int) -> dict[str, object]:
     clock = time.thread_time
     costs: dict[str, list[list[float]]] = {}
 
-    def timed(name: str, judge: object) -> None:
+    def timed(name: str, judge: Callable[[str], object]) -> None:
         runs: list[list[float]] = []
         for _ in range(ROUNDS_PER_PROMPT):
             run: list[float] = []
             for prompt in prompts:
                 started = clock()
-                judge(prompt)  # type: ignore[operator]
+                judge(prompt)
                 run.append((clock() - started) * 1e3)
             runs.append(run)
         costs[name] = runs
@@ -80,11 +86,11 @@ def measure(count: int) -> dict[str, object]:
     timed("whole stage", lambda p: pipeline.run(Stage.INPUT, p, Context()))
     for check in pipeline.checks_for(Stage.INPUT):
         timed(check.name, lambda p, c=check: c.inspect(p, Context()))
-    out: dict[str, object] = {"prompts": len(prompts)}
+    parts: Parts = {}
     for name, runs in costs.items():
         best = [min(t) for t in zip(*runs, strict=True)]
-        out[name] = {"mean": statistics.fmean(best), "p50": statistics.median(best), "p99": _p99(best)}
-    return out
+        parts[name] = {"mean": statistics.fmean(best), "p50": statistics.median(best), "p99": _p99(best)}
+    return {"prompts": len(prompts), "parts": parts}
 
 
 def machine_speed() -> float:
@@ -99,7 +105,7 @@ def machine_speed() -> float:
     return best * 1e3
 
 
-def run_worker(src: Path, count: int) -> dict[str, object]:
+def run_worker(src: Path, count: int) -> tuple[int, Parts]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     done = subprocess.run(
         [sys.executable, __file__, "--worker", "--prompts", str(count)],
@@ -110,12 +116,12 @@ def run_worker(src: Path, count: int) -> dict[str, object]:
     )
     if done.returncode != 0:
         raise SystemExit(f"the worker for {src} failed:\n{done.stderr[-2000:]}")
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(result["prompts"]), {name: dict(stats) for name, stats in result["parts"].items()}
 
 
-def table(results: dict[str, list[dict[str, object]]]) -> str:
-    names = [k for k in results["this tree"][0] if k != "prompts"]
+def table(results: dict[str, list[Parts]]) -> str:
+    names = list(results["this tree"][0])
     lines = [
         "| tree | part | mean ms | p50 ms | p99 ms (median of the rounds) | p99 ms per round |",
         "|---|---|---:|---:|---:|---|",
@@ -123,9 +129,9 @@ def table(results: dict[str, list[dict[str, object]]]) -> str:
     for tree, rounds in results.items():
         for name in names:
             stats = [r[name] for r in rounds]
-            p99s = [float(s["p99"]) for s in stats]  # type: ignore[index]
-            mean = statistics.median(float(s["mean"]) for s in stats)  # type: ignore[index]
-            p50 = statistics.median(float(s["p50"]) for s in stats)  # type: ignore[index]
+            p99s = [s["p99"] for s in stats]
+            mean = statistics.median(s["mean"] for s in stats)
+            p50 = statistics.median(s["p50"] for s in stats)
             label = f"**{name}**" if name == "whole stage" else name
             lines.append(
                 f"| {tree} | {label} | {mean:.2f} | {p50:.2f} | {statistics.median(p99s):.2f} | "
@@ -149,20 +155,27 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})  # one core, as guard_quality
         print(json.dumps(measure(args.prompts)))
         return
-    if args.rounds < 1 or args.prompts < 1:
-        parser.error("--rounds and --prompts must be at least 1")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.prompts < MIN_PROMPTS:
+        parser.error(
+            f"--prompts must be at least {MIN_PROMPTS}: the prompt model remembers the scores of its last "
+            "texts (up to 131,072 characters), so fewer prompts judged three times would measure that memory"
+        )
     trees = {"this tree": REPO / "src"}
     if args.baseline_src is not None:
         if not (args.baseline_src / "hegui" / "__init__.py").exists():
             parser.error(f"--baseline-src {args.baseline_src}: no hegui package there")
         trees["baseline"] = args.baseline_src
-    results: dict[str, list[dict[str, object]]] = {name: [] for name in trees}
+    results: dict[str, list[Parts]] = {name: [] for name in trees}
+    count = 0
     speed = [machine_speed()]
     started = time.monotonic()
     for i in range(args.rounds):
         order = list(trees.items()) if i % 2 == 0 else list(reversed(trees.items()))
         for name, src in order:
-            results[name].append(run_worker(src, args.prompts))
+            count, parts = run_worker(src, args.prompts)
+            results[name].append(parts)
             print(
                 f"round {i + 1}/{args.rounds}: {name} done ({time.monotonic() - started:.0f} s)", flush=True
             )
@@ -170,7 +183,6 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from _results import machine, write_section
 
-    count = results["this tree"][0]["prompts"]
     baseline = f"; baseline: `{args.baseline_src}`" if args.baseline_src else ""
     body = (
         "## The input stage on 2,000-character prompts (`benchmarks/input_stage_long.py`)\n\n"
