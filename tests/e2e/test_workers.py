@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import VENV_BIN, create_key, fake_upstream, free_port, hegui_env, wait_ready
 
+from hegui.cli.workers import WORKER_START_SECONDS
 from hegui.records.audit import AuditEntry, find_by_requests, verify_chain
 from hegui.records.audit_keys import MacKeyRing, generate_signing_key, load_signing_key
 from hegui.records.audit_verify import ChainReport, TrustedCheckpoints
@@ -266,7 +267,10 @@ def test_a_worker_killed_under_load_is_replaced_and_the_chain_holds(
                 t.start()
             time.sleep(2)
             os.kill(workers[0], signal.SIGKILL)
-            deadline = time.monotonic() + 120  # the replacement's own time
+            # uvicorn's supervisor sees a dead worker at once, unless the kill lands while its health
+            # check ping to that worker is outstanding: then it waits out the ping's timeout
+            # (timeout_worker_healthcheck = WORKER_START_SECONDS) before it starts the replacement.
+            deadline = time.monotonic() + WORKER_START_SECONDS + 30
             while (len(now := children(proc.pid)) < 2 or workers[0] in now) and time.monotonic() < deadline:
                 time.sleep(0.2)
             time.sleep(2)  # load on the survivor and the replacement

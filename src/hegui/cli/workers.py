@@ -34,6 +34,8 @@ from hegui.records.vault import master_key
 from hegui.settings import Settings
 
 #: How long a worker may take to build its gateway (guard models, lexicons) before uvicorn gives up on it.
+#: uvicorn uses the same value as the timeout of its liveness ping to every worker (a short one kills busy
+#: workers), so a worker killed while a ping to it is outstanding is replaced only after this long.
 WORKER_START_SECONDS = 120
 
 
