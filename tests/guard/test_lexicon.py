@@ -165,3 +165,16 @@ def test_version_hash_depends_on_content() -> None:
 def test_duplicates_merge_categories() -> None:
     lex = Lexicon.build([Term("违禁词", ("A.1h",)), Term("违禁词", ("A.1f",), Action.MASK)])
     assert lex.terms == (Term("违禁词", ("A.1h", "A.1f"), Action.MASK),)
+
+
+def test_a_lone_surrogate_does_not_stop_the_search() -> None:
+    """JSON may carry one ("\\ud800"); a search of the UTF-8 string could not read it."""
+    assert spans("\ud800这是违禁词\udfff") == [(3, 6, "违禁词")]
+
+
+def test_a_lexicon_of_many_distinct_characters_is_searched_as_strings() -> None:
+    terms = [Term(chr(0x20000 + i) + chr(0x20000 + i + 1), ("A.1h",)) for i in range(0, 17000, 2)]
+    compiled = CompiledLexicon(Lexicon.build([*terms, Term("违禁词", ("A.1h",))]))
+    assert compiled._paired is None  # more than the two-byte code can number
+    assert [m.term.text for m in compiled.find("这是违禁词")] == ["违禁词"]
+    assert [m.term.text for m in compiled.find("\U00020000\U00020001")] == ["\U00020000\U00020001"]

@@ -157,7 +157,8 @@ class NormalizedText:
     ``text[i]`` stands for a run of ``runs[i]`` equal folded characters; the first of them is the
     original character ``kept[first[i]]``, the last ``kept[first[i] + runs[i] - 1]``. ``kept`` lists
     the original positions of the characters that were not dropped. ``folded`` is the fold of every
-    original character (DROP for dropped ones), for context checks such as word boundaries.
+    original character (DROP for dropped ones), for context checks such as word boundaries. ``codes``
+    holds the code points of ``text``, for searches that read arrays.
     """
 
     original: str
@@ -166,6 +167,7 @@ class NormalizedText:
     kept: Index
     first: Index
     runs: Index
+    codes: Codes
 
     def span(self, start: int, end: int, need_first: int = 1, need_last: int = 1) -> tuple[int, int]:
         """The original span of normalized ``text[start:end]``.
@@ -212,7 +214,7 @@ class Normalizer:
                     recent.insert(0, recent.pop(i))
                 return result
         result = self._normalize(text)
-        for array in (result.folded, result.kept, result.first, result.runs):
+        for array in (result.folded, result.kept, result.first, result.runs, result.codes):
             array.setflags(write=False)
         recent.insert(0, (text, result))
         del recent[REMEMBERED:]
@@ -229,7 +231,7 @@ class Normalizer:
         n = len(chars)
         if n == 0:
             empty = np.zeros(0, dtype=np.intp)
-            return NormalizedText(text, "", folded, kept, empty, empty)
+            return NormalizedText(text, "", folded, kept, empty, empty, chars)
         starts = np.empty(n, dtype=bool)
         starts[0] = True
         np.not_equal(chars[1:], chars[:-1], out=starts[1:])
@@ -237,8 +239,9 @@ class Normalizer:
         runs = np.empty(len(first), dtype=first.dtype)
         np.subtract(first[1:], first[:-1], out=runs[:-1])
         runs[-1] = n - first[-1]
-        out = chars[first].tobytes().decode("utf-32-le", "surrogatepass")
-        return NormalizedText(text, out, folded, kept, first, runs)
+        codes = chars[first]
+        out = codes.tobytes().decode("utf-32-le", "surrogatepass")
+        return NormalizedText(text, out, folded, kept, first, runs, codes)
 
     def fold_runs(self, text: str) -> tuple[str, tuple[int, ...]]:
         """``normalize(text).text`` and its ``runs``, without the offset map, in plain Python: for short

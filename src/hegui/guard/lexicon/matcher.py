@@ -33,6 +33,7 @@ from typing import Literal, NamedTuple
 import ahocorasick_rs
 
 from hegui.guard.lexicon.model import DEFAULT_MAX_GAP, Lexicon, Term, Tier
+from hegui.guard.lexicon.paircode import PairAutomaton
 from hegui.guard.lexicon.segment import WordBoundary, is_short_cjk
 from hegui.text.normalize import NormalizedText, Normalizer, default_normalizer
 
@@ -128,8 +129,13 @@ class CompiledLexicon:
     def _finish(self, boundary: WordBoundary | None, reach: Reach | None = None) -> None:
         """What follows from the patterns and entries: the automaton, the horizon and the context."""
         max_gap = self.max_gap
-        self._automaton = ahocorasick_rs.AhoCorasick(
-            self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard
+        #: The automaton: over the patterns' two-byte code (`paircode`) when they have few enough distinct
+        #: characters, else over the strings.
+        self._paired = PairAutomaton.of(self._patterns)
+        self._automaton = (
+            None
+            if self._paired is not None
+            else ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
         )
         #: For streams (`open_tail`): the hashes of every prefix of every pattern, built at the first
         #: stream's use (a collision only makes a stream hold back more).
@@ -255,7 +261,13 @@ class CompiledLexicon:
         nt = self.normalizer.normalize(text)
         if not nt.text:
             return []
-        hits = self._automaton.find_matches_as_indexes(nt.text, overlapping=True)
+        paired, automaton = self._paired, self._automaton
+        if automaton is not None:
+            hits = automaton.find_matches_as_indexes(nt.text, overlapping=True)
+        elif paired is not None:
+            hits = paired.find_overlapping(nt.codes)
+        else:  # pragma: no cover - `_finish` sets one of the two
+            raise RuntimeError("the lexicon has no automaton")
         if not hits:
             return []
         allowed: list[tuple[int, int]] = []
