@@ -117,9 +117,15 @@ class LinearModel:
             for key, value in table.items():
                 if not 0.0 < value < 1.0:
                     raise ValueError(f"threshold {preset}.{key} = {value} is not between 0 and 1")
-        # One zero row after the last row (invalid and unknown n-grams point at it); the weights are a view.
-        self._padded = np.vstack([self.weights, np.zeros((1, self.weights.shape[1]), np.float32)])
-        self.weights = self._padded[:-1]
+        # One zero row after the last row (invalid and unknown n-grams point at it), and zero columns up to
+        # a power of two: numpy's take copies a row of 32 bytes faster than one of 24, the six classes'
+        # (153 against 105 µs for the four gathers of a 2,000-character prompt, 260 against 149 µs
+        # with the caches cleared in between). The weights are a view.
+        classes = len(self.classes)
+        padded = np.zeros((len(self.weights) + 1, 1 << (classes - 1).bit_length()), np.float32)
+        padded[:-1, :classes] = self.weights
+        self._padded = padded
+        self.weights = padded[:-1, :classes]
 
     # --- scoring ------------------------------------------------------------------------------------
 
@@ -173,7 +179,7 @@ class LinearModel:
         if self._scale is not None:
             gathered *= self._scale[:, None, None]
         per_pos = gathered.sum(axis=0)
-        total = np.add.reduce(per_pos, axis=0, dtype=np.float64)
+        total = np.add.reduce(per_pos[:, : len(self.classes)], axis=0, dtype=np.float64)
         total /= math.sqrt(max(int(np.count_nonzero(feats.valid)), 1))
         logits: npt.NDArray[np.float64] = total + self.bias
         return logits
@@ -206,7 +212,7 @@ class LinearModel:
         per_pos = self._per_position(index)
         sums = np.empty((len(per_pos) + 1, n_classes))
         sums[0] = 0.0
-        np.cumsum(per_pos, axis=0, dtype=np.float64, out=sums[1:])
+        np.cumsum(per_pos[:, :n_classes], axis=0, dtype=np.float64, out=sums[1:])
         # Valid n-grams before each position.
         counts = np.zeros(len(per_pos) + 1, dtype=np.int64)
         np.cumsum(feats.valid.sum(axis=1), out=counts[1:])
