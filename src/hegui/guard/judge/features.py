@@ -325,7 +325,7 @@ def featurize(text: str, config: FeatureConfig) -> Features:
     prompt is 20 to 300 characters): the running hashes of every n-gram length are rows of one array,
     mixed into buckets by three whole-array operations, and the frames are cut out by slices."""
     normalized = default_normalizer().normalize(text)
-    codes = np.frombuffer(normalized.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = normalized.codes
     if config.head:
         codes = codes[: config.head]
     length = len(codes)
