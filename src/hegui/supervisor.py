@@ -9,15 +9,25 @@ supervisor serves no request: keeping the command's imports alive in it would co
 SIGHUP: uvicorn's supervisor would restart every worker in turn; this one forwards the signal to each
 worker instead, and each reloads its policy file in place (`hegui.gateway.policy_reload`): the same
 reload as one process's, with the same refusals, and no worker's start-up cost.
+
+A dead worker is replaced at once. uvicorn pings each worker every half second and waits for its answer
+up to `timeout_worker_healthcheck` (120 s here, so that a busy or starting worker is not killed); its
+wait reads only the pipe, whose other end the supervisor also holds, so a worker killed while a ping to
+it was outstanding was replaced only after those 120 s. Here the wait also ends when the worker's
+process does (`WatchedProcess`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import sys
+from multiprocessing.connection import wait
 from typing import TYPE_CHECKING
+
+from uvicorn.supervisors.multiprocess import Process
 
 if TYPE_CHECKING:
     from uvicorn.supervisors import Multiprocess
@@ -39,8 +49,28 @@ def forwarding_supervisor() -> type[Multiprocess]:
     return ForwardingSupervisor
 
 
+class WatchedProcess(Process):
+    """uvicorn's worker process, whose health-check ping also ends when the process does. (At module
+    level: a spawned worker unpickles its process object by name.)"""
+
+    def _healthcheck(self, timeout: float) -> bool | None:
+        """The worker's start-up flag, or None if it does not answer in time or dies meanwhile."""
+        try:
+            self.parent_conn.send(b"ping")
+            if self.parent_conn not in wait([self.parent_conn, self.process.sentinel], timeout):
+                return None
+            started: bool = self.parent_conn.recv()
+            return started
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return None
+
+
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
+    from uvicorn.supervisors import multiprocess
+
+    # The supervisor builds its workers by this name; this process is the supervisor and nothing else.
+    multiprocess.Process = WatchedProcess  # type: ignore[misc]
 
     options = json.loads((argv if argv is not None else sys.argv[1:])[0])
     # What `uvicorn.run` does for workers > 1, with our supervisor class.

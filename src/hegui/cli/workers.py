@@ -35,7 +35,8 @@ from hegui.settings import Settings
 
 #: How long a worker may take to build its gateway (guard models, lexicons) before uvicorn gives up on it.
 #: uvicorn uses the same value as the timeout of its liveness ping to every worker (a short one kills busy
-#: workers), so a worker killed while a ping to it is outstanding is replaced only after this long.
+#: workers); a worker that dies while a ping to it is outstanding is still replaced at once
+#: (`hegui.supervisor.WatchedProcess`).
 WORKER_START_SECONDS = 120
 
 
