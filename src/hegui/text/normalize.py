@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import itertools
 import os
 import threading
 import unicodedata
@@ -261,28 +262,26 @@ class Normalizer:
         return "".join(map(chr, chars)), tuple(runs)
 
     def fold_runs_many(self, texts: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
-        """``fold_runs`` of every text, with one table lookup for all of them (a lexicon's 64k terms at
-        load): the loop then runs over Python integers, not numpy scalars."""
+        """``fold_runs`` of every text (a lexicon's 64k terms at load), with array operations over all of
+        them: one table lookup, the runs found across the whole array (a run never crosses from one text
+        into the next), one decoding; Python then only slices each text's part out."""
         if not texts:
             return []
         codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        folded: list[int] = self._table[codes].tolist()
-        out: list[tuple[str, tuple[int, ...]]] = []
-        at = 0
-        for text in texts:
-            chars: list[int] = []
-            runs: list[int] = []
-            for code in folded[at : at + len(text)]:
-                if code == DROP:
-                    continue
-                if chars and chars[-1] == code:
-                    runs[-1] += 1
-                else:
-                    chars.append(code)
-                    runs.append(1)
-            at += len(text)
-            out.append(("".join(map(chr, chars)), tuple(runs)))
-        return out
+        folded = self._table[codes]
+        lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
+        owner = np.repeat(np.arange(len(texts), dtype=np.intp), lengths)  # the text of each character
+        kept = folded != DROP
+        chars, owner = folded[kept], owner[kept]
+        # A run starts where the character or the text changes.
+        starts = np.ones(len(chars), dtype=bool)
+        starts[1:] = (chars[1:] != chars[:-1]) | (owner[1:] != owner[:-1])
+        first = starts.nonzero()[0]
+        runs = np.diff(first, append=len(chars)).tolist()
+        # Each text's runs are a slice of ``first``: from the first run of the text to the next text's.
+        bounds = np.searchsorted(owner[first], np.arange(len(texts) + 1), side="left").tolist()
+        decoded = chars[first].tobytes().decode("utf-32-le", "surrogatepass")
+        return [(decoded[lo:hi], tuple(runs[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
 
     def fold(self, text: str) -> str:
         """The text with every character folded and dropped ones removed (repeats kept)."""

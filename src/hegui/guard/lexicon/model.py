@@ -5,6 +5,7 @@ A `Lexicon` is immutable and knows nothing of matching; `hegui.guard.lexicon.mat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,14 @@ class Term:
         return self.categories[0]
 
 
+@functools.lru_cache(maxsize=4096)
+def _row_rest(categories: tuple[str, ...], action: Action | None, pinyin: bool, tier: Tier | None) -> str:
+    """A term's row of the version hash after its text: the same for the many terms of one kind."""
+    return f"\t{','.join(categories)}\t{action or ''}\t{int(pinyin)}" + (
+        f"\t{tier.value}\n" if tier is not None else "\n"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Lexicon:
     """Terms (one per distinct text), allow-listed words, and where they came from."""
@@ -107,12 +116,7 @@ class Lexicon:
         allowed = tuple(sorted({a.strip() for a in allow if a.strip()}))
         ordered = tuple(merged[k] for k in sorted(merged))
         # The tier joins the hash only when set, so lexicons without tiers keep their versions.
-        rows = "".join(
-            f"{t.text}\t{','.join(t.categories)}\t{t.action or ''}\t{int(t.pinyin)}"
-            + (f"\t{t.tier.value}" if t.tier is not None else "")
-            + "\n"
-            for t in ordered
-        )
+        rows = "".join(t.text + _row_rest(t.categories, t.action, t.pinyin, t.tier) for t in ordered)
         digest = hashlib.sha256(rows.encode())
         digest.update(b"\x00allow\n")
         digest.update("".join(f"{a}\n" for a in allowed).encode())
