@@ -8,6 +8,7 @@ from __future__ import annotations
 import platform
 import re
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,18 @@ _HEADER = (
     "# Benchmark results\n\n"
     "Written by the scripts in this folder; each section is replaced by the latest run of its script.\n"
 )
+
+
+def yardstick_ms() -> float:
+    """ms for ``sum(range(10**6))``, best of 5: how fast this shared machine ran at the moment. It has
+    run up to twice as slow on some days and minutes as on others (18–31 ms), so a section's figures are
+    compared with another day's only through this."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(range(10**6))
+        best = min(best, time.perf_counter() - started)
+    return best * 1e3
 
 
 def machine() -> str:
@@ -35,7 +48,8 @@ def machine() -> str:
         commit = "?"
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · commit {commit or '?'} · {cpu} · "
-        f"{__import__('os').cpu_count()} cores · Python {platform.python_version()}"
+        f"{__import__('os').cpu_count()} cores · Python {platform.python_version()} · "
+        f"`sum(range(10**6))` {yardstick_ms():.0f} ms at the end (the machine's speed)"
     )
 
 

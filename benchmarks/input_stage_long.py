@@ -94,15 +94,11 @@ def measure(count: int) -> dict[str, object]:
 
 
 def machine_speed() -> float:
-    """ms for ``sum(range(10**6))``, best of 5, on the workers' core: a yardstick for comparing this
-    section with runs on other days (this shared machine has run twice as slow on some days)."""
+    """`_results.yardstick_ms` on the workers' core: for comparing this section with other days."""
+    from _results import yardstick_ms  # benchmarks/ is the script's folder
+
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        sum(range(10**6))
-        best = min(best, time.perf_counter() - started)
-    return best * 1e3
+    return yardstick_ms()
 
 
 def run_worker(src: Path, count: int) -> tuple[int, Parts]:
