@@ -73,19 +73,21 @@ SEEN = "none"
 
 @dataclass(frozen=True)
 class Variant:
-    """One way of fitting: the L2 and the single characters' weight (percent)."""
+    """One way of fitting: the L2, the single characters' weight (percent) and the longest n-gram."""
 
     l2: float
     unigram_weight: int = 100
     #: which team-written harmful requests (scripts/team_data/harmful_*.tsv) are fitted on: 0 none, 1 the
     #: first round (a–c), 2 with the sixth round (d, e and its harmless counterpart f)
     team_harmful: int = 0
+    ngram_max: int = CONFIG.ngram_max
 
     def label(self, weights: bool) -> str:
         return (
             f"L2 {self.l2:g}"
             + (f", 1-grams {self.unigram_weight} %" if weights else "")
             + ("", ", team harmful", ", team harmful + sixth round")[self.team_harmful]
+            + (f", n-grams 1–{self.ngram_max}" if self.ngram_max != CONFIG.ngram_max else "")
         )
 
 
@@ -176,14 +178,14 @@ def _run_data(fold: str, variants: list[Variant], inputs: list[Example], maxiter
     calib = [e for e in rows.calib if e.source != TEAM_HARMFUL]
     data = build(fit_part, form=0.5, form_mode="keep")
     cells = []
-    for weight in dict.fromkeys(v.unigram_weight for v in variants):
-        config = replace(CONFIG, unigram_weight=weight)
+    for weight, ngram_max in dict.fromkeys((v.unigram_weight, v.ngram_max) for v in variants):
+        config = replace(CONFIG, unigram_weight=weight, ngram_max=ngram_max)
         dm = design(data.texts, config)
         cm = design([e.text for e in calib], config)
         hm = design([e.text for e in held], config) if held else None
         per_text = np.bincount(dm.owner, minlength=len(data.texts))
         win_w = data.weight[dm.owner] / per_text[dm.owner]
-        for variant in (v for v in variants if v.unigram_weight == weight):
+        for variant in (v for v in variants if (v.unigram_weight, v.ngram_max) == (weight, ngram_max)):
             fitting = FitRows(dm.x, data.y[dm.owner], win_w)
             cells.append(_fit_cell(fold, variant, fitting, (cm, calib), (hm, held), maxiter))
     return cells
@@ -314,6 +316,9 @@ def main() -> None:
         help="comma-separated 0/1/2: fit without (0) and with (1) the team-written harmful requests, or with "
         "the sixth round too (2: harmful_d, harmful_e and benign_f)",
     )
+    parser.add_argument(
+        "--ngram-max", default=str(CONFIG.ngram_max), help="comma-separated longest n-grams (FeatureConfig)"
+    )
     parser.add_argument("--folds", default=",".join([SEEN, *FOLDS]), help=f"of {SEEN}, {', '.join(FOLDS)}")
     parser.add_argument("--maxiter", type=int, default=400)
     parser.add_argument("--jobs", type=int, default=2, help="folds fitted at once (one process each)")
@@ -336,7 +341,13 @@ def main() -> None:
     if not set(values) <= {"0", "1", "2"}:
         parser.error(f"--team-harmful: not a comma-separated list of 0, 1 and 2: {args.team_harmful!r}")
     teams = [int(x) for x in values]
-    variants = [Variant(l2, uw, th) for th in teams for uw in uws for l2 in l2s]
+    try:
+        ngram_maxes = [int(x) for x in args.ngram_max.split(",")]
+    except ValueError:
+        parser.error(f"--ngram-max: not a comma-separated list of integers: {args.ngram_max!r}")
+    if any(not CONFIG.ngram_min <= x <= 8 for x in ngram_maxes):
+        parser.error(f"--ngram-max: every value must be {CONFIG.ngram_min}..8")
+    variants = [Variant(l2, uw, th, n) for th in teams for uw in uws for n in ngram_maxes for l2 in l2s]
     folds = [f.strip() for f in args.folds.split(",")]
     unknown = [f for f in folds if f != SEEN and f not in FOLDS]
     if unknown:
