@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hegui.guard.lexicon import CompiledLexicon, Lexicon, LexiconCheck, ReloadableLexicon, Term
+from hegui.guard.lexicon.paircode import PairAutomaton
 from hegui.guard.types import Action, Check, Context
 
 CTX = Context()
@@ -175,6 +176,6 @@ def test_a_lone_surrogate_does_not_stop_the_search() -> None:
 def test_a_lexicon_of_many_distinct_characters_is_searched_as_strings() -> None:
     terms = [Term(chr(0x20000 + i) + chr(0x20000 + i + 1), ("A.1h",)) for i in range(0, 17000, 2)]
     compiled = CompiledLexicon(Lexicon.build([*terms, Term("违禁词", ("A.1h",))]))
-    assert compiled._paired is None  # more than the two-byte code can number
+    assert not isinstance(compiled._automaton, PairAutomaton)  # more than the two-byte code can number
     assert [m.term.text for m in compiled.find("这是违禁词")] == ["违禁词"]
     assert [m.term.text for m in compiled.find("\U00020000\U00020001")] == ["\U00020000\U00020001"]

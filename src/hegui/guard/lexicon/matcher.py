@@ -131,12 +131,9 @@ class CompiledLexicon:
         max_gap = self.max_gap
         #: The automaton: over the patterns' two-byte code (`paircode`) when they have few enough distinct
         #: characters, else over the strings.
-        self._paired = PairAutomaton.of(self._patterns)
-        self._automaton = (
-            None
-            if self._paired is not None
-            else ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
-        )
+        self._automaton: PairAutomaton | ahocorasick_rs.AhoCorasick = PairAutomaton.of(
+            self._patterns
+        ) or ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
         #: For streams (`open_tail`): the hashes of every prefix of every pattern, built at the first
         #: stream's use (a collision only makes a stream hold back more).
         self._prefixes: frozenset[int] | None = None
@@ -261,13 +258,11 @@ class CompiledLexicon:
         nt = self.normalizer.normalize(text)
         if not nt.text:
             return []
-        paired, automaton = self._paired, self._automaton
-        if automaton is not None:
+        automaton = self._automaton
+        if isinstance(automaton, PairAutomaton):
+            hits = automaton.find_overlapping(nt.codes)
+        else:
             hits = automaton.find_matches_as_indexes(nt.text, overlapping=True)
-        elif paired is not None:
-            hits = paired.find_overlapping(nt.codes)
-        else:  # pragma: no cover - `_finish` sets one of the two
-            raise RuntimeError("the lexicon has no automaton")
         if not hits:
             return []
         allowed: list[tuple[int, int]] = []

@@ -25,7 +25,7 @@ import ahocorasick_rs
 import numpy as np
 import numpy.typing as npt
 
-from hegui.text.normalize import Codes
+from hegui.text.normalize import Codes, code_points
 
 #: Characters a two-byte code can number (0 stands for every character no pattern holds).
 LIMIT = 1 << 14
@@ -55,7 +55,7 @@ class PairCode:
         return bytes(table.take(np.minimum(codes, len(table) - 1)).data)
 
     def encode_text(self, text: str) -> bytes:
-        return self.encode(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        return self.encode(code_points(text))
 
 
 class PairAutomaton:

@@ -180,10 +180,9 @@ class PatternRecognizer:
         outside = outside_of(self.run)
         if outside.search(text, start, end) is not None:
             return lo, hi  # the hit is not all in the class (not so for the built-in anchors)
+        before = run_before(outside, text, start, start - lo)
         after = outside.search(text, end, hi)
-        return start - run_before(
-            outside, text, start, start - lo
-        ), hi if after is None else after.start() + 1
+        return start - before, hi if after is None else after.start() + 1
 
     def _validated(self, text: str, matches: Iterable[re.Match[str]]) -> list[PIIMatch]:
         out: list[PIIMatch] = []
